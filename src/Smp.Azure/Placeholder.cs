@@ -1,0 +1,2 @@
+namespace Smp.Azure;
+internal static class Placeholder { }

@@ -1,0 +1,2 @@
+namespace Smp.Core;
+internal static class Placeholder { }
