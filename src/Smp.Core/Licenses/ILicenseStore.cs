@@ -1,0 +1,39 @@
+using Smp.Core.Plans;
+using NodaTime;
+
+namespace Smp.Core.Licenses;
+
+/// <summary>A license as stored, with the optimistic-concurrency facts needed to change it.</summary>
+/// <param name="Version">The number of events recorded on the license so far.</param>
+/// <param name="ConcurrencyToken">Opaque to callers; the store uses it to refuse a stale write.</param>
+public sealed record StoredLicense(License License, long Version, string ConcurrencyToken);
+
+/// <summary>
+/// Durable storage of licenses and their events. Every write stores the license and its new event
+/// atomically, or not at all.
+/// </summary>
+public interface ILicenseStore
+{
+    Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken);
+
+    /// <summary>The license's events, oldest first.</summary>
+    Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken);
+
+    /// <summary>Stores a new license with its first event; false when the serial is already stored.</summary>
+    Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Replaces <paramref name="current"/> by <paramref name="updated"/> and appends <paramref name="newEvent"/>;
+    /// false, with nothing written, when another writer changed the license since <paramref name="current"/> was read.
+    /// </summary>
+    Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken);
+
+    /// <summary>Every license of a customer, without reading other customers' licenses.</summary>
+    IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken);
+
+    /// <summary>Licenses whose plan expires in [<paramref name="from"/>, <paramref name="to"/>], by expiry date, without a full scan.</summary>
+    IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken);
+
+    /// <summary>True when the store answers (health check).</summary>
+    Task<bool> PingAsync(CancellationToken cancellationToken);
+}

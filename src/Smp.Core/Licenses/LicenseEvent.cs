@@ -1,0 +1,26 @@
+using System.Collections.Immutable;
+using NodaTime;
+
+namespace Smp.Core.Licenses;
+
+/// <summary>
+/// An append-only audit record on a license (R15). <see cref="Data"/> holds the facts of the change;
+/// never a password, key or other secret.
+/// </summary>
+public sealed record LicenseEvent(
+    string Type,
+    Instant At,
+    string Actor,
+    string CorrelationId,
+    ImmutableSortedDictionary<string, string> Data);
+
+public static class LicenseEventTypes
+{
+    public const string Activated = "activated";
+    public const string TrainingRecorded = "trainingRecorded";
+    public const string Renewed = "renewed";
+    public const string ContactsChanged = "contactsChanged";
+}
+
+/// <summary>Who asked for a change, and the request it belongs to (R15).</summary>
+public sealed record CommandContext(string Actor, string CorrelationId);

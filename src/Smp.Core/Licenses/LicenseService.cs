@@ -1,0 +1,125 @@
+using System.Collections.Immutable;
+using NodaTime;
+using Smp.Core.Plans;
+
+namespace Smp.Core.Licenses;
+
+/// <summary>Plan settings the use cases need (validated at start-up by the host).</summary>
+public sealed record PlanOptions(string DefaultProduct)
+{
+    public const string DefaultProductName = "VTube-LASER";
+}
+
+/// <summary>
+/// The license use cases: read the license, decide, write the license and its event atomically.
+/// A write that loses an optimistic-concurrency race is decided again on fresh data, never
+/// written over another writer's change.
+/// </summary>
+public sealed class LicenseService(ILicenseStore store, BusinessCalendar calendar, PlanOptions options)
+{
+    /// <summary>How many times a command is decided again after losing a concurrent write.</summary>
+    public const int MaxAttempts = 50;
+
+    public async Task<CommandResult> ActivateAsync(ActivationRequest request, CommandContext context, CancellationToken cancellationToken)
+    {
+        var emailSentOn = calendar.DateOf(request.ActivationEmailSentAt);
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        {
+            var existing = await store.GetAsync(request.Serial, cancellationToken);
+            var decision = PlanDecisions.Activate(existing?.License, request, options.DefaultProduct, emailSentOn, calendar.Now, context);
+            switch (decision)
+            {
+                case Decision.NoChange:
+                    return new CommandResult(CommandOutcome.Unchanged, existing);
+                case Decision.Refuse refuse:
+                    return new CommandResult(CommandOutcome.Conflict, existing, refuse.Detail);
+                case Decision.Change change:
+                    if (await store.TryAddAsync(change.License, change.Event, cancellationToken))
+                    {
+                        return new CommandResult(CommandOutcome.Created, await store.GetAsync(request.Serial, cancellationToken));
+                    }
+
+                    break; // Another request stored this serial first: decide again against what it stored.
+            }
+
+            await BackOffAsync(attempt, cancellationToken);
+        }
+
+        throw new ConcurrencyExhaustedException(request.Serial);
+    }
+
+    public Task<CommandResult> RecordTrainingAsync(Serial serial, CommandContext context, CancellationToken cancellationToken) =>
+        UpdateAsync(serial, license => PlanDecisions.RecordTraining(license, calendar.Today, calendar.Now, context), cancellationToken);
+
+    public Task<CommandResult> RenewAsync(Serial serial, RenewalRequest request, CommandContext context, CancellationToken cancellationToken) =>
+        UpdateAsync(serial, license => PlanDecisions.Renew(license, request, calendar.Today, calendar.Now, context), cancellationToken);
+
+    public Task<CommandResult> ReplaceContactsAsync(Serial serial, ImmutableArray<EmailAddress> contacts, CommandContext context, CancellationToken cancellationToken) =>
+        UpdateAsync(serial, license => PlanDecisions.ReplaceContacts(license, contacts, calendar.Now, context), cancellationToken);
+
+    public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) =>
+        store.GetAsync(serial, cancellationToken);
+
+    public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) =>
+        store.GetEventsAsync(serial, cancellationToken);
+
+    public async Task<IReadOnlyList<StoredLicense>> ListByCustomerAsync(string customerId, CancellationToken cancellationToken)
+    {
+        var licenses = new List<StoredLicense>();
+        await foreach (var license in store.ListByCustomerAsync(customerId, cancellationToken))
+        {
+            licenses.Add(license);
+        }
+
+        return [.. licenses.OrderBy(l => l.License.Serial.Value, StringComparer.Ordinal)];
+    }
+
+    public async Task<IReadOnlyList<StoredLicense>> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken)
+    {
+        var licenses = new List<StoredLicense>();
+        await foreach (var license in store.ListExpiringAsync(from, to, cancellationToken))
+        {
+            licenses.Add(license);
+        }
+
+        return [.. licenses.OrderBy(l => l.License.ExpiresOn).ThenBy(l => l.License.Serial.Value, StringComparer.Ordinal)];
+    }
+
+    private async Task<CommandResult> UpdateAsync(Serial serial, Func<License, Decision> decide, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        {
+            var current = await store.GetAsync(serial, cancellationToken);
+            if (current is null)
+            {
+                return new CommandResult(CommandOutcome.NotFound, null);
+            }
+
+            switch (decide(current.License))
+            {
+                case Decision.NoChange:
+                    return new CommandResult(CommandOutcome.Unchanged, current);
+                case Decision.Refuse refuse:
+                    return new CommandResult(CommandOutcome.Conflict, current, refuse.Detail);
+                case Decision.Change change:
+                    if (await store.TryUpdateAsync(current, change.License, change.Event, cancellationToken))
+                    {
+                        return new CommandResult(CommandOutcome.Updated, await store.GetAsync(serial, cancellationToken));
+                    }
+
+                    break; // Lost the race: read the winner's change and decide again.
+            }
+
+            await BackOffAsync(attempt, cancellationToken);
+        }
+
+        throw new ConcurrencyExhaustedException(serial);
+    }
+
+    private static Task BackOffAsync(int attempt, CancellationToken cancellationToken) =>
+        Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10 * Math.Min(attempt, 10))), cancellationToken);
+}
+
+/// <summary>A license changed under a command on every one of its attempts; the request may be retried.</summary>
+public sealed class ConcurrencyExhaustedException(Serial serial)
+    : Exception($"License {serial} kept changing under the request; retry it.");

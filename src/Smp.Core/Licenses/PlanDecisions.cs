@@ -1,0 +1,125 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using NodaTime;
+using NodaTime.Text;
+using Smp.Core.Plans;
+
+namespace Smp.Core.Licenses;
+
+/// <summary>A pure decision on a command: what the license becomes and the event that records it.</summary>
+public abstract record Decision
+{
+    private Decision()
+    {
+    }
+
+    public sealed record Change(License License, LicenseEvent Event) : Decision;
+
+    public sealed record NoChange : Decision;
+
+    public sealed record Refuse(string Detail) : Decision;
+}
+
+/// <summary>
+/// Decides each command against the current facts of a license (R3, R5, R6, R15). Deterministic:
+/// the time and the requester are inputs. Applying a command twice equals applying it once.
+/// </summary>
+public static class PlanDecisions
+{
+    private static readonly LocalDatePattern IsoDate = LocalDatePattern.Iso;
+
+    public static Decision Activate(License? existing, ActivationRequest request, string defaultProduct, LocalDate emailSentOn, Instant now, CommandContext context)
+    {
+        var activation = new Activation(
+            string.IsNullOrWhiteSpace(request.Product) ? defaultProduct : request.Product.Trim(),
+            request.Customer,
+            request.Contacts,
+            request.OnSiteTraining,
+            request.ActivationEmailSentAt,
+            emailSentOn);
+
+        if (existing is not null)
+        {
+            return existing.Activation.SameRequestAs(activation)
+                ? new Decision.NoChange()
+                : new Decision.Refuse($"Serial {existing.Serial} is already activated with different data.");
+        }
+
+        var license = new License(request.Serial, activation, request.Contacts, null, []);
+        var term = license.Terms[0];
+        return new Decision.Change(license, Event(LicenseEventTypes.Activated, now, context, new Dictionary<string, string>
+        {
+            ["product"] = activation.Product,
+            ["customerId"] = activation.Customer.Id,
+            ["onSiteTraining"] = activation.OnSiteTraining ? "true" : "false",
+            ["activationEmailSentAt"] = InstantPattern.ExtendedIso.Format(activation.EmailSentAt),
+            ["start"] = IsoDate.Format(term.Start),
+            ["expiresOn"] = IsoDate.Format(term.End),
+        }));
+    }
+
+    public static Decision RecordTraining(License license, LocalDate today, Instant now, CommandContext context)
+    {
+        if (license.OnSiteTraining)
+        {
+            return new Decision.NoChange();
+        }
+
+        var updated = license with { TrainingRecordedOn = today };
+        return new Decision.Change(updated, Event(LicenseEventTypes.TrainingRecorded, now, context, new Dictionary<string, string>
+        {
+            ["previousExpiresOn"] = IsoDate.Format(license.ExpiresOn),
+            ["expiresOn"] = IsoDate.Format(updated.ExpiresOn),
+        }));
+    }
+
+    public static Decision Renew(License license, RenewalRequest request, LocalDate today, Instant now, CommandContext context)
+    {
+        var previous = license.Renewals.FirstOrDefault(r => string.Equals(r.OrderReference, request.OrderReference, StringComparison.Ordinal));
+        if (previous is not null)
+        {
+            var samePayment = request.PaidAt is null || request.PaidAt == previous.PaidAt;
+            return previous.Months == request.Months && samePayment
+                ? new Decision.NoChange()
+                : new Decision.Refuse($"Order {request.OrderReference} was already recorded for serial {license.Serial} with different data.");
+        }
+
+        var updated = license with
+        {
+            Renewals = license.Renewals.Add(new Renewal(request.OrderReference, request.Months, now, today, request.PaidAt)),
+        };
+        var term = updated.Terms[^1];
+        var data = new Dictionary<string, string>
+        {
+            ["orderReference"] = request.OrderReference,
+            ["months"] = request.Months.ToString(CultureInfo.InvariantCulture),
+            ["start"] = IsoDate.Format(term.Start),
+            ["coveredFrom"] = IsoDate.Format(term.CoveredFrom),
+            ["previousExpiresOn"] = IsoDate.Format(license.ExpiresOn),
+            ["expiresOn"] = IsoDate.Format(term.End),
+        };
+        if (request.PaidAt is { } paidAt)
+        {
+            data["paidAt"] = InstantPattern.ExtendedIso.Format(paidAt);
+        }
+
+        return new Decision.Change(updated, Event(LicenseEventTypes.Renewed, now, context, data));
+    }
+
+    public static Decision ReplaceContacts(License license, ImmutableArray<EmailAddress> contacts, Instant now, CommandContext context)
+    {
+        if (license.Contacts.ToHashSet().SetEquals(contacts))
+        {
+            return new Decision.NoChange();
+        }
+
+        return new Decision.Change(license with { Contacts = contacts }, Event(LicenseEventTypes.ContactsChanged, now, context, new Dictionary<string, string>
+        {
+            ["contacts"] = string.Join(", ", contacts.Select(c => c.Value)),
+            ["previousContacts"] = string.Join(", ", license.Contacts.Select(c => c.Value)),
+        }));
+    }
+
+    private static LicenseEvent Event(string type, Instant now, CommandContext context, Dictionary<string, string> data) =>
+        new(type, now, context.Actor, context.CorrelationId, data.ToImmutableSortedDictionary(StringComparer.Ordinal));
+}

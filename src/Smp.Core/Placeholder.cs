@@ -1,2 +1,0 @@
-namespace Smp.Core;
-internal static class Placeholder { }

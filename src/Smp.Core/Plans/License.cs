@@ -1,0 +1,58 @@
+using System.Collections.Immutable;
+using NodaTime;
+
+namespace Smp.Core.Plans;
+
+public sealed record Customer(string Id, string Name);
+
+/// <summary>The activation as the vendor's mail flow reported it; kept verbatim to recognise repeats.</summary>
+public sealed record Activation(
+    string Product,
+    Customer Customer,
+    ImmutableArray<EmailAddress> Contacts,
+    bool OnSiteTraining,
+    Instant EmailSentAt,
+    LocalDate EmailSentOn)
+{
+    /// <summary>True when <paramref name="other"/> asks for exactly this activation (contacts compared as a set).</summary>
+    public bool SameRequestAs(Activation other) =>
+        string.Equals(Product, other.Product, StringComparison.Ordinal)
+        && Customer == other.Customer
+        && OnSiteTraining == other.OnSiteTraining
+        && EmailSentAt == other.EmailSentAt
+        && Contacts.ToHashSet().SetEquals(other.Contacts);
+}
+
+/// <summary>A prepaid renewal as recorded: the facts, not the term they produce.</summary>
+public sealed record Renewal(string OrderReference, int Months, Instant RecordedAt, LocalDate RecordedOn, Instant? PaidAt);
+
+/// <summary>
+/// The state of one license's plan: the facts recorded about it. Terms, expiry and status are
+/// derived from these facts by <see cref="PlanRules"/>, so that they can never disagree.
+/// </summary>
+public sealed record License(
+    Serial Serial,
+    Activation Activation,
+    ImmutableArray<EmailAddress> Contacts,
+    LocalDate? TrainingRecordedOn,
+    ImmutableArray<Renewal> Renewals)
+{
+    public string Product => Activation.Product;
+
+    public Customer Customer => Activation.Customer;
+
+    /// <summary>True when on-site training was bought, with the license or later (R3, R5).</summary>
+    public bool OnSiteTraining => Activation.OnSiteTraining || TrainingRecordedOn is not null;
+
+    public ImmutableArray<Term> Terms => PlanRules.Terms(this);
+
+    public LocalDate ExpiresOn => Terms[^1].End;
+
+    public PlanStatus StatusOn(LocalDate date) => PlanRules.StatusOn(this, date);
+}
+
+public enum PlanStatus
+{
+    Current,
+    Lapsed,
+}
