@@ -20,6 +20,10 @@ public static class LicenseEventTypes
     public const string TrainingRecorded = "trainingRecorded";
     public const string Renewed = "renewed";
     public const string ContactsChanged = "contactsChanged";
+    public const string ReminderSent = "reminderSent";
+    public const string ReminderMissed = "reminderMissed";
+    public const string QuoteRequested = "quoteRequested";
+    public const string TermRequested = "termRequested";
 }
 
 /// <summary>Who asked for a change, and the request it belongs to (R15).</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using NodaTime;
 using NodaTime.Text;
 using Smp.Core.Plans;
+using Smp.Core.Reminders;
 
 namespace Smp.Core.Licenses;
 
@@ -118,6 +119,33 @@ public static class PlanDecisions
             ["contacts"] = string.Join(", ", contacts.Select(c => c.Value)),
             ["previousContacts"] = string.Join(", ", license.Contacts.Select(c => c.Value)),
         }));
+    }
+
+    /// <summary>
+    /// R9: records that a reminder went into the outbox (or can no longer be sent). Recording the same
+    /// (expiresOn, stage) twice changes nothing, so a scan that runs again only repairs what a crash left out.
+    /// </summary>
+    public static Decision RecordReminder(License license, PlannedReminder reminder, ReminderOutcome outcome, string? mailId, Instant now, CommandContext context)
+    {
+        if (license.Reminders.Any(r => r.ExpiresOn == reminder.ExpiresOn && r.Stage == reminder.Stage))
+        {
+            return new Decision.NoChange();
+        }
+
+        var updated = license with { Reminders = license.Reminders.Add(new ReminderRecord(reminder.Stage, reminder.ExpiresOn, outcome, now, mailId)) };
+        var data = new Dictionary<string, string>
+        {
+            ["stage"] = reminder.Stage.Name,
+            ["dueOn"] = IsoDate.Format(reminder.DueOn),
+            ["expiresOn"] = IsoDate.Format(reminder.ExpiresOn),
+        };
+        if (mailId is not null)
+        {
+            data["mailId"] = mailId;
+        }
+
+        var type = outcome == ReminderOutcome.Sent ? LicenseEventTypes.ReminderSent : LicenseEventTypes.ReminderMissed;
+        return new Decision.Change(updated, Event(type, now, context, data));
     }
 
     private static LicenseEvent Event(string type, Instant now, CommandContext context, Dictionary<string, string> data) =>

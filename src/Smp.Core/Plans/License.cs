@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using NodaTime;
+using Smp.Core.Reminders;
 
 namespace Smp.Core.Plans;
 
@@ -43,6 +44,9 @@ public sealed record License(
 
     /// <summary>True when on-site training was bought, with the license or later (R3, R5).</summary>
     public bool OnSiteTraining => Activation.OnSiteTraining || TrainingRecordedOn is not null;
+
+    /// <summary>Reminders sent or given up (R9): each (expiresOn, stage) at most once, ever.</summary>
+    public ImmutableArray<ReminderRecord> Reminders { get; init; } = [];
 
     public ImmutableArray<Term> Terms => PlanRules.Terms(this);
 

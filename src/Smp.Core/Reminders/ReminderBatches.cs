@@ -1,0 +1,61 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text;
+using Smp.Core.Plans;
+
+namespace Smp.Core.Reminders;
+
+/// <summary>One license's reminder that is due on a scan.</summary>
+public sealed record DueReminder(License License, PlannedReminder Reminder);
+
+/// <summary>
+/// One reminder email (R10): licenses of one customer, of one stage, sharing the same recipients. Its id is
+/// derived from its content, so a scan that runs again composes the same mail with the same id.
+/// </summary>
+public sealed record ReminderBatch(string CustomerId, ReminderStage Stage, ImmutableArray<EmailAddress> Recipients, ImmutableArray<DueReminder> Items)
+{
+    public string MailId => DeterministicId.From(
+        "reminder",
+        Stage.Name,
+        string.Join(',', Items.Select(i => $"{i.License.Serial.Value}@{i.Reminder.ExpiresOn:yyyy-MM-dd}").Order(StringComparer.Ordinal)));
+}
+
+public static class ReminderBatches
+{
+    /// <summary>
+    /// R10: groups due reminders by customer, stage and recipient set (addresses compared case-insensitively,
+    /// order ignored). Groups larger than <paramref name="maxPerMail"/> are split in serial order, so one mail
+    /// never lists more licenses than one outbox write can claim.
+    /// </summary>
+    public static ImmutableArray<ReminderBatch> Group(IEnumerable<DueReminder> due, int maxPerMail)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPerMail, 1);
+        var batches = ImmutableArray.CreateBuilder<ReminderBatch>();
+        var groups = due.GroupBy(d => (
+            d.License.Customer.Id,
+            d.Reminder.Stage,
+            Recipients: string.Join('\n', d.License.Contacts.Select(c => c.Value.ToUpperInvariant()).Distinct().Order(StringComparer.Ordinal))));
+        foreach (var group in groups.OrderBy(g => g.Key.Id, StringComparer.Ordinal).ThenBy(g => g.Key.Stage.DaysBefore).ThenBy(g => g.Key.Recipients, StringComparer.Ordinal))
+        {
+            var items = group.OrderBy(d => d.License.Serial.Value, StringComparer.Ordinal).ToList();
+            var recipients = items[0].License.Contacts;
+            foreach (var chunk in items.Chunk(maxPerMail))
+            {
+                batches.Add(new ReminderBatch(group.Key.Id, group.Key.Stage, recipients, [.. chunk]));
+            }
+        }
+
+        return batches.ToImmutable();
+    }
+}
+
+/// <summary>Stable, content-derived ids (formatted as GUIDs) for mail whose repeat must be recognised.</summary>
+public static class DeterministicId
+{
+    public static string From(params string[] parts)
+    {
+        var text = string.Join('\u001f', parts);
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(text));
+        return new Guid(hash.AsSpan(0, 16)).ToString("D");
+    }
+}
