@@ -27,7 +27,6 @@ param senderDisplayName string
 
 // Both resources are global; their data residency is chosen by dataLocation.
 var globalLocation = 'global'
-var senderUsername = 'donotreply'
 var hasCustomDomain = !empty(customDomainName)
 var useCustomDomain = hasCustomDomain && customDomainVerified
 
@@ -54,7 +53,7 @@ resource managedDomain 'Microsoft.Communication/emailServices/domains@2025-05-01
 
 resource managedSender 'Microsoft.Communication/emailServices/domains/senderUsernames@2025-05-01' = {
   parent: managedDomain
-  name: senderUsername
+  name: 'donotreply'
   properties: {
     username: 'DoNotReply'
     displayName: senderDisplayName
@@ -74,7 +73,7 @@ resource customDomain 'Microsoft.Communication/emailServices/domains@2025-05-01'
 
 resource customSender 'Microsoft.Communication/emailServices/domains/senderUsernames@2025-05-01' = if (hasCustomDomain) {
   parent: customDomain
-  name: senderUsername
+  name: 'donotreply'
   properties: {
     username: 'DoNotReply'
     displayName: senderDisplayName
@@ -98,6 +97,7 @@ resource communicationService 'Microsoft.Communication/communicationServices@202
   ]
 }
 
+// The domain part of the sender: <guid>.azurecomm.net, or the custom domain once it is verified.
 var senderDomain = useCustomDomain
   ? customDomain!.properties.mailFromSenderDomain
   : managedDomain.properties.mailFromSenderDomain
