@@ -59,7 +59,7 @@ public sealed class AcsEmailTransport : IMailTransport
 
         var result = await ExchangeAsync(request, mail.Id, async (response, ct) =>
         {
-            if (response.StatusCode == HttpStatusCode.Accepted || response.IsSuccessStatusCode)
+            if (response.IsSuccessStatusCode)
             {
                 await LogAcceptedAsync(mail.Id, response, ct);
                 return new MailSendResult.Accepted();
