@@ -34,6 +34,13 @@ public interface ILicenseStore
     /// <summary>Licenses whose plan expires in [<paramref name="from"/>, <paramref name="to"/>], by expiry date, without a full scan.</summary>
     IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Licenses that have a pending reminder (see <see cref="Reminders.ReminderSchedule.Pending"/>) due on or before
+    /// <paramref name="dueOnOrBefore"/>, read through a due-date index: the cost follows the reminders due, not the
+    /// licenses stored. Callers re-check each license against the rules; a stale index entry only costs a read.
+    /// </summary>
+    IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken);
+
     /// <summary>True when the store answers (health check).</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using NodaTime;
 using Smp.Core.Plans;
+using Smp.Core.Reminders;
 
 namespace Smp.Core.Licenses;
 
@@ -56,6 +57,10 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
 
     public Task<CommandResult> ReplaceContactsAsync(Serial serial, ImmutableArray<EmailAddress> contacts, CommandContext context, CancellationToken cancellationToken) =>
         UpdateAsync(serial, license => PlanDecisions.ReplaceContacts(license, contacts, calendar.Now, context), cancellationToken);
+
+    /// <summary>R9: records a reminder as sent in mail <paramref name="mailId"/>, or as missed; idempotent.</summary>
+    public Task<CommandResult> RecordReminderAsync(Serial serial, PlannedReminder reminder, ReminderOutcome outcome, string? mailId, CommandContext context, CancellationToken cancellationToken) =>
+        UpdateAsync(serial, license => PlanDecisions.RecordReminder(license, reminder, outcome, mailId, calendar.Now, context), cancellationToken);
 
     public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) =>
         store.GetAsync(serial, cancellationToken);

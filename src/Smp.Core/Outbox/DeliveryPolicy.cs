@@ -1,0 +1,72 @@
+using NodaTime;
+using Smp.Core.Mail;
+
+namespace Smp.Core.Outbox;
+
+/// <summary>Delivery settings (<c>Smp:Email:*</c>).</summary>
+public sealed record DeliveryOptions
+{
+    /// <summary>Messages handed to the transport per minute at most (the ACS default quota is 30 a minute).</summary>
+    public int MaxPerMinute { get; init; } = 25;
+
+    /// <summary>Attempts before a message is marked failed.</summary>
+    public int MaxAttempts { get; init; } = 8;
+
+    /// <summary>The wait after the first failed attempt; it doubles after each further failure.</summary>
+    public Duration FirstRetryDelay { get; init; } = Duration.FromMinutes(1);
+
+    /// <summary>The longest wait between attempts.</summary>
+    public Duration MaxRetryDelay { get; init; } = Duration.FromHours(1);
+
+    /// <summary>How long a dispatcher holds a message while handing it over; after that its outcome is reconciled.</summary>
+    public Duration Lease { get; init; } = Duration.FromMinutes(5);
+}
+
+/// <summary>
+/// The delivery state machine as pure functions: lease, then the state each transport answer leads to.
+/// While <see cref="MailStatus.Sending"/>, <see cref="OutboxMessage.NextAttemptAt"/> is when the lease runs out.
+/// </summary>
+public static class DeliveryPolicy
+{
+    public static OutboxMessage Lease(OutboxMessage message, Instant now, DeliveryOptions options) =>
+        message with { Status = MailStatus.Sending, Attempts = message.Attempts + 1, NextAttemptAt = now + options.Lease };
+
+    /// <summary>The state after the transport answered <paramref name="result"/> for a leased message.</summary>
+    public static OutboxMessage After(OutboxMessage leased, MailSendResult result, Instant now, DeliveryOptions options) =>
+        result switch
+        {
+            MailSendResult.Accepted or MailSendResult.Delivered =>
+                leased with { Status = MailStatus.Sent, SentAt = now, LastError = null, NextAttemptAt = now },
+            MailSendResult.Throttled throttled =>
+                // Throttling is the provider's pace, not a fault of the message: the attempt is given back.
+                leased with
+                {
+                    Status = MailStatus.Pending,
+                    Attempts = Math.Max(0, leased.Attempts - 1),
+                    NextAttemptAt = now + Duration.FromTimeSpan(throttled.RetryAfter),
+                    LastError = "Throttled by the mail service.",
+                },
+            MailSendResult.PermanentFailure failure =>
+                leased with { Status = MailStatus.Failed, LastError = failure.Error, NextAttemptAt = now },
+            MailSendResult.TransientFailure failure => Retry(leased, failure.Error, now, options),
+            MailSendResult.Unknown => Retry(leased, "The mail service did not report an outcome.", now, options),
+            _ => throw new ArgumentOutOfRangeException(nameof(result), result, "Unknown send result."),
+        };
+
+    /// <summary>The wait before attempt <paramref name="attempts"/> + 1: doubling from the first delay, capped.</summary>
+    public static Duration Backoff(int attempts, DeliveryOptions options)
+    {
+        var factor = Math.Pow(2, Math.Clamp(attempts - 1, 0, 30));
+        var delay = Duration.FromTicks((long)Math.Min(options.FirstRetryDelay.BclCompatibleTicks * factor, options.MaxRetryDelay.BclCompatibleTicks));
+        return delay;
+    }
+
+    /// <summary>Staff retry of a failed message: pending now, with a fresh attempt budget.</summary>
+    public static OutboxMessage Requeue(OutboxMessage failed, Instant now) =>
+        failed with { Status = MailStatus.Pending, Attempts = 0, NextAttemptAt = now };
+
+    private static OutboxMessage Retry(OutboxMessage leased, string error, Instant now, DeliveryOptions options) =>
+        leased.Attempts >= options.MaxAttempts
+            ? leased with { Status = MailStatus.Failed, LastError = error, NextAttemptAt = now }
+            : leased with { Status = MailStatus.Pending, LastError = error, NextAttemptAt = now + Backoff(leased.Attempts, options) };
+}

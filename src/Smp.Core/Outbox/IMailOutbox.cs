@@ -1,0 +1,34 @@
+using NodaTime;
+using Smp.Core.Mail;
+
+namespace Smp.Core.Outbox;
+
+/// <summary>The durable mail outbox: a message is recorded here before any delivery attempt.</summary>
+public interface IMailOutbox
+{
+    /// <summary>
+    /// Stores a new pending message together with its claims, atomically. The most claims one call takes is
+    /// <see cref="MaxClaimsPerMessage"/>.
+    /// </summary>
+    Task<EnqueueResult> EnqueueAsync(OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken);
+
+    /// <summary>The message ids that hold any of <paramref name="claims"/>.</summary>
+    Task<IReadOnlyDictionary<MailClaim, string>> FindClaimsAsync(IReadOnlyCollection<MailClaim> claims, CancellationToken cancellationToken);
+
+    Task<StoredOutboxMessage?> GetAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Up to <paramref name="max"/> messages to work on now, oldest first: pending ones whose next attempt is due,
+    /// and sending ones whose lease ran out (their dispatcher died; their outcome is unknown).
+    /// </summary>
+    Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken);
+
+    /// <summary>Every failed message, newest first.</summary>
+    Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken);
+
+    /// <summary>Replaces a message's delivery state; null, with nothing written, when it changed since it was read.</summary>
+    Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken);
+
+    /// <summary>The most claims a single message may carry (one atomic write).</summary>
+    int MaxClaimsPerMessage { get; }
+}

@@ -1,0 +1,108 @@
+using Smp.Core.Licenses;
+using Smp.Core.Mail;
+using Smp.Core.Outbox;
+using Smp.Core.Plans;
+
+namespace Smp.Core.Reminders;
+
+/// <summary>Turns a batch of due reminders into the email that carries it (templates, sender, links).</summary>
+public interface IReminderMailComposer
+{
+    OutgoingMail Compose(ReminderBatch batch);
+}
+
+/// <summary>What one scan did.</summary>
+public sealed record ScanReport(int LicensesExamined, int RemindersDue, int MailsEnqueued, int RemindersRepaired, int RemindersMissed);
+
+/// <summary>
+/// The daily reminder scan (R8-R10). Each reminder is claimed in the outbox in the same atomic write as the
+/// mail that carries it, so whatever runs twice, overlaps or crashes, a reminder is in at most one mail, ever.
+/// The license records the reminder afterwards; a scan that finds a reminder already claimed (a crash came
+/// between the two writes) only repairs that record.
+/// </summary>
+public sealed class ReminderScan(
+    ILicenseStore store,
+    LicenseService licenses,
+    IMailOutbox outbox,
+    IReminderMailComposer composer,
+    ReminderSchedule schedule,
+    BusinessCalendar calendar)
+{
+    /// <summary>How often a batch is recomposed after losing claims to concurrent scans before the scan gives up on it.</summary>
+    private const int MaxRecompositions = 10;
+
+    public async Task<ScanReport> RunAsync(CommandContext context, CancellationToken cancellationToken)
+    {
+        var today = calendar.Today;
+        int examined = 0, missed = 0;
+        var due = new List<DueReminder>();
+        await foreach (var stored in store.ListReminderCandidatesAsync(today, cancellationToken))
+        {
+            examined++;
+            if (schedule.DueOn(stored.License, today) is { } reminder)
+            {
+                due.Add(new DueReminder(stored.License, reminder));
+                continue;
+            }
+
+            foreach (var gone in schedule.Missed(stored.License, today))
+            {
+                await licenses.RecordReminderAsync(stored.License.Serial, gone, ReminderOutcome.Missed, null, context, cancellationToken);
+                missed++;
+            }
+        }
+
+        int enqueued = 0, repaired = 0;
+        foreach (var batch in ReminderBatches.Group(due, outbox.MaxClaimsPerMessage))
+        {
+            var (mails, repairs) = await SendAsync(batch, context, cancellationToken);
+            enqueued += mails;
+            repaired += repairs;
+        }
+
+        return new ScanReport(examined, due.Count, enqueued, repaired, missed);
+    }
+
+    private async Task<(int Mails, int Repairs)> SendAsync(ReminderBatch batch, CommandContext context, CancellationToken cancellationToken)
+    {
+        var repairs = 0;
+        for (var attempt = 0; attempt < MaxRecompositions && batch.Items.Length > 0; attempt++)
+        {
+            var claims = batch.Items.ToDictionary(i => Claim(i), i => i);
+            var mail = composer.Compose(batch) with { Id = batch.MailId };
+            var result = await outbox.EnqueueAsync(mail, MailKinds.Reminder, claims.Keys, calendar.Now, cancellationToken);
+            switch (result)
+            {
+                case EnqueueResult.Enqueued:
+                    await RecordAsync(batch.Items, batch.MailId, context, cancellationToken);
+                    return (1, repairs);
+                case EnqueueResult.AlreadyEnqueued:
+                    // The same mail (same content, same id) was enqueued by an earlier or concurrent run.
+                    await RecordAsync(batch.Items, batch.MailId, context, cancellationToken);
+                    return (0, repairs + batch.Items.Length);
+                case EnqueueResult.ClaimsTaken taken:
+                    foreach (var (claim, mailId) in taken.TakenBy)
+                    {
+                        await RecordAsync([claims[claim]], mailId, context, cancellationToken);
+                        repairs++;
+                    }
+
+                    batch = batch with { Items = [.. batch.Items.Where(i => !taken.TakenBy.ContainsKey(Claim(i)))] };
+                    break;
+            }
+        }
+
+        return (0, repairs);
+    }
+
+    private async Task RecordAsync(IEnumerable<DueReminder> items, string mailId, CommandContext context, CancellationToken cancellationToken)
+    {
+        foreach (var item in items)
+        {
+            await licenses.RecordReminderAsync(item.License.Serial, item.Reminder, ReminderOutcome.Sent, mailId, context, cancellationToken);
+        }
+    }
+
+    private static MailClaim Claim(DueReminder item) =>
+        MailClaim.Reminder(item.License.Serial, item.Reminder.ExpiresOn, item.Reminder.Stage);
+}
