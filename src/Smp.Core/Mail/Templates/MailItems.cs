@@ -1,0 +1,40 @@
+using NodaTime;
+using Smp.Core.Plans;
+
+namespace Smp.Core.Mail.Templates;
+
+/// <summary>One license in a mail about several: its serial and the day its plan expires (the first day no longer covered).</summary>
+public sealed record PlanExpiry(Serial Serial, LocalDate ExpiresOn);
+
+/// <summary>One license in an update announcement: its serial, its plan's expiry and its personal password link.</summary>
+public sealed record LicensePasswordLink(Serial Serial, LocalDate PlanExpiresOn, Uri PasswordUrl);
+
+/// <summary>
+/// One line of a quote notification to the renewals desk: a serial, its plan's expiry, and the next term a
+/// renewal would add (R6, computed by the caller with <see cref="PlanRules.RenewalTerm"/>). <see cref="NextTermEnd"/>
+/// is, like every expiry date, the first day no longer covered.
+/// </summary>
+public sealed record QuoteLine(Serial Serial, LocalDate ExpiresOn, LocalDate NextTermStart, LocalDate NextTermEnd, int NextTermMonths)
+{
+    /// <summary>The line for <paramref name="serial"/> from the term <see cref="PlanRules.RenewalTerm"/> proposes.</summary>
+    public static QuoteLine For(Serial serial, LocalDate expiresOn, Term nextTerm)
+    {
+        ArgumentNullException.ThrowIfNull(nextTerm);
+        if (nextTerm.Months is not { } months)
+        {
+            throw new ArgumentException("A renewal term is counted in months.", nameof(nextTerm));
+        }
+
+        return new QuoteLine(serial, expiresOn, nextTerm.Start, nextTerm.End, months);
+    }
+}
+
+/// <summary>The reminder stages of R8. The offsets are configuration; the stages and their wording are not.</summary>
+public enum ReminderStage
+{
+    /// <summary>The early reminder, due 90 days before expiry for terms of a year or more.</summary>
+    NinetyDay,
+
+    /// <summary>The last reminder, due 30 days before expiry for every term.</summary>
+    ThirtyDay,
+}
