@@ -1,0 +1,115 @@
+using System.Collections.Immutable;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using NodaTime;
+using NodaTime.Serialization.SystemTextJson;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
+
+namespace Smp.Azure.Tables;
+
+/// <summary>
+/// The stored form of a license's facts (schema 1). Deliberately separate from the domain records: the
+/// domain may rename or reshape its types, while stored licenses keep this shape until a new schema
+/// number, with its own reader, is introduced.
+/// </summary>
+internal sealed record LicenseDocument(
+    int Schema,
+    string Serial,
+    ActivationDocument Activation,
+    IReadOnlyList<string> Contacts,
+    IReadOnlyList<RenewalDocument> Renewals,
+    LocalDate? TrainingRecordedOn = null);
+
+internal sealed record ActivationDocument(
+    string Product,
+    string CustomerId,
+    string CustomerName,
+    IReadOnlyList<string> Contacts,
+    bool OnSiteTraining,
+    Instant EmailSentAt,
+    LocalDate EmailSentOn);
+
+internal sealed record RenewalDocument(
+    string OrderReference,
+    int Months,
+    Instant RecordedAt,
+    LocalDate RecordedOn,
+    Instant? PaidAt = null);
+
+/// <summary>Maps licenses and event data to and from their stored JSON.</summary>
+internal static class LicenseDocuments
+{
+    public const int CurrentSchema = 1;
+
+    private static readonly JsonSerializerOptions Options = CreateOptions();
+
+    public static string Serialize(License license)
+    {
+        ArgumentNullException.ThrowIfNull(license);
+        var activation = license.Activation;
+        var document = new LicenseDocument(
+            CurrentSchema,
+            license.Serial.Value,
+            new ActivationDocument(
+                activation.Product,
+                activation.Customer.Id,
+                activation.Customer.Name,
+                [.. activation.Contacts.Select(c => c.Value)],
+                activation.OnSiteTraining,
+                activation.EmailSentAt,
+                activation.EmailSentOn),
+            [.. license.Contacts.Select(c => c.Value)],
+            [.. license.Renewals.Select(r => new RenewalDocument(r.OrderReference, r.Months, r.RecordedAt, r.RecordedOn, r.PaidAt))],
+            license.TrainingRecordedOn);
+        return JsonSerializer.Serialize(document, Options);
+    }
+
+    public static License Deserialize(int schema, string json)
+    {
+        if (schema != CurrentSchema)
+        {
+            throw new NotSupportedException($"A stored license has schema {schema}; this version reads schema {CurrentSchema} only.");
+        }
+
+        var document = JsonSerializer.Deserialize<LicenseDocument>(json, Options)
+            ?? throw new JsonException("A stored license is empty.");
+        if (document.Schema != schema)
+        {
+            throw new JsonException($"A stored license says schema {document.Schema} but its row says {schema}.");
+        }
+
+        var activation = document.Activation;
+        return new License(
+            Smp.Core.Plans.Serial.Parse(document.Serial),
+            new Activation(
+                activation.Product,
+                new Customer(activation.CustomerId, activation.CustomerName),
+                [.. activation.Contacts.Select(EmailAddress.Parse)],
+                activation.OnSiteTraining,
+                activation.EmailSentAt,
+                activation.EmailSentOn),
+            [.. document.Contacts.Select(EmailAddress.Parse)],
+            document.TrainingRecordedOn,
+            [.. document.Renewals.Select(r => new Renewal(r.OrderReference, r.Months, r.RecordedAt, r.RecordedOn, r.PaidAt))]);
+    }
+
+    public static string SerializeEventData(IReadOnlyDictionary<string, string> data) => JsonSerializer.Serialize(data, Options);
+
+    public static ImmutableSortedDictionary<string, string> DeserializeEventData(string json) =>
+        (JsonSerializer.Deserialize<Dictionary<string, string>>(json, Options) ?? throw new JsonException("Stored event data is empty."))
+            .ToImmutableSortedDictionary(StringComparer.Ordinal);
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            RespectNullableAnnotations = true,
+            RespectRequiredConstructorParameters = true,
+            UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+        };
+        options.ConfigureForNodaTime(DateTimeZoneProviders.Tzdb);
+        options.MakeReadOnly(populateMissingResolver: true);
+        return options;
+    }
+}

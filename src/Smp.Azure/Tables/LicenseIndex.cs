@@ -1,0 +1,55 @@
+using NodaTime;
+using NodaTime.Text;
+using Smp.Core.Plans;
+
+namespace Smp.Azure.Tables;
+
+/// <summary>The key of one secondary-index row in the index table.</summary>
+internal readonly record struct IndexKey(string PartitionKey, string RowKey);
+
+/// <summary>
+/// The secondary indexes of a license: which index rows its current state needs. The write path keeps
+/// the index table in step with this one function (rows of the new state are added before the license is
+/// written, rows of the old state that no longer apply are removed after), and readers keep an index
+/// row only while it is among the keys of the license's current state. A new index (reminders due, for
+/// instance) is a new kind of key here, without any change to the write or read path.
+/// </summary>
+internal static class LicenseIndex
+{
+    /// <summary>Partition of the expiry index: one range scan answers any [from, to] query.</summary>
+    public const string ExpiresPartition = "expires";
+
+    private const string CustomerPartitionPrefix = "customer|";
+    private const char Separator = '|';
+
+    private static readonly LocalDatePattern IsoDate = LocalDatePattern.Iso;
+
+    public static IReadOnlySet<IndexKey> KeysFor(License license)
+    {
+        ArgumentNullException.ThrowIfNull(license);
+        return new HashSet<IndexKey>
+        {
+            CustomerKey(license.Customer.Id, license.Serial),
+            ExpiresKey(license.ExpiresOn, license.Serial),
+        };
+    }
+
+    /// <summary>All licenses of a customer share one partition: listing them reads that partition only.</summary>
+    public static string CustomerPartition(string customerId) => CustomerPartitionPrefix + TableKey.Encode(customerId);
+
+    public static IndexKey CustomerKey(string customerId, Serial serial) =>
+        new(CustomerPartition(customerId), TableKey.Encode(serial.Value));
+
+    /// <summary>
+    /// Row keys <c>yyyy-MM-dd|SERIAL</c> sort by date, so the rows of [from, to] are the row-key range
+    /// [<see cref="ExpiresLowerBound"/>(from), <see cref="ExpiresUpperBound"/>(to)).
+    /// </summary>
+    public static IndexKey ExpiresKey(LocalDate expiresOn, Serial serial) =>
+        new(ExpiresPartition, IsoDate.Format(expiresOn) + Separator + TableKey.Encode(serial.Value));
+
+    /// <summary>Inclusive lower bound of the expiry rows dated on or after <paramref name="from"/>.</summary>
+    public static string ExpiresLowerBound(LocalDate from) => IsoDate.Format(from) + Separator;
+
+    /// <summary>Exclusive upper bound of the expiry rows dated on or before <paramref name="to"/> ('}' sorts just after '|').</summary>
+    public static string ExpiresUpperBound(LocalDate to) => IsoDate.Format(to) + '}';
+}

@@ -1,0 +1,337 @@
+using System.Runtime.CompilerServices;
+using Azure;
+using Azure.Data.Tables;
+using Azure.Identity;
+using NodaTime;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
+
+namespace Smp.Azure.Tables;
+
+/// <summary>
+/// <see cref="ILicenseStore"/> on Azure Table Storage.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Table <see cref="TableLicenseStoreOptions.LicensesTable"/>: one partition per license (see
+/// <see cref="LicenseEntities"/>). A change is one entity group transaction: the summary row (replaced
+/// under the ETag that was read, or added) and the next event row (added). The event's row key is the
+/// new version, so two writers that start from the same version collide on it even where the emulator
+/// ignores If-Match inside a batch; the loser's whole batch fails and nothing of it is written.
+/// </para>
+/// <para>
+/// Table <see cref="TableLicenseStoreOptions.IndexTable"/>: secondary indexes (<see cref="LicenseIndex"/>),
+/// in other partitions, so outside the transaction. They are kept so that a crash at any point loses no
+/// entry: rows the new state needs are written before the transaction, rows only the old state needed
+/// are removed after it. Each index row records the license version it was written for; it is never
+/// lowered, and a row is removed only while its version is not newer than the version that stopped
+/// needing it (and under its ETag), so a late clean-up can never remove a row that a newer state needs.
+/// Readers load each license an index row points to and keep it only when the row is among the keys of
+/// the license's current state; stale rows are skipped and removed under the same rule.
+/// </para>
+/// </remarks>
+public sealed class TableLicenseStore : ILicenseStore
+{
+    private const int MaxIndexWriteAttempts = 20;
+    private const int ParallelReads = 16;
+    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
+    private static readonly LocalDate EarliestIndexedDate = new(1, 1, 1);
+    private static readonly LocalDate LatestIndexedDate = new(9999, 12, 31);
+    private static readonly string[] IndexColumns = ["PartitionKey", "RowKey", LicenseEntities.SerialColumn, LicenseEntities.VersionColumn];
+    private static readonly string[] VersionOnly = [LicenseEntities.VersionColumn];
+
+    private readonly TableClient licenses;
+    private readonly TableClient index;
+    private readonly AsyncOnce tablesCreated;
+
+    /// <summary>Creates the store; the tables are created on first use, not here.</summary>
+    public TableLicenseStore(TableServiceClient service, TableLicenseStoreOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        options ??= new TableLicenseStoreOptions();
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.LicensesTable);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.IndexTable);
+        licenses = service.GetTableClient(options.LicensesTable);
+        index = service.GetTableClient(options.IndexTable);
+        tablesCreated = new AsyncOnce(async ct =>
+        {
+            await licenses.CreateIfNotExistsAsync(ct);
+            await index.CreateIfNotExistsAsync(ct);
+        });
+    }
+
+    public async Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken)
+    {
+        await tablesCreated.EnsureAsync(cancellationToken);
+        return await ReadAsync(serial, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken)
+    {
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {LicenseEntities.PartitionKey(serial)} and RowKey ge {LicenseEntities.EventRowKeyPrefix} and RowKey lt {LicenseEntities.EventRowKeyEnd}");
+        var events = new List<LicenseEvent>();
+        await foreach (var row in licenses.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            events.Add(LicenseEntities.ToEvent(row));
+        }
+
+        return events;
+    }
+
+    public async Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(license);
+        ArgumentNullException.ThrowIfNull(firstEvent);
+        await tablesCreated.EnsureAsync(cancellationToken);
+
+        const long version = 1;
+        await WriteIndexRowsAsync(license.Serial, LicenseIndex.KeysFor(license), version, cancellationToken);
+        return await TrySubmitAsync(
+            [
+                new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Summary(license, version)),
+                new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(license.Serial, version, firstEvent)),
+            ],
+            cancellationToken);
+    }
+
+    public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(updated);
+        ArgumentNullException.ThrowIfNull(newEvent);
+        if (current.License.Serial != updated.Serial)
+        {
+            throw new ArgumentException($"An update cannot change the serial ({current.License.Serial} to {updated.Serial}).", nameof(updated));
+        }
+
+        await tablesCreated.EnsureAsync(cancellationToken);
+
+        var version = checked(current.Version + 1);
+        var oldKeys = LicenseIndex.KeysFor(current.License);
+        var newKeys = LicenseIndex.KeysFor(updated);
+        await WriteIndexRowsAsync(updated.Serial, newKeys.Except(oldKeys), version, cancellationToken);
+
+        var committed = await TrySubmitAsync(
+            [
+                new TableTransactionAction(TableTransactionActionType.UpdateReplace, LicenseEntities.Summary(updated, version), new ETag(current.ConcurrencyToken)),
+                new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(updated.Serial, version, newEvent)),
+            ],
+            cancellationToken);
+        if (!committed)
+        {
+            return false;
+        }
+
+        try
+        {
+            foreach (var key in oldKeys.Except(newKeys))
+            {
+                await RetireIndexRowAsync(key, current.Version, cancellationToken);
+            }
+        }
+        catch (Exception e) when (e is RequestFailedException or OperationCanceledException)
+        {
+            // The change is committed. A row left behind is stale, which readers skip and remove.
+        }
+
+        return true;
+    }
+
+    public async IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(customerId);
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LicenseIndex.CustomerPartition(customerId)}");
+        await foreach (var license in ResolveIndexAsync(filter, cancellationToken))
+        {
+            yield return license;
+        }
+    }
+
+    public async IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        from = LocalDate.Max(from, EarliestIndexedDate);
+        to = LocalDate.Min(to, LatestIndexedDate);
+        if (from > to)
+        {
+            yield break;
+        }
+
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {LicenseIndex.ExpiresPartition} and RowKey ge {LicenseIndex.ExpiresLowerBound(from)} and RowKey lt {LicenseIndex.ExpiresUpperBound(to)}");
+        await foreach (var license in ResolveIndexAsync(filter, cancellationToken))
+        {
+            yield return license;
+        }
+    }
+
+    public async Task<bool> PingAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(PingTimeout);
+        try
+        {
+            await tablesCreated.EnsureAsync(timeout.Token);
+
+            // One real, authorized read that touches at most one row.
+            var pages = licenses.QueryAsync<TableEntity>(maxPerPage: 1, select: [LicenseEntities.VersionColumn], cancellationToken: timeout.Token).AsPages(pageSizeHint: 1);
+            await using var page = pages.GetAsyncEnumerator(timeout.Token);
+            await page.MoveNextAsync();
+            return true;
+        }
+        catch (Exception e) when (e is RequestFailedException or AuthenticationFailedException or CredentialUnavailableException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsConflict(RequestFailedException e) => e.Status is 409 or 412;
+
+    private async Task<StoredLicense?> ReadAsync(Serial serial, CancellationToken cancellationToken)
+    {
+        var response = await licenses.GetEntityIfExistsAsync<TableEntity>(
+            LicenseEntities.PartitionKey(serial), LicenseEntities.SummaryRowKey, cancellationToken: cancellationToken);
+        return response.HasValue ? LicenseEntities.ToStoredLicense(response.Value!) : null;
+    }
+
+    private async Task<bool> TrySubmitAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await licenses.SubmitTransactionAsync(actions, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (IsConflict(e))
+        {
+            // 409: the summary or this version's event row exists (another writer got there first);
+            // 412: the summary changed since it was read. Either way nothing of this batch was written.
+            return false;
+        }
+    }
+
+    private async Task WriteIndexRowsAsync(Serial serial, IEnumerable<IndexKey> keys, long version, CancellationToken cancellationToken)
+    {
+        foreach (var key in keys)
+        {
+            await WriteIndexRowAsync(key, serial, version, cancellationToken);
+        }
+    }
+
+    /// <summary>Makes the row exist with a version of at least <paramref name="version"/>; never lowers it.</summary>
+    private async Task WriteIndexRowAsync(IndexKey key, Serial serial, long version, CancellationToken cancellationToken)
+    {
+        var row = LicenseEntities.IndexRow(key, serial, version);
+        for (var attempt = 1; attempt <= MaxIndexWriteAttempts; attempt++)
+        {
+            var existing = await index.GetEntityIfExistsAsync<TableEntity>(key.PartitionKey, key.RowKey, VersionOnly, cancellationToken);
+            try
+            {
+                if (!existing.HasValue)
+                {
+                    await index.AddEntityAsync(row, cancellationToken);
+                    return;
+                }
+
+                if ((existing.Value!.GetInt64(LicenseEntities.VersionColumn) ?? 0) >= version)
+                {
+                    return;
+                }
+
+                await index.UpdateEntityAsync(row, existing.Value.ETag, TableUpdateMode.Replace, cancellationToken);
+                return;
+            }
+            catch (RequestFailedException e) when (IsConflict(e) || e.Status == 404)
+            {
+                // Another writer added, changed or removed the row in between: look at it again.
+            }
+        }
+
+        throw new InvalidOperationException($"Index row ({key.PartitionKey}, {key.RowKey}) kept changing; gave up after {MaxIndexWriteAttempts} attempts.");
+    }
+
+    /// <summary>Removes a row that no state after <paramref name="supersededVersion"/> asked for.</summary>
+    private async Task RetireIndexRowAsync(IndexKey key, long supersededVersion, CancellationToken cancellationToken)
+    {
+        var existing = await index.GetEntityIfExistsAsync<TableEntity>(key.PartitionKey, key.RowKey, VersionOnly, cancellationToken);
+        if (existing.HasValue && (existing.Value!.GetInt64(LicenseEntities.VersionColumn) ?? 0) <= supersededVersion)
+        {
+            await DeleteIndexRowIfUnchangedAsync(key, existing.Value.ETag, cancellationToken);
+        }
+    }
+
+    private async Task DeleteIndexRowIfUnchangedAsync(IndexKey key, ETag etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await index.DeleteEntityAsync(key.PartitionKey, key.RowKey, etag, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Gone already, or rewritten by a writer that needs it: leave it.
+        }
+    }
+
+    /// <summary>The licenses that the index rows matching <paramref name="filter"/> point to and still apply to, in row order.</summary>
+    private async IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var rows = index.QueryAsync<TableEntity>(filter, select: IndexColumns, cancellationToken: cancellationToken);
+        await foreach (var page in rows.AsPages())
+        {
+            foreach (var chunk in page.Values.Chunk(ParallelReads))
+            {
+                var resolved = await Task.WhenAll(chunk.Select(row => ResolveIndexRowAsync(row, cancellationToken)));
+                foreach (var license in resolved)
+                {
+                    if (license is not null)
+                    {
+                        yield return license;
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task<StoredLicense?> ResolveIndexRowAsync(TableEntity row, CancellationToken cancellationToken)
+    {
+        if (!Serial.TryParse(row.GetString(LicenseEntities.SerialColumn), out var serial))
+        {
+            return null;
+        }
+
+        var stored = await ReadAsync(serial, cancellationToken);
+        if (stored is null)
+        {
+            // Written ahead of an add that failed or is still under way: nothing to show, and not ours to remove.
+            return null;
+        }
+
+        var key = new IndexKey(row.PartitionKey, row.RowKey);
+        if (LicenseIndex.KeysFor(stored.License).Contains(key))
+        {
+            return stored;
+        }
+
+        // Stale: written ahead of a change that lost or crashed, or left by an interrupted clean-up.
+        // A writer about to need it again would first raise its version above the stored one.
+        if ((row.GetInt64(LicenseEntities.VersionColumn) ?? 0) <= stored.Version)
+        {
+            try
+            {
+                await DeleteIndexRowIfUnchangedAsync(key, row.ETag, cancellationToken);
+            }
+            catch (RequestFailedException)
+            {
+                // Best effort: the row stays stale and is skipped again next time.
+            }
+        }
+
+        return null;
+    }
+}
