@@ -5,6 +5,7 @@ using NodaTime;
 using NodaTime.Serialization.SystemTextJson;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
+using Smp.Core.Reminders;
 
 namespace Smp.Azure.Tables;
 
@@ -19,7 +20,16 @@ internal sealed record LicenseDocument(
     ActivationDocument Activation,
     IReadOnlyList<string> Contacts,
     IReadOnlyList<RenewalDocument> Renewals,
-    LocalDate? TrainingRecordedOn = null);
+    LocalDate? TrainingRecordedOn = null,
+    IReadOnlyList<ReminderDocument>? Reminders = null);
+
+/// <summary>A reminder sent or missed (added to schema 1 as an optional member: older rows have none).</summary>
+internal sealed record ReminderDocument(
+    int DaysBefore,
+    LocalDate ExpiresOn,
+    string Outcome,
+    Instant At,
+    string? MailId = null);
 
 internal sealed record ActivationDocument(
     string Product,
@@ -61,7 +71,8 @@ internal static class LicenseDocuments
                 activation.EmailSentOn),
             [.. license.Contacts.Select(c => c.Value)],
             [.. license.Renewals.Select(r => new RenewalDocument(r.OrderReference, r.Months, r.RecordedAt, r.RecordedOn, r.PaidAt))],
-            license.TrainingRecordedOn);
+            license.TrainingRecordedOn,
+            [.. license.Reminders.Select(r => new ReminderDocument(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId))]);
         return JsonSerializer.Serialize(document, Options);
     }
 
@@ -91,7 +102,15 @@ internal static class LicenseDocuments
                 activation.EmailSentOn),
             [.. document.Contacts.Select(EmailAddress.Parse)],
             document.TrainingRecordedOn,
-            [.. document.Renewals.Select(r => new Renewal(r.OrderReference, r.Months, r.RecordedAt, r.RecordedOn, r.PaidAt))]);
+            [.. document.Renewals.Select(r => new Renewal(r.OrderReference, r.Months, r.RecordedAt, r.RecordedOn, r.PaidAt))])
+        {
+            Reminders = [.. (document.Reminders ?? []).Select(r => new ReminderRecord(
+                new ReminderStage(r.DaysBefore),
+                r.ExpiresOn,
+                Enum.Parse<ReminderOutcome>(r.Outcome),
+                r.At,
+                r.MailId))],
+        };
     }
 
     public static string SerializeEventData(IReadOnlyDictionary<string, string> data) => JsonSerializer.Serialize(data, Options);

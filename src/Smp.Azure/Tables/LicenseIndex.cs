@@ -1,6 +1,7 @@
 using NodaTime;
 using NodaTime.Text;
 using Smp.Core.Plans;
+using Smp.Core.Reminders;
 
 namespace Smp.Azure.Tables;
 
@@ -24,15 +25,41 @@ internal static class LicenseIndex
 
     private static readonly LocalDatePattern IsoDate = LocalDatePattern.Iso;
 
-    public static IReadOnlySet<IndexKey> KeysFor(License license)
+    /// <summary>Partition of the reminder index: one row per pending reminder, by due date (R9).</summary>
+    public const string RemindersPartition = "reminders";
+
+    public static IReadOnlySet<IndexKey> KeysFor(License license, ReminderSchedule schedule)
     {
         ArgumentNullException.ThrowIfNull(license);
-        return new HashSet<IndexKey>
+        ArgumentNullException.ThrowIfNull(schedule);
+        var keys = new HashSet<IndexKey>
         {
             CustomerKey(license.Customer.Id, license.Serial),
             ExpiresKey(license.ExpiresOn, license.Serial),
         };
+        foreach (var reminder in schedule.Pending(license))
+        {
+            keys.Add(ReminderKey(reminder, license.Serial));
+        }
+
+        return keys;
     }
+
+    /// <summary>
+    /// Row keys <c>dueOn|SERIAL|expiresOn|days</c> sort by due date, so the reminders due on or before a date are
+    /// one row-key range. A row disappears when its reminder is recorded, superseded or moved by a renewal, so
+    /// the scan reads the reminders still to send, not the licenses stored.
+    /// </summary>
+    public static IndexKey ReminderKey(PlannedReminder reminder, Serial serial) =>
+        new(RemindersPartition, string.Join(
+            Separator,
+            IsoDate.Format(reminder.DueOn),
+            TableKey.Encode(serial.Value),
+            IsoDate.Format(reminder.ExpiresOn),
+            reminder.Stage.DaysBefore.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)));
+
+    /// <summary>Exclusive upper bound of the reminder rows due on or before <paramref name="date"/>.</summary>
+    public static string RemindersUpperBound(LocalDate date) => IsoDate.Format(date) + '}';
 
     /// <summary>All licenses of a customer share one partition: listing them reads that partition only.</summary>
     public static string CustomerPartition(string customerId) => CustomerPartitionPrefix + TableKey.Encode(customerId);

@@ -5,6 +5,7 @@ using Azure.Identity;
 using NodaTime;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
+using Smp.Core.Reminders;
 
 namespace Smp.Azure.Tables;
 
@@ -43,6 +44,7 @@ public sealed class TableLicenseStore : ILicenseStore
     private readonly TableClient licenses;
     private readonly TableClient index;
     private readonly AsyncOnce tablesCreated;
+    private readonly ReminderSchedule reminders;
 
     /// <summary>Creates the store; the tables are created on first use, not here.</summary>
     public TableLicenseStore(TableServiceClient service, TableLicenseStoreOptions? options = null)
@@ -53,6 +55,7 @@ public sealed class TableLicenseStore : ILicenseStore
         ArgumentException.ThrowIfNullOrWhiteSpace(options.IndexTable);
         licenses = service.GetTableClient(options.LicensesTable);
         index = service.GetTableClient(options.IndexTable);
+        reminders = options.Reminders ?? throw new ArgumentException("A reminder schedule is required.", nameof(options));
         tablesCreated = new AsyncOnce(async ct =>
         {
             await licenses.CreateIfNotExistsAsync(ct);
@@ -87,7 +90,7 @@ public sealed class TableLicenseStore : ILicenseStore
         await tablesCreated.EnsureAsync(cancellationToken);
 
         const long version = 1;
-        await WriteIndexRowsAsync(license.Serial, LicenseIndex.KeysFor(license), version, cancellationToken);
+        await WriteIndexRowsAsync(license.Serial, LicenseIndex.KeysFor(license, reminders), version, cancellationToken);
         return await TrySubmitAsync(
             [
                 new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Summary(license, version)),
@@ -109,8 +112,8 @@ public sealed class TableLicenseStore : ILicenseStore
         await tablesCreated.EnsureAsync(cancellationToken);
 
         var version = checked(current.Version + 1);
-        var oldKeys = LicenseIndex.KeysFor(current.License);
-        var newKeys = LicenseIndex.KeysFor(updated);
+        var oldKeys = LicenseIndex.KeysFor(current.License, reminders);
+        var newKeys = LicenseIndex.KeysFor(updated, reminders);
         await WriteIndexRowsAsync(updated.Serial, newKeys.Except(oldKeys), version, cancellationToken);
 
         var committed = await TrySubmitAsync(
@@ -165,6 +168,23 @@ public sealed class TableLicenseStore : ILicenseStore
         await foreach (var license in ResolveIndexAsync(filter, cancellationToken))
         {
             yield return license;
+        }
+    }
+
+    public async IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        dueOnOrBefore = LocalDate.Min(dueOnOrBefore, LatestIndexedDate);
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {LicenseIndex.RemindersPartition} and RowKey lt {LicenseIndex.RemindersUpperBound(dueOnOrBefore)}");
+        var seen = new HashSet<Serial>();
+        await foreach (var license in ResolveIndexAsync(filter, cancellationToken))
+        {
+            // A license with two stages due (a catch-up) has two rows: it is one candidate.
+            if (seen.Add(license.License.Serial))
+            {
+                yield return license;
+            }
         }
     }
 
@@ -313,7 +333,7 @@ public sealed class TableLicenseStore : ILicenseStore
         }
 
         var key = new IndexKey(row.PartitionKey, row.RowKey);
-        if (LicenseIndex.KeysFor(stored.License).Contains(key))
+        if (LicenseIndex.KeysFor(stored.License, reminders).Contains(key))
         {
             return stored;
         }

@@ -1,3 +1,5 @@
+using Smp.Core.Reminders;
+
 namespace Smp.Azure.Tables;
 
 /// <summary>Names of the tables <see cref="TableLicenseStore"/> uses.</summary>
@@ -6,6 +8,9 @@ public sealed class TableLicenseStoreOptions
     /// <summary>Licenses and their events: one partition per license.</summary>
     public string LicensesTable { get; init; } = "licenses";
 
-    /// <summary>Secondary indexes of the licenses (by customer, by expiry date).</summary>
+    /// <summary>Secondary indexes of the licenses (by customer, by expiry date, reminders by due date).</summary>
     public string IndexTable { get; init; } = "licenseindex";
+
+    /// <summary>The reminder stages whose pending reminders are indexed by due date.</summary>
+    public ReminderSchedule Reminders { get; init; } = ReminderSchedule.Default;
 }

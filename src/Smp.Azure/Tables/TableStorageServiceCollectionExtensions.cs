@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Smp.Core.Licenses;
+using Smp.Core.Reminders;
 
 namespace Smp.Azure.Tables;
 
@@ -20,8 +21,33 @@ public static class TableStorageServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         var connection = TableStorageConnection.FromConfiguration(configuration);
         services.TryAddSingleton(_ => connection.CreateClient());
-        services.TryAddSingleton(sp => new TableLicenseStore(sp.GetRequiredService<TableServiceClient>()));
+        var prefix = TablePrefix(configuration);
+        services.TryAddSingleton(sp => new TableLicenseStore(sp.GetRequiredService<TableServiceClient>(), new TableLicenseStoreOptions
+        {
+            LicensesTable = prefix + "licenses",
+            IndexTable = prefix + "licenseindex",
+            Reminders = sp.GetService<ReminderSchedule>() ?? ReminderSchedule.Default,
+        }));
         services.TryAddSingleton<ILicenseStore>(sp => sp.GetRequiredService<TableLicenseStore>());
         return services;
+    }
+
+    /// <summary>
+    /// <c>Smp:TablePrefix</c>: an optional prefix (letters and digits, at most 20) for every table name, so that
+    /// several environments or test runs can share one storage account without seeing each other's data.
+    /// </summary>
+    public static string TablePrefix(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var prefix = configuration["Smp:TablePrefix"] ?? string.Empty;
+        if (prefix.Length > 20 || !prefix.All(char.IsAsciiLetterOrDigit) || (prefix.Length > 0 && !char.IsAsciiLetter(prefix[0])))
+        {
+            throw new Microsoft.Extensions.Options.OptionsValidationException(
+                "Smp:TablePrefix",
+                typeof(TableLicenseStoreOptions),
+                ["Setting 'Smp:TablePrefix' must be empty or up to 20 letters and digits, starting with a letter."]);
+        }
+
+        return prefix;
     }
 }

@@ -1,3 +1,4 @@
+using Smp.Core.Reminders;
 using Azure.Data.Tables;
 using NodaTime;
 using Smp.Azure.Tables;
@@ -12,17 +13,18 @@ public sealed class LicenseIndexTests(AzuriteFixture azurite) : IClassFixture<Az
     private static CancellationToken Ct => CancellationToken.None;
 
     [Fact]
-    public void A_license_needs_one_customer_row_and_one_expiry_row()
+    public void A_license_needs_one_customer_row_one_expiry_row_and_one_row_per_pending_reminder()
     {
         var license = TestLicenses.Activate(Serial.Parse("AB-12"), customerId: "ACME/EU #1").License;
 
-        var keys = LicenseIndex.KeysFor(license);
+        var keys = LicenseIndex.KeysFor(license, ReminderSchedule.Default);
 
         Assert.Equal(
             new HashSet<IndexKey>
             {
                 new("customer|ACME~002FEU~0020~00231", "AB-12"),
                 new("expires", "2026-05-01|AB-12"),
+                new("reminders", "2026-04-01|AB-12|2026-05-01|030"), // the 30-day term's only reminder, due on its start
             },
             keys);
     }

@@ -1,3 +1,4 @@
+using Smp.Core.Reminders;
 using System.Collections.Concurrent;
 using Azure.Core;
 using Azure.Core.Pipeline;
@@ -42,7 +43,7 @@ public sealed class RequestScopeTests(AzuriteFixture azurite) : IClassFixture<Az
         var touched = before.Keys.Union(after.Keys)
             .Where(k => !before.TryGetValue(k, out var old) || !after.TryGetValue(k, out var now) || old.ETag != now.ETag)
             .ToList();
-        var allowedIndexRows = LicenseIndex.KeysFor(read.License).Union(LicenseIndex.KeysFor(renewal.License)).ToHashSet();
+        var allowedIndexRows = LicenseIndex.KeysFor(read.License, ReminderSchedule.Default).Union(LicenseIndex.KeysFor(renewal.License, ReminderSchedule.Default)).ToHashSet();
         Assert.NotEmpty(touched);
         Assert.All(touched, k =>
         {
