@@ -1,0 +1,49 @@
+using Microsoft.Azure.Functions.Worker.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using Smp.Azure.Tables;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
+using Smp.Functions.Http;
+
+namespace Smp.Functions.Hosting;
+
+/// <summary>
+/// The composition root. Program.cs and the wiring tests both build the app through here, so the
+/// container the tests prove is the container that runs.
+/// </summary>
+public static class SmpHost
+{
+    public static FunctionsApplicationBuilder CreateBuilder(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var builder = FunctionsApplication.CreateBuilder(args);
+        builder.ConfigureFunctionsWebApplication();
+        builder.UseMiddleware<HttpFaultMiddleware>();
+        configure?.Invoke(builder.Configuration);
+        AddSmp(builder.Services, builder.Configuration);
+        return builder;
+    }
+
+    public static IServiceCollection AddSmp(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<SmpOptions>()
+            .Bind(configuration.GetSection(SmpOptions.Section))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SmpOptions>, SmpOptionsValidator>();
+
+        services.Configure<Microsoft.AspNetCore.Mvc.JsonOptions>(o => SmpJson.Configure(o.JsonSerializerOptions));
+
+        services.AddSingleton<IClock>(SystemClock.Instance);
+        services.AddSingleton(sp => new BusinessCalendar(
+            sp.GetRequiredService<IClock>(),
+            sp.GetRequiredService<IOptions<SmpOptions>>().Value.Zone()));
+        services.AddSingleton(sp => new PlanOptions(sp.GetRequiredService<IOptions<SmpOptions>>().Value.DefaultProduct));
+
+        services.AddSmpTableStorage(configuration);
+        services.AddSingleton<LicenseService>();
+        return services;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Text.Json;
+using NodaTime;
+using NodaTime.Text;
+
+namespace Smp.Functions.Http;
+
+/// <summary>
+/// Reads the fields of one JSON object, recording a message per bad field under its path. Fields the
+/// contract does not know are refused, so a misspelt optional field cannot be silently ignored.
+/// </summary>
+public sealed class JsonFields
+{
+    private static readonly IPattern<OffsetDateTime>[] InstantPatterns =
+    [
+        OffsetDateTimePattern.ExtendedIso,
+        OffsetDateTimePattern.CreateWithInvariantCulture("uuuu'-'MM'-'dd'T'HH':'mmo<G>"),
+    ];
+
+    private readonly JsonElement _object;
+    private readonly ValidationErrors _errors;
+    private readonly string _prefix;
+    private readonly HashSet<string> _known = new(StringComparer.Ordinal);
+
+    public JsonFields(JsonElement obj, ValidationErrors errors, string prefix = "")
+    {
+        _object = obj;
+        _errors = errors;
+        _prefix = prefix;
+    }
+
+    public string Path(string name) => _prefix.Length == 0 ? name : $"{_prefix}.{name}";
+
+    public void Error(string name, string message) => _errors.Add(Path(name), message);
+
+    /// <summary>Records an error for every property not read through this instance. Call after reading all fields.</summary>
+    public void RefuseUnknown()
+    {
+        foreach (var property in _object.EnumerateObject())
+        {
+            if (!_known.Contains(property.Name))
+            {
+                _errors.Add(Path(property.Name), "Unknown field.");
+            }
+        }
+    }
+
+    public JsonElement? Get(string name, bool required, JsonValueKind kind, string kindName)
+    {
+        _known.Add(name);
+        if (!_object.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        {
+            if (required)
+            {
+                Error(name, "The field is required.");
+            }
+
+            return null;
+        }
+
+        if (value.ValueKind != kind && !(kind == JsonValueKind.True && value.ValueKind == JsonValueKind.False))
+        {
+            Error(name, $"Expected {kindName}.");
+            return null;
+        }
+
+        return value;
+    }
+
+    public string? String(string name, bool required, int maxLength)
+    {
+        if (Get(name, required, JsonValueKind.String, "a string") is not { } value)
+        {
+            return null;
+        }
+
+        var text = value.GetString()!;
+        if (text.Trim().Length == 0)
+        {
+            Error(name, "The field must not be empty.");
+            return null;
+        }
+
+        if (text.Length > maxLength)
+        {
+            Error(name, $"At most {maxLength} characters.");
+            return null;
+        }
+
+        if (text.Any(char.IsControl))
+        {
+            Error(name, "Control characters are not allowed.");
+            return null;
+        }
+
+        return text.Trim();
+    }
+
+    public bool? Boolean(string name, bool required) =>
+        Get(name, required, JsonValueKind.True, "true or false") is { } value ? value.GetBoolean() : null;
+
+    public int? Integer(string name, bool required, int min, int max)
+    {
+        if (Get(name, required, JsonValueKind.Number, "a whole number") is not { } value)
+        {
+            return null;
+        }
+
+        if (!value.TryGetInt32(out var number) || number < min || number > max)
+        {
+            Error(name, $"Expected a whole number from {min} to {max}.");
+            return null;
+        }
+
+        return number;
+    }
+
+    public Instant? Instant(string name, bool required)
+    {
+        if (Get(name, required, JsonValueKind.String, "an ISO-8601 date and time with offset") is not { } value)
+        {
+            return null;
+        }
+
+        var text = value.GetString()!;
+        foreach (var pattern in InstantPatterns)
+        {
+            var parsed = pattern.Parse(text);
+            if (parsed.Success)
+            {
+                return parsed.Value.ToInstant();
+            }
+        }
+
+        Error(name, "Expected an ISO-8601 date and time with offset, such as 2026-03-14T09:30:00-06:00.");
+        return null;
+    }
+
+    public JsonFields? Object(string name, bool required) =>
+        Get(name, required, JsonValueKind.Object, "an object") is { } value ? new JsonFields(value, _errors, Path(name)) : null;
+
+    public JsonElement? Array(string name, bool required) =>
+        Get(name, required, JsonValueKind.Array, "an array");
+}

@@ -1,0 +1,119 @@
+using System.Net.Mime;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using NodaTime;
+using NodaTime.Testing;
+using NSubstitute;
+using Smp.Functions.Hosting;
+
+namespace Smp.Functions.Tests;
+
+/// <summary>
+/// The real Functions app (the composition root Program.cs uses), built without running, with its
+/// clock fixed and its tables in Azurite. Functions are created the way the worker creates them and
+/// their results are executed against the app's own services, so the status, headers and JSON body
+/// are the ones the host would send.
+/// </summary>
+public sealed class ApiHarness : IDisposable
+{
+    private readonly IHost _host;
+
+    public ApiHarness(string tablesConnectionString, Instant now, IDictionary<string, string?>? settings = null)
+    {
+        Clock = new FakeClock(now);
+        var configuration = new Dictionary<string, string?>
+        {
+            ["Smp:BusinessTimeZone"] = "America/Denver",
+            ["Smp:Tables"] = tablesConnectionString,
+            ["Smp:TablePrefix"] = UniqueTablePrefix(),
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            configuration[key] = value;
+        }
+
+        var builder = SmpHost.CreateBuilder([], c => c.AddInMemoryCollection(configuration));
+        builder.Services.AddSingleton<IClock>(Clock);
+        builder.ConfigureContainer(new DefaultServiceProviderFactory(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }));
+        _host = builder.Build();
+    }
+
+    public FakeClock Clock { get; }
+
+    /// <summary>Each harness gets its own tables in the shared Azurite, so tests never see each other's data.</summary>
+    public static string UniqueTablePrefix() => "t" + Guid.NewGuid().ToString("N")[..12];
+
+    public IServiceProvider Services => _host.Services;
+
+    public T Function<T>() => ActivatorUtilities.CreateInstance<T>(_host.Services);
+
+    /// <summary>An HTTP request as the ASP.NET Core integration hands it to a function.</summary>
+    public HttpRequest Request(string method, string path, string? body = null, string? query = null, string? contentType = MediaTypeNames.Application.Json)
+    {
+        var context = new DefaultHttpContext { RequestServices = _host.Services };
+        context.Request.Method = method;
+        context.Request.Path = path;
+        if (query is not null)
+        {
+            context.Request.QueryString = new QueryString(query.StartsWith('?') ? query : "?" + query);
+        }
+
+        if (body is not null)
+        {
+            var bytes = Encoding.UTF8.GetBytes(body);
+            context.Request.Body = new MemoryStream(bytes);
+            context.Request.ContentLength = bytes.Length;
+            context.Request.ContentType = contentType;
+        }
+
+        context.Response.Body = new MemoryStream();
+        context.User = new ClaimsPrincipal(new ClaimsIdentity());
+        return context.Request;
+    }
+
+    public static FunctionContext Context(string functionName)
+    {
+        var definition = Substitute.For<FunctionDefinition>();
+        definition.Name.Returns(functionName);
+        var context = Substitute.For<FunctionContext>();
+        context.FunctionDefinition.Returns(definition);
+        context.InvocationId.Returns(Guid.NewGuid().ToString());
+        context.CancellationToken.Returns(CancellationToken.None);
+        return context;
+    }
+
+    /// <summary>Executes a function's result as the host would and reads back what went on the wire.</summary>
+    public static async Task<ApiResponse> ExecuteAsync(HttpRequest request, IActionResult result)
+    {
+        var http = request.HttpContext;
+        await result.ExecuteResultAsync(new ActionContext(http, new RouteData(), new ActionDescriptor()));
+        http.Response.Body.Position = 0;
+        var text = await new StreamReader(http.Response.Body).ReadToEndAsync();
+        return new ApiResponse(http.Response.StatusCode, http.Response.ContentType, http.Response.Headers, text);
+    }
+
+    public void Dispose() => _host.Dispose();
+}
+
+public sealed record ApiResponse(int Status, string? ContentType, IHeaderDictionary Headers, string Body)
+{
+    /// <summary>The content type without parameters such as the charset.</summary>
+    public string? MediaType => ContentType?.Split(';')[0].Trim();
+
+    public JsonElement Json()
+    {
+        using var document = JsonDocument.Parse(Body);
+        return document.RootElement.Clone();
+    }
+
+    public override string ToString() => $"{Status} {ContentType}: {Body}";
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+
+namespace Smp.Functions.Tests;
+
+/// <summary>
+/// Reads the functions.metadata the build generates (what the Functions host loads) and checks each
+/// function's trigger, route, methods and authorization level against SPEC section 3.
+/// </summary>
+public class FunctionMetadataTests
+{
+    public static TheoryData<string, string, string, string> HttpFunctions => new()
+    {
+        { "RecordActivation", "activations", "post", "Function" },
+        { "RecordTraining", "licenses/{serial}/training", "post", "Function" },
+        { "RecordRenewal", "licenses/{serial}/renewals", "post", "Function" },
+        { "ReplaceContacts", "licenses/{serial}/contacts", "put", "Function" },
+        { "GetLicense", "licenses/{serial}", "get", "Function" },
+        { "ListCustomerLicenses", "customers/{customerId}/licenses", "get", "Function" },
+        { "ExpiringReport", "reports/expiring", "get", "Function" },
+        { "Health", "health", "get", "Anonymous" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HttpFunctions))]
+    public void Http_function_is_declared_with_its_route_method_and_auth_level(string name, string route, string method, string authLevel)
+    {
+        var trigger = Trigger(name);
+
+        Assert.Equal("httpTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal(route, trigger.GetProperty("route").GetString());
+        Assert.Equal([method], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToLowerInvariant()));
+        Assert.Equal(authLevel, trigger.GetProperty("authLevel").GetString());
+    }
+
+    [Fact]
+    public void Every_declared_function_is_checked_by_a_test()
+    {
+        var checkedNames = HttpFunctions.Select(row => (string)row[0]).Concat(NonHttpFunctions).ToHashSet();
+
+        Assert.Equal(checkedNames.Order(), Functions().Select(f => f.GetProperty("name").GetString()!).Order());
+    }
+
+    /// <summary>Timer and other non-HTTP functions, checked by their own tests.</summary>
+    internal static readonly string[] NonHttpFunctions = [];
+
+    internal static IEnumerable<JsonElement> Functions()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "functions.metadata");
+        Assert.True(File.Exists(path), "The build did not produce functions.metadata next to the tests.");
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        return [.. document.RootElement.EnumerateArray().Select(e => e.Clone())];
+    }
+
+    internal static JsonElement Trigger(string functionName)
+    {
+        var function = Assert.Single(Functions(), f => f.GetProperty("name").GetString() == functionName);
+        return Assert.Single(function.GetProperty("bindings").EnumerateArray(), b => b.GetProperty("direction").GetString() == "In");
+    }
+}

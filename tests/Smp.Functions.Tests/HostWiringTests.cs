@@ -1,0 +1,57 @@
+using System.Reflection;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using NodaTime;
+using Smp.Functions.Hosting;
+using Smp.TestSupport;
+
+namespace Smp.Functions.Tests;
+
+/// <summary>The container Program.cs builds, proven with scope and build validation, and every function created from it.</summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class HostWiringTests(AzuriteFixture azurite)
+{
+    [Fact]
+    public void Every_function_class_is_created_from_the_real_container()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Instant.FromUtc(2026, 1, 1, 0, 0));
+        var functionClasses = typeof(SmpHost).Assembly.GetTypes()
+            .Where(t => t.GetMethods().Any(m => m.GetCustomAttribute<FunctionAttribute>() is not null))
+            .ToList();
+
+        Assert.NotEmpty(functionClasses);
+        foreach (var type in functionClasses)
+        {
+            Assert.NotNull(ActivatorUtilities.CreateInstance(api.Services, type));
+        }
+    }
+
+    [Fact]
+    public void The_settings_validate_at_start_up()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Instant.FromUtc(2026, 1, 1, 0, 0));
+
+        api.Services.GetRequiredService<IStartupValidator>().Validate();
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Mars/Olympus_Mons")]
+    public void A_missing_or_unknown_business_zone_fails_start_up_naming_the_setting(string? zone)
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Instant.FromUtc(2026, 1, 1, 0, 0), new Dictionary<string, string?> { ["Smp:BusinessTimeZone"] = zone });
+
+        var error = Assert.Throws<OptionsValidationException>(() => api.Services.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("Smp:BusinessTimeZone", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Program_cs_uses_the_same_composition_root()
+    {
+        var program = File.ReadAllText(Path.Combine(RepositoryRoot.Path, "src", "Smp.Functions", "Program.cs"));
+
+        Assert.Contains("SmpHost.CreateBuilder(args).Build().Run();", program, StringComparison.Ordinal);
+    }
+}
