@@ -249,6 +249,38 @@ public sealed class AddSmpTelemetryTests
         }
     }
 
+    [Fact]
+    public void Through_the_container_secrets_are_redacted_and_Azure_SDK_chatter_stays_out_of_the_logs()
+    {
+        var spans = new List<Dictionary<string, object?>>();
+        var logs = new List<(string Category, LogLevel Level, Dictionary<string, object?> Attributes)>();
+        using var provider = BuildWithExporter(
+            Configuration((Telemetry.ConnectionStringSetting, FakeConnectionString)),
+            KeepEverythingLocal,
+            services => services
+                .ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(
+                    new Capture<Activity>(a => spans.Add(a.TagObjects.ToDictionary(t => t.Key, t => t.Value)))))
+                .ConfigureOpenTelemetryLoggerProvider(logging => logging.AddProcessor(
+                    new Capture<LogRecord>(r => logs.Add((r.CategoryName!, r.LogLevel, (r.Attributes ?? []).ToDictionary(a => a.Key, a => a.Value)))))));
+        _ = provider.GetRequiredService<TracerProvider>();
+        var loggers = provider.GetRequiredService<ILoggerFactory>();
+
+        using (var activity = SmpTelemetry.ActivitySource.StartActivity("publish update"))
+        {
+            activity?.SetTag("smp.update.password", "hunter2");
+        }
+
+        loggers.CreateLogger("Smp.Updates").LogInformation("Stored {Password} for {Version}", "hunter2", "1.96");
+        loggers.CreateLogger("Azure.Core").LogInformation("Request [1] GET https://example.invalid/");
+        loggers.CreateLogger("Azure.Core").LogWarning("Request [1] took 12 s");
+
+        Assert.Equal(SensitiveTelemetry.Redacted, Assert.Single(spans)["smp.update.password"]);
+        Assert.Equal(
+            [("Smp.Updates", LogLevel.Information), ("Azure.Core", LogLevel.Warning)],
+            logs.Select(l => (l.Category, l.Level)));
+        Assert.Equal(SensitiveTelemetry.Redacted, logs[0].Attributes["Password"]);
+    }
+
     private static void KeepEverythingLocal(AzureMonitorExporterOptions options)
     {
         // Nothing may leave the machine: no token request to a real identity endpoint, no live metrics
@@ -260,7 +292,8 @@ public sealed class AddSmpTelemetryTests
 
     private static ServiceProvider BuildWithExporter(
         IConfiguration configuration,
-        Action<AzureMonitorExporterOptions>? overrideOptions = null)
+        Action<AzureMonitorExporterOptions>? overrideOptions = null,
+        Action<IServiceCollection>? moreServices = null)
     {
         var services = new ServiceCollection()
             .AddLogging()
@@ -271,6 +304,8 @@ public sealed class AddSmpTelemetryTests
         {
             services.PostConfigure(overrideOptions);
         }
+
+        moreServices?.Invoke(services);
 
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }

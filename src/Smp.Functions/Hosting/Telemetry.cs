@@ -64,9 +64,12 @@ public static class Telemetry
             // Resource attributes of the function app, and the capability that tells the host the worker exports
             // its own telemetry (so the host stops forwarding the worker's logs and they are not counted twice).
             .UseFunctionsWorkerDefaults()
+            // The redactors are added before the exporter, so they see every span and log record first.
             .WithTracing(tracing => tracing
-                .AddSource(SmpTelemetry.ActivitySourceName, FunctionsWorkerActivitySourceName, AzureSdkActivitySources))
+                .AddSource(SmpTelemetry.ActivitySourceName, FunctionsWorkerActivitySourceName, AzureSdkActivitySources)
+                .AddProcessor(new SensitiveTagRedactor()))
             .WithMetrics(metrics => metrics.AddMeter(SmpMetrics.MeterName))
+            .WithLogging(logging => logging.AddProcessor(new SensitiveLogAttributeRedactor()))
             .UseAzureMonitorExporter(exporter =>
             {
                 exporter.ConnectionString = connectionString;
