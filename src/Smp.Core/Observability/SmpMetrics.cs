@@ -1,0 +1,121 @@
+using System.Diagnostics.Metrics;
+
+namespace Smp.Core.Observability;
+
+/// <summary>
+/// The application's own metrics, on the meter <see cref="MeterName"/>. Use cases call the methods below when
+/// something worth counting has happened; whoever hosts the app decides whether and where the measurements go
+/// (Application Insights in Azure, nowhere in tests unless a listener asks).
+/// </summary>
+/// <remarks>
+/// Tags carry only bounded, non-sensitive values (a mail kind): never a serial, an address or a password.
+/// Counts of zero are recorded too, so a scan that found nothing still shows up as a point of value 0.
+/// </remarks>
+public sealed class SmpMetrics
+{
+    /// <summary>Name of the <see cref="Meter"/> that owns every SMP instrument.</summary>
+    public const string MeterName = "Smp";
+
+    /// <summary>Name of the tag that carries the mail kind on mail counters.</summary>
+    public const string KindTag = "kind";
+
+    /// <summary>Names of the instruments, as they appear in the metrics store.</summary>
+    public static class Instruments
+    {
+        public const string LicensesExamined = "smp.reminders.licenses_examined";
+        public const string RemindersDue = "smp.reminders.due";
+        public const string MailsEnqueued = "smp.reminders.mails_enqueued";
+        public const string RemindersMissed = "smp.reminders.missed";
+        public const string MailSent = "smp.mail.sent";
+        public const string MailFailed = "smp.mail.failed";
+        public const string MailThrottled = "smp.mail.throttled";
+        public const string DeliveryAttempts = "smp.mail.delivery_attempts";
+        public const string ScanDuration = "smp.scan.duration";
+    }
+
+    // A reminder scan takes from well under a second (nothing due) to minutes (a big catch-up run).
+    private static readonly double[] ScanDurationBuckets = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+    private readonly Counter<long> licensesExamined;
+    private readonly Counter<long> remindersDue;
+    private readonly Counter<long> reminderMailsEnqueued;
+    private readonly Counter<long> remindersMissed;
+    private readonly Counter<long> mailSent;
+    private readonly Counter<long> mailFailed;
+    private readonly Counter<long> mailThrottled;
+    private readonly Counter<long> deliveryAttempts;
+    private readonly Histogram<double> scanDuration;
+
+    /// <param name="meterFactory">
+    /// Creates (and later disposes) the meter, so each container gets its own and tests can listen to theirs.
+    /// </param>
+    public SmpMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(MeterName);
+
+        licensesExamined = meter.CreateCounter<long>(
+            Instruments.LicensesExamined, "{license}", "Licenses read by reminder scans.");
+        remindersDue = meter.CreateCounter<long>(
+            Instruments.RemindersDue, "{reminder}", "Reminders found due by reminder scans.");
+        reminderMailsEnqueued = meter.CreateCounter<long>(
+            Instruments.MailsEnqueued, "{mail}", "Reminder mails written to the outbox by reminder scans.");
+        remindersMissed = meter.CreateCounter<long>(
+            Instruments.RemindersMissed, "{reminder}", "Reminders whose date passed without a mail (caught up or skipped).");
+        mailSent = meter.CreateCounter<long>(
+            Instruments.MailSent, "{mail}", "Mails accepted by the mail transport, by kind.");
+        mailFailed = meter.CreateCounter<long>(
+            Instruments.MailFailed, "{mail}", "Mails given up on after the last delivery attempt, by kind.");
+        mailThrottled = meter.CreateCounter<long>(
+            Instruments.MailThrottled, "{response}", "Delivery attempts the mail service refused as throttled (429).");
+        deliveryAttempts = meter.CreateCounter<long>(
+            Instruments.DeliveryAttempts, "{attempt}", "Attempts to hand a mail to the mail transport.");
+        scanDuration = meter.CreateHistogram(
+            Instruments.ScanDuration,
+            "s",
+            "Duration of reminder scans.",
+            tags: null,
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = ScanDurationBuckets });
+    }
+
+    /// <summary>Records the outcome of one reminder scan.</summary>
+    /// <param name="examined">Licenses the scan read.</param>
+    /// <param name="due">Reminders found due.</param>
+    /// <param name="mailsEnqueued">Reminder mails written to the outbox.</param>
+    /// <param name="missed">Reminders whose date had already passed.</param>
+    /// <param name="duration">Wall-clock time the scan took.</param>
+    public void ScanCompleted(int examined, int due, int mailsEnqueued, int missed, TimeSpan duration)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(examined);
+        ArgumentOutOfRangeException.ThrowIfNegative(due);
+        ArgumentOutOfRangeException.ThrowIfNegative(mailsEnqueued);
+        ArgumentOutOfRangeException.ThrowIfNegative(missed);
+        ArgumentOutOfRangeException.ThrowIfLessThan(duration, TimeSpan.Zero);
+
+        licensesExamined.Add(examined);
+        remindersDue.Add(due);
+        reminderMailsEnqueued.Add(mailsEnqueued);
+        remindersMissed.Add(missed);
+        scanDuration.Record(duration.TotalSeconds);
+    }
+
+    /// <summary>A mail of <paramref name="kind"/> was accepted by the transport.</summary>
+    /// <param name="kind">The mail kind (one of the fixed mail kinds), never free text.</param>
+    public void MailSent(string kind) => mailSent.Add(1, Kind(kind));
+
+    /// <summary>A mail of <paramref name="kind"/> was given up on and left visible as failed.</summary>
+    /// <param name="kind">The mail kind (one of the fixed mail kinds), never free text.</param>
+    public void MailFailed(string kind) => mailFailed.Add(1, Kind(kind));
+
+    /// <summary>The mail service answered a delivery attempt with "too many requests".</summary>
+    public void MailThrottled() => mailThrottled.Add(1);
+
+    /// <summary>One attempt to hand a mail to the transport was made, whatever its outcome.</summary>
+    public void DeliveryAttempted() => deliveryAttempts.Add(1);
+
+    private static KeyValuePair<string, object?> Kind(string kind)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        return new(KindTag, kind);
+    }
+}
