@@ -1,2 +1,0 @@
-namespace Smp.Azure;
-internal static class Placeholder { }
