@@ -17,8 +17,9 @@ namespace Smp.Azure.Secrets;
 /// <para>
 /// Every write goes to a temporary file in the same folder (<c>.NAME.RANDOM.tmp</c>; the dot keeps it
 /// apart from secret names) that is flushed and then renamed over the secret's file, so a reader sees
-/// the old value or the new one, never a partial file. <see cref="GetOrCreateAsync"/> renames without
-/// replacing: the first creator's file stays and every other creator reads it back.
+/// the old value or the new one, never a partial file. <see cref="GetOrCreateAsync"/> puts its file in
+/// place only if the name is free (<see cref="NoReplaceRename"/>): the first creator's file stays and
+/// every other creator reads it back.
 /// </para>
 /// </remarks>
 public sealed partial class LocalFolderSecretStore : ISecretStore
@@ -114,13 +115,11 @@ public sealed partial class LocalFolderSecretStore : ISecretStore
         var target = PathOf(name);
         try
         {
-            // Without overwrite the rename fails when the file exists: of concurrent creators exactly one wins.
-            File.Move(temp, target, overwrite: false);
-            LogCreated(logger, name.Value);
-        }
-        catch (IOException) when (File.Exists(target))
-        {
-            // Another creator got there first; its value is the one everybody uses.
+            // Of concurrent creators exactly one puts its file in place; the others read the winner's value.
+            if (NoReplaceRename.TryMove(temp, target))
+            {
+                LogCreated(logger, name.Value);
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
