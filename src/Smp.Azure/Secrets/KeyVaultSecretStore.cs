@@ -24,6 +24,7 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
 
     private readonly SecretClient client;
     private readonly TimeSpan createSettleDelay;
+    private readonly TimeSpan createQuietPeriod;
     private readonly ILogger<KeyVaultSecretStore> logger;
 
     public KeyVaultSecretStore(KeyVaultSecretStoreOptions options, ILogger<KeyVaultSecretStore> logger)
@@ -47,26 +48,14 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
 
         client = new SecretClient(options.VaultUri, options.Credential ?? CreateCredential(options.ManagedIdentityClientId), clientOptions);
         createSettleDelay = options.CreateSettleDelay;
+        createQuietPeriod = options.CreateQuietPeriod ?? options.CreateSettleDelay + TimeSpan.FromSeconds(2);
         this.logger = logger;
     }
 
     public async Task<string?> GetAsync(SecretName name, CancellationToken cancellationToken)
     {
         SecretArguments.ThrowIfInvalid(name);
-        try
-        {
-            var response = await client.GetSecretAsync(name.Value, cancellationToken: cancellationToken);
-            return response.Value.Value;
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            LogNotFound(logger, name.Value);
-            return null;
-        }
-        catch (RequestFailedException e)
-        {
-            throw Failure("read", name, e);
-        }
+        return (await GetLatestAsync(name, cancellationToken))?.Value.Value;
     }
 
     public async Task SetAsync(SecretName name, string value, CancellationToken cancellationToken)
@@ -79,26 +68,49 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
 
     /// <summary>
     /// Key Vault has no create-if-absent, so concurrent creators each store a version. To end with one
-    /// value, a creator waits <see cref="KeyVaultSecretStoreOptions.CreateSettleDelay"/> after its write,
-    /// lists the enabled versions and takes the first created (ties, within Key Vault's one-second
-    /// timestamps, go to the lowest version id): every creator sees the same first version once every
-    /// concurrent write has landed. A creator whose own value lost stores the winner's value again, so the
-    /// latest version, which later readers get, holds the winner's value too.
+    /// value, a creator waits a settle delay (2 s) after its write, lists the enabled versions and takes
+    /// the first created, ties within Key Vault's whole-second timestamps going to the lowest version id.
+    /// A creator whose own value lost stores the winner's value again, so the latest version, which later
+    /// readers get, holds the winner's value too.
     /// </summary>
     /// <remarks>
-    /// The remaining gap: a creator stopped between its write and that repair leaves its own value as the
-    /// latest version while the others use the first. A secret in the soft-deleted state makes the write
-    /// fail (409) until it is recovered or purged.
+    /// <para>
+    /// Why every creator picks the same version: a creator's version is stamped with some second S, and it
+    /// lists at least one second later, when second S is over, so it sees every version stamped S or
+    /// earlier, the first of all versions among them. A shorter delay is not safe: a write landing later in
+    /// the same second, with a lower version id, would be first for some creators and not for others.
+    /// </para>
+    /// <para>
+    /// A caller that finds a version younger than the quiet period (settle delay plus 2 s, by the vault's
+    /// clock) waits until the latest version is that old before using it: until then a creation race may
+    /// still be settling and the latest version may be a loser's, about to be repaired. Every creator
+    /// finishes its write, wait, listing and repair within the quiet period of its own write, so once no
+    /// version is that young every creator is done and the latest version holds the winner's value. An
+    /// operator's new version costs a caller at most one such wait.
+    /// </para>
+    /// <para>
+    /// The remaining gaps: a creator stopped between its write and that repair leaves its own value as the
+    /// latest version while the others use the first; the argument assumes the vault stamps versions from
+    /// a clock that does not go back. A secret in the soft-deleted state makes the write fail (409) until
+    /// it is recovered or purged.
+    /// </para>
     /// </remarks>
     public async Task<string> GetOrCreateAsync(SecretName name, Func<string> create, CancellationToken cancellationToken)
     {
         SecretArguments.ThrowIfInvalid(name);
         ArgumentNullException.ThrowIfNull(create);
 
-        var existing = await GetAsync(name, cancellationToken);
-        if (existing is not null)
+        // A version younger than the quiet period may belong to a creation still settling (its creator
+        // may yet find it lost): wait until the latest version is old enough, then it is the settled value.
+        while (await GetLatestAsync(name, cancellationToken) is { } latest)
         {
-            return existing;
+            var age = AgeOf(latest);
+            if (age is null || age >= createQuietPeriod)
+            {
+                return latest.Value.Value;
+            }
+
+            await Task.Delay(createQuietPeriod - age.Value, cancellationToken);
         }
 
         var mine = create();
@@ -129,6 +141,31 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
         }
 
         return winner;
+    }
+
+    private async Task<Response<KeyVaultSecret>?> GetLatestAsync(SecretName name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await client.GetSecretAsync(name.Value, cancellationToken: cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            LogNotFound(logger, name.Value);
+            return null;
+        }
+        catch (RequestFailedException e)
+        {
+            throw Failure("read", name, e);
+        }
+    }
+
+    /// <summary>How old the version is by the vault's own clock (its Date header), so local clock skew does not count.</summary>
+    private static TimeSpan? AgeOf(Response<KeyVaultSecret> response)
+    {
+        var created = response.Value.Properties.CreatedOn;
+        var now = response.GetRawResponse().Headers.Date;
+        return created is null || now is null ? null : now.Value - created.Value;
     }
 
     private async Task<string> FirstVersionAsync(SecretName name, CancellationToken cancellationToken)

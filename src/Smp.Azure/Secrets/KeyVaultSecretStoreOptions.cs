@@ -25,9 +25,14 @@ public sealed class KeyVaultSecretStoreOptions
 
     /// <summary>
     /// How long a creator waits after storing a new secret before it looks at every version to pick the
-    /// first one (see <see cref="KeyVaultSecretStore.GetOrCreateAsync"/>). Longer than one Key Vault write.
+    /// first one (see <see cref="KeyVaultSecretStore.GetOrCreateAsync"/>). At least one second, since Key
+    /// Vault stamps versions in whole seconds; not a setting of the app. Tests with a single creator
+    /// shorten it.
     /// </summary>
-    public TimeSpan CreateSettleDelay { get; init; } = TimeSpan.FromSeconds(2);
+    internal TimeSpan CreateSettleDelay { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How old the latest version must be before a reader trusts it as settled; null for the settle delay plus 2 s.</summary>
+    internal TimeSpan? CreateQuietPeriod { get; init; }
 
     /// <summary>
     /// Lets a test vault on 127.0.0.1 answer the authentication challenge for vault.azure.net. Never set in

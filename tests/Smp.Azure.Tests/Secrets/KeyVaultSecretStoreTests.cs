@@ -107,9 +107,24 @@ public sealed class KeyVaultSecretStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task GetOrCreate_waits_until_a_freshly_written_version_has_settled()
+    {
+        await Store().SetAsync(SecretName.LinkSigningKey, "fresh-key", CancellationToken.None);
+        var before = vault.Requests.Count;
+
+        var value = await Store(quiet: TimeSpan.FromSeconds(1.5)).GetOrCreateAsync(SecretName.LinkSigningKey, () => "unused", CancellationToken.None);
+
+        Assert.Equal("fresh-key", value);
+        var reads = vault.Requests.Skip(before).Count(r => r.Method == "GET" && r.Path == "/secrets/smp-link-signing-key" && r.Authorization.Length > 0);
+        Assert.True(reads >= 2, $"expected a second read after the wait, saw {reads}");
+        Assert.Equal(1, vault.VersionCount("smp-link-signing-key"));
+    }
+
+    [Fact]
     public async Task Concurrent_creators_in_separate_instances_end_with_one_value()
     {
-        var stores = Enumerable.Range(0, 6).Select(_ => Store(settle: TimeSpan.FromMilliseconds(300))).ToArray();
+        // The settle delay must exceed one second (the vault's timestamp resolution) for creators to agree.
+        var stores = Enumerable.Range(0, 6).Select(_ => Store(settle: TimeSpan.FromSeconds(1.1), quiet: TimeSpan.FromSeconds(3))).ToArray();
         var start = new TaskCompletionSource();
 
         var racers = stores.Select((store, i) => Task.Run(async () =>
@@ -207,7 +222,7 @@ public sealed class KeyVaultSecretStoreTests : IAsyncLifetime
             new KeyVaultSecretStoreOptions { VaultUri = new Uri("http://127.0.0.1:1/"), Credential = credential },
             NullLogger<KeyVaultSecretStore>.Instance));
 
-    private KeyVaultSecretStore Store(TimeSpan? settle = null, FakeLogger<KeyVaultSecretStore>? logger = null, Action<SecretClientOptions>? configure = null) =>
+    private KeyVaultSecretStore Store(TimeSpan? settle = null, TimeSpan? quiet = null, FakeLogger<KeyVaultSecretStore>? logger = null, Action<SecretClientOptions>? configure = null) =>
         new(
             new KeyVaultSecretStoreOptions
             {
@@ -216,6 +231,7 @@ public sealed class KeyVaultSecretStoreTests : IAsyncLifetime
                 Transport = vault.CreateTransport(),
                 DisableChallengeResourceVerification = true,
                 CreateSettleDelay = settle ?? TimeSpan.FromMilliseconds(50),
+                CreateQuietPeriod = quiet ?? TimeSpan.Zero,
                 ConfigureClient = o =>
                 {
                     o.Retry.MaxRetries = 1;
