@@ -16,7 +16,7 @@ public sealed class LinkService(ISecretStore secrets, IClock clock, LinkOptions 
 {
     private const int NewKeyLength = 32;
 
-    private Task<LinkSigner>? signer;
+    private Lazy<Task<LinkSigner>>? signer;
 
     /// <summary>
     /// <c>{Smp:PublicBaseUrl}/api/updates/{version}/password?serial=..&amp;expires=..&amp;sig=..</c>, valid
@@ -51,22 +51,18 @@ public sealed class LinkService(ISecretStore secrets, IClock clock, LinkOptions 
 
     private Task<LinkSigner> GetSignerAsync(CancellationToken cancellationToken)
     {
+        // One load for all callers; a failed load is tried again by the next caller. The load does not take
+        // a caller's token, so one caller giving up does not fail the others.
         var current = Volatile.Read(ref signer);
-        if (current is { IsCompletedSuccessfully: true })
+        if (current is null || current.Value.IsFaulted || current.Value.IsCanceled)
         {
-            return current;
-        }
-
-        if (current is null || current.IsFaulted || current.IsCanceled)
-        {
-            // One load for all callers; a failed load is tried again by the next caller. The load does not
-            // take a caller's token, so one caller giving up does not fail the others.
-            var fresh = LoadSignerAsync();
+            var fresh = new Lazy<Task<LinkSigner>>(LoadSignerAsync);
             var previous = Interlocked.CompareExchange(ref signer, fresh, current);
             current = ReferenceEquals(previous, current) ? fresh : previous!;
         }
 
-        return current.WaitAsync(cancellationToken);
+        var loading = current.Value;
+        return loading.IsCompletedSuccessfully ? loading : loading.WaitAsync(cancellationToken);
     }
 
     private async Task<LinkSigner> LoadSignerAsync()
