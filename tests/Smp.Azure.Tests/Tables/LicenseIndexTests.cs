@@ -110,7 +110,7 @@ public sealed class LicenseIndexTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
-    public async Task A_change_moves_the_expiry_row_and_keeps_the_customer_row()
+    public async Task A_change_moves_the_expiry_and_reminder_rows_and_keeps_the_customer_row()
     {
         var t = StoreUnderTest.Create(azurite);
         var serial = await AddAsync(t, "ACME");
@@ -123,7 +123,14 @@ public sealed class LicenseIndexTests(AzuriteFixture azurite) : IClassFixture<Az
         }
 
         Assert.Equal(
-            new[] { ("customer|ACME", serial.Value, (long?)1), ("expires", $"2027-05-01|{serial.Value}", (long?)2) },
+            new[]
+            {
+                ("customer|ACME", serial.Value, (long?)1),
+                ("expires", $"2027-05-01|{serial.Value}", (long?)2),
+                // The renewed one-year term has both reminders; the trial's 30-day reminder row is gone.
+                ("reminders", $"2027-01-31|{serial.Value}|2027-05-01|090", (long?)2),
+                ("reminders", $"2027-04-01|{serial.Value}|2027-05-01|030", (long?)2),
+            },
             rows.Order());
     }
 
