@@ -35,6 +35,11 @@ public sealed class ApiHarness : IDisposable
             ["Smp:BusinessTimeZone"] = "America/Denver",
             ["Smp:Tables"] = tablesConnectionString,
             ["Smp:TablePrefix"] = UniqueTablePrefix(),
+            ["Smp:PublicBaseUrl"] = "https://smp.example.com",
+            ["Smp:Secrets:Store"] = "Local",
+            ["Smp:Secrets:LocalDirectory"] = Path.Combine(WorkDirectory, "secrets"),
+            ["Smp:Email:Transport"] = "Pickup",
+            ["Smp:Email:PickupDirectory"] = Path.Combine(WorkDirectory, "mail"),
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -48,6 +53,9 @@ public sealed class ApiHarness : IDisposable
     }
 
     public FakeClock Clock { get; }
+
+    /// <summary>A folder of this harness's own for local secrets and picked-up mail; removed on dispose.</summary>
+    public string WorkDirectory { get; } = Directory.CreateTempSubdirectory("smp-test-").FullName;
 
     /// <summary>Each harness gets its own tables in the shared Azurite, so tests never see each other's data.</summary>
     public static string UniqueTablePrefix() => "t" + Guid.NewGuid().ToString("N")[..12];
@@ -101,7 +109,18 @@ public sealed class ApiHarness : IDisposable
         return new ApiResponse(http.Response.StatusCode, http.Response.ContentType, http.Response.Headers, text);
     }
 
-    public void Dispose() => _host.Dispose();
+    public void Dispose()
+    {
+        _host.Dispose();
+        try
+        {
+            Directory.Delete(WorkDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still open by a background writer; the temp folder is the system's to clean.
+        }
+    }
 }
 
 public sealed record ApiResponse(int Status, string? ContentType, IHeaderDictionary Headers, string Body)

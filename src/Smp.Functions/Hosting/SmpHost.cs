@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using NodaTime;
+using Smp.Azure.Mail;
+using Smp.Azure.Secrets;
 using Smp.Azure.Tables;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
@@ -42,7 +44,13 @@ public static class SmpHost
             sp.GetRequiredService<IOptions<SmpOptions>>().Value.Zone()));
         services.AddSingleton(sp => new PlanOptions(sp.GetRequiredService<IOptions<SmpOptions>>().Value.DefaultProduct));
 
+        services.AddSingleton(ReminderSettings.Schedule(configuration));
+
+        services.AddSmpTelemetry(configuration);
         services.AddSmpTableStorage(configuration);
+        services.AddSmpSecretStore(configuration);
+        services.AddSmpCustomerLinks(configuration);
+        services.AddSmpMailTransport(configuration);
         services.AddSingleton<LicenseService>();
         return services;
     }
