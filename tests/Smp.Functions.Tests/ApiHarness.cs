@@ -36,6 +36,8 @@ public sealed class ApiHarness : IDisposable
             ["Smp:Tables"] = tablesConnectionString,
             ["Smp:TablePrefix"] = UniqueTablePrefix(),
             ["Smp:PublicBaseUrl"] = "https://smp.example.com",
+            ["Smp:SenderAddress"] = "DoNotReply@smp.example.com",
+            ["Smp:RenewalsDeskEmail"] = "renewals@vendor.example.com",
             ["Smp:Secrets:Store"] = "Local",
             ["Smp:Secrets:LocalDirectory"] = Path.Combine(WorkDirectory, "secrets"),
             ["Smp:Email:Transport"] = "Pickup",

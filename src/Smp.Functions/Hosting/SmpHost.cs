@@ -44,6 +44,7 @@ public static class SmpHost
             sp.GetRequiredService<IOptions<SmpOptions>>().Value.Zone()));
         services.AddSingleton(sp => new PlanOptions(sp.GetRequiredService<IOptions<SmpOptions>>().Value.DefaultProduct));
 
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmpOptions>>().Value.Mail());
         services.AddSingleton(ReminderSettings.Schedule(configuration));
 
         services.AddSmpTelemetry(configuration);

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Options;
 using NodaTime;
 using Smp.Core.Licenses;
+using Smp.Core.Mail;
+using Smp.Core.Plans;
 
 namespace Smp.Functions.Hosting;
 
@@ -14,6 +16,20 @@ public sealed class SmpOptions
 
     /// <summary><c>Smp:DefaultProduct</c>: the product name of an activation that names none.</summary>
     public string DefaultProduct { get; set; } = PlanOptions.DefaultProductName;
+
+    /// <summary><c>Smp:SenderAddress</c>: the From address of every mail.</summary>
+    public string? SenderAddress { get; set; }
+
+    /// <summary><c>Smp:RenewalsDeskEmail</c>: receives quote requests; the Reply-To of customer mail.</summary>
+    public string? RenewalsDeskEmail { get; set; }
+
+    /// <summary><c>Smp:PublicBaseUrl</c>: where customers reach the app, for links in mail.</summary>
+    public string? PublicBaseUrl { get; set; }
+
+    public MailSettings Mail() => new(
+        EmailAddress.Parse(SenderAddress ?? string.Empty),
+        EmailAddress.Parse(RenewalsDeskEmail ?? string.Empty),
+        new Uri(PublicBaseUrl ?? string.Empty, UriKind.Absolute));
 
     public DateTimeZone Zone() =>
         DateTimeZoneProviders.Tzdb.GetZoneOrNull(BusinessTimeZone ?? string.Empty)
@@ -31,6 +47,21 @@ public sealed class SmpOptionsValidator : IValidateOptions<SmpOptions>
         if (string.IsNullOrWhiteSpace(options.BusinessTimeZone) || DateTimeZoneProviders.Tzdb.GetZoneOrNull(options.BusinessTimeZone) is null)
         {
             failures.Add(ZoneMessage(options.BusinessTimeZone));
+        }
+
+        if (!EmailAddress.TryParse(options.SenderAddress, out _))
+        {
+            failures.Add($"Setting 'Smp:SenderAddress' must be the email address mail is sent from (found '{options.SenderAddress}').");
+        }
+
+        if (!EmailAddress.TryParse(options.RenewalsDeskEmail, out _))
+        {
+            failures.Add($"Setting 'Smp:RenewalsDeskEmail' must be the renewals desk's email address (found '{options.RenewalsDeskEmail}').");
+        }
+
+        if (!Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttps && baseUrl.Scheme != Uri.UriSchemeHttp))
+        {
+            failures.Add($"Setting 'Smp:PublicBaseUrl' must be the absolute http(s) address customers reach the app at (found '{options.PublicBaseUrl}').");
         }
 
         if (string.IsNullOrWhiteSpace(options.DefaultProduct) || options.DefaultProduct.Length > 100)
