@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Smp.Core.Licenses;
 using Smp.Core.Reminders;
+using Smp.Core.Requests;
+using Smp.Core.Updates;
 
 namespace Smp.Azure.Tables;
 
@@ -11,7 +13,8 @@ public static class TableStorageServiceCollectionExtensions
 {
     /// <summary>
     /// Registers a <see cref="TableServiceClient"/> for the <c>Smp:Tables</c> connection (default: <c>AzureWebJobsStorage</c>)
-    /// and <see cref="TableLicenseStore"/> as the <see cref="ILicenseStore"/>. Reads and validates the setting now, so a
+    /// and <see cref="TableLicenseStore"/> as the <see cref="ILicenseStore"/>, <see cref="TableUpdateStore"/> as the
+    /// <see cref="IUpdateStore"/> and <see cref="TableRequestRateLimiter"/> as the <see cref="IRequestRateLimiter"/>. Reads and validates the setting now, so a
     /// missing or malformed one fails start-up with an <see cref="Microsoft.Extensions.Options.OptionsValidationException"/>
     /// naming it; nothing is sent to storage until first use.
     /// </summary>
@@ -29,6 +32,8 @@ public static class TableStorageServiceCollectionExtensions
             Reminders = sp.GetService<ReminderSchedule>() ?? ReminderSchedule.Default,
         }));
         services.TryAddSingleton<ILicenseStore>(sp => sp.GetRequiredService<TableLicenseStore>());
+        services.TryAddSingleton<IUpdateStore>(sp => new TableUpdateStore(sp.GetRequiredService<TableServiceClient>(), prefix + "updates"));
+        services.TryAddSingleton<IRequestRateLimiter>(sp => new TableRequestRateLimiter(sp.GetRequiredService<TableServiceClient>(), prefix + "ratelimits"));
         return services;
     }
 
