@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Smp.Core.Licenses;
+using Smp.Core.Outbox;
 using Smp.Core.Reminders;
 
 namespace Smp.Azure.Tables;
@@ -29,6 +30,7 @@ public static class TableStorageServiceCollectionExtensions
             Reminders = sp.GetService<ReminderSchedule>() ?? ReminderSchedule.Default,
         }));
         services.TryAddSingleton<ILicenseStore>(sp => sp.GetRequiredService<TableLicenseStore>());
+        services.TryAddSingleton<IMailOutbox>(sp => new TableMailOutbox(sp.GetRequiredService<TableServiceClient>(), prefix + "mailoutbox"));
         return services;
     }
 
