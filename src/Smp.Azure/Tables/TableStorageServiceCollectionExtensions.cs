@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Smp.Core.Licenses;
 using Smp.Core.Outbox;
+using Smp.Core.Requests;
 using Smp.Core.Reminders;
 
 namespace Smp.Azure.Tables;
@@ -30,6 +31,7 @@ public static class TableStorageServiceCollectionExtensions
             Reminders = sp.GetService<ReminderSchedule>() ?? ReminderSchedule.Default,
         }));
         services.TryAddSingleton<ILicenseStore>(sp => sp.GetRequiredService<TableLicenseStore>());
+        services.TryAddSingleton<IRequestRateLimiter>(sp => new TableRequestRateLimiter(sp.GetRequiredService<TableServiceClient>(), prefix + "ratelimits"));
         services.TryAddSingleton<IMailOutbox>(sp => new TableMailOutbox(sp.GetRequiredService<TableServiceClient>(), prefix + "mailoutbox"));
         return services;
     }
