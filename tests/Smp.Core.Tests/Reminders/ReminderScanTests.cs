@@ -131,6 +131,49 @@ public class ReminderScanTests
     }
 
     [Fact]
+    public async Task A_crash_on_the_last_day_before_expiry_is_repaired_as_sent_not_recorded_as_missed()
+    {
+        await harness.ActivateAsync("SN-1", "2026-03-14", training: true);
+        harness.Today("2027-03-31");
+        harness.Store.CrashOnNextUpdate(Serial.Parse("SN-1"));
+        await Assert.ThrowsAsync<IOException>(() => harness.RunAsync());
+        var mail = Assert.Single(harness.Outbox.All());
+
+        harness.Today("2027-04-01");
+        var report = await harness.RunAsync();
+
+        Assert.Equal(0, report.RemindersMissed);
+        Assert.Equal(1, report.RemindersRepaired);
+        Assert.Single(harness.Outbox.All());
+        var record = Assert.Single(await harness.RemindersOfAsync("SN-1"));
+        Assert.Equal((ThirtyDay, ReminderOutcome.Sent, mail.Id), (record.Stage, record.Outcome, record.MailId));
+        Assert.Empty(await harness.EventsOfAsync("SN-1", LicenseEventTypes.ReminderMissed));
+    }
+
+    [Fact]
+    public async Task A_crash_after_mailing_the_90_day_reminder_is_repaired_even_when_the_next_scan_sends_the_30_day_one()
+    {
+        await harness.ActivateAsync("SN-1", "2026-03-14", training: true);
+        harness.Today("2027-01-01");
+        harness.Store.CrashOnNextUpdate(Serial.Parse("SN-1"));
+        await Assert.ThrowsAsync<IOException>(() => harness.RunAsync());
+        var ninetyDayMail = Assert.Single(harness.Outbox.All());
+
+        harness.Today("2027-03-05");
+        var report = await harness.RunAsync();
+
+        Assert.Equal(1, report.MailsEnqueued);
+        Assert.Equal(1, report.RemindersRepaired);
+        var mails = harness.Outbox.All();
+        Assert.Equal(2, mails.Count);
+        var records = (await harness.RemindersOfAsync("SN-1")).OrderByDescending(r => r.Stage.DaysBefore).ToArray();
+        Assert.Equal(
+            [(NinetyDay, ReminderOutcome.Sent, ninetyDayMail.Id), (ThirtyDay, ReminderOutcome.Sent, mails[1].Id)],
+            records.Select(r => (r.Stage, r.Outcome, r.MailId)));
+        Assert.Equal(2, (await harness.EventsOfAsync("SN-1", LicenseEventTypes.ReminderSent)).Length);
+    }
+
+    [Fact]
     public async Task R10_three_licenses_of_one_customer_with_the_same_contacts_due_the_same_day_share_one_mail()
     {
         await harness.ActivateAsync("SN-1", "2026-03-14", training: true, contacts: ["ana@acme.example.com", "bo@acme.example.com"]);
