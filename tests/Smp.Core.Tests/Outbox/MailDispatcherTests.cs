@@ -227,6 +227,28 @@ public class MailDispatcherTests
     }
 
     [Fact]
+    public async Task An_expired_lease_whose_status_cannot_be_learned_is_not_resent_blindly_but_asked_again_later()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        transport.SetStatus(id, new MailSendResult.TransientFailure("503 Service Unavailable"));
+        clock.Advance(Options.Lease);
+
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(new DispatchReport(0, 0, 0, 0, false), report);
+        Assert.Equal(0, transport.SendsOf(id));
+        Assert.Equal(MailStatus.Sending, (await MessageAsync(id)).Status);
+
+        transport.SetStatus(id, new MailSendResult.Unknown());
+        clock.AdvanceMinutes(1);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(2, transport.StatusQueriesOf(id));
+        Assert.Equal(1, transport.SendsOf(id));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
     public async Task An_expired_lease_the_provider_reports_as_refused_fails_without_a_send()
     {
         var id = await LeaveInSendingAsync(reachedTheProvider: false);
