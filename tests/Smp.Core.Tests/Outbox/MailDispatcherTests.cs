@@ -242,10 +242,33 @@ public class MailDispatcherTests
         transport.SetStatus(id, new MailSendResult.Unknown());
         clock.AdvanceMinutes(1);
         await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal(1, transport.StatusQueriesOf(id)); // still backing off: not asked again yet
+
+        clock.Advance(DeliveryPolicy.Backoff(2, Options));
+        await Dispatcher().RunAsync(CancellationToken.None);
 
         Assert.Equal(2, transport.StatusQueriesOf(id));
         Assert.Equal(1, transport.SendsOf(id));
         Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task An_expired_lease_whose_status_never_becomes_known_ends_failed_for_staff_without_a_send()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        transport.SetStatus(id, new MailSendResult.TransientFailure("503 Service Unavailable"));
+
+        for (var run = 0; run < Options.MaxAttempts + 2; run++)
+        {
+            clock.Advance(Options.MaxRetryDelay + Options.Lease);
+            await Dispatcher().RunAsync(CancellationToken.None);
+        }
+
+        var message = await MessageAsync(id);
+        Assert.Equal(MailStatus.Failed, message.Status);
+        Assert.StartsWith("Outcome unknown", message.LastError, StringComparison.Ordinal);
+        Assert.Equal(0, transport.SendsOf(id));
+        Assert.Equal(Options.MaxAttempts - 1, transport.StatusQueriesOf(id));
     }
 
     [Fact]
