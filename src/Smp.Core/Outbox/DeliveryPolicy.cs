@@ -61,6 +61,15 @@ public static class DeliveryPolicy
         return delay;
     }
 
+    /// <summary>
+    /// A leased message whose outcome could not be learned (the status query failed): it stays leased for a backoff
+    /// and counts an attempt; after the last attempt it is failed with the outcome unknown, for staff to decide.
+    /// </summary>
+    public static OutboxMessage Unresolved(OutboxMessage leased, string error, Instant now, DeliveryOptions options) =>
+        leased.Attempts + 1 >= options.MaxAttempts
+            ? leased with { Status = MailStatus.Failed, Attempts = leased.Attempts + 1, LastError = $"Outcome unknown: {error}", NextAttemptAt = now }
+            : leased with { Attempts = leased.Attempts + 1, LastError = error, NextAttemptAt = now + Backoff(leased.Attempts + 1, options) };
+
     /// <summary>Staff retry of a failed message: pending now, with a fresh attempt budget.</summary>
     public static OutboxMessage Requeue(OutboxMessage failed, Instant now) =>
         failed with { Status = MailStatus.Pending, Attempts = 0, NextAttemptAt = now };

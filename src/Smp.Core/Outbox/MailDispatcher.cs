@@ -45,7 +45,16 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
 
                 if (outcome is not MailSendResult.Unknown)
                 {
-                    continue; // The service could not say (throttled or erring): leave the message for a later run.
+                    // The service could not say (throttled or erring). Never resend blindly: ask again later, and
+                    // after the attempt budget hand it to staff as failed, so it cannot stay invisible for ever.
+                    var error = outcome is MailSendResult.TransientFailure t ? t.Error : "The mail service could not report the outcome.";
+                    var unresolved = await outbox.TryUpdateAsync(current, DeliveryPolicy.Unresolved(current.Message, error, clock.GetCurrentInstant(), options), cancellationToken);
+                    if (unresolved?.Message.Status == MailStatus.Failed)
+                    {
+                        failed++;
+                    }
+
+                    continue;
                 }
             }
 

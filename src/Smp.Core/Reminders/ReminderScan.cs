@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Smp.Core.Licenses;
 using Smp.Core.Mail;
 using Smp.Core.Outbox;
@@ -34,25 +35,49 @@ public sealed class ReminderScan(
     public async Task<ScanReport> RunAsync(CommandContext context, CancellationToken cancellationToken)
     {
         var today = calendar.Today;
-        int examined = 0, missed = 0;
+        int examined = 0, missed = 0, repaired = 0;
         var due = new List<DueReminder>();
         await foreach (var stored in store.ListReminderCandidatesAsync(today, cancellationToken))
         {
             examined++;
-            if (schedule.DueOn(stored.License, today) is { } reminder)
+            var license = stored.License;
+            var reminder = schedule.DueOn(license, today);
+
+            // Reminders this scan will not send (superseded by the later stage due now, or past the plan's expiry) may
+            // already be in a mail: a crash came between the enqueue and the license write. Record those as sent in
+            // that mail before deciding what is missed, so the license never calls a mailed reminder missed.
+            ImmutableArray<PlannedReminder> passed = reminder is null
+                ? schedule.Missed(license, today)
+                : [.. schedule.Pending(license).Where(p => p.DueOn <= today && p.Stage.DaysBefore > reminder.Stage.DaysBefore)];
+            if (!passed.IsEmpty)
             {
-                due.Add(new DueReminder(stored.License, reminder));
+                var claimed = await outbox.FindClaimsAsync([.. passed.Select(p => Claim(license.Serial, p))], cancellationToken);
+                foreach (var sent in passed)
+                {
+                    if (claimed.TryGetValue(Claim(license.Serial, sent), out var mailId))
+                    {
+                        var result = await licenses.RecordReminderAsync(license.Serial, sent, ReminderOutcome.Sent, mailId, context, cancellationToken);
+                        license = result.License?.License ?? license;
+                        repaired++;
+                    }
+                }
+            }
+
+            if (reminder is not null)
+            {
+                due.Add(new DueReminder(license, reminder));
                 continue;
             }
 
-            foreach (var gone in schedule.Missed(stored.License, today))
+            // Asked again after the repairs: a later stage recorded as sent supersedes the earlier ones.
+            foreach (var gone in schedule.Missed(license, today))
             {
-                await licenses.RecordReminderAsync(stored.License.Serial, gone, ReminderOutcome.Missed, null, context, cancellationToken);
+                await licenses.RecordReminderAsync(license.Serial, gone, ReminderOutcome.Missed, null, context, cancellationToken);
                 missed++;
             }
         }
 
-        int enqueued = 0, repaired = 0;
+        var enqueued = 0;
         foreach (var batch in ReminderBatches.Group(due, outbox.MaxClaimsPerMessage))
         {
             var (mails, repairs) = await SendAsync(batch, context, cancellationToken);
@@ -103,6 +128,8 @@ public sealed class ReminderScan(
         }
     }
 
-    private static MailClaim Claim(DueReminder item) =>
-        MailClaim.Reminder(item.License.Serial, item.Reminder.ExpiresOn, item.Reminder.Stage);
+    private static MailClaim Claim(DueReminder item) => Claim(item.License.Serial, item.Reminder);
+
+    private static MailClaim Claim(Serial serial, PlannedReminder reminder) =>
+        MailClaim.Reminder(serial, reminder.ExpiresOn, reminder.Stage);
 }

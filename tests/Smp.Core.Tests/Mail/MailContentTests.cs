@@ -13,7 +13,7 @@ public class MailContentTests
     [Fact]
     public void Every_serial_of_a_three_license_reminder_appears_in_both_bodies_with_its_date()
     {
-        var mail = ReminderMail.Render(ReminderThreeSameDate(ReminderStage.NinetyDay));
+        var mail = ReminderMail.Render(ReminderThreeSameDate(ReminderWording.Early));
 
         foreach (var serial in ThreeSerials)
         {
@@ -25,7 +25,7 @@ public class MailContentTests
     [Fact]
     public void Licenses_are_listed_by_expiry_date_then_serial_whatever_the_callers_order()
     {
-        var mail = ReminderMail.Render(Reminder(ReminderStage.NinetyDay, ("VT-1003", April1), ("VT-1002", April1), ("VT-0999", March1)));
+        var mail = ReminderMail.Render(Reminder(ReminderWording.Early, ("VT-1003", April1), ("VT-1002", April1), ("VT-0999", March1)));
 
         var positions = new[] { "VT-0999", "VT-1002", "VT-1003" }.Select(s => mail.PlainText.IndexOf(s, StringComparison.Ordinal)).ToArray();
         Assert.All(positions, p => Assert.True(p >= 0));
@@ -35,8 +35,8 @@ public class MailContentTests
     [Fact]
     public void The_90_day_and_30_day_reminders_differ_in_wording()
     {
-        var early = ReminderMail.Render(Reminder(ReminderStage.NinetyDay, ("VT-1001", April1)));
-        var last = ReminderMail.Render(Reminder(ReminderStage.ThirtyDay, ("VT-1001", April1)));
+        var early = ReminderMail.Render(Reminder(ReminderWording.Early, ("VT-1001", April1)));
+        var last = ReminderMail.Render(Reminder(ReminderWording.Final, ("VT-1001", April1)));
 
         Assert.NotEqual(early.Subject, last.Subject);
         Assert.NotEqual(early.PlainText, last.PlainText);
@@ -53,19 +53,19 @@ public class MailContentTests
     {
         Assert.Equal(
             "VTube-LASER maintenance plan VT-1001 expires on 1 April 2027",
-            ReminderMail.Render(Reminder(ReminderStage.NinetyDay, ("VT-1001", April1))).Subject);
+            ReminderMail.Render(Reminder(ReminderWording.Early, ("VT-1001", April1))).Subject);
         Assert.Equal(
             "3 VTube-LASER maintenance plans expire on 1 April 2027",
-            ReminderMail.Render(ReminderThreeSameDate(ReminderStage.NinetyDay)).Subject);
+            ReminderMail.Render(ReminderThreeSameDate(ReminderWording.Early)).Subject);
         Assert.Equal(
             "2 VTube-LASER maintenance plans expire soon",
-            ReminderMail.Render(Reminder(ReminderStage.NinetyDay, ("VT-1001", April1), ("VT-1002", March1))).Subject);
+            ReminderMail.Render(Reminder(ReminderWording.Early, ("VT-1001", April1), ("VT-1002", March1))).Subject);
     }
 
     [Fact]
     public void A_reminder_says_how_to_ask_for_a_quotation_both_ways()
     {
-        var mail = ReminderMail.Render(Reminder(ReminderStage.NinetyDay, ("VT-1001", April1)));
+        var mail = ReminderMail.Render(Reminder(ReminderWording.Early, ("VT-1001", April1)));
 
         Assert.Contains("reply to this email", mail.PlainText, StringComparison.Ordinal);
         Assert.Contains(Desk.Value, mail.PlainText, StringComparison.Ordinal);
@@ -125,7 +125,7 @@ public class MailContentTests
     [Fact]
     public void An_incomplete_model_is_refused_rather_than_rendered_with_a_hole()
     {
-        var reminder = Reminder(ReminderStage.NinetyDay, ("VT-1001", April1));
+        var reminder = Reminder(ReminderWording.Early, ("VT-1001", April1));
 
         Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { Licenses = [] }));
         Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { Licenses = default }));
@@ -134,7 +134,7 @@ public class MailContentTests
         Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { CustomerName = " \r\n " }));
         Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { Product = "" }));
         Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { RenewalsDesk = default }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ReminderMail.Render(reminder with { Stage = (ReminderStage)7 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ReminderMail.Render(reminder with { Wording = (ReminderWording)7 }));
         Assert.Throws<ArgumentException>(() => PasswordLinkMail.Render(PasswordLink() with { Serial = default }));
         Assert.Throws<ArgumentException>(() => PasswordLinkMail.Render(PasswordLink() with { Version = "" }));
         Assert.Throws<ArgumentException>(() => PlanTermMail.Render(TermCurrent() with { Terms = ImmutableArray<Term>.Empty }));

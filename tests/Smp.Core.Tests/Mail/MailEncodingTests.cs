@@ -14,7 +14,7 @@ public class MailEncodingTests
     [Fact]
     public void Customer_name_with_markup_is_encoded_in_html_and_verbatim_in_text()
     {
-        var mail = ReminderMail.Render(Reminder(ReminderStage.NinetyDay, ("VT-1001", April1)) with { CustomerName = Hostile });
+        var mail = ReminderMail.Render(Reminder(ReminderWording.Early, ("VT-1001", April1)) with { CustomerName = Hostile });
 
         Assert.Contains(EncodedHostile, mail.Html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script", mail.Html, StringComparison.OrdinalIgnoreCase);
@@ -28,7 +28,7 @@ public class MailEncodingTests
     /// <summary>Every free-text value of every kind set to markup that tries to open elements or leave an attribute.</summary>
     private static readonly Dictionary<string, Func<MailContent>> HostileMails = new()
     {
-        ["reminder"] = () => ReminderMail.Render(ReminderThreeSameDate(ReminderStage.ThirtyDay) with { CustomerName = Breakout, Product = Hostile }),
+        ["reminder"] = () => ReminderMail.Render(ReminderThreeSameDate(ReminderWording.Final) with { CustomerName = Breakout, Product = Hostile }),
         ["announcement"] = () => UpdateAnnouncementMail.Render(Announcement(("VT-1001", April1)) with { CustomerName = Breakout, Product = Hostile, Version = Breakout }),
         ["password-link"] = () => PasswordLinkMail.Render(PasswordLink() with { CustomerName = Breakout, Product = Hostile, Version = Breakout }),
         ["term"] = () =>
@@ -82,7 +82,7 @@ public class MailEncodingTests
     public void A_quote_in_a_url_cannot_leave_the_href_attribute()
     {
         var url = new Uri("https://smp.example.com/quote?x=\"><script>alert(1)</script>&y='1'");
-        var mail = ReminderMail.Render(Reminder(ReminderStage.NinetyDay, ("VT-1001", April1)) with { QuoteRequestUrl = url });
+        var mail = ReminderMail.Render(Reminder(ReminderWording.Early, ("VT-1001", April1)) with { QuoteRequestUrl = url });
 
         Assert.DoesNotContain("\"><script>", mail.Html, StringComparison.Ordinal);
         var doc = HtmlChecks.AssertOnlyRendererMarkup(mail.Html, mail.Subject);

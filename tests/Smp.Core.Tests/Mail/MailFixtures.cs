@@ -21,11 +21,11 @@ internal static class MailFixtures
     public static Uri PasswordUrl(string serial) =>
         new($"https://smp.example.com/api/updates/1.96/password?serial={serial}&expires=2027-01-29&sig=s-{serial}");
 
-    public static ReminderMailModel Reminder(ReminderStage stage, params (string Serial, LocalDate ExpiresOn)[] licenses) =>
-        new(Product, CustomerName, stage, [.. licenses.Select(l => new PlanExpiry(S(l.Serial), l.ExpiresOn))], QuoteUrl, Desk);
+    public static ReminderMailModel Reminder(ReminderWording wording, params (string Serial, LocalDate ExpiresOn)[] licenses) =>
+        new(Product, CustomerName, wording, [.. licenses.Select(l => new PlanExpiry(S(l.Serial), l.ExpiresOn))], QuoteUrl, Desk);
 
-    public static ReminderMailModel ReminderThreeSameDate(ReminderStage stage) =>
-        Reminder(stage, ("VT-1003", April1), ("VT-1001", April1), ("VT-1002", April1));
+    public static ReminderMailModel ReminderThreeSameDate(ReminderWording wording) =>
+        Reminder(wording, ("VT-1003", April1), ("VT-1001", April1), ("VT-1002", April1));
 
     public static UpdateAnnouncementMailModel Announcement(params (string Serial, LocalDate ExpiresOn)[] licenses) =>
         new(Product, CustomerName, "1.96", new LocalDate(2027, 1, 15),
@@ -68,10 +68,10 @@ internal static class MailFixtures
     /// <summary>Every fixed case, by snapshot name.</summary>
     public static readonly ImmutableSortedDictionary<string, Func<MailContent>> Cases = new Dictionary<string, Func<MailContent>>
     {
-        ["reminder-90-single"] = () => ReminderMail.Render(Reminder(ReminderStage.NinetyDay, ("VT-1001", April1))),
-        ["reminder-30-single"] = () => ReminderMail.Render(Reminder(ReminderStage.ThirtyDay, ("VT-1001", April1))),
-        ["reminder-30-three-same-date"] = () => ReminderMail.Render(ReminderThreeSameDate(ReminderStage.ThirtyDay)),
-        ["reminder-90-two-dates"] = () => ReminderMail.Render(Reminder(ReminderStage.NinetyDay, ("VT-1001", April1), ("VT-1002", March1))),
+        ["reminder-90-single"] = () => ReminderMail.Render(Reminder(ReminderWording.Early, ("VT-1001", April1))),
+        ["reminder-30-single"] = () => ReminderMail.Render(Reminder(ReminderWording.Final, ("VT-1001", April1))),
+        ["reminder-30-three-same-date"] = () => ReminderMail.Render(ReminderThreeSameDate(ReminderWording.Final)),
+        ["reminder-90-two-dates"] = () => ReminderMail.Render(Reminder(ReminderWording.Early, ("VT-1001", April1), ("VT-1002", March1))),
         ["announcement-single"] = () => UpdateAnnouncementMail.Render(Announcement(("VT-1001", April1))),
         ["announcement-two"] = () => UpdateAnnouncementMail.Render(Announcement(("VT-1001", April1), ("VT-1002", March1))),
         ["password-link"] = () => PasswordLinkMail.Render(PasswordLink()),

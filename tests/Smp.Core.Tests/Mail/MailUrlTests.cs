@@ -23,7 +23,7 @@ public class MailUrlTests
     /// <summary>Each kind that carries a link, with that link replaced.</summary>
     private static readonly Func<Uri, MailContent>[] Renderers =
     [
-        url => ReminderMail.Render(Reminder(ReminderStage.NinetyDay, ("VT-1001", April1)) with { QuoteRequestUrl = url }),
+        url => ReminderMail.Render(Reminder(ReminderWording.Early, ("VT-1001", April1)) with { QuoteRequestUrl = url }),
         url => UpdateAnnouncementMail.Render(Announcement(("VT-1001", April1)) with { Licenses = [new LicensePasswordLink(S("VT-1001"), April1, url)] }),
         url => PasswordLinkMail.Render(PasswordLink() with { PasswordUrl = url }),
         url => PlanTermMail.Render(TermCurrent() with { QuoteRequestUrl = url }),

@@ -29,12 +29,15 @@ public sealed record QuoteLine(Serial Serial, LocalDate ExpiresOn, LocalDate Nex
     }
 }
 
-/// <summary>The reminder stages of R8. The offsets are configuration; the stages and their wording are not.</summary>
-public enum ReminderStage
+/// <summary>
+/// How a reminder (R8) is worded: an early one (90 days before expiry by default) promises another, the final one
+/// (the last configured stage, 30 days by default) does not. Which stage is which comes from the reminder schedule.
+/// </summary>
+public enum ReminderWording
 {
-    /// <summary>The early reminder, due 90 days before expiry for terms of a year or more.</summary>
-    NinetyDay,
+    /// <summary>An earlier reminder; another will follow.</summary>
+    Early,
 
-    /// <summary>The last reminder, due 30 days before expiry for every term.</summary>
-    ThirtyDay,
+    /// <summary>The last reminder before the plan expires.</summary>
+    Final,
 }

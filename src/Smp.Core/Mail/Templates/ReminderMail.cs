@@ -16,7 +16,7 @@ namespace Smp.Core.Mail.Templates;
 public sealed record ReminderMailModel(
     string Product,
     string CustomerName,
-    ReminderStage Stage,
+    ReminderWording Wording,
     ImmutableArray<PlanExpiry> Licenses,
     Uri QuoteRequestUrl,
     EmailAddress RenewalsDesk);
@@ -32,11 +32,11 @@ public static class ReminderMail
         var desk = MailGuard.Address(model.RenewalsDesk, nameof(model.RenewalsDesk));
         var licenses = MailGuard.Licenses(model.Licenses, l => l.Serial, l => l.ExpiresOn, nameof(model.Licenses));
         var quote = MailLink.To(model.QuoteRequestUrl, $"Request a renewal quotation");
-        var final = model.Stage switch
+        var final = model.Wording switch
         {
-            ReminderStage.NinetyDay => false,
-            ReminderStage.ThirtyDay => true,
-            _ => throw new ArgumentOutOfRangeException(nameof(model), model.Stage, "Unknown reminder stage."),
+            ReminderWording.Early => false,
+            ReminderWording.Final => true,
+            _ => throw new ArgumentOutOfRangeException(nameof(model), model.Wording, "Unknown reminder stage."),
         };
 
         var first = licenses[0];

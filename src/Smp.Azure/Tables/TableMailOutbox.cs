@@ -1,0 +1,356 @@
+using System.Collections.Immutable;
+using System.Text;
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using NodaTime;
+using Smp.Core.Mail;
+using Smp.Core.Outbox;
+using Smp.Core.Plans;
+
+namespace Smp.Azure.Tables;
+
+/// <summary>
+/// <see cref="IMailOutbox"/> on Azure Table Storage: the whole outbox is one partition, so a message, its
+/// "pending" marker and its claims are written in one entity group transaction (all or nothing). Mail volume
+/// is bounded by the mail service's quota (tens a minute), far below one partition's throughput.
+/// </summary>
+/// <remarks>
+/// Rows: <c>msg|ID</c> (the message and its delivery state, with a <c>Version</c> that grows on each update),
+/// <c>pending|ID</c> and <c>failed|ID</c> (markers, so the dispatcher and staff read the few messages that need
+/// them, not every message ever sent), and <c>claim|KEY</c> (which message holds a claim, forever). A state
+/// change writes the markers the new state needs first, then the message under its ETag (a single operation,
+/// which Azurite checks too), then removes markers the new state no longer needs. Each marker records the
+/// message version it was written for; readers treat a marker as stale only when the message's version has
+/// reached it and its state disagrees, so a crash between steps loses no message and a late clean-up never
+/// removes a marker a newer state needs.
+/// </remarks>
+public sealed class TableMailOutbox : IMailOutbox
+{
+    public const string Partition = "mail";
+    private const string MessagePrefix = "msg|";
+    private const string PendingPrefix = "pending|";
+    private const string FailedPrefix = "failed|";
+    private const string ClaimPrefix = "claim|";
+    private const int ContentChunkBytes = 60 * 1024;
+    private const int MaxContentChunks = 14;
+    private const int MaxEnqueueAttempts = 5;
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly TableClient table;
+    private readonly AsyncOnce created;
+
+    public TableMailOutbox(TableServiceClient service, string tableName = "mailoutbox")
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        table = service.GetTableClient(tableName);
+        created = new AsyncOnce(async ct => await table.CreateIfNotExistsAsync(ct));
+    }
+
+    /// <summary>A transaction holds 100 operations: the message, its pending marker, and up to 98 claims.</summary>
+    public int MaxClaimsPerMessage => 98;
+
+    public async Task<EnqueueResult> EnqueueAsync(OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(mail);
+        ArgumentNullException.ThrowIfNull(claims);
+        ArgumentException.ThrowIfNullOrWhiteSpace(kind);
+        if (claims.Count > MaxClaimsPerMessage)
+        {
+            throw new ArgumentException($"A message carries at most {MaxClaimsPerMessage} claims.", nameof(claims));
+        }
+
+        await created.EnsureAsync(cancellationToken);
+        var message = OutboxMessage.New(mail, kind, now);
+        for (var attempt = 0; attempt < MaxEnqueueAttempts; attempt++)
+        {
+            var actions = new List<TableTransactionAction>
+            {
+                new(TableTransactionActionType.Add, MessageEntity(message, version: 1)),
+                new(TableTransactionActionType.Add, Marker(PendingPrefix, message.Id, version: 1, message.NextAttemptAt)),
+            };
+            actions.AddRange(claims.Distinct().Select(c => new TableTransactionAction(TableTransactionActionType.Add, ClaimEntity(c, message.Id))));
+            try
+            {
+                await table.SubmitTransactionAsync(actions, cancellationToken);
+                return new EnqueueResult.Enqueued();
+            }
+            catch (TableTransactionFailedException e) when (e.Status == 409)
+            {
+                if (await GetAsync(message.Id, cancellationToken) is not null)
+                {
+                    return new EnqueueResult.AlreadyEnqueued();
+                }
+
+                var taken = await FindClaimsAsync(claims, cancellationToken);
+                if (taken.Count > 0)
+                {
+                    return new EnqueueResult.ClaimsTaken(taken);
+                }
+
+                // The conflicting rows were gone by the time we looked (should not happen: claims are never removed).
+            }
+        }
+
+        throw new InvalidOperationException($"Mail {message.Id} could not be enqueued: its rows kept conflicting.");
+    }
+
+    public async Task<IReadOnlyDictionary<MailClaim, string>> FindClaimsAsync(IReadOnlyCollection<MailClaim> claims, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        await created.EnsureAsync(cancellationToken);
+        var found = new Dictionary<MailClaim, string>();
+        foreach (var claim in claims.Distinct())
+        {
+            var row = await table.GetEntityIfExistsAsync<TableEntity>(Partition, ClaimKey(claim), ["MailId"], cancellationToken);
+            if (row.HasValue && row.Value!.GetString("MailId") is { } mailId)
+            {
+                found[claim] = mailId;
+            }
+        }
+
+        return found;
+    }
+
+    public async Task<StoredOutboxMessage?> GetAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!OutgoingMail.IsValidId(id))
+        {
+            return null;
+        }
+
+        await created.EnsureAsync(cancellationToken);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(Partition, MessagePrefix + id, cancellationToken: cancellationToken);
+        return row.HasValue ? ToStored(row.Value!) : null;
+    }
+
+    public async Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        var due = new List<StoredOutboxMessage>();
+        await foreach (var message in ResolveMarkersAsync(PendingPrefix, IsPendingState, cancellationToken))
+        {
+            if (message.Message.NextAttemptAt <= now)
+            {
+                due.Add(message);
+            }
+        }
+
+        return [.. due.OrderBy(m => m.Message.NextAttemptAt).ThenBy(m => m.Message.CreatedAt).Take(max)];
+    }
+
+    public async Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken)
+    {
+        var failed = new List<StoredOutboxMessage>();
+        await foreach (var message in ResolveMarkersAsync(FailedPrefix, s => s == MailStatus.Failed, cancellationToken))
+        {
+            failed.Add(message);
+        }
+
+        return [.. failed.OrderByDescending(m => m.Message.NextAttemptAt)];
+    }
+
+    public async Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(updated);
+        if (!string.Equals(current.Message.Id, updated.Id, StringComparison.Ordinal))
+        {
+            throw new ArgumentException("An update cannot change a message's id.", nameof(updated));
+        }
+
+        await created.EnsureAsync(cancellationToken);
+        var token = Token.Parse(current.ConcurrencyToken);
+        var version = token.Version + 1;
+
+        // 1. Markers the new state needs, before the state itself.
+        if (IsPendingState(updated.Status))
+        {
+            await table.UpsertEntityAsync(Marker(PendingPrefix, updated.Id, version, updated.NextAttemptAt), TableUpdateMode.Replace, cancellationToken);
+        }
+        else if (updated.Status == MailStatus.Failed)
+        {
+            await table.UpsertEntityAsync(Marker(FailedPrefix, updated.Id, version, updated.NextAttemptAt), TableUpdateMode.Replace, cancellationToken);
+        }
+
+        // 2. The state, only if nobody changed it since it was read.
+        Response response;
+        try
+        {
+            response = await table.UpdateEntityAsync(MessageEntity(updated, version), token.ETag, TableUpdateMode.Replace, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 412 or 404)
+        {
+            return null;
+        }
+
+        // 3. Markers only the old state needed. Best effort: a marker left behind is recognised as stale.
+        try
+        {
+            if (!IsPendingState(updated.Status))
+            {
+                await RetireMarkerAsync(PendingPrefix, updated.Id, version, cancellationToken);
+            }
+
+            if (updated.Status != MailStatus.Failed)
+            {
+                await RetireMarkerAsync(FailedPrefix, updated.Id, version, cancellationToken);
+            }
+        }
+        catch (RequestFailedException)
+        {
+        }
+
+        return new StoredOutboxMessage(updated, new Token(version, response.Headers.ETag ?? default).ToString());
+    }
+
+    private static bool IsPendingState(MailStatus status) => status is MailStatus.Pending or MailStatus.Sending;
+
+    private async IAsyncEnumerable<StoredOutboxMessage> ResolveMarkersAsync(string prefix, Func<MailStatus, bool> wanted, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await created.EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {prefix} and RowKey lt {prefix[..^1] + "}"}");
+        var markers = new List<TableEntity>();
+        await foreach (var marker in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            markers.Add(marker);
+        }
+
+        foreach (var marker in markers)
+        {
+            var id = marker.RowKey[prefix.Length..];
+            var message = await GetAsync(id, cancellationToken);
+            var markerVersion = marker.GetInt64("Version") ?? 0;
+            if (message is not null && wanted(message.Message.Status))
+            {
+                yield return message;
+                continue;
+            }
+
+            // Stale only once the message has reached the marker's version: a newer writer may still be committing.
+            var messageVersion = message is null ? 0 : Token.Parse(message.ConcurrencyToken).Version;
+            if (message is not null && messageVersion >= markerVersion)
+            {
+                try
+                {
+                    await table.DeleteEntityAsync(marker, marker.ETag, cancellationToken);
+                }
+                catch (RequestFailedException)
+                {
+                }
+            }
+        }
+    }
+
+    private async Task RetireMarkerAsync(string prefix, string id, long version, CancellationToken cancellationToken)
+    {
+        var marker = await table.GetEntityIfExistsAsync<TableEntity>(Partition, prefix + id, cancellationToken: cancellationToken);
+        if (marker.HasValue && (marker.Value!.GetInt64("Version") ?? 0) <= version)
+        {
+            try
+            {
+                await table.DeleteEntityAsync(marker.Value, marker.Value.ETag, cancellationToken);
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+                // Gone already, or rewritten for a newer state: either way not ours to remove.
+            }
+        }
+    }
+
+    private static string ClaimKey(MailClaim claim) => ClaimPrefix + TableKey.Encode(claim.Key);
+
+    private static TableEntity ClaimEntity(MailClaim claim, string mailId) =>
+        new(Partition, ClaimKey(claim)) { ["MailId"] = mailId, ["Claim"] = claim.Key };
+
+    private static TableEntity Marker(string prefix, string id, long version, Instant at) =>
+        new(Partition, prefix + id) { ["Version"] = version, ["At"] = at.ToDateTimeOffset() };
+
+    private static TableEntity MessageEntity(OutboxMessage message, long version)
+    {
+        var entity = new TableEntity(Partition, MessagePrefix + message.Id)
+        {
+            ["Version"] = version,
+            ["Kind"] = message.Kind,
+            ["Status"] = message.Status.ToString(),
+            ["Attempts"] = message.Attempts,
+            ["CreatedAt"] = message.CreatedAt.ToDateTimeOffset(),
+            ["NextAttemptAt"] = message.NextAttemptAt.ToDateTimeOffset(),
+            ["LastError"] = Truncate(message.LastError, 2000),
+            ["SentAt"] = message.SentAt?.ToDateTimeOffset(),
+            ["Subject"] = Truncate(message.Mail.Subject, 1000),
+            ["To"] = Truncate(string.Join(", ", message.Mail.To.Select(a => a.Value)), 4000),
+        };
+
+        var content = JsonSerializer.SerializeToUtf8Bytes(StoredMail.Of(message.Mail), Json);
+        var chunks = content.Chunk(ContentChunkBytes).ToList();
+        if (chunks.Count > MaxContentChunks)
+        {
+            throw new ArgumentException($"Mail {message.Id} is larger than an outbox row holds ({MaxContentChunks * ContentChunkBytes} bytes).", nameof(message));
+        }
+
+        entity["ContentChunks"] = chunks.Count;
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            entity[$"Content{i}"] = chunks[i];
+        }
+
+        return entity;
+    }
+
+    private static StoredOutboxMessage ToStored(TableEntity entity)
+    {
+        var chunks = entity.GetInt32("ContentChunks") ?? 0;
+        var bytes = new List<byte>();
+        for (var i = 0; i < chunks; i++)
+        {
+            bytes.AddRange(entity.GetBinary($"Content{i}") ?? throw new InvalidDataException($"Outbox row {entity.RowKey} lacks content chunk {i}."));
+        }
+
+        var content = JsonSerializer.Deserialize<StoredMail>(bytes.ToArray(), Json)
+            ?? throw new InvalidDataException($"Outbox row {entity.RowKey} has no content.");
+        var message = new OutboxMessage(
+            content.ToMail(),
+            entity.GetString("Kind") ?? string.Empty,
+            Enum.Parse<MailStatus>(entity.GetString("Status") ?? nameof(MailStatus.Pending)),
+            entity.GetInt32("Attempts") ?? 0,
+            Instant.FromDateTimeOffset(entity.GetDateTimeOffset("CreatedAt") ?? default),
+            Instant.FromDateTimeOffset(entity.GetDateTimeOffset("NextAttemptAt") ?? default),
+            entity.GetString("LastError"),
+            entity.GetDateTimeOffset("SentAt") is { } sent ? Instant.FromDateTimeOffset(sent) : null);
+        return new StoredOutboxMessage(message, new Token(entity.GetInt64("Version") ?? 1, entity.ETag).ToString());
+    }
+
+    private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
+
+    /// <summary>The message's stored form: what a transport needs to send it again, exactly.</summary>
+    private sealed record StoredMail(string Id, string From, string[] To, string? ReplyTo, string Subject, string PlainText, string Html)
+    {
+        public static StoredMail Of(OutgoingMail mail) =>
+            new(mail.Id, mail.From.Value, [.. mail.To.Select(a => a.Value)], mail.ReplyTo?.Value, mail.Subject, mail.PlainText, mail.Html);
+
+        public OutgoingMail ToMail() => new(
+            Id,
+            EmailAddress.Parse(From),
+            [.. To.Select(EmailAddress.Parse)],
+            ReplyTo is null ? null : EmailAddress.Parse(ReplyTo),
+            Subject,
+            PlainText,
+            Html);
+    }
+
+    /// <summary>The concurrency token handed to callers: the message version and its ETag.</summary>
+    private readonly record struct Token(long Version, ETag ETag)
+    {
+        public static Token Parse(string token)
+        {
+            var separator = token.IndexOf(' ', StringComparison.Ordinal);
+            return separator > 0 && long.TryParse(token.AsSpan(0, separator), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var version)
+                ? new Token(version, new ETag(token[(separator + 1)..]))
+                : throw new ArgumentException("Not an outbox concurrency token.", nameof(token));
+        }
+
+        public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Version} {ETag}");
+    }
+}

@@ -1,0 +1,208 @@
+using System.Collections.Immutable;
+using Azure.Data.Tables;
+using NodaTime;
+using Smp.Azure.Tables;
+using Smp.Core.Mail;
+using Smp.Core.Outbox;
+using Smp.Core.Plans;
+using Smp.Core.Reminders;
+using Smp.TestSupport;
+
+namespace Smp.Azure.Tests.Tables;
+
+/// <summary>The outbox against Azurite: atomic enqueue with claims, optimistic updates, and markers that survive crashes.</summary>
+public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static readonly Instant Now = Instant.FromUtc(2027, 1, 1, 13, 0);
+    private static readonly DeliveryOptions Delivery = new();
+    private static CancellationToken Ct => CancellationToken.None;
+
+    private (TableMailOutbox Outbox, TableClient Table) Create()
+    {
+        var name = AzuriteFixture.UniqueTableName("mailoutbox");
+        return (new TableMailOutbox(azurite.CreateServiceClient(), name), azurite.CreateServiceClient().GetTableClient(name));
+    }
+
+    private static OutgoingMail Mail(string? id = null, string body = "Hello") => new(
+        id ?? Guid.NewGuid().ToString("D"),
+        EmailAddress.Parse("DoNotReply@smp.example.com"),
+        [EmailAddress.Parse("buyer@example.com"), EmailAddress.Parse("cad@example.com")],
+        EmailAddress.Parse("renewals@vendor.example.com"),
+        "VTube-LASER maintenance plan VT-1 expires on 1 April 2027",
+        body,
+        $"<p>{body}</p>");
+
+    private static MailClaim Claim(string serial, int days = 90) =>
+        MailClaim.Reminder(Serial.Parse(serial), new LocalDate(2027, 4, 1), new ReminderStage(days));
+
+    [Fact]
+    public async Task An_enqueued_message_round_trips_exactly_and_is_due_at_once()
+    {
+        var (outbox, _) = Create();
+        var mail = Mail(body: new string('x', 150_000)); // several content chunks
+
+        Assert.IsType<EnqueueResult.Enqueued>(await outbox.EnqueueAsync(mail, MailKinds.Reminder, [Claim("VT-1")], Now, Ct));
+
+        var stored = await outbox.GetAsync(mail.Id, Ct);
+        Assert.NotNull(stored);
+        Assert.Equal(MailStatus.Pending, stored.Message.Status);
+        Assert.Equal(MailKinds.Reminder, stored.Message.Kind);
+        Assert.Equal(mail.Subject, stored.Message.Mail.Subject);
+        Assert.Equal(mail.PlainText, stored.Message.Mail.PlainText);
+        Assert.Equal(mail.Html, stored.Message.Mail.Html);
+        Assert.Equal(mail.To.Select(a => a.Value), stored.Message.Mail.To.Select(a => a.Value));
+        Assert.Equal(mail.ReplyTo, stored.Message.Mail.ReplyTo);
+        Assert.Equal(mail.Id, Assert.Single(await outbox.ListDueAsync(Now, 10, Ct)).Message.Id);
+        Assert.Equal(mail.Id, (await outbox.FindClaimsAsync([Claim("VT-1")], Ct))[Claim("VT-1")]);
+    }
+
+    [Fact]
+    public async Task The_same_message_enqueued_again_is_recognised_and_writes_nothing()
+    {
+        var (outbox, table) = Create();
+        var mail = Mail();
+        await outbox.EnqueueAsync(mail, MailKinds.Reminder, [Claim("VT-1"), Claim("VT-2")], Now, Ct);
+        var before = await RowsAsync(table);
+
+        var again = await outbox.EnqueueAsync(mail, MailKinds.Reminder, [Claim("VT-1"), Claim("VT-2")], Now, Ct);
+
+        Assert.IsType<EnqueueResult.AlreadyEnqueued>(again);
+        Assert.Equal(before, await RowsAsync(table));
+    }
+
+    [Fact]
+    public async Task A_message_whose_claim_is_held_by_another_is_refused_whole_and_names_the_holder()
+    {
+        var (outbox, table) = Create();
+        var first = Mail();
+        await outbox.EnqueueAsync(first, MailKinds.Reminder, [Claim("VT-1")], Now, Ct);
+        var before = await RowsAsync(table);
+
+        var second = await outbox.EnqueueAsync(Mail(), MailKinds.Reminder, [Claim("VT-2"), Claim("VT-1")], Now, Ct);
+
+        var taken = Assert.IsType<EnqueueResult.ClaimsTaken>(second);
+        Assert.Equal(first.Id, Assert.Single(taken.TakenBy).Value);
+        Assert.Equal(before, await RowsAsync(table)); // neither the message nor VT-2's claim was written
+    }
+
+    [Fact]
+    public async Task Concurrent_enqueues_of_overlapping_claims_let_each_claim_land_in_exactly_one_message()
+    {
+        var (outbox, _) = Create();
+        var claims = Enumerable.Range(1, 5).Select(i => Claim($"VT-{i}")).ToArray();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ =>
+            Task.Run(() => outbox.EnqueueAsync(Mail(), MailKinds.Reminder, claims, Now, Ct))));
+
+        Assert.Single(results, r => r is EnqueueResult.Enqueued);
+        var holders = await outbox.FindClaimsAsync(claims, Ct);
+        Assert.Single(holders.Values.Distinct());
+        Assert.Single(await outbox.ListDueAsync(Now, 100, Ct));
+    }
+
+    [Fact]
+    public async Task An_update_from_a_stale_read_is_refused()
+    {
+        var (outbox, _) = Create();
+        var mail = Mail();
+        await outbox.EnqueueAsync(mail, MailKinds.Term, [], Now, Ct);
+        var read = (await outbox.GetAsync(mail.Id, Ct))!;
+
+        var leases = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            Task.Run(() => outbox.TryUpdateAsync(read, DeliveryPolicy.Lease(read.Message, Now, Delivery), Ct))));
+
+        Assert.Single(leases, l => l is not null);
+    }
+
+    [Fact]
+    public async Task Sent_messages_leave_the_due_list_and_failed_ones_appear_in_the_failed_list()
+    {
+        var (outbox, table) = Create();
+        var sent = Mail();
+        var failed = Mail();
+        await outbox.EnqueueAsync(sent, MailKinds.Term, [], Now, Ct);
+        await outbox.EnqueueAsync(failed, MailKinds.Term, [], Now, Ct);
+
+        foreach (var (mail, result) in new (OutgoingMail, MailSendResult)[] { (sent, new MailSendResult.Accepted()), (failed, new MailSendResult.PermanentFailure("550 mailbox unknown")) })
+        {
+            var read = (await outbox.GetAsync(mail.Id, Ct))!;
+            var leased = (await outbox.TryUpdateAsync(read, DeliveryPolicy.Lease(read.Message, Now, Delivery), Ct))!;
+            Assert.NotNull(await outbox.TryUpdateAsync(leased, DeliveryPolicy.After(leased.Message, result, Now, Delivery), Ct));
+        }
+
+        Assert.Empty(await outbox.ListDueAsync(Now + Duration.FromDays(1), 10, Ct));
+        var failedList = await outbox.ListFailedAsync(Ct);
+        Assert.Equal(failed.Id, Assert.Single(failedList).Message.Id);
+        Assert.Equal("550 mailbox unknown", failedList[0].Message.LastError);
+        var markers = (await RowsAsync(table)).Where(r => !r.RowKey.StartsWith("msg|", StringComparison.Ordinal) && !r.RowKey.StartsWith("claim|", StringComparison.Ordinal)).Select(r => r.RowKey);
+        Assert.Equal([$"failed|{failed.Id}"], markers);
+    }
+
+    [Fact]
+    public async Task A_crash_between_the_marker_and_the_state_loses_nothing()
+    {
+        var (outbox, table) = Create();
+        var mail = Mail();
+        await outbox.EnqueueAsync(mail, MailKinds.Term, [], Now, Ct);
+        var read = (await outbox.GetAsync(mail.Id, Ct))!;
+        var leased = (await outbox.TryUpdateAsync(read, DeliveryPolicy.Lease(read.Message, Now, Delivery), Ct))!;
+        var failed = (await outbox.TryUpdateAsync(leased, DeliveryPolicy.After(leased.Message, new MailSendResult.PermanentFailure("bounced"), Now, Delivery), Ct))!;
+
+        // Staff retry crashes after writing the new pending marker and before the message itself changes.
+        await table.UpsertEntityAsync(new TableEntity(TableMailOutbox.Partition, $"pending|{mail.Id}") { ["Version"] = 4L, ["At"] = Now.ToDateTimeOffset() }, TableUpdateMode.Replace, Ct);
+
+        // A reader sees a pending marker for a failed message: it must not delete it (a writer of version 4 may still commit).
+        Assert.Empty(await outbox.ListDueAsync(Now, 10, Ct));
+        Assert.NotNull(await outbox.TryUpdateAsync(failed, DeliveryPolicy.Requeue(failed.Message, Now), Ct));
+
+        Assert.Equal(mail.Id, Assert.Single(await outbox.ListDueAsync(Now, 10, Ct)).Message.Id);
+        Assert.Empty(await outbox.ListFailedAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_stale_marker_left_by_a_crash_after_the_state_change_is_skipped_and_removed()
+    {
+        var (outbox, table) = Create();
+        var mail = Mail();
+        await outbox.EnqueueAsync(mail, MailKinds.Term, [], Now, Ct);
+        var read = (await outbox.GetAsync(mail.Id, Ct))!;
+        var leased = (await outbox.TryUpdateAsync(read, DeliveryPolicy.Lease(read.Message, Now, Delivery), Ct))!;
+        await outbox.TryUpdateAsync(leased, DeliveryPolicy.After(leased.Message, new MailSendResult.Accepted(), Now, Delivery), Ct);
+
+        // The clean-up of the pending marker was lost: put back the marker of version 2.
+        await table.UpsertEntityAsync(new TableEntity(TableMailOutbox.Partition, $"pending|{mail.Id}") { ["Version"] = 2L, ["At"] = Now.ToDateTimeOffset() }, TableUpdateMode.Replace, Ct);
+
+        Assert.Empty(await outbox.ListDueAsync(Now, 10, Ct));
+        Assert.DoesNotContain(await RowsAsync(table), r => r.RowKey.StartsWith("pending|", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task More_claims_than_one_transaction_holds_are_refused_before_any_write()
+    {
+        var (outbox, _) = Create();
+        var claims = Enumerable.Range(0, outbox.MaxClaimsPerMessage + 1).Select(i => Claim($"VT-{i}")).ToArray();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => outbox.EnqueueAsync(Mail(), MailKinds.Reminder, claims, Now, Ct));
+    }
+
+    [Fact]
+    public async Task A_message_with_the_most_claims_one_transaction_holds_is_stored_atomically()
+    {
+        var (outbox, _) = Create();
+        var claims = Enumerable.Range(0, outbox.MaxClaimsPerMessage).Select(i => Claim($"VT-{i}")).ToImmutableArray();
+
+        Assert.IsType<EnqueueResult.Enqueued>(await outbox.EnqueueAsync(Mail(), MailKinds.Reminder, claims, Now, Ct));
+        Assert.Equal(claims.Length, (await outbox.FindClaimsAsync(claims, Ct)).Count);
+    }
+
+    private static async Task<List<(string RowKey, string ETag)>> RowsAsync(TableClient table)
+    {
+        var rows = new List<(string, string)>();
+        await foreach (var row in table.QueryAsync<TableEntity>(cancellationToken: Ct))
+        {
+            rows.Add((row.RowKey, row.ETag.ToString()));
+        }
+
+        return [.. rows.Order()];
+    }
+}

@@ -1,0 +1,177 @@
+using NodaTime;
+using Smp.Core.Mail;
+using Smp.Core.Outbox;
+
+namespace Smp.Core.Tests.Outbox;
+
+public class DeliveryPolicyTests
+{
+    private static readonly Instant Created = Instant.FromUtc(2027, 1, 1, 7, 0);
+    private static readonly Instant Now = Instant.FromUtc(2027, 1, 1, 8, 0);
+
+    private static readonly DeliveryOptions Options = new()
+    {
+        MaxAttempts = 5,
+        FirstRetryDelay = Duration.FromMinutes(1),
+        MaxRetryDelay = Duration.FromMinutes(10),
+        Lease = Duration.FromMinutes(5),
+    };
+
+    private static OutboxMessage Pending(int attempts = 0) =>
+        OutboxMessage.New(TestMails.Numbered(1), MailKinds.Reminder, Created) with { Attempts = attempts };
+
+    [Fact]
+    public void Lease_counts_an_attempt_and_holds_the_message_until_the_lease_runs_out()
+    {
+        var pending = Pending(attempts: 2);
+
+        var leased = DeliveryPolicy.Lease(pending, Now, Options);
+
+        Assert.Equal(MailStatus.Sending, leased.Status);
+        Assert.Equal(3, leased.Attempts);
+        Assert.Equal(Now + Duration.FromMinutes(5), leased.NextAttemptAt);
+        Assert.Same(pending.Mail, leased.Mail);
+        Assert.Equal(Created, leased.CreatedAt);
+    }
+
+    public static TheoryData<MailSendResult> Acceptances => [new MailSendResult.Accepted(), new MailSendResult.Delivered()];
+
+    [Theory]
+    [MemberData(nameof(Acceptances))]
+    public void Accepted_or_delivered_mail_is_sent(MailSendResult answer)
+    {
+        var leased = DeliveryPolicy.Lease(Pending() with { LastError = "earlier failure" }, Now, Options);
+
+        var after = DeliveryPolicy.After(leased, answer, Now + Duration.FromSeconds(2), Options);
+
+        Assert.Equal(MailStatus.Sent, after.Status);
+        Assert.Equal(Now + Duration.FromSeconds(2), after.SentAt);
+        Assert.Null(after.LastError);
+        Assert.Equal(1, after.Attempts);
+    }
+
+    [Fact]
+    public void Throttling_gives_the_attempt_back_and_waits_for_Retry_After()
+    {
+        var leased = DeliveryPolicy.Lease(Pending(attempts: 2), Now, Options);
+
+        var after = DeliveryPolicy.After(leased, new MailSendResult.Throttled(TimeSpan.FromSeconds(42)), Now, Options);
+
+        Assert.Equal(MailStatus.Pending, after.Status);
+        Assert.Equal(2, after.Attempts);
+        Assert.Equal(Now + Duration.FromSeconds(42), after.NextAttemptAt);
+        Assert.Null(after.SentAt);
+    }
+
+    [Fact]
+    public void Throttling_never_uses_up_the_attempt_budget()
+    {
+        var message = Pending();
+        for (var i = 0; i < Options.MaxAttempts * 3; i++)
+        {
+            message = DeliveryPolicy.After(DeliveryPolicy.Lease(message, Now, Options), new MailSendResult.Throttled(TimeSpan.FromSeconds(1)), Now, Options);
+        }
+
+        Assert.Equal(MailStatus.Pending, message.Status);
+        Assert.Equal(0, message.Attempts);
+    }
+
+    [Fact]
+    public void A_negative_Retry_After_means_now()
+    {
+        var after = DeliveryPolicy.After(DeliveryPolicy.Lease(Pending(), Now, Options), new MailSendResult.Throttled(TimeSpan.FromSeconds(-5)), Now, Options);
+
+        Assert.Equal(Now, after.NextAttemptAt);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(3, 4)]
+    [InlineData(4, 8)]
+    public void A_transient_failure_waits_longer_after_each_attempt(int attempt, int expectedMinutes)
+    {
+        var options = Options with { MaxAttempts = 10 };
+        var leased = DeliveryPolicy.Lease(Pending(attempts: attempt - 1), Now, options);
+
+        var after = DeliveryPolicy.After(leased, new MailSendResult.TransientFailure("503 Service Unavailable"), Now, options);
+
+        Assert.Equal(MailStatus.Pending, after.Status);
+        Assert.Equal(attempt, after.Attempts);
+        Assert.Equal("503 Service Unavailable", after.LastError);
+        Assert.Equal(Now + Duration.FromMinutes(expectedMinutes), after.NextAttemptAt);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 2)]
+    [InlineData(3, 4)]
+    [InlineData(4, 8)]
+    [InlineData(5, 10)]
+    [InlineData(6, 10)]
+    [InlineData(40, 10)]
+    [InlineData(int.MaxValue, 10)]
+    public void Backoff_doubles_from_the_first_delay_and_is_capped(int attempts, int expectedMinutes)
+    {
+        Assert.Equal(Duration.FromMinutes(expectedMinutes), DeliveryPolicy.Backoff(attempts, Options));
+    }
+
+    [Fact]
+    public void Backoff_never_exceeds_the_cap_even_with_a_large_first_delay()
+    {
+        var options = Options with { FirstRetryDelay = Duration.FromDays(1), MaxRetryDelay = Duration.FromHours(1) };
+
+        Assert.Equal(Duration.FromHours(1), DeliveryPolicy.Backoff(1, options));
+        Assert.Equal(Duration.FromHours(1), DeliveryPolicy.Backoff(30, options));
+    }
+
+    [Fact]
+    public void After_MaxAttempts_transient_failures_the_message_fails_with_the_last_error()
+    {
+        var message = Pending();
+        for (var attempt = 1; attempt <= Options.MaxAttempts; attempt++)
+        {
+            Assert.Equal(MailStatus.Pending, message.Status);
+            message = DeliveryPolicy.After(DeliveryPolicy.Lease(message, Now, Options), new MailSendResult.TransientFailure($"timeout {attempt}"), Now, Options);
+        }
+
+        Assert.Equal(MailStatus.Failed, message.Status);
+        Assert.Equal(Options.MaxAttempts, message.Attempts);
+        Assert.Equal($"timeout {Options.MaxAttempts}", message.LastError);
+        Assert.Null(message.SentAt);
+    }
+
+    [Fact]
+    public void An_unknown_outcome_is_retried_like_a_transient_failure()
+    {
+        var after = DeliveryPolicy.After(DeliveryPolicy.Lease(Pending(), Now, Options), new MailSendResult.Unknown(), Now, Options);
+
+        Assert.Equal(MailStatus.Pending, after.Status);
+        Assert.Equal(Now + Duration.FromMinutes(1), after.NextAttemptAt);
+        Assert.False(string.IsNullOrEmpty(after.LastError));
+    }
+
+    [Fact]
+    public void A_permanent_failure_fails_the_message_at_once()
+    {
+        var after = DeliveryPolicy.After(DeliveryPolicy.Lease(Pending(), Now, Options), new MailSendResult.PermanentFailure("400 Invalid recipient"), Now, Options);
+
+        Assert.Equal(MailStatus.Failed, after.Status);
+        Assert.Equal("400 Invalid recipient", after.LastError);
+        Assert.Equal(1, after.Attempts);
+    }
+
+    [Fact]
+    public void Requeue_makes_a_failed_message_pending_now_with_a_fresh_attempt_budget()
+    {
+        var failed = Pending(attempts: Options.MaxAttempts) with { Status = MailStatus.Failed, LastError = "timeout", NextAttemptAt = Created };
+
+        var requeued = DeliveryPolicy.Requeue(failed, Now);
+
+        Assert.Equal(MailStatus.Pending, requeued.Status);
+        Assert.Equal(0, requeued.Attempts);
+        Assert.Equal(Now, requeued.NextAttemptAt);
+        Assert.Same(failed.Mail, requeued.Mail);
+        Assert.Equal("timeout", requeued.LastError);
+    }
+}

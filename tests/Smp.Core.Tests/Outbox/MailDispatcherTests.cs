@@ -1,0 +1,405 @@
+using NodaTime;
+using NodaTime.Testing;
+using Smp.Core.Mail;
+using Smp.Core.Outbox;
+
+namespace Smp.Core.Tests.Outbox;
+
+public class MailDispatcherTests
+{
+    private static readonly Instant Start = Instant.FromUtc(2027, 1, 1, 14, 0);
+
+    private static readonly DeliveryOptions Options = new()
+    {
+        MaxPerMinute = 25,
+        MaxAttempts = 3,
+        FirstRetryDelay = Duration.FromMinutes(1),
+        MaxRetryDelay = Duration.FromMinutes(30),
+        Lease = Duration.FromMinutes(5),
+    };
+
+    private readonly FakeClock clock = new(Start);
+    private readonly InMemoryMailOutbox outbox = new();
+    private readonly ScriptedMailTransport transport = new();
+
+    private MailDispatcher Dispatcher(DeliveryOptions? options = null) => new(outbox, transport, clock, options ?? Options);
+
+    private async Task<IReadOnlyList<string>> EnqueueAsync(int count)
+    {
+        var ids = new List<string>();
+        for (var n = 1; n <= count; n++)
+        {
+            var mail = TestMails.Numbered(n);
+            Assert.IsType<EnqueueResult.Enqueued>(await outbox.EnqueueAsync(mail, MailKinds.Term, [], clock.GetCurrentInstant(), CancellationToken.None));
+            ids.Add(mail.Id);
+        }
+
+        return ids;
+    }
+
+    private async Task<OutboxMessage> MessageAsync(string id) =>
+        (await outbox.GetAsync(id, CancellationToken.None))!.Message;
+
+    [Fact]
+    public async Task Each_due_message_is_sent_once()
+    {
+        var ids = await EnqueueAsync(3);
+
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(new DispatchReport(Sent: 3, Retried: 0, Failed: 0, Reconciled: 0, Throttled: false), report);
+        Assert.All(ids, id => Assert.Equal(1, transport.SendsOf(id)));
+        Assert.Equal(ids, transport.SendOrder);
+        foreach (var id in ids)
+        {
+            var message = await MessageAsync(id);
+            Assert.Equal(MailStatus.Sent, message.Status);
+            Assert.Equal(Start, message.SentAt);
+            Assert.Equal(1, message.Attempts);
+        }
+    }
+
+    [Fact]
+    public async Task A_second_run_sends_nothing_new()
+    {
+        await EnqueueAsync(3);
+        await Dispatcher().RunAsync(CancellationToken.None);
+        clock.AdvanceMinutes(1);
+
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(new DispatchReport(0, 0, 0, 0, false), report);
+        Assert.Equal(3, transport.TotalSends);
+    }
+
+    [Fact]
+    public async Task Two_dispatchers_running_at_once_deliver_each_message_exactly_once()
+    {
+        for (var round = 0; round < 25; round++)
+        {
+            var sharedOutbox = new InMemoryMailOutbox();
+            var sharedTransport = new ScriptedMailTransport();
+            var ids = new List<string>();
+            for (var n = 1; n <= 20; n++)
+            {
+                var mail = TestMails.Numbered((round * 100) + n);
+                await sharedOutbox.EnqueueAsync(mail, MailKinds.Announcement, [], Start, CancellationToken.None);
+                ids.Add(mail.Id);
+            }
+
+            var options = Options with { MaxPerMinute = 50 };
+            var first = new MailDispatcher(sharedOutbox, sharedTransport, clock, options);
+            var second = new MailDispatcher(sharedOutbox, sharedTransport, clock, options);
+
+            var reports = await Task.WhenAll(
+                Task.Run(() => first.RunAsync(CancellationToken.None)),
+                Task.Run(() => second.RunAsync(CancellationToken.None)));
+
+            Assert.All(ids, id => Assert.Equal(1, sharedTransport.SendsOf(id)));
+            Assert.Equal(20, reports.Sum(r => r.Sent));
+            Assert.All(sharedOutbox.All(), m => Assert.Equal(MailStatus.Sent, m.Status));
+        }
+    }
+
+    [Fact]
+    public async Task At_most_MaxPerMinute_messages_go_out_per_run()
+    {
+        var ids = await EnqueueAsync(10);
+        var dispatcher = Dispatcher(Options with { MaxPerMinute = 3 });
+
+        var report = await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.Equal(3, report.Sent);
+        Assert.Equal(ids.Take(3), transport.SendOrder);
+        Assert.Equal(7, outbox.All().Count(m => m.Status == MailStatus.Pending));
+
+        clock.AdvanceMinutes(1);
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal(ids.Take(6), transport.SendOrder);
+    }
+
+    [Fact]
+    public async Task A_throttled_answer_ends_the_run_and_the_message_is_retried_after_Retry_After()
+    {
+        var ids = await EnqueueAsync(3);
+        transport.OnSend = (mail, call) => mail.Id == ids[0] && call == 1
+            ? new MailSendResult.Throttled(TimeSpan.FromSeconds(90))
+            : new MailSendResult.Accepted();
+
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.True(report.Throttled);
+        Assert.Equal(0, report.Sent);
+        Assert.Equal(1, transport.TotalSends);
+        var throttled = await MessageAsync(ids[0]);
+        Assert.Equal(MailStatus.Pending, throttled.Status);
+        Assert.Equal(0, throttled.Attempts);
+        Assert.Equal(Start + Duration.FromSeconds(90), throttled.NextAttemptAt);
+
+        // The next run (a minute later) sends the others but leaves the throttled message until Retry-After has passed.
+        clock.AdvanceSeconds(60);
+        await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal(1, transport.SendsOf(ids[0]));
+        Assert.Equal(1, transport.SendsOf(ids[1]));
+        Assert.Equal(1, transport.SendsOf(ids[2]));
+
+        clock.AdvanceSeconds(30);
+        var retry = await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal(1, retry.Sent);
+        Assert.Equal(2, transport.SendsOf(ids[0]));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(ids[0])).Status);
+    }
+
+    /// <summary>A dispatcher leased the message and died before it recorded the transport's answer.</summary>
+    private async Task<string> LeaveInSendingAsync(bool reachedTheProvider)
+    {
+        var id = (await EnqueueAsync(1))[0];
+        var stored = await outbox.GetAsync(id, CancellationToken.None);
+        var leased = await outbox.TryUpdateAsync(stored!, DeliveryPolicy.Lease(stored!.Message, clock.GetCurrentInstant(), Options), CancellationToken.None);
+        Assert.NotNull(leased);
+        if (reachedTheProvider)
+        {
+            await transport.SendAsync(leased.Message.Mail, CancellationToken.None);
+        }
+
+        return id;
+    }
+
+    [Fact]
+    public async Task A_message_whose_lease_has_not_run_out_is_left_alone()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        clock.Advance(Options.Lease - Duration.FromSeconds(1));
+
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(0, transport.SendsOf(id));
+        Assert.Equal(0, transport.StatusQueriesOf(id));
+        Assert.Equal(MailStatus.Sending, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task An_expired_lease_on_a_message_the_provider_accepted_is_reconciled_without_a_second_send()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: true);
+        clock.Advance(Options.Lease);
+
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, report.Reconciled);
+        Assert.Equal(1, report.Sent);
+        Assert.Equal(1, transport.StatusQueriesOf(id));
+        Assert.Equal(1, transport.SendsOf(id));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task An_expired_lease_on_a_message_the_provider_reports_as_accepted_is_never_sent()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        transport.SetStatus(id, new MailSendResult.Accepted());
+        clock.Advance(Options.Lease + Duration.FromMinutes(1));
+
+        await Dispatcher().RunAsync(CancellationToken.None);
+        clock.AdvanceMinutes(10);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(0, transport.SendsOf(id));
+        Assert.Equal(1, transport.StatusQueriesOf(id));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task An_expired_lease_on_a_message_the_provider_does_not_know_is_sent_once()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        clock.Advance(Options.Lease);
+
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+        clock.AdvanceMinutes(10);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, report.Sent);
+        Assert.Equal(1, transport.SendsOf(id));
+        var message = await MessageAsync(id);
+        Assert.Equal(MailStatus.Sent, message.Status);
+        Assert.Equal(2, message.Attempts);
+    }
+
+    [Fact]
+    public async Task An_expired_lease_whose_status_cannot_be_learned_is_not_resent_blindly_but_asked_again_later()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        transport.SetStatus(id, new MailSendResult.TransientFailure("503 Service Unavailable"));
+        clock.Advance(Options.Lease);
+
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(new DispatchReport(0, 0, 0, 0, false), report);
+        Assert.Equal(0, transport.SendsOf(id));
+        Assert.Equal(MailStatus.Sending, (await MessageAsync(id)).Status);
+
+        transport.SetStatus(id, new MailSendResult.Unknown());
+        clock.AdvanceMinutes(1);
+        await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal(1, transport.StatusQueriesOf(id)); // still backing off: not asked again yet
+
+        clock.Advance(DeliveryPolicy.Backoff(2, Options));
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(2, transport.StatusQueriesOf(id));
+        Assert.Equal(1, transport.SendsOf(id));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task An_expired_lease_whose_status_never_becomes_known_ends_failed_for_staff_without_a_send()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        transport.SetStatus(id, new MailSendResult.TransientFailure("503 Service Unavailable"));
+
+        for (var run = 0; run < Options.MaxAttempts + 2; run++)
+        {
+            clock.Advance(Options.MaxRetryDelay + Options.Lease);
+            await Dispatcher().RunAsync(CancellationToken.None);
+        }
+
+        var message = await MessageAsync(id);
+        Assert.Equal(MailStatus.Failed, message.Status);
+        Assert.StartsWith("Outcome unknown", message.LastError, StringComparison.Ordinal);
+        Assert.Equal(0, transport.SendsOf(id));
+        Assert.Equal(Options.MaxAttempts - 1, transport.StatusQueriesOf(id));
+    }
+
+    [Fact]
+    public async Task An_expired_lease_the_provider_reports_as_refused_fails_without_a_send()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        transport.SetStatus(id, new MailSendResult.PermanentFailure("Recipient mailbox does not exist."));
+        clock.Advance(Options.Lease);
+
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, report.Failed);
+        Assert.Equal(0, transport.SendsOf(id));
+        var message = await MessageAsync(id);
+        Assert.Equal(MailStatus.Failed, message.Status);
+        Assert.Equal("Recipient mailbox does not exist.", message.LastError);
+    }
+
+    [Fact]
+    public async Task Transient_failures_are_retried_with_backoff_until_the_message_fails_and_staff_can_requeue_it()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        transport.OnSend = (_, call) => new MailSendResult.TransientFailure($"503 on attempt {call}");
+        var dispatcher = Dispatcher();
+
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal(Start + Duration.FromMinutes(1), (await MessageAsync(id)).NextAttemptAt);
+
+        clock.AdvanceSeconds(59);
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal(1, transport.SendsOf(id));
+
+        clock.AdvanceSeconds(1);
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal(2, transport.SendsOf(id));
+        Assert.Equal(clock.GetCurrentInstant() + Duration.FromMinutes(2), (await MessageAsync(id)).NextAttemptAt);
+
+        clock.AdvanceMinutes(1);
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal(2, transport.SendsOf(id));
+
+        clock.AdvanceMinutes(1);
+        var last = await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal(3, transport.SendsOf(id));
+        Assert.Equal(1, last.Failed);
+
+        var failed = Assert.Single(await outbox.ListFailedAsync(CancellationToken.None));
+        Assert.Equal(id, failed.Message.Id);
+        Assert.Equal("503 on attempt 3", failed.Message.LastError);
+
+        clock.AdvanceHours(5);
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal(3, transport.SendsOf(id));
+
+        Assert.Equal(RetryOutcome.Requeued, await dispatcher.RetryAsync(id, CancellationToken.None));
+        Assert.Equal(RetryOutcome.NotFailed, await dispatcher.RetryAsync(id, CancellationToken.None));
+        Assert.Empty(await outbox.ListFailedAsync(CancellationToken.None));
+        var requeued = await MessageAsync(id);
+        Assert.Equal(MailStatus.Pending, requeued.Status);
+        Assert.Equal(0, requeued.Attempts);
+
+        transport.OnSend = (_, _) => new MailSendResult.Accepted();
+        var retried = await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal(1, retried.Sent);
+        Assert.Equal(4, transport.SendsOf(id));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task Retry_answers_not_found_for_an_unknown_id_and_not_failed_for_pending_or_sent_mail()
+    {
+        var ids = await EnqueueAsync(2);
+        transport.OnSend = (mail, _) => mail.Id == ids[0] ? new MailSendResult.Accepted() : new MailSendResult.TransientFailure("busy");
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(RetryOutcome.NotFound, await Dispatcher().RetryAsync(TestMails.Numbered(99).Id, CancellationToken.None));
+        Assert.Equal(RetryOutcome.NotFailed, await Dispatcher().RetryAsync(ids[0], CancellationToken.None));
+        Assert.Equal(RetryOutcome.NotFailed, await Dispatcher().RetryAsync(ids[1], CancellationToken.None));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(ids[0])).Status);
+        Assert.Equal(MailStatus.Pending, (await MessageAsync(ids[1])).Status);
+    }
+
+    [Fact]
+    public async Task A_permanent_failure_fails_the_message_after_one_attempt()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        transport.OnSend = (_, _) => new MailSendResult.PermanentFailure("400 Bad recipient");
+
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+        clock.AdvanceHours(2);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, report.Failed);
+        Assert.Equal(1, transport.SendsOf(id));
+        Assert.Equal("400 Bad recipient", Assert.Single(await outbox.ListFailedAsync(CancellationToken.None)).Message.LastError);
+    }
+
+    [Fact]
+    public async Task An_unreachable_mail_service_counts_as_a_transient_failure()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        transport.OnSend = (_, call) => call == 1
+            ? throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused")
+            : new MailSendResult.Accepted();
+
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, report.Retried);
+        var message = await MessageAsync(id);
+        Assert.Equal(MailStatus.Pending, message.Status);
+        Assert.Equal(1, message.Attempts);
+        Assert.Contains("could not be reached", message.LastError, StringComparison.Ordinal);
+        Assert.Equal(Start + Duration.FromMinutes(1), message.NextAttemptAt);
+
+        clock.AdvanceMinutes(1);
+        await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+        Assert.Equal(2, transport.SendsOf(id));
+    }
+
+    [Fact]
+    public async Task Mail_enqueued_for_later_is_not_sent_early()
+    {
+        var mail = TestMails.Numbered(1);
+        await outbox.EnqueueAsync(mail, MailKinds.Term, [], Start + Duration.FromMinutes(5), CancellationToken.None);
+
+        await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal(0, transport.SendsOf(mail.Id));
+
+        clock.AdvanceMinutes(5);
+        await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal(1, transport.SendsOf(mail.Id));
+    }
+}
