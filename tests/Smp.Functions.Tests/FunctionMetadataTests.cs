@@ -18,6 +18,10 @@ public class FunctionMetadataTests
         { "ListCustomerLicenses", "customers/{customerId}/licenses", "get", "Function" },
         { "ExpiringReport", "reports/expiring", "get", "Function" },
         { "Health", "health", "get", "Anonymous" },
+        { "PublishUpdate", "updates/{version}", "put", "Function" },
+        { "AnnounceUpdate", "updates/{version}/announcements", "post", "Function" },
+        { "GetUpdatePassword", "updates/{version}/password", "get", "Anonymous" },
+        { "RequestPasswordLink", "password-requests", "post", "Anonymous" },
     };
 
     [Theory]

@@ -9,6 +9,7 @@ using Smp.Azure.Secrets;
 using Smp.Azure.Tables;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
+using Smp.Core.Updates;
 using Smp.Functions.Http;
 
 namespace Smp.Functions.Hosting;
@@ -53,6 +54,8 @@ public static class SmpHost
         services.AddSmpCustomerLinks(configuration);
         services.AddSmpMailTransport(configuration);
         services.AddSingleton<LicenseService>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmpOptions>>().Value.UpdatePolicy());
+        services.AddSingleton<UpdateService>().AddSingleton<UpdateAnnouncer>().AddSingleton<PasswordService>();
         return services;
     }
 }

@@ -1,10 +1,15 @@
 using NodaTime;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
+using Smp.Core.Updates;
 
 namespace Smp.Functions.Http;
 
-/// <summary>The license document of SPEC section 3; <c>status</c> is computed for the given business date.</summary>
+/// <summary>
+/// The license document of SPEC section 3; <c>status</c> is computed for the given business date, and so is
+/// <c>updates</c> (R13: every published update and whether the license is entitled to it), which only the
+/// single-license look-up fills in.
+/// </summary>
 public sealed record LicenseDocument(
     string Serial,
     string Product,
@@ -17,9 +22,10 @@ public sealed record LicenseDocument(
     LocalDate ExpiresOn,
     IReadOnlyList<TermDocument> Terms,
     long Version,
-    IReadOnlyList<EventDocument>? Events)
+    IReadOnlyList<EventDocument>? Events,
+    IReadOnlyList<UpdateEntitlementDocument>? Updates = null)
 {
-    public static LicenseDocument From(StoredLicense stored, LocalDate today, IReadOnlyList<LicenseEvent>? events)
+    public static LicenseDocument From(StoredLicense stored, LocalDate today, IReadOnlyList<LicenseEvent>? events, IReadOnlyList<UpdateEntitlement>? updates = null)
     {
         var license = stored.License;
         return new LicenseDocument(
@@ -34,7 +40,8 @@ public sealed record LicenseDocument(
             license.ExpiresOn,
             [.. license.Terms.Select(TermDocument.From)],
             stored.Version,
-            events?.Select(EventDocument.From).ToList());
+            events?.Select(EventDocument.From).ToList(),
+            updates?.Select(UpdateEntitlementDocument.From).ToList());
     }
 }
 
