@@ -1,5 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using NSubstitute;
+using NSubstitute.ExceptionExtensions;
 using NodaTime;
 using Smp.Core.Outbox;
 using Smp.Core.Reminders;
@@ -67,6 +69,21 @@ public sealed class UpdateApiTests(AzuriteFixture azurite) : IDisposable
 
         Assert.Equal(201, response.Status);
         Assert.True(response.Json().GetProperty("hasPassword").GetBoolean());
+    }
+
+    [Fact]
+    public async Task When_the_secret_store_refuses_the_password_no_metadata_is_written()
+    {
+        var secrets = Substitute.For<ISecretStore>();
+        secrets.SetAsync(Arg.Any<SecretName>(), Arg.Any<string>(), Arg.Any<CancellationToken>())
+            .ThrowsAsync(new SecretStoreException("Key Vault answered 403 (Forbidden)."));
+        using var api = new ApiHarness(azurite.ConnectionString, Now, services: s => s.AddSingleton(secrets));
+
+        var response = await UpdateApi.PublishAsync(api);
+
+        Assert.Equal(503, response.Status);
+        Assert.Equal("application/problem+json", response.MediaType);
+        Assert.Null(await api.Services.GetRequiredService<IUpdateStore>().GetAsync(UpdateVersion.Parse("1.96"), CancellationToken.None));
     }
 
     [Theory]
