@@ -8,7 +8,10 @@ using Smp.Azure.Mail;
 using Smp.Azure.Secrets;
 using Smp.Azure.Tables;
 using Smp.Core.Licenses;
+using Smp.Core.Outbox;
 using Smp.Core.Plans;
+using Smp.Core.Reminders;
+using Smp.Core.Requests;
 using Smp.Functions.Http;
 
 namespace Smp.Functions.Hosting;
@@ -53,6 +56,12 @@ public static class SmpHost
         services.AddSmpCustomerLinks(configuration);
         services.AddSmpMailTransport(configuration);
         services.AddSingleton<LicenseService>();
+
+        services.AddSingleton(DeliverySettings.Options(configuration));
+        services.AddSingleton<MailDispatcher>();
+        services.AddSingleton<IReminderMailComposer, ReminderMailComposer>();
+        services.AddSingleton<ReminderScan>();
+        services.AddSingleton<CustomerRequests>();
         return services;
     }
 }
