@@ -38,6 +38,7 @@ public sealed class ApiHarness : IDisposable
             ["Smp:TablePrefix"] = UniqueTablePrefix(),
             ["Smp:PublicBaseUrl"] = "https://smp.example.com",
             ["Smp:SenderAddress"] = "DoNotReply@smp.example.com",
+            ["Smp:ReminderSchedule"] = "0 0 13 * * *",
             ["Smp:RenewalsDeskEmail"] = "renewals@vendor.example.com",
             ["Smp:Secrets:Store"] = "Local",
             ["Smp:Secrets:LocalDirectory"] = Path.Combine(WorkDirectory, "secrets"),

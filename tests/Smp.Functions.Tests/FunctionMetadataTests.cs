@@ -22,7 +22,29 @@ public class FunctionMetadataTests
         { "AnnounceUpdate", "updates/{version}/announcements", "post", "Function" },
         { "GetUpdatePassword", "updates/{version}/password", "get", "Anonymous" },
         { "RequestPasswordLink", "password-requests", "post", "Anonymous" },
+        { "TermRequestPage", "term-requests", "get", "Anonymous" },
+        { "RequestTerm", "term-requests", "post", "Anonymous" },
+        { "QuoteRequestPage", "quote-requests", "get", "Anonymous" },
+        { "RequestQuote", "quote-requests", "post", "Anonymous" },
+        { "ListMail", "mail", "get", "Function" },
+        { "RetryMail", "mail/{id}/retry", "post", "Function" },
     };
+
+    public static TheoryData<string, string> TimerFunctions => new()
+    {
+        { "RunReminderScan", "%Smp:ReminderSchedule%" },
+        { "DispatchMail", "0 */1 * * * *" },
+    };
+
+    [Theory]
+    [MemberData(nameof(TimerFunctions))]
+    public void Timer_function_is_declared_with_its_schedule(string name, string schedule)
+    {
+        var trigger = Trigger(name);
+
+        Assert.Equal("timerTrigger", trigger.GetProperty("type").GetString());
+        Assert.Equal(schedule, trigger.GetProperty("schedule").GetString());
+    }
 
     [Theory]
     [MemberData(nameof(HttpFunctions))]
@@ -45,7 +67,7 @@ public class FunctionMetadataTests
     }
 
     /// <summary>Timer and other non-HTTP functions, checked by their own tests.</summary>
-    internal static readonly string[] NonHttpFunctions = [];
+    internal static readonly string[] NonHttpFunctions = ["RunReminderScan", "DispatchMail"];
 
     internal static IEnumerable<JsonElement> Functions()
     {

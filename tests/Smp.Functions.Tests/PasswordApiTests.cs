@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using NodaTime;
+using Smp.Core.Links;
 using Smp.Core.Outbox;
 using Smp.Core.Reminders;
 using Smp.Core.Updates;
@@ -72,7 +73,7 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
         var expectedHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("smp-client-address/v1\n203.0.113.7")))[..16];
         Assert.All(released, e =>
         {
-            var data = e.GetProperty("data");
+            var data = e;
             Assert.Equal("1.96", data.GetProperty("version").GetString());
             Assert.Equal(expectedHash, data.GetProperty("clientAddressHash").GetString());
             Assert.Equal("GetUpdatePassword", e.GetProperty("actor").GetString());
@@ -88,7 +89,7 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
     {
         await GivenAnEntitledLicenseAndAPublishedUpdateAsync();
         var link = await UpdateApi.LinkAsync(_api);
-        _api.Clock.AdvanceDays(7);
+        _api.Clock.AdvanceDays(LinkOptions.DefaultValidityDays);
 
         var response = await UpdateApi.OpenAsync(_api, link);
 
@@ -188,8 +189,8 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(UpdateApi.Password, page.Json().GetProperty("password").GetString());
 
         var requested = Assert.Single(await UpdateApi.EventsAsync(_api, "VT-1001"), e => e.GetProperty("type").GetString() == "passwordLinkRequested");
-        Assert.Equal("1.96", requested.GetProperty("data").GetProperty("version").GetString());
-        Assert.Equal(mail.Mail.Id, requested.GetProperty("data").GetProperty("mailId").GetString());
+        Assert.Equal("1.96", requested.GetProperty("version").GetString());
+        Assert.Equal(mail.Mail.Id, requested.GetProperty("mailId").GetString());
     }
 
     [Fact]

@@ -94,7 +94,7 @@ public sealed class PasswordLinkSecurityTests(AzuriteFixture azurite) : IDisposa
     public async Task A_link_replayed_after_its_expiry_is_a_410_and_a_tampered_expired_link_stays_a_403()
     {
         var link = await GivenAGenuineLinkAsync();
-        _api.Clock.Advance(Duration.FromDays(7) - Duration.FromSeconds(1));
+        _api.Clock.Advance(Duration.FromDays(LinkOptions.DefaultValidityDays) - Duration.FromSeconds(1));
         Assert.Equal(200, (await UpdateApi.OpenAsync(_api, link)).Status); // the last second of its validity
         _api.Clock.AdvanceSeconds(1);
 
@@ -185,7 +185,7 @@ public sealed class PasswordLinkSecurityTests(AzuriteFixture azurite) : IDisposa
         problems.Add((await UpdateApi.OpenAsync(api, await UpdateApi.LinkAsync(api, "VT-1001", "3.0"))).Body);
         problems.Add((await UpdateApi.RequestLinkAsync(api, "VT-1001", "1.96")).Body);
         problems.Add((await UpdateApi.RequestLinkAsync(api, "{}")).Body);
-        api.Clock.AdvanceDays(8);
+        api.Clock.AdvanceDays(LinkOptions.DefaultValidityDays + 1);
         problems.Add((await UpdateApi.OpenAsync(api, link)).Body);
         api.Clock.AdvanceDays(60); // the plan lapsed
         problems.Add((await UpdateApi.OpenAsync(api, await UpdateApi.LinkAsync(api, "VT-1001", "1.96"))).Body);

@@ -185,8 +185,8 @@ public sealed class UpdateApiTests(AzuriteFixture azurite) : IDisposable
 
         var events = await UpdateApi.EventsAsync(_api, "VT-1001");
         var announced = Assert.Single(events, e => e.GetProperty("type").GetString() == "updateAnnounced");
-        Assert.Equal("1.96", announced.GetProperty("data").GetProperty("version").GetString());
-        Assert.Equal(pair.Mail.Id, announced.GetProperty("data").GetProperty("mailId").GetString());
+        Assert.Equal("1.96", announced.GetProperty("version").GetString());
+        Assert.Equal(pair.Mail.Id, announced.GetProperty("mailId").GetString());
         Assert.Equal("AnnounceUpdate", announced.GetProperty("actor").GetString());
         Assert.DoesNotContain(await UpdateApi.EventsAsync(_api, "OLD-1"), e => e.GetProperty("type").GetString() == "updateAnnounced");
 

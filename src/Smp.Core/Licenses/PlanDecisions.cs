@@ -135,7 +135,7 @@ public static class PlanDecisions
             return new Decision.NoChange();
         }
 
-        var updated = license with { Reminders = license.Reminders.Add(new ReminderRecord(reminder.Stage, reminder.ExpiresOn, outcome, now, mailId)) };
+        var updated = license with { Reminders = license.Reminders.Add(new ReminderRecord(reminder.Stage, reminder.ExpiresOn, outcome, now, mailId, reminder.DueOn)) };
         var data = new Dictionary<string, string>
         {
             ["stage"] = reminder.Stage.Name,
@@ -200,6 +200,13 @@ public static class PlanDecisions
             ["mailId"] = mailId,
         }));
     }
+
+    /// <summary>
+    /// R15: records a customer request (quote, term, password link) on the license. A request is an event, not a
+    /// change of plan, so it is always recorded.
+    /// </summary>
+    public static Decision RecordRequest(License license, string type, IReadOnlyDictionary<string, string> data, Instant now, CommandContext context) =>
+        new Decision.Change(license, Event(type, now, context, new Dictionary<string, string>(data)));
 
     private static LicenseEvent Event(string type, Instant now, CommandContext context, Dictionary<string, string> data) =>
         new(type, now, context.Actor, context.CorrelationId, data.ToImmutableSortedDictionary(StringComparer.Ordinal));

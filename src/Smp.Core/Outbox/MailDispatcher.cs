@@ -1,5 +1,6 @@
 using NodaTime;
 using Smp.Core.Mail;
+using Smp.Core.Observability;
 
 namespace Smp.Core.Outbox;
 
@@ -13,7 +14,7 @@ public sealed record DispatchReport(int Sent, int Retried, int Failed, int Recon
 /// At most <see cref="DeliveryOptions.MaxPerMinute"/> messages go out per run (the timer runs each minute),
 /// and a throttled answer ends the run.
 /// </summary>
-public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport, IClock clock, DeliveryOptions options)
+public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport, IClock clock, DeliveryOptions options, SmpMetrics? metrics = null)
 {
     public async Task<DispatchReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -38,6 +39,7 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                     {
                         reconciled++;
                         Count(settled.Message.Status, ref sent, ref retried, ref failed);
+                        Record(settled.Message);
                     }
 
                     continue;
@@ -52,6 +54,7 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                     if (unresolved?.Message.Status == MailStatus.Failed)
                     {
                         failed++;
+                        Record(unresolved.Message);
                     }
 
                     continue;
@@ -65,16 +68,19 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
             }
 
             handedOver++;
+            metrics?.DeliveryAttempted();
             var result = await SafeAsync(() => transport.SendAsync(leased.Message.Mail, cancellationToken), cancellationToken);
             var next = DeliveryPolicy.After(leased.Message, result, clock.GetCurrentInstant(), options);
             var stored = await outbox.TryUpdateAsync(leased, next, cancellationToken);
             if (stored is not null)
             {
                 Count(stored.Message.Status, ref sent, ref retried, ref failed);
+                Record(stored.Message);
             }
 
             if (result is MailSendResult.Throttled)
             {
+                metrics?.MailThrottled();
                 return new DispatchReport(sent, retried, failed, reconciled, Throttled: true);
             }
         }
@@ -114,6 +120,18 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return new MailSendResult.TransientFailure("The mail service did not answer in time.");
+        }
+    }
+
+    private void Record(OutboxMessage message)
+    {
+        if (message.Status == MailStatus.Sent)
+        {
+            metrics?.MailSent(message.Kind);
+        }
+        else if (message.Status == MailStatus.Failed)
+        {
+            metrics?.MailFailed(message.Kind);
         }
     }
 

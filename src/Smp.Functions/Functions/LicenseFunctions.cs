@@ -9,7 +9,7 @@ using Smp.Functions.Http;
 namespace Smp.Functions.Functions;
 
 /// <summary>Staff routes on one license: training, renewals, contacts, and the license document.</summary>
-public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar calendar, UpdateService updates)
+public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar calendar, LicenseResults results, UpdateService updates)
 {
     [Function("RecordTraining")]
     public async Task<IActionResult> RecordTraining(
@@ -24,7 +24,7 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         }
 
         var result = await licenses.RecordTrainingAsync(parsed, RequestAudit.For(request, context), context.CancellationToken);
-        return LicenseResults.For(result, calendar.Today, StatusCodes.Status200OK);
+        return results.For(result, StatusCodes.Status200OK);
     }
 
     [Function("RecordRenewal")]
@@ -43,7 +43,7 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         }
 
         var result = await licenses.RenewAsync(parsed.Value, command, RequestAudit.For(request, context), context.CancellationToken);
-        return LicenseResults.For(result, calendar.Today);
+        return results.For(result);
     }
 
     [Function("ReplaceContacts")]
@@ -62,7 +62,7 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         }
 
         var result = await licenses.ReplaceContactsAsync(parsed.Value, contacts.Value, RequestAudit.For(request, context), context.CancellationToken);
-        return LicenseResults.For(result, calendar.Today, StatusCodes.Status200OK);
+        return results.For(result, StatusCodes.Status200OK);
     }
 
     [Function("GetLicense")]
@@ -85,6 +85,6 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
 
         var events = await licenses.GetEventsAsync(parsed, context.CancellationToken);
         var entitlements = await updates.EntitlementsAsync(stored.License, context.CancellationToken);
-        return new OkObjectResult(LicenseDocument.From(stored, calendar.Today, events, entitlements));
+        return new OkObjectResult(results.Document(stored, events) with { Updates = [.. entitlements.Select(UpdateEntitlementDocument.From)] });
     }
 }

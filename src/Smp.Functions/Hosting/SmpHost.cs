@@ -8,7 +8,10 @@ using Smp.Azure.Mail;
 using Smp.Azure.Secrets;
 using Smp.Azure.Tables;
 using Smp.Core.Licenses;
+using Smp.Core.Outbox;
 using Smp.Core.Plans;
+using Smp.Core.Reminders;
+using Smp.Core.Requests;
 using Smp.Core.Updates;
 using Smp.Functions.Http;
 
@@ -56,6 +59,13 @@ public static class SmpHost
         services.AddSingleton<LicenseService>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmpOptions>>().Value.UpdatePolicy());
         services.AddSingleton<UpdateService>().AddSingleton<UpdateAnnouncer>().AddSingleton<PasswordService>();
+        services.AddSingleton<LicenseResults>();
+
+        services.AddSingleton(DeliverySettings.Options(configuration));
+        services.AddSingleton<MailDispatcher>();
+        services.AddSingleton<IReminderMailComposer, ReminderMailComposer>();
+        services.AddSingleton<ReminderScan>();
+        services.AddSingleton<CustomerRequests>();
         return services;
     }
 }

@@ -18,6 +18,9 @@ public sealed class SmpOptions
     /// <summary><c>Smp:DefaultProduct</c>: the product name of an activation that names none.</summary>
     public string DefaultProduct { get; set; } = PlanOptions.DefaultProductName;
 
+    /// <summary><c>Smp:ReminderSchedule</c>: when the reminder scan runs (NCRONTAB with seconds, in UTC).</summary>
+    public string? ReminderSchedule { get; set; }
+
     /// <summary><c>Smp:SenderAddress</c>: the From address of every mail.</summary>
     public string? SenderAddress { get; set; }
 
@@ -66,6 +69,11 @@ public sealed class SmpOptionsValidator : IValidateOptions<SmpOptions>
         if (string.IsNullOrWhiteSpace(options.BusinessTimeZone) || DateTimeZoneProviders.Tzdb.GetZoneOrNull(options.BusinessTimeZone) is null)
         {
             failures.Add(ZoneMessage(options.BusinessTimeZone));
+        }
+
+        if (options.ReminderSchedule?.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length != 6)
+        {
+            failures.Add($"Setting 'Smp:ReminderSchedule' must be an NCRONTAB expression with six fields (seconds first, UTC), such as '0 0 13 * * *' (found '{options.ReminderSchedule}').");
         }
 
         if (!EmailAddress.TryParse(options.SenderAddress, out _))

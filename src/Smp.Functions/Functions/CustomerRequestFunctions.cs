@@ -1,0 +1,153 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Smp.Core.Plans;
+using Smp.Core.Requests;
+using Smp.Functions.Http;
+
+namespace Smp.Functions.Functions;
+
+/// <summary>
+/// Customer requests from links in mail (R11, R12): a page with one button (GET) and the request itself (POST,
+/// as JSON or as the page's form). Every well-formed request is answered 202 in the same way whether or not the
+/// serial exists; the answer comes by mail, to the license's registered contacts only.
+/// </summary>
+public sealed class CustomerRequestFunctions(CustomerRequests requests)
+{
+    private const string Accepted = "If the serial belongs to a license with a maintenance plan, its registered contacts will receive an email shortly.";
+
+    [Function("TermRequestPage")]
+    public static IActionResult TermRequestPage(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "term-requests")] HttpRequest request)
+    {
+        CustomerPages.SecureHeaders(request.HttpContext.Response);
+        var errors = new ValidationErrors();
+        if (RequestReaders.Serial(request.Query["serial"].ToString(), errors) is not { } serial)
+        {
+            return Problems.Validation(errors);
+        }
+
+        return CustomerPages.Page(
+            StatusCodes.Status200OK,
+            "Plan term by email",
+            [$"Send the maintenance plan term of license {serial.Value} (status, dates and terms) to the license's registered contacts."],
+            new FormSpec("term-requests", "Email me the plan term", [("serial", serial.Value)]));
+    }
+
+    [Function("RequestTerm")]
+    public async Task<IActionResult> RequestTerm(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "term-requests")] HttpRequest request,
+        FunctionContext context)
+    {
+        CustomerPages.SecureHeaders(request.HttpContext.Response);
+        var (serial, _, errors) = await ReadAsync(request, allowScope: false, context.CancellationToken);
+        if (serial is null)
+        {
+            return Problems.Validation(errors);
+        }
+
+        await requests.RequestTermAsync(serial.Value, RequestAudit.For(request, context), context.CancellationToken);
+        return Answer(request, "Plan term requested");
+    }
+
+    [Function("QuoteRequestPage")]
+    public static IActionResult QuoteRequestPage(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "quote-requests")] HttpRequest request)
+    {
+        CustomerPages.SecureHeaders(request.HttpContext.Response);
+        var errors = new ValidationErrors();
+        var parsed = RequestReaders.Serial(request.Query["serial"].ToString(), errors);
+        var scope = Scope(request.Query["scope"].ToString(), errors);
+        if (parsed is not { } serial || scope is null)
+        {
+            return Problems.Validation(errors);
+        }
+
+        var what = scope == QuoteScope.Customer
+            ? $"license {serial.Value} and the other licenses of your company that share its contacts"
+            : $"license {serial.Value}";
+        return CustomerPages.Page(
+            StatusCodes.Status200OK,
+            "Renewal quotation",
+            [$"Ask our renewals desk for a quotation to renew the maintenance plan of {what}. The desk replies by email; renewing stays optional."],
+            new FormSpec("quote-requests", "Request a quotation", [("serial", serial.Value), ("scope", scope == QuoteScope.Customer ? "customer" : "license")]));
+    }
+
+    [Function("RequestQuote")]
+    public async Task<IActionResult> RequestQuote(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "quote-requests")] HttpRequest request,
+        FunctionContext context)
+    {
+        CustomerPages.SecureHeaders(request.HttpContext.Response);
+        var (serial, scope, errors) = await ReadAsync(request, allowScope: true, context.CancellationToken);
+        if (serial is null)
+        {
+            return Problems.Validation(errors);
+        }
+
+        await requests.RequestQuoteAsync(serial.Value, scope ?? QuoteScope.License, RequestAudit.For(request, context), context.CancellationToken);
+        return Answer(request, "Renewal quotation requested");
+    }
+
+    private static IActionResult Answer(HttpRequest request, string title) =>
+        CustomerPages.IsForm(request) && !CustomerPages.WantsJson(request)
+            ? CustomerPages.Page(StatusCodes.Status202Accepted, title, [Accepted])
+            : new ObjectResult(new { status = "accepted", detail = Accepted }) { StatusCode = StatusCodes.Status202Accepted };
+
+    /// <summary>Reads <c>{serial, scope?}</c> from JSON or from the page's form, with the same rules.</summary>
+    private static async Task<(Serial? Serial, QuoteScope? Scope, ValidationErrors Errors)> ReadAsync(HttpRequest request, bool allowScope, CancellationToken cancellationToken)
+    {
+        var errors = new ValidationErrors();
+        if (CustomerPages.IsForm(request))
+        {
+            if (request.ContentLength > JsonBody.MaxBytes)
+            {
+                errors.Add("body", $"The request body is larger than {JsonBody.MaxBytes} bytes.");
+                return (null, null, errors);
+            }
+
+            var form = await request.ReadFormAsync(cancellationToken);
+            foreach (var key in form.Keys.Where(k => k != "serial" && !(allowScope && k == "scope")))
+            {
+                errors.Add(key, "Unknown field.");
+            }
+
+            var formSerial = RequestReaders.Serial(form["serial"].Count == 1 ? form["serial"][0] : null, errors);
+            var formScope = allowScope ? Scope(form["scope"].ToString(), errors) : QuoteScope.License;
+            return errors.Any ? (null, null, errors) : (formSerial, formScope, errors);
+        }
+
+        using var body = await JsonBody.ReadObjectAsync(request, errors, cancellationToken);
+        if (body is null)
+        {
+            return (null, null, errors);
+        }
+
+        var fields = new JsonFields(body.RootElement, errors);
+        var raw = fields.Get("serial", required: true, JsonValueKind.String, "a string");
+        var serial = raw is { } s ? RequestReaders.Serial(s.GetString(), errors) : null;
+        QuoteScope? scope = QuoteScope.License;
+        if (allowScope && fields.Get("scope", required: false, JsonValueKind.String, "\"license\" or \"customer\"") is { } rawScope)
+        {
+            scope = Scope(rawScope.GetString(), errors);
+        }
+
+        fields.RefuseUnknown();
+        return errors.Any ? (null, null, errors) : (serial, scope, errors);
+    }
+
+    private static QuoteScope? Scope(string? raw, ValidationErrors errors)
+    {
+        switch (raw)
+        {
+            case null or "" or "license":
+                return QuoteScope.License;
+            case "customer":
+                return QuoteScope.Customer;
+            default:
+                errors.Add("scope", "Expected \"license\" or \"customer\".");
+                return null;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
+using NodaTime;
+using Smp.Core.Outbox;
+using Smp.Functions.Http;
+
+namespace Smp.Functions.Functions;
+
+/// <summary>Mail delivery from the outbox (every minute) and the staff routes for mail that could not be delivered.</summary>
+public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox outbox, ILogger<MailFunctions> logger)
+{
+    /// <summary>Every minute: the dispatcher sends at most the per-minute cap (<c>Smp:Email:MaxPerMinute</c>).</summary>
+    public const string DispatchSchedule = "0 */1 * * * *";
+
+    [Function("DispatchMail")]
+    public async Task DispatchMail([TimerTrigger(DispatchSchedule)] TimerInfo timer, FunctionContext context)
+    {
+        var report = await dispatcher.RunAsync(context.CancellationToken);
+        LogDispatch(logger, report.Sent, report.Retried, report.Failed, report.Reconciled, report.Throttled);
+    }
+
+    [Function("ListMail")]
+    public async Task<IActionResult> ListMail(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "mail")] HttpRequest request,
+        FunctionContext context)
+    {
+        var status = request.Query["status"];
+        if (status.Count != 1 || !string.Equals(status[0], "failed", StringComparison.Ordinal))
+        {
+            var errors = new ValidationErrors();
+            errors.Add("status", "Only status=failed is listed: mail that could not be delivered.");
+            return Problems.Validation(errors);
+        }
+
+        var failed = await outbox.ListFailedAsync(context.CancellationToken);
+        return new OkObjectResult(new { mail = failed.Select(m => MailDocument.From(m.Message)).ToList() });
+    }
+
+    [Function("RetryMail")]
+    public async Task<IActionResult> RetryMail(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "mail/{id}/retry")] HttpRequest request,
+        string id,
+        FunctionContext context)
+    {
+        if (!Smp.Core.Mail.OutgoingMail.IsValidId(id))
+        {
+            var errors = new ValidationErrors();
+            errors.Add("id", "A mail id is a GUID such as 3f2b8c1e-6a4d-4c1b-9a51-0c6f1f0f7a11.");
+            return Problems.Validation(errors);
+        }
+
+        return await dispatcher.RetryAsync(id, context.CancellationToken) switch
+        {
+            RetryOutcome.Requeued => new AcceptedResult(),
+            RetryOutcome.NotFound => Problems.NotFound("No mail has this id."),
+            _ => Problems.Conflict("Only failed mail can be retried; this mail is pending or already sent."),
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mail dispatch: {Sent} sent, {Retried} to retry, {Failed} failed, {Reconciled} reconciled, throttled: {Throttled}.")]
+    private static partial void LogDispatch(ILogger logger, int sent, int retried, int failed, int reconciled, bool throttled);
+}
+
+/// <summary>What staff see of a message: addresses, subject and delivery state, not the bodies.</summary>
+public sealed record MailDocument(string Id, string Kind, string Status, string Subject, IReadOnlyList<string> To, int Attempts, Instant CreatedAt, string? LastError, Instant? SentAt)
+{
+    public static MailDocument From(OutboxMessage message) => new(
+        message.Id,
+        message.Kind,
+        message.Status.ToString().ToLowerInvariant(),
+        message.Mail.Subject,
+        [.. message.Mail.To.Select(a => a.Value)],
+        message.Attempts,
+        message.CreatedAt,
+        message.LastError,
+        message.SentAt);
+}

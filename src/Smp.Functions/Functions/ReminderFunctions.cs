@@ -1,0 +1,28 @@
+using System.Diagnostics;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
+using Smp.Core.Licenses;
+using Smp.Core.Observability;
+using Smp.Core.Reminders;
+
+namespace Smp.Functions.Functions;
+
+/// <summary>
+/// The daily reminder scan (R8-R10). The schedule is <c>Smp:ReminderSchedule</c> (NCRONTAB, in UTC on Linux
+/// plans); the business date is computed in code. After downtime the host runs it once, late: the scan's
+/// catch-up rules (R9) then send what is still worth sending.
+/// </summary>
+public sealed partial class ReminderFunctions(ReminderScan scan, SmpMetrics metrics, ILogger<ReminderFunctions> logger)
+{
+    [Function("RunReminderScan")]
+    public async Task RunReminderScan([TimerTrigger("%Smp:ReminderSchedule%")] TimerInfo timer, FunctionContext context)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var report = await scan.RunAsync(new CommandContext(context.FunctionDefinition.Name, context.InvocationId), context.CancellationToken);
+        metrics.ScanCompleted(report.LicensesExamined, report.RemindersDue, report.MailsEnqueued, report.RemindersMissed, Stopwatch.GetElapsedTime(started));
+        LogScan(logger, timer.IsPastDue, report.LicensesExamined, report.RemindersDue, report.MailsEnqueued, report.RemindersRepaired, report.RemindersMissed);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reminder scan (late: {PastDue}): {Examined} licenses examined, {Due} reminders due, {Mails} mails enqueued, {Repaired} repaired, {Missed} missed.")]
+    private static partial void LogScan(ILogger logger, bool pastDue, int examined, int due, int mails, int repaired, int missed);
+}

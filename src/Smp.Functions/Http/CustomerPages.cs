@@ -1,0 +1,61 @@
+using System.Net;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Smp.Functions.Http;
+
+/// <summary>
+/// The few small HTML pages customers open from links in mail: self-contained, no scripts, no third-party
+/// resources, never cached, and framed by nobody.
+/// </summary>
+public static class CustomerPages
+{
+    public const string ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    /// <summary>Applies the headers every customer-facing answer carries (pages, JSON and problems alike).</summary>
+    public static void SecureHeaders(HttpResponse response)
+    {
+        response.Headers.CacheControl = "no-store";
+        response.Headers["X-Content-Type-Options"] = "nosniff";
+        response.Headers["Referrer-Policy"] = "no-referrer";
+        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+    }
+
+    /// <summary>A page with a heading, paragraphs (already plain text: they are HTML-encoded here) and an optional form.</summary>
+    public static ContentResult Page(int status, string title, IEnumerable<string> paragraphs, FormSpec? form = null)
+    {
+        var html = new System.Text.StringBuilder();
+        html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+            .Append("<title>").Append(WebUtility.HtmlEncode(title)).Append("</title>")
+            .Append("<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}button{font-size:1rem;padding:.5rem 1rem}</style>")
+            .Append("</head><body><main><h1>").Append(WebUtility.HtmlEncode(title)).Append("</h1>");
+        foreach (var paragraph in paragraphs)
+        {
+            html.Append("<p>").Append(WebUtility.HtmlEncode(paragraph)).Append("</p>");
+        }
+
+        if (form is not null)
+        {
+            html.Append("<form method=\"post\" action=\"").Append(WebUtility.HtmlEncode(form.Action)).Append("\">");
+            foreach (var (name, value) in form.Hidden)
+            {
+                html.Append("<input type=\"hidden\" name=\"").Append(WebUtility.HtmlEncode(name)).Append("\" value=\"").Append(WebUtility.HtmlEncode(value)).Append("\">");
+            }
+
+            html.Append("<button type=\"submit\">").Append(WebUtility.HtmlEncode(form.Button)).Append("</button></form>");
+        }
+
+        html.Append("</main></body></html>");
+        return new ContentResult { StatusCode = status, ContentType = "text/html; charset=utf-8", Content = html.ToString() };
+    }
+
+    /// <summary>True when the caller posted an HTML form rather than JSON.</summary>
+    public static bool IsForm(HttpRequest request) => request.HasFormContentType;
+
+    /// <summary>True when the caller prefers JSON (an API client) to a page (a browser).</summary>
+    public static bool WantsJson(HttpRequest request) =>
+        request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase));
+}
+
+/// <summary>A one-button form that posts hidden fields.</summary>
+public sealed record FormSpec(string Action, string Button, IReadOnlyList<(string Name, string Value)> Hidden);
