@@ -112,7 +112,7 @@ public static class CustomerResponses
             <main>
             <h1>{{p}} {{v}} password</h1>
             <p>The password that unlocks {{p}} {{v}} for license <strong>{{s}}</strong> is:</p>
-            <p><code id="password" aria-label="Password">{{secret}}</code></p>
+            <p><code id="password">{{secret}}</code></p>
             <p>Enter it when the update asks for it. It is issued for your license: please keep it private and do not forward the link that led here.</p>
             </main>
             </body>
