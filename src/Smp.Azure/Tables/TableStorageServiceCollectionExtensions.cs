@@ -6,6 +6,7 @@ using Smp.Core.Licenses;
 using Smp.Core.Outbox;
 using Smp.Core.Requests;
 using Smp.Core.Reminders;
+using Smp.Core.Updates;
 
 namespace Smp.Azure.Tables;
 
@@ -13,7 +14,8 @@ public static class TableStorageServiceCollectionExtensions
 {
     /// <summary>
     /// Registers a <see cref="TableServiceClient"/> for the <c>Smp:Tables</c> connection (default: <c>AzureWebJobsStorage</c>)
-    /// and <see cref="TableLicenseStore"/> as the <see cref="ILicenseStore"/>. Reads and validates the setting now, so a
+    /// with <see cref="TableLicenseStore"/> as the <see cref="ILicenseStore"/> and the other stores beside it (request limits,
+    /// mail outbox, updates), each in its own prefixed table. Reads and validates the setting now, so a
     /// missing or malformed one fails start-up with an <see cref="Microsoft.Extensions.Options.OptionsValidationException"/>
     /// naming it; nothing is sent to storage until first use.
     /// </summary>
@@ -33,6 +35,7 @@ public static class TableStorageServiceCollectionExtensions
         services.TryAddSingleton<ILicenseStore>(sp => sp.GetRequiredService<TableLicenseStore>());
         services.TryAddSingleton<IRequestRateLimiter>(sp => new TableRequestRateLimiter(sp.GetRequiredService<TableServiceClient>(), prefix + "ratelimits"));
         services.TryAddSingleton<IMailOutbox>(sp => new TableMailOutbox(sp.GetRequiredService<TableServiceClient>(), prefix + "mailoutbox"));
+        services.TryAddSingleton<IUpdateStore>(sp => new TableUpdateStore(sp.GetRequiredService<TableServiceClient>(), prefix + "updates"));
         return services;
     }
 

@@ -24,6 +24,9 @@ public static class LicenseEventTypes
     public const string ReminderMissed = "reminderMissed";
     public const string QuoteRequested = "quoteRequested";
     public const string TermRequested = "termRequested";
+    public const string UpdateAnnounced = "updateAnnounced";
+    public const string PasswordReleased = "passwordReleased";
+    public const string PasswordLinkRequested = "passwordLinkRequested";
 }
 
 /// <summary>Who asked for a change, and the request it belongs to (R15).</summary>

@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using NodaTime;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
+using Smp.Core.Updates;
 
 namespace Smp.Core.Licenses;
 
@@ -62,6 +63,18 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public Task<CommandResult> RecordReminderAsync(Serial serial, PlannedReminder reminder, ReminderOutcome outcome, string? mailId, CommandContext context, CancellationToken cancellationToken) =>
         UpdateAsync(serial, license => PlanDecisions.RecordReminder(license, reminder, outcome, mailId, calendar.Now, context), cancellationToken);
 
+    /// <summary>R14: records that the announcement of <paramref name="version"/> went into mail <paramref name="mailId"/>; idempotent per version.</summary>
+    public Task<CommandResult> RecordAnnouncementAsync(Serial serial, UpdateVersion version, string mailId, CommandContext context, CancellationToken cancellationToken) =>
+        UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordAnnouncement(license, history, version, mailId, calendar.Now, context), cancellationToken);
+
+    /// <summary>R13, R15: records one release of an update password through a customer link.</summary>
+    public Task<CommandResult> RecordPasswordReleasedAsync(Serial serial, UpdateVersion version, string clientAddressHash, CommandContext context, CancellationToken cancellationToken) =>
+        UpdateAsync(serial, license => PlanDecisions.RecordPasswordReleased(license, version, clientAddressHash, calendar.Now, context), cancellationToken);
+
+    /// <summary>R13: records that a requested password link went into mail <paramref name="mailId"/>; idempotent per mail.</summary>
+    public Task<CommandResult> RecordPasswordLinkRequestedAsync(Serial serial, UpdateVersion version, string mailId, CommandContext context, CancellationToken cancellationToken) =>
+        UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordPasswordLinkRequested(license, history, version, mailId, calendar.Now, context), cancellationToken);
+
     /// <summary>R15: records a customer request on the license (an audit event; the plan does not change).</summary>
     public Task<CommandResult> RecordRequestAsync(Serial serial, string type, IReadOnlyDictionary<string, string> data, CommandContext context, CancellationToken cancellationToken) =>
         UpdateAsync(serial, license => PlanDecisions.RecordRequest(license, type, data, calendar.Now, context), cancellationToken);
@@ -94,7 +107,17 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
         return [.. licenses.OrderBy(l => l.License.ExpiresOn).ThenBy(l => l.License.Serial.Value, StringComparer.Ordinal)];
     }
 
-    private async Task<CommandResult> UpdateAsync(Serial serial, Func<License, Decision> decide, CancellationToken cancellationToken)
+    private Task<CommandResult> UpdateAsync(Serial serial, Func<License, Decision> decide, CancellationToken cancellationToken) =>
+        UpdateAsync(serial, (license, _) => decide(license), readHistory: false, cancellationToken);
+
+    /// <summary>
+    /// For decisions that depend on the license's events. The events are read after the license, and the write
+    /// succeeds only while the license is still at the version read, so no event can slip in between.
+    /// </summary>
+    private Task<CommandResult> UpdateWithHistoryAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, CancellationToken cancellationToken) =>
+        UpdateAsync(serial, decide, readHistory: true, cancellationToken);
+
+    private async Task<CommandResult> UpdateAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, bool readHistory, CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
@@ -104,7 +127,8 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
                 return new CommandResult(CommandOutcome.NotFound, null);
             }
 
-            switch (decide(current.License))
+            var history = readHistory ? await store.GetEventsAsync(serial, cancellationToken) : [];
+            switch (decide(current.License, history))
             {
                 case Decision.NoChange:
                     return new CommandResult(CommandOutcome.Unchanged, current);

@@ -4,6 +4,7 @@ using NodaTime;
 using NodaTime.Text;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
+using Smp.Core.Updates;
 
 namespace Smp.Core.Licenses;
 
@@ -27,6 +28,8 @@ public abstract record Decision
 /// </summary>
 public static class PlanDecisions
 {
+    private const string VersionKey = "version";
+
     private static readonly LocalDatePattern IsoDate = LocalDatePattern.Iso;
 
     public static Decision Activate(License? existing, ActivationRequest request, string defaultProduct, LocalDate emailSentOn, Instant now, CommandContext context)
@@ -146,6 +149,56 @@ public static class PlanDecisions
 
         var type = outcome == ReminderOutcome.Sent ? LicenseEventTypes.ReminderSent : LicenseEventTypes.ReminderMissed;
         return new Decision.Change(updated, Event(type, now, context, data));
+    }
+
+    /// <summary>
+    /// R14, R15: records that the announcement of <paramref name="version"/> went into mail <paramref name="mailId"/>.
+    /// A license hears of a version once, so a second record of the same version changes nothing, whatever its mail.
+    /// </summary>
+    public static Decision RecordAnnouncement(License license, IReadOnlyList<LicenseEvent> history, UpdateVersion version, string mailId, Instant now, CommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        if (history.Any(e => e.Type == LicenseEventTypes.UpdateAnnounced && e.Data.GetValueOrDefault(VersionKey) == version.Value))
+        {
+            return new Decision.NoChange();
+        }
+
+        return new Decision.Change(license, Event(LicenseEventTypes.UpdateAnnounced, now, context, new Dictionary<string, string>
+        {
+            [VersionKey] = version.Value,
+            ["mailId"] = mailId,
+        }));
+    }
+
+    /// <summary>
+    /// R13, R15: records that the password of <paramref name="version"/> was shown through a customer link. Every
+    /// release is its own event. The client is kept as a hash of its address, never the address, and the password is
+    /// never part of the event.
+    /// </summary>
+    public static Decision RecordPasswordReleased(License license, UpdateVersion version, string clientAddressHash, Instant now, CommandContext context) =>
+        new Decision.Change(license, Event(LicenseEventTypes.PasswordReleased, now, context, new Dictionary<string, string>
+        {
+            [VersionKey] = version.Value,
+            ["clientAddressHash"] = clientAddressHash,
+        }));
+
+    /// <summary>
+    /// R13, R15: records that a fresh password link for <paramref name="version"/> went into mail <paramref name="mailId"/>.
+    /// Recording the same mail twice changes nothing (a request retried after a crash).
+    /// </summary>
+    public static Decision RecordPasswordLinkRequested(License license, IReadOnlyList<LicenseEvent> history, UpdateVersion version, string mailId, Instant now, CommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        if (history.Any(e => e.Type == LicenseEventTypes.PasswordLinkRequested && e.Data.GetValueOrDefault("mailId") == mailId))
+        {
+            return new Decision.NoChange();
+        }
+
+        return new Decision.Change(license, Event(LicenseEventTypes.PasswordLinkRequested, now, context, new Dictionary<string, string>
+        {
+            [VersionKey] = version.Value,
+            ["mailId"] = mailId,
+        }));
     }
 
     /// <summary>

@@ -3,12 +3,13 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
+using Smp.Core.Updates;
 using Smp.Functions.Http;
 
 namespace Smp.Functions.Functions;
 
 /// <summary>Staff routes on one license: training, renewals, contacts, and the license document.</summary>
-public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar calendar, LicenseResults results)
+public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar calendar, LicenseResults results, UpdateService updates)
 {
     [Function("RecordTraining")]
     public async Task<IActionResult> RecordTraining(
@@ -83,6 +84,7 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         }
 
         var events = await licenses.GetEventsAsync(parsed, context.CancellationToken);
-        return new OkObjectResult(results.Document(stored, events));
+        var entitlements = await updates.EntitlementsAsync(stored.License, context.CancellationToken);
+        return new OkObjectResult(results.Document(stored, events) with { Updates = [.. entitlements.Select(UpdateEntitlementDocument.From)] });
     }
 }

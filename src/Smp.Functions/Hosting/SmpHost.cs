@@ -12,6 +12,7 @@ using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.Core.Requests;
+using Smp.Core.Updates;
 using Smp.Functions.Http;
 
 namespace Smp.Functions.Hosting;
@@ -56,6 +57,8 @@ public static class SmpHost
         services.AddSmpCustomerLinks(configuration);
         services.AddSmpMailTransport(configuration);
         services.AddSingleton<LicenseService>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmpOptions>>().Value.UpdatePolicy());
+        services.AddSingleton<UpdateService>().AddSingleton<UpdateAnnouncer>().AddSingleton<PasswordService>();
         services.AddSingleton<LicenseResults>();
 
         services.AddSingleton(DeliverySettings.Options(configuration));

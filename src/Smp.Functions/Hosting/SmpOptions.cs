@@ -3,6 +3,7 @@ using NodaTime;
 using Smp.Core.Licenses;
 using Smp.Core.Mail;
 using Smp.Core.Plans;
+using Smp.Core.Updates;
 
 namespace Smp.Functions.Hosting;
 
@@ -29,6 +30,14 @@ public sealed class SmpOptions
     /// <summary><c>Smp:PublicBaseUrl</c>: where customers reach the app, for links in mail.</summary>
     public string? PublicBaseUrl { get; set; }
 
+    /// <summary><c>Smp:Updates</c>: update settings (R13).</summary>
+    public SmpUpdateSettings Updates { get; set; } = new();
+
+    public UpdateOptions UpdatePolicy() =>
+        Entitlement.TryParsePolicy(Updates.Entitlement, out var policy)
+            ? new UpdateOptions(policy)
+            : throw new OptionsValidationException(Section, typeof(SmpOptions), [SmpOptionsValidator.EntitlementMessage(Updates.Entitlement)]);
+
     public MailSettings Mail() => new(
         EmailAddress.Parse(SenderAddress ?? string.Empty),
         EmailAddress.Parse(RenewalsDeskEmail ?? string.Empty),
@@ -39,8 +48,18 @@ public sealed class SmpOptions
         ?? throw new OptionsValidationException(Section, typeof(SmpOptions), [SmpOptionsValidator.ZoneMessage(BusinessTimeZone)]);
 }
 
+/// <summary>The <c>Smp:Updates</c> section.</summary>
+public sealed class SmpUpdateSettings
+{
+    /// <summary><c>Smp:Updates:Entitlement</c>: <c>CurrentPlan</c> (default) or <c>ReleasedDuringCover</c>.</summary>
+    public string? Entitlement { get; set; }
+}
+
 public sealed class SmpOptionsValidator : IValidateOptions<SmpOptions>
 {
+    public static string EntitlementMessage(string? value) =>
+        $"Setting '{UpdateOptions.EntitlementSetting}' must be '{nameof(EntitlementPolicy.CurrentPlan)}' (the default) or '{nameof(EntitlementPolicy.ReleasedDuringCover)}' (found '{value}').";
+
     public static string ZoneMessage(string? value) =>
         $"Setting 'Smp:BusinessTimeZone' must be an IANA time zone id such as 'America/Denver' (found '{value}').";
 
@@ -75,6 +94,11 @@ public sealed class SmpOptionsValidator : IValidateOptions<SmpOptions>
         if (string.IsNullOrWhiteSpace(options.DefaultProduct) || options.DefaultProduct.Length > 100)
         {
             failures.Add("Setting 'Smp:DefaultProduct' must be a product name of 1-100 characters.");
+        }
+
+        if (!Entitlement.TryParsePolicy(options.Updates?.Entitlement, out _))
+        {
+            failures.Add(EntitlementMessage(options.Updates?.Entitlement));
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

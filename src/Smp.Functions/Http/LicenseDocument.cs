@@ -6,7 +6,11 @@ using System.Text.Json.Serialization;
 
 namespace Smp.Functions.Http;
 
-/// <summary>The license document of SPEC section 3; <c>status</c> is computed for the given business date.</summary>
+/// <summary>
+/// The license document of SPEC section 3; <c>status</c> is computed for the given business date, and so is
+/// <c>updates</c> (R13: every published update and whether the license is entitled to it), which only the
+/// single-license look-up fills in.
+/// </summary>
 public sealed record LicenseDocument(
     string Serial,
     string Product,
@@ -22,6 +26,8 @@ public sealed record LicenseDocument(
     long Version,
     IReadOnlyList<EventDocument>? Events)
 {
+    public IReadOnlyList<UpdateEntitlementDocument>? Updates { get; init; }
+
     public static LicenseDocument From(StoredLicense stored, LocalDate today, ReminderSchedule schedule, IReadOnlyList<LicenseEvent>? events)
     {
         ArgumentNullException.ThrowIfNull(stored);

@@ -93,11 +93,11 @@ public sealed class SecretsServiceCollectionExtensionsTests : IDisposable
     }
 
     [Fact]
-    public void The_link_validity_defaults_to_seven_days()
+    public void The_link_validity_defaults_to_fourteen_days()
     {
         using var provider = Build(new() { ["Smp:Secrets:Store"] = "Local", ["Smp:Secrets:LocalDirectory"] = folder, ["Smp:PublicBaseUrl"] = "https://smp.example.com" });
 
-        Assert.Equal(7, provider.GetRequiredService<LinkOptions>().ValidityDays);
+        Assert.Equal(14, provider.GetRequiredService<LinkOptions>().ValidityDays);
     }
 
     [Theory]

@@ -1,0 +1,50 @@
+using System.Collections.Immutable;
+using Smp.Core.Plans;
+using Smp.Core.Reminders;
+
+namespace Smp.Core.Updates;
+
+/// <summary>
+/// One announcement email (R14, grouped as R10): licenses of one customer and product sharing the same recipients.
+/// Its id is derived from the version and the serials, so announcing again composes the same mail with the same id.
+/// </summary>
+public sealed record AnnouncementBatch(string CustomerId, string Product, ImmutableArray<EmailAddress> Recipients, ImmutableArray<License> Licenses)
+{
+    public string MailIdFor(UpdateVersion version) =>
+        DeterministicId.From(["announcement", version.Value, .. Licenses.Select(l => l.Serial.Value).Order(StringComparer.Ordinal)]);
+}
+
+public static class AnnouncementBatches
+{
+    /// <summary>
+    /// Groups licenses by customer, product (a mail names one product) and recipient set (addresses compared
+    /// case-insensitively, order ignored), in a stable order. Groups larger than <paramref name="maxPerMail"/> are
+    /// split in serial order, so one mail never lists more licenses than one outbox write can claim.
+    /// </summary>
+    public static ImmutableArray<AnnouncementBatch> Group(IEnumerable<License> licenses, int maxPerMail)
+    {
+        ArgumentNullException.ThrowIfNull(licenses);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPerMail, 1);
+        var batches = ImmutableArray.CreateBuilder<AnnouncementBatch>();
+        var groups = licenses
+            .DistinctBy(l => l.Serial)
+            .GroupBy(l => (
+                l.Customer.Id,
+                l.Product,
+                Recipients: string.Join('\n', l.Contacts.Select(c => c.Value.ToUpperInvariant()).Distinct().Order(StringComparer.Ordinal))));
+        foreach (var group in groups
+            .OrderBy(g => g.Key.Id, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Product, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Recipients, StringComparer.Ordinal))
+        {
+            var members = group.OrderBy(l => l.Serial.Value, StringComparer.Ordinal).ToList();
+            var recipients = members[0].Contacts;
+            foreach (var chunk in members.Chunk(maxPerMail))
+            {
+                batches.Add(new AnnouncementBatch(group.Key.Id, group.Key.Product, recipients, [.. chunk]));
+            }
+        }
+
+        return batches.ToImmutable();
+    }
+}

@@ -1,0 +1,196 @@
+using NodaTime;
+using Smp.Core.Licenses;
+using Smp.Core.Links;
+using Smp.Core.Mail;
+using Smp.Core.Mail.Templates;
+using Smp.Core.Outbox;
+using Smp.Core.Plans;
+using Smp.Core.Reminders;
+using Smp.Core.Requests;
+using Smp.Core.Secrets;
+
+namespace Smp.Core.Updates;
+
+/// <summary>The answer to a customer's password link (R13, SPEC section 5). Only <see cref="Released"/> carries the password.</summary>
+public abstract record PasswordRelease
+{
+    private PasswordRelease()
+    {
+    }
+
+    /// <summary>The link was not made by us for these fields. Says nothing about the serial or the version.</summary>
+    public sealed record BadSignature : PasswordRelease;
+
+    /// <summary>A genuine link whose validity ended.</summary>
+    public sealed record Expired(Serial Serial, UpdateVersion Version, Instant ExpiredAt) : PasswordRelease;
+
+    /// <summary>A genuine link for a version that is unknown, not released yet, or has no stored password, or for a serial no license has.</summary>
+    public sealed record NotFound(string Detail) : PasswordRelease;
+
+    /// <summary>A genuine link for a license the policy does not entitle to the update today.</summary>
+    public sealed record NotEntitled(Serial Serial, UpdateVersion Version, PlanStatus Status, LocalDate ExpiresOn) : PasswordRelease;
+
+    /// <summary>The password may be shown; the release is recorded on the license.</summary>
+    public sealed record Released(Serial Serial, UpdateVersion Version, string Product, string Password) : PasswordRelease
+    {
+        /// <summary>Leaves the password out, so that printing or logging a result never shows it.</summary>
+        public override string ToString() => $"Released {{ Serial = {Serial}, Version = {Version}, Product = {Product}, Password = [redacted] }}";
+    }
+}
+
+/// <summary>What became of a customer's request for a fresh password link. The caller answers the same whatever it is.</summary>
+public enum PasswordLinkRequestOutcome
+{
+    /// <summary>A link mail was enqueued for the license's contacts (or had been, by this same request retried).</summary>
+    Sent,
+
+    /// <summary>No license has the serial.</summary>
+    UnknownSerial,
+
+    /// <summary>The serial used up its requests for the day.</summary>
+    RateLimited,
+
+    /// <summary>The version is unknown, not released yet, or has no stored password.</summary>
+    UnknownUpdate,
+
+    /// <summary>The license is not entitled to the update today.</summary>
+    NotEntitled,
+}
+
+/// <summary>
+/// The customer side of update passwords: showing the password behind a signed link, and mailing a fresh link on
+/// request to the license's registered contacts (R13, SPEC section 5).
+/// </summary>
+public sealed class PasswordService(
+    IUpdateStore updates,
+    ILicenseStore store,
+    LicenseService licenses,
+    ISecretStore secrets,
+    LinkService links,
+    IMailOutbox outbox,
+    IRequestRateLimiter limiter,
+    MailSettings mail,
+    BusinessCalendar calendar,
+    UpdateOptions options)
+{
+    /// <summary>The rate-limit scope of password-link requests.</summary>
+    public const string RequestScope = "password-request";
+
+    /// <summary>How many password-link requests one serial may make per business day.</summary>
+    public const int RequestsPerDay = 3;
+
+    /// <summary>
+    /// Checks the link (signature first, in constant time, then expiry), then the update, the license and its
+    /// entitlement, then reads the password and records its release on the license before returning it.
+    /// </summary>
+    public async Task<PasswordRelease> RevealAsync(Serial serial, UpdateVersion version, Instant expires, string? signature, string clientAddressHash, CommandContext context, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(clientAddressHash);
+        ArgumentNullException.ThrowIfNull(context);
+        switch (await links.VerifyPasswordLinkAsync(serial, version, expires, signature, cancellationToken))
+        {
+            case LinkCheck.BadSignature:
+                return new PasswordRelease.BadSignature();
+            case LinkCheck.Expired expired:
+                return new PasswordRelease.Expired(expired.Serial, expired.Version, expired.ExpiredAt);
+        }
+
+        var today = calendar.Today;
+        var release = (await updates.GetAsync(version, cancellationToken))?.Release;
+        if (release is null || !release.IsReleasedOn(today) || !release.HasPassword)
+        {
+            return NoPassword(version);
+        }
+
+        var stored = await store.GetAsync(serial, cancellationToken);
+        if (stored is null)
+        {
+            return new PasswordRelease.NotFound("No license has this serial.");
+        }
+
+        var license = stored.License;
+        if (!Entitlement.IsEntitled(license, release, today, options.Entitlement))
+        {
+            return new PasswordRelease.NotEntitled(serial, version, license.StatusOn(today), license.ExpiresOn);
+        }
+
+        var password = await secrets.GetAsync(SecretName.ForUpdate(version), cancellationToken);
+        if (password is null)
+        {
+            return NoPassword(version);
+        }
+
+        // Audit first: a password whose release could not be recorded is not shown.
+        var recorded = await licenses.RecordPasswordReleasedAsync(serial, version, clientAddressHash, context, cancellationToken);
+        if (recorded.Outcome == CommandOutcome.NotFound)
+        {
+            return new PasswordRelease.NotFound("No license has this serial.");
+        }
+
+        return new PasswordRelease.Released(serial, version, license.Product, password);
+    }
+
+    /// <summary>
+    /// A customer asks for a fresh link (<c>POST /api/password-requests</c>). The same steps run whether or not the
+    /// serial exists: one allowance of the per-serial daily limit is taken, the license and the update are read.
+    /// Only for a license entitled to a released update with a password, within the limit, is a link mailed, to the
+    /// license's registered contacts only. The mail id is derived from the serial, the version, the day and how many
+    /// links this license was sent for the version that day, so a request retried after a crash sends no second mail.
+    /// </summary>
+    public async Task<PasswordLinkRequestOutcome> RequestLinkAsync(Serial serial, UpdateVersion version, CommandContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var today = calendar.Today;
+        var allowed = await limiter.TryAcquireAsync(RequestScope, serial, today, RequestsPerDay, cancellationToken);
+        var stored = await store.GetAsync(serial, cancellationToken);
+        var release = (await updates.GetAsync(version, cancellationToken))?.Release;
+
+        if (stored is null)
+        {
+            return PasswordLinkRequestOutcome.UnknownSerial;
+        }
+
+        if (!allowed)
+        {
+            return PasswordLinkRequestOutcome.RateLimited;
+        }
+
+        if (release is null || !release.IsReleasedOn(today) || !release.HasPassword)
+        {
+            return PasswordLinkRequestOutcome.UnknownUpdate;
+        }
+
+        var license = stored.License;
+        if (!Entitlement.IsEntitled(license, release, today, options.Entitlement))
+        {
+            return PasswordLinkRequestOutcome.NotEntitled;
+        }
+
+        var history = await store.GetEventsAsync(serial, cancellationToken);
+        var sentToday = history.Count(e =>
+            e.Type == LicenseEventTypes.PasswordLinkRequested
+            && e.Data.GetValueOrDefault("version") == version.Value
+            && calendar.DateOf(e.At) == today);
+        var mailId = DeterministicId.From(
+            "password-link", serial.Value, version.Value, today.ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture), sentToday.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        var link = await links.CreatePasswordLinkAsync(serial, version, cancellationToken);
+        var content = PasswordLinkMail.Render(new PasswordLinkMailModel(
+            license.Product,
+            license.Customer.Name,
+            serial,
+            version.Value,
+            release.ReleasedOn,
+            link.Url,
+            PasswordLinks.LastDayOf(link.ExpiresAt, calendar)));
+        var message = new OutgoingMail(mailId, mail.Sender, license.Contacts, mail.RenewalsDesk, content.Subject, content.PlainText, content.Html);
+
+        // No claim: the id alone recognises a repeat (AlreadyEnqueued), and the license then records the mail it holds.
+        await outbox.EnqueueAsync(message, MailKinds.PasswordLink, [], calendar.Now, cancellationToken);
+        await licenses.RecordPasswordLinkRequestedAsync(serial, version, mailId, context, cancellationToken);
+        return PasswordLinkRequestOutcome.Sent;
+    }
+
+    private static PasswordRelease.NotFound NoPassword(UpdateVersion version) =>
+        new($"Update {version} is not available: it is unknown, not released yet, or its password is not stored.");
+}

@@ -1,0 +1,102 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
+using Smp.Core.Links;
+using Smp.Core.Updates;
+using Smp.Functions.Http;
+
+namespace Smp.Functions.Functions;
+
+/// <summary>
+/// Customer routes for update passwords (R13, SPEC section 5): show the password behind a signed link, and mail a
+/// fresh link on request. Anonymous: the signature, the entitlement rules and the per-serial limit protect them.
+/// </summary>
+public sealed partial class PasswordFunctions(PasswordService passwords, ILogger<PasswordFunctions> logger)
+{
+    [Function("GetUpdatePassword")]
+    public async Task<IActionResult> GetUpdatePassword(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "updates/{version}/password")] HttpRequest request,
+        string version,
+        FunctionContext context)
+    {
+        var errors = new ValidationErrors();
+        var parsedVersion = UpdateReaders.Version(version, errors);
+        var serial = UpdateReaders.SingleQueryValue(request, "serial", errors) is { } rawSerial ? RequestReaders.Serial(rawSerial, errors) : null;
+        NodaTime.Instant? expires = null;
+        if (UpdateReaders.SingleQueryValue(request, "expires", errors) is { } rawExpires)
+        {
+            if (LinkSigner.TryParseExpires(rawExpires, out var parsedExpires))
+            {
+                expires = parsedExpires;
+            }
+            else
+            {
+                errors.Add("expires", "Expected the link's expiry as Unix seconds.");
+            }
+        }
+
+        var signature = UpdateReaders.SingleQueryValue(request, "sig", errors);
+        if (errors.Any)
+        {
+            return CustomerResponses.Secure(Problems.Validation(errors));
+        }
+
+        var outcome = await passwords.RevealAsync(
+            serial!.Value, parsedVersion!.Value, expires!.Value, signature, ClientAddress.HashOf(request), RequestAudit.For(request, context), context.CancellationToken);
+        IActionResult answer;
+        switch (outcome)
+        {
+            case PasswordRelease.Released released:
+                LogReleased(logger, released.Version.Value, released.Serial.Value);
+                answer = CustomerResponses.WantsJson(request)
+                    ? new OkObjectResult(new PasswordDocument(released.Serial.Value, released.Version.Value, released.Password))
+                    : CustomerResponses.PasswordPage(released.Product, released.Serial, released.Version, released.Password);
+                break;
+            case PasswordRelease.Expired expired:
+                answer = CustomerResponses.LinkExpired(expired.Serial, expired.Version, expired.ExpiredAt);
+                break;
+            case PasswordRelease.NotEntitled notEntitled:
+                answer = CustomerResponses.NotEntitled(notEntitled.Serial, notEntitled.Version, notEntitled.Status, notEntitled.ExpiresOn);
+                break;
+            case PasswordRelease.NotFound notFound:
+                answer = CustomerResponses.NotFound(notFound.Detail);
+                break;
+            default:
+                LogBadLink(logger);
+                answer = CustomerResponses.BadLink();
+                break;
+        }
+
+        return CustomerResponses.Secure(answer);
+    }
+
+    [Function("RequestPasswordLink")]
+    public async Task<IActionResult> RequestPasswordLink(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "password-requests")] HttpRequest request,
+        FunctionContext context)
+    {
+        var errors = new ValidationErrors();
+        using var body = await JsonBody.ReadObjectAsync(request, errors, context.CancellationToken);
+        var command = body is null ? null : UpdateReaders.PasswordRequest(body, errors);
+        if (command is null)
+        {
+            return CustomerResponses.Secure(Problems.Validation(errors));
+        }
+
+        var outcome = await passwords.RequestLinkAsync(command.Serial, command.Version, RequestAudit.For(request, context), context.CancellationToken);
+        LogLinkRequested(logger, command.Version.Value, command.Serial.Value, outcome);
+
+        // The same answer whatever the outcome: the caller learns nothing about the serial, the update or the plan.
+        return CustomerResponses.Secure(new ObjectResult(PasswordRequestAcceptedDocument.Instance) { StatusCode = StatusCodes.Status202Accepted });
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Password of update {Version} released for license {Serial}.")]
+    private static partial void LogReleased(ILogger logger, string version, string serial);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A password link with a bad signature was refused.")]
+    private static partial void LogBadLink(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Password link for update {Version} requested for serial {Serial}: {Outcome}.")]
+    private static partial void LogLinkRequested(ILogger logger, string version, string serial, PasswordLinkRequestOutcome outcome);
+}
