@@ -28,6 +28,7 @@ public class FunctionMetadataTests
         { "RequestQuote", "quote-requests", "post", "Anonymous" },
         { "ListMail", "mail", "get", "Function" },
         { "RetryMail", "mail/{id}/retry", "post", "Function" },
+        { "PasswordRequestPage", "password-requests", "get", "Anonymous" },
     };
 
     public static TheoryData<string, string> TimerFunctions => new()

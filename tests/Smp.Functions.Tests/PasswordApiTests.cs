@@ -5,6 +5,7 @@ using Smp.Core.Links;
 using Smp.Core.Outbox;
 using Smp.Core.Reminders;
 using Smp.Core.Updates;
+using Smp.Functions.Functions;
 using Smp.TestSupport;
 
 namespace Smp.Functions.Tests;
@@ -96,8 +97,7 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(410, response.Status);
         Assert.Equal("application/problem+json", response.MediaType);
         var detail = response.Json().GetProperty("detail").GetString();
-        Assert.Contains("POST /api/password-requests", detail, StringComparison.Ordinal);
-        Assert.Contains("\"serial\":\"VT-1001\",\"version\":\"1.96\"", detail, StringComparison.Ordinal);
+        Assert.Contains("/api/password-requests?serial=VT-1001&version=1.96", detail, StringComparison.Ordinal);
         Assert.Contains("reply to the announcement", detail, StringComparison.Ordinal);
         AssertCustomerHeaders(response);
     }
@@ -266,5 +266,39 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
         Assert.Contains("default-src 'none'", csp, StringComparison.Ordinal);
         Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
         Assert.DoesNotContain("script-src", csp, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_new_link_page_posts_a_form_that_is_accepted_like_json()
+    {
+        var page = _api.Request("GET", "/api/password-requests", query: "serial=vt-1001&version=1.96");
+        var shown = await ApiHarness.ExecuteAsync(page, PasswordFunctions.PasswordRequestPage(page));
+
+        Assert.Equal(200, shown.Status);
+        Assert.StartsWith("text/html", shown.ContentType, StringComparison.Ordinal);
+        Assert.Equal("no-store", shown.Headers.CacheControl.ToString());
+        Assert.Contains("name=\"serial\" value=\"VT-1001\"", shown.Body, StringComparison.Ordinal);
+        Assert.Contains("name=\"version\" value=\"1.96\"", shown.Body, StringComparison.Ordinal);
+
+        var post = _api.Request("POST", "/api/password-requests", "serial=VT-1001&version=1.96", contentType: "application/x-www-form-urlencoded");
+        var result = await _api.Function<PasswordFunctions>().RequestPasswordLink(post, ApiHarness.Context("RequestPasswordLink"));
+        var answer = await ApiHarness.ExecuteAsync(post, result);
+
+        Assert.Equal(202, answer.Status);
+        Assert.StartsWith("text/html", answer.ContentType, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("serial=VT-1001", "version")]
+    [InlineData("serial=VT%2F1&version=1.96", "serial")]
+    [InlineData("serial=VT-1001&version=1.96&extra=1", "extra")]
+    public async Task A_bad_form_post_is_a_400_naming_the_field(string form, string field)
+    {
+        var post = _api.Request("POST", "/api/password-requests", form, contentType: "application/x-www-form-urlencoded");
+        var result = await _api.Function<PasswordFunctions>().RequestPasswordLink(post, ApiHarness.Context("RequestPasswordLink"));
+        var answer = await ApiHarness.ExecuteAsync(post, result);
+
+        Assert.Equal(400, answer.Status);
+        Assert.True(answer.Json().GetProperty("errors").TryGetProperty(field, out _), answer.Body);
     }
 }

@@ -77,8 +77,17 @@ public sealed partial class PasswordFunctions(PasswordService passwords, ILogger
         FunctionContext context)
     {
         var errors = new ValidationErrors();
-        using var body = await JsonBody.ReadObjectAsync(request, errors, context.CancellationToken);
-        var command = body is null ? null : UpdateReaders.PasswordRequest(body, errors);
+        PasswordLinkRequest? command;
+        if (CustomerPages.IsForm(request))
+        {
+            command = await ReadFormAsync(request, errors, context.CancellationToken);
+        }
+        else
+        {
+            using var body = await JsonBody.ReadObjectAsync(request, errors, context.CancellationToken);
+            command = body is null ? null : UpdateReaders.PasswordRequest(body, errors);
+        }
+
         if (command is null)
         {
             return CustomerResponses.Secure(Problems.Validation(errors));
@@ -88,7 +97,48 @@ public sealed partial class PasswordFunctions(PasswordService passwords, ILogger
         LogLinkRequested(logger, command.Version.Value, command.Serial.Value, outcome);
 
         // The same answer whatever the outcome: the caller learns nothing about the serial, the update or the plan.
-        return CustomerResponses.Secure(new ObjectResult(PasswordRequestAcceptedDocument.Instance) { StatusCode = StatusCodes.Status202Accepted });
+        return CustomerResponses.Secure(CustomerPages.IsForm(request) && !CustomerPages.WantsJson(request)
+            ? CustomerPages.Page(StatusCodes.Status202Accepted, "New password link requested", ["If the license has a current maintenance plan that includes this update, its registered contacts will receive a new link by email shortly."])
+            : new ObjectResult(PasswordRequestAcceptedDocument.Instance) { StatusCode = StatusCodes.Status202Accepted });
+    }
+
+    /// <summary>The page a customer opens (from an expired link's answer) to ask for a new link with one button.</summary>
+    [Function("PasswordRequestPage")]
+    public static IActionResult PasswordRequestPage(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "password-requests")] HttpRequest request)
+    {
+        var errors = new ValidationErrors();
+        var serial = RequestReaders.Serial(request.Query["serial"].ToString(), errors);
+        var version = UpdateReaders.Version(request.Query["version"].ToString(), errors);
+        if (serial is not { } s || version is not { } v)
+        {
+            return CustomerResponses.Secure(Problems.Validation(errors));
+        }
+
+        return CustomerResponses.Secure(CustomerPages.Page(
+            StatusCodes.Status200OK,
+            "New password link",
+            [$"Send a new link to the password of update {v.Value} for license {s.Value} to the license's registered contacts."],
+            new FormSpec("password-requests", "Email me a new link", [("serial", s.Value), ("version", v.Value)])));
+    }
+
+    private static async Task<PasswordLinkRequest?> ReadFormAsync(HttpRequest request, ValidationErrors errors, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > JsonBody.MaxBytes)
+        {
+            errors.Add("body", $"The request body is larger than {JsonBody.MaxBytes} bytes.");
+            return null;
+        }
+
+        var form = await request.ReadFormAsync(cancellationToken);
+        foreach (var key in form.Keys.Where(k => k is not ("serial" or "version")))
+        {
+            errors.Add(key, "Unknown field.");
+        }
+
+        var serial = RequestReaders.Serial(form["serial"].Count == 1 ? form["serial"][0] : null, errors);
+        var version = UpdateReaders.Version(form["version"].Count == 1 ? form["version"][0] : null, errors);
+        return errors.Any || serial is null || version is null ? null : new PasswordLinkRequest(serial.Value, version.Value);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Password of update {Version} released for license {Serial}.")]

@@ -29,7 +29,7 @@ public static class CustomerResponses
         "urn:smp:problem:bad-link",
         "This link is not valid.",
         StatusCodes.Status403Forbidden,
-        "The link is incomplete or was changed. Open the link exactly as it appears in the email, or ask for a new one: POST /api/password-requests with the serial and the version, or reply to the announcement email.");
+        "The link is incomplete or was changed. Open the link exactly as it appears in the email, or ask for a new one on the page /api/password-requests?serial=SERIAL&version=VERSION (the license's registered contacts receive it), or reply to the announcement email.");
 
     /// <summary>The 410 of a genuine link past its expiry, telling how to get a new one.</summary>
     public static ObjectResult LinkExpired(Serial serial, UpdateVersion version, Instant expiredAt) => Problem(
@@ -37,7 +37,7 @@ public static class CustomerResponses
         "This link has expired.",
         StatusCodes.Status410Gone,
         $"The link to the password of update {version.Value} for license {serial.Value} expired at {InstantPattern.ExtendedIso.Format(expiredAt)}. "
-        + $"Ask for a new one: POST /api/password-requests with {{\"serial\":\"{serial.Value}\",\"version\":\"{version.Value}\"}}, or reply to the announcement email. "
+        + $"Ask for a new one on the page /api/password-requests?serial={serial.Value}&version={version.Value}, or reply to the announcement email. "
         + "The new link goes to the license's registered contacts.");
 
     /// <summary>The 403 of a genuine link for a license the policy does not entitle to the update (reached only with a valid signature).</summary>
