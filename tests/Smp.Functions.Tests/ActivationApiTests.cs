@@ -116,7 +116,8 @@ public sealed class ActivationApiTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal("RecordActivation", activated.GetProperty("actor").GetString());
         Assert.Equal("mailflow-7781", activated.GetProperty("correlationId").GetString());
         Assert.Equal("2026-03-20T16:00:00Z", activated.GetProperty("at").GetString());
-        Assert.Equal("2026-05-01", activated.GetProperty("data").GetProperty("expiresOn").GetString());
+        Assert.Equal("2026-05-01", activated.GetProperty("expiresOn").GetString());
+        Assert.False(activated.TryGetProperty("data", out _)); // the facts sit beside type, at, actor and correlationId
     }
 
     internal static JsonElement Errors(ApiResponse response) => response.Json().GetProperty("errors");

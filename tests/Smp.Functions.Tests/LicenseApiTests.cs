@@ -116,6 +116,18 @@ public sealed class LicenseApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task R8_the_license_document_lists_the_planned_reminders_of_the_current_expiry()
+    {
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(training: true));
+
+        var reminders = (await GetAsync(_api, "VT-1001")).Json().GetProperty("reminders").EnumerateArray()
+            .Select(r => (r.GetProperty("stage").GetString(), r.GetProperty("dueOn").GetString(), r.GetProperty("expiresOn").GetString(), r.GetProperty("status").GetString()))
+            .ToList();
+
+        Assert.Equal([("90-day", "2027-01-01", "2027-04-01", "planned"), ("30-day", "2027-03-02", "2027-04-01", "planned")], reminders);
+    }
+
+    [Fact]
     public async Task Renewal_of_an_unknown_serial_is_a_404()
     {
         var response = await RenewAsync(_api, "NOPE-2", """{"orderReference":"SO-1"}""");

@@ -29,7 +29,8 @@ internal sealed record ReminderDocument(
     LocalDate ExpiresOn,
     string Outcome,
     Instant At,
-    string? MailId = null);
+    string? MailId = null,
+    LocalDate? DueOn = null);
 
 internal sealed record ActivationDocument(
     string Product,
@@ -72,7 +73,7 @@ internal static class LicenseDocuments
             [.. license.Contacts.Select(c => c.Value)],
             [.. license.Renewals.Select(r => new RenewalDocument(r.OrderReference, r.Months, r.RecordedAt, r.RecordedOn, r.PaidAt))],
             license.TrainingRecordedOn,
-            [.. license.Reminders.Select(r => new ReminderDocument(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId))]);
+            [.. license.Reminders.Select(r => new ReminderDocument(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId, r.DueOn))]);
         return JsonSerializer.Serialize(document, Options);
     }
 
@@ -109,7 +110,8 @@ internal static class LicenseDocuments
                 r.ExpiresOn,
                 Enum.Parse<ReminderOutcome>(r.Outcome),
                 r.At,
-                r.MailId))],
+                r.MailId,
+                r.DueOn))],
         };
     }
 

@@ -132,7 +132,7 @@ public static class PlanDecisions
             return new Decision.NoChange();
         }
 
-        var updated = license with { Reminders = license.Reminders.Add(new ReminderRecord(reminder.Stage, reminder.ExpiresOn, outcome, now, mailId)) };
+        var updated = license with { Reminders = license.Reminders.Add(new ReminderRecord(reminder.Stage, reminder.ExpiresOn, outcome, now, mailId, reminder.DueOn)) };
         var data = new Dictionary<string, string>
         {
             ["stage"] = reminder.Stage.Name,

@@ -6,7 +6,7 @@ namespace Smp.Core.Links;
 /// </summary>
 public sealed record LinkOptions
 {
-    public const int DefaultValidityDays = 7;
+    public const int DefaultValidityDays = 14;
     public const int MaxValidityDays = 365;
 
     public LinkOptions(Uri publicBaseUrl, int validityDays = DefaultValidityDays)

@@ -12,4 +12,5 @@ public enum ReminderOutcome
 }
 
 /// <summary>What happened to one (expiresOn, stage) reminder of a license; recorded once, never changed.</summary>
-public sealed record ReminderRecord(ReminderStage Stage, LocalDate ExpiresOn, ReminderOutcome Outcome, Instant At, string? MailId);
+/// <param name="DueOn">When the reminder was due; absent from records written before it was kept.</param>
+public sealed record ReminderRecord(ReminderStage Stage, LocalDate ExpiresOn, ReminderOutcome Outcome, Instant At, string? MailId, LocalDate? DueOn = null);

@@ -8,7 +8,7 @@ using Smp.Functions.Http;
 namespace Smp.Functions.Functions;
 
 /// <summary>The vendor's activation mail flow reports each activation email it sends.</summary>
-public sealed class ActivationFunctions(LicenseService licenses, BusinessCalendar calendar)
+public sealed class ActivationFunctions(LicenseService licenses, BusinessCalendar calendar, LicenseResults results)
 {
     [Function("RecordActivation")]
     public async Task<IActionResult> RecordActivation(
@@ -24,6 +24,6 @@ public sealed class ActivationFunctions(LicenseService licenses, BusinessCalenda
         }
 
         var result = await licenses.ActivateAsync(command, RequestAudit.For(request, context), context.CancellationToken);
-        return LicenseResults.For(result, calendar.Today);
+        return results.For(result);
     }
 }

@@ -8,7 +8,7 @@ using Smp.Functions.Http;
 namespace Smp.Functions.Functions;
 
 /// <summary>Staff routes on one license: training, renewals, contacts, and the license document.</summary>
-public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar calendar)
+public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar calendar, LicenseResults results)
 {
     [Function("RecordTraining")]
     public async Task<IActionResult> RecordTraining(
@@ -23,7 +23,7 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         }
 
         var result = await licenses.RecordTrainingAsync(parsed, RequestAudit.For(request, context), context.CancellationToken);
-        return LicenseResults.For(result, calendar.Today, StatusCodes.Status200OK);
+        return results.For(result, StatusCodes.Status200OK);
     }
 
     [Function("RecordRenewal")]
@@ -42,7 +42,7 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         }
 
         var result = await licenses.RenewAsync(parsed.Value, command, RequestAudit.For(request, context), context.CancellationToken);
-        return LicenseResults.For(result, calendar.Today);
+        return results.For(result);
     }
 
     [Function("ReplaceContacts")]
@@ -61,7 +61,7 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         }
 
         var result = await licenses.ReplaceContactsAsync(parsed.Value, contacts.Value, RequestAudit.For(request, context), context.CancellationToken);
-        return LicenseResults.For(result, calendar.Today, StatusCodes.Status200OK);
+        return results.For(result, StatusCodes.Status200OK);
     }
 
     [Function("GetLicense")]
@@ -83,6 +83,6 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         }
 
         var events = await licenses.GetEventsAsync(parsed, context.CancellationToken);
-        return new OkObjectResult(LicenseDocument.From(stored, calendar.Today, events));
+        return new OkObjectResult(results.Document(stored, events));
     }
 }

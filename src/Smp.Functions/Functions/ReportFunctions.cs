@@ -10,7 +10,7 @@ using Smp.Functions.Http;
 namespace Smp.Functions.Functions;
 
 /// <summary>Staff look-ups across licenses: a customer's licenses, and plans expiring in a date range.</summary>
-public sealed class ReportFunctions(LicenseService licenses, BusinessCalendar calendar)
+public sealed class ReportFunctions(LicenseService licenses, LicenseResults results)
 {
     /// <summary>The longest range one expiring report may cover, so one request cannot read the whole index.</summary>
     public const int MaxReportDays = 400;
@@ -33,11 +33,10 @@ public sealed class ReportFunctions(LicenseService licenses, BusinessCalendar ca
             return Problems.NotFound("No license belongs to this customer.");
         }
 
-        var today = calendar.Today;
         var customer = found[0].License.Customer;
         return new OkObjectResult(new CustomerLicensesDocument(
             new CustomerDocument(customer.Id, customer.Name),
-            [.. found.Select(l => LicenseDocument.From(l, today, null))]));
+            [.. found.Select(l => results.Document(l))]));
     }
 
     [Function("ExpiringReport")]
@@ -65,9 +64,8 @@ public sealed class ReportFunctions(LicenseService licenses, BusinessCalendar ca
             return Problems.Validation(errors);
         }
 
-        var today = calendar.Today;
         var found = await licenses.ListExpiringAsync(from!.Value, to!.Value, context.CancellationToken);
-        return new OkObjectResult(new ExpiringReportDocument(from.Value, to.Value, [.. found.Select(l => LicenseDocument.From(l, today, null))]));
+        return new OkObjectResult(new ExpiringReportDocument(from.Value, to.Value, [.. found.Select(l => results.Document(l))]));
     }
 
     private static LocalDate? Date(HttpRequest request, string name, ValidationErrors errors)

@@ -56,6 +56,7 @@ public static class SmpHost
         services.AddSmpCustomerLinks(configuration);
         services.AddSmpMailTransport(configuration);
         services.AddSingleton<LicenseService>();
+        services.AddSingleton<LicenseResults>();
 
         services.AddSingleton(DeliverySettings.Options(configuration));
         services.AddSingleton<MailDispatcher>();

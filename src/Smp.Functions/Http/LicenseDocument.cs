@@ -1,6 +1,8 @@
 using NodaTime;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
+using Smp.Core.Reminders;
+using System.Text.Json.Serialization;
 
 namespace Smp.Functions.Http;
 
@@ -16,11 +18,14 @@ public sealed record LicenseDocument(
     PlanStatus Status,
     LocalDate ExpiresOn,
     IReadOnlyList<TermDocument> Terms,
+    IReadOnlyList<ReminderDocument> Reminders,
     long Version,
     IReadOnlyList<EventDocument>? Events)
 {
-    public static LicenseDocument From(StoredLicense stored, LocalDate today, IReadOnlyList<LicenseEvent>? events)
+    public static LicenseDocument From(StoredLicense stored, LocalDate today, ReminderSchedule schedule, IReadOnlyList<LicenseEvent>? events)
     {
+        ArgumentNullException.ThrowIfNull(stored);
+        ArgumentNullException.ThrowIfNull(schedule);
         var license = stored.License;
         return new LicenseDocument(
             license.Serial.Value,
@@ -33,6 +38,7 @@ public sealed record LicenseDocument(
             license.StatusOn(today),
             license.ExpiresOn,
             [.. license.Terms.Select(TermDocument.From)],
+            ReminderDocument.For(license, schedule),
             stored.Version,
             events?.Select(EventDocument.From).ToList());
     }
@@ -54,9 +60,36 @@ public sealed record TermDocument(
         new(term.Kind, term.Start, term.End, term.Months, term.Days, term.Source, term.OrderReference, term.CoveredFrom);
 }
 
-public sealed record EventDocument(string Type, Instant At, string Actor, string CorrelationId, IReadOnlyDictionary<string, string> Data)
+/// <summary>An audit event: type, instant, actor and correlation id, and the facts of the change beside them.</summary>
+public sealed record EventDocument(string Type, Instant At, string Actor, string CorrelationId)
 {
-    public static EventDocument From(LicenseEvent e) => new(e.Type, e.At, e.Actor, e.CorrelationId, e.Data);
+    [JsonExtensionData]
+    public Dictionary<string, object>? Details { get; init; }
+
+    public static EventDocument From(LicenseEvent e) => new(e.Type, e.At, e.Actor, e.CorrelationId)
+    {
+        Details = e.Data.Count == 0 ? null : e.Data.ToDictionary(d => d.Key, d => (object)d.Value, StringComparer.Ordinal),
+    };
+}
+
+/// <summary>
+/// A reminder of the plan (R8, R9): those already sent or missed, and those still planned for the current
+/// <c>expiresOn</c> (a stage superseded by a later one that went out is not listed as planned).
+/// </summary>
+public sealed record ReminderDocument(string Stage, LocalDate? DueOn, LocalDate ExpiresOn, string Status, Instant? SentAt, string? MailId)
+{
+    public static IReadOnlyList<ReminderDocument> For(License license, ReminderSchedule schedule)
+    {
+        var recorded = license.Reminders.Select(r => (r.Stage.DaysBefore, Document: new ReminderDocument(
+            r.Stage.Name,
+            r.DueOn,
+            r.ExpiresOn,
+            r.Outcome == ReminderOutcome.Sent ? "sent" : "missed",
+            r.Outcome == ReminderOutcome.Sent ? r.At : null,
+            r.MailId)));
+        var planned = schedule.Pending(license).Select(p => (p.Stage.DaysBefore, Document: new ReminderDocument(p.Stage.Name, p.DueOn, p.ExpiresOn, "planned", null, null)));
+        return [.. recorded.Concat(planned).OrderBy(r => r.Document.ExpiresOn).ThenByDescending(r => r.DaysBefore).Select(r => r.Document)];
+    }
 }
 
 public sealed record CustomerLicensesDocument(CustomerDocument Customer, IReadOnlyList<LicenseDocument> Licenses);

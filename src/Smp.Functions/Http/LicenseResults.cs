@@ -1,20 +1,27 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using NodaTime;
 using Smp.Core.Licenses;
+using Smp.Core.Plans;
+using Smp.Core.Reminders;
 
 namespace Smp.Functions.Http;
 
-/// <summary>Maps a license command's outcome to its HTTP answer (SPEC section 3).</summary>
-public static class LicenseResults
+/// <summary>
+/// Turns stored licenses into license documents for today's business date, and a license command's outcome
+/// into its HTTP answer (SPEC section 3).
+/// </summary>
+public sealed class LicenseResults(BusinessCalendar calendar, ReminderSchedule schedule)
 {
-    public static IActionResult For(CommandResult result, LocalDate today, int createdStatus = StatusCodes.Status201Created) =>
+    public LicenseDocument Document(StoredLicense stored, IReadOnlyList<LicenseEvent>? events = null) =>
+        LicenseDocument.From(stored, calendar.Today, schedule, events);
+
+    public IActionResult For(CommandResult result, int createdStatus = StatusCodes.Status201Created) =>
         result.Outcome switch
         {
             CommandOutcome.Created or CommandOutcome.Updated when createdStatus == StatusCodes.Status201Created =>
-                new CreatedResult(Location(result.License!), LicenseDocument.From(result.License!, today, null)),
+                new CreatedResult(Location(result.License!), Document(result.License!)),
             CommandOutcome.Created or CommandOutcome.Updated or CommandOutcome.Unchanged =>
-                new OkObjectResult(LicenseDocument.From(result.License!, today, null)),
+                new OkObjectResult(Document(result.License!)),
             CommandOutcome.Conflict => Problems.Conflict(result.Detail ?? "The request conflicts with the recorded license."),
             CommandOutcome.NotFound => NotFound(),
             _ => throw new InvalidOperationException($"Unknown outcome {result.Outcome}."),

@@ -23,7 +23,7 @@ public class RecordReminderTests
         var change = Assert.IsType<Decision.Change>(PlanDecisions.RecordReminder(license, NinetyDay, ReminderOutcome.Sent, MailId, Now, Timer));
 
         var record = Assert.Single(change.License.Reminders);
-        Assert.Equal(new ReminderRecord(NinetyDay.Stage, Date("2027-04-01"), ReminderOutcome.Sent, Now, MailId), record);
+        Assert.Equal(new ReminderRecord(NinetyDay.Stage, Date("2027-04-01"), ReminderOutcome.Sent, Now, MailId, NinetyDay.DueOn), record);
 
         // Nothing else about the license changes.
         Assert.Same(license.Activation, change.License.Activation);

@@ -40,7 +40,7 @@ public class ReminderScanTests
         Assert.Equal([Claim("SN-1", "2027-04-01", NinetyDay)], harness.Outbox.ClaimsOf(mail.Id));
 
         var record = Assert.Single(await harness.RemindersOfAsync("SN-1"));
-        Assert.Equal(new ReminderRecord(NinetyDay, Date("2027-04-01"), ReminderOutcome.Sent, harness.Clock.GetCurrentInstant(), mail.Id), record);
+        Assert.Equal(new ReminderRecord(NinetyDay, Date("2027-04-01"), ReminderOutcome.Sent, harness.Clock.GetCurrentInstant(), mail.Id, Date("2027-01-01")), record);
     }
 
     [Fact]
@@ -246,7 +246,7 @@ public class ReminderScanTests
         Assert.Equal(0, again.RemindersMissed);
         Assert.Empty(harness.Outbox.All());
         var record = Assert.Single(await harness.RemindersOfAsync("SN-1"));
-        Assert.Equal(new ReminderRecord(ThirtyDay, Date("2026-05-01"), ReminderOutcome.Missed, harness.Clock.GetCurrentInstant(), null), record);
+        Assert.Equal(new ReminderRecord(ThirtyDay, Date("2026-05-01"), ReminderOutcome.Missed, harness.Clock.GetCurrentInstant(), null, Date("2026-04-01")), record);
         var missed = Assert.Single(await harness.EventsOfAsync("SN-1", LicenseEventTypes.ReminderMissed));
         Assert.Equal("30-day", missed.Data["stage"]);
         Assert.DoesNotContain("mailId", missed.Data.Keys);
