@@ -27,7 +27,8 @@ public sealed class ApiHarness : IDisposable
 {
     private readonly IHost _host;
 
-    public ApiHarness(string tablesConnectionString, Instant now, IDictionary<string, string?>? settings = null)
+    /// <param name="services">Replaces or decorates the app's services (applied last, so its registrations win).</param>
+    public ApiHarness(string tablesConnectionString, Instant now, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         Clock = new FakeClock(now);
         var configuration = new Dictionary<string, string?>
@@ -51,6 +52,7 @@ public sealed class ApiHarness : IDisposable
 
         var builder = SmpHost.CreateBuilder([], c => c.AddInMemoryCollection(configuration));
         builder.Services.AddSingleton<IClock>(Clock);
+        services?.Invoke(builder.Services);
         builder.ConfigureContainer(new DefaultServiceProviderFactory(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }));
         _host = builder.Build();
     }
