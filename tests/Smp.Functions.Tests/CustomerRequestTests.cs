@@ -159,6 +159,20 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task Twelve_concurrent_quote_requests_for_one_serial_send_the_mails_of_three_and_all_answer_202()
+    {
+        await ActivateAsync(_api, "VT-1001", April2026);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => Task.Run(() => RequestQuoteAsync(_api, """{"serial":"VT-1001"}"""))));
+
+        Assert.All(responses, r => Assert.Equal(202, r.Status));
+        var messages = await UndeliveredAsync(_api);
+        Assert.Equal(3, messages.Count(m => m.Kind == MailKinds.QuoteNotification));
+        Assert.Equal(3, messages.Count(m => m.Kind == MailKinds.QuoteAcknowledgement));
+        Assert.Equal(3, (await EventsAsync(_api, "VT-1001", "quoteRequested")).Count);
+    }
+
+    [Fact]
     public async Task R11_a_quote_request_notifies_the_renewals_desk_with_the_proposed_next_term_and_acknowledges_to_the_contacts()
     {
         await ActivateAsync(_api, "VT-1001", April2026);
