@@ -139,6 +139,19 @@ public sealed class MailApiTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Retry_finds_the_failed_mail_whatever_the_letter_case_of_its_id()
+    {
+        var id = Assert.Single(await MailDeliveryTests.EnqueueAsync(_api, 1));
+        _transport.Refuse = new MailSendResult.PermanentFailure("550 5.7.1 Rejected.");
+        await DispatchAsync(_api);
+
+        var retried = await RetryAsync(_api, id.ToUpperInvariant());
+
+        Assert.Equal(202, retried.Status);
+        Assert.Equal(MailStatus.Pending, (await MessageAsync(_api, id)).Status);
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("")]
