@@ -224,6 +224,30 @@ public sealed class ReminderScanTests(AzuriteFixture azurite) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task R10_a_customer_with_more_licenses_due_than_one_mail_can_claim_gets_them_all_in_consecutive_mails_once()
+    {
+        // One outbox write holds a mail and at most 98 reminder claims (a 100-operation table transaction).
+        var serials = Enumerable.Range(1, 99).Select(i => $"VT-{i:D4}").ToList();
+        foreach (var chunk in serials.Chunk(8))
+        {
+            await Task.WhenAll(chunk.Select(s => ActivateAsync(_api, s, April2026)));
+        }
+
+        _api.Clock.Reset(InDenver(2027, 1, 1));
+        await Task.WhenAll(Task.Run(() => RunScanAsync(_api)), Task.Run(() => RunScanAsync(_api)));
+
+        var messages = await UndeliveredAsync(_api);
+        Assert.Equal(2, messages.Count);
+        var perSerial = serials.ToDictionary(s => s, s => messages.Where(m => m.Mail.PlainText.Contains(s, StringComparison.Ordinal)).Select(m => m.Id).ToList());
+        Assert.All(perSerial, p => Assert.Single(p.Value));
+        Assert.Equal([1, 98], messages.Select(m => perSerial.Count(p => p.Value[0] == m.Id)).Order());
+        foreach (var serial in serials)
+        {
+            Assert.Equal(perSerial[serial][0], Assert.Single((await StoredAsync(_api, serial)).Reminders).MailId);
+        }
+    }
+
     /// <summary>
     /// A reminder mail from the sender, to exactly <paramref name="recipients"/>, Reply-To the renewals desk, naming
     /// every serial of <paramref name="serials"/> (and no other serial of the tests) and the expiry in words.
