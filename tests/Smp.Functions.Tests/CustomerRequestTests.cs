@@ -150,6 +150,8 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
 
         Assert.All(responses, r => Assert.Equal((202, responses[0].Body), (r.Status, r.Body)));
         Assert.Equal(3, (await UndeliveredAsync(_api)).Count);
+        // Only the requests acted on are audited: a refused one changes nothing, so anonymous callers cannot
+        // grow a license's audit trail without bound.
         Assert.Equal(3, (await EventsAsync(_api, "VT-1001", "termRequested")).Count);
 
         // The limit is per business day: the next day answers again.
