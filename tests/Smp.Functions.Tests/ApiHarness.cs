@@ -27,7 +27,7 @@ public sealed class ApiHarness : IDisposable
 {
     private readonly IHost _host;
 
-    /// <param name="services">Extra registrations on top of the app's own, such as a log collector.</param>
+    /// <param name="services">Replaces or decorates the app's services (applied last, so its registrations win).</param>
     public ApiHarness(string tablesConnectionString, Instant now, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         Clock = new FakeClock(now);

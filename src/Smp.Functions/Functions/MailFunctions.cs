@@ -51,7 +51,9 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
             return Problems.Validation(errors);
         }
 
-        return await dispatcher.RetryAsync(id, context.CancellationToken) switch
+        // A GUID's letter case carries no meaning, but the outbox keys messages by the lower-case form it issues.
+        var canonical = Guid.ParseExact(id, "D").ToString("D");
+        return await dispatcher.RetryAsync(canonical, context.CancellationToken) switch
         {
             RetryOutcome.Requeued => new AcceptedResult(),
             RetryOutcome.NotFound => Problems.NotFound("No mail has this id."),
