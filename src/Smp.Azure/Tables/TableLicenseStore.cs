@@ -134,7 +134,7 @@ public sealed class TableLicenseStore : ILicenseStore
                 await RetireIndexRowAsync(key, current.Version, cancellationToken);
             }
         }
-        catch (Exception e) when (e is RequestFailedException or OperationCanceledException)
+        catch (Exception e) when (StorageFailures.IsStorageFailure(e))
         {
             // The change is committed. A row left behind is stale, which readers skip and remove.
         }
@@ -346,7 +346,7 @@ public sealed class TableLicenseStore : ILicenseStore
             {
                 await DeleteIndexRowIfUnchangedAsync(key, row.ETag, cancellationToken);
             }
-            catch (RequestFailedException)
+            catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
             {
                 // Best effort: the row stays stale and is skipped again next time.
             }
