@@ -62,9 +62,15 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public Task<CommandResult> RecordReminderAsync(Serial serial, PlannedReminder reminder, ReminderOutcome outcome, string? mailId, CommandContext context, CancellationToken cancellationToken) =>
         UpdateAsync(serial, license => PlanDecisions.RecordReminder(license, reminder, outcome, mailId, calendar.Now, context), cancellationToken);
 
-    /// <summary>R15: records a customer request on the license (an audit event; the plan does not change).</summary>
+    /// <summary>
+    /// R15: records a customer request on the license (an audit event; the plan does not change), once per request:
+    /// the request's own earlier event, stored by an attempt whose answer was lost, makes a repeat unchanged.
+    /// </summary>
     public Task<CommandResult> RecordRequestAsync(Serial serial, string type, IReadOnlyDictionary<string, string> data, CommandContext context, CancellationToken cancellationToken) =>
-        UpdateAsync(serial, license => PlanDecisions.RecordRequest(license, type, data, calendar.Now, context), cancellationToken);
+        UpdateAsync(
+            serial,
+            async (current, ct) => PlanDecisions.RecordRequest(current.License, await store.GetEventsAsync(serial, ct), type, data, calendar.Now, context),
+            cancellationToken);
 
     public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) =>
         store.GetAsync(serial, cancellationToken);
@@ -94,7 +100,15 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
         return [.. licenses.OrderBy(l => l.License.ExpiresOn).ThenBy(l => l.License.Serial.Value, StringComparer.Ordinal)];
     }
 
-    private async Task<CommandResult> UpdateAsync(Serial serial, Func<License, Decision> decide, CancellationToken cancellationToken)
+    private Task<CommandResult> UpdateAsync(Serial serial, Func<License, Decision> decide, CancellationToken cancellationToken) =>
+        UpdateAsync(serial, (current, _) => Task.FromResult(decide(current.License)), cancellationToken);
+
+    /// <summary>
+    /// Reads, decides and writes until the write wins. A decision that reads more than the license (its events) reads
+    /// them after the license, so it can only see as much as the version it writes over, or more; seeing more only
+    /// means that write loses the race and is decided again.
+    /// </summary>
+    private async Task<CommandResult> UpdateAsync(Serial serial, Func<StoredLicense, CancellationToken, Task<Decision>> decide, CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
@@ -104,7 +118,7 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
                 return new CommandResult(CommandOutcome.NotFound, null);
             }
 
-            switch (decide(current.License))
+            switch (await decide(current, cancellationToken))
             {
                 case Decision.NoChange:
                     return new CommandResult(CommandOutcome.Unchanged, current);
