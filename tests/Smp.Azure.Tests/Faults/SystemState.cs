@@ -21,6 +21,8 @@ internal sealed class SystemState
         "Version", "Attempts", "NextAttemptAt", "LastError", "SentAt",
     };
 
+    private const string MessagePrefix = "outbox/" + TableMailOutbox.Partition + "|msg|";
+
     private static readonly string[] RowMetadata = ["odata.etag", "Timestamp"];
 
     private SystemState(SortedDictionary<string, string> facts) => Facts = facts;
@@ -29,8 +31,8 @@ internal sealed class SystemState
 
     /// <summary>The outbox messages: id to status.</summary>
     public IReadOnlyDictionary<string, string> MessageStatuses =>
-        Facts.Where(f => f.Key.StartsWith("outbox/msg|", StringComparison.Ordinal))
-            .ToDictionary(f => f.Key["outbox/msg|".Length..], f => Column(f.Value, "Status"), StringComparer.Ordinal);
+        Facts.Where(f => f.Key.StartsWith(MessagePrefix, StringComparison.Ordinal))
+            .ToDictionary(f => f.Key[MessagePrefix.Length..], f => Column(f.Value, "Status"), StringComparer.Ordinal);
 
     /// <summary>The mail service's hand-overs: mail id to count.</summary>
     public IReadOnlyDictionary<string, int> Deliveries =>
