@@ -30,6 +30,15 @@ namespace Smp.Azure.Tables;
 /// Readers load each license an index row points to and keep it only when the row is among the keys of
 /// the license's current state; stale rows are skipped and removed under the same rule.
 /// </para>
+/// <para>
+/// Lost answers. When the answer to a transaction is lost (a timeout or a broken connection after storage did the
+/// work), Azure.Core sends it again, and the resend fails on the rows the first send wrote (409 on the event row, or
+/// on the summary of a new license). That is indistinguishable here from losing a race, so the write reports false
+/// and nothing more; the caller reads the license again and finds the change in it. <see cref="LicenseService"/>
+/// then decides again, sees its own change and ends Unchanged: the state is right, but the outcome says Unchanged
+/// where Created or Updated happened. Decisions that leave no trace on the license (customer requests) look for
+/// their own event instead.
+/// </para>
 /// </remarks>
 public sealed class TableLicenseStore : ILicenseStore
 {
@@ -134,7 +143,7 @@ public sealed class TableLicenseStore : ILicenseStore
                 await RetireIndexRowAsync(key, current.Version, cancellationToken);
             }
         }
-        catch (Exception e) when (e is RequestFailedException or OperationCanceledException)
+        catch (Exception e) when (StorageFailures.IsStorageFailure(e))
         {
             // The change is committed. A row left behind is stale, which readers skip and remove.
         }
@@ -346,7 +355,7 @@ public sealed class TableLicenseStore : ILicenseStore
             {
                 await DeleteIndexRowIfUnchangedAsync(key, row.ETag, cancellationToken);
             }
-            catch (RequestFailedException)
+            catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
             {
                 // Best effort: the row stays stale and is skipped again next time.
             }

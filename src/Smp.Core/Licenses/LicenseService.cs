@@ -75,9 +75,12 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public Task<CommandResult> RecordPasswordLinkRequestedAsync(Serial serial, UpdateVersion version, string mailId, CommandContext context, CancellationToken cancellationToken) =>
         UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordPasswordLinkRequested(license, history, version, mailId, calendar.Now, context), cancellationToken);
 
-    /// <summary>R15: records a customer request on the license (an audit event; the plan does not change).</summary>
+    /// <summary>
+    /// R15: records a customer request on the license (an audit event; the plan does not change), once per request:
+    /// the request's own earlier event, stored by an attempt whose answer was lost, makes a repeat unchanged.
+    /// </summary>
     public Task<CommandResult> RecordRequestAsync(Serial serial, string type, IReadOnlyDictionary<string, string> data, CommandContext context, CancellationToken cancellationToken) =>
-        UpdateAsync(serial, license => PlanDecisions.RecordRequest(license, type, data, calendar.Now, context), cancellationToken);
+        UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordRequest(license, history, type, data, calendar.Now, context), cancellationToken);
 
     public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) =>
         store.GetAsync(serial, cancellationToken);
