@@ -122,12 +122,17 @@ public sealed class JsonFields
         }
 
         var text = value.GetString()!;
-        foreach (var pattern in InstantPatterns)
+
+        // NodaTime's parser takes a NUL as the end of the text, so "...Z\u0000" would parse: refuse controls first.
+        if (!text.Any(char.IsControl))
         {
-            var parsed = pattern.Parse(text);
-            if (parsed.Success)
+            foreach (var pattern in InstantPatterns)
             {
-                return parsed.Value.ToInstant();
+                var parsed = pattern.Parse(text);
+                if (parsed.Success)
+                {
+                    return parsed.Value.ToInstant();
+                }
             }
         }
 

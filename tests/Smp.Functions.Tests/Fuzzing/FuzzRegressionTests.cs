@@ -39,6 +39,23 @@ public sealed class FuzzRegressionTests(AzuriteFixture azurite) : IDisposable
         AssertBadRequest(response, "body");
     }
 
+    [Fact]
+    public async Task A_NUL_after_an_instant_is_a_400()
+    {
+        var response = await LicenseApiTests.RenewAsync(_api, "FZ-1", """{"orderReference":"SO-9","paidAt":"2026-03-14T10:00:00Z\u0000"}""");
+
+        AssertBadRequest(response, "paidAt");
+    }
+
+    [Fact]
+    public async Task A_NUL_after_a_report_date_is_a_400()
+    {
+        var request = _api.Request("GET", "/api/reports/expiring", query: "from=2026-05-01%00&to=2026-05-01");
+        var result = await _api.Function<ReportFunctions>().ExpiringReport(request, ApiHarness.Context("ExpiringReport"));
+
+        AssertBadRequest(await ApiHarness.ExecuteAsync(request, result), "from");
+    }
+
     private async Task<ApiResponse> ActivateAsync(byte[] body)
     {
         var request = _api.Request("POST", "/api/activations");
