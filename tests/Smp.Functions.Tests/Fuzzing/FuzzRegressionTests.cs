@@ -56,6 +56,19 @@ public sealed class FuzzRegressionTests(AzuriteFixture azurite) : IDisposable
         AssertBadRequest(await ApiHarness.ExecuteAsync(request, result), "from");
     }
 
+    [Theory]
+    [InlineData("-9998-01-01T00:00:00Z")]          // the business zone's date of it is before the calendar's first day
+    [InlineData("-9998-01-01T00:00:00+18:00")]     // before the first instant
+    [InlineData("9999-12-31T23:59:59.999999999-18:00")] // after the last instant
+    public async Task An_instant_at_the_edge_of_the_calendar_is_a_400(string instant)
+    {
+        var activation = await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(serial: "FZ-7", sentAt: instant));
+        var renewal = await LicenseApiTests.RenewAsync(_api, "FZ-7", $$"""{"orderReference":"SO-9","paidAt":"{{instant}}"}""");
+
+        AssertBadRequest(activation, "activationEmailSentAt");
+        AssertBadRequest(renewal, "paidAt");
+    }
+
     private async Task<ApiResponse> ActivateAsync(byte[] body)
     {
         var request = _api.Request("POST", "/api/activations");
