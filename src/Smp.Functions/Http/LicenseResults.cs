@@ -17,6 +17,7 @@ public static class LicenseResults
                 new OkObjectResult(LicenseDocument.From(result.License!, today, null)),
             CommandOutcome.Conflict => Problems.Conflict(result.Detail ?? "The request conflicts with the recorded license."),
             CommandOutcome.NotFound => NotFound(),
+            CommandOutcome.TooLarge => Problems.TooLarge(result.Detail ?? "The license would be too large to store."),
             _ => throw new InvalidOperationException($"Unknown outcome {result.Outcome}."),
         };
 

@@ -69,6 +69,45 @@ public sealed class FuzzRegressionTests(AzuriteFixture azurite) : IDisposable
         AssertBadRequest(renewal, "paidAt");
     }
 
+    [Fact]
+    public async Task A_license_too_large_to_store_is_a_422_and_stores_nothing()
+    {
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(serial: "FZ-1"))).Status);
+        var tables = azurite.CreateServiceClient();
+        var before = await TableSnapshot.TakeAsync(tables, _api.TablePrefix);
+
+        var response = await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(serial: "FZ-8", contacts: LongContacts('\u00f6')));
+
+        AssertTooLarge(response);
+        Assert.Equal("", (await TableSnapshot.TakeAsync(tables, _api.TablePrefix)).DifferenceFrom(before));
+    }
+
+    [Fact]
+    public async Task Contacts_whose_change_event_is_too_large_to_store_are_a_422_and_change_nothing()
+    {
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(serial: "FZ-1"))).Status);
+        Assert.Equal(200, (await LicenseApiTests.ContactsAsync(_api, "FZ-1", $"{{\"contacts\":{LongContacts('\u00f6')}}}")).Status);
+        var tables = azurite.CreateServiceClient();
+        var before = await TableSnapshot.TakeAsync(tables, _api.TablePrefix);
+
+        // The event lists the new contacts and the previous ones: together more than one property holds.
+        var response = await LicenseApiTests.ContactsAsync(_api, "FZ-1", $"{{\"contacts\":{LongContacts('\u6f22')}}}");
+
+        AssertTooLarge(response);
+        Assert.Equal("", (await TableSnapshot.TakeAsync(tables, _api.TablePrefix)).DifferenceFrom(before));
+    }
+
+    /// <summary>Twenty valid 242-character addresses with a non-ASCII local part (stored escaped, six characters each).</summary>
+    private static string LongContacts(char letter) =>
+        "[" + string.Join(",", Enumerable.Range(0, 20).Select(i => $"\"{i:D2}{new string(letter, 228)}@example.com\"")) + "]";
+
+    private static void AssertTooLarge(ApiResponse response)
+    {
+        Assert.True(response.Status == 422, response.ToString());
+        Assert.Equal("application/problem+json", response.MediaType);
+        Assert.Equal("urn:smp:problem:too-large", response.Json().GetProperty("type").GetString());
+    }
+
     private async Task<ApiResponse> ActivateAsync(byte[] body)
     {
         var request = _api.Request("POST", "/api/activations");
