@@ -99,13 +99,15 @@ public sealed class TableLicenseStore : ILicenseStore
         await tablesCreated.EnsureAsync(cancellationToken);
 
         const long version = 1;
+
+        // Build the rows first: a license too large to store must leave no index row behind.
+        TableTransactionAction[] actions =
+        [
+            new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Summary(license, version)),
+            new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(license.Serial, version, firstEvent)),
+        ];
         await WriteIndexRowsAsync(license.Serial, LicenseIndex.KeysFor(license, reminders), version, cancellationToken);
-        return await TrySubmitAsync(
-            [
-                new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Summary(license, version)),
-                new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(license.Serial, version, firstEvent)),
-            ],
-            cancellationToken);
+        return await TrySubmitAsync(actions, cancellationToken);
     }
 
     public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
@@ -121,16 +123,18 @@ public sealed class TableLicenseStore : ILicenseStore
         await tablesCreated.EnsureAsync(cancellationToken);
 
         var version = checked(current.Version + 1);
+
+        // Build the rows first: a license too large to store must leave no index row behind.
+        TableTransactionAction[] actions =
+        [
+            new TableTransactionAction(TableTransactionActionType.UpdateReplace, LicenseEntities.Summary(updated, version), new ETag(current.ConcurrencyToken)),
+            new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(updated.Serial, version, newEvent)),
+        ];
         var oldKeys = LicenseIndex.KeysFor(current.License, reminders);
         var newKeys = LicenseIndex.KeysFor(updated, reminders);
         await WriteIndexRowsAsync(updated.Serial, newKeys.Except(oldKeys), version, cancellationToken);
 
-        var committed = await TrySubmitAsync(
-            [
-                new TableTransactionAction(TableTransactionActionType.UpdateReplace, LicenseEntities.Summary(updated, version), new ETag(current.ConcurrencyToken)),
-                new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(updated.Serial, version, newEvent)),
-            ],
-            cancellationToken);
+        var committed = await TrySubmitAsync(actions, cancellationToken);
         if (!committed)
         {
             return false;

@@ -36,7 +36,17 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
                 case Decision.Refuse refuse:
                     return new CommandResult(CommandOutcome.Conflict, existing, refuse.Detail);
                 case Decision.Change change:
-                    if (await store.TryAddAsync(change.License, change.Event, cancellationToken))
+                    bool added;
+                    try
+                    {
+                        added = await store.TryAddAsync(change.License, change.Event, cancellationToken);
+                    }
+                    catch (LicenseTooLargeException tooLarge)
+                    {
+                        return new CommandResult(CommandOutcome.TooLarge, existing, tooLarge.Message);
+                    }
+
+                    if (added)
                     {
                         return new CommandResult(CommandOutcome.Created, await store.GetAsync(request.Serial, cancellationToken));
                     }
@@ -138,7 +148,17 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
                 case Decision.Refuse refuse:
                     return new CommandResult(CommandOutcome.Conflict, current, refuse.Detail);
                 case Decision.Change change:
-                    if (await store.TryUpdateAsync(current, change.License, change.Event, cancellationToken))
+                    bool updated;
+                    try
+                    {
+                        updated = await store.TryUpdateAsync(current, change.License, change.Event, cancellationToken);
+                    }
+                    catch (LicenseTooLargeException tooLarge)
+                    {
+                        return new CommandResult(CommandOutcome.TooLarge, current, tooLarge.Message);
+                    }
+
+                    if (updated)
                     {
                         return new CommandResult(CommandOutcome.Updated, await store.GetAsync(serial, cancellationToken));
                     }
