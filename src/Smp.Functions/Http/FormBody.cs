@@ -26,6 +26,12 @@ public static class FormBody
             errors.Add("body", FormProblem(ex));
             return null;
         }
+        catch (IOException)
+        {
+            // A multipart body that ends before its boundary says it does: the client's error too.
+            errors.Add("body", "The form could not be read.");
+            return null;
+        }
 
         foreach (var key in form.Keys.Where(k => !known.Contains(k)))
         {

@@ -116,6 +116,15 @@ public sealed class FuzzRegressionTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal("", (await TableSnapshot.TakeAsync(tables, _api.TablePrefix)).DifferenceFrom(before));
     }
 
+    [Fact]
+    public async Task A_multipart_body_without_its_boundary_is_a_400()
+    {
+        var request = _api.Request("POST", "/api/term-requests", "{\"serial\":\"FZ-1\"}", contentType: "multipart/form-data; boundary=x");
+        var response = await ApiHarness.ExecuteAsync(request, await _api.Function<CustomerRequestFunctions>().RequestTerm(request, ApiHarness.Context("RequestTerm")));
+
+        AssertBadRequest(response, "body");
+    }
+
     /// <summary>Twenty valid 242-character addresses with a non-ASCII local part (stored escaped, six characters each).</summary>
     private static string LongContacts(char letter) =>
         "[" + string.Join(",", Enumerable.Range(0, 20).Select(i => $"\"{i:D2}{new string(letter, 228)}@example.com\"")) + "]";
