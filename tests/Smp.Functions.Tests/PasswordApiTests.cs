@@ -61,16 +61,18 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
-    public async Task Each_release_is_audited_with_a_hash_of_the_client_address_and_never_the_address_or_password()
+    public async Task Each_release_is_audited_once_per_client_and_day_with_a_hash_of_the_client_address_and_never_the_address_or_password()
     {
         await GivenAnEntitledLicenseAndAPublishedUpdateAsync();
         var link = await UpdateApi.LinkAsync(_api);
 
         await UpdateApi.OpenAsync(_api, link, forwardedFor: "203.0.113.7:50432, 10.0.0.4");
-        await UpdateApi.OpenAsync(_api, link, forwardedFor: "203.0.113.7");
+        await UpdateApi.OpenAsync(_api, link, forwardedFor: "203.0.113.7"); // a reload, or a retry after a lost answer: the same release
 
         var released = (await UpdateApi.EventsAsync(_api, "VT-1001")).Where(e => e.GetProperty("type").GetString() == "passwordReleased").ToList();
-        Assert.Equal(2, released.Count);
+        Assert.Single(released);
+        await UpdateApi.OpenAsync(_api, link, forwardedFor: "198.51.100.23");
+        Assert.Equal(2, (await UpdateApi.EventsAsync(_api, "VT-1001")).Count(e => e.GetProperty("type").GetString() == "passwordReleased"));
         var expectedHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("smp-client-address/v1\n203.0.113.7")))[..16];
         Assert.All(released, e =>
         {
@@ -171,7 +173,7 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
     {
         await GivenAnEntitledLicenseAndAPublishedUpdateAsync();
 
-        var response = await UpdateApi.RequestLinkAsync(_api, " vt-1001 ", "1.96");
+        var response = await UpdateApi.RequestLinkWithIdAsync(_api, """{"serial":" vt-1001 ","version":"1.96"}""", "customer-request-42");
 
         Assert.Equal(202, response.Status);
         AssertCustomerHeaders(response);
@@ -180,7 +182,7 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(["buyer@example.com", "cad@example.com"], mail.Mail.To.Select(a => a.Value));
         Assert.Equal("DoNotReply@smp.example.com", mail.Mail.From.Value);
         Assert.Equal("renewals@vendor.example.com", mail.Mail.ReplyTo?.Value);
-        Assert.Equal(DeterministicId.From("password-link", "VT-1001", "1.96", "2026-03-20", "0"), mail.Mail.Id);
+        Assert.Equal(DeterministicId.From("password-link", "VT-1001", "1.96", "customer-request-42"), mail.Mail.Id);
         Assert.Contains("VT-1001", mail.Mail.Subject, StringComparison.Ordinal);
         Assert.DoesNotContain(UpdateApi.Password, mail.Mail.PlainText + mail.Mail.Html, StringComparison.Ordinal);
 
@@ -214,6 +216,21 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
         _api.Clock.Reset(Instant.FromUtc(2026, 3, 21, 6, 1)); // 00:01 in Denver: the next business day
         await UpdateApi.RequestLinkAsync(_api, "VT-1001", "1.96");
         Assert.Equal(4, (await UpdateApi.PendingMailAsync(_api)).Count);
+    }
+
+    [Fact]
+    public async Task Repeating_one_request_id_sends_one_link_and_cannot_get_past_the_daily_limit()
+    {
+        await GivenAnEntitledLicenseAndAPublishedUpdateAsync();
+
+        for (var i = 0; i < 6; i++)
+        {
+            Assert.Equal(202, (await UpdateApi.RequestLinkWithIdAsync(_api, "{\"serial\":\"VT-1001\",\"version\":\"1.96\"}", "same-request-1")).Status);
+        }
+
+        Assert.Single(await UpdateApi.PendingMailAsync(_api));
+        var requested = (await UpdateApi.EventsAsync(_api, "VT-1001")).Count(e => e.GetProperty("type").GetString() == "passwordLinkRequested");
+        Assert.Equal(1, requested);
     }
 
     [Theory]

@@ -58,9 +58,16 @@ internal static class UpdateApi
         return await ApiHarness.ExecuteAsync(request, result);
     }
 
-    public static async Task<ApiResponse> RequestLinkAsync(ApiHarness api, string body)
+    public static Task<ApiResponse> RequestLinkAsync(ApiHarness api, string body) => RequestLinkWithIdAsync(api, body, null);
+
+    public static async Task<ApiResponse> RequestLinkWithIdAsync(ApiHarness api, string body, string? correlationId)
     {
         var request = api.Request("POST", "/api/password-requests", body);
+        if (correlationId is not null)
+        {
+            request.Headers["x-correlation-id"] = correlationId;
+        }
+
         var result = await api.Function<PasswordFunctions>().RequestPasswordLink(request, ApiHarness.Context("RequestPasswordLink"));
         return await ApiHarness.ExecuteAsync(request, result);
     }

@@ -77,9 +77,9 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public Task<CommandResult> RecordAnnouncementAsync(Serial serial, UpdateVersion version, string mailId, CommandContext context, CancellationToken cancellationToken) =>
         UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordAnnouncement(license, history, version, mailId, calendar.Now, context), cancellationToken);
 
-    /// <summary>R13, R15: records one release of an update password through a customer link.</summary>
+    /// <summary>R13, R15: records a release of an update password through a customer link, once per version, client and day.</summary>
     public Task<CommandResult> RecordPasswordReleasedAsync(Serial serial, UpdateVersion version, string clientAddressHash, CommandContext context, CancellationToken cancellationToken) =>
-        UpdateAsync(serial, license => PlanDecisions.RecordPasswordReleased(license, version, clientAddressHash, calendar.Now, context), cancellationToken);
+        UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordPasswordReleased(license, history, version, clientAddressHash, calendar.Today, calendar.Now, context), cancellationToken);
 
     /// <summary>R13: records that a requested password link went into mail <paramref name="mailId"/>; idempotent per mail.</summary>
     public Task<CommandResult> RecordPasswordLinkRequestedAsync(Serial serial, UpdateVersion version, string mailId, CommandContext context, CancellationToken cancellationToken) =>

@@ -171,16 +171,29 @@ public static class PlanDecisions
     }
 
     /// <summary>
-    /// R13, R15: records that the password of <paramref name="version"/> was shown through a customer link. Every
-    /// release is its own event. The client is kept as a hash of its address, never the address, and the password is
-    /// never part of the event.
+    /// R13, R15: records a release of an update password through a customer link, once per version, client address
+    /// and business day: opening the page again (or a retry after the answer was lost) is the same release, and the
+    /// audit trail shows who got which password on which day without growing with every reload.
     /// </summary>
-    public static Decision RecordPasswordReleased(License license, UpdateVersion version, string clientAddressHash, Instant now, CommandContext context) =>
-        new Decision.Change(license, Event(LicenseEventTypes.PasswordReleased, now, context, new Dictionary<string, string>
+    public static Decision RecordPasswordReleased(License license, IReadOnlyList<LicenseEvent> history, UpdateVersion version, string clientAddressHash, LocalDate today, Instant now, CommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        var releasedOn = IsoDate.Format(today);
+        if (history.Any(e => e.Type == LicenseEventTypes.PasswordReleased
+            && e.Data.GetValueOrDefault(VersionKey) == version.Value
+            && e.Data.GetValueOrDefault("clientAddressHash") == clientAddressHash
+            && e.Data.GetValueOrDefault("releasedOn") == releasedOn))
+        {
+            return new Decision.NoChange();
+        }
+
+        return new Decision.Change(license, Event(LicenseEventTypes.PasswordReleased, now, context, new Dictionary<string, string>
         {
             [VersionKey] = version.Value,
             ["clientAddressHash"] = clientAddressHash,
+            ["releasedOn"] = releasedOn,
         }));
+    }
 
     /// <summary>
     /// R13, R15: records that a fresh password link for <paramref name="version"/> went into mail <paramref name="mailId"/>.

@@ -134,8 +134,9 @@ public sealed class PasswordService(
     /// A customer asks for a fresh link (<c>POST /api/password-requests</c>). The same steps run whether or not the
     /// serial exists: one allowance of the per-serial daily limit is taken, the license and the update are read.
     /// Only for a license entitled to a released update with a password, within the limit, is a link mailed, to the
-    /// license's registered contacts only. The mail id is derived from the serial, the version, the day and how many
-    /// links this license was sent for the version that day, so a request retried after a crash sends no second mail.
+    /// license's registered contacts only. The mail id is derived from the serial, the version and the request's
+    /// correlation id (the id the limiter counts), so a request retried after a crash sends no second mail and
+    /// repeating one request id can never send more mail than the daily limit allows.
     /// </summary>
     public async Task<PasswordLinkRequestOutcome> RequestLinkAsync(Serial serial, UpdateVersion version, CommandContext context, CancellationToken cancellationToken)
     {
@@ -166,13 +167,9 @@ public sealed class PasswordService(
             return PasswordLinkRequestOutcome.NotEntitled;
         }
 
-        var history = await store.GetEventsAsync(serial, cancellationToken);
-        var sentToday = history.Count(e =>
-            e.Type == LicenseEventTypes.PasswordLinkRequested
-            && e.Data.GetValueOrDefault("version") == version.Value
-            && calendar.DateOf(e.At) == today);
-        var mailId = DeterministicId.From(
-            "password-link", serial.Value, version.Value, today.ToString("uuuu-MM-dd", System.Globalization.CultureInfo.InvariantCulture), sentToday.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // One mail per request: the limiter counted this request id once, so the mail id comes from it too. A repeat
+        // of the request (a retry, a crash and run again) composes the same mail, which the outbox recognises.
+        var mailId = DeterministicId.From("password-link", serial.Value, version.Value, context.CorrelationId);
 
         var link = await links.CreatePasswordLinkAsync(serial, version, cancellationToken);
         var content = PasswordLinkMail.Render(new PasswordLinkMailModel(

@@ -40,17 +40,30 @@ public class UpdateDecisionsTests
     }
 
     [Fact]
-    public void Every_password_release_is_an_event_with_the_version_and_the_client_hash_only()
+    public void A_password_release_is_an_event_with_the_version_the_client_hash_and_the_day_only()
     {
         var license = ActivatedOn("2026-03-14");
+        var today = new NodaTime.LocalDate(2026, 4, 2);
 
-        var release = Changed(PlanDecisions.RecordPasswordReleased(license, Version, "0123456789abcdef", At, Staff));
+        var release = Changed(PlanDecisions.RecordPasswordReleased(license, [], Version, "0123456789abcdef", today, At, Staff));
 
         Assert.Equal(LicenseEventTypes.PasswordReleased, release.Event.Type);
         Assert.Equal(At, release.Event.At);
         Assert.Equal(Staff.Actor, release.Event.Actor);
         Assert.Equal(Staff.CorrelationId, release.Event.CorrelationId);
-        Assert.Equal(["clientAddressHash", "version"], release.Event.Data.Keys);
-        Assert.IsType<Decision.Change>(PlanDecisions.RecordPasswordReleased(release.License, Version, "0123456789abcdef", At, Staff));
+        Assert.Equal(["clientAddressHash", "releasedOn", "version"], release.Event.Data.Keys);
+        Assert.Equal("2026-04-02", release.Event.Data["releasedOn"]);
+    }
+
+    [Fact]
+    public void The_same_release_to_the_same_client_on_the_same_day_is_recorded_once_and_others_are_recorded()
+    {
+        var license = ActivatedOn("2026-03-14");
+        var today = new NodaTime.LocalDate(2026, 4, 2);
+        var first = Changed(PlanDecisions.RecordPasswordReleased(license, [], Version, "0123456789abcdef", today, At, Staff));
+
+        Assert.IsType<Decision.NoChange>(PlanDecisions.RecordPasswordReleased(first.License, [first.Event], Version, "0123456789abcdef", today, At, Staff));
+        Assert.IsType<Decision.Change>(PlanDecisions.RecordPasswordReleased(first.License, [first.Event], Version, "fedcba9876543210", today, At, Staff));
+        Assert.IsType<Decision.Change>(PlanDecisions.RecordPasswordReleased(first.License, [first.Event], Version, "0123456789abcdef", today.PlusDays(1), At, Staff));
     }
 }
