@@ -50,6 +50,7 @@ public sealed class ApiHarness : IDisposable
             configuration[key] = value;
         }
 
+        TablePrefix = configuration["Smp:TablePrefix"] ?? string.Empty;
         var builder = SmpHost.CreateBuilder([], c => c.AddInMemoryCollection(configuration));
         builder.Services.AddSingleton<IClock>(Clock);
         services?.Invoke(builder.Services);
@@ -58,6 +59,9 @@ public sealed class ApiHarness : IDisposable
     }
 
     public FakeClock Clock { get; }
+
+    /// <summary>The prefix of every table this harness's app uses (<c>Smp:TablePrefix</c>).</summary>
+    public string TablePrefix { get; }
 
     /// <summary>A folder of this harness's own for local secrets and picked-up mail; removed on dispose.</summary>
     public string WorkDirectory { get; } = Directory.CreateTempSubdirectory("smp-test-").FullName;

@@ -46,7 +46,7 @@ internal static class LicenseEntities
         {
             [SchemaColumn] = LicenseDocuments.CurrentSchema,
             [SerialColumn] = license.Serial.Value,
-            [LicenseColumn] = Checked(LicenseDocuments.Serialize(license), license.Serial, "license"),
+            [LicenseColumn] = Checked(LicenseDocuments.Serialize(license), license.Serial, "record"),
             [CustomerIdColumn] = license.Customer.Id,
             [ExpiresOnColumn] = LocalDatePattern.Iso.Format(license.ExpiresOn),
             [VersionColumn] = version,
@@ -100,8 +100,9 @@ internal static class LicenseEntities
     private static string Checked(string json, Serial serial, string what) =>
         json.Length <= MaxStringPropertyLength
             ? json
-            : throw new InvalidOperationException(
-                $"The {what} of license {serial} is {json.Length} characters of JSON; Table Storage holds at most {MaxStringPropertyLength} in one property.");
+            : throw new LicenseTooLargeException(
+                serial,
+                $"its {what} would be {json.Length} characters of JSON; Table Storage holds at most {MaxStringPropertyLength} in one property.");
 
     private static InvalidDataException Missing(TableEntity row, string column) =>
         new($"Stored row ({row.PartitionKey}, {row.RowKey}) has no {column}.");

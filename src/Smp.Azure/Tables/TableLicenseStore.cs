@@ -30,6 +30,15 @@ namespace Smp.Azure.Tables;
 /// Readers load each license an index row points to and keep it only when the row is among the keys of
 /// the license's current state; stale rows are skipped and removed under the same rule.
 /// </para>
+/// <para>
+/// Lost answers. When the answer to a transaction is lost (a timeout or a broken connection after storage did the
+/// work), Azure.Core sends it again, and the resend fails on the rows the first send wrote (409 on the event row, or
+/// on the summary of a new license). That is indistinguishable here from losing a race, so the write reports false
+/// and nothing more; the caller reads the license again and finds the change in it. <see cref="LicenseService"/>
+/// then decides again, sees its own change and ends Unchanged: the state is right, but the outcome says Unchanged
+/// where Created or Updated happened. Decisions that leave no trace on the license (customer requests) look for
+/// their own event instead.
+/// </para>
 /// </remarks>
 public sealed class TableLicenseStore : ILicenseStore
 {
@@ -90,13 +99,15 @@ public sealed class TableLicenseStore : ILicenseStore
         await tablesCreated.EnsureAsync(cancellationToken);
 
         const long version = 1;
+
+        // Build the rows first: a license too large to store must leave no index row behind.
+        TableTransactionAction[] actions =
+        [
+            new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Summary(license, version)),
+            new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(license.Serial, version, firstEvent)),
+        ];
         await WriteIndexRowsAsync(license.Serial, LicenseIndex.KeysFor(license, reminders), version, cancellationToken);
-        return await TrySubmitAsync(
-            [
-                new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Summary(license, version)),
-                new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(license.Serial, version, firstEvent)),
-            ],
-            cancellationToken);
+        return await TrySubmitAsync(actions, cancellationToken);
     }
 
     public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
@@ -112,16 +123,18 @@ public sealed class TableLicenseStore : ILicenseStore
         await tablesCreated.EnsureAsync(cancellationToken);
 
         var version = checked(current.Version + 1);
+
+        // Build the rows first: a license too large to store must leave no index row behind.
+        TableTransactionAction[] actions =
+        [
+            new TableTransactionAction(TableTransactionActionType.UpdateReplace, LicenseEntities.Summary(updated, version), new ETag(current.ConcurrencyToken)),
+            new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(updated.Serial, version, newEvent)),
+        ];
         var oldKeys = LicenseIndex.KeysFor(current.License, reminders);
         var newKeys = LicenseIndex.KeysFor(updated, reminders);
         await WriteIndexRowsAsync(updated.Serial, newKeys.Except(oldKeys), version, cancellationToken);
 
-        var committed = await TrySubmitAsync(
-            [
-                new TableTransactionAction(TableTransactionActionType.UpdateReplace, LicenseEntities.Summary(updated, version), new ETag(current.ConcurrencyToken)),
-                new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(updated.Serial, version, newEvent)),
-            ],
-            cancellationToken);
+        var committed = await TrySubmitAsync(actions, cancellationToken);
         if (!committed)
         {
             return false;
@@ -134,7 +147,7 @@ public sealed class TableLicenseStore : ILicenseStore
                 await RetireIndexRowAsync(key, current.Version, cancellationToken);
             }
         }
-        catch (Exception e) when (e is RequestFailedException or OperationCanceledException)
+        catch (Exception e) when (StorageFailures.IsStorageFailure(e))
         {
             // The change is committed. A row left behind is stale, which readers skip and remove.
         }
@@ -346,7 +359,7 @@ public sealed class TableLicenseStore : ILicenseStore
             {
                 await DeleteIndexRowIfUnchangedAsync(key, row.ETag, cancellationToken);
             }
-            catch (RequestFailedException)
+            catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
             {
                 // Best effort: the row stays stale and is skipped again next time.
             }

@@ -198,8 +198,9 @@ public sealed class TableMailOutbox : IMailOutbox
                 await RetireMarkerAsync(FailedPrefix, updated.Id, version, cancellationToken);
             }
         }
-        catch (RequestFailedException)
+        catch (Exception e) when (StorageFailures.IsStorageFailure(e))
         {
+            // The new state is committed: report it. A marker left behind is recognised as stale and removed by readers.
         }
 
         return new StoredOutboxMessage(updated, new Token(version, response.Headers.ETag ?? default).ToString());
@@ -236,8 +237,9 @@ public sealed class TableMailOutbox : IMailOutbox
                 {
                     await table.DeleteEntityAsync(marker, marker.ETag, cancellationToken);
                 }
-                catch (RequestFailedException)
+                catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
                 {
+                    // Best effort: the marker stays stale and is skipped again next time.
                 }
             }
         }

@@ -19,12 +19,16 @@ public interface ILicenseStore
     /// <summary>The license's events, oldest first.</summary>
     Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken);
 
-    /// <summary>Stores a new license with its first event; false when the serial is already stored.</summary>
+    /// <summary>
+    /// Stores a new license with its first event; false when the serial is already stored. Throws
+    /// <see cref="LicenseTooLargeException"/>, with nothing written, when the license or event exceeds what the store holds.
+    /// </summary>
     Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken);
 
     /// <summary>
     /// Replaces <paramref name="current"/> by <paramref name="updated"/> and appends <paramref name="newEvent"/>;
     /// false, with nothing written, when another writer changed the license since <paramref name="current"/> was read.
+    /// Throws <see cref="LicenseTooLargeException"/>, with nothing written, when the license or event exceeds what the store holds.
     /// </summary>
     Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken);
 
@@ -44,3 +48,11 @@ public interface ILicenseStore
     /// <summary>True when the store answers (health check).</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A license or event that the store cannot hold (Table Storage keeps at most 32 Ki characters in one property).
+/// Every field of a request is bounded, but not every combination fits: twenty long non-ASCII addresses, stored
+/// escaped, in the license and again in its event, for instance.
+/// </summary>
+public sealed class LicenseTooLargeException(Serial serial, string detail)
+    : Exception($"License {serial} cannot be stored: {detail}");

@@ -36,7 +36,17 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
                 case Decision.Refuse refuse:
                     return new CommandResult(CommandOutcome.Conflict, existing, refuse.Detail);
                 case Decision.Change change:
-                    if (await store.TryAddAsync(change.License, change.Event, cancellationToken))
+                    bool added;
+                    try
+                    {
+                        added = await store.TryAddAsync(change.License, change.Event, cancellationToken);
+                    }
+                    catch (LicenseTooLargeException tooLarge)
+                    {
+                        return new CommandResult(CommandOutcome.TooLarge, existing, tooLarge.Message);
+                    }
+
+                    if (added)
                     {
                         return new CommandResult(CommandOutcome.Created, await store.GetAsync(request.Serial, cancellationToken));
                     }
@@ -75,9 +85,12 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public Task<CommandResult> RecordPasswordLinkRequestedAsync(Serial serial, UpdateVersion version, string mailId, CommandContext context, CancellationToken cancellationToken) =>
         UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordPasswordLinkRequested(license, history, version, mailId, calendar.Now, context), cancellationToken);
 
-    /// <summary>R15: records a customer request on the license (an audit event; the plan does not change).</summary>
+    /// <summary>
+    /// R15: records a customer request on the license (an audit event; the plan does not change), once per request:
+    /// the request's own earlier event, stored by an attempt whose answer was lost, makes a repeat unchanged.
+    /// </summary>
     public Task<CommandResult> RecordRequestAsync(Serial serial, string type, IReadOnlyDictionary<string, string> data, CommandContext context, CancellationToken cancellationToken) =>
-        UpdateAsync(serial, license => PlanDecisions.RecordRequest(license, type, data, calendar.Now, context), cancellationToken);
+        UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordRequest(license, history, type, data, calendar.Now, context), cancellationToken);
 
     public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) =>
         store.GetAsync(serial, cancellationToken);
@@ -135,7 +148,17 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
                 case Decision.Refuse refuse:
                     return new CommandResult(CommandOutcome.Conflict, current, refuse.Detail);
                 case Decision.Change change:
-                    if (await store.TryUpdateAsync(current, change.License, change.Event, cancellationToken))
+                    bool updated;
+                    try
+                    {
+                        updated = await store.TryUpdateAsync(current, change.License, change.Event, cancellationToken);
+                    }
+                    catch (LicenseTooLargeException tooLarge)
+                    {
+                        return new CommandResult(CommandOutcome.TooLarge, current, tooLarge.Message);
+                    }
+
+                    if (updated)
                     {
                         return new CommandResult(CommandOutcome.Updated, await store.GetAsync(serial, cancellationToken));
                     }

@@ -203,10 +203,24 @@ public static class PlanDecisions
 
     /// <summary>
     /// R15: records a customer request (quote, term, password link) on the license. A request is an event, not a
-    /// change of plan, so it is always recorded.
+    /// change of plan, so every request is recorded, once: the same request again (same type, correlation id and
+    /// data, found in <paramref name="history"/>) is a retry of one already recorded, or a run again after a crash,
+    /// and changes nothing.
     /// </summary>
-    public static Decision RecordRequest(License license, string type, IReadOnlyDictionary<string, string> data, Instant now, CommandContext context) =>
-        new Decision.Change(license, Event(type, now, context, new Dictionary<string, string>(data)));
+    public static Decision RecordRequest(License license, IEnumerable<LicenseEvent> history, string type, IReadOnlyDictionary<string, string> data, Instant now, CommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(context);
+        var recordedBefore = history.Any(e =>
+            string.Equals(e.Type, type, StringComparison.Ordinal)
+            && string.Equals(e.CorrelationId, context.CorrelationId, StringComparison.Ordinal)
+            && e.Data.Count == data.Count
+            && data.All(kv => e.Data.TryGetValue(kv.Key, out var value) && string.Equals(value, kv.Value, StringComparison.Ordinal)));
+        return recordedBefore
+            ? new Decision.NoChange()
+            : new Decision.Change(license, Event(type, now, context, new Dictionary<string, string>(data)));
+    }
 
     private static LicenseEvent Event(string type, Instant now, CommandContext context, Dictionary<string, string> data) =>
         new(type, now, context.Actor, context.CorrelationId, data.ToImmutableSortedDictionary(StringComparer.Ordinal));

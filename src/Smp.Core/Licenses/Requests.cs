@@ -32,6 +32,9 @@ public enum CommandOutcome
 
     /// <summary>No license has this serial.</summary>
     NotFound,
+
+    /// <summary>The changed license or its event would be larger than the store holds: nothing changed.</summary>
+    TooLarge,
 }
 
 /// <summary>The result of a license command: the outcome and, unless not found, the license as it now stands.</summary>

@@ -14,28 +14,9 @@ public readonly record struct Serial
 
     public static bool TryParse(string? raw, out Serial serial)
     {
-        serial = default;
-        if (raw is null)
-        {
-            return false;
-        }
-
-        var trimmed = raw.Trim();
-        if (trimmed.Length is 0 or > MaxLength)
-        {
-            return false;
-        }
-
-        foreach (var c in trimmed)
-        {
-            if (!(c is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-'))
-            {
-                return false;
-            }
-        }
-
-        serial = new Serial(trimmed.ToUpperInvariant());
-        return true;
+        var normalized = IdentifierText.Normalize(raw, MaxLength, c => IdentifierText.IsAsciiLetterOrDigit(c) || c == '-');
+        serial = normalized is null ? default : new Serial(normalized);
+        return normalized is not null;
     }
 
     public static Serial Parse(string raw) =>

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Security.Cryptography;
 using System.Text;
+using Smp.Core.Mail;
 using Smp.Core.Plans;
 
 namespace Smp.Core.Reminders;
@@ -23,30 +24,17 @@ public sealed record ReminderBatch(string CustomerId, ReminderStage Stage, Immut
 public static class ReminderBatches
 {
     /// <summary>
-    /// R10: groups due reminders by customer, stage and recipient set (addresses compared case-insensitively,
-    /// order ignored). Groups larger than <paramref name="maxPerMail"/> are split in serial order, so one mail
+    /// R10: groups due reminders by customer, stage, product and recipient set (addresses compared
+    /// case-insensitively, order ignored; see <see cref="RecipientGroups"/>). Groups larger than <paramref name="maxPerMail"/> are split in serial order, so one mail
     /// never lists more licenses than one outbox write can claim.
     /// </summary>
-    public static ImmutableArray<ReminderBatch> Group(IEnumerable<DueReminder> due, int maxPerMail)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxPerMail, 1);
-        var batches = ImmutableArray.CreateBuilder<ReminderBatch>();
-        var groups = due.GroupBy(d => (
-            d.License.Customer.Id,
-            d.Reminder.Stage,
-            Recipients: string.Join('\n', d.License.Contacts.Select(c => c.Value.ToUpperInvariant()).Distinct().Order(StringComparer.Ordinal))));
-        foreach (var group in groups.OrderBy(g => g.Key.Id, StringComparer.Ordinal).ThenBy(g => g.Key.Stage.DaysBefore).ThenBy(g => g.Key.Recipients, StringComparer.Ordinal))
-        {
-            var items = group.OrderBy(d => d.License.Serial.Value, StringComparer.Ordinal).ToList();
-            var recipients = items[0].License.Contacts;
-            foreach (var chunk in items.Chunk(maxPerMail))
-            {
-                batches.Add(new ReminderBatch(group.Key.Id, group.Key.Stage, recipients, [.. chunk]));
-            }
-        }
-
-        return batches.ToImmutable();
-    }
+    public static ImmutableArray<ReminderBatch> Group(IEnumerable<DueReminder> due, int maxPerMail) =>
+        [.. due.GroupBy(d => d.Reminder.Stage)
+            .OrderBy(g => g.Key.DaysBefore)
+            .SelectMany(stage => RecipientGroups.Group(stage, d => d.License, maxPerMail)
+                .Select(g => new ReminderBatch(g.CustomerId, stage.Key, g.Recipients, g.Items)))
+            .OrderBy(b => b.CustomerId, StringComparer.Ordinal)
+            .ThenBy(b => b.Stage.DaysBefore)];
 }
 
 /// <summary>Stable, content-derived ids (formatted as GUIDs) for mail whose repeat must be recognised.</summary>

@@ -39,7 +39,7 @@ public sealed class CustomerRequests(
     public async Task RequestTermAsync(Serial serial, CommandContext context, CancellationToken cancellationToken)
     {
         var today = calendar.Today;
-        var allowed = await limiter.TryAcquireAsync(TermLimitScope, serial, today, TermRequestsPerDay, cancellationToken);
+        var allowed = await limiter.TryAcquireAsync(TermLimitScope, serial, today, TermRequestsPerDay, context.CorrelationId, cancellationToken);
         var stored = await licenses.GetAsync(serial, cancellationToken);
         if (!allowed || stored is null)
         {
@@ -70,7 +70,7 @@ public sealed class CustomerRequests(
     public async Task RequestQuoteAsync(Serial serial, QuoteScope scope, CommandContext context, CancellationToken cancellationToken)
     {
         var today = calendar.Today;
-        var allowed = await limiter.TryAcquireAsync(QuoteLimitScope, serial, today, QuoteRequestsPerDay, cancellationToken);
+        var allowed = await limiter.TryAcquireAsync(QuoteLimitScope, serial, today, QuoteRequestsPerDay, context.CorrelationId, cancellationToken);
         var stored = await licenses.GetAsync(serial, cancellationToken);
         if (!allowed || stored is null)
         {

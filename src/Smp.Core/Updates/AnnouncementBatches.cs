@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Smp.Core.Mail;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
 
@@ -25,26 +26,7 @@ public static class AnnouncementBatches
     {
         ArgumentNullException.ThrowIfNull(licenses);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPerMail, 1);
-        var batches = ImmutableArray.CreateBuilder<AnnouncementBatch>();
-        var groups = licenses
-            .DistinctBy(l => l.Serial)
-            .GroupBy(l => (
-                l.Customer.Id,
-                l.Product,
-                Recipients: string.Join('\n', l.Contacts.Select(c => c.Value.ToUpperInvariant()).Distinct().Order(StringComparer.Ordinal))));
-        foreach (var group in groups
-            .OrderBy(g => g.Key.Id, StringComparer.Ordinal)
-            .ThenBy(g => g.Key.Product, StringComparer.Ordinal)
-            .ThenBy(g => g.Key.Recipients, StringComparer.Ordinal))
-        {
-            var members = group.OrderBy(l => l.Serial.Value, StringComparer.Ordinal).ToList();
-            var recipients = members[0].Contacts;
-            foreach (var chunk in members.Chunk(maxPerMail))
-            {
-                batches.Add(new AnnouncementBatch(group.Key.Id, group.Key.Product, recipients, [.. chunk]));
-            }
-        }
-
-        return batches.ToImmutable();
+        return [.. RecipientGroups.Group(licenses.DistinctBy(l => l.Serial), l => l, maxPerMail)
+            .Select(g => new AnnouncementBatch(g.CustomerId, g.Product, g.Recipients, g.Items))];
     }
 }

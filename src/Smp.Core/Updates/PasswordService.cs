@@ -141,7 +141,7 @@ public sealed class PasswordService(
     {
         ArgumentNullException.ThrowIfNull(context);
         var today = calendar.Today;
-        var allowed = await limiter.TryAcquireAsync(RequestScope, serial, today, RequestsPerDay, cancellationToken);
+        var allowed = await limiter.TryAcquireAsync(RequestScope, serial, today, RequestsPerDay, context.CorrelationId, cancellationToken);
         var stored = await store.GetAsync(serial, cancellationToken);
         var release = (await updates.GetAsync(version, cancellationToken))?.Release;
 

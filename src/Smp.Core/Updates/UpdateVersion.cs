@@ -1,3 +1,5 @@
+using Smp.Core.Plans;
+
 namespace Smp.Core.Updates;
 
 /// <summary>
@@ -28,28 +30,9 @@ public readonly record struct UpdateVersion
 
     public static bool TryParse(string? raw, out UpdateVersion version)
     {
-        version = default;
-        if (raw is null)
-        {
-            return false;
-        }
-
-        var trimmed = raw.Trim();
-        if (trimmed.Length is 0 or > MaxLength)
-        {
-            return false;
-        }
-
-        foreach (var c in trimmed)
-        {
-            if (!(c is (>= 'A' and <= 'Z') or (>= 'a' and <= 'z') or (>= '0' and <= '9') or '.'))
-            {
-                return false;
-            }
-        }
-
-        version = new UpdateVersion(trimmed.ToUpperInvariant());
-        return true;
+        var normalized = IdentifierText.Normalize(raw, MaxLength, c => IdentifierText.IsAsciiLetterOrDigit(c) || c == '.');
+        version = normalized is null ? default : new UpdateVersion(normalized);
+        return normalized is not null;
     }
 
     public static UpdateVersion Parse(string raw) =>

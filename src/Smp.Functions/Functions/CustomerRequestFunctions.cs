@@ -15,6 +15,9 @@ namespace Smp.Functions.Functions;
 /// </summary>
 public sealed class CustomerRequestFunctions(CustomerRequests requests)
 {
+    private static readonly HashSet<string> TermFormFields = ["serial"];
+    private static readonly HashSet<string> QuoteFormFields = ["serial", "scope"];
+
     private const string Accepted = "If the serial belongs to a license with a maintenance plan, its registered contacts will receive an email shortly.";
 
     [Function("TermRequestPage")]
@@ -101,19 +104,12 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests)
         var errors = new ValidationErrors();
         if (CustomerPages.IsForm(request))
         {
-            if (request.ContentLength > JsonBody.MaxBytes)
+            if (await FormBody.ReadAsync(request, allowScope ? QuoteFormFields : TermFormFields, errors, cancellationToken) is not { } form)
             {
-                errors.Add("body", $"The request body is larger than {JsonBody.MaxBytes} bytes.");
                 return (null, null, errors);
             }
 
-            var form = await request.ReadFormAsync(cancellationToken);
-            foreach (var key in form.Keys.Where(k => k != "serial" && !(allowScope && k == "scope")))
-            {
-                errors.Add(key, "Unknown field.");
-            }
-
-            var formSerial = RequestReaders.Serial(form["serial"].Count == 1 ? form["serial"][0] : null, errors);
+            var formSerial = RequestReaders.Serial(FormBody.Single(form, "serial"), errors);
             var formScope = allowScope ? Scope(form["scope"].ToString(), errors) : QuoteScope.License;
             return errors.Any ? (null, null, errors) : (formSerial, formScope, errors);
         }

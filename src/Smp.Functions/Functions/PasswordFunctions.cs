@@ -122,22 +122,17 @@ public sealed partial class PasswordFunctions(PasswordService passwords, ILogger
             new FormSpec("password-requests", "Email me a new link", [("serial", s.Value), ("version", v.Value)])));
     }
 
+    private static readonly HashSet<string> FormFields = ["serial", "version"];
+
     private static async Task<PasswordLinkRequest?> ReadFormAsync(HttpRequest request, ValidationErrors errors, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > JsonBody.MaxBytes)
+        if (await FormBody.ReadAsync(request, FormFields, errors, cancellationToken) is not { } form)
         {
-            errors.Add("body", $"The request body is larger than {JsonBody.MaxBytes} bytes.");
             return null;
         }
 
-        var form = await request.ReadFormAsync(cancellationToken);
-        foreach (var key in form.Keys.Where(k => k is not ("serial" or "version")))
-        {
-            errors.Add(key, "Unknown field.");
-        }
-
-        var serial = RequestReaders.Serial(form["serial"].Count == 1 ? form["serial"][0] : null, errors);
-        var version = UpdateReaders.Version(form["version"].Count == 1 ? form["version"][0] : null, errors);
+        var serial = RequestReaders.Serial(FormBody.Single(form, "serial"), errors);
+        var version = UpdateReaders.Version(FormBody.Single(form, "version"), errors);
         return errors.Any || serial is null || version is null ? null : new PasswordLinkRequest(serial.Value, version.Value);
     }
 

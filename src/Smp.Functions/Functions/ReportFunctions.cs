@@ -77,8 +77,9 @@ public sealed class ReportFunctions(LicenseService licenses, LicenseResults resu
             return null;
         }
 
+        // NodaTime's parser takes a NUL as the end of the text, so "2026-05-01%00" would parse: refuse controls first.
         var parsed = LocalDatePattern.Iso.Parse(values[0]!);
-        if (!parsed.Success)
+        if (values[0]!.Any(char.IsControl) || !parsed.Success)
         {
             errors.Add(name, "Expected a date as yyyy-MM-dd.");
             return null;

@@ -16,6 +16,12 @@ public sealed class JsonFields
         OffsetDateTimePattern.CreateWithInvariantCulture("uuuu'-'MM'-'dd'T'HH':'mmo<G>"),
     ];
 
+    /// <summary>
+    /// The instants a request may carry. The calendar ends at -9998 and 9999, and a date rule applied near either
+    /// end (the business zone's local date, the first of the next month, a year's term) would leave it.
+    /// </summary>
+    private static readonly Interval AllowedInstants = new(NodaTime.Instant.FromUtc(1, 1, 1, 0, 0), NodaTime.Instant.FromUtc(9999, 1, 1, 0, 0));
+
     private readonly JsonElement _object;
     private readonly ValidationErrors _errors;
     private readonly string _prefix;
@@ -122,12 +128,36 @@ public sealed class JsonFields
         }
 
         var text = value.GetString()!;
-        foreach (var pattern in InstantPatterns)
+
+        // NodaTime's parser takes a NUL as the end of the text, so "...Z\u0000" would parse: refuse controls first.
+        if (!text.Any(char.IsControl))
         {
-            var parsed = pattern.Parse(text);
-            if (parsed.Success)
+            foreach (var pattern in InstantPatterns)
             {
-                return parsed.Value.ToInstant();
+                var parsed = pattern.Parse(text);
+                if (!parsed.Success)
+                {
+                    continue;
+                }
+
+                Instant? instant;
+                try
+                {
+                    instant = parsed.Value.ToInstant();
+                }
+                catch (OverflowException)
+                {
+                    // A date at the calendar's edge with an offset that takes it past the range of instants.
+                    instant = null;
+                }
+
+                if (instant is not { } inRange || !AllowedInstants.Contains(inRange))
+                {
+                    Error(name, "The date and time is out of range (years 1 to 9998).");
+                    return null;
+                }
+
+                return inRange;
             }
         }
 

@@ -24,6 +24,7 @@ public sealed class LicenseResults(BusinessCalendar calendar, ReminderSchedule s
                 new OkObjectResult(Document(result.License!)),
             CommandOutcome.Conflict => Problems.Conflict(result.Detail ?? "The request conflicts with the recorded license."),
             CommandOutcome.NotFound => NotFound(),
+            CommandOutcome.TooLarge => Problems.TooLarge(result.Detail ?? "The license would be too large to store."),
             _ => throw new InvalidOperationException($"Unknown outcome {result.Outcome}."),
         };
 

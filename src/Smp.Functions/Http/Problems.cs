@@ -17,6 +17,7 @@ public static class Problems
         public const string Conflict = TypeBase + "conflict";
         public const string Unavailable = TypeBase + "unavailable";
         public const string Busy = TypeBase + "busy";
+        public const string TooLarge = TypeBase + "too-large";
     }
 
     public static ObjectResult Validation(ValidationErrors errors) =>
@@ -33,6 +34,9 @@ public static class Problems
 
     public static ObjectResult Conflict(string detail) =>
         Result(new ProblemDetails { Type = Types.Conflict, Title = "The request conflicts with what is recorded.", Status = StatusCodes.Status409Conflict, Detail = detail });
+
+    public static ObjectResult TooLarge(string detail) =>
+        Result(new ProblemDetails { Type = Types.TooLarge, Title = "The license would grow larger than storage holds.", Status = StatusCodes.Status422UnprocessableEntity, Detail = detail });
 
     public static ObjectResult Unavailable(string detail) =>
         Result(new ProblemDetails { Type = Types.Unavailable, Title = "A dependency is unavailable.", Status = StatusCodes.Status503ServiceUnavailable, Detail = detail });

@@ -1,5 +1,8 @@
+using Azure.Core;
+using Azure.Data.Tables;
 using NodaTime;
 using Smp.Azure.Tables;
+using Smp.Azure.Tests.Faults;
 using Smp.Core.Plans;
 using Smp.TestSupport;
 
@@ -8,8 +11,13 @@ namespace Smp.Azure.Tests.Tables;
 public sealed class TableRequestRateLimiterTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
     private static readonly LocalDate Day = new(2027, 1, 15);
+    private static int requests;
 
-    private TableRequestRateLimiter Create() => new(azurite.CreateServiceClient(), AzuriteFixture.UniqueTableName("ratelimits"));
+    private TableRequestRateLimiter Create(TableClientOptions? options = null) =>
+        new(azurite.CreateServiceClient(options), AzuriteFixture.UniqueTableName("ratelimits"));
+
+    /// <summary>A request id no other request in this process has.</summary>
+    private static string NewRequest() => $"req-{Interlocked.Increment(ref requests)}";
 
     [Fact]
     public async Task Ten_concurrent_requests_with_a_limit_of_three_get_exactly_three_allowances()
@@ -17,7 +25,7 @@ public sealed class TableRequestRateLimiterTests(AzuriteFixture azurite) : IClas
         var limiter = Create();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ =>
-            Task.Run(() => limiter.TryAcquireAsync("term-request", Serial.Parse("VT-1"), Day, 3, CancellationToken.None))));
+            Task.Run(() => limiter.TryAcquireAsync("term-request", Serial.Parse("VT-1"), Day, 3, NewRequest(), CancellationToken.None))));
 
         Assert.Equal(3, results.Count(r => r));
     }
@@ -27,11 +35,49 @@ public sealed class TableRequestRateLimiterTests(AzuriteFixture azurite) : IClas
     {
         var limiter = Create();
         var serial = Serial.Parse("VT-1");
-        Assert.True(await limiter.TryAcquireAsync("quote-request", serial, Day, 1, CancellationToken.None));
-        Assert.False(await limiter.TryAcquireAsync("quote-request", serial, Day, 1, CancellationToken.None));
+        Assert.True(await limiter.TryAcquireAsync("quote-request", serial, Day, 1, NewRequest(), CancellationToken.None));
+        Assert.False(await limiter.TryAcquireAsync("quote-request", serial, Day, 1, NewRequest(), CancellationToken.None));
 
-        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 1, CancellationToken.None));
-        Assert.True(await limiter.TryAcquireAsync("quote-request", Serial.Parse("VT-2"), Day, 1, CancellationToken.None));
-        Assert.True(await limiter.TryAcquireAsync("quote-request", serial, Day.PlusDays(1), 1, CancellationToken.None));
+        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 1, NewRequest(), CancellationToken.None));
+        Assert.True(await limiter.TryAcquireAsync("quote-request", Serial.Parse("VT-2"), Day, 1, NewRequest(), CancellationToken.None));
+        Assert.True(await limiter.TryAcquireAsync("quote-request", serial, Day.PlusDays(1), 1, NewRequest(), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_request_counted_once_is_allowed_again_without_taking_another_allowance()
+    {
+        var limiter = Create();
+        var serial = Serial.Parse("VT-1");
+        var first = NewRequest();
+        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, first, CancellationToken.None));
+
+        // The client retries its first request (say, after a timeout): still allowed, still one allowance used.
+        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, first, CancellationToken.None));
+        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, NewRequest(), CancellationToken.None));
+
+        // Both allowances are used: a new request is refused, the counted ones are still allowed.
+        Assert.False(await limiter.TryAcquireAsync("term-request", serial, Day, 2, NewRequest(), CancellationToken.None));
+        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, first, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(StorageFault.ResponseLost)]
+    [InlineData(StorageFault.TimeoutAfterProcessing)]
+    public async Task A_count_whose_answer_was_lost_and_resent_by_the_SDK_takes_one_allowance(StorageFault fault)
+    {
+        var faults = new FaultInjectionPolicy();
+        var options = new TableClientOptions();
+        options.Retry.Delay = TimeSpan.FromMilliseconds(1);
+        options.AddPolicy(faults, HttpPipelinePosition.PerRetry);
+        var limiter = Create(options);
+        var serial = Serial.Parse("VT-1");
+        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, NewRequest(), CancellationToken.None));
+
+        // Read the row, then lose the answer to the update; Azure.Core resends it and gets 412.
+        faults.Script(null, fault);
+        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, NewRequest(), CancellationToken.None));
+
+        Assert.Equal(1, faults.Injected(fault));
+        Assert.False(await limiter.TryAcquireAsync("term-request", serial, Day, 2, NewRequest(), CancellationToken.None));
     }
 }

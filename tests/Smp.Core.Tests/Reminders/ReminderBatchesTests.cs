@@ -75,6 +75,19 @@ public class ReminderBatchesTests
     }
 
     [Fact]
+    public void R10_licenses_of_two_products_get_separate_mails_because_a_mail_names_one_product()
+    {
+        var laser = Due("SN-1");
+        var other = Due("SN-2");
+        var otherProduct = other with { License = other.License with { Activation = other.License.Activation with { Product = "VTube-STEP" } } };
+
+        var batches = ReminderBatches.Group([laser, otherProduct], maxPerMail: 50);
+
+        Assert.Equal(2, batches.Length);
+        Assert.All(batches, b => Assert.Single(b.Items.Select(i => i.License.Product).Distinct()));
+    }
+
+    [Fact]
     public void A_group_larger_than_one_mail_is_split_in_serial_order()
     {
         var due = new[] { "SN-5", "SN-3", "SN-1", "SN-4", "SN-2" }.Select(s => Due(s)).ToList();

@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Smp.Functions.Http;
+
+/// <summary>Reads the one-button forms of the customer pages with the same rules as JSON bodies: bounded, no unknown fields.</summary>
+public static class FormBody
+{
+    /// <summary>The form's fields, or null with the reasons recorded; a field not in <paramref name="known"/> is refused.</summary>
+    public static async Task<IFormCollection?> ReadAsync(HttpRequest request, IReadOnlySet<string> known, ValidationErrors errors, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > JsonBody.MaxBytes)
+        {
+            errors.Add("body", $"The request body is larger than {JsonBody.MaxBytes} bytes.");
+            return null;
+        }
+
+        var form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { ValueLengthLimit = JsonBody.MaxBytes, KeyLengthLimit = 64, ValueCountLimit = 16 }, cancellationToken);
+        foreach (var key in form.Keys.Where(k => !known.Contains(k)))
+        {
+            errors.Add(key, "Unknown field.");
+        }
+
+        return form;
+    }
+
+    /// <summary>The single value of <paramref name="name"/>, or null when it is missing or given more than once.</summary>
+    public static string? Single(IFormCollection form, string name) => form[name].Count == 1 ? form[name][0] : null;
+}

@@ -1,0 +1,190 @@
+using NodaTime;
+using Smp.Core.Licenses;
+using Smp.Core.Mail;
+using Smp.Core.Outbox;
+using Smp.Core.Plans;
+using Smp.Core.Requests;
+using Smp.TestSupport;
+using Xunit.Abstractions;
+
+namespace Smp.Azure.Tests.Faults;
+
+/// <summary>
+/// Crash consistency: each use case is stopped at every one of its storage writes, once just before the write is
+/// sent and once just after storage carried it out (its answer lost with the process), then run again by a new
+/// process over the same tables. The final state must equal the state after one uninterrupted run: no write lost,
+/// none doubled, no mail delivered twice, no event recorded twice, no request counted twice.
+/// </summary>
+public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHelper output) : IClassFixture<AzuriteFixture>
+{
+    /// <summary>2026-03-14 09:00 in Denver: activations this day start 2026-04-01.</summary>
+    private static readonly Instant Start = Instant.FromUtc(2026, 3, 14, 16, 0);
+
+    private static readonly CommandContext Staff = new("crash-tests", "corr-staff");
+    private static CancellationToken Ct => CancellationToken.None;
+
+    [Fact]
+    public Task An_activation_interrupted_at_any_write_and_run_again_stores_the_license_once() =>
+        SweepAsync(new UseCase(
+            Arrange: _ => Task.CompletedTask,
+            Act: s => s.Licenses.ActivateAsync(Activation("CR-ACT-1", "ACME", onSiteTraining: true), Staff, Ct),
+
+            // Index rows (customer, expiry, 90-day and 30-day reminders), then the license with its event.
+            Writes: 5,
+            Customers: ["ACME"]));
+
+    [Fact]
+    public Task A_renewal_interrupted_at_any_write_and_run_again_adds_one_term_and_moves_every_index_row() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                await s.Licenses.ActivateAsync(Activation("CR-REN-1", "ACME", onSiteTraining: true), Staff, Ct);
+                s.Clock.Reset(Instant.FromUtc(2026, 6, 1, 16, 0));
+            },
+            Act: s => s.Licenses.RenewAsync(Serial.Parse("CR-REN-1"), new RenewalRequest("PO-4711", 12, null), new CommandContext("renewals-desk", "corr-po-4711"), Ct),
+
+            // The new term's index rows (expiry, two reminders), the license with its event, the old term's rows retired.
+            Writes: 7,
+            Customers: ["ACME"]));
+
+    [Fact]
+    public Task A_reminder_scan_interrupted_at_any_write_and_run_again_mails_each_reminder_once_and_records_it() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                // Two plans of one customer with the same contacts (one mail for both) and one of another customer.
+                await s.Licenses.ActivateAsync(Activation("CR-REM-1", "ACME"), Staff, Ct);
+                await s.Licenses.ActivateAsync(Activation("CR-REM-2", "ACME"), Staff, Ct);
+                await s.Licenses.ActivateAsync(Activation("CR-REM-3", "GLOBEX"), Staff, Ct);
+
+                // The 30-day plans start 2026-04-01, which is when their 30-day reminder is due.
+                s.Clock.Reset(Instant.FromUtc(2026, 4, 1, 15, 0));
+            },
+            Act: s => s.Scan.RunAsync(new CommandContext("reminder-scan", "corr-scan"), Ct),
+
+            // Per mail, the outbox transaction (message, marker, claims); per license, its record and its reminder row retired.
+            Writes: 8,
+            Customers: ["ACME", "GLOBEX"]));
+
+    [Fact]
+    public Task A_dispatch_run_interrupted_at_any_write_and_run_again_after_the_lease_delivers_each_mail_once() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                await s.Outbox.EnqueueAsync(Mail("11111111-1111-4111-8111-111111111111"), MailKinds.Term, [], s.Clock.GetCurrentInstant(), Ct);
+                await s.Outbox.EnqueueAsync(Mail("22222222-2222-4222-8222-222222222222"), MailKinds.Term, [], s.Clock.GetCurrentInstant(), Ct);
+            },
+            Act: s => s.Dispatcher.RunAsync(Ct),
+
+            // Per mail: the lease (marker, then message), the hand-over, the outcome, the pending marker retired.
+            Writes: 8,
+
+            // A message leased by the dead process is worked on again once its lease has run out.
+            RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
+            Customers: []));
+
+    [Fact]
+    public Task A_term_request_interrupted_at_any_write_and_run_again_counts_mails_and_records_it_once() =>
+        SweepAsync(new UseCase(
+            Arrange: s => s.Licenses.ActivateAsync(Activation("CR-TERM-1", "ACME"), Staff, Ct),
+
+            // Run again means the customer's request arrives again: the same request, the same correlation id.
+            Act: s => s.Requests.RequestTermAsync(Serial.Parse("CR-TERM-1"), new CommandContext("term-requests", "corr-term-1"), Ct),
+
+            // The count, the mail, the event.
+            Writes: 3,
+            Customers: ["ACME"]));
+
+    [Fact]
+    public Task A_quote_request_for_a_customer_interrupted_at_any_write_and_run_again_counts_mails_and_records_it_once() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                await s.Licenses.ActivateAsync(Activation("CR-QUO-1", "ACME"), Staff, Ct);
+                await s.Licenses.ActivateAsync(Activation("CR-QUO-2", "ACME"), Staff, Ct);
+            },
+            Act: s => s.Requests.RequestQuoteAsync(Serial.Parse("CR-QUO-1"), QuoteScope.Customer, new CommandContext("quote-requests", "corr-quote-1"), Ct),
+
+            // The count, the desk's mail, the customer's acknowledgement, an event on each license.
+            Writes: 5,
+            Customers: ["ACME"]));
+
+    private static ActivationRequest Activation(string serial, string customerId, bool onSiteTraining = false) => new(
+        Serial.Parse(serial),
+        null,
+        new Customer(customerId, customerId + " Inc."),
+        [EmailAddress.Parse($"buyer@{customerId.ToLowerInvariant()}.example"), EmailAddress.Parse($"cad@{customerId.ToLowerInvariant()}.example")],
+        onSiteTraining,
+        Start - Duration.FromHours(2));
+
+    private static OutgoingMail Mail(string id) => new(
+        id,
+        SmpOnTables.MailSettings.Sender,
+        [EmailAddress.Parse("buyer@acme.example")],
+        SmpOnTables.MailSettings.RenewalsDesk,
+        "Your maintenance plan",
+        "Your plan runs until 1 May 2026.",
+        "<p>Your plan runs until 1 May 2026.</p>");
+
+    private async Task SweepAsync(UseCase useCase)
+    {
+        // The reference: one uninterrupted run, which also tells how many writes the use case makes.
+        var counter = new ProcessCrashPolicy();
+        var reference = SmpOnTables.Create(azurite, Start, policies: counter);
+        await useCase.Arrange(reference);
+        counter.Reset();
+        await useCase.Act(reference);
+        var writes = counter.Writes;
+        var expected = await reference.ReadStateAsync(useCase.Customers);
+        output.WriteLine($"{writes} writes; {2 * writes} interrupted runs");
+        Assert.Equal(useCase.Writes, writes);
+
+        var failures = new List<string>();
+        for (var write = 1; write <= writes; write++)
+        {
+            foreach (var timing in Enum.GetValues<CrashTiming>())
+            {
+                var crash = new ProcessCrashPolicy();
+                var system = SmpOnTables.Create(azurite, Start, policies: crash);
+                await useCase.Arrange(system);
+                crash.Arm(write, timing);
+
+                var thrown = await Record.ExceptionAsync(() => useCase.Act(system));
+
+                var where = $"crash {timing} write {write} of {writes}";
+                if (!crash.Crashed || !IsCrash(thrown))
+                {
+                    failures.Add($"{where}: the use case did not stop ({thrown?.GetType().Name ?? "no exception"}).");
+                    continue;
+                }
+
+                system.Clock.Advance(useCase.RerunAfter);
+                var restarted = system.Restart();
+                await useCase.Act(restarted);
+
+                var differences = expected.Differences(await restarted.ReadStateAsync(useCase.Customers));
+                if (differences.Count > 0)
+                {
+                    failures.Add($"{where}, then run again:\n  " + string.Join("\n  ", differences));
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        Assert.All(expected.Deliveries.Values, n => Assert.Equal(1, n));
+    }
+
+    private static bool IsCrash(Exception? e) => e switch
+    {
+        null => false,
+        SimulatedCrashException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsCrash),
+        _ => IsCrash(e.InnerException),
+    };
+
+    /// <summary>
+    /// A use case under test: what must exist before it runs, the run itself (called again, unchanged, by the new
+    /// process after a crash), how many storage writes one uninterrupted run makes, and when the new process runs.
+    /// </summary>
+    private sealed record UseCase(Func<SmpOnTables, Task> Arrange, Func<SmpOnTables, Task> Act, int Writes, IReadOnlyList<string> Customers, Duration RerunAfter = default);
+}

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+using NodaTime;
+using Smp.Azure.Tables;
+
+namespace Smp.Azure.Tests.Faults;
+
+/// <summary>
+/// Everything a system stores, as sorted "what = value" facts that compare by value: every row of the license,
+/// index, outbox and rate-limit tables, and the deliveries the mail service saw per mail id. What may legitimately
+/// differ between two histories that did the same work is left out, each with its reason (see <see cref="ReadAsync"/>).
+/// </summary>
+internal sealed class SystemState
+{
+    /// <summary>Outbox columns that record how delivery went, not what was to be delivered (see <see cref="ReadAsync"/>).</summary>
+    public static readonly IReadOnlySet<string> DeliveryHistoryColumns = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "Version", "Attempts", "NextAttemptAt", "LastError", "SentAt",
+    };
+
+    private const string MessagePrefix = "outbox/" + TableMailOutbox.Partition + "|msg|";
+
+    private static readonly string[] RowMetadata = ["odata.etag", "Timestamp"];
+
+    private SystemState(SortedDictionary<string, string> facts) => Facts = facts;
+
+    public SortedDictionary<string, string> Facts { get; }
+
+    /// <summary>The outbox messages: id to status.</summary>
+    public IReadOnlyDictionary<string, string> MessageStatuses =>
+        Facts.Where(f => f.Key.StartsWith(MessagePrefix, StringComparison.Ordinal))
+            .ToDictionary(f => f.Key[MessagePrefix.Length..], f => Column(f.Value, "Status"), StringComparer.Ordinal);
+
+    /// <summary>The mail service's hand-overs: mail id to count.</summary>
+    public IReadOnlyDictionary<string, int> Deliveries =>
+        Facts.Where(f => f.Key.StartsWith("delivered/", StringComparison.Ordinal))
+            .ToDictionary(f => f.Key["delivered/".Length..], f => int.Parse(f.Value, CultureInfo.InvariantCulture), StringComparer.Ordinal);
+
+    /// <summary>Event types per license, oldest first.</summary>
+    public IReadOnlyDictionary<string, string> EventTypes =>
+        Facts.Where(f => f.Key.StartsWith("licenses/", StringComparison.Ordinal) && f.Key.Contains("|event-", StringComparison.Ordinal))
+            .GroupBy(f => f.Key["licenses/".Length..f.Key.IndexOf('|', StringComparison.Ordinal)], StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => string.Join(",", g.Select(f => Column(f.Value, "Type"))), StringComparer.Ordinal);
+
+    /// <summary>
+    /// Reads the state. Before reading the rows, it reads every index and marker the way the application's readers
+    /// do, with the application's own classes: readers remove stale index rows and outbox markers (left by a change
+    /// whose clean-up was interrupted, which the design allows), so what remains is what any reader would see.
+    /// Outbox messages are compared without their delivery history (<see cref="DeliveryHistoryColumns"/>): a message
+    /// whose lease or outcome was lost is delivered on a later run, after more attempts, which is by design.
+    /// </summary>
+    public static async Task<SystemState> ReadAsync(TableServiceClient client, SmpTables tables, IEnumerable<string> customerIds, MailServiceDouble mailService)
+    {
+        var store = new TableLicenseStore(client, tables.StoreOptions);
+        await foreach (var unused in store.ListExpiringAsync(LocalDate.MinIsoValue, LocalDate.MaxIsoValue, CancellationToken.None))
+        {
+        }
+
+        await foreach (var unused in store.ListReminderCandidatesAsync(LocalDate.MaxIsoValue, CancellationToken.None))
+        {
+        }
+
+        foreach (var customer in customerIds)
+        {
+            await foreach (var unused in store.ListByCustomerAsync(customer, CancellationToken.None))
+            {
+            }
+        }
+
+        var outbox = new TableMailOutbox(client, tables.Outbox);
+        await outbox.ListDueAsync(Instant.MaxValue, int.MaxValue, CancellationToken.None);
+        await outbox.ListFailedAsync(CancellationToken.None);
+
+        var facts = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        await AddRowsAsync(facts, client.GetTableClient(tables.Licenses), "licenses", (_, _) => true);
+        await AddRowsAsync(facts, client.GetTableClient(tables.Index), "index", (_, _) => true);
+        await AddRowsAsync(facts, client.GetTableClient(tables.RateLimits), "ratelimits", (_, _) => true);
+        await AddRowsAsync(facts, client.GetTableClient(tables.Outbox), "outbox", (row, column) =>
+            row.RowKey.StartsWith("msg|", StringComparison.Ordinal) ? !DeliveryHistoryColumns.Contains(column)
+            : row.RowKey.StartsWith("claim|", StringComparison.Ordinal)); // A marker's presence is the fact; its version and time are bookkeeping.
+        foreach (var (id, count) in mailService.Deliveries)
+        {
+            facts["delivered/" + id] = count.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return new SystemState(facts);
+    }
+
+    /// <summary>Where this state and <paramref name="other"/> differ, one line each (at most <paramref name="max"/>).</summary>
+    public IReadOnlyList<string> Differences(SystemState other, int max = 25)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var lines = new List<string>();
+        foreach (var key in Facts.Keys.Union(other.Facts.Keys).Order(StringComparer.Ordinal))
+        {
+            var mine = Facts.GetValueOrDefault(key);
+            var theirs = other.Facts.GetValueOrDefault(key);
+            if (!string.Equals(mine, theirs, StringComparison.Ordinal))
+            {
+                lines.Add($"{key}:\n    expected {mine ?? "(absent)"}\n    actual   {theirs ?? "(absent)"}");
+            }
+        }
+
+        return lines.Count <= max ? lines : [.. lines.Take(max), $"... and {lines.Count - max} more"];
+    }
+
+    private static async Task AddRowsAsync(SortedDictionary<string, string> facts, TableClient table, string name, Func<TableEntity, string, bool> compared)
+    {
+        var rows = new List<TableEntity>();
+        try
+        {
+            await foreach (var row in table.QueryAsync<TableEntity>())
+            {
+                rows.Add(row);
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return; // The use case never used this table.
+        }
+
+        foreach (var row in rows)
+        {
+            var columns = row.Keys
+                .Where(k => k is not ("PartitionKey" or "RowKey") && !RowMetadata.Contains(k) && compared(row, k))
+                .Order(StringComparer.Ordinal)
+                .Select(k => $"{k}={Format(row[k])}");
+            facts[$"{name}/{row.PartitionKey}|{row.RowKey}"] = string.Join("; ", columns);
+        }
+    }
+
+    private static string Format(object? value) => value switch
+    {
+        null => "null",
+        byte[] bytes => "sha256:" + Convert.ToHexString(SHA256.HashData(bytes))[..16],
+        BinaryData data => "sha256:" + Convert.ToHexString(SHA256.HashData(data.ToArray()))[..16],
+        DateTimeOffset time => time.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
+        IFormattable formattable => formattable.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? string.Empty,
+    };
+
+    private static string Column(string row, string column)
+    {
+        var prefix = column + "=";
+        return row.Split("; ").FirstOrDefault(c => c.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..] ?? string.Empty;
+    }
+}

@@ -1,0 +1,45 @@
+using System.Text;
+using NodaTime;
+
+namespace Smp.Functions.Tests.Fuzzing;
+
+/// <summary>The licenses every fuzzed harness starts with, so that generated requests reach stored data too.</summary>
+public static class FuzzData
+{
+    public static readonly Instant Now = Instant.FromUtc(2026, 3, 20, 16, 0);
+
+    /// <summary>A customer id made of every character a table key must not hold raw.</summary>
+    public const string CustomerId = "ACME/1#?'\\";
+
+    /// <summary>Serials stored before the run: one on the 30-day term, one trained and renewed, one full of odd but valid text.</summary>
+    public static readonly string[] StoredSerials = ["FZ-1", "FZ-2", "FZ-9"];
+
+    /// <summary>Valid text that serializers, keys and mail must carry unchanged: quotes, markup, RTL override, emoji, combining marks.</summary>
+    public const string OddText = "Zo\u00eb \"Q\" <b>&amp;</b> \u202egnp.exe\u202c \U0001F469\u200D\U0001F4BB e\u0301 \uff11\uff12 \u6f22\u5b57 \u0645\u0631\u062d\u0628\u0627";
+
+    /// <summary>Serials the generated activations may create (a small pool, so repeats and conflicts happen).</summary>
+    public static readonly string[] NewSerials = ["FZ-3", "FZ-4", "FZ-5"];
+
+    /// <summary>Order references the generated renewals mostly reuse (repeats are 200, other months 409).</summary>
+    public static readonly string[] OrderReferences = ["SO-1", "SO-2", "so-3", "SO/4#?"];
+
+    public static string Activation(string serial, bool training) =>
+        ActivationApiTests.ActivationBody(serial: serial, training: training, customerId: CustomerId.Replace("\\", "\\\\", StringComparison.Ordinal));
+
+    public static async Task SeedAsync(ApiHarness api)
+    {
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, Activation("FZ-1", training: false))).Status);
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, Activation("FZ-2", training: true))).Status);
+        Assert.Equal(201, (await LicenseApiTests.RenewAsync(api, "FZ-2", """{"orderReference":"SO-1","months":24}""")).Status);
+        var odd = JsonText.Object(
+            ("serial", JsonText.Of("fz-9")),
+            ("product", JsonText.Of(OddText)),
+            ("customer", JsonText.Object(("id", JsonText.Of(OddText)), ("name", JsonText.Of(OddText)))),
+            ("contacts", JsonText.Array([JsonText.Of("a.b+c@mail.example.com"), JsonText.Of("X_Y@EXAMPLE.CO.UK")])),
+            ("onSiteTraining", JsonText.False),
+            ("activationEmailSentAt", JsonText.Of("2016-02-29T23:59:59.999999999-12:00")));
+        var stored = await ActivationApiTests.ActivateAsync(api, Encoding.UTF8.GetString(odd.ToBytes()));
+        Assert.Equal(201, stored.Status);
+        Assert.Equal(OddText, stored.Json().GetProperty("customer").GetProperty("name").GetString());
+    }
+}

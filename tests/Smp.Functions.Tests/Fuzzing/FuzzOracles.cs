@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace Smp.Functions.Tests.Fuzzing;
+
+/// <summary>
+/// What SPEC section 3 (and the decisions recorded in the docs) say about one value, written from the
+/// spec rather than from the code under test, so that a disagreement shows up as a failure.
+/// </summary>
+public static partial class FuzzOracles
+{
+    /// <summary>R1: 1-32 characters of <c>A-Z a-z 0-9 -</c> once trimmed.</summary>
+    public static Verdict Serial(string value) =>
+        SerialPattern().IsMatch(value.Trim()) ? Verdict.Valid : Verdict.Invalid;
+
+    /// <summary>
+    /// Free text (names, product, order reference, customer id): control characters, lone surrogates (not
+    /// Unicode text at all), blank text and text over the field's length are refused. Text without a single
+    /// letter or digit (only zero-width or combining characters, say) is left undecided.
+    /// </summary>
+    public static Verdict FreeText(string value, int maxLength)
+    {
+        if (value.Length > maxLength || value.Trim().Length == 0 || value.Any(char.IsControl) || HasLoneSurrogate(value))
+        {
+            return Verdict.Invalid;
+        }
+
+        return value.Any(char.IsLetterOrDigit) ? Verdict.Valid : Verdict.Unknown;
+    }
+
+    /// <summary>An email address: only the plainly broken ones are decided here (no '@', spaces, controls, lists, display names).</summary>
+    public static Verdict Email(string value)
+    {
+        var trimmed = value.Trim();
+        if (trimmed.Length == 0 || trimmed.Length > 254 || !trimmed.Contains('@', StringComparison.Ordinal)
+            || trimmed.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c is '<' or '>' or ',' or ';')
+            || HasLoneSurrogate(trimmed)
+            || !trimmed[(trimmed.LastIndexOf('@') + 1)..].Contains('.', StringComparison.Ordinal))
+        {
+            return Verdict.Invalid;
+        }
+
+        return Verdict.Unknown;
+    }
+
+    /// <summary>A calendar date written exactly <c>yyyy-MM-dd</c> with a year from 0001 to 9999; other ISO forms are undecided.</summary>
+    public static Verdict Date(string value, out DateOnly date)
+    {
+        if (DateOnly.TryParseExact(value, "yyyy'-'MM'-'dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date) && StrictDate().IsMatch(value))
+        {
+            return Verdict.Valid;
+        }
+
+        return value.StartsWith('-') || value.StartsWith('+') || value.StartsWith("0000", StringComparison.Ordinal) ? Verdict.Unknown : Verdict.Invalid;
+    }
+
+    /// <summary>
+    /// <c>GET /api/reports/expiring</c>: exactly one <c>from</c> and one <c>to</c> (keys are case-insensitive, as the
+    /// host decodes them), each a date, <c>to</c> not before <c>from</c>, at most <paramref name="maxDays"/> days apart.
+    /// </summary>
+    public static Verdict ExpiringQuery(string? rawQuery, int maxDays)
+    {
+        var query = QueryHelpers.ParseQuery(rawQuery is null ? null : "?" + rawQuery);
+        var verdicts = new List<Verdict>();
+        var dates = new List<DateOnly>();
+        foreach (var name in new[] { "from", "to" })
+        {
+            if (!query.TryGetValue(name, out var values) || values.Count != 1 || string.IsNullOrEmpty(values[0]))
+            {
+                return Verdict.Invalid;
+            }
+
+            verdicts.Add(Date(values[0]!, out var date));
+            dates.Add(date);
+        }
+
+        var verdict = Fuzzed.Combine(verdicts);
+        if (verdict != Verdict.Valid)
+        {
+            return verdict;
+        }
+
+        var days = dates[1].DayNumber - dates[0].DayNumber;
+        return days < 0 || days > maxDays ? Verdict.Invalid : Verdict.Valid;
+    }
+
+    /// <summary>A route's customer id: 1-64 characters once trimmed, no control characters.</summary>
+    public static Verdict CustomerId(string value)
+    {
+        var trimmed = value.Trim();
+        if (trimmed.Length is 0 or > 64 || trimmed.Any(char.IsControl))
+        {
+            return Verdict.Invalid;
+        }
+
+        // The host decodes route values from UTF-8, so a lone surrogate never arrives; not decided.
+        return HasLoneSurrogate(trimmed) ? Verdict.Unknown : Verdict.Valid;
+    }
+
+    public static bool HasLoneSurrogate(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (char.IsHighSurrogate(value[i]) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(value[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9-]{1,32}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex SerialPattern();
+
+    [GeneratedRegex("^[0-9]{4}-[0-9]{2}-[0-9]{2}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex StrictDate();
+}
