@@ -12,13 +12,22 @@ public static class CustomerPages
 {
     public const string ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-    /// <summary>Applies the headers every customer-facing answer carries (pages, JSON and problems alike).</summary>
+    /// <summary>
+    /// Applies the headers every customer-facing answer carries (pages, JSON and problems alike): a password page and
+    /// the links that lead to it are credentials, so nothing is stored, sniffed, framed, referred or indexed. The
+    /// pages' one-button forms post to this app only (<c>form-action 'self'</c>).
+    /// </summary>
     public static void SecureHeaders(HttpResponse response)
     {
-        response.Headers.CacheControl = "no-store";
-        response.Headers["X-Content-Type-Options"] = "nosniff";
-        response.Headers["Referrer-Policy"] = "no-referrer";
-        response.Headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        ArgumentNullException.ThrowIfNull(response);
+        var headers = response.Headers;
+        headers.CacheControl = "no-store";
+        headers.Pragma = "no-cache";
+        headers.XContentTypeOptions = "nosniff";
+        headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers["X-Robots-Tag"] = "noindex, nofollow";
     }
 
     /// <summary>A page with a heading, paragraphs (already plain text: they are HTML-encoded here) and an optional form.</summary>

@@ -14,8 +14,6 @@ namespace Smp.Functions.Http;
 /// </summary>
 public static class CustomerResponses
 {
-    public const string ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
-
     private static readonly LocalDatePattern IsoDate = LocalDatePattern.Iso;
 
     /// <summary>Wraps <paramref name="inner"/> so that its response carries the customer routes' security headers.</summary>
@@ -158,14 +156,7 @@ public static class CustomerResponses
         public Task ExecuteResultAsync(ActionContext context)
         {
             ArgumentNullException.ThrowIfNull(context);
-            var headers = context.HttpContext.Response.Headers;
-            headers.CacheControl = "no-store";
-            headers.Pragma = "no-cache";
-            headers.XContentTypeOptions = "nosniff";
-            headers.ContentSecurityPolicy = ContentSecurityPolicy;
-            headers.XFrameOptions = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
-            headers["X-Robots-Tag"] = "noindex, nofollow";
+            CustomerPages.SecureHeaders(context.HttpContext.Response);
             return inner.ExecuteResultAsync(context);
         }
     }

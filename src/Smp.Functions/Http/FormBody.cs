@@ -14,7 +14,25 @@ public static class FormBody
             return null;
         }
 
-        var form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { ValueLengthLimit = JsonBody.MaxBytes, KeyLengthLimit = 64, ValueCountLimit = 16 }, cancellationToken);
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { ValueLengthLimit = JsonBody.MaxBytes, KeyLengthLimit = 64, ValueCountLimit = 16 }, cancellationToken);
+        }
+        catch (InvalidDataException ex)
+        {
+            // The reader refuses forms past its limits, with characters it does not accept (such as an encoded NUL)
+            // and malformed multipart bodies; each is the client's error, not ours.
+            errors.Add("body", FormProblem(ex));
+            return null;
+        }
+        catch (IOException)
+        {
+            // A multipart body that ends before its boundary says it does: the client's error too.
+            errors.Add("body", "The form could not be read.");
+            return null;
+        }
+
         foreach (var key in form.Keys.Where(k => !known.Contains(k)))
         {
             errors.Add(key, "Unknown field.");
@@ -22,6 +40,11 @@ public static class FormBody
 
         return form;
     }
+
+    private static string FormProblem(InvalidDataException ex) =>
+        ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase)
+            ? "The form has too many fields, or a field name or value that is too long."
+            : "The form could not be read.";
 
     /// <summary>The single value of <paramref name="name"/>, or null when it is missing or given more than once.</summary>
     public static string? Single(IFormCollection form, string name) => form[name].Count == 1 ? form[name][0] : null;

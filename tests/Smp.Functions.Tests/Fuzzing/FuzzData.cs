@@ -1,5 +1,10 @@
+using System.Collections.Immutable;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using Smp.Core.Mail;
+using Smp.Core.Outbox;
+using Smp.Core.Plans;
 
 namespace Smp.Functions.Tests.Fuzzing;
 
@@ -23,6 +28,19 @@ public static class FuzzData
     /// <summary>Order references the generated renewals mostly reuse (repeats are 200, other months 409).</summary>
     public static readonly string[] OrderReferences = ["SO-1", "SO-2", "so-3", "SO/4#?"];
 
+    /// <summary>An update released before <see cref="Now"/> with its password stored, so links to it can be opened and announced.</summary>
+    public const string ReleasedVersion = "1.96";
+
+    public const string ReleasedOn = "2026-03-16";
+
+    /// <summary>An update to be released after <see cref="Now"/>, without a password.</summary>
+    public const string UnreleasedVersion = "2.0";
+
+    public const string UnreleasedOn = "2026-04-30";
+
+    /// <summary>Mail that could not be delivered, stored before the run so that retries reach it.</summary>
+    public static readonly string[] FailedMailIds = ["0c6f1f0f-7a11-4c1b-9a51-3f2b8c1e6a4d", "9a51e0c6-1f0f-4a11-8c1b-3f2b6a4d7a11"];
+
     public static string Activation(string serial, bool training) =>
         ActivationApiTests.ActivationBody(serial: serial, training: training, customerId: CustomerId.Replace("\\", "\\\\", StringComparison.Ordinal));
 
@@ -41,5 +59,29 @@ public static class FuzzData
         var stored = await ActivationApiTests.ActivateAsync(api, Encoding.UTF8.GetString(odd.ToBytes()));
         Assert.Equal(201, stored.Status);
         Assert.Equal(OddText, stored.Json().GetProperty("customer").GetProperty("name").GetString());
+
+        Assert.Equal(201, (await UpdateApi.PublishAsync(api, version: ReleasedVersion, releasedOn: ReleasedOn)).Status);
+        Assert.Equal(201, (await UpdateApi.PublishAsync(api, version: UnreleasedVersion, releasedOn: UnreleasedOn, password: null)).Status);
+        await SeedFailedMailAsync(api);
+    }
+
+    private static async Task SeedFailedMailAsync(ApiHarness api)
+    {
+        var outbox = api.Services.GetRequiredService<IMailOutbox>();
+        foreach (var id in FailedMailIds)
+        {
+            var mail = new OutgoingMail(
+                id,
+                EmailAddress.Parse(MailTestKit.Sender),
+                ImmutableArray.Create(EmailAddress.Parse("a.b+c@mail.example.com")),
+                EmailAddress.Parse(MailTestKit.RenewalsDesk),
+                "Undeliverable " + OddText,
+                "Plain text.",
+                "<p>HTML.</p>");
+            Assert.IsType<EnqueueResult.Enqueued>(await outbox.EnqueueAsync(mail, MailKinds.Term, [], Now, CancellationToken.None));
+            var stored = await outbox.GetAsync(id, CancellationToken.None);
+            var failed = stored!.Message with { Status = MailStatus.Failed, Attempts = 1, LastError = "550 5.1.1 Mailbox does not exist." };
+            Assert.NotNull(await outbox.TryUpdateAsync(stored, failed, CancellationToken.None));
+        }
     }
 }

@@ -98,6 +98,60 @@ public static partial class FuzzOracles
         return HasLoneSurrogate(trimmed) ? Verdict.Unknown : Verdict.Valid;
     }
 
+    /// <summary>An update version: 1-20 characters of <c>0-9 A-Z a-z .</c> once trimmed.</summary>
+    public static Verdict Version(string value) =>
+        VersionPattern().IsMatch(value.Trim()) ? Verdict.Valid : Verdict.Invalid;
+
+    /// <summary>A mail id: a GUID in its 36-character form (either case); anything else is refused.</summary>
+    public static Verdict MailId(string value) =>
+        MailIdPattern().IsMatch(value) ? Verdict.Valid : Verdict.Invalid;
+
+    /// <summary>A quotation's scope: <c>license</c> (also when empty or absent) or <c>customer</c>, exactly.</summary>
+    public static Verdict Scope(string value) =>
+        value is "" or "license" or "customer" ? Verdict.Valid : Verdict.Invalid;
+
+    /// <summary>An update password: 1-200 characters of Unicode text, no control characters, no white space at either end.</summary>
+    public static Verdict Password(string value) =>
+        value.Length is 0 or > 200 || value.Any(char.IsControl) || char.IsWhiteSpace(value[0]) || char.IsWhiteSpace(value[^1]) || HasLoneSurrogate(value)
+            ? Verdict.Invalid
+            : Verdict.Valid;
+
+    /// <summary>
+    /// The query of a password link: <c>serial</c>, <c>expires</c> and <c>sig</c> each exactly once and not empty, the
+    /// serial by R1 and the expiry as Unix seconds (ASCII digits, at most 12, within the calendar). A well-formed link
+    /// is never a 400: whether it is genuine, current or entitled decides between 200, 403, 404 and 410.
+    /// </summary>
+    public static Verdict PasswordLinkQuery(string? rawQuery)
+    {
+        var query = QueryHelpers.ParseQuery(rawQuery is null ? null : "?" + rawQuery);
+        string? Single(string name) => query.TryGetValue(name, out var values) && values.Count == 1 && !string.IsNullOrEmpty(values[0]) ? values[0] : null;
+        if (Single("serial") is not { } serial || Single("expires") is not { } expires || Single("sig") is null)
+        {
+            return Verdict.Invalid;
+        }
+
+        var inRange = expires.Length <= 12 && expires.All(char.IsAsciiDigit)
+            && long.Parse(expires, NumberStyles.None, CultureInfo.InvariantCulture) <= NodaTime.Instant.MaxValue.ToUnixTimeSeconds();
+        return inRange ? Serial(serial) : Verdict.Invalid;
+    }
+
+    /// <summary>
+    /// The query of a customer page: each field's values as the page reads them (several are joined with commas,
+    /// absent is empty), judged by <paramref name="rules"/>.
+    /// </summary>
+    public static Verdict PageQuery(string? rawQuery, IReadOnlyDictionary<string, Func<string, Verdict>> rules)
+    {
+        var query = QueryHelpers.ParseQuery(rawQuery is null ? null : "?" + rawQuery);
+        return Fuzzed.Combine(rules.Select(r => r.Value(query.TryGetValue(r.Key, out var values) ? values.ToString() : "")));
+    }
+
+    /// <summary><c>GET /api/mail</c>: exactly one <c>status</c>, and it is <c>failed</c>.</summary>
+    public static Verdict MailQuery(string? rawQuery)
+    {
+        var query = QueryHelpers.ParseQuery(rawQuery is null ? null : "?" + rawQuery);
+        return query.TryGetValue("status", out var values) && values.Count == 1 && values[0] == "failed" ? Verdict.Valid : Verdict.Invalid;
+    }
+
     public static bool HasLoneSurrogate(string value)
     {
         for (var i = 0; i < value.Length; i++)
@@ -117,6 +171,12 @@ public static partial class FuzzOracles
 
     [GeneratedRegex("^[A-Za-z0-9-]{1,32}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex SerialPattern();
+
+    [GeneratedRegex("^[0-9A-Za-z.]{1,20}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex VersionPattern();
+
+    [GeneratedRegex("^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex MailIdPattern();
 
     [GeneratedRegex("^[0-9]{4}-[0-9]{2}-[0-9]{2}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex StrictDate();

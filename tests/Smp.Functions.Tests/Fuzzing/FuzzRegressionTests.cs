@@ -97,6 +97,34 @@ public sealed class FuzzRegressionTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal("", (await TableSnapshot.TakeAsync(tables, _api.TablePrefix)).DifferenceFrom(before));
     }
 
+    [Theory]
+    [InlineData("serial=FZ-1%00")]                                           // a NUL the form reader refuses
+    [InlineData("serial=FZ-1&f0=1&f1=1&f2=1&f3=1&f4=1&f5=1&f6=1&f7=1&f8=1&f9=1&f10=1&f11=1&f12=1&f13=1&f14=1&f15=1")] // past the field-count limit
+    [InlineData("serial=FZ-1&kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk=1")] // a 65-character key
+    public async Task A_form_the_reader_refuses_is_a_400_and_stores_nothing(string form)
+    {
+        var tables = azurite.CreateServiceClient();
+        var before = await TableSnapshot.TakeAsync(tables, _api.TablePrefix);
+
+        var term = _api.Request("POST", "/api/term-requests", form, contentType: "application/x-www-form-urlencoded");
+        var termAnswer = await ApiHarness.ExecuteAsync(term, await _api.Function<CustomerRequestFunctions>().RequestTerm(term, ApiHarness.Context("RequestTerm")));
+        var link = _api.Request("POST", "/api/password-requests", form + "&version=1.96", contentType: "application/x-www-form-urlencoded");
+        var linkAnswer = await ApiHarness.ExecuteAsync(link, await _api.Function<PasswordFunctions>().RequestPasswordLink(link, ApiHarness.Context("RequestPasswordLink")));
+
+        AssertBadRequest(termAnswer, "body");
+        AssertBadRequest(linkAnswer, "body");
+        Assert.Equal("", (await TableSnapshot.TakeAsync(tables, _api.TablePrefix)).DifferenceFrom(before));
+    }
+
+    [Fact]
+    public async Task A_multipart_body_without_its_boundary_is_a_400()
+    {
+        var request = _api.Request("POST", "/api/term-requests", "{\"serial\":\"FZ-1\"}", contentType: "multipart/form-data; boundary=x");
+        var response = await ApiHarness.ExecuteAsync(request, await _api.Function<CustomerRequestFunctions>().RequestTerm(request, ApiHarness.Context("RequestTerm")));
+
+        AssertBadRequest(response, "body");
+    }
+
     /// <summary>Twenty valid 242-character addresses with a non-ASCII local part (stored escaped, six characters each).</summary>
     private static string LongContacts(char letter) =>
         "[" + string.Join(",", Enumerable.Range(0, 20).Select(i => $"\"{i:D2}{new string(letter, 228)}@example.com\"")) + "]";

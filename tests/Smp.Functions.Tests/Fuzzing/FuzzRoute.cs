@@ -32,11 +32,20 @@ public sealed partial class FuzzRoute(string name, string method, string templat
 
     public Gen<Fuzzed<string?>> Query { get; init; } = FuzzValues.IgnoredQuery;
 
+    /// <summary>
+    /// Form bodies, for routes that also read an HTML form (<c>application/x-www-form-urlencoded</c>) instead of JSON.
+    /// When set, a JSON body sent with a form content type is read as a form, so no claim is made about its answer.
+    /// </summary>
+    public Gen<Fuzzed<byte[]?>>? Form { get; init; }
+
+    /// <summary>What a 2xx of this route may carry: JSON unless the route serves pages or answers without a body.</summary>
+    public SuccessBodies Success { get; init; } = SuccessBodies.Json;
+
     /// <summary>Whether sending an accepted request again must answer 200 with the same body and store nothing (true for idempotent routes).</summary>
     public bool RepeatIsNoOp { get; init; } = true;
 
     /// <summary>Whether some generated requests must be refused (false for routes without inputs, such as health).</summary>
-    public bool HasInputs => Placeholders.Count > 0 || Body != FuzzBodies.Ignored || Query != FuzzValues.IgnoredQuery;
+    public bool HasInputs => Placeholders.Count > 0 || Body != FuzzBodies.Ignored || Query != FuzzValues.IgnoredQuery || Form is not null;
 
     public IReadOnlyList<string> Placeholders => [.. Placeholder().Matches(Template).Select(m => m.Groups[1].Value)];
 
@@ -52,9 +61,10 @@ public sealed partial class FuzzRoute(string name, string method, string templat
     public Gen<FuzzCase> Cases() =>
         from values in Gen.CollectToArray(Placeholders, p => RouteValueGenerator(p).Select(v => (Name: p, Value: v)))
         from query in Query
-        from body in Body
+        from payload in Payload()
+        let body = payload.Body
+        let contentType = payload.ContentType
         from withoutLength in Gen.Elements(false, false, false, true)
-        from contentType in FuzzValues.ContentType
         from correlationId in FuzzValues.CorrelationId
         let parts = values.Select(v => (v.Value.Verdict, Label: $"{v.Name}: {v.Value.Label}"))
             .Append((query.Verdict, Label: query.Label))
@@ -76,6 +86,22 @@ public sealed partial class FuzzRoute(string name, string method, string templat
 
     public override string ToString() => Name;
 
+    private Gen<(Fuzzed<byte[]?> Body, string? ContentType)> Payload()
+    {
+        var json = from body in Body
+                   from contentType in FuzzValues.ContentType
+                   select (Form is not null && FuzzValues.IsFormContentType(contentType) && body.Verdict != Verdict.Unknown
+                       ? Fuzzed.Unknown(body.Value, body.Label + " (sent as a form)")
+                       : body, contentType);
+        return Form is null
+            ? json
+            : Gen.Frequency(
+                (2, json),
+                (1, from body in Form
+                    from contentType in FuzzValues.FormContentType
+                    select (body, (string?)contentType)));
+    }
+
     private Gen<Fuzzed<string>> RouteValueGenerator(string placeholder) =>
         RouteValues.TryGetValue(placeholder, out var own) ? own
         : DefaultRouteValues.TryGetValue(placeholder, out var shared) ? shared
@@ -83,4 +109,18 @@ public sealed partial class FuzzRoute(string name, string method, string templat
 
     [GeneratedRegex("\\{(\\w+)\\}", RegexOptions.CultureInvariant)]
     private static partial Regex Placeholder();
+}
+
+/// <summary>What the 2xx answers of a route may be besides JSON.</summary>
+[Flags]
+public enum SuccessBodies
+{
+    /// <summary>A JSON object or array (every staff route).</summary>
+    Json = 1,
+
+    /// <summary>An HTML page (customer routes answering a browser).</summary>
+    Html = 2,
+
+    /// <summary>No body at all (a 202 that only says the work was queued).</summary>
+    Empty = 4,
 }

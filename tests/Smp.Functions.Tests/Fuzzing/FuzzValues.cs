@@ -191,6 +191,17 @@ public static class FuzzValues
         (1, Gen.Elements<string?>(null, "", "text/plain", "application/json; charset=utf-16", "application/x-www-form-urlencoded",
             "multipart/form-data; boundary=x", "application/problem+json", "*/*", "application/json\r\nX: y")));
 
+    /// <summary>Content types of the customer pages' forms, as browsers and scripts send them.</summary>
+    public static Gen<string> FormContentType { get; } = Gen.Elements(
+        "application/x-www-form-urlencoded", "application/x-www-form-urlencoded", "application/x-www-form-urlencoded; charset=UTF-8", "Application/X-WWW-Form-URLEncoded");
+
+    /// <summary>Whether the request will be read as a form (what <c>HttpRequest.HasFormContentType</c> says).</summary>
+    public static bool IsFormContentType(string? contentType) =>
+        contentType is not null
+        && Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+        && (media.MediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
+            || media.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase));
+
     private static string FormatInstant(Instant instant, int offsetMinutes, int form)
     {
         var offset = Offset.FromSeconds(offsetMinutes * 60);

@@ -5,8 +5,11 @@ namespace Smp.Functions.Tests.Fuzzing;
 /// <summary>What every answer of the API must look like (SPEC section 3), whatever was asked.</summary>
 public static class ResponseRules
 {
-    /// <summary>The ways <paramref name="response"/> breaks the rules; empty when it keeps them.</summary>
-    public static IReadOnlyList<string> Violations(ApiResponse response)
+    /// <summary>
+    /// The ways <paramref name="response"/> breaks the rules; empty when it keeps them. <paramref name="success"/> says
+    /// what a 2xx may carry on this route (customer pages are HTML); every 4xx is a problem document whatever the route.
+    /// </summary>
+    public static IReadOnlyList<string> Violations(ApiResponse response, SuccessBodies success = SuccessBodies.Json)
     {
         var violations = new List<string>();
         if (response.Status is < 200 or >= 500 or (>= 300 and < 400))
@@ -20,7 +23,7 @@ public static class ResponseRules
         }
         else if (response.Status is >= 200 and < 300)
         {
-            CheckSuccess(response, violations);
+            CheckSuccess(response, success, violations);
         }
 
         return violations;
@@ -79,8 +82,19 @@ public static class ResponseRules
         }
     }
 
-    private static void CheckSuccess(ApiResponse response, List<string> violations)
+    private static void CheckSuccess(ApiResponse response, SuccessBodies success, List<string> violations)
     {
+        if (success.HasFlag(SuccessBodies.Empty) && response.Status == 202 && response.Body.Length == 0)
+        {
+            return;
+        }
+
+        if (success.HasFlag(SuccessBodies.Html) && response.MediaType == "text/html")
+        {
+            CheckPage(response, violations);
+            return;
+        }
+
         if (response.MediaType != "application/json")
         {
             violations.Add($"a {response.Status} must be application/json, not '{response.ContentType}'");
@@ -94,6 +108,25 @@ public static class ResponseRules
         if (response.Status == 201 && !response.Headers.Location.ToString().StartsWith("/api/", StringComparison.Ordinal))
         {
             violations.Add($"a 201 must say where the resource is (Location '{response.Headers.Location}')");
+        }
+    }
+
+    /// <summary>A customer page: a whole UTF-8 HTML document the browser is told not to store or sniff.</summary>
+    private static void CheckPage(ApiResponse response, List<string> violations)
+    {
+        if (!response.Body.StartsWith("<!DOCTYPE html>", StringComparison.OrdinalIgnoreCase) || !response.Body.TrimEnd().EndsWith("</html>", StringComparison.OrdinalIgnoreCase))
+        {
+            violations.Add("an HTML answer must be a whole document");
+        }
+
+        if (!(response.ContentType ?? "").Contains("charset=utf-8", StringComparison.OrdinalIgnoreCase))
+        {
+            violations.Add($"an HTML answer must say its charset is UTF-8, not '{response.ContentType}'");
+        }
+
+        if (response.Headers.CacheControl.ToString() != "no-store" || response.Headers.XContentTypeOptions.ToString() != "nosniff")
+        {
+            violations.Add("a customer page must be sent with Cache-Control: no-store and X-Content-Type-Options: nosniff");
         }
     }
 
