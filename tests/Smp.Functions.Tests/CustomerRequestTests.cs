@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Smp.Core.Outbox;
 using Smp.Functions.Functions;
@@ -331,5 +332,18 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
             problem.GetProperty("errors").EnumerateObject().Any(e => e.Name == field),
             $"Expected an error for '{field}': {response}");
         Assert.Equal(JsonValueKind.String, problem.GetProperty("title").ValueKind);
+    }
+
+    [Fact]
+    public async Task An_oversize_form_without_a_content_length_is_refused_and_sends_nothing()
+    {
+        var request = _api.Request("POST", "/api/term-requests", "serial=VT-1001&serial2=" + new string('x', 70_000), contentType: FormContentType);
+        request.ContentLength = null;
+        var result = await _api.Function<CustomerRequestFunctions>().RequestTerm(request, ApiHarness.Context("RequestTerm"));
+        var response = await ApiHarness.ExecuteAsync(request, result);
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal("application/problem+json", response.MediaType);
+        Assert.Empty(await _api.Services.GetRequiredService<IMailOutbox>().ListDueAsync(Instant.MaxValue, 100, CancellationToken.None));
     }
 }

@@ -5,6 +5,12 @@ namespace Smp.Functions.Http;
 /// <summary>Reads the one-button forms of the customer pages with the same rules as JSON bodies: bounded, no unknown fields.</summary>
 public static class FormBody
 {
+    /// <summary>
+    /// The forms carry a serial, a version and a scope, each a few characters; with at most 16 fields of 64-character
+    /// keys this also keeps a form without a Content-Length far below the 64 KiB body limit.
+    /// </summary>
+    public const int MaxValueLength = 1024;
+
     /// <summary>The form's fields, or null with the reasons recorded; a field not in <paramref name="known"/> is refused.</summary>
     public static async Task<IFormCollection?> ReadAsync(HttpRequest request, IReadOnlySet<string> known, ValidationErrors errors, CancellationToken cancellationToken)
     {
@@ -17,7 +23,7 @@ public static class FormBody
         IFormCollection form;
         try
         {
-            form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { ValueLengthLimit = JsonBody.MaxBytes, KeyLengthLimit = 64, ValueCountLimit = 16 }, cancellationToken);
+            form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { ValueLengthLimit = MaxValueLength, KeyLengthLimit = 64, ValueCountLimit = 16, MultipartBodyLengthLimit = JsonBody.MaxBytes }, cancellationToken);
         }
         catch (InvalidDataException ex)
         {
