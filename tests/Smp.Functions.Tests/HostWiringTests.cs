@@ -47,6 +47,24 @@ public sealed class HostWiringTests(AzuriteFixture azurite)
         Assert.Contains("Smp:BusinessTimeZone", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("http://smp.example.com")]
+    [InlineData("ftp://smp.example.com")]
+    [InlineData("https://smp.example.com/?a=1")]
+    [InlineData("smp.example.com")]
+    public void A_public_base_url_that_mail_links_cannot_use_fails_start_up_naming_the_setting(string url)
+    {
+        // Some settings are refused while the container is composed, others by the start-up validation: both stop the app.
+        var error = Record.Exception(() =>
+        {
+            using var api = new ApiHarness(azurite.ConnectionString, Instant.FromUtc(2026, 1, 1, 0, 0), new Dictionary<string, string?> { ["Smp:PublicBaseUrl"] = url });
+            api.Services.GetRequiredService<IStartupValidator>().Validate();
+        });
+
+        Assert.NotNull(error);
+        Assert.Contains("Smp:PublicBaseUrl", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Program_cs_uses_the_same_composition_root()
     {

@@ -41,7 +41,8 @@ public sealed class SmpOptions
     public MailSettings Mail() => new(
         EmailAddress.Parse(SenderAddress ?? string.Empty),
         EmailAddress.Parse(RenewalsDeskEmail ?? string.Empty),
-        new Uri(PublicBaseUrl ?? string.Empty, UriKind.Absolute));
+        // A trailing slash, so that links resolved against it keep any path it has.
+        new Uri((PublicBaseUrl ?? string.Empty).TrimEnd('/') + "/", UriKind.Absolute));
 
     public DateTimeZone Zone() =>
         DateTimeZoneProviders.Tzdb.GetZoneOrNull(BusinessTimeZone ?? string.Empty)
@@ -86,9 +87,11 @@ public sealed class SmpOptionsValidator : IValidateOptions<SmpOptions>
             failures.Add($"Setting 'Smp:RenewalsDeskEmail' must be the renewals desk's email address (found '{options.RenewalsDeskEmail}').");
         }
 
-        if (!Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out var baseUrl) || (baseUrl.Scheme != Uri.UriSchemeHttps && baseUrl.Scheme != Uri.UriSchemeHttp))
+        if (!Uri.TryCreate(options.PublicBaseUrl, UriKind.Absolute, out var baseUrl)
+            || !(baseUrl.Scheme == Uri.UriSchemeHttps || (baseUrl.Scheme == Uri.UriSchemeHttp && baseUrl.IsLoopback))
+            || baseUrl.Query.Length > 0 || baseUrl.Fragment.Length > 0)
         {
-            failures.Add($"Setting 'Smp:PublicBaseUrl' must be the absolute http(s) address customers reach the app at (found '{options.PublicBaseUrl}').");
+            failures.Add($"Setting 'Smp:PublicBaseUrl' must be the https address customers reach the app at, without query or fragment (plain http only for localhost) (found '{options.PublicBaseUrl}').");
         }
 
         if (string.IsNullOrWhiteSpace(options.DefaultProduct) || options.DefaultProduct.Length > 100)
