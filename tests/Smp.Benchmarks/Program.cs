@@ -2,21 +2,23 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Smp.Benchmarks.Infrastructure;
+using Smp.Benchmarks.Ingest;
 using Smp.Benchmarks.Scan;
 
 namespace Smp.Benchmarks;
 
 /// <summary>
-/// dotnet run -c Release --project tests/Smp.Benchmarks -- all|scan [options]
+/// dotnet run -c Release --project tests/Smp.Benchmarks -- all|scan|ingest [options]
 /// Prints the results as Markdown on standard output; progress goes to standard error.
 /// </summary>
 internal static class Program
 {
     private const string Usage = """
-        Usage: dotnet run -c Release --project tests/Smp.Benchmarks -- <all|scan> [options]
+        Usage: dotnet run -c Release --project tests/Smp.Benchmarks -- <all|scan|ingest> [options]
 
           all        the benchmarks below, in this order
           scan       reminder scan: time and entities read with 100 reminders due, at growing numbers stored
+          ingest     activations per second through the function and through bare Table Storage calls
 
         Options:
           --reps N            repetitions per measurement (default 5)
@@ -25,6 +27,7 @@ internal static class Program
                               is replaced by the largest multiple of 10,000 that does, and the report says so
           --seed-with-store   seed every size through TableLicenseStore.TryAddAsync (default: the first size
                               only; larger ones with the store's row builders in entity group transactions)
+          --seconds S         length of each ingest run (default 5)
           --out FILE          also write the Markdown report to FILE
           --quick             a short smoke run (small sizes, 2 repetitions, 1 s runs): not for publishing
         """;
@@ -69,6 +72,14 @@ internal static class Program
             report.AppendLine("## Reminder scan").AppendLine().Append(text).AppendLine(Took(section));
         }
 
+        if (options.Runs("ingest"))
+        {
+            var section = Stopwatch.StartNew();
+            var ingest = new IngestBenchmark(new IngestSettings([1, 8, 32], options.Repetitions, options.RunDuration, options.RunDuration), progress);
+            var text = await ingest.RunAsync(cancel.Token);
+            report.AppendLine("## Activation ingest").AppendLine().Append(text).AppendLine(Took(section));
+        }
+
         report.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Whole run: {clock.Elapsed.TotalMinutes:F1} min; load average (1/5/15 min) at the end: {MachineInfo.LoadAverage() ?? "unknown"}."));
 
@@ -95,7 +106,7 @@ internal static class Program
         bool Quick,
         bool SeedThroughStore)
     {
-        private static readonly string[] Commands = ["all", "scan"];
+        private static readonly string[] Commands = ["all", "scan", "ingest"];
 
         public bool Runs(string benchmark) => Command == "all" || Command == benchmark;
 
