@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Smp.Benchmarks.Dispatch;
 using Smp.Benchmarks.Infrastructure;
 using Smp.Benchmarks.Ingest;
 using Smp.Benchmarks.Scan;
@@ -8,17 +9,18 @@ using Smp.Benchmarks.Scan;
 namespace Smp.Benchmarks;
 
 /// <summary>
-/// dotnet run -c Release --project tests/Smp.Benchmarks -- all|scan|ingest [options]
+/// dotnet run -c Release --project tests/Smp.Benchmarks -- all|scan|ingest|dispatch [options]
 /// Prints the results as Markdown on standard output; progress goes to standard error.
 /// </summary>
 internal static class Program
 {
     private const string Usage = """
-        Usage: dotnet run -c Release --project tests/Smp.Benchmarks -- <all|scan|ingest> [options]
+        Usage: dotnet run -c Release --project tests/Smp.Benchmarks -- <all|scan|ingest|dispatch> [options]
 
-          all        the benchmarks below, in this order
+          all        the three benchmarks below, in this order
           scan       reminder scan: time and entities read with 100 reminders due, at growing numbers stored
           ingest     activations per second through the function and through bare Table Storage calls
+          dispatch   mail dispatch: throughput, the per-minute cap, and 429 handling against a local ACS stand-in
 
         Options:
           --reps N            repetitions per measurement (default 5)
@@ -80,6 +82,24 @@ internal static class Program
             report.AppendLine("## Activation ingest").AppendLine().Append(text).AppendLine(Took(section));
         }
 
+        if (options.Runs("dispatch"))
+        {
+            var section = Stopwatch.StartNew();
+            var dispatch = new DispatchBenchmark(
+                new DispatchSettings(
+                    options.Quick ? 2 : 3,
+                    options.Quick ? 60 : 200,
+                    options.Quick ? 90 : 300,
+                    MaxPerMinute: 30,
+                    [
+                        new Throttling(QuotaPerMinute: 20, RandomRate: 0, RandomRetryAfter: TimeSpan.Zero, Seed: 0),
+                        new Throttling(QuotaPerMinute: 20, RandomRate: 0.05, RandomRetryAfter: TimeSpan.FromSeconds(90), Seed: 0),
+                    ]),
+                progress);
+            var text = await dispatch.RunAsync(cancel.Token);
+            report.AppendLine("## Mail dispatch").AppendLine().Append(text).AppendLine(Took(section));
+        }
+
         report.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Whole run: {clock.Elapsed.TotalMinutes:F1} min; load average (1/5/15 min) at the end: {MachineInfo.LoadAverage() ?? "unknown"}."));
 
@@ -106,7 +126,7 @@ internal static class Program
         bool Quick,
         bool SeedThroughStore)
     {
-        private static readonly string[] Commands = ["all", "scan", "ingest"];
+        private static readonly string[] Commands = ["all", "scan", "ingest", "dispatch"];
 
         public bool Runs(string benchmark) => Command == "all" || Command == benchmark;
 
