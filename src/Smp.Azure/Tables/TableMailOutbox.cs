@@ -129,11 +129,18 @@ public sealed class TableMailOutbox : IMailOutbox
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
         var due = new List<StoredOutboxMessage>();
-        await foreach (var message in ResolveMarkersAsync(PendingPrefix, IsPendingState, cancellationToken))
+        // Markers carry the time their message is due, so only messages due now are read, earliest first, until
+        // `max` are found: a run's cost follows what it may send, not the backlog.
+        var dueMarkers = ResolveMarkersAsync(PendingPrefix, IsPendingState, m => (m.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue) <= now.ToDateTimeOffset(), cancellationToken);
+        await foreach (var message in dueMarkers)
         {
             if (message.Message.NextAttemptAt <= now)
             {
                 due.Add(message);
+                if (due.Count >= max)
+                {
+                    break;
+                }
             }
         }
 
@@ -143,7 +150,7 @@ public sealed class TableMailOutbox : IMailOutbox
     public async Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken)
     {
         var failed = new List<StoredOutboxMessage>();
-        await foreach (var message in ResolveMarkersAsync(FailedPrefix, s => s == MailStatus.Failed, cancellationToken))
+        await foreach (var message in ResolveMarkersAsync(FailedPrefix, s => s == MailStatus.Failed, _ => true, cancellationToken))
         {
             failed.Add(message);
         }
@@ -208,17 +215,20 @@ public sealed class TableMailOutbox : IMailOutbox
 
     private static bool IsPendingState(MailStatus status) => status is MailStatus.Pending or MailStatus.Sending;
 
-    private async IAsyncEnumerable<StoredOutboxMessage> ResolveMarkersAsync(string prefix, Func<MailStatus, bool> wanted, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<StoredOutboxMessage> ResolveMarkersAsync(string prefix, Func<MailStatus, bool> wanted, Func<TableEntity, bool> markerWanted, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await created.EnsureAsync(cancellationToken);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {prefix} and RowKey lt {prefix[..^1] + "}"}");
         var markers = new List<TableEntity>();
         await foreach (var marker in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {
-            markers.Add(marker);
+            if (markerWanted(marker))
+            {
+                markers.Add(marker);
+            }
         }
 
-        foreach (var marker in markers)
+        foreach (var marker in markers.OrderBy(m => m.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue))
         {
             var id = marker.RowKey[prefix.Length..];
             var message = await GetAsync(id, cancellationToken);

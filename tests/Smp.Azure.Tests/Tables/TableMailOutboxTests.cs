@@ -177,6 +177,49 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
     }
 
     [Fact]
+    public async Task The_due_list_reads_only_messages_due_now_earliest_first_up_to_the_maximum()
+    {
+        var counter = new PointReadCounter();
+        var options = new TableClientOptions();
+        options.AddPolicy(counter, global::Azure.Core.HttpPipelinePosition.PerCall);
+        var name = AzuriteFixture.UniqueTableName("mailoutbox");
+        var outbox = new TableMailOutbox(azurite.CreateServiceClient(options), name);
+        var later = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            var mail = Mail();
+            await outbox.EnqueueAsync(mail, MailKinds.Term, [], Now + Duration.FromMinutes(i), Ct);
+            if (i >= 3)
+            {
+                later.Add(mail.Id);
+            }
+        }
+
+        counter.Reads = 0;
+        var due = await outbox.ListDueAsync(Now + Duration.FromMinutes(2), max: 2, Ct);
+
+        Assert.Equal(2, due.Count);
+        Assert.True(due[0].Message.NextAttemptAt <= due[1].Message.NextAttemptAt);
+        Assert.DoesNotContain(due, m => later.Contains(m.Message.Id));
+        Assert.Equal(2, counter.Reads); // the two messages returned, not the six pending
+    }
+
+    /// <summary>Counts point reads of outbox messages (GETs addressed to one entity).</summary>
+    private sealed class PointReadCounter : global::Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        public int Reads;
+
+        public override void OnSendingRequest(global::Azure.Core.HttpMessage message)
+        {
+            var path = Uri.UnescapeDataString(message.Request.Uri.Path);
+            if (message.Request.Method == global::Azure.Core.RequestMethod.Get && path.Contains("RowKey='msg|", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref Reads);
+            }
+        }
+    }
+
+    [Fact]
     public async Task More_claims_than_one_transaction_holds_are_refused_before_any_write()
     {
         var (outbox, _) = Create();
