@@ -32,7 +32,7 @@ public sealed class PasswordReleaseRecoveryTests(AzuriteFixture azurite) : IDisp
             link = await UpdateApi.LinkAsync(setup);
         }
 
-        using (var crashing = Harness(services => services.Decorate<ILicenseStore>((store, _) => new CrashingStore(store, crashAfterTheWrite))))
+        using (var crashing = Harness(services => services.Decorate<ILicenseStore>((store, _) => new CrashingLicenseStore(store, crashOnUpdate: 1, afterTheWrite: crashAfterTheWrite))))
         {
             await Assert.ThrowsAsync<SimulatedCrashException>(() => UpdateApi.OpenAsync(crashing, link, forwardedFor: "203.0.113.7"));
         }
@@ -49,41 +49,4 @@ public sealed class PasswordReleaseRecoveryTests(AzuriteFixture azurite) : IDisp
         Now,
         new Dictionary<string, string?> { ["Smp:TablePrefix"] = _prefix, ["Smp:Secrets:LocalDirectory"] = _secrets },
         services);
-
-    /// <summary>The real store, except that its first update dies before, or just after, it is written.</summary>
-    private sealed class CrashingStore(ILicenseStore inner, bool afterTheWrite) : ILicenseStore
-    {
-        private int updates;
-
-        public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
-        {
-            if (Interlocked.Increment(ref updates) != 1)
-            {
-                return await inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
-            }
-
-            if (afterTheWrite)
-            {
-                await inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
-            }
-
-            throw new SimulatedCrashException();
-        }
-
-        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
-
-        public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) => inner.GetEventsAsync(serial, cancellationToken);
-
-        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => inner.TryAddAsync(license, firstEvent, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
-
-        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
-    }
-
-    private sealed class SimulatedCrashException() : Exception("Simulated crash around the release's audit write.");
 }

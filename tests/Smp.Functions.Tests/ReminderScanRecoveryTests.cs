@@ -132,31 +132,4 @@ public sealed class ReminderScanRecoveryTests(AzuriteFixture azurite)
 
         return recorded;
     }
-
-    /// <summary>The real store, except that one update throws instead of being written: the process "died" there.</summary>
-    private sealed class CrashingLicenseStore(ILicenseStore inner, int crashOnUpdate) : ILicenseStore
-    {
-        private int updates;
-
-        public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) =>
-            Interlocked.Increment(ref updates) == crashOnUpdate
-                ? throw new SimulatedCrashException()
-                : inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
-
-        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
-
-        public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) => inner.GetEventsAsync(serial, cancellationToken);
-
-        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => inner.TryAddAsync(license, firstEvent, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
-
-        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
-    }
-
-    private sealed class SimulatedCrashException() : Exception("Simulated crash between the outbox write and the license write.");
 }

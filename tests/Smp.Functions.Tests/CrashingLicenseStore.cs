@@ -1,0 +1,47 @@
+using NodaTime;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
+
+namespace Smp.Functions.Tests;
+
+/// <summary>
+/// The real license store, except that its <paramref name="crashOnUpdate"/>-th update makes the process "die":
+/// before the write is sent, or just after storage carried it out (<paramref name="afterTheWrite"/>). Only the
+/// crash is injected; the storage is the real one.
+/// </summary>
+internal sealed class CrashingLicenseStore(ILicenseStore inner, int crashOnUpdate, bool afterTheWrite = false) : ILicenseStore
+{
+    private int updates;
+
+    public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref updates) != crashOnUpdate)
+        {
+            return await inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
+        }
+
+        if (afterTheWrite)
+        {
+            await inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
+        }
+
+        throw new SimulatedCrashException();
+    }
+
+    public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
+
+    public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) => inner.GetEventsAsync(serial, cancellationToken);
+
+    public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => inner.TryAddAsync(license, firstEvent, cancellationToken);
+
+    public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
+
+    public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
+
+    public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
+
+    public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+}
+
+/// <summary>The injected crash of <see cref="CrashingLicenseStore"/>.</summary>
+internal sealed class SimulatedCrashException() : Exception("Simulated crash around a license write.");
