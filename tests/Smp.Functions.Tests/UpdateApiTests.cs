@@ -135,7 +135,7 @@ public sealed class UpdateApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
-    public async Task Announcing_mails_each_customer_and_recipient_set_once_with_a_personal_link_per_license()
+    public async Task R14_announcing_mails_each_customer_and_recipient_set_once_with_a_personal_link_per_license()
     {
         // Acme: two licenses with the same contacts (one mail), one with other contacts (a second mail).
         await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody("VT-1001"));
@@ -195,7 +195,7 @@ public sealed class UpdateApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
-    public async Task Announcing_the_same_version_again_sends_nothing_new_and_reaches_only_licenses_activated_since()
+    public async Task R14_announcing_the_same_version_again_sends_nothing_new_and_reaches_only_licenses_activated_since()
     {
         await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody("VT-1001"));
         await UpdateApi.PublishAsync(_api);
@@ -224,7 +224,7 @@ public sealed class UpdateApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
-    public async Task Concurrent_announcements_of_one_version_mail_each_license_once()
+    public async Task R14_concurrent_announcements_of_one_version_mail_each_license_once()
     {
         for (var i = 1; i <= 6; i++)
         {
@@ -289,7 +289,7 @@ public sealed class UpdateApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
-    public async Task The_license_document_lists_each_published_update_with_the_entitlement_for_today()
+    public async Task R13_the_license_document_lists_each_published_update_with_the_entitlement_for_today()
     {
         await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());
         await UpdateApi.PublishAsync(_api, version: "1.95", releasedOn: "2025-11-01");

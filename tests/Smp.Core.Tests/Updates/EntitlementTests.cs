@@ -18,7 +18,7 @@ public class EntitlementTests
     [Theory]
     [InlineData(EntitlementPolicy.CurrentPlan)]
     [InlineData(EntitlementPolicy.ReleasedDuringCover)]
-    public void An_update_released_later_than_today_entitles_no_one(EntitlementPolicy policy)
+    public void R13_an_update_released_later_than_today_entitles_no_one(EntitlementPolicy policy)
     {
         Assert.False(Entitlement.IsEntitled(Trial, Release("2026-03-21"), Date("2026-03-20"), policy));
         Assert.False(Entitlement.IsEntitled(RenewedAfterLapse, Release("2027-01-01"), Date("2026-12-31"), policy));
@@ -31,7 +31,7 @@ public class EntitlementTests
         Assert.True(Entitlement.IsEntitled(Trial, Release("2026-03-20"), Date("2026-03-20"), policy));
 
     [Fact]
-    public void CurrentPlan_entitles_a_current_license_to_every_released_update_even_one_older_than_the_license()
+    public void R13_CurrentPlan_entitles_a_current_license_to_every_released_update_even_one_older_than_the_license()
     {
         var today = Date("2026-04-10");
 
@@ -40,7 +40,7 @@ public class EntitlementTests
     }
 
     [Fact]
-    public void CurrentPlan_refuses_a_lapsed_license_even_an_update_released_while_it_was_covered()
+    public void R13_CurrentPlan_refuses_a_lapsed_license_even_an_update_released_while_it_was_covered()
     {
         Assert.Equal(PlanStatus.Lapsed, Trial.StatusOn(Date("2026-05-01")));
 
@@ -48,7 +48,7 @@ public class EntitlementTests
     }
 
     [Fact]
-    public void ReleasedDuringCover_keeps_the_updates_released_while_covered_after_the_plan_lapsed()
+    public void R13_ReleasedDuringCover_keeps_the_updates_released_while_covered_after_the_plan_lapsed()
     {
         var today = Date("2026-09-01");
 
@@ -64,7 +64,7 @@ public class EntitlementTests
     [InlineData("2026-06-14", false)] // the day before the renewal was recorded
     [InlineData("2026-06-15", true)] // the renewal's recording date: cover resumes (R6)
     [InlineData("2026-07-01", true)]
-    public void ReleasedDuringCover_respects_the_gap_left_by_a_renewal_after_a_lapse(string releasedOn, bool entitled)
+    public void R13_ReleasedDuringCover_respects_the_gap_left_by_a_renewal_after_a_lapse(string releasedOn, bool entitled)
     {
         var today = Date("2026-08-01");
         Assert.Equal(PlanStatus.Current, RenewedAfterLapse.StatusOn(today));
