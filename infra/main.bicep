@@ -22,8 +22,14 @@ param environmentName string
 })
 param location string
 
-@description('Object ID of the person (or pipeline principal) running azd. When set, it gets the same data roles as the app so the back end can run on a workstation against these resources. Leave empty for production.')
+@description('Object ID of the person (or pipeline principal) running azd; azd fills it with the signed-in user. It gets data roles only when grantDeveloperDataRoles is true.')
 param principalId string = ''
+
+@description('Give principalId the same data roles as the app, so the back end can run on a workstation against these resources and secrets can be managed with az. Off by default; leave it off for production environments.')
+param grantDeveloperDataRoles bool = false
+
+@description('Assign the app narrow custom roles instead of Key Vault Secrets Officer and Communication and Email Service Owner. Creating them needs Microsoft.Authorization/roleDefinitions/write (Owner or User Access Administrator).')
+param useNarrowCustomRoles bool = false
 
 @allowed([
   'User'
@@ -118,6 +124,7 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -129,6 +136,7 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     tags: tags
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionInDays
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
   }
 }
 
@@ -145,6 +153,18 @@ module communication 'modules/communication.bicep' = {
     senderDisplayName: senderDisplayName
   }
 }
+
+// Narrower roles than the built-in ones for the vault and mail, only when asked for.
+module customRoles 'modules/custom-roles.bicep' = if (useNarrowCustomRoles) {
+  name: 'custom-roles'
+  params: {
+    assignableScope: resourceGroup.id
+    resourceToken: resourceToken
+  }
+}
+
+var keyVaultRoleId = useNarrowCustomRoles ? customRoles!.outputs.keyVaultRoleId : ''
+var communicationRoleId = useNarrowCustomRoles ? customRoles!.outputs.communicationRoleId : ''
 
 // Roles of the app's identity, each scoped to the one resource it is for.
 module appStorageAccess 'modules/storage-access.bicep' = {
@@ -163,6 +183,7 @@ module appKeyVaultAccess 'modules/keyvault-access.bicep' = {
   params: {
     vaultName: keyVault.outputs.name
     principalId: identity.outputs.principalId
+    customRoleDefinitionId: keyVaultRoleId
     principalType: 'ServicePrincipal'
   }
 }
@@ -173,6 +194,7 @@ module appCommunicationAccess 'modules/communication-access.bicep' = {
   params: {
     communicationServiceName: communication.outputs.communicationServiceName
     principalId: identity.outputs.principalId
+    customRoleDefinitionId: communicationRoleId
     principalType: 'ServicePrincipal'
   }
 }
@@ -187,8 +209,8 @@ module appMonitoringAccess 'modules/monitoring-access.bicep' = {
   }
 }
 
-// The same roles for the developer, so `func start` on a workstation can use these resources.
-module userStorageAccess 'modules/storage-access.bicep' = if (!empty(principalId)) {
+// The same roles for the developer, so `func start` on a workstation can use these resources: only on request.
+module userStorageAccess 'modules/storage-access.bicep' = if (grantDeveloperDataRoles && !empty(principalId)) {
   name: 'storage-access-user'
   scope: resourceGroup
   params: {
@@ -198,27 +220,29 @@ module userStorageAccess 'modules/storage-access.bicep' = if (!empty(principalId
   }
 }
 
-module userKeyVaultAccess 'modules/keyvault-access.bicep' = if (!empty(principalId)) {
+module userKeyVaultAccess 'modules/keyvault-access.bicep' = if (grantDeveloperDataRoles && !empty(principalId)) {
   name: 'key-vault-access-user'
   scope: resourceGroup
   params: {
     vaultName: keyVault.outputs.name
     principalId: principalId
+    customRoleDefinitionId: keyVaultRoleId
     principalType: principalType
   }
 }
 
-module userCommunicationAccess 'modules/communication-access.bicep' = if (!empty(principalId)) {
+module userCommunicationAccess 'modules/communication-access.bicep' = if (grantDeveloperDataRoles && !empty(principalId)) {
   name: 'communication-access-user'
   scope: resourceGroup
   params: {
     communicationServiceName: communication.outputs.communicationServiceName
     principalId: principalId
+    customRoleDefinitionId: communicationRoleId
     principalType: principalType
   }
 }
 
-module userMonitoringAccess 'modules/monitoring-access.bicep' = if (!empty(principalId)) {
+module userMonitoringAccess 'modules/monitoring-access.bicep' = if (grantDeveloperDataRoles && !empty(principalId)) {
   name: 'monitoring-access-user'
   scope: resourceGroup
   params: {
@@ -246,6 +270,7 @@ module functionApp 'modules/functionapp.bicep' = {
     storageTableEndpoint: storage.outputs.tableEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
+    logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
     vaultUri: keyVault.outputs.uri
     communicationEndpoint: communication.outputs.endpoint
     senderAddress: communication.outputs.senderAddress

@@ -8,7 +8,7 @@ data="$repo/.local"
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "Missing prerequisite: $1. $2" >&2; exit 1; }; }
 need dotnet "Install the .NET 10 SDK: https://dotnet.microsoft.com/download"
-need node "Install Node.js 20 or later: https://nodejs.org"
+need node "Install Node.js 22 or later (the pinned Azurite asks for it): https://nodejs.org"
 need npm "npm comes with Node.js."
 need func "Install Azure Functions Core Tools 4: npm install -g azure-functions-core-tools@4 (or see https://learn.microsoft.com/azure/azure-functions/functions-run-local)"
 

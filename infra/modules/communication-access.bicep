@@ -1,6 +1,7 @@
 // Communication and Email Service Owner on the one Communication Services resource: the built-in
 // role that allows sending email with a Microsoft Entra token. There is no narrower built-in role,
-// so the scope is kept to this single resource.
+// so the scope is kept to this single resource; with customRoleDefinitionId set, the narrower custom
+// role of custom-roles.bicep is assigned instead.
 
 @description('Name of the Communication Services resource.')
 param communicationServiceName string
@@ -16,6 +17,9 @@ param principalId string
 @description('Kind of principal.')
 param principalType string
 
+@description('ID of a narrower custom role to assign instead of Communication and Email Service Owner (see custom-roles.bicep). Empty: the built-in role.')
+param customRoleDefinitionId string = ''
+
 resource communicationService 'Microsoft.Communication/communicationServices@2025-05-01' existing = {
   name: communicationServiceName
 }
@@ -26,10 +30,10 @@ resource communicationOwner 'Microsoft.Authorization/roleDefinitions@2022-04-01'
 }
 
 resource communicationOwnerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(communicationService.id, principalId, communicationOwner.id)
+  name: guid(communicationService.id, principalId, empty(customRoleDefinitionId) ? communicationOwner.id : customRoleDefinitionId)
   scope: communicationService
   properties: {
-    roleDefinitionId: communicationOwner.id
+    roleDefinitionId: empty(customRoleDefinitionId) ? communicationOwner.id : customRoleDefinitionId
     principalId: principalId
     principalType: principalType
   }

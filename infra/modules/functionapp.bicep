@@ -79,6 +79,9 @@ param linkValidityDays int
 @description('Which licenses are entitled to an update (Smp:Updates:Entitlement).')
 param updatesEntitlement string
 
+@description('Resource ID of the Log Analytics workspace that receives the app\'s FunctionAppLogs.')
+param logAnalyticsWorkspaceId string
+
 resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
   name: storageAccountName
 }
@@ -118,6 +121,8 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     httpsOnly: true
     siteConfig: {
       minTlsVersion: '1.2'
+      // Code arrives through the deployment container only: no FTP, plain or TLS.
+      ftpsState: 'Disabled'
     }
     // On Flex Consumption the runtime, scale and deployment source live here; the classic
     // FUNCTIONS_WORKER_RUNTIME / FUNCTIONS_EXTENSION_VERSION settings are not allowed.
@@ -141,6 +146,40 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
         }
       }
     }
+  }
+}
+
+// Basic (user name and password) publishing credentials are refused for FTP and for the SCM site
+// (Kudu, zip deploy): deployment signs in with Microsoft Entra ID.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+// The host's and the worker's log stream (FunctionAppLogs) in the workspace, next to the vault's audit
+// events and the table logs.
+resource appLogsToWorkspace 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'app-logs-to-log-analytics'
+  scope: site
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -1,6 +1,7 @@
 // Key Vault Secrets Officer on the one vault: the app reads update passwords and the link-signing
 // key, creates the signing key on first use and stores passwords published through the API.
-// (Secrets User would be enough for an app that only reads.)
+// (Secrets User would be enough for an app that only reads.) With customRoleDefinitionId set, the
+// narrower custom role of custom-roles.bicep (get, list versions, set) is assigned instead.
 
 @description('Name of the vault.')
 param vaultName string
@@ -16,6 +17,9 @@ param principalId string
 @description('Kind of principal.')
 param principalType string
 
+@description('ID of a narrower custom role to assign instead of Key Vault Secrets Officer (see custom-roles.bicep). Empty: the built-in role.')
+param customRoleDefinitionId string = ''
+
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' existing = {
   name: vaultName
 }
@@ -26,10 +30,10 @@ resource secretsOfficer 'Microsoft.Authorization/roleDefinitions@2022-04-01' exi
 }
 
 resource secretsOfficerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, principalId, secretsOfficer.id)
+  name: guid(vault.id, principalId, empty(customRoleDefinitionId) ? secretsOfficer.id : customRoleDefinitionId)
   scope: vault
   properties: {
-    roleDefinitionId: secretsOfficer.id
+    roleDefinitionId: empty(customRoleDefinitionId) ? secretsOfficer.id : customRoleDefinitionId
     principalId: principalId
     principalType: principalType
   }

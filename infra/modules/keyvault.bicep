@@ -18,6 +18,9 @@ param tags { *: string }
 @description('Days a deleted secret (or the deleted vault) can be recovered. It cannot be changed after the vault is created.')
 param softDeleteRetentionInDays int = 90
 
+@description('Resource ID of the Log Analytics workspace that receives the vault\'s audit events.')
+param logAnalyticsWorkspaceId string
+
 resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
   name: name
   location: location
@@ -39,6 +42,22 @@ resource vault 'Microsoft.KeyVault/vaults@2025-05-01' = {
       defaultAction: 'Allow'
       bypass: 'AzureServices'
     }
+  }
+}
+
+// Every secret read, write and denied attempt, with the caller, lands in the workspace
+// (AzureDiagnostics, Category == "AuditEvent").
+resource auditToWorkspace 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit-to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'AuditEvent'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -29,6 +29,10 @@ resource workspace 'Microsoft.OperationalInsights/workspaces@2025-02-01' = {
       name: 'PerGB2018'
     }
     retentionInDays: retentionInDays
+    features: {
+      // Queries and ingestion only with a Microsoft Entra token: the workspace's shared keys are refused.
+      disableLocalAuth: true
+    }
   }
 }
 
@@ -44,6 +48,9 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' = {
     DisableLocalAuth: true
   }
 }
+
+@description('Resource ID of the Log Analytics workspace, where the diagnostic settings of the vault, the tables and the app send their logs.')
+output workspaceId string = workspace.id
 
 @description('Name of the Application Insights resource.')
 output applicationInsightsName string = appInsights.name

@@ -16,6 +16,9 @@ param tags { *: string }
 @description('Blob container the Flex Consumption platform deploys the app package from.')
 param deploymentContainerName string
 
+@description('Resource ID of the Log Analytics workspace that receives the table service\'s access logs.')
+param logAnalyticsWorkspaceId string
+
 resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name
   location: location
@@ -52,6 +55,36 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   name: deploymentContainerName
   properties: {
     publicAccess: 'None'
+  }
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2025-01-01' = {
+  parent: storageAccount
+  name: 'default'
+}
+
+// Every read, write and delete on the SMP tables (the system of record), with the caller, lands in the
+// workspace (StorageTableLogs). Blob and queue traffic is the Functions host's own (leases, timers) and
+// is left out to keep the ingestion bill small.
+resource tableLogsToWorkspace 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'table-logs-to-log-analytics'
+  scope: tableService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        category: 'StorageRead'
+        enabled: true
+      }
+      {
+        category: 'StorageWrite'
+        enabled: true
+      }
+      {
+        category: 'StorageDelete'
+        enabled: true
+      }
+    ]
   }
 }
 

@@ -145,7 +145,14 @@ internal sealed partial class ArmDeployment
         {
             foreach (var parameter in parameters.EnumerateObject())
             {
-                if (parameter.Value.TryGetProperty("value", out var value))
+                // A value chosen by a condition compiles to one expression for the whole parameter:
+                // "[if(<condition>, createObject('value', <a>), createObject('value', <b>))]". Keep it as is.
+                if (parameter.Value.ValueKind == JsonValueKind.String)
+                {
+                    passed[parameter.Name] = parameter.Value;
+                    values[parameter.Name] = parameter.Value;
+                }
+                else if (parameter.Value.TryGetProperty("value", out var value))
                 {
                     passed[parameter.Name] = value;
                     values[parameter.Name] = Resolve(value);

@@ -50,13 +50,14 @@ public sealed class RoleAssignmentTests(CompiledInfrastructure infrastructure)
 
     [Theory]
     [MemberData(nameof(Roles))]
-    public void Deploying_user_gets_the_same_role_only_when_a_principal_id_is_given(string roleId, string roleName, string scopeType, string sourceModule)
+    public void Deploying_user_gets_the_same_role_only_when_opted_in_and_a_principal_id_is_given(string roleId, string roleName, string scopeType, string sourceModule)
     {
         var matches = AssignmentsOf(roleId, "User");
         Assert.True(matches.Count == 1, $"Expected one optional {roleName} assignment for the deploying user, found {matches.Count}.");
         var assignment = matches[0];
 
-        Assert.Equal("[not(empty(parameters('principalId')))]", assignment.Deployment.Condition);
+        // A principal ID alone (azd always fills it with the signed-in user) grants nothing: the opt-in does.
+        Assert.Equal("[and(parameters('grantDeveloperDataRoles'), not(empty(parameters('principalId'))))]", assignment.Deployment.Condition);
         Assert.Equal("[parameters('principalId')]", assignment.Deployment.PassedExpression("principalId"));
         AssertScopedToSingleResource(assignment, scopeType, sourceModule);
         AssertDeterministicName(assignment, roleId);
@@ -80,8 +81,12 @@ public sealed class RoleAssignmentTests(CompiledInfrastructure infrastructure)
 
     private static string RoleIdOf(ArmResource assignment)
     {
+        // Either the built-in role alone, or (where a narrower custom role is offered) the built-in role
+        // unless the caller passes the custom role's ID: see CustomRoleTests.
         var definition = assignment.Property("roleDefinitionId").GetString() ?? "";
-        var match = Regex.Match(definition, @"^\[subscriptionResourceId\('Microsoft\.Authorization/roleDefinitions', '(?<id>[0-9a-f-]{36})'\)\]$");
+        var match = Regex.Match(
+            definition,
+            @"^\[(subscriptionResourceId\('Microsoft\.Authorization/roleDefinitions', '(?<id>[0-9a-f-]{36})'\)|if\(empty\(parameters\('customRoleDefinitionId'\)\), subscriptionResourceId\('Microsoft\.Authorization/roleDefinitions', '(?<id>[0-9a-f-]{36})'\), parameters\('customRoleDefinitionId'\)\))\]$");
         Assert.True(match.Success, $"Role definition '{definition}' is not a built-in role referenced by its ID.");
         return match.Groups["id"].Value;
     }
