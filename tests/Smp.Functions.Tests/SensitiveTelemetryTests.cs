@@ -85,6 +85,92 @@ public sealed class SensitiveTelemetryTests
     }
 }
 
+public sealed class ValueBasedRedactionTests
+{
+    private const string Signature = "PYhR1mOP4Dnvstp2JLkSfpVRpD1VIqM1UVwhIk_hN5A";
+    private const string Key = "Fk7pQ2xZrT9wLm4vN8bC1dE6hJ3kS5yU0aGiOq";
+    private const string Link = "https://smp.example.com/api/updates/1.96/password?serial=VT-1001&expires=1775232000&sig=" + Signature;
+
+    [Fact]
+    public void Section5_span_tags_holding_urls_keep_serial_and_expires_and_lose_the_signature_and_key_values()
+    {
+        var tags = ExportSpan(activity =>
+        {
+            activity.SetTag("url.full", Link);
+            activity.SetTag("url.query", "?serial=VT-1001&expires=1775232000&sig=" + Signature);
+            activity.SetTag("http.target", "/api/licenses/VT-1001?code=" + Key);
+            activity.SetTag("http.request.header.x-functions-key", Key);
+            activity.SetTag("smp.serial", "VT-1001");
+            activity.SetStatus(ActivityStatusCode.Error, "GET " + Link + " failed");
+        }, out var status);
+
+        Assert.Equal("https://smp.example.com/api/updates/1.96/password?serial=VT-1001&expires=1775232000&sig=[REDACTED]", tags["url.full"]);
+        Assert.Equal("?serial=VT-1001&expires=1775232000&sig=[REDACTED]", tags["url.query"]);
+        Assert.Equal("/api/licenses/VT-1001?code=[REDACTED]", tags["http.target"]);
+        Assert.Equal(SensitiveTelemetry.Redacted, tags["http.request.header.x-functions-key"]);
+        Assert.Equal("VT-1001", tags["smp.serial"]);
+        Assert.DoesNotContain(Signature, status, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Section5_log_messages_templates_attributes_and_exceptions_lose_signature_key_and_password_values()
+    {
+        var exported = new List<(string? Message, object? Body, Dictionary<string, object?> Attributes, string? Exception)>();
+        using (var loggerFactory = LoggerFactory.Create(logging => logging.AddOpenTelemetry(otel =>
+        {
+            otel.IncludeFormattedMessage = true;
+            otel.AddProcessor(new SensitiveLogAttributeRedactor());
+            otel.AddProcessor(new Capture<LogRecord>(r => exported.Add((
+                r.FormattedMessage, r.Body, (r.Attributes ?? []).ToDictionary(a => a.Key, a => a.Value), r.Exception?.ToString()))));
+        })))
+        {
+            var logger = loggerFactory.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics");
+            logger.LogInformation("Request starting {Method} {Path}{QueryString}", "GET", "/api/updates/1.96/password", "?serial=VT-1001&expires=1775232000&sig=" + Signature);
+            logger.LogInformation("Called " + Link);
+            logger.LogWarning(new InvalidOperationException("Could not read " + Link), "Staff call failed with x-functions-key: " + Key);
+            logger.LogInformation("Body {Body}", "{\"releasedOn\":\"2026-03-16\",\"password\":\"Tube-Bend 1.96 / p\u00e4ss\"}");
+        }
+
+        Assert.Equal(4, exported.Count);
+        Assert.Equal("Request starting GET /api/updates/1.96/password?serial=VT-1001&expires=1775232000&sig=[REDACTED]", exported[0].Message);
+        Assert.Equal("?serial=VT-1001&expires=1775232000&sig=[REDACTED]", exported[0].Attributes["QueryString"]);
+        Assert.Equal("Called https://smp.example.com/api/updates/1.96/password?serial=VT-1001&expires=1775232000&sig=[REDACTED]", exported[1].Message);
+        Assert.Equal(exported[1].Message, exported[1].Body);
+        Assert.Contains("InvalidOperationException", exported[2].Exception, StringComparison.Ordinal);
+        Assert.Contains("expires=1775232000&sig=[REDACTED]", exported[2].Exception, StringComparison.Ordinal);
+        Assert.Equal("Staff call failed with x-functions-key: [REDACTED]", exported[2].Body);
+        Assert.Contains("\"password\":\"[REDACTED]\"", exported[3].Message, StringComparison.Ordinal);
+        foreach (var record in exported)
+        {
+            var text = string.Join(" | ", [record.Message, record.Body, record.Exception, .. record.Attributes.Select(a => $"{a.Key}={a.Value}")]);
+            Assert.DoesNotContain(Signature, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(Key, text, StringComparison.Ordinal);
+            Assert.DoesNotContain("Tube-Bend", text, StringComparison.Ordinal);
+        }
+    }
+
+    private static Dictionary<string, object?> ExportSpan(Action<Activity> tag, out string? status)
+    {
+        var sourceName = $"Smp.Tests.{Guid.NewGuid():N}";
+        var exported = new List<(Dictionary<string, object?> Tags, string? Status)>();
+        using var source = new ActivitySource(sourceName);
+        using (Sdk.CreateTracerProviderBuilder()
+            .AddSource(sourceName)
+            .AddProcessor(new SensitiveTagRedactor())
+            .AddProcessor(new Capture<Activity>(a => exported.Add((a.TagObjects.ToDictionary(t => t.Key, t => t.Value), a.StatusDescription))))
+            .Build())
+        {
+            using var activity = source.StartActivity("GET");
+            Assert.NotNull(activity);
+            tag(activity);
+        }
+
+        var (tags, description) = Assert.Single(exported);
+        status = description;
+        return tags;
+    }
+}
+
 /// <summary>Hands each finished span or log record to a callback (which must copy what it keeps: records are reused).</summary>
 internal sealed class Capture<T>(Action<T> onEnd) : BaseProcessor<T>
     where T : class

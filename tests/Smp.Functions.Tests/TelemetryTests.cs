@@ -281,6 +281,25 @@ public sealed class AddSmpTelemetryTests
         Assert.Equal(SensitiveTelemetry.Redacted, logs[0].Attributes["Password"]);
     }
 
+    [Fact]
+    public void Section5_log_scopes_which_cannot_be_redacted_are_not_exported()
+    {
+        var scopes = new List<string>();
+        using var provider = BuildWithExporter(
+            Configuration((Telemetry.ConnectionStringSetting, FakeConnectionString)),
+            KeepEverythingLocal,
+            services => services.ConfigureOpenTelemetryLoggerProvider(logging => logging.AddProcessor(
+                new Capture<LogRecord>(r => r.ForEachScope((scope, list) => list.Add($"{scope.Scope}"), scopes)))));
+        var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger("Smp.Updates");
+
+        using (logger.BeginScope("Opening {Link}", "https://smp.example.com/api/updates/1.96/password?serial=VT-1&expires=1&sig=abc"))
+        {
+            logger.LogInformation("Released update {Version}", "1.96");
+        }
+
+        Assert.Empty(scopes);
+    }
+
     private static void KeepEverythingLocal(AzureMonitorExporterOptions options)
     {
         // Nothing may leave the machine: no token request to a real identity endpoint, no live metrics

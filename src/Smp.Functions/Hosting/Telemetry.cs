@@ -28,6 +28,9 @@ public static class Telemetry
     /// <summary>Trace sources of the Azure SDK clients (Table Storage, Key Vault, ...): one span per service call.</summary>
     public const string AzureSdkActivitySources = "Azure.*";
 
+    /// <summary>Log category of ASP.NET Core's request lines ("Request starting GET https://...?sig=...").</summary>
+    public const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
     // Azure SDK clients emit their spans through ActivitySource only when this switch is on.
     private const string AzureSdkActivitySourceSwitch = "Azure.Experimental.EnableActivitySource";
 
@@ -46,6 +49,11 @@ public static class Telemetry
 
         services.AddMetrics();
         services.TryAddSingleton<SmpMetrics>();
+
+        // ASP.NET Core's hosting diagnostics write every request line, query string included (the sig= of a
+        // password link, the code= of a staff call), at Information. The Functions host already records each
+        // request; these lines go to no logging provider (console, the host's log channel, the exporter).
+        services.AddLogging(logging => logging.AddFilter(HostingDiagnosticsCategory, LogLevel.Warning));
 
         var connectionString = configuration[ConnectionStringSetting];
         if (string.IsNullOrWhiteSpace(connectionString))
@@ -69,7 +77,11 @@ public static class Telemetry
                 .AddSource(SmpTelemetry.ActivitySourceName, FunctionsWorkerActivitySourceName, AzureSdkActivitySources)
                 .AddProcessor(new SensitiveTagRedactor()))
             .WithMetrics(metrics => metrics.AddMeter(SmpMetrics.MeterName))
-            .WithLogging(logging => logging.AddProcessor(new SensitiveLogAttributeRedactor()))
+            .WithLogging(
+                logging => logging.AddProcessor(new SensitiveLogAttributeRedactor()),
+                // Scope values cannot be redacted on their way out, so no scope is exported; each record still
+                // carries its trace and span ids, which tie it to the invocation.
+                options => options.IncludeScopes = false)
             .UseAzureMonitorExporter(exporter =>
             {
                 exporter.ConnectionString = connectionString;
