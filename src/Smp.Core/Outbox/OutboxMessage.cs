@@ -73,6 +73,24 @@ public sealed record OutboxMessage(
 
     public static OutboxMessage New(OutgoingMail mail, string kind, Instant now, IReadOnlyCollection<MailClaim>? claims = null) =>
         new(mail, kind, MailStatus.Pending, 0, now, now, null, null) { Claims = claims is null ? [] : [.. claims.Distinct()] };
+
+    /// <summary>Value equality, claims compared by content (a record compares a list by reference).</summary>
+    public bool Equals(OutboxMessage? other) =>
+        other is not null
+        && Mail == other.Mail
+        && Kind == other.Kind
+        && Status == other.Status
+        && Attempts == other.Attempts
+        && CreatedAt == other.CreatedAt
+        && NextAttemptAt == other.NextAttemptAt
+        && LastError == other.LastError
+        && SentAt == other.SentAt
+        && OutcomeUnknown == other.OutcomeUnknown
+        && FirstAttemptAt == other.FirstAttemptAt
+        && Note == other.Note
+        && Claims.SequenceEqual(other.Claims);
+
+    public override int GetHashCode() => HashCode.Combine(Mail, Kind, Status, Attempts, NextAttemptAt, OutcomeUnknown, Claims.Count);
 }
 
 /// <summary>An outbox message as stored, with the token that refuses a stale update.</summary>

@@ -77,4 +77,27 @@ public sealed class AcsDispatchTests(AzuriteFixture azurite) : IClassFixture<Azu
         Assert.Equal(MailStatus.Sent, stored.Status);
         Assert.Empty(server.Violations);
     }
+
+    [Fact]
+    public async Task Spec4_a_send_ACS_does_not_know_after_a_503_is_sent_again_as_a_repeat_of_its_first_attempt()
+    {
+        var mail = await EnqueueAsync();
+        var posts = 0;
+        server.Script = r => r.Method == "POST" && Interlocked.Increment(ref posts) == 1
+            ? ScriptedResponse.Error(503, "ServiceUnavailable", "Try again later.")
+            : null;
+
+        await Dispatcher().RunAsync(CancellationToken.None);
+        clock.Advance(Duration.FromMinutes(1));
+        var second = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, second.Sent);
+        var sends = server.Requests.Where(r => r.Method == "POST").ToList();
+        Assert.Equal(2, sends.Count);
+        Assert.Equal(sends[0].Header("repeatability-first-sent"), sends[1].Header("repeatability-first-sent"));
+        Assert.All(sends, s => Assert.Equal(mail.Id, s.Header("repeatability-request-id")));
+        // Asked first, then sent: the GET comes between the two sends.
+        Assert.Equal(["POST", "GET", "POST"], server.Requests.Select(r => r.Method));
+        Assert.Empty(server.Violations);
+    }
 }
