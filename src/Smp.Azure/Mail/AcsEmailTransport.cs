@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure.Identity;
 using Microsoft.Extensions.Logging;
+using NodaTime;
 using Smp.Core.Mail;
 
 namespace Smp.Azure.Mail;
@@ -45,7 +46,17 @@ public sealed class AcsEmailTransport : IMailTransport
         endpoint = httpClient.BaseAddress ?? throw new ArgumentException("The HttpClient needs the ACS endpoint as its BaseAddress.", nameof(httpClient));
     }
 
-    public async Task<MailSendResult> SendAsync(OutgoingMail mail, CancellationToken cancellationToken)
+    /// <summary>A send that is its own first attempt.</summary>
+    public Task<MailSendResult> SendAsync(OutgoingMail mail, CancellationToken cancellationToken) =>
+        SendAsync(mail, Instant.FromDateTimeOffset(timeProvider.GetUtcNow()), cancellationToken);
+
+    /// <summary>
+    /// Sends with the repeatability headers ACS documents for <c>emails:send</c>: <c>repeatability-request-id</c> is the
+    /// mail id (a GUID, like <c>Operation-Id</c>) and <c>repeatability-first-sent</c> the first attempt's instant as an
+    /// IMF-fixdate (RFC 1123), so that ACS answers a repeat of a send it took with that send's answer instead of
+    /// sending again.
+    /// </summary>
+    public async Task<MailSendResult> SendAsync(OutgoingMail mail, Instant firstAttemptAt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(mail);
         var body = JsonSerializer.SerializeToUtf8Bytes(SendRequest.From(mail), Json);
@@ -55,6 +66,8 @@ public sealed class AcsEmailTransport : IMailTransport
         };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         request.Headers.TryAddWithoutValidation("Operation-Id", mail.Id);
+        request.Headers.TryAddWithoutValidation("repeatability-request-id", mail.Id);
+        request.Headers.TryAddWithoutValidation("repeatability-first-sent", firstAttemptAt.ToDateTimeOffset().ToString("r", CultureInfo.InvariantCulture));
         request.Headers.TryAddWithoutValidation("x-ms-client-request-id", Guid.NewGuid().ToString("D"));
 
         var result = await ExchangeAsync(request, mail.Id, async (response, ct) =>
@@ -72,6 +85,13 @@ public sealed class AcsEmailTransport : IMailTransport
                 var error = await DescribeErrorAsync(response, ct);
                 var status = await GetStatusAsync(mail.Id, ct);
                 return status is MailSendResult.Unknown ? new MailSendResult.PermanentFailure(error) : status;
+            }
+
+            if (response.StatusCode == HttpStatusCode.PreconditionFailed)
+            {
+                // ACS no longer tracks a first attempt this old, so it neither sent nor de-duplicated this one. The
+                // dispatcher asks about the mail before the next attempt, which then starts a new first attempt.
+                return new MailSendResult.TransientFailure(await DescribeErrorAsync(response, ct));
             }
 
             return await MapFailureAsync(response, ct);

@@ -17,8 +17,8 @@ namespace Smp.Azure.Tables;
 /// </summary>
 /// <remarks>
 /// Rows: <c>msg|ID</c> (the message and its delivery state, with a <c>Version</c> that grows on each update),
-/// <c>pending|ID</c> and <c>failed|ID</c> (markers, so the dispatcher and staff read the few messages that need
-/// them, not every message ever sent), and <c>claim|KEY</c> (which message holds a claim, forever). A state
+/// <c>pending|ID</c>, <c>failed|ID</c> and <c>superseded|ID</c> (markers, so the dispatcher and staff read the few
+/// messages that need them, not every message ever sent), and <c>claim|KEY</c> (which message holds a claim, forever). A state
 /// change writes the markers the new state needs first, then the message under its ETag (a single operation,
 /// which Azurite checks too), then removes markers the new state no longer needs. Each marker records the
 /// message version it was written for; readers treat a marker as stale only when the message's version has
@@ -31,6 +31,7 @@ public sealed class TableMailOutbox : IMailOutbox
     private const string MessagePrefix = "msg|";
     private const string PendingPrefix = "pending|";
     private const string FailedPrefix = "failed|";
+    private const string SupersededPrefix = "superseded|";
     private const string ClaimPrefix = "claim|";
     private const int ContentChunkBytes = 60 * 1024;
     private const int MaxContentChunks = 14;
@@ -62,7 +63,7 @@ public sealed class TableMailOutbox : IMailOutbox
         }
 
         await created.EnsureAsync(cancellationToken);
-        var message = OutboxMessage.New(mail, kind, now);
+        var message = OutboxMessage.New(mail, kind, now, claims);
         for (var attempt = 0; attempt < MaxEnqueueAttempts; attempt++)
         {
             var actions = new List<TableTransactionAction>
@@ -158,6 +159,17 @@ public sealed class TableMailOutbox : IMailOutbox
         return [.. failed.OrderByDescending(m => m.Message.NextAttemptAt)];
     }
 
+    public async Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken)
+    {
+        var superseded = new List<StoredOutboxMessage>();
+        await foreach (var message in ResolveMarkersAsync(SupersededPrefix, s => s == MailStatus.Superseded, _ => true, cancellationToken))
+        {
+            superseded.Add(message);
+        }
+
+        return [.. superseded.OrderByDescending(m => m.Message.NextAttemptAt)];
+    }
+
     public async Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(current);
@@ -179,6 +191,10 @@ public sealed class TableMailOutbox : IMailOutbox
         else if (updated.Status == MailStatus.Failed)
         {
             await table.UpsertEntityAsync(Marker(FailedPrefix, updated.Id, version, updated.NextAttemptAt), TableUpdateMode.Replace, cancellationToken);
+        }
+        else if (updated.Status == MailStatus.Superseded)
+        {
+            await table.UpsertEntityAsync(Marker(SupersededPrefix, updated.Id, version, updated.NextAttemptAt), TableUpdateMode.Replace, cancellationToken);
         }
 
         // 2. The state, only if nobody changed it since it was read.
@@ -204,6 +220,8 @@ public sealed class TableMailOutbox : IMailOutbox
             {
                 await RetireMarkerAsync(FailedPrefix, updated.Id, version, cancellationToken);
             }
+
+            // A superseded message is final: its marker is never retired.
         }
         catch (Exception e) when (StorageFailures.IsStorageFailure(e))
         {
@@ -291,11 +309,14 @@ public sealed class TableMailOutbox : IMailOutbox
             ["NextAttemptAt"] = message.NextAttemptAt.ToDateTimeOffset(),
             ["LastError"] = Truncate(message.LastError, 2000),
             ["SentAt"] = message.SentAt?.ToDateTimeOffset(),
+            ["OutcomeUnknown"] = message.OutcomeUnknown,
+            ["FirstAttemptAt"] = message.FirstAttemptAt?.ToDateTimeOffset(),
+            ["Note"] = Truncate(message.Note, 2000),
             ["Subject"] = Truncate(message.Mail.Subject, 1000),
             ["To"] = Truncate(string.Join(", ", message.Mail.To.Select(a => a.Value)), 4000),
         };
 
-        var content = JsonSerializer.SerializeToUtf8Bytes(StoredMail.Of(message.Mail), Json);
+        var content = JsonSerializer.SerializeToUtf8Bytes(StoredMail.Of(message.Mail, message.Claims), Json);
         var chunks = content.Chunk(ContentChunkBytes).ToList();
         if (chunks.Count > MaxContentChunks)
         {
@@ -330,17 +351,26 @@ public sealed class TableMailOutbox : IMailOutbox
             Instant.FromDateTimeOffset(entity.GetDateTimeOffset("CreatedAt") ?? default),
             Instant.FromDateTimeOffset(entity.GetDateTimeOffset("NextAttemptAt") ?? default),
             entity.GetString("LastError"),
-            entity.GetDateTimeOffset("SentAt") is { } sent ? Instant.FromDateTimeOffset(sent) : null);
+            entity.GetDateTimeOffset("SentAt") is { } sent ? Instant.FromDateTimeOffset(sent) : null)
+        {
+            Claims = [.. (content.Claims ?? []).Select(c => new MailClaim(c))],
+            OutcomeUnknown = entity.GetBoolean("OutcomeUnknown") ?? false,
+            FirstAttemptAt = entity.GetDateTimeOffset("FirstAttemptAt") is { } first ? Instant.FromDateTimeOffset(first) : null,
+            Note = entity.GetString("Note"),
+        };
         return new StoredOutboxMessage(message, new Token(entity.GetInt64("Version") ?? 1, entity.ETag).ToString());
     }
 
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
 
-    /// <summary>The message's stored form: what a transport needs to send it again, exactly.</summary>
-    private sealed record StoredMail(string Id, string From, string[] To, string? ReplyTo, string Subject, string PlainText, string Html)
+    /// <summary>
+    /// The message's stored form: what a transport needs to send it again, exactly, and the claims it covers (absent
+    /// from messages stored before they were kept).
+    /// </summary>
+    private sealed record StoredMail(string Id, string From, string[] To, string? ReplyTo, string Subject, string PlainText, string Html, string[]? Claims = null)
     {
-        public static StoredMail Of(OutgoingMail mail) =>
-            new(mail.Id, mail.From.Value, [.. mail.To.Select(a => a.Value)], mail.ReplyTo?.Value, mail.Subject, mail.PlainText, mail.Html);
+        public static StoredMail Of(OutgoingMail mail, IReadOnlyList<MailClaim> claims) =>
+            new(mail.Id, mail.From.Value, [.. mail.To.Select(a => a.Value)], mail.ReplyTo?.Value, mail.Subject, mail.PlainText, mail.Html, [.. claims.Select(c => c.Key)]);
 
         public OutgoingMail ToMail() => new(
             Id,

@@ -1,3 +1,5 @@
+using NodaTime;
+
 namespace Smp.Core.Mail;
 
 /// <summary>
@@ -9,6 +11,14 @@ namespace Smp.Core.Mail;
 public interface IMailTransport
 {
     Task<MailSendResult> SendAsync(OutgoingMail mail, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// One attempt of a send first attempted at <paramref name="firstAttemptAt"/>: a repeat of a send whose outcome
+    /// was not learned carries the same instant, so that a provider that recognises repeats (ACS
+    /// <c>repeatability-first-sent</c>) does not deliver it twice. Providers without that notion ignore it.
+    /// </summary>
+    Task<MailSendResult> SendAsync(OutgoingMail mail, Instant firstAttemptAt, CancellationToken cancellationToken) =>
+        SendAsync(mail, cancellationToken);
 
     /// <summary>
     /// What the provider knows about the message with this id, for reconciling a send whose outcome

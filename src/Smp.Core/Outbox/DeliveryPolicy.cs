@@ -28,28 +28,50 @@ public sealed record DeliveryOptions
 /// </summary>
 public static class DeliveryPolicy
 {
+    /// <summary>
+    /// How long after a send's first attempt a repeat still carries that first attempt's instant. ACS tracks a send
+    /// for 5 minutes after its first-sent time: within them a repeat must carry the same time (another one is
+    /// refused as a mismatch), after them an old time is refused with 412, which is retried like a timeout. The
+    /// extra minute covers clock skew. After it, the provider was asked and did not know the message, so the next
+    /// attempt is a first attempt again.
+    /// </summary>
+    public static readonly Duration RepeatWindow = Duration.FromMinutes(6);
+
     public static OutboxMessage Lease(OutboxMessage message, Instant now, DeliveryOptions options) =>
-        message with { Status = MailStatus.Sending, Attempts = message.Attempts + 1, NextAttemptAt = now + options.Lease };
+        message with
+        {
+            Status = MailStatus.Sending,
+            Attempts = message.Attempts + 1,
+            NextAttemptAt = now + options.Lease,
+            FirstAttemptAt = message.InDoubt && message.FirstAttemptAt is { } first && now - first < RepeatWindow ? first : now,
+        };
+
+    /// <summary>A message no longer to be sent at all (R9): final, visible to staff, never retried.</summary>
+    public static OutboxMessage Supersede(OutboxMessage message, string reason, Instant now) =>
+        message with { Status = MailStatus.Superseded, OutcomeUnknown = false, Note = reason, NextAttemptAt = now };
 
     /// <summary>The state after the transport answered <paramref name="result"/> for a leased message.</summary>
     public static OutboxMessage After(OutboxMessage leased, MailSendResult result, Instant now, DeliveryOptions options) =>
         result switch
         {
             MailSendResult.Accepted or MailSendResult.Delivered =>
-                leased with { Status = MailStatus.Sent, SentAt = now, LastError = null, NextAttemptAt = now },
+                leased with { Status = MailStatus.Sent, SentAt = now, LastError = null, NextAttemptAt = now, OutcomeUnknown = false },
             MailSendResult.Throttled throttled =>
                 // Throttling is the provider's pace, not a fault of the message: the attempt is given back.
                 leased with
                 {
                     Status = MailStatus.Pending,
+                    OutcomeUnknown = false,
                     Attempts = Math.Max(0, leased.Attempts - 1),
                     NextAttemptAt = now + Duration.FromTimeSpan(throttled.RetryAfter),
                     LastError = "Throttled by the mail service.",
                 },
             MailSendResult.PermanentFailure failure =>
-                leased with { Status = MailStatus.Failed, LastError = failure.Error, NextAttemptAt = now },
-            MailSendResult.TransientFailure failure => Retry(leased, failure.Error, now, options),
-            MailSendResult.Unknown => Retry(leased, "The mail service did not report an outcome.", now, options),
+                leased with { Status = MailStatus.Failed, LastError = failure.Error, NextAttemptAt = now, OutcomeUnknown = false },
+
+            // A timeout, a dropped connection or a 5xx may come after the provider took the message: ask before resending.
+            MailSendResult.TransientFailure failure => Retry(leased with { OutcomeUnknown = true }, failure.Error, now, options),
+            MailSendResult.Unknown => Retry(leased with { OutcomeUnknown = true }, "The mail service did not report an outcome.", now, options),
             _ => throw new ArgumentOutOfRangeException(nameof(result), result, "Unknown send result."),
         };
 

@@ -26,6 +26,9 @@ public interface IMailOutbox
     /// <summary>Every failed message, newest first.</summary>
     Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken);
 
+    /// <summary>Every message dropped unsent as superseded (R9), newest first.</summary>
+    Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken);
+
     /// <summary>Replaces a message's delivery state; null, with nothing written, when it changed since it was read.</summary>
     Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken);
 

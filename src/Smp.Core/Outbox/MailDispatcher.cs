@@ -5,20 +5,25 @@ using Smp.Core.Observability;
 namespace Smp.Core.Outbox;
 
 /// <summary>What one dispatch run did.</summary>
-public sealed record DispatchReport(int Sent, int Retried, int Failed, int Reconciled, bool Throttled);
+public sealed record DispatchReport(int Sent, int Retried, int Failed, int Reconciled, bool Throttled)
+{
+    /// <summary>Messages dropped unsent because what they said no longer held (R9).</summary>
+    public int Superseded { get; init; }
+}
 
 /// <summary>
 /// Delivers pending mail from the outbox. Each message is leased (an optimistic write) before it is handed to
 /// the transport, so two dispatchers never send the same message; a message whose lease ran out was being
-/// sent when its dispatcher died, so its outcome is asked of the transport before it is ever sent again.
-/// At most <see cref="DeliveryOptions.MaxPerMinute"/> messages go out per run (the timer runs each minute),
+/// sent when its dispatcher died, and a send that timed out may have reached the provider: in both cases the
+/// outcome is asked of the transport before the message is ever sent again. Just before a message goes out,
+/// <see cref="IMailSendCheck"/> may narrow it to what still holds or drop it as superseded (R9). At most <see cref="DeliveryOptions.MaxPerMinute"/> messages go out per run (the timer runs each minute),
 /// and a throttled answer ends the run.
 /// </summary>
-public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport, IClock clock, DeliveryOptions options, SmpMetrics? metrics = null)
+public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport, IClock clock, DeliveryOptions options, SmpMetrics? metrics = null, IMailSendCheck? sendCheck = null)
 {
     public async Task<DispatchReport> RunAsync(CancellationToken cancellationToken)
     {
-        int sent = 0, retried = 0, failed = 0, reconciled = 0, handedOver = 0;
+        int sent = 0, retried = 0, failed = 0, reconciled = 0, handedOver = 0, superseded = 0;
         var due = await outbox.ListDueAsync(clock.GetCurrentInstant(), options.MaxPerMinute * 2, cancellationToken);
         foreach (var candidate in due)
         {
@@ -28,9 +33,9 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
             }
 
             var current = candidate;
-            if (current.Message.Status == MailStatus.Sending)
+            if (current.Message.InDoubt)
             {
-                // The previous dispatcher died between sending and recording the outcome: ask, don't resend blindly.
+                // An earlier attempt may have reached the provider (its dispatcher died, or the answer was lost): ask, don't resend blindly.
                 var outcome = await SafeAsync(() => transport.GetStatusAsync(current.Message.Id, cancellationToken), cancellationToken);
                 if (outcome is MailSendResult.Accepted or MailSendResult.Delivered or MailSendResult.PermanentFailure)
                 {
@@ -67,9 +72,30 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                 continue; // Another dispatcher has it.
             }
 
+            switch (sendCheck is null ? new SendDecision.Unchanged() : await sendCheck.CheckAsync(leased.Message, cancellationToken))
+            {
+                case SendDecision.Superseded drop:
+                    if (await outbox.TryUpdateAsync(leased, DeliveryPolicy.Supersede(leased.Message, drop.Reason, clock.GetCurrentInstant()), cancellationToken) is not null)
+                    {
+                        superseded++;
+                    }
+
+                    continue;
+                case SendDecision.Narrowed narrowed:
+                    // Stored before it goes out: staff see what was sent, and a repeat sends the same mail.
+                    leased = await outbox.TryUpdateAsync(leased, leased.Message with { Mail = narrowed.Mail, Claims = narrowed.Claims, Note = narrowed.Note }, cancellationToken);
+                    if (leased is null)
+                    {
+                        continue;
+                    }
+
+                    break;
+            }
+
             handedOver++;
             metrics?.DeliveryAttempted();
-            var result = await SafeAsync(() => transport.SendAsync(leased.Message.Mail, cancellationToken), cancellationToken);
+            var attempt = leased.Message;
+            var result = await SafeAsync(() => transport.SendAsync(attempt.Mail, attempt.FirstAttemptAt ?? clock.GetCurrentInstant(), cancellationToken), cancellationToken);
             var next = DeliveryPolicy.After(leased.Message, result, clock.GetCurrentInstant(), options);
             var stored = await outbox.TryUpdateAsync(leased, next, cancellationToken);
             if (stored is not null)
@@ -81,11 +107,11 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
             if (result is MailSendResult.Throttled)
             {
                 metrics?.MailThrottled();
-                return new DispatchReport(sent, retried, failed, reconciled, Throttled: true);
+                return new DispatchReport(sent, retried, failed, reconciled, Throttled: true) { Superseded = superseded };
             }
         }
 
-        return new DispatchReport(sent, retried, failed, reconciled, Throttled: false);
+        return new DispatchReport(sent, retried, failed, reconciled, Throttled: false) { Superseded = superseded };
     }
 
     /// <summary>Staff retry of a failed message.</summary>

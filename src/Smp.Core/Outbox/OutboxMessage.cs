@@ -18,6 +18,12 @@ public enum MailStatus
 
     /// <summary>Given up after a permanent error or too many attempts; visible to staff, who can retry it.</summary>
     Failed,
+
+    /// <summary>
+    /// Never delivered, on purpose: what it said no longer held when it was due to go out (R9: a renewal or training
+    /// moved the plan's <c>expiresOn</c> while a reminder waited). Visible to staff; final.
+    /// </summary>
+    Superseded,
 }
 
 /// <summary>The kinds of mail (SPEC section 4), kept with each message for reports and metrics.</summary>
@@ -44,8 +50,47 @@ public sealed record OutboxMessage(
 {
     public string Id => Mail.Id;
 
-    public static OutboxMessage New(OutgoingMail mail, string kind, Instant now) =>
-        new(mail, kind, MailStatus.Pending, 0, now, now, null, null);
+    /// <summary>
+    /// What the message covers (its reminders, announcements), kept with it so that it can be checked, and
+    /// re-rendered for what still holds, when it goes out.
+    /// </summary>
+    public IReadOnlyList<MailClaim> Claims { get; init; } = [];
+
+    /// <summary>
+    /// The last attempt may have reached the provider without its answer reaching us (a timeout, a dropped
+    /// connection, a 5xx): the provider is asked about the message before it is ever sent again.
+    /// </summary>
+    public bool OutcomeUnknown { get; init; }
+
+    /// <summary>When the current send was first attempted; its repeats carry this instant to the provider.</summary>
+    public Instant? FirstAttemptAt { get; init; }
+
+    /// <summary>What staff should know beyond the delivery state (for example, serials dropped as superseded).</summary>
+    public string? Note { get; init; }
+
+    /// <summary>Whether an earlier attempt may have reached the provider (leased by a dispatcher that died, or an unknown outcome).</summary>
+    public bool InDoubt => Status == MailStatus.Sending || OutcomeUnknown;
+
+    public static OutboxMessage New(OutgoingMail mail, string kind, Instant now, IReadOnlyCollection<MailClaim>? claims = null) =>
+        new(mail, kind, MailStatus.Pending, 0, now, now, null, null) { Claims = claims is null ? [] : [.. claims.Distinct()] };
+
+    /// <summary>Value equality, claims compared by content (a record compares a list by reference).</summary>
+    public bool Equals(OutboxMessage? other) =>
+        other is not null
+        && Mail == other.Mail
+        && Kind == other.Kind
+        && Status == other.Status
+        && Attempts == other.Attempts
+        && CreatedAt == other.CreatedAt
+        && NextAttemptAt == other.NextAttemptAt
+        && LastError == other.LastError
+        && SentAt == other.SentAt
+        && OutcomeUnknown == other.OutcomeUnknown
+        && FirstAttemptAt == other.FirstAttemptAt
+        && Note == other.Note
+        && Claims.SequenceEqual(other.Claims);
+
+    public override int GetHashCode() => HashCode.Combine(Mail, Kind, Status, Attempts, NextAttemptAt, OutcomeUnknown, Claims.Count);
 }
 
 /// <summary>An outbox message as stored, with the token that refuses a stale update.</summary>
@@ -60,6 +105,26 @@ public readonly record struct MailClaim(string Key)
 {
     public static MailClaim Reminder(Serial serial, LocalDate expiresOn, ReminderStage stage) =>
         new($"reminder|{serial.Value}|{expiresOn:yyyy-MM-dd}|{stage.DaysBefore}");
+
+    /// <summary>The serial, expiry and stage of a reminder claim; false for any other claim.</summary>
+    public bool TryParseReminder(out Serial serial, out LocalDate expiresOn, out ReminderStage stage)
+    {
+        serial = default;
+        expiresOn = default;
+        stage = default;
+        var parts = (Key ?? string.Empty).Split('|');
+        if (parts.Length != 4 || parts[0] != "reminder"
+            || !Serial.TryParse(parts[1], out serial)
+            || !NodaTime.Text.LocalDatePattern.Iso.Parse(parts[2]).TryGetValue(default, out expiresOn)
+            || !int.TryParse(parts[3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var days)
+            || days < 1)
+        {
+            return false;
+        }
+
+        stage = new ReminderStage(days);
+        return true;
+    }
 
     public static MailClaim Announcement(Serial serial, string version) =>
         new($"announcement|{version}|{serial.Value}");

@@ -8,7 +8,7 @@ using Smp.Functions.Http;
 
 namespace Smp.Functions.Functions;
 
-/// <summary>Mail delivery from the outbox (every minute) and the staff routes for mail that could not be delivered.</summary>
+/// <summary>Mail delivery from the outbox (every minute) and the staff routes for mail that could not be delivered or was superseded.</summary>
 public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox outbox, ILogger<MailFunctions> logger)
 {
     /// <summary>Every minute: the dispatcher sends at most the per-minute cap (<c>Smp:Email:MaxPerMinute</c>).</summary>
@@ -27,15 +27,21 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
         FunctionContext context)
     {
         var status = request.Query["status"];
-        if (status.Count != 1 || !string.Equals(status[0], "failed", StringComparison.Ordinal))
+        var listed = status.Count != 1 ? null : status[0] switch
+        {
+            "failed" => outbox.ListFailedAsync(context.CancellationToken),
+            "superseded" => outbox.ListSupersededAsync(context.CancellationToken),
+            _ => null,
+        };
+        if (listed is null)
         {
             var errors = new ValidationErrors();
-            errors.Add("status", "Only status=failed is listed: mail that could not be delivered.");
+            errors.Add("status", "Only status=failed (mail that could not be delivered) or status=superseded (reminders overtaken by a renewal before they went out) is listed.");
             return Problems.Validation(errors);
         }
 
-        var failed = await outbox.ListFailedAsync(context.CancellationToken);
-        return new OkObjectResult(new { mail = failed.Select(m => MailDocument.From(m.Message)).ToList() });
+        var mail = await listed;
+        return new OkObjectResult(new { mail = mail.Select(m => MailDocument.From(m.Message)).ToList() });
     }
 
     [Function("RetryMail")]
@@ -68,6 +74,9 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
 /// <summary>What staff see of a message: addresses, subject and delivery state, not the bodies.</summary>
 public sealed record MailDocument(string Id, string Kind, string Status, string Subject, IReadOnlyList<string> To, int Attempts, Instant CreatedAt, string? LastError, Instant? SentAt)
 {
+    /// <summary>What was dropped from the mail before it went out, or why it never did (R9).</summary>
+    public string? Note { get; init; }
+
     public static MailDocument From(OutboxMessage message) => new(
         message.Id,
         message.Kind,
@@ -77,5 +86,8 @@ public sealed record MailDocument(string Id, string Kind, string Status, string 
         message.Attempts,
         message.CreatedAt,
         message.LastError,
-        message.SentAt);
+        message.SentAt)
+    {
+        Note = message.Note,
+    };
 }

@@ -62,6 +62,7 @@ public static class SmpHost
         services.AddSingleton<LicenseResults>();
 
         services.AddSingleton(DeliverySettings.Options(configuration));
+        services.AddSingleton<IMailSendCheck, ReminderSendCheck>();
         services.AddSingleton<MailDispatcher>();
         services.AddSingleton<IReminderMailComposer, ReminderMailComposer>();
         services.AddSingleton<ReminderScan>();

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
 using Smp.Azure.Mail;
+using NodaTime;
 using Smp.Core.Mail;
 
 namespace Smp.Azure.Tests.Mail;
@@ -251,5 +252,47 @@ public sealed class AcsEmailTransportTests : IAsyncLifetime
 
         Assert.Contains("401", Assert.IsType<MailSendResult.PermanentFailure>(result).Error, StringComparison.Ordinal);
         Assert.Equal(["signature does not match"], server.Violations);
+    }
+
+    private static Instant SecondsAgo(int seconds) => Instant.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds() - seconds);
+
+    [Fact]
+    public async Task Spec4_a_send_carries_the_mail_id_as_repeatability_request_id_and_its_first_attempt_as_repeatability_first_sent()
+    {
+        var mail = TestMail.Create();
+        var firstAttempt = SecondsAgo(70);
+
+        var result = await Transport.SendAsync(mail, firstAttempt, CancellationToken.None);
+
+        Assert.IsType<MailSendResult.Accepted>(result);
+        Assert.Empty(server.Violations);
+        var request = Assert.Single(server.Requests);
+        Assert.Equal(mail.Id, request.Header("repeatability-request-id"));
+        Assert.Equal(firstAttempt.ToDateTimeOffset().ToString("r", System.Globalization.CultureInfo.InvariantCulture), request.Header("repeatability-first-sent"));
+        Assert.EndsWith(" GMT", request.Header("repeatability-first-sent"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Spec4_a_repeat_of_a_send_ACS_took_is_answered_by_ACS_without_sending_again()
+    {
+        var mail = TestMail.Create();
+        var firstAttempt = SecondsAgo(30);
+
+        Assert.IsType<MailSendResult.Accepted>(await Transport.SendAsync(mail, firstAttempt, CancellationToken.None));
+        Assert.IsType<MailSendResult.Accepted>(await Transport.SendAsync(mail, firstAttempt, CancellationToken.None));
+
+        Assert.Equal(2, server.Requests.Count(r => r.Method == "POST"));
+        Assert.Equal([mail.Id], server.Executed);
+        Assert.Empty(server.Violations);
+    }
+
+    [Fact]
+    public async Task Spec4_a_first_attempt_older_than_ACS_tracks_is_refused_with_412_and_is_transient()
+    {
+        var result = await Transport.SendAsync(TestMail.Create(), SecondsAgo(6 * 60), CancellationToken.None);
+
+        Assert.Contains("412", Assert.IsType<MailSendResult.TransientFailure>(result).Error, StringComparison.Ordinal);
+        Assert.Empty(server.Executed);
+        Assert.Empty(server.Violations);
     }
 }

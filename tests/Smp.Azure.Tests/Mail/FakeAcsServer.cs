@@ -51,9 +51,13 @@ internal sealed record ScriptedResponse(int Status, IReadOnlyDictionary<string, 
 /// <summary>
 /// A local HTTPS stand-in for the ACS Email REST API (api-version 2025-09-01). It checks every request
 /// the way the service does (path, api-version, authentication recomputed from the documented
-/// algorithm, content hash, JSON shape, Operation-Id) and records any violation; tests assert there
-/// were none. Answers follow <see cref="Script"/> when it returns one, else the service's normal
-/// behaviour: 202 for a send, the recorded status (404 when none) for an operation.
+/// algorithm, content hash, JSON shape, Operation-Id, the repeatability headers) and records any violation;
+/// tests assert there were none. Answers follow <see cref="Script"/> when it returns one, else the service's
+/// normal behaviour: 202 for a send, the recorded status (404 when none) for an operation. Like the service
+/// (repeatable requests, OASIS Repeatable Requests 1.0 as ACS documents it), a send repeated with the same
+/// <c>repeatability-request-id</c> and <c>repeatability-first-sent</c> within 5 minutes of that first-sent time
+/// gets the first answer again and is not executed again (unless the first answer was a 5xx); an older
+/// first-sent time is refused with 412.
 /// </summary>
 internal sealed class FakeAcsServer : IAsyncDisposable
 {
@@ -78,10 +82,24 @@ internal sealed class FakeAcsServer : IAsyncDisposable
 
     public ConcurrentQueue<string> Violations { get; } = new();
 
+    /// <summary>How long the service tracks a repeatable request after its first-sent time.</summary>
+    public static readonly TimeSpan RepeatabilityWindow = TimeSpan.FromMinutes(5);
+
+    /// <summary>The sends the service executed (a repeat answered from its first answer is not one), by Operation-Id.</summary>
+    public ConcurrentQueue<string> Executed { get; } = new();
+
+    private readonly ConcurrentDictionary<string, (string FirstSent, ScriptedResponse Answer)> repeatable = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Operation id to ACS status (NotStarted, Running, Succeeded, Failed, Canceled) and optional error.</summary>
     public ConcurrentDictionary<string, (string Status, string? ErrorCode, string? ErrorMessage)> Operations { get; } = new(StringComparer.OrdinalIgnoreCase);
 
     public Func<RecordedRequest, ScriptedResponse?>? Script { get; set; }
+
+    /// <summary>
+    /// Holds the answer to a request until the returned task completes (the request has been received and acted
+    /// on by then), so that a client can time out on an answer it never gets. No hold unless the test says so.
+    /// </summary>
+    public Func<RecordedRequest, Task>? HoldAnswer { get; set; }
 
     public static async Task<FakeAcsServer> StartAsync(FakeAcsAuth auth)
     {
@@ -149,7 +167,19 @@ internal sealed class FakeAcsServer : IAsyncDisposable
             buffer.ToArray());
         Requests.Enqueue(recorded);
 
-        var response = Check(recorded, context.Request.Host.Value ?? string.Empty) ?? Script?.Invoke(recorded) ?? Default(recorded);
+        var response = Check(recorded, context.Request.Host.Value ?? string.Empty) ?? Repeat(recorded) ?? Execute(recorded);
+        if (HoldAnswer?.Invoke(recorded) is { } hold)
+        {
+            try
+            {
+                await hold.WaitAsync(context.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+                return; // The client gave up waiting: the answer is lost, what was done stays done.
+            }
+        }
+
         context.Response.StatusCode = response.Status;
         foreach (var (name, value) in response.Headers)
         {
@@ -187,6 +217,23 @@ internal sealed class FakeAcsServer : IAsyncDisposable
             if (request.Header("Operation-Id") is not { } operationId || !Guid.TryParseExact(operationId, "D", out _))
             {
                 return Violation(400, "InvalidOperationId", $"Operation-Id '{request.Header("Operation-Id")}'");
+            }
+
+            if (request.Header("repeatability-request-id") is not { } repeatId || !Guid.TryParse(repeatId, out _))
+            {
+                return Violation(400, "InvalidRepeatabilityRequestId", $"repeatability-request-id '{request.Header("repeatability-request-id")}'");
+            }
+
+            if (request.Header("repeatability-first-sent") is not { } firstSentText
+                || !DateTimeOffset.TryParseExact(firstSentText, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var firstSent))
+            {
+                return Violation(400, "InvalidRepeatabilityFirstSent", $"repeatability-first-sent '{request.Header("repeatability-first-sent")}' is not an IMF-fixdate");
+            }
+
+            if (DateTimeOffset.UtcNow - firstSent > RepeatabilityWindow)
+            {
+                // Not a client error the service records against the caller: it is the documented answer.
+                return ScriptedResponse.Error(412, "PreconditionFailed", "Repeatability first sent header not within 5 minute window.");
             }
 
             return CheckMessage(request.Body) is { } shapeProblem ? Violation(400, "BadRequest", shapeProblem) : null;
@@ -296,6 +343,43 @@ internal sealed class FakeAcsServer : IAsyncDisposable
 
         static bool IsAddress(JsonElement a) =>
             a.ValueKind == JsonValueKind.Object && a.TryGetProperty("address", out var address) && address.ValueKind == JsonValueKind.String;
+    }
+
+    /// <summary>The first answer to a repeat of a tracked send, or null when the send is not a repeat.</summary>
+    private ScriptedResponse? Repeat(RecordedRequest request)
+    {
+        if (request.Method != "POST" || !repeatable.TryGetValue(request.Header("repeatability-request-id")!, out var first))
+        {
+            return null;
+        }
+
+        if (DateTimeOffset.UtcNow - DateTimeOffset.ParseExact(first.FirstSent, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) > RepeatabilityWindow)
+        {
+            repeatable.TryRemove(request.Header("repeatability-request-id")!, out _);
+            return null; // No longer tracked: a new request.
+        }
+
+        if (!string.Equals(first.FirstSent, request.Header("repeatability-first-sent"), StringComparison.Ordinal))
+        {
+            return Violation(400, "BadRequest", "a repeat whose repeatability-first-sent differs from its first request");
+        }
+
+        return first.Answer;
+    }
+
+    private ScriptedResponse Execute(RecordedRequest request)
+    {
+        var answer = Script?.Invoke(request) ?? Default(request);
+        if (request.Method == "POST")
+        {
+            Executed.Enqueue(request.Header("Operation-Id")!);
+            if (answer.Status < 500)
+            {
+                repeatable.TryAdd(request.Header("repeatability-request-id")!, (request.Header("repeatability-first-sent")!, answer));
+            }
+        }
+
+        return answer;
     }
 
     private ScriptedResponse Default(RecordedRequest request)

@@ -24,14 +24,19 @@ internal static class TestMail
             .Build();
 
     /// <summary>The container as the app builds it, with the ACS client pointed at the local stand-in.</summary>
-    public static ServiceProvider AcsServices(FakeAcsServer server, IConfiguration configuration, Action<IServiceCollection>? configure = null)
+    public static ServiceProvider AcsServices(FakeAcsServer server, IConfiguration configuration, Action<IServiceCollection>? configure = null, TimeSpan? timeout = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace));
         services.AddFakeLogging();
         configure?.Invoke(services);
         services.AddSmpMailTransport(configuration);
-        services.AddHttpClient<AcsEmailTransport>().ConfigurePrimaryHttpMessageHandler(server.CreateTrustingHandler);
+        var client = services.AddHttpClient<AcsEmailTransport>().ConfigurePrimaryHttpMessageHandler(server.CreateTrustingHandler);
+        if (timeout is { } limit)
+        {
+            client.ConfigureHttpClient(c => c.Timeout = limit);
+        }
+
         return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
     }
 

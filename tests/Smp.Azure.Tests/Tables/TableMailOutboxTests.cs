@@ -248,4 +248,31 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
 
         return [.. rows.Order()];
     }
+
+    [Fact]
+    public async Task R9_a_message_keeps_its_claims_and_delivery_facts_and_a_superseded_one_is_listed_for_staff_and_never_due()
+    {
+        var (outbox, _) = Create();
+        var mail = Mail();
+        await outbox.EnqueueAsync(mail, MailKinds.Reminder, [Claim("VT-1"), Claim("VT-2")], Now, Ct);
+        var stored = await outbox.GetAsync(mail.Id, Ct);
+        Assert.Equal([Claim("VT-1"), Claim("VT-2")], stored!.Message.Claims);
+        Assert.True(stored.Message.Claims[0].TryParseReminder(out var serial, out var expiresOn, out var stage));
+        Assert.Equal(("VT-1", new LocalDate(2027, 4, 1), 90), (serial.Value, expiresOn, stage.DaysBefore));
+
+        var leased = await outbox.TryUpdateAsync(stored, DeliveryPolicy.Lease(stored.Message, Now, Delivery), Ct);
+        var unknown = await outbox.TryUpdateAsync(leased!, DeliveryPolicy.After(leased!.Message, new MailSendResult.TransientFailure("timeout"), Now, Delivery), Ct);
+        var reread = (await outbox.GetAsync(mail.Id, Ct))!.Message;
+        Assert.True(reread.OutcomeUnknown);
+        Assert.Equal(Now, reread.FirstAttemptAt);
+        Assert.Equal(unknown!.Message.Claims, reread.Claims);
+
+        await outbox.TryUpdateAsync(unknown, DeliveryPolicy.Supersede(unknown.Message, "VT-1 and VT-2 renewed", Now), Ct);
+
+        var listed = Assert.Single(await outbox.ListSupersededAsync(Ct));
+        Assert.Equal(MailStatus.Superseded, listed.Message.Status);
+        Assert.Equal("VT-1 and VT-2 renewed", listed.Message.Note);
+        Assert.Empty(await outbox.ListDueAsync(Now + Duration.FromDays(30), 10, Ct));
+        Assert.Empty(await outbox.ListFailedAsync(Ct));
+    }
 }

@@ -174,4 +174,47 @@ public class DeliveryPolicyTests
         Assert.Same(failed.Mail, requeued.Mail);
         Assert.Equal("timeout", requeued.LastError);
     }
+
+    [Theory]
+    [MemberData(nameof(UnknownOutcomes))]
+    public void Spec4_an_attempt_whose_outcome_is_unknown_is_retried_only_after_asking(MailSendResult result)
+    {
+        var leased = DeliveryPolicy.Lease(Pending(), Now, Options);
+
+        var next = DeliveryPolicy.After(leased, result, Now, Options);
+
+        Assert.Equal(MailStatus.Pending, next.Status);
+        Assert.True(next.OutcomeUnknown);
+        Assert.True(next.InDoubt);
+    }
+
+    public static TheoryData<MailSendResult> UnknownOutcomes =>
+        [new MailSendResult.TransientFailure("ACS did not answer within 30 s."), new MailSendResult.Unknown()];
+
+    [Fact]
+    public void Spec4_a_repeat_carries_the_first_attempt_while_the_provider_tracks_it_and_starts_afresh_after()
+    {
+        var first = DeliveryPolicy.Lease(Pending(), Now, Options);
+        Assert.Equal(Now, first.FirstAttemptAt);
+        var unknown = DeliveryPolicy.After(first, new MailSendResult.TransientFailure("timeout"), Now, Options);
+
+        var repeat = DeliveryPolicy.Lease(unknown, Now + Duration.FromMinutes(3), Options);
+        var late = DeliveryPolicy.Lease(unknown, Now + DeliveryPolicy.RepeatWindow, Options);
+        var known = DeliveryPolicy.Lease(DeliveryPolicy.After(first, new MailSendResult.Throttled(TimeSpan.FromSeconds(30)), Now, Options), Now + Duration.FromMinutes(1), Options);
+
+        Assert.Equal(Now, repeat.FirstAttemptAt);
+        Assert.Equal(Now + DeliveryPolicy.RepeatWindow, late.FirstAttemptAt);
+        Assert.Equal(Now + Duration.FromMinutes(1), known.FirstAttemptAt);
+    }
+
+    [Fact]
+    public void R9_a_superseded_message_is_final_and_says_why()
+    {
+        var superseded = DeliveryPolicy.Supersede(DeliveryPolicy.Lease(Pending(), Now, Options), "VT-1 renewed", Now);
+
+        Assert.Equal(MailStatus.Superseded, superseded.Status);
+        Assert.Equal("VT-1 renewed", superseded.Note);
+        Assert.Null(superseded.SentAt);
+        Assert.False(superseded.InDoubt);
+    }
 }

@@ -62,7 +62,7 @@ public sealed class InMemoryMailOutbox(int maxClaimsPerMessage = 50) : IMailOutb
                 return new EnqueueResult.ClaimsTaken(taken);
             }
 
-            messages[mail.Id] = new Entry(OutboxMessage.New(mail, kind, now), NextToken(), messages.Count, [.. claims]);
+            messages[mail.Id] = new Entry(OutboxMessage.New(mail, kind, now, claims), NextToken(), messages.Count, [.. claims]);
             foreach (var claim in claims)
             {
                 held[claim] = mail.Id;
@@ -111,6 +111,19 @@ public sealed class InMemoryMailOutbox(int maxClaimsPerMessage = 50) : IMailOutb
         {
             return [.. messages.Values
                 .Where(e => e.Message.Status == MailStatus.Failed)
+                .OrderByDescending(e => e.Message.CreatedAt)
+                .ThenByDescending(e => e.Sequence)
+                .Select(e => e.Stored)];
+        }
+    }
+
+    public async Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        lock (gate)
+        {
+            return [.. messages.Values
+                .Where(e => e.Message.Status == MailStatus.Superseded)
                 .OrderByDescending(e => e.Message.CreatedAt)
                 .ThenByDescending(e => e.Sequence)
                 .Select(e => e.Stored)];

@@ -20,7 +20,7 @@ public class InMemoryMailOutboxTests
         Assert.IsType<EnqueueResult.Enqueued>(await outbox.EnqueueAsync(mail, MailKinds.Reminder, [ClaimA, ClaimB], Now, CancellationToken.None));
 
         var stored = await outbox.GetAsync(mail.Id, CancellationToken.None);
-        Assert.Equal(OutboxMessage.New(mail, MailKinds.Reminder, Now), stored!.Message);
+        Assert.Equal(OutboxMessage.New(mail, MailKinds.Reminder, Now, [ClaimA, ClaimB]), stored!.Message);
         var claims = await outbox.FindClaimsAsync([ClaimA, ClaimB, new MailClaim("other")], CancellationToken.None);
         Assert.Equal(2, claims.Count);
         Assert.All(claims.Values, id => Assert.Equal(mail.Id, id));

@@ -402,4 +402,74 @@ public class MailDispatcherTests
         await Dispatcher().RunAsync(CancellationToken.None);
         Assert.Equal(1, transport.SendsOf(mail.Id));
     }
+
+    [Fact]
+    public async Task Spec4_after_a_send_timed_out_the_next_attempt_asks_the_provider_and_does_not_send_what_it_has()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        transport.OnSend = (mail, call) =>
+        {
+            // The provider took the first send, but its answer was lost.
+            transport.SetStatus(mail.Id, new MailSendResult.Accepted());
+            return new MailSendResult.TransientFailure("The mail service did not answer in time.");
+        };
+
+        await Dispatcher().RunAsync(CancellationToken.None);
+        clock.AdvanceMinutes(1);
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, report.Sent);
+        Assert.Equal(1, report.Reconciled);
+        Assert.Equal(1, transport.SendsOf(id));
+        Assert.Equal(1, transport.StatusQueriesOf(id));
+        var message = await MessageAsync(id);
+        Assert.Equal(MailStatus.Sent, message.Status);
+        Assert.False(message.OutcomeUnknown);
+    }
+
+    [Fact]
+    public async Task R9_a_message_the_send_check_supersedes_is_never_handed_to_the_transport()
+    {
+        var ids = await EnqueueAsync(2);
+        var check = new Check(m => m.Id == ids[0] ? new SendDecision.Superseded("renewed") : new SendDecision.Unchanged());
+        var dispatcher = new MailDispatcher(outbox, transport, clock, Options, sendCheck: check);
+
+        var report = await dispatcher.RunAsync(CancellationToken.None);
+        clock.AdvanceHours(1);
+        await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, report.Sent);
+        Assert.Equal(1, report.Superseded);
+        Assert.Equal([ids[1]], transport.SendOrder);
+        Assert.Equal(MailStatus.Superseded, (await MessageAsync(ids[0])).Status);
+        Assert.Equal(ids[0], Assert.Single(await outbox.ListSupersededAsync(CancellationToken.None)).Message.Id);
+    }
+
+    [Fact]
+    public async Task R9_a_narrowed_message_is_stored_then_sent_under_the_same_id()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        var narrowed = TestMails.Numbered(1) with { PlainText = "only the other plan" };
+        var dispatcher = new MailDispatcher(outbox, transport, clock, Options, sendCheck: new Check(_ => new SendDecision.Narrowed(narrowed, [], "VT-1 renewed")));
+        OutgoingMail? handedOver = null;
+        transport.OnSend = (mail, _) =>
+        {
+            handedOver = mail;
+            return new MailSendResult.Accepted();
+        };
+
+        await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.Equal("only the other plan", handedOver?.PlainText);
+        Assert.Equal(id, handedOver?.Id);
+        var stored = await MessageAsync(id);
+        Assert.Equal("only the other plan", stored.Mail.PlainText);
+        Assert.Equal("VT-1 renewed", stored.Note);
+        Assert.Equal(MailStatus.Sent, stored.Status);
+    }
+
+    private sealed class Check(Func<OutboxMessage, SendDecision> decide) : IMailSendCheck
+    {
+        public Task<SendDecision> CheckAsync(OutboxMessage message, CancellationToken cancellationToken) => Task.FromResult(decide(message));
+    }
 }

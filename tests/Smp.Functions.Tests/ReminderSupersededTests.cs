@@ -1,0 +1,97 @@
+using NodaTime;
+using Smp.Core.Outbox;
+using Smp.TestSupport;
+using static Smp.Functions.Tests.MailTestKit;
+
+namespace Smp.Functions.Tests;
+
+/// <summary>
+/// R9 ("a reminder mail still waiting in the outbox when a renewal or training moves <c>expiresOn</c> is not
+/// delivered") on the real app and Azurite: a reminder enqueued at 06:00, held until 11:00, after a renewal at 09:00.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class ReminderSupersededTests(AzuriteFixture azurite) : IDisposable
+{
+    private static readonly LocalDate April2026 = new(2026, 4, 1);
+
+    private readonly ApiHarness _api = new(azurite.ConnectionString, InDenver(2026, 3, 20));
+
+    public void Dispose() => _api.Dispose();
+
+    /// <summary>The 90-day reminder of plans expiring on 1 April 2027 is enqueued at 06:00 on 1 January (Denver).</summary>
+    private async Task<OutboxMessage> ReminderEnqueuedAsync(params string[] serials)
+    {
+        foreach (var serial in serials)
+        {
+            await ActivateAsync(_api, serial, April2026);
+        }
+
+        _api.Clock.Reset(InDenver(2027, 1, 1, 6));
+        await RunScanAsync(_api);
+        return Assert.Single(await UndeliveredAsync(_api));
+    }
+
+    private async Task RenewAtNineAsync(string serial)
+    {
+        _api.Clock.Reset(InDenver(2027, 1, 1, 9));
+        var renewed = await LicenseApiTests.RenewAsync(_api, serial, """{"orderReference":"SO-7001","months":12}""");
+        Assert.Equal(201, renewed.Status);
+        Assert.Equal(new LocalDate(2028, 4, 1), (await StoredAsync(_api, serial)).ExpiresOn);
+    }
+
+    [Fact]
+    public async Task R9_a_reminder_overtaken_by_a_renewal_before_it_goes_out_is_not_delivered_and_staff_see_it_superseded()
+    {
+        var reminder = await ReminderEnqueuedAsync("VT-1001");
+        await RenewAtNineAsync("VT-1001");
+
+        _api.Clock.Reset(InDenver(2027, 1, 1, 11));
+        await DispatchAsync(_api);
+
+        Assert.Empty(PickedUpFiles(_api));
+        var stored = await MessageAsync(_api, reminder.Id);
+        Assert.Equal(MailStatus.Superseded, stored.Status);
+        Assert.Null(stored.SentAt);
+        Assert.Contains("VT-1001", stored.Note, StringComparison.Ordinal);
+        Assert.Empty(await UndeliveredAsync(_api));
+
+        var listed = await MailApiTests.ListAsync(_api, "status=superseded");
+        Assert.Equal(200, listed.Status);
+        var mail = Assert.Single(listed.Json().GetProperty("mail").EnumerateArray());
+        Assert.Equal(reminder.Id, mail.GetProperty("id").GetString());
+        Assert.Equal("superseded", mail.GetProperty("status").GetString());
+        Assert.Contains("VT-1001", mail.GetProperty("note").GetString(), StringComparison.Ordinal);
+
+        // Later runs do not bring it back.
+        _api.Clock.Reset(InDenver(2027, 1, 2, 11));
+        await DispatchAsync(_api);
+        Assert.Empty(PickedUpFiles(_api));
+    }
+
+    [Fact]
+    public async Task R9_a_reminder_listing_two_plans_of_which_one_was_renewed_goes_out_listing_only_the_other()
+    {
+        var reminder = await ReminderEnqueuedAsync("VT-1001", "VT-1002");
+        Assert.Contains("VT-1001", reminder.Mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("VT-1002", reminder.Mail.PlainText, StringComparison.Ordinal);
+        await RenewAtNineAsync("VT-1001");
+
+        _api.Clock.Reset(InDenver(2027, 1, 1, 11));
+        await DispatchAsync(_api);
+
+        var delivered = PickedUp(_api, reminder.Id);
+        Assert.Single(PickedUpFiles(_api));
+        Assert.Equal(DefaultContacts, Addresses(delivered.To));
+        Assert.Contains("VT-1002", delivered.TextBody, StringComparison.Ordinal);
+        Assert.Contains("1 April 2027", delivered.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("VT-1001", delivered.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("VT-1001", delivered.HtmlBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("VT-1001", delivered.Subject, StringComparison.Ordinal);
+
+        // The outbox keeps what went out, and says what was dropped and why.
+        var stored = await MessageAsync(_api, reminder.Id);
+        Assert.Equal(MailStatus.Sent, stored.Status);
+        Assert.DoesNotContain("VT-1001", stored.Mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("VT-1001", stored.Note, StringComparison.Ordinal);
+    }
+}
