@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using NodaTime;
-using NodaTime.Text;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
 using Smp.Functions.Http;
@@ -77,14 +76,12 @@ public sealed class ReportFunctions(LicenseService licenses, LicenseResults resu
             return null;
         }
 
-        // NodaTime's parser takes a NUL as the end of the text, so "2026-05-01%00" would parse: refuse controls first.
-        var parsed = LocalDatePattern.Iso.Parse(values[0]!);
-        if (values[0]!.Any(char.IsControl) || !parsed.Success)
+        if (!JsonFields.TryParseDate(values[0]!, out var date))
         {
             errors.Add(name, "Expected a date as yyyy-MM-dd.");
             return null;
         }
 
-        return parsed.Value;
+        return date;
     }
 }
