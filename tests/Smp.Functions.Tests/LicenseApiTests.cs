@@ -101,6 +101,44 @@ public sealed class LicenseApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task R6_an_order_reference_is_trimmed_and_compared_ignoring_case()
+    {
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(training: true));
+        var first = await RenewAsync(_api, "VT-1001", """{"orderReference":"SO-1"}""");
+
+        var otherCase = await RenewAsync(_api, "VT-1001", """{"orderReference":"so-1"}""");
+        var padded = await RenewAsync(_api, "VT-1001", """{"orderReference":"  So-1 "}""");
+        var conflict = await RenewAsync(_api, "VT-1001", """{"orderReference":"so-1","months":24}""");
+
+        Assert.Equal(201, first.Status);
+        Assert.Equal(200, otherCase.Status);
+        Assert.Equal(200, padded.Status);
+        Assert.Equal(409, conflict.Status);
+        var license = (await GetAsync(_api, "VT-1001")).Json();
+        Assert.Equal(2, license.GetProperty("terms").GetArrayLength());
+        Assert.Equal("2028-04-01", license.GetProperty("expiresOn").GetString());
+        Assert.Equal(["activated", "renewed"], license.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("type").GetString()));
+    }
+
+    [Fact]
+    public async Task R6_a_renewal_of_a_30_day_plan_adds_whole_months_to_its_expiresOn()
+    {
+        // Activated 2027-01-20: the 30-day term runs 2027-02-01 to 2027-03-03 (R3); 12 months later is 2028-03-03.
+        _api.Clock.Reset(Instant.FromUtc(2027, 2, 20, 17, 0));
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(sentAt: "2027-01-20T10:00:00-07:00"));
+
+        var renewed = await RenewAsync(_api, "VT-1001", """{"orderReference":"SO-30","months":12}""");
+
+        Assert.Equal(201, renewed.Status);
+        var license = renewed.Json();
+        Assert.Equal("2028-03-03", license.GetProperty("expiresOn").GetString());
+        var term = license.GetProperty("terms")[1];
+        Assert.Equal("2027-03-03", term.GetProperty("start").GetString());
+        Assert.Equal("2028-03-03", term.GetProperty("end").GetString());
+        Assert.Equal(12, term.GetProperty("months").GetInt32());
+    }
+
+    [Fact]
     public async Task R6_a_renewal_after_lapse_resumes_cover_on_the_recording_date()
     {
         await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());

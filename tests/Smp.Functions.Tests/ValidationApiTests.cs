@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using Smp.Core.Updates;
 using Smp.Functions.Functions;
 using Smp.TestSupport;
 
@@ -133,6 +135,41 @@ public sealed class ValidationApiTests(AzuriteFixture azurite) : IDisposable
 
         AssertProblem(await LicenseApiTests.ContactsAsync(_api, "VT-9", body), field);
         Assert.Equal(1, (await LicenseApiTests.GetAsync(_api, "VT-9")).Json().GetProperty("version").GetInt64());
+    }
+
+    [Theory]
+    [InlineData("activationEmailSentAt", "\\u0000")]
+    [InlineData("paidAt", "\\u0000")]
+    [InlineData("releasedOn", "\\u0000")]
+    [InlineData("releasedOn", "\\u0001")]
+    [InlineData("from", "%00")]
+    [InlineData("to", "%00")]
+    public async Task Section3_every_date_field_refuses_a_trailing_control_character_and_writes_nothing(string field, string trailer)
+    {
+        await ActivationApiTests.ActivateAsync(_api, Valid);
+        ApiResponse response;
+        switch (field)
+        {
+            case "activationEmailSentAt":
+                response = await ActivationApiTests.ActivateAsync(_api, Valid.Replace("VT-9", "VT-10", StringComparison.Ordinal).Replace("-06:00\"", "-06:00" + trailer + "\"", StringComparison.Ordinal));
+                Assert.Equal(404, (await LicenseApiTests.GetAsync(_api, "VT-10")).Status);
+                break;
+            case "paidAt":
+                response = await LicenseApiTests.RenewAsync(_api, "VT-9", "{\"orderReference\":\"SO-1\",\"paidAt\":\"2026-03-19T12:00:00Z" + trailer + "\"}");
+                Assert.Single((await LicenseApiTests.GetAsync(_api, "VT-9")).Json().GetProperty("terms").EnumerateArray());
+                break;
+            case "releasedOn":
+                response = await UpdateApi.PublishAsync(_api, "1.96", "{\"releasedOn\":\"2026-03-16" + trailer + "\"}");
+                Assert.Null(await _api.Services.GetRequiredService<IUpdateStore>().GetAsync(UpdateVersion.Parse("1.96"), CancellationToken.None));
+                break;
+            default:
+                var query = field == "from" ? "from=2026-05-01" + trailer + "&to=2026-06-01" : "from=2026-05-01&to=2026-06-01" + trailer;
+                var request = _api.Request("GET", "/api/reports/expiring", query: query);
+                response = await ApiHarness.ExecuteAsync(request, await _api.Function<ReportFunctions>().ExpiringReport(request, ApiHarness.Context("ExpiringReport")));
+                break;
+        }
+
+        AssertProblem(response, field);
     }
 
     private static void AssertProblem(ApiResponse response, string field)

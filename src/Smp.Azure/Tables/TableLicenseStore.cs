@@ -166,7 +166,10 @@ public sealed class TableLicenseStore : ILicenseStore
         }
     }
 
-    public async IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) =>
+        ListExpiringAfterAsync(from, to, null, cancellationToken);
+
+    public async IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         from = LocalDate.Max(from, EarliestIndexedDate);
         to = LocalDate.Min(to, LatestIndexedDate);
@@ -176,8 +179,13 @@ public sealed class TableLicenseStore : ILicenseStore
         }
 
         await tablesCreated.EnsureAsync(cancellationToken);
-        var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {LicenseIndex.ExpiresPartition} and RowKey ge {LicenseIndex.ExpiresLowerBound(from)} and RowKey lt {LicenseIndex.ExpiresUpperBound(to)}");
+
+        // Index rows sort by (expiresOn, serial), so the rows after a position are the row keys above its own.
+        var filter = after is { } position && position.ExpiresOn >= from
+            ? TableClient.CreateQueryFilter(
+                $"PartitionKey eq {LicenseIndex.ExpiresPartition} and RowKey gt {LicenseIndex.ExpiresKey(position.ExpiresOn, position.Serial).RowKey} and RowKey lt {LicenseIndex.ExpiresUpperBound(to)}")
+            : TableClient.CreateQueryFilter(
+                $"PartitionKey eq {LicenseIndex.ExpiresPartition} and RowKey ge {LicenseIndex.ExpiresLowerBound(from)} and RowKey lt {LicenseIndex.ExpiresUpperBound(to)}");
         await foreach (var license in ResolveIndexAsync(filter, cancellationToken))
         {
             yield return license;

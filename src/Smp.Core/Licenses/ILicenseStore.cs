@@ -39,6 +39,13 @@ public interface ILicenseStore
     IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Licenses whose plan expires in [<paramref name="from"/>, <paramref name="to"/>], in (expiresOn, serial) order,
+    /// starting after <paramref name="after"/> when one is given: a page of the expiring report reads the expiry index
+    /// on from where the previous page ended, so no page costs more than the licenses it holds.
+    /// </summary>
+    IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Licenses that have a pending reminder (see <see cref="Reminders.ReminderSchedule.Pending"/>) due on or before
     /// <paramref name="dueOnOrBefore"/>, read through a due-date index: the cost follows the reminders due, not the
     /// licenses stored. Callers re-check each license against the rules; a stale index entry only costs a read.
@@ -56,3 +63,22 @@ public interface ILicenseStore
 /// </summary>
 public sealed class LicenseTooLargeException(Serial serial, string detail)
     : Exception($"License {serial} cannot be stored: {detail}");
+
+/// <summary>A place in the (expiresOn, serial) order of licenses: the last license a page of the expiring report listed.</summary>
+public readonly record struct ExpiryPosition(LocalDate ExpiresOn, Serial Serial)
+{
+    /// <summary>The order of the expiry index: by expiry date, then by serial (ordinal).</summary>
+    public static IComparer<ExpiryPosition> Order { get; } = Comparer<ExpiryPosition>.Create((a, b) => a.CompareTo(b));
+
+    public static ExpiryPosition Of(License license)
+    {
+        ArgumentNullException.ThrowIfNull(license);
+        return new ExpiryPosition(license.ExpiresOn, license.Serial);
+    }
+
+    private int CompareTo(ExpiryPosition other)
+    {
+        var byDate = ExpiresOn.CompareTo(other.ExpiresOn);
+        return byDate != 0 ? byDate : string.CompareOrdinal(Serial.Value, other.Serial.Value);
+    }
+}

@@ -109,15 +109,29 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
         return [.. licenses.OrderBy(l => l.License.Serial.Value, StringComparer.Ordinal)];
     }
 
-    public async Task<IReadOnlyList<StoredLicense>> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken)
+    /// <summary>
+    /// One page of the licenses expiring in [<paramref name="from"/>, <paramref name="to"/>]: at most
+    /// <paramref name="pageSize"/> of them, in (expiresOn, serial) order, after <paramref name="after"/>; the page's
+    /// <see cref="ExpiringPage.Next"/> is where the next page starts, or null on the last page. Any range can be read
+    /// this way, a page at a time, with the memory and time of one page.
+    /// </summary>
+    public async Task<ExpiringPage> ListExpiringPageAsync(LocalDate from, LocalDate to, ExpiryPosition? after, int pageSize, CancellationToken cancellationToken)
     {
-        var licenses = new List<StoredLicense>();
-        await foreach (var license in store.ListExpiringAsync(from, to, cancellationToken))
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        var licenses = new List<StoredLicense>(pageSize);
+        var more = false;
+        await foreach (var license in store.ListExpiringAfterAsync(from, to, after, cancellationToken))
         {
+            if (licenses.Count == pageSize)
+            {
+                more = true;
+                break;
+            }
+
             licenses.Add(license);
         }
 
-        return [.. licenses.OrderBy(l => l.License.ExpiresOn).ThenBy(l => l.License.Serial.Value, StringComparer.Ordinal)];
+        return new ExpiringPage(licenses, more ? ExpiryPosition.Of(licenses[^1].License) : null);
     }
 
     private Task<CommandResult> UpdateAsync(Serial serial, Func<License, Decision> decide, CancellationToken cancellationToken) =>
@@ -179,3 +193,6 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
 /// <summary>A license changed under a command on every one of its attempts; the request may be retried.</summary>
 public sealed class ConcurrencyExhaustedException(Serial serial)
     : Exception($"License {serial} kept changing under the request; retry it.");
+
+/// <summary>A page of the expiring report: its licenses and, when more follow, the position the next page starts after.</summary>
+public sealed record ExpiringPage(IReadOnlyList<StoredLicense> Licenses, ExpiryPosition? Next);

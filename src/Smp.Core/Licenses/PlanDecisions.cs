@@ -79,7 +79,8 @@ public static class PlanDecisions
 
     public static Decision Renew(License license, RenewalRequest request, LocalDate today, Instant now, CommandContext context)
     {
-        var previous = license.Renewals.FirstOrDefault(r => string.Equals(r.OrderReference, request.OrderReference, StringComparison.Ordinal));
+        // R6: the order reference is trimmed and compared ignoring case, also against renewals stored before it was.
+        var previous = license.Renewals.FirstOrDefault(r => SameOrder(r.OrderReference, request.OrderReference));
         if (previous is not null)
         {
             var samePayment = request.PaidAt is null || request.PaidAt == previous.PaidAt;
@@ -88,14 +89,15 @@ public static class PlanDecisions
                 : new Decision.Refuse($"Order {request.OrderReference} was already recorded for serial {license.Serial} with different data.");
         }
 
+        var orderReference = request.OrderReference.Trim();
         var updated = license with
         {
-            Renewals = license.Renewals.Add(new Renewal(request.OrderReference, request.Months, now, today, request.PaidAt)),
+            Renewals = license.Renewals.Add(new Renewal(orderReference, request.Months, now, today, request.PaidAt)),
         };
         var term = updated.Terms[^1];
         var data = new Dictionary<string, string>
         {
-            ["orderReference"] = request.OrderReference,
+            ["orderReference"] = orderReference,
             ["months"] = request.Months.ToString(CultureInfo.InvariantCulture),
             ["start"] = IsoDate.Format(term.Start),
             ["coveredFrom"] = IsoDate.Format(term.CoveredFrom),
@@ -234,6 +236,9 @@ public static class PlanDecisions
             ? new Decision.NoChange()
             : new Decision.Change(license, Event(type, now, context, new Dictionary<string, string>(data)));
     }
+
+    private static bool SameOrder(string stored, string requested) =>
+        string.Equals(stored.Trim(), requested.Trim(), StringComparison.OrdinalIgnoreCase);
 
     private static LicenseEvent Event(string type, Instant now, CommandContext context, Dictionary<string, string> data) =>
         new(type, now, context.Actor, context.CorrelationId, data.ToImmutableSortedDictionary(StringComparer.Ordinal));

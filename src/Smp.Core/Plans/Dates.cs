@@ -8,8 +8,4 @@ public static class Dates
     /// <summary>The first day of the month after <paramref name="date"/>, always the next month (R2).</summary>
     public static LocalDate FirstOfNextMonth(LocalDate date) =>
         new LocalDate(date.Year, date.Month, 1).PlusMonths(1);
-
-    /// <summary><paramref name="date"/> itself when it is the first of a month, else the first of the next month.</summary>
-    public static LocalDate RoundUpToFirstOfMonth(LocalDate date) =>
-        date.Day == 1 ? date : FirstOfNextMonth(date);
 }

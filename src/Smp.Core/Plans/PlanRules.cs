@@ -43,11 +43,9 @@ public static class PlanRules
     /// adds to a plan that currently expires on <paramref name="expiresOn"/>. Also used to quote the next term (R11).
     /// </summary>
     /// <remarks>
-    /// Recorded before expiry, the term starts at <paramref name="expiresOn"/> (no gap, no lost day). When that day is
-    /// not the first of a month (a 30-day initial term), the end is rounded forward to the first of the next month,
-    /// in the customer's favour as in R2, so that every renewed plan expires on the first of a month and a
-    /// customer's plans come back into step. Recorded on or after expiry, coverage resumes that day and the term
-    /// starts on the first of the next month.
+    /// Recorded before expiry, the term starts at <paramref name="expiresOn"/> (no gap, no lost day) and ends exactly
+    /// <paramref name="months"/> whole months later, also after a 30-day term (2027-03-03 + 12 months = 2028-03-03).
+    /// Recorded on or after expiry, coverage resumes that day and the term starts on the first of the next month.
     /// </remarks>
     public static Term RenewalTerm(LocalDate expiresOn, LocalDate recordedOn, int months, string? orderReference)
     {
@@ -58,8 +56,7 @@ public static class PlanRules
 
         if (recordedOn < expiresOn)
         {
-            var end = Dates.RoundUpToFirstOfMonth(expiresOn.PlusMonths(months));
-            return new Term(TermKind.Renewal, expiresOn, end, months, null, TermSource.Renewal, orderReference, expiresOn);
+            return new Term(TermKind.Renewal, expiresOn, expiresOn.PlusMonths(months), months, null, TermSource.Renewal, orderReference, expiresOn);
         }
 
         var start = Dates.FirstOfNextMonth(recordedOn);

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using NodaTime;
@@ -12,8 +14,13 @@ namespace Smp.Functions.Functions;
 /// <summary>Staff look-ups across licenses: a customer's licenses, and plans expiring in a date range.</summary>
 public sealed class ReportFunctions(LicenseService licenses, LicenseResults results)
 {
-    /// <summary>The longest range one expiring report may cover, so one request cannot read the whole index.</summary>
-    public const int MaxReportDays = 400;
+    /// <summary>
+    /// The most licenses one page of the expiring report lists (and the default of <c>limit</c>). Any range is
+    /// answered, a page at a time, so one request never holds more than this many licenses in memory.
+    /// </summary>
+    public const int MaxPageSize = 100;
+
+    private const char TokenSeparator = '_';
 
     [Function("ListCustomerLicenses")]
     public async Task<IActionResult> ListCustomerLicenses(
@@ -47,25 +54,70 @@ public sealed class ReportFunctions(LicenseService licenses, LicenseResults resu
         var errors = new ValidationErrors();
         var from = Date(request, "from", errors);
         var to = Date(request, "to", errors);
-        if (from is { } f && to is { } t)
+        if (from is { } f && to is { } t && t < f)
         {
-            if (t < f)
-            {
-                errors.Add("to", "'to' must not be before 'from'.");
-            }
-            else if (Period.DaysBetween(f, t) > MaxReportDays)
-            {
-                errors.Add("to", $"A report covers at most {MaxReportDays} days.");
-            }
+            errors.Add("to", "'to' must not be before 'from'.");
         }
 
+        var limit = Limit(request, errors);
+        var after = ContinuationToken(request, errors);
         if (errors.Any)
         {
             return Problems.Validation(errors);
         }
 
-        var found = await licenses.ListExpiringAsync(from!.Value, to!.Value, context.CancellationToken);
-        return new OkObjectResult(new ExpiringReportDocument(from.Value, to.Value, [.. found.Select(l => results.Document(l))]));
+        var page = await licenses.ListExpiringPageAsync(from!.Value, to!.Value, after, limit, context.CancellationToken);
+        var token = page.Next is { } next ? FormatToken(next) : null;
+        var nextLink = token is null ? null : QueryHelpers.AddQueryString(
+            (request.PathBase + request.Path).ToString(),
+            new Dictionary<string, string?>
+            {
+                ["from"] = LocalDatePattern.Iso.Format(from.Value),
+                ["to"] = LocalDatePattern.Iso.Format(to.Value),
+                ["limit"] = limit.ToString(CultureInfo.InvariantCulture),
+                ["continuationToken"] = token,
+            });
+        return new OkObjectResult(new ExpiringReportDocument(from.Value, to.Value, [.. page.Licenses.Select(l => results.Document(l))], token, nextLink));
+    }
+
+    private static int Limit(HttpRequest request, ValidationErrors errors)
+    {
+        var values = request.Query["limit"];
+        if (values.Count == 0)
+        {
+            return MaxPageSize;
+        }
+
+        if (values.Count == 1 && values[0] is { Length: > 0 and <= 3 } text && text.All(char.IsAsciiDigit)
+            && int.Parse(text, NumberStyles.None, CultureInfo.InvariantCulture) is >= 1 and <= MaxPageSize and var limit)
+        {
+            return limit;
+        }
+
+        errors.Add("limit", $"Expected a whole number from 1 to {MaxPageSize}, once.");
+        return MaxPageSize;
+    }
+
+    /// <summary>The token of a page that has more after it: <c>yyyy-MM-dd_SERIAL</c> of the last license listed.</summary>
+    private static string FormatToken(ExpiryPosition position) =>
+        LocalDatePattern.Iso.Format(position.ExpiresOn) + TokenSeparator + position.Serial.Value;
+
+    private static ExpiryPosition? ContinuationToken(HttpRequest request, ValidationErrors errors)
+    {
+        var values = request.Query["continuationToken"];
+        if (values.Count == 0)
+        {
+            return null;
+        }
+
+        if (values.Count == 1 && values[0] is { } token && token.Split(TokenSeparator) is [var date, var serial]
+            && JsonFields.TryParseDate(date, out var expiresOn) && Serial.TryParse(serial, out var parsed) && parsed.Value == serial)
+        {
+            return new ExpiryPosition(expiresOn, parsed);
+        }
+
+        errors.Add("continuationToken", "Expected the continuationToken of the previous page, once.");
+        return null;
     }
 
     private static LocalDate? Date(HttpRequest request, string name, ValidationErrors errors)
@@ -77,14 +129,12 @@ public sealed class ReportFunctions(LicenseService licenses, LicenseResults resu
             return null;
         }
 
-        // NodaTime's parser takes a NUL as the end of the text, so "2026-05-01%00" would parse: refuse controls first.
-        var parsed = LocalDatePattern.Iso.Parse(values[0]!);
-        if (values[0]!.Any(char.IsControl) || !parsed.Success)
+        if (!JsonFields.TryParseDate(values[0]!, out var date))
         {
             errors.Add(name, "Expected a date as yyyy-MM-dd.");
             return null;
         }
 
-        return parsed.Value;
+        return date;
     }
 }

@@ -165,6 +165,46 @@ public sealed class JsonFields
         return null;
     }
 
+    /// <summary>A calendar date field, <c>yyyy-MM-dd</c> and nothing else (section 3).</summary>
+    public LocalDate? Date(string name, bool required)
+    {
+        if (Get(name, required, JsonValueKind.String, "a date (yyyy-MM-dd)") is not { } value)
+        {
+            return null;
+        }
+
+        if (TryParseDate(value.GetString()!, out var date))
+        {
+            return date;
+        }
+
+        Error(name, "Expected a date as yyyy-MM-dd.");
+        return null;
+    }
+
+    /// <summary>
+    /// Parses a <c>yyyy-MM-dd</c> date. Every date field of the API reads through here: NodaTime's parser takes a NUL
+    /// as the end of the text, so "2026-05-01\0" would parse, and control characters are refused first.
+    /// </summary>
+    public static bool TryParseDate(string text, out LocalDate date)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        date = default;
+        if (text.Any(char.IsControl))
+        {
+            return false;
+        }
+
+        var parsed = LocalDatePattern.Iso.Parse(text);
+        if (!parsed.Success)
+        {
+            return false;
+        }
+
+        date = parsed.Value;
+        return true;
+    }
+
     public JsonFields? Object(string name, bool required) =>
         Get(name, required, JsonValueKind.Object, "an object") is { } value ? new JsonFields(value, _errors, Path(name)) : null;
 

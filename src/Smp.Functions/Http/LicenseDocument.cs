@@ -100,4 +100,8 @@ public sealed record ReminderDocument(string Stage, LocalDate? DueOn, LocalDate 
 
 public sealed record CustomerLicensesDocument(CustomerDocument Customer, IReadOnlyList<LicenseDocument> Licenses);
 
-public sealed record ExpiringReportDocument(LocalDate From, LocalDate To, IReadOnlyList<LicenseDocument> Licenses);
+/// <summary>
+/// One page of <c>GET /api/reports/expiring</c>. When more licenses follow, <see cref="ContinuationToken"/> says where
+/// the next page starts and <see cref="Next"/> is the request that reads it; both are absent on the last page.
+/// </summary>
+public sealed record ExpiringReportDocument(LocalDate From, LocalDate To, IReadOnlyList<LicenseDocument> Licenses, string? ContinuationToken, string? Next);

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using NodaTime;
-using NodaTime.Text;
 using Smp.Core.Plans;
 using Smp.Core.Updates;
 
@@ -29,19 +28,7 @@ public static class UpdateReaders
     public static PublishUpdateRequest? Publish(JsonDocument body, ValidationErrors errors)
     {
         var fields = new JsonFields(body.RootElement, errors);
-        LocalDate? releasedOn = null;
-        if (fields.Get("releasedOn", required: true, JsonValueKind.String, "a date (yyyy-MM-dd)") is { } date)
-        {
-            var parsed = LocalDatePattern.Iso.Parse(date.GetString()!);
-            if (parsed.Success)
-            {
-                releasedOn = parsed.Value;
-            }
-            else
-            {
-                fields.Error("releasedOn", "Expected a date as yyyy-MM-dd.");
-            }
-        }
+        var releasedOn = fields.Date("releasedOn", required: true);
 
         string? password = null;
         if (fields.Get("password", required: false, JsonValueKind.String, "a string") is { } given)

@@ -188,50 +188,61 @@ public class RenewalTests
     }
 
     [Fact]
-    public void R6_renewal_before_a_30_day_expiry_is_rounded_forward_to_end_on_the_first_of_a_month()
+    public void R6_renewal_of_a_30_day_plan_ends_exactly_the_months_bought_after_its_expiresOn()
     {
-        // 2027-02-01 + 30 days = 2027-03-03; 12 months later is 2028-03-03, rounded forward to 2028-04-01.
+        // The spec's worked example: 2027-02-01 + 30 days = 2027-03-03; 12 months later is 2028-03-03, not rounded.
         var license = ActivatedOn("2027-01-20").RenewedOn("2027-02-20", months: 12, orderReference: "PO-1");
 
         Assert.Equal(
             new Term(
                 Kind: TermKind.Renewal,
                 Start: Date("2027-03-03"),
-                End: Date("2028-04-01"),
+                End: Date("2028-03-03"),
                 Months: 12,
                 Days: null,
                 Source: TermSource.Renewal,
                 OrderReference: "PO-1",
                 CoveredFrom: Date("2027-03-03")),
             license.Terms[1]);
+        Assert.Equal(Date("2028-03-03"), license.ExpiresOn);
+        Assert.Equal(PlanStatus.Current, license.StatusOn(Date("2028-03-02")));
+        Assert.Equal(PlanStatus.Lapsed, license.StatusOn(Date("2028-03-03")));
     }
 
     [Fact]
-    public void R6_one_month_renewal_before_a_30_day_expiry_is_rounded_forward_too()
+    public void R6_one_month_renewal_of_a_30_day_plan_adds_one_whole_month()
     {
         var license = ActivatedOn("2027-01-20").RenewedOn("2027-02-20", months: 1);
 
         Assert.Equal(Date("2027-03-03"), license.Terms[1].Start);
-        Assert.Equal(Date("2027-05-01"), license.ExpiresOn);
+        Assert.Equal(Date("2027-04-03"), license.ExpiresOn);
     }
 
     [Fact]
-    public void R6_renewal_before_a_30_day_expiry_on_the_31st_is_rounded_past_a_short_month()
+    public void R6_one_month_renewal_of_a_30_day_plan_ending_on_the_31st_ends_on_the_last_day_of_a_short_month()
     {
-        // 2026-01-01 + 30 days = 2026-01-31; one month later is clamped to 2026-02-28, then rounded to 2026-03-01.
+        // 2026-01-01 + 30 days = 2026-01-31; one month later is 2026-02-28 (there is no 31 February).
         var license = ActivatedOn("2025-12-10").RenewedOn("2026-01-20", months: 1);
 
         Assert.Equal(Date("2026-01-31"), license.Terms[1].Start);
-        Assert.Equal(Date("2026-03-01"), license.ExpiresOn);
+        Assert.Equal(Date("2026-02-28"), license.ExpiresOn);
     }
 
     [Fact]
-    public void R6_renewal_before_a_30_day_expiry_that_falls_on_the_first_is_not_rounded()
+    public void R6_renewal_of_a_30_day_plan_ending_on_the_first_ends_on_the_first()
     {
         var license = ActivatedOn("2026-03-14").RenewedOn("2026-04-20", months: 12);
 
         Assert.Equal(Date("2026-05-01"), license.Terms[1].Start);
         Assert.Equal(Date("2027-05-01"), license.ExpiresOn);
+    }
+
+    [Fact]
+    public void R6_the_next_term_quoted_for_a_30_day_plan_adds_whole_months_too()
+    {
+        var quoted = PlanRules.RenewalTerm(Date("2027-03-03"), Date("2027-02-20"), PlanRules.DefaultRenewalMonths, null);
+
+        Assert.Equal(new Term(TermKind.Renewal, Date("2027-03-03"), Date("2028-03-03"), 12, null, TermSource.Renewal, null, Date("2027-03-03")), quoted);
     }
 
     [Fact]
@@ -258,12 +269,39 @@ public class RenewalTests
         Assert.Single(once.Renewals);
     }
 
-    [Fact]
-    public void R6_order_references_are_compared_exactly()
+    [Theory]
+    [InlineData("po-1")]
+    [InlineData("Po-1")]
+    [InlineData(" PO-1 ")]
+    [InlineData("\tpo-1")]
+    public void R6_order_references_are_trimmed_and_compared_ignoring_case(string repeat)
     {
         var once = OneYearPlan.RenewedOn("2027-02-10", months: 12, orderReference: "PO-1");
 
-        var other = PlanDecisions.Renew(once, new RenewalRequest("po-1", 12, null), Date("2027-02-11"), NoonOn(Date("2027-02-11")), Staff);
+        Assert.IsType<Decision.NoChange>(
+            PlanDecisions.Renew(once, new RenewalRequest(repeat, 12, null), Date("2027-02-11"), NoonOn(Date("2027-02-11")), Staff));
+        var refused = Assert.IsType<Decision.Refuse>(
+            PlanDecisions.Renew(once, new RenewalRequest(repeat, 24, null), Date("2027-02-11"), NoonOn(Date("2027-02-11")), Staff));
+        Assert.Contains(SerialNumber, refused.Detail, StringComparison.Ordinal);
+        Assert.Single(once.Renewals);
+    }
+
+    [Fact]
+    public void R6_an_order_reference_stored_in_another_case_is_the_same_order()
+    {
+        // Renewals recorded before references were compared ignoring case keep the case they were sent in.
+        var stored = OneYearPlan.RenewedOn("2027-02-10", months: 12, orderReference: "so-7");
+
+        Assert.IsType<Decision.NoChange>(
+            PlanDecisions.Renew(stored, new RenewalRequest("SO-7", 12, null), Date("2027-02-11"), NoonOn(Date("2027-02-11")), Staff));
+    }
+
+    [Fact]
+    public void R6_order_references_that_differ_by_more_than_case_are_two_orders()
+    {
+        var once = OneYearPlan.RenewedOn("2027-02-10", months: 12, orderReference: "PO-1");
+
+        var other = PlanDecisions.Renew(once, new RenewalRequest("PO-11", 12, null), Date("2027-02-11"), NoonOn(Date("2027-02-11")), Staff);
 
         Assert.Equal(2, Changed(other).License.Renewals.Length);
     }

@@ -38,20 +38,29 @@ public class PlanProperties
         }
     }
 
-    /// <summary>(b) Training and renewals bring the plan onto the first of a month; only the 30-day trial may end elsewhere.</summary>
+    /// <summary>
+    /// (b) R3, R5, R6: the initial term is 30 days or, with training, one year; every renewal ends exactly the whole
+    /// months bought after its start (also after a 30-day term: 2027-03-03 + 12 months = 2028-03-03), and starts either
+    /// at the previous expiry (recorded before it) or on the first of a month (recorded after a lapse).
+    /// </summary>
     [Property]
-    public void ExpiresOn_is_the_first_of_a_month_once_there_is_training_or_a_renewal(PlanScenario scenario)
+    public void Terms_are_30_days_a_year_or_exactly_the_months_bought(PlanScenario scenario)
     {
         foreach (var (on, license) in scenario.States())
         {
-            if (license.OnSiteTraining || !license.Renewals.IsEmpty)
+            var terms = license.Terms;
+            var initial = terms[0];
+            Assert.Equal(license.OnSiteTraining ? initial.Start.PlusYears(1) : initial.Start.PlusDays(PlanRules.TrialDays), initial.End);
+            for (var i = 1; i < terms.Length; i++)
             {
-                Assert.True(license.ExpiresOn.Day == 1, $"on {Iso(on)}: expiresOn {Iso(license.ExpiresOn)} in {scenario}");
+                var term = terms[i];
+                Assert.True(term.Months is { } months && term.End == term.Start.PlusMonths(months), $"on {Iso(on)}: term {i} {term} in {scenario}");
+                Assert.True(
+                    term.Start == terms[i - 1].End || (term.Start.Day == 1 && term.CoveredFrom >= terms[i - 1].End),
+                    $"on {Iso(on)}: term {i} starts {Iso(term.Start)} after {Iso(terms[i - 1].End)} in {scenario}");
             }
-            else
-            {
-                Assert.Equal(license.Terms[0].Start.PlusDays(PlanRules.TrialDays), license.ExpiresOn);
-            }
+
+            Assert.Equal(terms[^1].End, license.ExpiresOn);
         }
     }
 

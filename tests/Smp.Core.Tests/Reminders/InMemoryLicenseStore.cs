@@ -89,6 +89,23 @@ public sealed class InMemoryLicenseStore(ReminderSchedule schedule) : ILicenseSt
     public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) =>
         ListAsync(l => l.ExpiresOn >= from && l.ExpiresOn <= to, cancellationToken);
 
+    public async IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var ordered = new List<StoredLicense>();
+        await foreach (var license in ListExpiringAsync(from, to, cancellationToken))
+        {
+            if (after is not { } position || ExpiryPosition.Order.Compare(ExpiryPosition.Of(license.License), position) > 0)
+            {
+                ordered.Add(license);
+            }
+        }
+
+        foreach (var license in ordered.OrderBy(l => ExpiryPosition.Of(l.License), ExpiryPosition.Order))
+        {
+            yield return license;
+        }
+    }
+
     public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) =>
         ListAsync(l => schedule.Pending(l).Any(p => p.DueOn <= dueOnOrBefore), cancellationToken);
 

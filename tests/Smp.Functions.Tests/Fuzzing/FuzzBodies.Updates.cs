@@ -60,7 +60,7 @@ public static partial class FuzzBodies
     public static BodySchema Publish { get; } = new(
         "publish",
         [
-            new FieldRule("releasedOn", FieldKind.String, true, s => FuzzOracles.Date(s, out _), Samples: [.. new[] { "2026-02-29", "2026-03-16T00:00", "2026-3-16", " 2026-03-16", "20260316", "2026-03-16Z" }.Select(d => Fuzzed.Invalid(d, "near-miss date"))]),
+            new FieldRule("releasedOn", FieldKind.String, true, s => FuzzOracles.Date(s, out _), Samples: [.. new[] { "2026-02-29", "2026-03-16T00:00", "2026-3-16", " 2026-03-16", "20260316", "2026-03-16Z", "2026-03-16\0", "2026-03-16\u0001" }.Select(d => Fuzzed.Invalid(d, "near-miss date"))]),
             new FieldRule("password", FieldKind.String, false, FuzzOracles.Password, Samples: PasswordSamples),
         ],
         from releasedOn in Gen.Frequency((4, Gen.Elements(FuzzData.ReleasedOn, FuzzData.UnreleasedOn)), (1, FuzzValues.Date.Where(d => FuzzOracles.Date(d, out _) == Verdict.Valid)))

@@ -57,11 +57,26 @@ public static partial class FuzzOracles
 
     /// <summary>
     /// <c>GET /api/reports/expiring</c>: exactly one <c>from</c> and one <c>to</c> (keys are case-insensitive, as the
-    /// host decodes them), each a date, <c>to</c> not before <c>from</c>, at most <paramref name="maxDays"/> days apart.
+    /// host decodes them), each a date, <c>to</c> not before <c>from</c>, however far apart (a large answer is paged);
+    /// <c>limit</c>, when given, once and 1-100; <c>continuationToken</c>, when given, once and <c>yyyy-MM-dd_SERIAL</c>
+    /// with the serial as stored (upper case).
     /// </summary>
-    public static Verdict ExpiringQuery(string? rawQuery, int maxDays)
+    public static Verdict ExpiringQuery(string? rawQuery)
     {
         var query = QueryHelpers.ParseQuery(rawQuery is null ? null : "?" + rawQuery);
+        if (query.TryGetValue("limit", out var limits)
+            && (limits.Count != 1 || !(limits[0] is { Length: > 0 and <= 3 } l && l.All(char.IsAsciiDigit) && int.Parse(l, CultureInfo.InvariantCulture) is >= 1 and <= 100)))
+        {
+            return Verdict.Invalid;
+        }
+
+        if (query.TryGetValue("continuationToken", out var tokens)
+            && (tokens.Count != 1 || tokens[0]!.Split('_') is not [var tokenDate, var tokenSerial]
+                || Date(tokenDate, out _) != Verdict.Valid || !ContinuationSerial().IsMatch(tokenSerial)))
+        {
+            return Verdict.Invalid;
+        }
+
         var verdicts = new List<Verdict>();
         var dates = new List<DateOnly>();
         foreach (var name in new[] { "from", "to" })
@@ -81,8 +96,7 @@ public static partial class FuzzOracles
             return verdict;
         }
 
-        var days = dates[1].DayNumber - dates[0].DayNumber;
-        return days < 0 || days > maxDays ? Verdict.Invalid : Verdict.Valid;
+        return dates[1] < dates[0] ? Verdict.Invalid : Verdict.Valid;
     }
 
     /// <summary>A route's customer id: 1-64 characters once trimmed, no control characters.</summary>
@@ -171,6 +185,9 @@ public static partial class FuzzOracles
 
     [GeneratedRegex("^[A-Za-z0-9-]{1,32}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex SerialPattern();
+
+    [GeneratedRegex("^[A-Z0-9-]{1,32}\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex ContinuationSerial();
 
     [GeneratedRegex("^[0-9A-Za-z.]{1,20}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex VersionPattern();

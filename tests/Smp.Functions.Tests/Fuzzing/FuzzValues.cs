@@ -149,13 +149,27 @@ public static class FuzzValues
         (1, FuzzText.Hostile.Select(s => s.Replace("&", "", StringComparison.Ordinal))),
         (1, Gen.Choose(1000, 5000).Select(n => "x=" + new string('%', n))));
 
-    /// <summary>Query strings for <c>GET /api/reports/expiring</c>, judged as the host decodes them.</summary>
+    /// <summary>Page sizes for the expiring report: 1-100, and near misses.</summary>
+    public static Gen<string> Limit { get; } = Gen.Frequency(
+        (3, Gen.Choose(1, ReportFunctions.MaxPageSize).Select(n => n.ToString(CultureInfo.InvariantCulture))),
+        (1, Gen.Elements("0", "101", "-1", "1000", "01", "1.5", "1e2", " 5", "5 ", "ten", "", "2147483648", "5\0")));
+
+    /// <summary>Continuation tokens for the expiring report: <c>yyyy-MM-dd_SERIAL</c> of a stored license or not, and near misses.</summary>
+    public static Gen<string> ContinuationToken { get; } = Gen.Frequency(
+        (3, Gen.Elements("2026-05-01_" + FuzzData.StoredSerials[0], "2027-04-01_" + FuzzData.StoredSerials[1], "2026-05-01_NOPE-1", "0001-01-01_A", "9999-12-31_Z")),
+        (1, Gen.Elements("2026-05-01", "_VT-1", "2026-05-01_", "2026-05-01_vt-1", "2026-05-01_VT/1", "2026-05-01_VT-1_X", "2026-13-01_VT-1",
+            "2026-05-01_VT-1\0", "2026-05-01\0_VT-1", "", "2026-05-01_" + new string('A', 33))),
+        (1, FuzzText.Hostile));
+
+    /// <summary>Query strings for <c>GET /api/reports/expiring</c>, judged as the host decodes them. Any range is answered (paged).</summary>
     public static Gen<Fuzzed<string?>> ExpiringQuery { get; } =
         from start in Date
         from span in Gen.Frequency(
-            (4, Gen.Choose(0, ReportFunctions.MaxReportDays)),
-            (1, Gen.Elements(-1, ReportFunctions.MaxReportDays, ReportFunctions.MaxReportDays + 1, 100_000)))
-        from shape in Gen.Choose(0, 9)
+            (4, Gen.Choose(0, 800)),
+            (1, Gen.Elements(-1, 400, 401, 100_000, 3_652_058)))
+        from limit in Limit
+        from token in ContinuationToken
+        from shape in Gen.Choose(0, 11)
         from noise in Garbage
         from escape in Gen.Elements(false, false, true)
         let f = escape ? EscapeAll(start) : Uri.EscapeDataString(start)
@@ -169,9 +183,11 @@ public static class FuzzValues
             6 => $"FROM={f}&To={t}",
             7 => $"from={f}",
             8 => $"{noise}&from={f}&to={t}&{noise}",
+            9 => $"from={f}&to={t}&limit={Uri.EscapeDataString(limit)}",
+            10 => $"from={f}&to={t}&limit={Uri.EscapeDataString(limit)}&continuationToken={Uri.EscapeDataString(token)}",
             _ => noise,
         }
-        select new Fuzzed<string?>(query, FuzzOracles.ExpiringQuery(query, ReportFunctions.MaxReportDays), "expiring query");
+        select new Fuzzed<string?>(query, FuzzOracles.ExpiringQuery(query), "expiring query");
 
     /// <summary>A query string for routes that read none.</summary>
     public static Gen<Fuzzed<string?>> IgnoredQuery { get; } = Gen.Frequency(
