@@ -114,6 +114,22 @@ public sealed class UnmailableRecordTests(AzuriteFixture azurite) : IDisposable
         Assert.Empty(await UndeliveredAsync(_api));
     }
 
+    [Fact]
+    public async Task R13_a_password_link_request_for_a_license_whose_name_cannot_be_mailed_answers_202_like_any_other()
+    {
+        await ActivateAllAsync();
+        await SetStoredNameAsync("VT-8002", "\u200E");
+        _api.Clock.Reset(InDenver(2026, 6, 1));
+        Assert.Equal(201, (await UpdateApi.PublishAsync(_api, releasedOn: "2026-05-15")).Status);
+
+        var bad = await UpdateApi.RequestLinkAsync(_api, "VT-8002", "1.96");
+        var unknown = await UpdateApi.RequestLinkAsync(_api, "VT-8999", "1.96");
+
+        Assert.True(bad.Status == 202, bad.ToString());
+        Assert.Equal((unknown.Status, unknown.Body), (bad.Status, bad.Body));
+        Assert.Empty(await UndeliveredAsync(_api));
+    }
+
     /// <summary>Three customers, one license each, all expiring on 2027-04-01.</summary>
     private async Task ActivateAllAsync()
     {

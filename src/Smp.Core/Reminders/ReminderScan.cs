@@ -79,7 +79,7 @@ public sealed class ReminderScan(
             }
         }
 
-        return new ScanReport(examined, due.Count, enqueued, repaired, missed, failed, failures.ToImmutable());
+        return new ScanReport(examined, due.Count, enqueued, repaired, missed, failed, failures.Count == 0 ? default : failures.ToImmutable());
     }
 
     /// <summary>A failure that concerns one license or batch only: data no mail can carry, or storage that failed for good.</summary>
