@@ -68,7 +68,8 @@ public sealed class ReminderScanCostTests : IDisposable
         await RunScanAsync(_api);
         var idle = _counter.Snapshot();
         _output.WriteLine($"Scan with nothing due: {idle}.");
-        Assert.Equal(0, idle.EntitiesRead);
+        // One entity: the record of which offsets the reminder index was built for, read once per scan.
+        Assert.InRange(idle.EntitiesRead, 0, 1);
         Assert.True(idle.Requests <= 2, $"An idle scan made {idle}.");
         Assert.Equal(Due, (await UndeliveredAsync(_api)).Count);
     }

@@ -138,7 +138,7 @@ public sealed class SmpMetricsTests : IDisposable
         Assert.Equal(
             [
                 "smp.mail.delivery_attempts", "smp.mail.failed", "smp.mail.sent", "smp.mail.throttled",
-                "smp.reminders.due", "smp.reminders.licenses_examined", "smp.reminders.mails_enqueued",
+                "smp.reminders.due", "smp.reminders.failed", "smp.reminders.licenses_examined", "smp.reminders.mails_enqueued",
                 "smp.reminders.missed", "smp.scan.duration",
             ],
             published.Select(p => p.Instrument).Order(StringComparer.Ordinal));

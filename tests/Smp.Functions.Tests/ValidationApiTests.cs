@@ -49,6 +49,10 @@ public sealed class ValidationApiTests(AzuriteFixture azurite) : IDisposable
         { Valid.Replace("\"serial\"", "\"serail\"", StringComparison.Ordinal), "serail" },     // unknown field
         { Valid.Replace("\"customer\":{\"id\":\"C-1\"", "\"customer\":{\"id\":\"C-1\\u0007\"", StringComparison.Ordinal), "customer.id" },
         { Valid.TrimEnd().TrimEnd('}') + ",\"serial\":\"VT-10\"}", "body" },                  // duplicate property
+        { Valid.Replace("\"name\":\"Acme\"", "\"name\":\"\\u200e\"", StringComparison.Ordinal), "customer.name" },   // only an invisible mark: nothing to mail
+        { Valid.Replace("\"name\":\"Acme\"", "\"name\":\" \\u202e\\u2066 \"", StringComparison.Ordinal), "customer.name" },
+        { Valid.Replace("\"id\":\"C-1\"", "\"id\":\"\\u200f\"", StringComparison.Ordinal), "customer.id" },
+        { Valid.Replace("\"serial\":\"VT-9\"", "\"serial\":\"VT-9\",\"product\":\"\\u061c\"", StringComparison.Ordinal), "product" },
     };
 
     [Theory]

@@ -19,3 +19,9 @@ internal static class StorageFailures
         _ => false,
     };
 }
+
+/// <summary><see cref="Smp.Core.Licenses.IStorageFailures"/> for Table Storage, as the Azure SDK reports its failures.</summary>
+public sealed class TableStorageFailures : Smp.Core.Licenses.IStorageFailures
+{
+    public bool IsStorageFailure(Exception exception) => StorageFailures.IsStorageFailure(exception);
+}

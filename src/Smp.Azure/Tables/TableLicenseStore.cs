@@ -50,10 +50,21 @@ public sealed class TableLicenseStore : ILicenseStore
     private static readonly string[] IndexColumns = ["PartitionKey", "RowKey", LicenseEntities.SerialColumn, LicenseEntities.VersionColumn];
     private static readonly string[] VersionOnly = [LicenseEntities.VersionColumn];
 
+    /// <summary>
+    /// The row that records which offsets the reminder index was built for, kept in the licenses table (in a
+    /// partition no encoded serial can name: <see cref="TableKey"/> escapes '~'), so that index queries never meet it.
+    /// </summary>
+    private const string MetaPartition = "~meta";
+    private const string ReminderIndexRow = "reminder-index";
+    private const string BuiltForColumn = "BuiltFor";
+    private const string TargetColumn = "RebuildingFor";
+    private const string AfterColumn = "RebuiltThrough";
+
     private readonly TableClient licenses;
     private readonly TableClient index;
     private readonly AsyncOnce tablesCreated;
     private readonly ReminderSchedule reminders;
+    private readonly int rebuildPageSize;
 
     /// <summary>Creates the store; the tables are created on first use, not here.</summary>
     public TableLicenseStore(TableServiceClient service, TableLicenseStoreOptions? options = null)
@@ -65,10 +76,14 @@ public sealed class TableLicenseStore : ILicenseStore
         licenses = service.GetTableClient(options.LicensesTable);
         index = service.GetTableClient(options.IndexTable);
         reminders = options.Reminders ?? throw new ArgumentException("A reminder schedule is required.", nameof(options));
+        rebuildPageSize = options.ReminderRebuildPageSize is >= 1 and <= 1000
+            ? options.ReminderRebuildPageSize
+            : throw new ArgumentException("The reminder index rebuild reads 1-1000 licenses per page.", nameof(options));
         tablesCreated = new AsyncOnce(async ct =>
         {
             await licenses.CreateIfNotExistsAsync(ct);
             await index.CreateIfNotExistsAsync(ct);
+            await MarkNewStoreAsync(ct);
         });
     }
 
@@ -196,6 +211,7 @@ public sealed class TableLicenseStore : ILicenseStore
     {
         dueOnOrBefore = LocalDate.Min(dueOnOrBefore, LatestIndexedDate);
         await tablesCreated.EnsureAsync(cancellationToken);
+        await EnsureReminderIndexAsync(cancellationToken);
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {LicenseIndex.RemindersPartition} and RowKey lt {LicenseIndex.RemindersUpperBound(dueOnOrBefore)}");
         var seen = new HashSet<Serial>();
@@ -230,6 +246,103 @@ public sealed class TableLicenseStore : ILicenseStore
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Makes the reminder rows match the configured offsets (R9: a change of <c>Smp:Reminders</c> applies to every
+    /// stored license). The index records the offsets it was built for; when they differ from this store's, every
+    /// license's pending reminders are written again for the new offsets, page by page, the progress recorded after
+    /// each page so that a run that dies resumes where the last one got to. Only when every license is done does
+    /// the index record the new offsets; until then each scan finishes the rebuild before it reads the index, so
+    /// no scan works from a half-built index. Rows of the old offsets are stale for the new ones: readers remove
+    /// them as they meet them. Rewriting a row is idempotent, and the outbox claims keep overlapping scans at one
+    /// mail per reminder.
+    /// </summary>
+    public async Task EnsureReminderIndexAsync(CancellationToken cancellationToken)
+    {
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var wanted = OffsetsText(reminders);
+        var state = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, cancellationToken: cancellationToken);
+        if (state.HasValue && state.Value!.GetString(BuiltForColumn) == wanted)
+        {
+            return;
+        }
+
+        // Resume a rebuild toward the same offsets; start over when it was toward others.
+        var after = state.HasValue && state.Value!.GetString(TargetColumn) == wanted ? state.Value.GetString(AfterColumn) ?? string.Empty : string.Empty;
+        await SaveRebuildStateAsync(builtFor: state.HasValue ? state.Value!.GetString(BuiltForColumn) : null, target: wanted, after, cancellationToken);
+
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {LicenseEntities.SummaryRowKey} and PartitionKey gt {after}");
+        string[] columns = ["PartitionKey", "RowKey", LicenseEntities.SchemaColumn, LicenseEntities.LicenseColumn, LicenseEntities.VersionColumn];
+        await foreach (var page in licenses.QueryAsync<TableEntity>(filter, maxPerPage: rebuildPageSize, select: columns, cancellationToken: cancellationToken).AsPages(pageSizeHint: rebuildPageSize))
+        {
+            foreach (var row in page.Values)
+            {
+                var stored = LicenseEntities.ToStoredLicense(row);
+                foreach (var reminder in reminders.Pending(stored.License))
+                {
+                    await WriteIndexRowAsync(LicenseIndex.ReminderKey(reminder, stored.License.Serial), stored.License.Serial, stored.Version, cancellationToken);
+                }
+            }
+
+            if (page.Values.Count > 0)
+            {
+                await SaveRebuildStateAsync(state.HasValue ? state.Value!.GetString(BuiltForColumn) : null, wanted, page.Values[^1].PartitionKey, cancellationToken);
+            }
+        }
+
+        await licenses.UpsertEntityAsync(
+            new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = wanted },
+            TableUpdateMode.Replace,
+            cancellationToken);
+    }
+
+    /// <summary>The offsets as the index records them: "90,30".</summary>
+    private static string OffsetsText(ReminderSchedule schedule) =>
+        string.Join(',', schedule.Stages.Select(s => s.DaysBefore.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    private async Task SaveRebuildStateAsync(string? builtFor, string target, string after, CancellationToken cancellationToken) =>
+        await licenses.UpsertEntityAsync(
+            new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = builtFor, [TargetColumn] = target, [AfterColumn] = after },
+            TableUpdateMode.Replace,
+            cancellationToken);
+
+    /// <summary>
+    /// A store that holds no license yet has nothing to rebuild: its index is built for this store's offsets from
+    /// the start. A store that holds licenses but no record (written before the index recorded its offsets) is
+    /// rebuilt once by the next scan.
+    /// </summary>
+    private async Task MarkNewStoreAsync(CancellationToken cancellationToken)
+    {
+        var state = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, [BuiltForColumn], cancellationToken);
+        if (state.HasValue)
+        {
+            return;
+        }
+
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {LicenseEntities.SummaryRowKey}");
+        var pages = licenses.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["PartitionKey"], cancellationToken: cancellationToken).AsPages(pageSizeHint: 1);
+        await foreach (var page in pages)
+        {
+            if (page.Values.Count > 0)
+            {
+                return;
+            }
+
+            if (page.ContinuationToken is null)
+            {
+                break;
+            }
+        }
+
+        try
+        {
+            await licenses.AddEntityAsync(new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = OffsetsText(reminders) }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            // Another instance recorded it first; a rebuild, if its offsets differ, is the next scan's.
         }
     }
 

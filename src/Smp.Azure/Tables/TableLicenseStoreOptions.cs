@@ -13,4 +13,7 @@ public sealed class TableLicenseStoreOptions
 
     /// <summary>The reminder stages whose pending reminders are indexed by due date.</summary>
     public ReminderSchedule Reminders { get; init; } = ReminderSchedule.Default;
+
+    /// <summary>Licenses read per page (and progress recorded per page) when the reminder index is rebuilt for new offsets.</summary>
+    public int ReminderRebuildPageSize { get; init; } = 100;
 }

@@ -26,6 +26,7 @@ public sealed class SmpMetrics
         public const string RemindersDue = "smp.reminders.due";
         public const string MailsEnqueued = "smp.reminders.mails_enqueued";
         public const string RemindersMissed = "smp.reminders.missed";
+        public const string RemindersFailed = "smp.reminders.failed";
         public const string MailSent = "smp.mail.sent";
         public const string MailFailed = "smp.mail.failed";
         public const string MailThrottled = "smp.mail.throttled";
@@ -40,6 +41,7 @@ public sealed class SmpMetrics
     private readonly Counter<long> remindersDue;
     private readonly Counter<long> reminderMailsEnqueued;
     private readonly Counter<long> remindersMissed;
+    private readonly Counter<long> remindersFailed;
     private readonly Counter<long> mailSent;
     private readonly Counter<long> mailFailed;
     private readonly Counter<long> mailThrottled;
@@ -62,6 +64,8 @@ public sealed class SmpMetrics
             Instruments.MailsEnqueued, "{mail}", "Reminder mails written to the outbox by reminder scans.");
         remindersMissed = meter.CreateCounter<long>(
             Instruments.RemindersMissed, "{reminder}", "Reminders whose date passed without a mail (caught up or skipped).");
+        remindersFailed = meter.CreateCounter<long>(
+            Instruments.RemindersFailed, "{reminder}", "Reminders a scan could not send because their license or batch failed (retried by the next scan).");
         mailSent = meter.CreateCounter<long>(
             Instruments.MailSent, "{mail}", "Mails accepted by the mail transport, by kind.");
         mailFailed = meter.CreateCounter<long>(
@@ -97,6 +101,13 @@ public sealed class SmpMetrics
         reminderMailsEnqueued.Add(mailsEnqueued);
         remindersMissed.Add(missed);
         scanDuration.Record(duration.TotalSeconds);
+    }
+
+    /// <summary>A reminder scan left <paramref name="failed"/> reminders unsent because their license or batch failed.</summary>
+    public void ScanFailed(int failed)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(failed);
+        remindersFailed.Add(failed);
     }
 
     /// <summary>A mail of <paramref name="kind"/> was accepted by the transport.</summary>

@@ -13,7 +13,12 @@ public interface IReminderMailComposer
 }
 
 /// <summary>What one scan did.</summary>
-public sealed record ScanReport(int LicensesExamined, int RemindersDue, int MailsEnqueued, int RemindersRepaired, int RemindersMissed);
+/// <param name="RemindersFailed">Reminders left unsent because their license or batch failed (retried by the next scan).</param>
+/// <param name="Failures">What failed, one entry per license or batch.</param>
+public sealed record ScanReport(int LicensesExamined, int RemindersDue, int MailsEnqueued, int RemindersRepaired, int RemindersMissed, int RemindersFailed = 0, ImmutableArray<ScanFailure> Failures = default);
+
+/// <summary>One license or batch a scan could not handle: the serials concerned and why (never the data itself).</summary>
+public sealed record ScanFailure(ImmutableArray<Serial> Serials, string? Stage, Exception Error);
 
 /// <summary>
 /// The daily reminder scan (R8-R10). Each reminder is claimed in the outbox in the same atomic write as the
@@ -27,7 +32,8 @@ public sealed class ReminderScan(
     IMailOutbox outbox,
     IReminderMailComposer composer,
     ReminderSchedule schedule,
-    BusinessCalendar calendar)
+    BusinessCalendar calendar,
+    IStorageFailures? storageFailures = null)
 {
     /// <summary>How often a batch is recomposed after losing claims to concurrent scans before the scan gives up on it.</summary>
     private const int MaxRecompositions = 10;
@@ -35,57 +41,92 @@ public sealed class ReminderScan(
     public async Task<ScanReport> RunAsync(CommandContext context, CancellationToken cancellationToken)
     {
         var today = calendar.Today;
-        int examined = 0, missed = 0, repaired = 0;
+        int examined = 0, missed = 0, repaired = 0, failed = 0;
         var due = new List<DueReminder>();
+        var failures = ImmutableArray.CreateBuilder<ScanFailure>();
         await foreach (var stored in store.ListReminderCandidatesAsync(today, cancellationToken))
         {
             examined++;
-            var license = stored.License;
-            var reminder = schedule.DueOn(license, today);
-
-            // Reminders this scan will not send (superseded by the later stage due now, or past the plan's expiry) may
-            // already be in a mail: a crash came between the enqueue and the license write. Record those as sent in
-            // that mail before deciding what is missed, so the license never calls a mailed reminder missed.
-            ImmutableArray<PlannedReminder> passed = reminder is null
-                ? schedule.Missed(license, today)
-                : [.. schedule.Pending(license).Where(p => p.DueOn <= today && p.Stage.DaysBefore > reminder.Stage.DaysBefore)];
-            if (!passed.IsEmpty)
+            try
             {
-                var claimed = await outbox.FindClaimsAsync([.. passed.Select(p => Claim(license.Serial, p))], cancellationToken);
-                foreach (var sent in passed)
-                {
-                    if (claimed.TryGetValue(Claim(license.Serial, sent), out var mailId))
-                    {
-                        var result = await licenses.RecordReminderAsync(license.Serial, sent, ReminderOutcome.Sent, mailId, context, cancellationToken);
-                        license = result.License?.License ?? license;
-                        repaired++;
-                    }
-                }
+                var (_, repairs, misses) = await ExamineAsync(stored.License, today, due, context, cancellationToken);
+                repaired += repairs;
+                missed += misses;
             }
-
-            if (reminder is not null)
+            catch (Exception e) when (IsIsolated(e, cancellationToken))
             {
-                due.Add(new DueReminder(license, reminder));
-                continue;
-            }
-
-            // Asked again after the repairs: a later stage recorded as sent supersedes the earlier ones.
-            foreach (var gone in schedule.Missed(license, today))
-            {
-                await licenses.RecordReminderAsync(license.Serial, gone, ReminderOutcome.Missed, null, context, cancellationToken);
-                missed++;
+                // R9: one license's failure never stops the others; its index rows stay, so the next scan tries again.
+                failures.Add(new ScanFailure([stored.License.Serial], null, e));
+                failed++;
             }
         }
 
         var enqueued = 0;
         foreach (var batch in ReminderBatches.Group(due, outbox.MaxClaimsPerMessage))
         {
-            var (mails, repairs) = await SendAsync(batch, context, cancellationToken);
-            enqueued += mails;
-            repaired += repairs;
+            try
+            {
+                var (mails, repairs) = await SendAsync(batch, context, cancellationToken);
+                enqueued += mails;
+                repaired += repairs;
+            }
+            catch (Exception e) when (IsIsolated(e, cancellationToken))
+            {
+                // R9: a batch that cannot be mailed or stored is reported; the reminders stay unsent and unclaimed
+                // (or claimed, to be repaired), so the next scan tries them again; the other batches go on.
+                failures.Add(new ScanFailure([.. batch.Items.Select(i => i.License.Serial)], batch.Stage.Name, e));
+                failed += batch.Items.Length;
+            }
         }
 
-        return new ScanReport(examined, due.Count, enqueued, repaired, missed);
+        return new ScanReport(examined, due.Count, enqueued, repaired, missed, failed, failures.Count == 0 ? default : failures.ToImmutable());
+    }
+
+    /// <summary>A failure that concerns one license or batch only: data no mail can carry, or storage that failed for good.</summary>
+    private bool IsIsolated(Exception e, CancellationToken cancellationToken) =>
+        !cancellationToken.IsCancellationRequested
+        && (e is UnmailableDataException || storageFailures?.IsStorageFailure(e) == true);
+
+    /// <summary>Decides one candidate: adds its due reminder to <paramref name="due"/>, repairs and records missed ones.</summary>
+    private async Task<(PlannedReminder? Due, int Repaired, int Missed)> ExamineAsync(License license, NodaTime.LocalDate today, List<DueReminder> due, CommandContext context, CancellationToken cancellationToken)
+    {
+        int repaired = 0, missed = 0;
+        var reminder = schedule.DueOn(license, today);
+
+        // Reminders this scan will not send (superseded by the later stage due now, or past the plan's expiry) may
+        // already be in a mail: a crash came between the enqueue and the license write. Record those as sent in
+        // that mail before deciding what is missed, so the license never calls a mailed reminder missed.
+        ImmutableArray<PlannedReminder> passed = reminder is null
+            ? schedule.Missed(license, today)
+            : [.. schedule.Pending(license).Where(p => p.DueOn <= today && p.Stage.DaysBefore > reminder.Stage.DaysBefore)];
+        if (!passed.IsEmpty)
+        {
+            var claimed = await outbox.FindClaimsAsync([.. passed.Select(p => Claim(license.Serial, p))], cancellationToken);
+            foreach (var sent in passed)
+            {
+                if (claimed.TryGetValue(Claim(license.Serial, sent), out var mailId))
+                {
+                    var result = await licenses.RecordReminderAsync(license.Serial, sent, ReminderOutcome.Sent, mailId, context, cancellationToken);
+                    license = result.License?.License ?? license;
+                    repaired++;
+                }
+            }
+        }
+
+        if (reminder is not null)
+        {
+            due.Add(new DueReminder(license, reminder));
+            return (reminder, repaired, missed);
+        }
+
+        // Asked again after the repairs: a later stage recorded as sent supersedes the earlier ones.
+        foreach (var gone in schedule.Missed(license, today))
+        {
+            await licenses.RecordReminderAsync(license.Serial, gone, ReminderOutcome.Missed, null, context, cancellationToken);
+            missed++;
+        }
+
+        return (null, repaired, missed);
     }
 
     private async Task<(int Mails, int Repairs)> SendAsync(ReminderBatch batch, CommandContext context, CancellationToken cancellationToken)

@@ -47,7 +47,7 @@ public sealed class CustomerRequests(
         }
 
         var license = stored.License;
-        var content = PlanTermMail.Render(new PlanTermMailModel(
+        if (Render(() => PlanTermMail.Render(new PlanTermMailModel(
             license.Product,
             license.Customer.Name,
             license.Serial,
@@ -57,7 +57,11 @@ public sealed class CustomerRequests(
             license.ExpiresOn,
             license.Terms,
             CustomerLinks.QuoteRequestPage(mail.PublicBaseUrl, license.Serial, allOfCustomer: false),
-            mail.RenewalsDesk));
+            mail.RenewalsDesk))) is not { } content)
+        {
+            return;
+        }
+
         var id = DeterministicId.From("term", license.Serial.Value, context.CorrelationId);
         await EnqueueAsync(new OutgoingMail(id, mail.Sender, license.Contacts, mail.RenewalsDesk, content.Subject, content.PlainText, content.Html), MailKinds.Term, cancellationToken);
         await licenses.RecordRequestAsync(license.Serial, LicenseEventTypes.TermRequested, new Dictionary<string, string> { ["mailId"] = id }, context, cancellationToken);
@@ -88,13 +92,17 @@ public sealed class CustomerRequests(
         var lines = included
             .Select(l => QuoteLine.For(l.Serial, l.ExpiresOn, PlanRules.RenewalTerm(l.ExpiresOn, today, PlanRules.DefaultRenewalMonths, null)))
             .ToImmutableArray();
-        var notification = QuoteNotificationMail.Render(new QuoteNotificationMailModel(requester.Product, requester.Customer, requester.Contacts, today, lines));
-        var acknowledgement = QuoteAcknowledgementMail.Render(new QuoteAcknowledgementMailModel(
+        var notification = Render(() => QuoteNotificationMail.Render(new QuoteNotificationMailModel(requester.Product, requester.Customer, requester.Contacts, today, lines)));
+        var acknowledgement = Render(() => QuoteAcknowledgementMail.Render(new QuoteAcknowledgementMailModel(
             requester.Product,
             requester.Customer.Name,
             today,
             [.. included.Select(l => new PlanExpiry(l.Serial, l.ExpiresOn))],
-            mail.RenewalsDesk));
+            mail.RenewalsDesk)));
+        if (notification is null || acknowledgement is null)
+        {
+            return;
+        }
 
         var deskId = DeterministicId.From("quote-desk", requester.Serial.Value, context.CorrelationId);
         var ackId = DeterministicId.From("quote-ack", requester.Serial.Value, context.CorrelationId);
@@ -109,6 +117,22 @@ public sealed class CustomerRequests(
                 ["notificationMailId"] = deskId,
                 ["acknowledgementMailId"] = ackId,
             }, context, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The rendered mail, or null when the stored license holds data no mail can carry (written before input
+    /// validation refused it): the request then gets the same answer as any other and sends nothing.
+    /// </summary>
+    private static MailContent? Render(Func<MailContent> render)
+    {
+        try
+        {
+            return render();
+        }
+        catch (UnmailableDataException)
+        {
+            return null;
         }
     }
 

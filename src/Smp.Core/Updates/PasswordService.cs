@@ -55,6 +55,9 @@ public enum PasswordLinkRequestOutcome
 
     /// <summary>The license is not entitled to the update today.</summary>
     NotEntitled,
+
+    /// <summary>The stored license holds data no mail can carry (written before validation refused it): nothing was sent.</summary>
+    Unmailable,
 }
 
 /// <summary>
@@ -172,14 +175,22 @@ public sealed class PasswordService(
         var mailId = DeterministicId.From("password-link", serial.Value, version.Value, context.CorrelationId);
 
         var link = await links.CreatePasswordLinkAsync(serial, version, cancellationToken);
-        var content = PasswordLinkMail.Render(new PasswordLinkMailModel(
-            license.Product,
-            license.Customer.Name,
-            serial,
-            version.Value,
-            release.ReleasedOn,
-            link.Url,
-            PasswordLinks.LastDayOf(link.ExpiresAt, calendar)));
+        MailContent content;
+        try
+        {
+            content = PasswordLinkMail.Render(new PasswordLinkMailModel(
+                license.Product,
+                license.Customer.Name,
+                serial,
+                version.Value,
+                release.ReleasedOn,
+                link.Url,
+                PasswordLinks.LastDayOf(link.ExpiresAt, calendar)));
+        }
+        catch (UnmailableDataException)
+        {
+            return PasswordLinkRequestOutcome.Unmailable;
+        }
         var message = new OutgoingMail(mailId, mail.Sender, license.Contacts, mail.RenewalsDesk, content.Subject, content.PlainText, content.Html);
 
         // No claim: the id alone recognises a repeat (AlreadyEnqueued), and the license then records the mail it holds.

@@ -28,8 +28,13 @@ public abstract record AnnouncementResult
     /// The announcement is done: <paramref name="Mails"/> new mails to <paramref name="Recipients"/> distinct addresses
     /// about <paramref name="Licenses"/> licenses were enqueued by this call (zero when every license had heard already).
     /// </summary>
-    public sealed record Announced(UpdateRelease Release, int Mails, int Recipients, int Licenses) : AnnouncementResult;
+    /// <param name="Failed">Licenses whose batch failed (data no mail can carry, storage that failed for good); announcing again retries them.</param>
+    /// <param name="Failures">What failed, one entry per batch.</param>
+    public sealed record Announced(UpdateRelease Release, int Mails, int Recipients, int Licenses, int Failed = 0, IReadOnlyList<AnnouncementFailure>? Failures = null) : AnnouncementResult;
 }
+
+/// <summary>One batch of an announcement that failed: its serials and why.</summary>
+public sealed record AnnouncementFailure(IReadOnlyList<Serial> Serials, Exception Error);
 
 /// <summary>
 /// Announces a released update (R14) to the contacts of every license current today and entitled to it under the
@@ -46,7 +51,8 @@ public sealed class UpdateAnnouncer(
     LinkService links,
     MailSettings mail,
     BusinessCalendar calendar,
-    UpdateOptions options)
+    UpdateOptions options,
+    IStorageFailures? storageFailures = null)
 {
     /// <summary>How often a batch is recomposed after losing claims to a concurrent announcement before it is left alone.</summary>
     private const int MaxRecompositions = 10;
@@ -90,19 +96,29 @@ public sealed class UpdateAnnouncer(
             }
         }
 
-        int mails = 0, announced = 0;
+        int mails = 0, announced = 0, failed = 0;
         var recipients = new HashSet<EmailAddress>();
+        var failures = new List<AnnouncementFailure>();
         foreach (var batch in AnnouncementBatches.Group(audience, outbox.MaxClaimsPerMessage))
         {
-            if (await SendAsync(batch, release, context, cancellationToken) is { } sent)
+            try
             {
-                mails++;
-                announced += sent.Licenses.Length;
-                recipients.UnionWith(sent.Recipients);
+                if (await SendAsync(batch, release, context, cancellationToken) is { } sent)
+                {
+                    mails++;
+                    announced += sent.Licenses.Length;
+                    recipients.UnionWith(sent.Recipients);
+                }
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && (e is UnmailableDataException || storageFailures?.IsStorageFailure(e) == true))
+            {
+                // One batch's failure never stops the others; its licenses are not claimed, so announcing again retries them.
+                failures.Add(new AnnouncementFailure([.. batch.Licenses.Select(l => l.Serial)], e));
+                failed += batch.Licenses.Length;
             }
         }
 
-        return new AnnouncementResult.Announced(await MarkAnnouncedAsync(version, cancellationToken), mails, recipients.Count, announced);
+        return new AnnouncementResult.Announced(await MarkAnnouncedAsync(version, cancellationToken), mails, recipients.Count, announced, failed, failures);
     }
 
     /// <summary>Enqueues the batch's mail; returns what was enqueued by this call, or null when nothing new was.</summary>

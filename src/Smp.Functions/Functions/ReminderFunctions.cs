@@ -20,8 +20,17 @@ public sealed partial class ReminderFunctions(ReminderScan scan, SmpMetrics metr
         var started = Stopwatch.GetTimestamp();
         var report = await scan.RunAsync(new CommandContext(context.FunctionDefinition.Name, context.InvocationId), context.CancellationToken);
         metrics.ScanCompleted(report.LicensesExamined, report.RemindersDue, report.MailsEnqueued, report.RemindersMissed, Stopwatch.GetElapsedTime(started));
+        metrics.ScanFailed(report.RemindersFailed);
+        foreach (var failure in report.Failures.IsDefault ? [] : report.Failures)
+        {
+            LogFailure(logger, failure.Error, string.Join(' ', failure.Serials), failure.Stage ?? "-");
+        }
+
         LogScan(logger, timer.IsPastDue, report.LicensesExamined, report.RemindersDue, report.MailsEnqueued, report.RemindersRepaired, report.RemindersMissed);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reminder scan could not handle serials {Serials} (stage {Stage}); the next scan tries again.")]
+    private static partial void LogFailure(ILogger logger, Exception error, string serials, string stage);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Reminder scan (late: {PastDue}): {Examined} licenses examined, {Due} reminders due, {Mails} mails enqueued, {Repaired} repaired, {Missed} missed.")]
     private static partial void LogScan(ILogger logger, bool pastDue, int examined, int due, int mails, int repaired, int missed);

@@ -61,7 +61,12 @@ public sealed partial class UpdateFunctions(UpdateService updates, UpdateAnnounc
         {
             case AnnouncementResult.Announced announced:
                 LogAnnounced(logger, parsed.Value, announced.Mails, announced.Licenses);
-                return new ObjectResult(new AnnouncementDocument(announced.Recipients, announced.Licenses, announced.Mails)) { StatusCode = StatusCodes.Status202Accepted };
+                foreach (var failure in announced.Failures ?? [])
+                {
+                    LogAnnouncementFailure(logger, failure.Error, parsed.Value, string.Join(' ', failure.Serials));
+                }
+
+                return new ObjectResult(new AnnouncementDocument(announced.Recipients, announced.Licenses, announced.Mails, announced.Failed)) { StatusCode = StatusCodes.Status202Accepted };
             case AnnouncementResult.NotReleased notReleased:
                 return Problems.Conflict($"Update {parsed.Value} is released on {notReleased.ReleasedOn:yyyy-MM-dd}; it cannot be announced before that day.");
             case AnnouncementResult.NoPassword:
@@ -76,4 +81,7 @@ public sealed partial class UpdateFunctions(UpdateService updates, UpdateAnnounc
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Update {Version} announced: {Mails} new mails about {Licenses} licenses.")]
     private static partial void LogAnnounced(ILogger logger, string version, int mails, int licenses);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Update {Version} could not be announced to serials {Serials}; announcing again retries them.")]
+    private static partial void LogAnnouncementFailure(ILogger logger, Exception error, string version, string serials);
 }

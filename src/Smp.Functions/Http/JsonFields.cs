@@ -98,6 +98,13 @@ public sealed class JsonFields
             return null;
         }
 
+        // Text shown in mail must still show something once mail has cleaned it (invisible direction marks removed).
+        if (!Smp.Core.Mail.MailableText.HasVisibleText(text))
+        {
+            Error(name, "The field must contain visible text.");
+            return null;
+        }
+
         return text.Trim();
     }
 

@@ -16,7 +16,7 @@ public sealed record UpdateDocument(string Version, LocalDate ReleasedOn, bool H
 }
 
 /// <summary>The 202 answer of an announcement: what this call enqueued (zero when every license had heard already).</summary>
-public sealed record AnnouncementDocument(int Recipients, int Licenses, int Mails);
+public sealed record AnnouncementDocument(int Recipients, int Licenses, int Mails, int Failed = 0);
 
 /// <summary>One published update in a license document: whether the license is entitled to it today.</summary>
 public sealed record UpdateEntitlementDocument(string Version, LocalDate ReleasedOn, bool Entitled)

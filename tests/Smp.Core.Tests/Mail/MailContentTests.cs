@@ -127,18 +127,18 @@ public class MailContentTests
     {
         var reminder = Reminder(ReminderWording.Early, ("VT-1001", April1));
 
-        Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { Licenses = [] }));
-        Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { Licenses = default }));
-        Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { Licenses = [new PlanExpiry(S("VT-1001"), April1), new PlanExpiry(S("vt-1001"), March1)] }));
-        Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { Licenses = [new PlanExpiry(default, April1)] }));
-        Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { CustomerName = " \r\n " }));
-        Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { Product = "" }));
-        Assert.Throws<ArgumentException>(() => ReminderMail.Render(reminder with { RenewalsDesk = default }));
+        Assert.ThrowsAny<ArgumentException>(() => ReminderMail.Render(reminder with { Licenses = [] }));
+        Assert.ThrowsAny<ArgumentException>(() => ReminderMail.Render(reminder with { Licenses = default }));
+        Assert.ThrowsAny<ArgumentException>(() => ReminderMail.Render(reminder with { Licenses = [new PlanExpiry(S("VT-1001"), April1), new PlanExpiry(S("vt-1001"), March1)] }));
+        Assert.ThrowsAny<ArgumentException>(() => ReminderMail.Render(reminder with { Licenses = [new PlanExpiry(default, April1)] }));
+        Assert.ThrowsAny<ArgumentException>(() => ReminderMail.Render(reminder with { CustomerName = " \r\n " }));
+        Assert.ThrowsAny<ArgumentException>(() => ReminderMail.Render(reminder with { Product = "" }));
+        Assert.ThrowsAny<ArgumentException>(() => ReminderMail.Render(reminder with { RenewalsDesk = default }));
         Assert.Throws<ArgumentOutOfRangeException>(() => ReminderMail.Render(reminder with { Wording = (ReminderWording)7 }));
-        Assert.Throws<ArgumentException>(() => PasswordLinkMail.Render(PasswordLink() with { Serial = default }));
-        Assert.Throws<ArgumentException>(() => PasswordLinkMail.Render(PasswordLink() with { Version = "" }));
-        Assert.Throws<ArgumentException>(() => PlanTermMail.Render(TermCurrent() with { Terms = ImmutableArray<Term>.Empty }));
-        Assert.Throws<ArgumentException>(() => QuoteAcknowledgementMail.Render(QuoteAcknowledgement() with { }));
+        Assert.ThrowsAny<ArgumentException>(() => PasswordLinkMail.Render(PasswordLink() with { Serial = default }));
+        Assert.ThrowsAny<ArgumentException>(() => PasswordLinkMail.Render(PasswordLink() with { Version = "" }));
+        Assert.ThrowsAny<ArgumentException>(() => PlanTermMail.Render(TermCurrent() with { Terms = ImmutableArray<Term>.Empty }));
+        Assert.ThrowsAny<ArgumentException>(() => QuoteAcknowledgementMail.Render(QuoteAcknowledgement() with { }));
         Assert.Throws<ArgumentNullException>(() => ReminderMail.Render(null!));
     }
 

@@ -10,14 +10,14 @@ internal static class MailGuard
     public static string Text(string? value, string paramName)
     {
         var clean = MailFormat.Clean(value);
-        return clean.Length > 0 ? clean : throw new ArgumentException("A value is required.", paramName);
+        return clean.Length > 0 ? clean : throw new UnmailableDataException("A value is required.", paramName);
     }
 
     public static Serial Serial(Serial serial, string paramName) =>
-        serial.Value is { Length: > 0 } ? serial : throw new ArgumentException("A serial is required.", paramName);
+        serial.Value is { Length: > 0 } ? serial : throw new UnmailableDataException("A serial is required.", paramName);
 
     public static EmailAddress Address(EmailAddress address, string paramName) =>
-        address.Value is { Length: > 0 } ? address : throw new ArgumentException("An email address is required.", paramName);
+        address.Value is { Length: > 0 } ? address : throw new UnmailableDataException("An email address is required.", paramName);
 
     /// <summary>At least one item, each with a serial, no serial twice; ordered by date, then serial, so that output is stable.</summary>
     public static ImmutableArray<T> Licenses<T>(ImmutableArray<T> items, Func<T, Serial> serialOf, Func<T, NodaTime.LocalDate> dateOf, string paramName)
@@ -25,7 +25,7 @@ internal static class MailGuard
     {
         if (items.IsDefaultOrEmpty)
         {
-            throw new ArgumentException("At least one license is required.", paramName);
+            throw new UnmailableDataException("At least one license is required.", paramName);
         }
 
         var seen = new HashSet<Serial>();
@@ -33,12 +33,12 @@ internal static class MailGuard
         {
             if (item is null)
             {
-                throw new ArgumentException("A license entry is missing.", paramName);
+                throw new UnmailableDataException("A license entry is missing.", paramName);
             }
 
             if (!seen.Add(Serial(serialOf(item), paramName)))
             {
-                throw new ArgumentException($"Serial {serialOf(item)} is listed twice.", paramName);
+                throw new UnmailableDataException($"Serial {serialOf(item)} is listed twice.", paramName);
             }
         }
 

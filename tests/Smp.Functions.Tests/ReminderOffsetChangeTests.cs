@@ -1,0 +1,204 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using Smp.Azure.Tables;
+using Smp.Core.Reminders;
+using Smp.TestSupport;
+using static Smp.Functions.Tests.MailTestKit;
+
+namespace Smp.Functions.Tests;
+
+/// <summary>
+/// R9 "changing <c>Smp:Reminders</c> applies to every stored license from the next run on": licenses are stored by a
+/// host with one set of offsets, then a host with other offsets (a changed app setting restarts the app) scans the
+/// same tables on Azurite.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
+{
+    /// <summary>Activation mails of 2026-03-14 with training: the plans expire on 2027-04-01.</summary>
+    private static readonly LocalDate April2026 = new(2026, 4, 1);
+
+    [Fact]
+    public async Task R9_moving_the_last_stage_from_30_to_14_days_sends_the_14_day_reminder_on_18_March_and_no_30_day_one()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using (var before = Harness(prefix, "90,30", InDenver(2026, 3, 20)))
+        {
+            await ActivateAsync(before, "VT-7001", April2026);
+            before.Clock.Reset(InDenver(2027, 1, 1));
+            await RunScanAsync(before);
+            Assert.Single(await UndeliveredAsync(before));
+        }
+
+        using var after = Harness(prefix, "90,14", InDenver(2027, 3, 2));
+        await RunScanAsync(after);
+        Assert.Single(await UndeliveredAsync(after));
+
+        after.Clock.Reset(InDenver(2027, 3, 18));
+        await RunScanAsync(after);
+        var messages = await UndeliveredAsync(after);
+        Assert.Equal(2, messages.Count);
+        var final = Assert.Single(messages, m => m.Mail.Subject.StartsWith("Final reminder", StringComparison.Ordinal));
+        ReminderScanTests.AssertReminder(final, ["VT-7001"], DefaultContacts);
+        Assert.Equal(["90-day", "14-day"], (await EventsAsync(after, "VT-7001", "reminderSent")).Select(e => Data(e, "stage")));
+
+        after.Clock.Reset(InDenver(2027, 3, 25));
+        await RunScanAsync(after);
+        Assert.Equal(2, (await UndeliveredAsync(after)).Count);
+    }
+
+    [Fact]
+    public async Task R9_a_stage_added_to_the_offsets_is_sent_when_due_for_a_license_stored_before_the_change()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using (var before = Harness(prefix, "90,30", InDenver(2026, 3, 20)))
+        {
+            await ActivateAsync(before, "VT-7101", April2026);
+            before.Clock.Reset(InDenver(2027, 1, 1));
+            await RunScanAsync(before);
+        }
+
+        // 1 April 2027 - 60 days = 31 January 2027.
+        using var after = Harness(prefix, "90,60,30", InDenver(2027, 1, 30));
+        await RunScanAsync(after);
+        Assert.Single(await UndeliveredAsync(after));
+
+        after.Clock.Reset(InDenver(2027, 1, 31));
+        await RunScanAsync(after);
+        Assert.Equal(2, (await UndeliveredAsync(after)).Count);
+
+        after.Clock.Reset(InDenver(2027, 3, 2));
+        await RunScanAsync(after);
+        Assert.Equal(3, (await UndeliveredAsync(after)).Count);
+        Assert.Equal(["90-day", "60-day", "30-day"], (await EventsAsync(after, "VT-7101", "reminderSent")).Select(e => Data(e, "stage")));
+    }
+
+    [Fact]
+    public async Task R9_a_stage_removed_from_the_offsets_is_not_sent_for_a_license_stored_before_the_change()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using (var before = Harness(prefix, "90,30", InDenver(2026, 3, 20)))
+        {
+            await ActivateAsync(before, "VT-7201", April2026);
+        }
+
+        using var after = Harness(prefix, "30", InDenver(2027, 1, 1));
+        await RunScanAsync(after);
+        Assert.Empty(await UndeliveredAsync(after));
+
+        after.Clock.Reset(InDenver(2027, 3, 2));
+        await RunScanAsync(after);
+        var message = Assert.Single(await UndeliveredAsync(after));
+        ReminderScanTests.AssertReminder(message, ["VT-7201"], DefaultContacts);
+        Assert.Equal("30-day", Data(Assert.Single(await EventsAsync(after, "VT-7201", "reminderSent")), "stage"));
+    }
+
+    [Fact]
+    public async Task R9_a_rebuild_for_new_offsets_that_dies_half_way_is_resumed_and_each_reminder_is_sent_exactly_once()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        string[] serials = ["VT-7301", "VT-7302", "VT-7303", "VT-7304", "VT-7305"];
+        using (var before = Harness(prefix, "90,30", InDenver(2026, 3, 20)))
+        {
+            foreach (var (serial, i) in serials.Select((s, i) => (s, i)))
+            {
+                await ActivateAsync(before, serial, April2026, customerId: $"C-73{i}");
+            }
+
+            before.Clock.Reset(InDenver(2027, 1, 1));
+            await RunScanAsync(before);
+            Assert.Equal(serials.Length, (await UndeliveredAsync(before)).Count);
+        }
+
+        // The first host on the new offsets dies at its third reminder-row write: the rebuild is half done.
+        var crash = new CrashOnIndexWrite(crashOn: 3);
+        using (var crashing = Harness(prefix, "90,14", InDenver(2027, 3, 18), services => RebuildingStore(services, crash)))
+        {
+            await Assert.ThrowsAsync<SimulatedCrashException>(() => RunScanAsync(crashing));
+            Assert.Equal(serials.Length, (await UndeliveredAsync(crashing)).Count);
+        }
+
+        using var restarted = Harness(prefix, "90,14", InDenver(2027, 3, 18, 15));
+        await RunScanAsync(restarted);
+        await RunScanAsync(restarted);
+
+        var finals = (await UndeliveredAsync(restarted)).Where(m => m.Mail.Subject.StartsWith("Final reminder", StringComparison.Ordinal)).ToList();
+        Assert.Equal(serials.Length, finals.Count);
+        foreach (var serial in serials)
+        {
+            Assert.Single(finals, m => m.Mail.PlainText.Contains(serial, StringComparison.Ordinal));
+            Assert.Equal(["90-day", "14-day"], (await EventsAsync(restarted, serial, "reminderSent")).Select(e => Data(e, "stage")));
+        }
+    }
+
+    [Fact]
+    public async Task R9_scans_of_two_hosts_that_both_meet_new_offsets_send_each_reminder_exactly_once()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        string[] serials = ["VT-7401", "VT-7402", "VT-7403", "VT-7404"];
+        using (var before = Harness(prefix, "90,30", InDenver(2026, 3, 20)))
+        {
+            foreach (var (serial, i) in serials.Select((s, i) => (s, i)))
+            {
+                await ActivateAsync(before, serial, April2026, customerId: $"C-74{i}");
+            }
+        }
+
+        using var first = Harness(prefix, "60,14", InDenver(2027, 1, 31));
+        using var second = Harness(prefix, "60,14", InDenver(2027, 1, 31), services => RebuildingStore(services, new CrashOnIndexWrite(crashOn: int.MaxValue)));
+        await Task.WhenAll(
+            Task.Run(() => RunScanAsync(first)),
+            Task.Run(() => RunScanAsync(second)),
+            Task.Run(() => RunScanAsync(first)));
+
+        var messages = await UndeliveredAsync(first);
+        Assert.Equal(serials.Length, messages.Count);
+        foreach (var serial in serials)
+        {
+            Assert.Equal("60-day", Data(Assert.Single(await EventsAsync(first, serial, "reminderSent")), "stage"));
+        }
+    }
+
+    private ApiHarness Harness(string prefix, string offsets, Instant now, Action<IServiceCollection>? services = null) =>
+        new(azurite.ConnectionString, now, new Dictionary<string, string?> { ["Smp:TablePrefix"] = prefix, ["Smp:Reminders"] = offsets }, services);
+
+    /// <summary>The app's license store, rebuilding one license per page, on a client that "dies" as <paramref name="crash"/> says.</summary>
+    private void RebuildingStore(IServiceCollection services, CrashOnIndexWrite crash)
+    {
+        var options = new TableClientOptions();
+        options.AddPolicy(crash, HttpPipelinePosition.PerCall);
+        var client = new TableServiceClient(azurite.ConnectionString, options);
+        services.AddSingleton(sp =>
+        {
+            var prefix = TableStorageServiceCollectionExtensions.TablePrefix(sp.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
+            return new TableLicenseStore(client, new TableLicenseStoreOptions
+            {
+                LicensesTable = prefix + "licenses",
+                IndexTable = prefix + "licenseindex",
+                Reminders = sp.GetRequiredService<ReminderSchedule>(),
+                ReminderRebuildPageSize = 1,
+            });
+        });
+    }
+
+    /// <summary>Throws, as a dying process would stop, before the <c>crashOn</c>-th write of a reminder index row is sent.</summary>
+    private sealed class CrashOnIndexWrite(int crashOn) : HttpPipelineSynchronousPolicy
+    {
+        private int writes;
+
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            var uri = message.Request.Uri.ToString();
+            if (message.Request.Method != RequestMethod.Get
+                && uri.Contains("licenseindex", StringComparison.Ordinal)
+                && (uri.Contains("reminders", StringComparison.Ordinal) || message.Request.Method == RequestMethod.Post)
+                && Interlocked.Increment(ref writes) == crashOn)
+            {
+                throw new SimulatedCrashException();
+            }
+        }
+    }
+}
