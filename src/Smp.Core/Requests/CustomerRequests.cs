@@ -14,7 +14,10 @@ public enum QuoteScope
     /// <summary>The license whose serial was given.</summary>
     License,
 
-    /// <summary>Every license of the same customer that shares a registered contact with the given one.</summary>
+    /// <summary>
+    /// Every license of the same customer: the renewals desk hears of all of them; the acknowledgement names only
+    /// those whose contacts include every recipient of it.
+    /// </summary>
     Customer,
 }
 
@@ -78,12 +81,20 @@ public sealed class CustomerRequests(
         }
 
         var requester = stored.License;
+        // The desk is the vendor's own: for a whole customer it hears of every license of the customer. The
+        // acknowledgement goes to the requester's contacts, so it names a license only when every one of them is
+        // among that license's contacts: nobody learns of a license that is not theirs.
         var included = scope == QuoteScope.Customer
             ? (await licenses.ListByCustomerAsync(requester.Customer.Id, cancellationToken))
                 .Select(l => l.License)
-                .Where(l => l.Serial == requester.Serial || l.Contacts.Intersect(requester.Contacts).Any())
                 .ToImmutableArray()
             : [requester];
+        if (!included.Any(l => l.Serial == requester.Serial))
+        {
+            included = included.Add(requester);
+        }
+
+        var acknowledged = included.Where(l => l.Serial == requester.Serial || requester.Contacts.All(l.Contacts.Contains)).ToImmutableArray();
 
         var lines = included
             .Select(l => QuoteLine.For(l.Serial, l.ExpiresOn, PlanRules.RenewalTerm(l.ExpiresOn, today, PlanRules.DefaultRenewalMonths, null)))
@@ -93,7 +104,7 @@ public sealed class CustomerRequests(
             requester.Product,
             requester.Customer.Name,
             today,
-            [.. included.Select(l => new PlanExpiry(l.Serial, l.ExpiresOn))],
+            [.. acknowledged.Select(l => new PlanExpiry(l.Serial, l.ExpiresOn))],
             mail.RenewalsDesk));
 
         var deskId = DeterministicId.From("quote-desk", requester.Serial.Value, context.CorrelationId);

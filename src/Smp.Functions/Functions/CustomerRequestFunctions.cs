@@ -68,7 +68,7 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests)
         }
 
         var what = scope == QuoteScope.Customer
-            ? $"license {serial.Value} and the other licenses of your company that share its contacts"
+            ? $"license {serial.Value} and the other licenses of your company"
             : $"license {serial.Value}";
         return CustomerPages.Page(
             StatusCodes.Status200OK,
