@@ -109,7 +109,13 @@ internal sealed class SmpOnTables
     {
         var request = new CustomerRequest(kind, serial, null, scope, new BusinessCalendar(Clock, DateTimeZoneProviders.Tzdb[TimeZoneId]).Today, context.Actor, context.CorrelationId);
         await Requests.AcceptAsync(request, "client-" + context.CorrelationId, cancellationToken);
-        await Requests.ProcessPendingAsync(cancellationToken);
+
+        // The timer runs each minute; a run that left a request pending is, for this history, a failure to retry now.
+        var report = await Requests.ProcessPendingAsync(cancellationToken);
+        if (report.Failed > 0)
+        {
+            throw new IOException($"{report.Failed} customer request(s) left pending for the next run.");
+        }
     }
 
     public LicenseService Licenses { get; }
