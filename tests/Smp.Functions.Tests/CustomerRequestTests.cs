@@ -137,7 +137,7 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
-    public async Task The_fourth_term_request_of_a_day_for_one_serial_answers_202_but_sends_no_mail()
+    public async Task Section5_term_requests_of_a_day_for_one_serial_are_one_request_one_mail_and_one_event_whatever_the_correlation_ids()
     {
         await ActivateAsync(_api, "VT-1001", April2026);
         _api.Clock.Reset(InDenver(2026, 9, 10, 0));
@@ -150,19 +150,19 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
         }
 
         Assert.All(responses, r => Assert.Equal((202, responses[0].Body), (r.Status, r.Body)));
-        Assert.Equal(3, (await UndeliveredAsync(_api)).Count);
-        // Only the requests acted on are audited: a refused one changes nothing, so anonymous callers cannot
-        // grow a license's audit trail without bound.
-        Assert.Equal(3, (await EventsAsync(_api, "VT-1001", "termRequested")).Count);
+        // Counted by what they ask (kind, serial, day), so repeats send no second copy and add no event:
+        // anonymous callers cannot grow a license's inbox or audit trail without bound.
+        Assert.Single(await UndeliveredAsync(_api));
+        Assert.Single(await EventsAsync(_api, "VT-1001", "termRequested"));
 
         // The limit is per business day: the next day answers again.
         _api.Clock.Reset(InDenver(2026, 9, 11, 0));
         Assert.Equal(202, (await RequestTermAsync(_api, """{"serial":"VT-1001"}""")).Status);
-        Assert.Equal(4, (await UndeliveredAsync(_api)).Count);
+        Assert.Equal(2, (await UndeliveredAsync(_api)).Count);
     }
 
     [Fact]
-    public async Task Twelve_concurrent_quote_requests_for_one_serial_send_the_mails_of_three_and_all_answer_202()
+    public async Task Twelve_concurrent_quote_requests_for_one_serial_send_the_mails_of_one_and_all_answer_202()
     {
         await ActivateAsync(_api, "VT-1001", April2026);
 
@@ -170,9 +170,9 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
 
         Assert.All(responses, r => Assert.Equal(202, r.Status));
         var messages = await UndeliveredAsync(_api);
-        Assert.Equal(3, messages.Count(m => m.Kind == MailKinds.QuoteNotification));
-        Assert.Equal(3, messages.Count(m => m.Kind == MailKinds.QuoteAcknowledgement));
-        Assert.Equal(3, (await EventsAsync(_api, "VT-1001", "quoteRequested")).Count);
+        Assert.Single(messages, m => m.Kind == MailKinds.QuoteNotification);
+        Assert.Single(messages, m => m.Kind == MailKinds.QuoteAcknowledgement);
+        Assert.Single(await EventsAsync(_api, "VT-1001", "quoteRequested"));
     }
 
     [Fact]
@@ -224,11 +224,12 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
-    public async Task R11_scope_customer_covers_the_customer_licenses_that_share_a_contact_and_no_others()
+    public async Task R11_scope_customer_the_desk_is_told_every_license_of_the_customer_and_the_acknowledgement_only_those_of_all_its_recipients()
     {
         await ActivateAsync(_api, "VT-4001", April2026, "C-42", ["buyer@example.com", "cad@example.com"]);
-        await ActivateAsync(_api, "VT-4002", new LocalDate(2026, 6, 1), "C-42", ["CAD@example.com", "plant@example.com"]); // shares cad@
+        await ActivateAsync(_api, "VT-4002", new LocalDate(2026, 6, 1), "C-42", ["CAD@example.com", "plant@example.com"]); // shares cad@ only
         await ActivateAsync(_api, "VT-4003", April2026, "C-42", ["solo@example.com"]); // same customer, no shared contact
+        await ActivateAsync(_api, "VT-4005", April2026, "C-42", ["buyer@example.com", "cad@example.com", "boss@example.com"]); // both recipients are its contacts
         await ActivateAsync(_api, "VT-4004", April2026, "C-99", ["buyer@example.com"]); // shared contact, other customer
         _api.Clock.Reset(InDenver(2027, 2, 10));
 
@@ -238,26 +239,38 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
         var messages = await UndeliveredAsync(_api);
         Assert.Equal(2, messages.Count);
         var notification = Assert.Single(messages, m => m.Kind == MailKinds.QuoteNotification);
-        Assert.Contains("VT-4001", notification.Mail.PlainText, StringComparison.Ordinal);
-        Assert.Contains("VT-4002", notification.Mail.PlainText, StringComparison.Ordinal);
-        Assert.Contains("1 June 2027", notification.Mail.PlainText, StringComparison.Ordinal); // VT-4002's expiry
-        Assert.Contains("1 June 2028", notification.Mail.PlainText, StringComparison.Ordinal); // and its next term's end
-        var acknowledgement = Assert.Single(messages, m => m.Kind == MailKinds.QuoteAcknowledgement);
-        Assert.Equal(DefaultContacts, Addresses(acknowledgement.Mail.To));
-        foreach (var message in messages)
+        Assert.Equal([RenewalsDesk], Addresses(notification.Mail.To));
+        foreach (var serial in new[] { "VT-4001", "VT-4002", "VT-4003", "VT-4005" })
         {
-            Assert.DoesNotContain("VT-4003", message.Mail.PlainText, StringComparison.Ordinal);
-            Assert.DoesNotContain("VT-4004", message.Mail.PlainText, StringComparison.Ordinal);
-            Assert.DoesNotContain("solo@example.com", message.Mail.PlainText, StringComparison.Ordinal);
+            Assert.Contains(serial, notification.Mail.PlainText, StringComparison.Ordinal);
         }
 
-        foreach (var serial in new[] { "VT-4001", "VT-4002" })
+        Assert.Contains("1 June 2027", notification.Mail.PlainText, StringComparison.Ordinal); // VT-4002's expiry
+        Assert.Contains("1 June 2028", notification.Mail.PlainText, StringComparison.Ordinal); // and its next term's end
+        Assert.DoesNotContain("VT-4004", notification.Mail.PlainText, StringComparison.Ordinal);
+
+        // The acknowledgement goes to VT-4001's contacts: it names a license only when each of them is one of its contacts.
+        var acknowledgement = Assert.Single(messages, m => m.Kind == MailKinds.QuoteAcknowledgement);
+        Assert.Equal(DefaultContacts, Addresses(acknowledgement.Mail.To));
+        foreach (var text in new[] { acknowledgement.Mail.PlainText, acknowledgement.Mail.Html, acknowledgement.Mail.Subject })
+        {
+            Assert.DoesNotContain("VT-4002", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("VT-4003", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("VT-4004", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("1 June 2027", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("solo@example.com", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("plant@example.com", text, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("VT-4001", acknowledgement.Mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("VT-4005", acknowledgement.Mail.PlainText, StringComparison.Ordinal);
+
+        foreach (var serial in new[] { "VT-4001", "VT-4002", "VT-4003", "VT-4005" })
         {
             var requested = Assert.Single(await EventsAsync(_api, serial, "quoteRequested"));
             Assert.Equal(("customer", "VT-4001"), (Data(requested, "scope"), Data(requested, "requestedFor")));
         }
 
-        Assert.Empty(await EventsAsync(_api, "VT-4003", "quoteRequested"));
         Assert.Empty(await EventsAsync(_api, "VT-4004", "quoteRequested"));
     }
 

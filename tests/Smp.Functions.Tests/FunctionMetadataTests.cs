@@ -35,6 +35,7 @@ public class FunctionMetadataTests
     {
         { "RunReminderScan", "%Smp:ReminderSchedule%" },
         { "DispatchMail", "0 */1 * * * *" },
+        { "ProcessCustomerRequests", "0 */1 * * * *" },
     };
 
     [Theory]
@@ -68,7 +69,7 @@ public class FunctionMetadataTests
     }
 
     /// <summary>Timer and other non-HTTP functions, checked by their own tests.</summary>
-    internal static readonly string[] NonHttpFunctions = ["RunReminderScan", "DispatchMail"];
+    internal static readonly string[] NonHttpFunctions = ["RunReminderScan", "DispatchMail", "ProcessCustomerRequests"];
 
     internal static IEnumerable<JsonElement> Functions()
     {

@@ -35,9 +35,17 @@ internal static class MailTestKit
 
     public static IMailOutbox Outbox(ApiHarness api) => api.Services.GetRequiredService<IMailOutbox>();
 
-    /// <summary>Every message still waiting for delivery (pending or being sent), whenever its next attempt is.</summary>
+    /// <summary>The background work on recorded customer requests, as its timer runs it.</summary>
+    public static Task ProcessCustomerRequestsAsync(ApiHarness api) =>
+        api.Function<CustomerRequestFunctions>().ProcessCustomerRequests(new TimerInfo(), ApiHarness.Context("ProcessCustomerRequests"));
+
+    /// <summary>
+    /// Every message still waiting for delivery (pending or being sent), whenever its next attempt is, after the
+    /// background work on recorded customer requests has run (the mail of a customer request is composed there).
+    /// </summary>
     public static async Task<IReadOnlyList<OutboxMessage>> UndeliveredAsync(ApiHarness api)
     {
+        await ProcessCustomerRequestsAsync(api);
         var due = await Outbox(api).ListDueAsync(api.Clock.GetCurrentInstant() + Duration.FromDays(3650), 10_000, CancellationToken.None);
         return [.. due.Select(m => m.Message)];
     }

@@ -1,11 +1,11 @@
-using System.Security.Cryptography;
-using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Smp.Core.Links;
 using Smp.Core.Outbox;
 using Smp.Core.Reminders;
 using Smp.Core.Updates;
 using Smp.Functions.Functions;
+using Smp.Functions.Http;
 using Smp.TestSupport;
 
 namespace Smp.Functions.Tests;
@@ -66,14 +66,14 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
         await GivenAnEntitledLicenseAndAPublishedUpdateAsync();
         var link = await UpdateApi.LinkAsync(_api);
 
-        await UpdateApi.OpenAsync(_api, link, forwardedFor: "203.0.113.7:50432, 10.0.0.4");
+        await UpdateApi.OpenAsync(_api, link, forwardedFor: "10.0.0.4, 203.0.113.7:50432"); // the last entry is the front end's
         await UpdateApi.OpenAsync(_api, link, forwardedFor: "203.0.113.7"); // a reload, or a retry after a lost answer: the same release
 
         var released = (await UpdateApi.EventsAsync(_api, "VT-1001")).Where(e => e.GetProperty("type").GetString() == "passwordReleased").ToList();
         Assert.Single(released);
         await UpdateApi.OpenAsync(_api, link, forwardedFor: "198.51.100.23");
         Assert.Equal(2, (await UpdateApi.EventsAsync(_api, "VT-1001")).Count(e => e.GetProperty("type").GetString() == "passwordReleased"));
-        var expectedHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("smp-client-address/v1\n203.0.113.7")))[..16];
+        var expectedHash = await _api.Services.GetRequiredService<ClientAddressHasher>().HashAsync("203.0.113.7", CancellationToken.None);
         Assert.All(released, e =>
         {
             var data = e;
@@ -182,7 +182,8 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
         Assert.Equal(["buyer@example.com", "cad@example.com"], mail.Mail.To.Select(a => a.Value));
         Assert.Equal("DoNotReply@smp.example.com", mail.Mail.From.Value);
         Assert.Equal("renewals@vendor.example.com", mail.Mail.ReplyTo?.Value);
-        Assert.Equal(DeterministicId.From("password-link", "VT-1001", "1.96", "customer-request-42"), mail.Mail.Id);
+        // The mail id comes from what the request asks (serial, version, day), never from the caller's correlation id.
+        Assert.Equal(DeterministicId.From("password-link", "VT-1001", "1.96", "password-link|VT-1001|1.96|license|2026-03-20"), mail.Mail.Id);
         Assert.Contains("VT-1001", mail.Mail.Subject, StringComparison.Ordinal);
         Assert.DoesNotContain(UpdateApi.Password, mail.Mail.PlainText + mail.Mail.Html, StringComparison.Ordinal);
 
@@ -196,21 +197,26 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
-    public async Task A_serial_gets_at_most_three_links_a_business_day_and_more_the_next_day()
+    public async Task A_serial_gets_links_for_at_most_three_versions_a_business_day_one_each_and_more_the_next_day()
     {
         await GivenAnEntitledLicenseAndAPublishedUpdateAsync();
-
-        for (var i = 0; i < 5; i++)
+        foreach (var version in new[] { "1.91", "1.92", "1.93", "1.94" })
         {
-            Assert.Equal(202, (await UpdateApi.RequestLinkAsync(_api, "VT-1001", "1.96")).Status);
+            await UpdateApi.PublishAsync(_api, version, releasedOn: "2026-03-16", password: "pw-" + version);
         }
 
+        foreach (var version in new[] { "1.96", "1.96", "1.91", "1.92", "1.93", "1.94" })
+        {
+            Assert.Equal(202, (await UpdateApi.RequestLinkAsync(_api, "VT-1001", version)).Status);
+        }
+
+        // Counted by what they ask: 1.96 twice is one request (one mail), and the fourth version is refused.
         var mails = await UpdateApi.PendingMailAsync(_api);
         Assert.Equal(3, mails.Count);
-        Assert.Equal(3, mails.Select(m => m.Mail.Id).Distinct().Count());
+        Assert.Equal(3, mails.Select(m => m.Mail.Subject).Distinct().Count());
 
         _api.Clock.Reset(Instant.FromUtc(2026, 3, 21, 5, 59)); // 23:59 in Denver: still the same business day
-        await UpdateApi.RequestLinkAsync(_api, "VT-1001", "1.96");
+        await UpdateApi.RequestLinkAsync(_api, "VT-1001", "1.94");
         Assert.Equal(3, (await UpdateApi.PendingMailAsync(_api)).Count);
 
         _api.Clock.Reset(Instant.FromUtc(2026, 3, 21, 6, 1)); // 00:01 in Denver: the next business day

@@ -79,9 +79,12 @@ internal static class UpdateApi
     public static async Task<Uri> LinkAsync(ApiHarness api, string serial = "VT-1001", string version = "1.96") =>
         (await api.Services.GetRequiredService<LinkService>().CreatePasswordLinkAsync(Serial.Parse(serial), UpdateVersion.Parse(version), CancellationToken.None)).Url;
 
-    /// <summary>The mail waiting in the outbox (pending), oldest first.</summary>
-    public static async Task<IReadOnlyList<OutboxMessage>> PendingMailAsync(ApiHarness api) =>
-        [.. (await api.Services.GetRequiredService<IMailOutbox>().ListDueAsync(api.Clock.GetCurrentInstant().Plus(Duration.FromDays(1)), 500, CancellationToken.None)).Select(m => m.Message)];
+    /// <summary>The mail waiting in the outbox (pending), oldest first, after the background work on customer requests.</summary>
+    public static async Task<IReadOnlyList<OutboxMessage>> PendingMailAsync(ApiHarness api)
+    {
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+        return [.. (await api.Services.GetRequiredService<IMailOutbox>().ListDueAsync(api.Clock.GetCurrentInstant().Plus(Duration.FromDays(1)), 500, CancellationToken.None)).Select(m => m.Message)];
+    }
 
     /// <summary>The password links in a mail's plain-text body.</summary>
     public static IReadOnlyList<Uri> LinksIn(OutboxMessage message) =>

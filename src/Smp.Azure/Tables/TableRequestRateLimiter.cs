@@ -9,11 +9,12 @@ using Smp.Core.Requests;
 namespace Smp.Azure.Tables;
 
 /// <summary>
-/// <see cref="IRequestRateLimiter"/> on Table Storage: one counter row per serial, kind of request and business
-/// day, changed only under its ETag (single operations, which the emulator checks as Azure does), so concurrent
-/// requests never both take the last allowance. The row lists the ids of the requests it counted, so a request
-/// counted once is never counted again: not when the caller retries it, and not when Azure.Core resends a write
-/// whose answer was lost (the resent write conflicts, and the row read again already names the request).
+/// <see cref="IRequestRateLimiter"/> on Table Storage: one counter row per business day (the partition) and counter
+/// (the row), changed only under its ETag (single operations, which the emulator checks as Azure does), so concurrent
+/// requests never both take the last allowance. A counter with request keys lists the keys it counted, so a request
+/// counted once is never counted again: not when the caller repeats it, and not when Azure.Core resends a write whose
+/// answer was lost (the resent write conflicts, and the row read again already names the request). Past days are
+/// removed by <see cref="PurgeBeforeAsync"/>, so the table does not grow without bound.
 /// </summary>
 public sealed class TableRequestRateLimiter : IRequestRateLimiter
 {
@@ -31,19 +32,18 @@ public sealed class TableRequestRateLimiter : IRequestRateLimiter
         created = new AsyncOnce(async ct => await table.CreateIfNotExistsAsync(ct));
     }
 
-    public async Task<bool> TryAcquireAsync(string scope, Serial serial, LocalDate day, int limitPerDay, string requestId, CancellationToken cancellationToken)
+    public async Task<LimitDecision> TryAcquireAsync(string counter, LocalDate day, int limitPerDay, string? requestKey, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(scope);
+        ArgumentException.ThrowIfNullOrWhiteSpace(counter);
         ArgumentOutOfRangeException.ThrowIfLessThan(limitPerDay, 1);
-        ArgumentException.ThrowIfNullOrWhiteSpace(requestId);
-        if (requestId.Contains(RequestSeparator, StringComparison.Ordinal))
+        if (requestKey is not null && (requestKey.Length == 0 || requestKey.Contains(RequestSeparator, StringComparison.Ordinal)))
         {
-            throw new ArgumentException("A request id is one line.", nameof(requestId));
+            throw new ArgumentException("A request key is one non-empty line.", nameof(requestKey));
         }
 
         await created.EnsureAsync(cancellationToken);
-        var partition = TableKey.Encode(serial.Value);
-        var row = TableKey.Encode(scope) + "|" + LocalDatePattern.Iso.Format(day);
+        var partition = LocalDatePattern.Iso.Format(day);
+        var row = TableKey.Encode(counter);
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
             var existing = await table.GetEntityIfExistsAsync<TableEntity>(partition, row, cancellationToken: cancellationToken);
@@ -51,27 +51,31 @@ public sealed class TableRequestRateLimiter : IRequestRateLimiter
             {
                 if (!existing.HasValue)
                 {
-                    await table.AddEntityAsync(new TableEntity(partition, row) { [CountColumn] = 1, [RequestsColumn] = requestId }, cancellationToken);
-                    return true;
+                    await table.AddEntityAsync(new TableEntity(partition, row) { [CountColumn] = 1, [RequestsColumn] = requestKey ?? string.Empty }, cancellationToken);
+                    return LimitDecision.Counted;
                 }
 
                 var entity = existing.Value!;
                 var counted = (entity.GetString(RequestsColumn) ?? string.Empty).Split(RequestSeparator, StringSplitOptions.RemoveEmptyEntries);
-                if (counted.Contains(requestId, StringComparer.Ordinal))
+                if (requestKey is not null && counted.Contains(requestKey, StringComparer.Ordinal))
                 {
-                    return true;
+                    return LimitDecision.Repeat;
                 }
 
                 var count = entity.GetInt32(CountColumn) ?? 0;
                 if (count >= limitPerDay)
                 {
-                    return false;
+                    return LimitDecision.Refused;
                 }
 
                 entity[CountColumn] = count + 1;
-                entity[RequestsColumn] = string.Join(RequestSeparator, counted.Append(requestId));
+                if (requestKey is not null)
+                {
+                    entity[RequestsColumn] = string.Join(RequestSeparator, counted.Append(requestKey));
+                }
+
                 await table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken);
-                return true;
+                return LimitDecision.Counted;
             }
             catch (RequestFailedException e) when (e.Status is 409 or 412)
             {
@@ -79,6 +83,12 @@ public sealed class TableRequestRateLimiter : IRequestRateLimiter
             }
         }
 
-        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"The request counter for {scope} kept changing; retry."));
+        throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"The request counter kept changing; retry."));
+    }
+
+    public async Task<int> PurgeBeforeAsync(LocalDate day, CancellationToken cancellationToken)
+    {
+        await created.EnsureAsync(cancellationToken);
+        return await TablePurge.PartitionsBeforeAsync(table, LocalDatePattern.Iso.Format(day), cancellationToken);
     }
 }

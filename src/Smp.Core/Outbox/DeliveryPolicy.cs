@@ -9,6 +9,12 @@ public sealed record DeliveryOptions
     /// <summary>Messages handed to the transport per minute at most (the ACS default quota is 30 a minute).</summary>
     public int MaxPerMinute { get; init; } = 25;
 
+    /// <summary>
+    /// Of <see cref="MaxPerMinute"/>, how many may be mail caused by anonymous customer requests (password links,
+    /// plan terms, quotations); reminders and announcements go first in every run.
+    /// </summary>
+    public int CustomerRequestSharePerMinute { get; init; } = 5;
+
     /// <summary>Attempts before a message is marked failed.</summary>
     public int MaxAttempts { get; init; } = 8;
 

@@ -23,13 +23,23 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
 {
     public async Task<DispatchReport> RunAsync(CancellationToken cancellationToken)
     {
-        int sent = 0, retried = 0, failed = 0, reconciled = 0, handedOver = 0, superseded = 0;
-        var due = await outbox.ListDueAsync(clock.GetCurrentInstant(), options.MaxPerMinute * 2, cancellationToken);
+        int sent = 0, retried = 0, failed = 0, reconciled = 0, handedOver = 0, customerHandedOver = 0, superseded = 0;
+        var listed = await outbox.ListDueAsync(clock.GetCurrentInstant(), options.MaxPerMinute * 2, cancellationToken);
+
+        // Reminders and announcements first; mail caused by anonymous customer requests gets at most its share of
+        // the run, so a flood of requests never delays them (SPEC section 5).
+        var due = listed.OrderBy(m => IsCustomerRequestMail(m.Message.Kind)).ToList();
         foreach (var candidate in due)
         {
             if (handedOver >= options.MaxPerMinute)
             {
                 break;
+            }
+
+            var customerMail = IsCustomerRequestMail(candidate.Message.Kind);
+            if (customerMail && customerHandedOver >= options.CustomerRequestSharePerMinute && !candidate.Message.InDoubt)
+            {
+                continue;
             }
 
             var current = candidate;
@@ -93,6 +103,7 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
             }
 
             handedOver++;
+            customerHandedOver += customerMail ? 1 : 0;
             metrics?.DeliveryAttempted();
             var attempt = leased.Message;
             var result = await SafeAsync(() => transport.SendAsync(attempt.Mail, attempt.FirstAttemptAt ?? clock.GetCurrentInstant(), cancellationToken), cancellationToken);
@@ -113,6 +124,9 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
 
         return new DispatchReport(sent, retried, failed, reconciled, Throttled: false) { Superseded = superseded };
     }
+
+    private static bool IsCustomerRequestMail(string kind) =>
+        kind is MailKinds.PasswordLink or MailKinds.Term or MailKinds.QuoteAcknowledgement or MailKinds.QuoteNotification;
 
     /// <summary>Staff retry of a failed message.</summary>
     public async Task<RetryOutcome> RetryAsync(string id, CancellationToken cancellationToken)

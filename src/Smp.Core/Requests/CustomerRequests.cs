@@ -5,6 +5,7 @@ using Smp.Core.Mail.Templates;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
+using Smp.Core.Updates;
 
 namespace Smp.Core.Requests;
 
@@ -14,38 +15,113 @@ public enum QuoteScope
     /// <summary>The license whose serial was given.</summary>
     License,
 
-    /// <summary>Every license of the same customer that shares a registered contact with the given one.</summary>
+    /// <summary>
+    /// Every license of the same customer: the renewals desk hears of all of them; the acknowledgement names only
+    /// those whose contacts include every recipient of it.
+    /// </summary>
     Customer,
 }
 
+/// <summary>What one run of the background work on customer requests did.</summary>
+public sealed record CustomerRequestReport(int Processed, int Failed, int Purged);
+
 /// <summary>
-/// Customer requests made through links in mail (R11, R12). Every well-formed request gets the same answer
-/// whether or not the serial exists (no oracle); mail goes only to a license's registered contacts and to the
-/// renewals desk; each serial gets a few requests of each kind per day.
+/// Customer requests made through links in mail (R11, R12, R13; SPEC section 5). The request path
+/// (<see cref="AcceptAsync"/>) checks the limits and records the request, and does exactly that whether or not the
+/// serial exists, so neither the answer nor its timing says anything about the serial. The background work
+/// (<see cref="ProcessPendingAsync"/>) reads the license and mails its registered contacts and the renewals desk.
+/// A request is identified by what it asks (kind, serial, version or scope, day): its mail ids come from that, so a
+/// repeat, or a run again after a crash, sends no second copy and records no second event.
 /// </summary>
 public sealed class CustomerRequests(
     LicenseService licenses,
     IMailOutbox outbox,
     IRequestRateLimiter limiter,
+    ICustomerRequestQueue queue,
+    PasswordService passwords,
+    AnonymousLimits limits,
     MailSettings mail,
     BusinessCalendar calendar)
 {
-    public const int TermRequestsPerDay = 3;
-    public const int QuoteRequestsPerDay = 3;
-    public const string TermLimitScope = "term-request";
-    public const string QuoteLimitScope = "quote-request";
+    /// <summary>How long (business days) counters and recorded requests are kept: today and yesterday.</summary>
+    public const int KeptDays = 2;
+
+    private const int BatchSize = 100;
+
+    /// <summary>A request made today (business calendar) by <paramref name="context"/>.</summary>
+    public CustomerRequest Today(string kind, Serial serial, string? version, QuoteScope scope, CommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new CustomerRequest(kind, serial, version, scope, calendar.Today, context.Actor, context.CorrelationId);
+    }
+
+    /// <summary>
+    /// The request path: the client's, the route's and the serial's daily limits, in that order, then the request
+    /// is recorded for the background work. Nothing past a refused limit is written. The same storage calls run
+    /// whether or not a license has the serial (no license is read here).
+    /// </summary>
+    public async Task<bool> AcceptAsync(CustomerRequest request, string clientAddressHash, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrWhiteSpace(clientAddressHash);
+        // Every counter counts what the request asks (a digest of its key), so a repeat, or a write the SDK resent,
+        // takes no second allowance, and counters stay small.
+        var key = request.Digest;
+        if (await limiter.TryAcquireAsync($"{request.Kind}|client|{clientAddressHash}", request.Day, limits.PerClientPerDay, key, cancellationToken) == LimitDecision.Refused
+            || await limiter.TryAcquireAsync($"{request.Kind}|all", request.Day, limits.GlobalPerDay(request.Kind), key, cancellationToken) == LimitDecision.Refused
+            || await limiter.TryAcquireAsync($"{request.Kind}|serial|{request.Serial.Value}", request.Day, limits.PerSerialPerDay, key, cancellationToken) == LimitDecision.Refused)
+        {
+            return false;
+        }
+
+        await queue.RecordAsync(request, cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// The background work: acts on every recorded request not yet done, then marks it done. A request that fails
+    /// stays pending for the next run and never stops the others. Purges counters and requests of past days.
+    /// </summary>
+    public async Task<CustomerRequestReport> ProcessPendingAsync(CancellationToken cancellationToken)
+    {
+        int processed = 0, failed = 0;
+        foreach (var pending in await queue.ListPendingAsync(BatchSize, cancellationToken))
+        {
+            try
+            {
+                await ActAsync(pending.Request, cancellationToken);
+                await queue.MarkDoneAsync(pending, cancellationToken);
+                processed++;
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                failed++; // Left pending: the next run tries again, and its mail ids make a repeat harmless.
+            }
+        }
+
+        var keepFrom = calendar.Today.PlusDays(1 - KeptDays);
+        var purged = await limiter.PurgeBeforeAsync(keepFrom, cancellationToken) + await queue.PurgeBeforeAsync(keepFrom, cancellationToken);
+        return new CustomerRequestReport(processed, failed, purged);
+    }
+
+    private Task ActAsync(CustomerRequest request, CancellationToken cancellationToken) => request.Kind switch
+    {
+        CustomerRequestKinds.Term => SendTermAsync(request, cancellationToken),
+        CustomerRequestKinds.Quote => SendQuoteAsync(request, cancellationToken),
+        CustomerRequestKinds.PasswordLink => passwords.SendLinkAsync(request, cancellationToken),
+        _ => throw new InvalidOperationException($"Unknown kind of customer request '{request.Kind}'."),
+    };
 
     /// <summary>R12: mails the license's plan term to its registered contacts, never to any other address.</summary>
-    public async Task RequestTermAsync(Serial serial, CommandContext context, CancellationToken cancellationToken)
+    private async Task SendTermAsync(CustomerRequest request, CancellationToken cancellationToken)
     {
-        var today = calendar.Today;
-        var allowed = await limiter.TryAcquireAsync(TermLimitScope, serial, today, TermRequestsPerDay, context.CorrelationId, cancellationToken);
-        var stored = await licenses.GetAsync(serial, cancellationToken);
-        if (!allowed || stored is null)
+        var stored = await licenses.GetAsync(request.Serial, cancellationToken);
+        if (stored is null)
         {
             return;
         }
 
+        var today = request.Day;
         var license = stored.License;
         if (Render(() => PlanTermMail.Render(new PlanTermMailModel(
             license.Product,
@@ -62,32 +138,40 @@ public sealed class CustomerRequests(
             return;
         }
 
-        var id = DeterministicId.From("term", license.Serial.Value, context.CorrelationId);
+        var id = DeterministicId.From("term", license.Serial.Value, request.Key);
         await EnqueueAsync(new OutgoingMail(id, mail.Sender, license.Contacts, mail.RenewalsDesk, content.Subject, content.PlainText, content.Html), MailKinds.Term, cancellationToken);
-        await licenses.RecordRequestAsync(license.Serial, LicenseEventTypes.TermRequested, new Dictionary<string, string> { ["mailId"] = id }, context, cancellationToken);
+        await licenses.RecordRequestAsync(license.Serial, LicenseEventTypes.TermRequested, new Dictionary<string, string> { ["mailId"] = id }, request.Context, cancellationToken);
     }
 
     /// <summary>
     /// R11: notifies the renewals desk with each serial, its expiry and the proposed next term (R6, as if renewed
     /// today for the default twelve months), and acknowledges to the requesting license's registered contacts.
     /// </summary>
-    public async Task RequestQuoteAsync(Serial serial, QuoteScope scope, CommandContext context, CancellationToken cancellationToken)
+    private async Task SendQuoteAsync(CustomerRequest request, CancellationToken cancellationToken)
     {
-        var today = calendar.Today;
-        var allowed = await limiter.TryAcquireAsync(QuoteLimitScope, serial, today, QuoteRequestsPerDay, context.CorrelationId, cancellationToken);
-        var stored = await licenses.GetAsync(serial, cancellationToken);
-        if (!allowed || stored is null)
+        var stored = await licenses.GetAsync(request.Serial, cancellationToken);
+        if (stored is null)
         {
             return;
         }
 
+        var today = request.Day;
+        var scope = request.Scope;
         var requester = stored.License;
+        // The desk is the vendor's own: for a whole customer it hears of every license of the customer. The
+        // acknowledgement goes to the requester's contacts, so it names a license only when every one of them is
+        // among that license's contacts: nobody learns of a license that is not theirs.
         var included = scope == QuoteScope.Customer
             ? (await licenses.ListByCustomerAsync(requester.Customer.Id, cancellationToken))
                 .Select(l => l.License)
-                .Where(l => l.Serial == requester.Serial || l.Contacts.Intersect(requester.Contacts).Any())
                 .ToImmutableArray()
             : [requester];
+        if (!included.Any(l => l.Serial == requester.Serial))
+        {
+            included = included.Add(requester);
+        }
+
+        var acknowledged = included.Where(l => l.Serial == requester.Serial || requester.Contacts.All(l.Contacts.Contains)).ToImmutableArray();
 
         var lines = included
             .Select(l => QuoteLine.For(l.Serial, l.ExpiresOn, PlanRules.RenewalTerm(l.ExpiresOn, today, PlanRules.DefaultRenewalMonths, null)))
@@ -97,15 +181,15 @@ public sealed class CustomerRequests(
             requester.Product,
             requester.Customer.Name,
             today,
-            [.. included.Select(l => new PlanExpiry(l.Serial, l.ExpiresOn))],
+            [.. acknowledged.Select(l => new PlanExpiry(l.Serial, l.ExpiresOn))],
             mail.RenewalsDesk)));
         if (notification is null || acknowledgement is null)
         {
             return;
         }
 
-        var deskId = DeterministicId.From("quote-desk", requester.Serial.Value, context.CorrelationId);
-        var ackId = DeterministicId.From("quote-ack", requester.Serial.Value, context.CorrelationId);
+        var deskId = DeterministicId.From("quote-desk", requester.Serial.Value, request.Key);
+        var ackId = DeterministicId.From("quote-ack", requester.Serial.Value, request.Key);
         await EnqueueAsync(new OutgoingMail(deskId, mail.Sender, [mail.RenewalsDesk], requester.Contacts[0], notification.Subject, notification.PlainText, notification.Html), MailKinds.QuoteNotification, cancellationToken);
         await EnqueueAsync(new OutgoingMail(ackId, mail.Sender, requester.Contacts, mail.RenewalsDesk, acknowledgement.Subject, acknowledgement.PlainText, acknowledgement.Html), MailKinds.QuoteAcknowledgement, cancellationToken);
         foreach (var license in included)
@@ -116,7 +200,7 @@ public sealed class CustomerRequests(
                 ["scope"] = scope == QuoteScope.Customer ? "customer" : "license",
                 ["notificationMailId"] = deskId,
                 ["acknowledgementMailId"] = ackId,
-            }, context, cancellationToken);
+            }, request.Context, cancellationToken);
         }
     }
 
@@ -137,6 +221,6 @@ public sealed class CustomerRequests(
     }
 
     private async Task EnqueueAsync(OutgoingMail message, string kind, CancellationToken cancellationToken) =>
-        // A repeat of the same request (same correlation id) composes the same id: AlreadyEnqueued, nothing new.
+        // A repeat of the same request composes the same id: AlreadyEnqueued, nothing new.
         _ = await outbox.EnqueueAsync(message, kind, [], calendar.Now, cancellationToken);
 }

@@ -27,6 +27,9 @@ public abstract record PasswordRelease
     /// <summary>A genuine link for a version that is unknown, not released yet, or has no stored password, or for a serial no license has.</summary>
     public sealed record NotFound(string Detail) : PasswordRelease;
 
+    /// <summary>A genuine link opened more often today than <see cref="AnonymousLimits.PasswordRevealsPerLinkPerDay"/> allows.</summary>
+    public sealed record TooManyReveals(LocalDate Day) : PasswordRelease;
+
     /// <summary>A genuine link for a license the policy does not entitle to the update today.</summary>
     public sealed record NotEntitled(Serial Serial, UpdateVersion Version, PlanStatus Status, LocalDate ExpiresOn) : PasswordRelease;
 
@@ -46,9 +49,6 @@ public enum PasswordLinkRequestOutcome
 
     /// <summary>No license has the serial.</summary>
     UnknownSerial,
-
-    /// <summary>The serial used up its requests for the day.</summary>
-    RateLimited,
 
     /// <summary>The version is unknown, not released yet, or has no stored password.</summary>
     UnknownUpdate,
@@ -74,13 +74,9 @@ public sealed class PasswordService(
     IRequestRateLimiter limiter,
     MailSettings mail,
     BusinessCalendar calendar,
-    UpdateOptions options)
+    UpdateOptions options,
+    AnonymousLimits limits)
 {
-    /// <summary>The rate-limit scope of password-link requests.</summary>
-    public const string RequestScope = "password-request";
-
-    /// <summary>How many password-link requests one serial may make per business day.</summary>
-    public const int RequestsPerDay = 3;
 
     /// <summary>
     /// Checks the link (signature first, in constant time, then expiry), then the update, the license and its
@@ -99,6 +95,7 @@ public sealed class PasswordService(
         }
 
         var today = calendar.Today;
+        var link = string.Join('|', serial.Value, version.Value, expires.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
         var release = (await updates.GetAsync(version, cancellationToken))?.Release;
         if (release is null || !release.IsReleasedOn(today) || !release.HasPassword)
         {
@@ -117,48 +114,52 @@ public sealed class PasswordService(
             return new PasswordRelease.NotEntitled(serial, version, license.StatusOn(today), license.ExpiresOn);
         }
 
+        // Only a link that would show the password counts: refusals write nothing.
+        if (await limiter.TryAcquireAsync("password-reveal|" + link, today, limits.PasswordRevealsPerLinkPerDay, null, cancellationToken) == LimitDecision.Refused)
+        {
+            return new PasswordRelease.TooManyReveals(today);
+        }
+
         var password = await secrets.GetAsync(SecretName.ForUpdate(version), cancellationToken);
         if (password is null)
         {
             return NoPassword(version);
         }
 
-        // Audit first: a password whose release could not be recorded is not shown.
-        var recorded = await licenses.RecordPasswordReleasedAsync(serial, version, clientAddressHash, context, cancellationToken);
-        if (recorded.Outcome == CommandOutcome.NotFound)
+        // Audit first: a password whose release could not be recorded is not shown. One event per client address,
+        // link and day, and at most ReleaseEventsPerLinkPerDay of them: openings from ever new addresses (which the
+        // reveal limit bounds anyway) cannot grow the license's audit trail without bound.
+        if (await limiter.TryAcquireAsync("password-release|" + link, today, limits.ReleaseEventsPerLinkPerDay, clientAddressHash, cancellationToken) != LimitDecision.Refused)
         {
-            return new PasswordRelease.NotFound("No license has this serial.");
+            var recorded = await licenses.RecordPasswordReleasedAsync(serial, version, clientAddressHash, context, cancellationToken);
+            if (recorded.Outcome == CommandOutcome.NotFound)
+            {
+                return new PasswordRelease.NotFound("No license has this serial.");
+            }
         }
 
         return new PasswordRelease.Released(serial, version, license.Product, password);
     }
 
     /// <summary>
-    /// A customer asks for a fresh link (<c>POST /api/password-requests</c>). The same steps run whether or not the
-    /// serial exists: one allowance of the per-serial daily limit is taken, the license and the update are read.
-    /// Only for a license entitled to a released update with a password, within the limit, is a link mailed, to the
-    /// license's registered contacts only. The mail id is derived from the serial, the version and the request's
-    /// correlation id (the id the limiter counts), so a request retried after a crash sends no second mail and
-    /// repeating one request id can never send more mail than the daily limit allows.
+    /// The background work of a customer's request for a fresh link (<c>POST /api/password-requests</c>, recorded by
+    /// <see cref="CustomerRequests.AcceptAsync"/>). Only for a license entitled to a released update with a password is
+    /// a link mailed, to the license's registered contacts only. The mail id comes from what the request asks (serial,
+    /// version, day), so a repeat, or a run again after a crash, sends no second copy.
     /// </summary>
-    public async Task<PasswordLinkRequestOutcome> RequestLinkAsync(Serial serial, UpdateVersion version, CommandContext context, CancellationToken cancellationToken)
+    public async Task<PasswordLinkRequestOutcome> SendLinkAsync(CustomerRequest request, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var today = calendar.Today;
-        var allowed = await limiter.TryAcquireAsync(RequestScope, serial, today, RequestsPerDay, context.CorrelationId, cancellationToken);
+        ArgumentNullException.ThrowIfNull(request);
+        var serial = request.Serial;
+        var version = UpdateVersion.Parse(request.Version ?? string.Empty);
+        var today = request.Day;
         var stored = await store.GetAsync(serial, cancellationToken);
-        var release = (await updates.GetAsync(version, cancellationToken))?.Release;
-
         if (stored is null)
         {
             return PasswordLinkRequestOutcome.UnknownSerial;
         }
 
-        if (!allowed)
-        {
-            return PasswordLinkRequestOutcome.RateLimited;
-        }
-
+        var release = (await updates.GetAsync(version, cancellationToken))?.Release;
         if (release is null || !release.IsReleasedOn(today) || !release.HasPassword)
         {
             return PasswordLinkRequestOutcome.UnknownUpdate;
@@ -170,10 +171,7 @@ public sealed class PasswordService(
             return PasswordLinkRequestOutcome.NotEntitled;
         }
 
-        // One mail per request: the limiter counted this request id once, so the mail id comes from it too. A repeat
-        // of the request (a retry, a crash and run again) composes the same mail, which the outbox recognises.
-        var mailId = DeterministicId.From("password-link", serial.Value, version.Value, context.CorrelationId);
-
+        var mailId = DeterministicId.From("password-link", serial.Value, version.Value, request.Key);
         var link = await links.CreatePasswordLinkAsync(serial, version, cancellationToken);
         MailContent content;
         try
@@ -195,7 +193,7 @@ public sealed class PasswordService(
 
         // No claim: the id alone recognises a repeat (AlreadyEnqueued), and the license then records the mail it holds.
         await outbox.EnqueueAsync(message, MailKinds.PasswordLink, [], calendar.Now, cancellationToken);
-        await licenses.RecordPasswordLinkRequestedAsync(serial, version, mailId, context, cancellationToken);
+        await licenses.RecordPasswordLinkRequestedAsync(serial, version, mailId, request.Context, cancellationToken);
         return PasswordLinkRequestOutcome.Sent;
     }
 

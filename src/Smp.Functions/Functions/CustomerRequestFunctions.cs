@@ -10,10 +10,11 @@ namespace Smp.Functions.Functions;
 
 /// <summary>
 /// Customer requests from links in mail (R11, R12): a page with one button (GET) and the request itself (POST,
-/// as JSON or as the page's form). Every well-formed request is answered 202 in the same way whether or not the
-/// serial exists; the answer comes by mail, to the license's registered contacts only.
+/// as JSON or as the page's form). Every well-formed request is checked against the anonymous limits, recorded and
+/// answered 202 in the same way whether or not the serial exists; <see cref="ProcessCustomerRequests"/> acts on it
+/// in the background, by mail to the license's registered contacts only.
 /// </summary>
-public sealed class CustomerRequestFunctions(CustomerRequests requests)
+public sealed class CustomerRequestFunctions(CustomerRequests requests, ClientAddressHasher clients)
 {
     private static readonly HashSet<string> TermFormFields = ["serial"];
     private static readonly HashSet<string> QuoteFormFields = ["serial", "scope"];
@@ -50,7 +51,8 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests)
             return Problems.Validation(errors);
         }
 
-        await requests.RequestTermAsync(serial.Value, RequestAudit.For(request, context), context.CancellationToken);
+        var term = requests.Today(CustomerRequestKinds.Term, serial.Value, null, QuoteScope.License, RequestAudit.For(request, context));
+        await requests.AcceptAsync(term, await clients.HashOfAsync(request, context.CancellationToken), context.CancellationToken);
         return Answer(request, "Plan term requested");
     }
 
@@ -68,7 +70,7 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests)
         }
 
         var what = scope == QuoteScope.Customer
-            ? $"license {serial.Value} and the other licenses of your company that share its contacts"
+            ? $"license {serial.Value} and the other licenses of your company"
             : $"license {serial.Value}";
         return CustomerPages.Page(
             StatusCodes.Status200OK,
@@ -89,8 +91,20 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests)
             return Problems.Validation(errors);
         }
 
-        await requests.RequestQuoteAsync(serial.Value, scope ?? QuoteScope.License, RequestAudit.For(request, context), context.CancellationToken);
+        var quote = requests.Today(CustomerRequestKinds.Quote, serial.Value, null, scope ?? QuoteScope.License, RequestAudit.For(request, context));
+        await requests.AcceptAsync(quote, await clients.HashOfAsync(request, context.CancellationToken), context.CancellationToken);
         return Answer(request, "Renewal quotation requested");
+    }
+
+    /// <summary>
+    /// Acts on the recorded customer requests (R11, R12, R13) each minute and purges the limits and requests of past
+    /// days. A request left pending by a crash is acted on again by the next run; its mail ids make that harmless.
+    /// </summary>
+    [Function("ProcessCustomerRequests")]
+    public async Task ProcessCustomerRequests([TimerTrigger("0 */1 * * * *")] TimerInfo timer, FunctionContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        await requests.ProcessPendingAsync(context.CancellationToken);
     }
 
     private static IActionResult Answer(HttpRequest request, string title) =>

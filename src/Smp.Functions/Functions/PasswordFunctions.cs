@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using Smp.Core.Links;
+using Smp.Core.Requests;
 using Smp.Core.Updates;
 using Smp.Functions.Http;
 
@@ -12,7 +13,7 @@ namespace Smp.Functions.Functions;
 /// Customer routes for update passwords (R13, SPEC section 5): show the password behind a signed link, and mail a
 /// fresh link on request. Anonymous: the signature, the entitlement rules and the per-serial limit protect them.
 /// </summary>
-public sealed partial class PasswordFunctions(PasswordService passwords, ILogger<PasswordFunctions> logger)
+public sealed partial class PasswordFunctions(PasswordService passwords, CustomerRequests requests, ClientAddressHasher clients, ILogger<PasswordFunctions> logger)
 {
     [Function("GetUpdatePassword")]
     public async Task<IActionResult> GetUpdatePassword(
@@ -43,7 +44,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, ILogger
         }
 
         var outcome = await passwords.RevealAsync(
-            serial!.Value, parsedVersion!.Value, expires!.Value, signature, ClientAddress.HashOf(request), RequestAudit.For(request, context), context.CancellationToken);
+            serial!.Value, parsedVersion!.Value, expires!.Value, signature, await clients.HashOfAsync(request, context.CancellationToken), RequestAudit.For(request, context), context.CancellationToken);
         IActionResult answer;
         switch (outcome)
         {
@@ -58,6 +59,9 @@ public sealed partial class PasswordFunctions(PasswordService passwords, ILogger
                 break;
             case PasswordRelease.NotEntitled notEntitled:
                 answer = CustomerResponses.NotEntitled(notEntitled.Serial, notEntitled.Version, notEntitled.Status, notEntitled.ExpiresOn);
+                break;
+            case PasswordRelease.TooManyReveals:
+                answer = Problems.TooManyRequests("This link has been opened too often today. Open it again tomorrow, or ask for a new link.");
                 break;
             case PasswordRelease.NotFound notFound:
                 answer = CustomerResponses.NotFound(notFound.Detail);
@@ -93,8 +97,9 @@ public sealed partial class PasswordFunctions(PasswordService passwords, ILogger
             return CustomerResponses.Secure(Problems.Validation(errors));
         }
 
-        var outcome = await passwords.RequestLinkAsync(command.Serial, command.Version, RequestAudit.For(request, context), context.CancellationToken);
-        LogLinkRequested(logger, command.Version.Value, command.Serial.Value, outcome);
+        var recorded = requests.Today(CustomerRequestKinds.PasswordLink, command.Serial, command.Version.Value, QuoteScope.License, RequestAudit.For(request, context));
+        var accepted = await requests.AcceptAsync(recorded, await clients.HashOfAsync(request, context.CancellationToken), context.CancellationToken);
+        LogLinkRequested(logger, command.Version.Value, command.Serial.Value, accepted);
 
         // The same answer whatever the outcome: the caller learns nothing about the serial, the update or the plan.
         return CustomerResponses.Secure(CustomerPages.IsForm(request) && !CustomerPages.WantsJson(request)
@@ -142,6 +147,6 @@ public sealed partial class PasswordFunctions(PasswordService passwords, ILogger
     [LoggerMessage(Level = LogLevel.Warning, Message = "A password link with a bad signature was refused.")]
     private static partial void LogBadLink(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Password link for update {Version} requested for serial {Serial}: {Outcome}.")]
-    private static partial void LogLinkRequested(ILogger logger, string version, string serial, PasswordLinkRequestOutcome outcome);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Password link for update {Version} requested for serial {Serial}; within the limits: {Accepted}.")]
+    private static partial void LogLinkRequested(ILogger logger, string version, string serial, bool accepted);
 }

@@ -58,8 +58,10 @@ public static class SmpHost
         services.AddSmpMailTransport(configuration);
         services.AddSingleton<LicenseService>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmpOptions>>().Value.UpdatePolicy());
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmpOptions>>().Value.Limits());
         services.AddSingleton<UpdateService>().AddSingleton<UpdateAnnouncer>().AddSingleton<PasswordService>();
         services.AddSingleton<LicenseResults>();
+        services.AddSingleton<ClientAddressHasher>();
 
         services.AddSingleton(DeliverySettings.Options(configuration));
         services.AddSingleton<IMailSendCheck, ReminderSendCheck>();

@@ -3,6 +3,7 @@ using NodaTime;
 using Smp.Core.Licenses;
 using Smp.Core.Mail;
 using Smp.Core.Plans;
+using Smp.Core.Requests;
 using Smp.Core.Updates;
 
 namespace Smp.Functions.Hosting;
@@ -33,6 +34,18 @@ public sealed class SmpOptions
     /// <summary><c>Smp:Updates</c>: update settings (R13).</summary>
     public SmpUpdateSettings Updates { get; set; } = new();
 
+    /// <summary><c>Smp:AnonymousLimits</c>: the daily limits of the anonymous customer routes (SPEC section 5).</summary>
+    public SmpAnonymousLimitSettings AnonymousLimits { get; set; } = new();
+
+    public AnonymousLimits Limits() => new()
+    {
+        PerClientPerDay = AnonymousLimits.PerClientPerDay,
+        PasswordRequestsPerDay = AnonymousLimits.PasswordRequestsPerDay,
+        TermRequestsPerDay = AnonymousLimits.TermRequestsPerDay,
+        QuoteRequestsPerDay = AnonymousLimits.QuoteRequestsPerDay,
+        PasswordRevealsPerLinkPerDay = AnonymousLimits.PasswordRevealsPerLinkPerDay,
+    };
+
     public UpdateOptions UpdatePolicy() =>
         Entitlement.TryParsePolicy(Updates.Entitlement, out var policy)
             ? new UpdateOptions(policy)
@@ -54,6 +67,40 @@ public sealed class SmpUpdateSettings
 {
     /// <summary><c>Smp:Updates:Entitlement</c>: <c>CurrentPlan</c> (default) or <c>ReleasedDuringCover</c>.</summary>
     public string? Entitlement { get; set; }
+}
+
+/// <summary>The <c>Smp:AnonymousLimits</c> section; each value is a whole number from 1 to 2000 (a counter lists what it counted).</summary>
+public sealed class SmpAnonymousLimitSettings
+{
+    private static readonly AnonymousLimits Defaults = new();
+
+    public int PerClientPerDay { get; set; } = Defaults.PerClientPerDay;
+
+    public int PasswordRequestsPerDay { get; set; } = Defaults.PasswordRequestsPerDay;
+
+    public int TermRequestsPerDay { get; set; } = Defaults.TermRequestsPerDay;
+
+    public int QuoteRequestsPerDay { get; set; } = Defaults.QuoteRequestsPerDay;
+
+    public int PasswordRevealsPerLinkPerDay { get; set; } = Defaults.PasswordRevealsPerLinkPerDay;
+
+    public IEnumerable<string> Failures()
+    {
+        foreach (var (name, value) in new[]
+        {
+            (nameof(PerClientPerDay), PerClientPerDay),
+            (nameof(PasswordRequestsPerDay), PasswordRequestsPerDay),
+            (nameof(TermRequestsPerDay), TermRequestsPerDay),
+            (nameof(QuoteRequestsPerDay), QuoteRequestsPerDay),
+            (nameof(PasswordRevealsPerLinkPerDay), PasswordRevealsPerLinkPerDay),
+        })
+        {
+            if (value is < 1 or > 2000)
+            {
+                yield return $"Setting 'Smp:AnonymousLimits:{name}' must be a whole number from 1 to 2000 (found '{value}').";
+            }
+        }
+    }
 }
 
 public sealed class SmpOptionsValidator : IValidateOptions<SmpOptions>
@@ -103,6 +150,8 @@ public sealed class SmpOptionsValidator : IValidateOptions<SmpOptions>
         {
             failures.Add(EntitlementMessage(options.Updates?.Entitlement));
         }
+
+        failures.AddRange((options.AnonymousLimits ?? new()).Failures());
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -18,6 +18,7 @@ public static class Problems
         public const string Unavailable = TypeBase + "unavailable";
         public const string Busy = TypeBase + "busy";
         public const string TooLarge = TypeBase + "too-large";
+        public const string TooManyRequests = TypeBase + "too-many-requests";
     }
 
     public static ObjectResult Validation(ValidationErrors errors) =>
@@ -43,6 +44,9 @@ public static class Problems
 
     public static ObjectResult Busy(string detail) =>
         Result(new ProblemDetails { Type = Types.Busy, Title = "The record is busy; retry the request.", Status = StatusCodes.Status503ServiceUnavailable, Detail = detail });
+
+    public static ObjectResult TooManyRequests(string detail) =>
+        Result(new ProblemDetails { Type = Types.TooManyRequests, Title = "Too many requests today.", Status = StatusCodes.Status429TooManyRequests, Detail = detail });
 
     private static ObjectResult Result(ProblemDetails problem)
     {

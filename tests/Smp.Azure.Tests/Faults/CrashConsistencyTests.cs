@@ -91,10 +91,11 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Arrange: s => s.Licenses.ActivateAsync(Activation("CR-TERM-1", "ACME"), Staff, Ct),
 
             // Run again means the customer's request arrives again: the same request, the same correlation id.
-            Act: s => s.Requests.RequestTermAsync(Serial.Parse("CR-TERM-1"), new CommandContext("term-requests", "corr-term-1"), Ct),
+            Act: s => s.RequestAsync(CustomerRequestKinds.Term, Serial.Parse("CR-TERM-1"), QuoteScope.License, new CommandContext("term-requests", "corr-term-1"), Ct),
 
-            // The count, the mail, the event.
-            Writes: 3,
+            // The client's, the route's and the serial's counts, the recorded request; then the mail, the event,
+            // and the request marked done.
+            Writes: 7,
             Customers: ["ACME"]));
 
     [Fact]
@@ -105,10 +106,11 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 await s.Licenses.ActivateAsync(Activation("CR-QUO-1", "ACME"), Staff, Ct);
                 await s.Licenses.ActivateAsync(Activation("CR-QUO-2", "ACME"), Staff, Ct);
             },
-            Act: s => s.Requests.RequestQuoteAsync(Serial.Parse("CR-QUO-1"), QuoteScope.Customer, new CommandContext("quote-requests", "corr-quote-1"), Ct),
+            Act: s => s.RequestAsync(CustomerRequestKinds.Quote, Serial.Parse("CR-QUO-1"), QuoteScope.Customer, new CommandContext("quote-requests", "corr-quote-1"), Ct),
 
-            // The count, the desk's mail, the customer's acknowledgement, an event on each license.
-            Writes: 5,
+            // Three counts and the recorded request; then the desk's mail, the customer's acknowledgement, an event
+            // on each license, and the request marked done.
+            Writes: 9,
             Customers: ["ACME"]));
 
     private static ActivationRequest Activation(string serial, string customerId, bool onSiteTraining = false) => new(

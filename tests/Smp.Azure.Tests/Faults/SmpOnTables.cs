@@ -3,25 +3,31 @@ using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using NodaTime;
 using NodaTime.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Smp.Azure.Secrets;
 using Smp.Azure.Tables;
+using Smp.Core.Links;
 using Smp.Core.Licenses;
 using Smp.Core.Mail;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.Core.Requests;
+using Smp.Core.Updates;
 using Smp.TestSupport;
 
 namespace Smp.Azure.Tests.Faults;
 
 /// <summary>The names of one system's tables in the shared Azurite.</summary>
-internal sealed record SmpTables(string Licenses, string Index, string Outbox, string RateLimits)
+internal sealed record SmpTables(string Licenses, string Index, string Outbox, string RateLimits, string CustomerRequests, string Updates)
 {
     public static SmpTables Unique() => new(
         AzuriteFixture.UniqueTableName("licenses"),
         AzuriteFixture.UniqueTableName("licenseindex"),
         AzuriteFixture.UniqueTableName("mailoutbox"),
-        AzuriteFixture.UniqueTableName("ratelimits"));
+        AzuriteFixture.UniqueTableName("ratelimits"),
+        AzuriteFixture.UniqueTableName("customerrequests"),
+        AzuriteFixture.UniqueTableName("updates"));
 
     public TableLicenseStoreOptions StoreOptions => new() { LicensesTable = Licenses, IndexTable = Index };
 }
@@ -70,7 +76,11 @@ internal sealed class SmpOnTables
         Limiter = new TableRequestRateLimiter(service, tables.RateLimits);
         Licenses = new LicenseService(Store, calendar, new PlanOptions(PlanOptions.DefaultProductName));
         Scan = new ReminderScan(Store, Licenses, Outbox, new ReminderMailComposer(MailSettings, schedule), schedule, calendar);
-        Requests = new CustomerRequests(Licenses, Outbox, Limiter, MailSettings, calendar);
+        RequestQueue = new TableCustomerRequestQueue(service, tables.CustomerRequests);
+        var secrets = new LocalFolderSecretStore(Path.Combine(Path.GetTempPath(), "smp-faults-" + tables.Licenses), NullLogger<LocalFolderSecretStore>.Instance);
+        var passwords = new PasswordService(
+            new TableUpdateStore(service, tables.Updates), Store, Licenses, secrets, new LinkService(secrets, clock, new LinkOptions(MailSettings.PublicBaseUrl)), Outbox, Limiter, MailSettings, calendar, new UpdateOptions(EntitlementPolicy.CurrentPlan), Limits);
+        Requests = new CustomerRequests(Licenses, Outbox, Limiter, RequestQueue, passwords, Limits, MailSettings, calendar);
         Dispatcher = new MailDispatcher(Outbox, mailService, clock, Delivery);
     }
 
@@ -89,6 +99,24 @@ internal sealed class SmpOnTables
     public TableMailOutbox Outbox { get; }
 
     public TableRequestRateLimiter Limiter { get; }
+
+    public static AnonymousLimits Limits { get; } = new();
+
+    public TableCustomerRequestQueue RequestQueue { get; }
+
+    /// <summary>A customer request as the request path takes it (the limits, the record), then the background work on it.</summary>
+    public async Task RequestAsync(string kind, Serial serial, QuoteScope scope, CommandContext context, CancellationToken cancellationToken)
+    {
+        var request = new CustomerRequest(kind, serial, null, scope, new BusinessCalendar(Clock, DateTimeZoneProviders.Tzdb[TimeZoneId]).Today, context.Actor, context.CorrelationId);
+        await Requests.AcceptAsync(request, "client-" + context.CorrelationId, cancellationToken);
+
+        // The timer runs each minute; a run that left a request pending is, for this history, a failure to retry now.
+        var report = await Requests.ProcessPendingAsync(cancellationToken);
+        if (report.Failed > 0)
+        {
+            throw new IOException($"{report.Failed} customer request(s) left pending for the next run.");
+        }
+    }
 
     public LicenseService Licenses { get; }
 

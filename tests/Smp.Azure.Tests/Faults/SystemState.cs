@@ -78,6 +78,7 @@ internal sealed class SystemState
         await AddRowsAsync(facts, client.GetTableClient(tables.Licenses), "licenses", (_, _) => true);
         await AddRowsAsync(facts, client.GetTableClient(tables.Index), "index", (_, _) => true);
         await AddRowsAsync(facts, client.GetTableClient(tables.RateLimits), "ratelimits", (_, _) => true);
+        await AddRowsAsync(facts, client.GetTableClient(tables.CustomerRequests), "customerrequests", (_, _) => true);
         await AddRowsAsync(facts, client.GetTableClient(tables.Outbox), "outbox", (row, column) =>
             row.RowKey.StartsWith("msg|", StringComparison.Ordinal) ? !DeliveryHistoryColumns.Contains(column)
             : row.RowKey.StartsWith("claim|", StringComparison.Ordinal)); // A marker's presence is the fact; its version and time are bookkeeping.

@@ -101,7 +101,7 @@ internal sealed class Workload
                     // Customer term requests: sometimes a burst past the daily limit, sometimes the same request twice
                     // (a client that retried on its side), sometimes for a serial nobody has.
                     var serial = random.NextDouble() < 0.1 ? unknown : plan.Serial;
-                    var burst = random.NextDouble() < 0.25 ? CustomerRequests.TermRequestsPerDay + 1 : 1;
+                    var burst = random.NextDouble() < 0.25 ? SmpOnTables.Limits.PerSerialPerDay + 1 : 1;
                     for (var b = 0; b < burst; b++)
                     {
                         var request = random.NextDouble() < 0.2 && termRequests.Count > 0 && termRequests[^1].Serial == serial
@@ -109,14 +109,14 @@ internal sealed class Workload
                             : (serial, $"term-{d}-{minute}");
                         termRequests.Add(request);
                         var context = new CommandContext("term-requests", request.Item2);
-                        Add($"term request {request.Item2} for {serial}", s => s.Requests.RequestTermAsync(serial, context, CancellationToken.None));
+                        Add($"term request {request.Item2} for {serial}", s => s.RequestAsync(CustomerRequestKinds.Term, serial, QuoteScope.License, context, CancellationToken.None));
                     }
                 }
                 else if (roll < 92)
                 {
                     var scope = random.NextDouble() < 0.5 ? QuoteScope.License : QuoteScope.Customer;
                     var context = new CommandContext("quote-requests", $"quote-{id}");
-                    Add($"quote request ({scope}) for {plan.Serial}", s => s.Requests.RequestQuoteAsync(plan.Serial, scope, context, CancellationToken.None));
+                    Add($"quote request ({scope}) for {plan.Serial}", s => s.RequestAsync(CustomerRequestKinds.Quote, plan.Serial, scope, context, CancellationToken.None));
                 }
                 else if (activations.Count > 0)
                 {

@@ -4,6 +4,7 @@ using NodaTime;
 using Smp.Azure.Tables;
 using Smp.Azure.Tests.Faults;
 using Smp.Core.Plans;
+using Smp.Core.Requests;
 using Smp.TestSupport;
 
 namespace Smp.Azure.Tests.Tables;
@@ -16,7 +17,9 @@ public sealed class TableRequestRateLimiterTests(AzuriteFixture azurite) : IClas
     private TableRequestRateLimiter Create(TableClientOptions? options = null) =>
         new(azurite.CreateServiceClient(options), AzuriteFixture.UniqueTableName("ratelimits"));
 
-    /// <summary>A request id no other request in this process has.</summary>
+    private static async Task<bool> Allowed(Task<LimitDecision> decision) => await decision != LimitDecision.Refused;
+
+    /// <summary>A request key no other request in this process has.</summary>
     private static string NewRequest() => $"req-{Interlocked.Increment(ref requests)}";
 
     [Fact]
@@ -25,9 +28,9 @@ public sealed class TableRequestRateLimiterTests(AzuriteFixture azurite) : IClas
         var limiter = Create();
 
         var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ =>
-            Task.Run(() => limiter.TryAcquireAsync("term-request", Serial.Parse("VT-1"), Day, 3, NewRequest(), CancellationToken.None))));
+            Task.Run(() => limiter.TryAcquireAsync("term-request|" + (Serial.Parse("VT-1")).Value, Day, 3, NewRequest(), CancellationToken.None))));
 
-        Assert.Equal(3, results.Count(r => r));
+        Assert.Equal(3, results.Count(r => r == LimitDecision.Counted));
     }
 
     [Fact]
@@ -35,12 +38,12 @@ public sealed class TableRequestRateLimiterTests(AzuriteFixture azurite) : IClas
     {
         var limiter = Create();
         var serial = Serial.Parse("VT-1");
-        Assert.True(await limiter.TryAcquireAsync("quote-request", serial, Day, 1, NewRequest(), CancellationToken.None));
-        Assert.False(await limiter.TryAcquireAsync("quote-request", serial, Day, 1, NewRequest(), CancellationToken.None));
+        Assert.True(await Allowed(limiter.TryAcquireAsync("quote-request|" + serial.Value, Day, 1, NewRequest(), CancellationToken.None)));
+        Assert.False(await Allowed(limiter.TryAcquireAsync("quote-request|" + serial.Value, Day, 1, NewRequest(), CancellationToken.None)));
 
-        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 1, NewRequest(), CancellationToken.None));
-        Assert.True(await limiter.TryAcquireAsync("quote-request", Serial.Parse("VT-2"), Day, 1, NewRequest(), CancellationToken.None));
-        Assert.True(await limiter.TryAcquireAsync("quote-request", serial, Day.PlusDays(1), 1, NewRequest(), CancellationToken.None));
+        Assert.True(await Allowed(limiter.TryAcquireAsync("term-request|" + serial.Value, Day, 1, NewRequest(), CancellationToken.None)));
+        Assert.True(await Allowed(limiter.TryAcquireAsync("quote-request|" + (Serial.Parse("VT-2")).Value, Day, 1, NewRequest(), CancellationToken.None)));
+        Assert.True(await Allowed(limiter.TryAcquireAsync("quote-request|" + serial.Value, Day.PlusDays(1), 1, NewRequest(), CancellationToken.None)));
     }
 
     [Fact]
@@ -49,15 +52,15 @@ public sealed class TableRequestRateLimiterTests(AzuriteFixture azurite) : IClas
         var limiter = Create();
         var serial = Serial.Parse("VT-1");
         var first = NewRequest();
-        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, first, CancellationToken.None));
+        Assert.True(await Allowed(limiter.TryAcquireAsync("term-request|" + serial.Value, Day, 2, first, CancellationToken.None)));
 
         // The client retries its first request (say, after a timeout): still allowed, still one allowance used.
-        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, first, CancellationToken.None));
-        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, NewRequest(), CancellationToken.None));
+        Assert.True(await Allowed(limiter.TryAcquireAsync("term-request|" + serial.Value, Day, 2, first, CancellationToken.None)));
+        Assert.True(await Allowed(limiter.TryAcquireAsync("term-request|" + serial.Value, Day, 2, NewRequest(), CancellationToken.None)));
 
         // Both allowances are used: a new request is refused, the counted ones are still allowed.
-        Assert.False(await limiter.TryAcquireAsync("term-request", serial, Day, 2, NewRequest(), CancellationToken.None));
-        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, first, CancellationToken.None));
+        Assert.False(await Allowed(limiter.TryAcquireAsync("term-request|" + serial.Value, Day, 2, NewRequest(), CancellationToken.None)));
+        Assert.True(await Allowed(limiter.TryAcquireAsync("term-request|" + serial.Value, Day, 2, first, CancellationToken.None)));
     }
 
     [Theory]
@@ -71,13 +74,45 @@ public sealed class TableRequestRateLimiterTests(AzuriteFixture azurite) : IClas
         options.AddPolicy(faults, HttpPipelinePosition.PerRetry);
         var limiter = Create(options);
         var serial = Serial.Parse("VT-1");
-        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, NewRequest(), CancellationToken.None));
+        Assert.True(await Allowed(limiter.TryAcquireAsync("term-request|" + serial.Value, Day, 2, NewRequest(), CancellationToken.None)));
 
         // Read the row, then lose the answer to the update; Azure.Core resends it and gets 412.
         faults.Script(null, fault);
-        Assert.True(await limiter.TryAcquireAsync("term-request", serial, Day, 2, NewRequest(), CancellationToken.None));
+        Assert.True(await Allowed(limiter.TryAcquireAsync("term-request|" + serial.Value, Day, 2, NewRequest(), CancellationToken.None)));
 
         Assert.Equal(1, faults.Injected(fault));
-        Assert.False(await limiter.TryAcquireAsync("term-request", serial, Day, 2, NewRequest(), CancellationToken.None));
+        Assert.False(await Allowed(limiter.TryAcquireAsync("term-request|" + serial.Value, Day, 2, NewRequest(), CancellationToken.None)));
+    }
+
+    [Fact]
+    public async Task A_counter_without_request_keys_counts_every_call()
+    {
+        var limiter = Create();
+        Assert.Equal(LimitDecision.Counted, await limiter.TryAcquireAsync("reveal|x", Day, 2, null, CancellationToken.None));
+        Assert.Equal(LimitDecision.Counted, await limiter.TryAcquireAsync("reveal|x", Day, 2, null, CancellationToken.None));
+        Assert.Equal(LimitDecision.Refused, await limiter.TryAcquireAsync("reveal|x", Day, 2, null, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Section5_counters_of_past_days_are_purged_so_the_table_does_not_grow_without_bound()
+    {
+        var name = AzuriteFixture.UniqueTableName("ratelimits");
+        var limiter = new TableRequestRateLimiter(azurite.CreateServiceClient(), name);
+        for (var d = 0; d < 4; d++)
+        {
+            await limiter.TryAcquireAsync("term|all", Day.PlusDays(d), 5, NewRequest(), CancellationToken.None);
+            await limiter.TryAcquireAsync("term|serial|VT-1", Day.PlusDays(d), 5, NewRequest(), CancellationToken.None);
+        }
+
+        Assert.Equal(4, await limiter.PurgeBeforeAsync(Day.PlusDays(2), CancellationToken.None));
+
+        var left = new List<string>();
+        await foreach (var row in azurite.CreateServiceClient().GetTableClient(name).QueryAsync<TableEntity>())
+        {
+            left.Add(row.PartitionKey);
+        }
+
+        Assert.Equal(["2027-01-17", "2027-01-17", "2027-01-18", "2027-01-18"], left.Order());
+        Assert.Equal(0, await limiter.PurgeBeforeAsync(Day.PlusDays(2), CancellationToken.None));
     }
 }

@@ -41,6 +41,33 @@ public class MailDispatcherTests
         (await outbox.GetAsync(id, CancellationToken.None))!.Message;
 
     [Fact]
+    public async Task Section5_mail_caused_by_anonymous_requests_never_delays_reminders_and_gets_only_its_share_of_a_run()
+    {
+        var requested = new List<string>();
+        for (var n = 1; n <= 30; n++)
+        {
+            var mail = TestMails.Numbered(n);
+            await outbox.EnqueueAsync(mail, n % 2 == 0 ? MailKinds.PasswordLink : MailKinds.Term, [], clock.GetCurrentInstant(), CancellationToken.None);
+            requested.Add(mail.Id);
+        }
+
+        clock.Advance(Duration.FromSeconds(1)); // the reminders come after the flood
+        var reminders = new List<string>();
+        for (var n = 101; n <= 110; n++)
+        {
+            var mail = TestMails.Numbered(n);
+            await outbox.EnqueueAsync(mail, n % 2 == 0 ? MailKinds.Reminder : MailKinds.Announcement, [], clock.GetCurrentInstant(), CancellationToken.None);
+            reminders.Add(mail.Id);
+        }
+
+        var report = await Dispatcher(Options with { CustomerRequestSharePerMinute = 5 }).RunAsync(CancellationToken.None);
+
+        Assert.Equal(15, report.Sent);
+        Assert.Equal(reminders, transport.SendOrder.Take(10));
+        Assert.Equal(5, transport.SendOrder.Count(requested.Contains));
+    }
+
+    [Fact]
     public async Task Each_due_message_is_sent_once()
     {
         var ids = await EnqueueAsync(3);

@@ -1,0 +1,98 @@
+using Azure;
+using Azure.Data.Tables;
+using NodaTime.Text;
+using Smp.Core.Plans;
+using Smp.Core.Requests;
+
+namespace Smp.Azure.Tables;
+
+/// <summary>
+/// <see cref="ICustomerRequestQueue"/> on Table Storage: one row per request, partitioned by business day and keyed
+/// by what it asks, so recording the same request twice is one row (the second insert conflicts). A row is marked
+/// done under its ETag once acted on and removed with its day by <see cref="PurgeBeforeAsync"/>.
+/// </summary>
+public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
+{
+    private const string Pending = "Pending";
+    private const string Done = "Done";
+    private readonly TableClient table;
+    private readonly AsyncOnce created;
+
+    public TableCustomerRequestQueue(TableServiceClient service, string tableName = "customerrequests")
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        table = service.GetTableClient(tableName);
+        created = new AsyncOnce(async ct => await table.CreateIfNotExistsAsync(ct));
+    }
+
+    public async Task<bool> RecordAsync(CustomerRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        await created.EnsureAsync(cancellationToken);
+        var entity = new TableEntity(LocalDatePattern.Iso.Format(request.Day), TableKey.Encode(request.Key))
+        {
+            ["Kind"] = request.Kind,
+            ["Serial"] = request.Serial.Value,
+            ["Version"] = request.Version,
+            ["Scope"] = request.Scope == QuoteScope.Customer ? "customer" : "license",
+            ["Actor"] = request.Actor,
+            ["CorrelationId"] = request.CorrelationId,
+            ["Status"] = Pending,
+        };
+        try
+        {
+            await table.AddEntityAsync(entity, cancellationToken);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            return false; // The same request, recorded before (or by this call, whose answer was lost).
+        }
+    }
+
+    public async Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(int max, CancellationToken cancellationToken)
+    {
+        await created.EnsureAsync(cancellationToken);
+        var found = new List<PendingCustomerRequest>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"Status eq {Pending}"), cancellationToken: cancellationToken))
+        {
+            found.Add(new PendingCustomerRequest(
+                new CustomerRequest(
+                    entity.GetString("Kind"),
+                    Serial.Parse(entity.GetString("Serial")),
+                    entity.GetString("Version"),
+                    entity.GetString("Scope") == "customer" ? QuoteScope.Customer : QuoteScope.License,
+                    LocalDatePattern.Iso.Parse(entity.PartitionKey).Value,
+                    entity.GetString("Actor"),
+                    entity.GetString("CorrelationId")),
+                entity.ETag.ToString()));
+            if (found.Count >= max)
+            {
+                break;
+            }
+        }
+
+        return found;
+    }
+
+    public async Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        await created.EnsureAsync(cancellationToken);
+        var entity = new TableEntity(LocalDatePattern.Iso.Format(pending.Request.Day), TableKey.Encode(pending.Request.Key)) { ["Status"] = Done };
+        try
+        {
+            await table.UpdateEntityAsync(entity, new ETag(pending.ETag), TableUpdateMode.Merge, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Marked done by another run (or purged): nothing left to do.
+        }
+    }
+
+    public async Task<int> PurgeBeforeAsync(NodaTime.LocalDate day, CancellationToken cancellationToken)
+    {
+        await created.EnsureAsync(cancellationToken);
+        return await TablePurge.PartitionsBeforeAsync(table, LocalDatePattern.Iso.Format(day), cancellationToken);
+    }
+}

@@ -1,0 +1,38 @@
+namespace Smp.Core.Requests;
+
+/// <summary>
+/// The limits of the anonymous customer routes (SPEC section 5), per business day. Defaults are the
+/// documented ones; <c>Smp:AnonymousLimits:*</c> settings change them.
+/// </summary>
+public sealed record AnonymousLimits
+{
+    /// <summary>Different requests (kind, serial, version/scope) one serial may have acted on per kind and day.</summary>
+    public int PerSerialPerDay { get; init; } = 3;
+
+    /// <summary><c>Smp:AnonymousLimits:PerClientPerDay</c>: requests one client address may make per route that causes mail.</summary>
+    public int PerClientPerDay { get; init; } = 20;
+
+    /// <summary><c>Smp:AnonymousLimits:PasswordRequestsPerDay</c>: password-link requests acted on per day, all callers together.</summary>
+    public int PasswordRequestsPerDay { get; init; } = 500;
+
+    /// <summary><c>Smp:AnonymousLimits:TermRequestsPerDay</c>: term requests acted on per day, all callers together.</summary>
+    public int TermRequestsPerDay { get; init; } = 500;
+
+    /// <summary><c>Smp:AnonymousLimits:QuoteRequestsPerDay</c>: quote requests acted on per day, all callers together.</summary>
+    public int QuoteRequestsPerDay { get; init; } = 500;
+
+    /// <summary><c>Smp:AnonymousLimits:PasswordRevealsPerLinkPerDay</c>: how often one password link shows the password per day.</summary>
+    public int PasswordRevealsPerLinkPerDay { get; init; } = 20;
+
+    /// <summary>Release events one link adds per day (one per client address, up to this many).</summary>
+    public int ReleaseEventsPerLinkPerDay { get; init; } = 3;
+
+    /// <summary>The daily cap of a route, all callers together.</summary>
+    public int GlobalPerDay(string kind) => kind switch
+    {
+        CustomerRequestKinds.PasswordLink => PasswordRequestsPerDay,
+        CustomerRequestKinds.Term => TermRequestsPerDay,
+        CustomerRequestKinds.Quote => QuoteRequestsPerDay,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown kind of customer request."),
+    };
+}

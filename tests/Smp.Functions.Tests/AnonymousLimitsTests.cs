@@ -1,0 +1,220 @@
+using System.Collections.Concurrent;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using Smp.Core.Outbox;
+using Smp.Core.Requests;
+using Smp.Functions.Functions;
+using Smp.TestSupport;
+using static Smp.Functions.Tests.MailTestKit;
+
+namespace Smp.Functions.Tests;
+
+/// <summary>
+/// SPEC section 5: nothing an anonymous caller chooses (a correlation id, a version, an <c>X-Forwarded-For</c>
+/// entry) buys more mail or more audit events than the limits allow.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
+{
+    private static readonly Instant Now = Instant.FromUtc(2026, 3, 20, 16, 0);
+    private readonly ApiHarness _api = new(azurite.ConnectionString, Now);
+
+    public void Dispose() => _api.Dispose();
+
+    [Fact]
+    public async Task Section5_one_correlation_id_repeated_with_other_versions_gets_at_most_three_link_mails_a_day_and_never_a_second_copy()
+    {
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());
+        var versions = Enumerable.Range(0, 8).Select(i => $"1.9{i}").ToList();
+        foreach (var version in versions)
+        {
+            await UpdateApi.PublishAsync(_api, version, releasedOn: "2026-03-16", password: "pw-" + version);
+        }
+
+        foreach (var version in versions.Concat(versions))
+        {
+            var response = await UpdateApi.RequestLinkWithIdAsync(_api, $$"""{"serial":"VT-1001","version":"{{version}}"}""", "same-request-1");
+            Assert.Equal(202, response.Status);
+        }
+
+        var links = (await UpdateApi.PendingMailAsync(_api)).Where(m => m.Kind == MailKinds.PasswordLink).ToList();
+        Assert.Equal(3, links.Count);
+        Assert.Equal(3, links.Select(m => m.Mail.Subject).Distinct().Count()); // three different versions, no copy twice
+        Assert.Equal(3, (await UpdateApi.EventsAsync(_api, "VT-1001")).Count(e => e.GetProperty("type").GetString() == "passwordLinkRequested"));
+    }
+
+    [Fact]
+    public async Task Section5_twenty_five_openings_of_one_link_with_forged_forwarded_addresses_add_one_release_event()
+    {
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());
+        await UpdateApi.PublishAsync(_api);
+        var link = await UpdateApi.LinkAsync(_api);
+
+        for (var i = 0; i < 25; i++)
+        {
+            // The caller writes what it likes before the entry the platform's front end appends.
+            await UpdateApi.OpenAsync(_api, link, forwardedFor: $"198.51.100.{i}, 203.0.113.7");
+        }
+
+        Assert.Single(await UpdateApi.EventsAsync(_api, "VT-1001"), e => e.GetProperty("type").GetString() == "passwordReleased");
+    }
+
+    [Fact]
+    public async Task Section5_a_link_opened_from_many_addresses_adds_a_bounded_number_of_release_events_and_its_reveals_are_limited_per_day()
+    {
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());
+        await UpdateApi.PublishAsync(_api);
+        var link = await UpdateApi.LinkAsync(_api);
+
+        var statuses = new List<int>();
+        for (var i = 0; i < 25; i++)
+        {
+            statuses.Add((await UpdateApi.OpenAsync(_api, link, accept: "application/json", forwardedFor: $"203.0.113.{i}")).Status);
+        }
+
+        Assert.Equal(Enumerable.Repeat(200, 20).Concat(Enumerable.Repeat(429, 5)), statuses);
+        var released = (await UpdateApi.EventsAsync(_api, "VT-1001")).Count(e => e.GetProperty("type").GetString() == "passwordReleased");
+        Assert.Equal(3, released);
+
+        _api.Clock.Reset(Now.Plus(Duration.FromDays(1)));
+        Assert.Equal(200, (await UpdateApi.OpenAsync(_api, link, accept: "application/json", forwardedFor: "203.0.113.99")).Status);
+    }
+
+    [Theory]
+    [InlineData("term-requests")]
+    [InlineData("quote-requests")]
+    [InlineData("password-requests")]
+    public async Task Section5_an_anonymous_request_makes_the_same_storage_calls_whether_or_not_the_serial_exists(string route)
+    {
+        var calls = new StorageCallLog();
+        using var api = new ApiHarness(azurite.ConnectionString, Now, services: s => s.AddSingleton(_ =>
+        {
+            var options = new TableClientOptions();
+            options.AddPolicy(calls, HttpPipelinePosition.PerCall);
+            return new TableServiceClient(azurite.ConnectionString, options);
+        }));
+        await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody());
+        await UpdateApi.PublishAsync(api);
+        await PostAsync(api, route, "WARM-1", "192.0.2.1"); // the route's daily counter exists for both requests below
+
+        calls.Clear();
+        await PostAsync(api, route, "VT-1001", "192.0.2.2");
+        var known = calls.Take();
+        await PostAsync(api, route, "NOPE-404", "192.0.2.3");
+        var unknown = calls.Take();
+
+        Assert.NotEmpty(known);
+        Assert.Equal(known, unknown);
+        Assert.DoesNotContain(known, c => c.Contains("licenses", StringComparison.Ordinal) || c.Contains("mailoutbox", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Section5_a_client_address_gets_a_capped_number_of_requests_a_day_checked_before_anything_is_written()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Now, new Dictionary<string, string?> { ["Smp:AnonymousLimits:PerClientPerDay"] = "2" });
+        foreach (var serial in new[] { "VT-1", "VT-2", "VT-3" })
+        {
+            await ActivateAsync(api, serial, new LocalDate(2026, 1, 1));
+        }
+
+        foreach (var serial in new[] { "VT-1", "VT-2", "VT-3" })
+        {
+            Assert.Equal(202, (await PostAsync(api, "term-requests", serial, "198.51.100.1, 203.0.113.7")).Status);
+        }
+
+        Assert.Equal(2, (await UndeliveredAsync(api)).Count(m => m.Kind == MailKinds.Term));
+        Assert.Empty(await EventsAsync(api, "VT-3", "termRequested"));
+
+        // Another address still gets its own allowance.
+        Assert.Equal(202, (await PostAsync(api, "term-requests", "VT-3", "203.0.113.8")).Status);
+        Assert.Equal(3, (await UndeliveredAsync(api)).Count(m => m.Kind == MailKinds.Term));
+    }
+
+    [Fact]
+    public async Task Section5_each_route_that_causes_mail_has_a_global_daily_cap()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Now, new Dictionary<string, string?> { ["Smp:AnonymousLimits:QuoteRequestsPerDay"] = "2" });
+        foreach (var serial in new[] { "VT-1", "VT-2", "VT-3" })
+        {
+            await ActivateAsync(api, serial, new LocalDate(2026, 1, 1));
+        }
+
+        var i = 0;
+        foreach (var serial in new[] { "VT-1", "VT-2", "VT-3" })
+        {
+            Assert.Equal(202, (await PostAsync(api, "quote-requests", serial, $"203.0.113.{++i}")).Status);
+        }
+
+        Assert.Equal(2, (await UndeliveredAsync(api)).Count(m => m.Kind == MailKinds.QuoteNotification));
+        Assert.Equal(202, (await PostAsync(api, "term-requests", "VT-3", "203.0.113.9")).Status); // other routes have their own cap
+        Assert.Single(await UndeliveredAsync(api), m => m.Kind == MailKinds.Term);
+    }
+
+    [Fact]
+    public async Task Section5_a_crash_between_recording_and_finishing_a_request_loses_nothing_and_sends_nothing_twice()
+    {
+        var crashes = 1;
+        using var api = new ApiHarness(azurite.ConnectionString, Now, services: s => s.Decorate<ICustomerRequestQueue>((inner, _) => new CrashOnceWhenDone(inner, () => Interlocked.Exchange(ref crashes, 0) == 1)));
+        await ActivateAsync(api, "VT-1", new LocalDate(2026, 1, 1));
+
+        Assert.Equal(202, (await PostAsync(api, "term-requests", "VT-1", "203.0.113.7")).Status);
+        await ProcessCustomerRequestsAsync(api); // mails and records, then dies before marking the request done
+        Assert.Equal(0, crashes);
+        await ProcessCustomerRequestsAsync(api); // the next run acts on it again
+
+        Assert.Single(await UndeliveredAsync(api), m => m.Kind == MailKinds.Term);
+        Assert.Single(await EventsAsync(api, "VT-1", "termRequested"));
+        Assert.Empty(await api.Services.GetRequiredService<ICustomerRequestQueue>().ListPendingAsync(10, CancellationToken.None));
+    }
+
+    private static async Task<ApiResponse> PostAsync(ApiHarness api, string route, string serial, string forwardedFor)
+    {
+        var body = route == "password-requests" ? $$"""{"serial":"{{serial}}","version":"1.96"}""" : $$"""{"serial":"{{serial}}"}""";
+        var request = api.Request("POST", "/api/" + route, body);
+        request.Headers["X-Forwarded-For"] = forwardedFor;
+        var result = route switch
+        {
+            "term-requests" => await api.Function<CustomerRequestFunctions>().RequestTerm(request, ApiHarness.Context("RequestTerm")),
+            "quote-requests" => await api.Function<CustomerRequestFunctions>().RequestQuote(request, ApiHarness.Context("RequestQuote")),
+            _ => await api.Function<PasswordFunctions>().RequestPasswordLink(request, ApiHarness.Context("RequestPasswordLink")),
+        };
+        return await ApiHarness.ExecuteAsync(request, result);
+    }
+
+    /// <summary>Records each storage call as its method and table (the path without the account and keys).</summary>
+    private sealed class StorageCallLog : HttpPipelineSynchronousPolicy
+    {
+        private readonly ConcurrentQueue<string> calls = new();
+
+        public override void OnSendingRequest(HttpMessage message)
+        {
+            var path = message.Request.Uri.Path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            var table = path.Length > 1 ? path[1].Split('(')[0] : string.Empty;
+            calls.Enqueue($"{message.Request.Method} {table}");
+        }
+
+        public void Clear() => calls.Clear();
+
+        public List<string> Take()
+        {
+            var taken = calls.ToList();
+            calls.Clear();
+            return taken;
+        }
+    }
+
+    private sealed class CrashOnceWhenDone(ICustomerRequestQueue inner, Func<bool> crashNow) : ICustomerRequestQueue
+    {
+        public Task<bool> RecordAsync(CustomerRequest request, CancellationToken cancellationToken) => inner.RecordAsync(request, cancellationToken);
+
+        public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(int max, CancellationToken cancellationToken) => inner.ListPendingAsync(max, cancellationToken);
+
+        public Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken) =>
+            crashNow() ? throw new IOException("The process died.") : inner.MarkDoneAsync(pending, cancellationToken);
+
+        public Task<int> PurgeBeforeAsync(LocalDate day, CancellationToken cancellationToken) => inner.PurgeBeforeAsync(day, cancellationToken);
+    }
+}
