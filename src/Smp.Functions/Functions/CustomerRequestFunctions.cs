@@ -28,7 +28,7 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests)
         var errors = new ValidationErrors();
         if (RequestReaders.Serial(request.Query["serial"].ToString(), errors) is not { } serial)
         {
-            return Problems.Validation(errors);
+            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
         }
 
         return CustomerPages.Page(
@@ -47,7 +47,7 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests)
         var (serial, _, errors) = await ReadAsync(request, allowScope: false, context.CancellationToken);
         if (serial is null)
         {
-            return Problems.Validation(errors);
+            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
         }
 
         await requests.RequestTermAsync(serial.Value, RequestAudit.For(request, context), context.CancellationToken);
@@ -64,7 +64,7 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests)
         var scope = Scope(request.Query["scope"].ToString(), errors);
         if (parsed is not { } serial || scope is null)
         {
-            return Problems.Validation(errors);
+            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
         }
 
         var what = scope == QuoteScope.Customer
@@ -86,7 +86,7 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests)
         var (serial, scope, errors) = await ReadAsync(request, allowScope: true, context.CancellationToken);
         if (serial is null)
         {
-            return Problems.Validation(errors);
+            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
         }
 
         await requests.RequestQuoteAsync(serial.Value, scope ?? QuoteScope.License, RequestAudit.For(request, context), context.CancellationToken);
