@@ -272,9 +272,6 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
             public Task<EnqueueResult> EnqueueAsync(OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken) =>
                 inner.EnqueueAsync(mail, kind, claims, now, cancellationToken);
 
-            public Task<int> PurgeSentBodiesAsync(Instant sentBefore, Instant now, int max, CancellationToken cancellationToken) =>
-                inner.PurgeSentBodiesAsync(sentBefore, now, max, cancellationToken);
-
             public Task<IReadOnlyDictionary<MailClaim, string>> FindClaimsAsync(IReadOnlyCollection<MailClaim> claims, CancellationToken cancellationToken) =>
                 inner.FindClaimsAsync(claims, cancellationToken);
 

@@ -23,9 +23,7 @@ namespace Smp.Azure.Tables;
 /// which Azurite checks too), then removes markers the new state no longer needs. Each marker records the
 /// message version it was written for; readers treat a marker as stale only when the message's version has
 /// reached it and its state disagrees, so a crash between steps loses no message and a late clean-up never
-/// removes a marker a newer state needs. A message that becomes sent also gets <c>purge|TICKS|ID</c>, keyed by its
-/// send time: the purge reads only markers older than the retention, clears those messages' bodies (the links
-/// they hold) and removes the markers.
+/// removes a marker a newer state needs.
 /// </remarks>
 public sealed class TableMailOutbox : IMailOutbox
 {
@@ -34,7 +32,6 @@ public sealed class TableMailOutbox : IMailOutbox
     private const string PendingPrefix = "pending|";
     private const string FailedPrefix = "failed|";
     private const string ClaimPrefix = "claim|";
-    private const string PurgePrefix = "purge|";
     private const int ContentChunkBytes = 60 * 1024;
     private const int MaxContentChunks = 14;
     private const int MaxEnqueueAttempts = 5;
@@ -184,12 +181,6 @@ public sealed class TableMailOutbox : IMailOutbox
             await table.UpsertEntityAsync(Marker(FailedPrefix, updated.Id, version, updated.NextAttemptAt), TableUpdateMode.Replace, cancellationToken);
         }
 
-        else if (updated.Status == MailStatus.Sent && updated.BodyPurgedAt is null && updated.SentAt is { } sentAt)
-        {
-            // The body is cleared after the retention; the marker, keyed by the send time, finds it without a scan.
-            await table.UpsertEntityAsync(new TableEntity(Partition, PurgeKeyPrefix(sentAt) + updated.Id) { ["Version"] = version }, TableUpdateMode.Replace, cancellationToken);
-        }
-
         // 2. The state, only if nobody changed it since it was read.
         Response response;
         try
@@ -220,56 +211,6 @@ public sealed class TableMailOutbox : IMailOutbox
         }
 
         return new StoredOutboxMessage(updated, new Token(version, response.Headers.ETag ?? default).ToString());
-    }
-
-    public async Task<int> PurgeSentBodiesAsync(Instant sentBefore, Instant now, int max, CancellationToken cancellationToken)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
-        await created.EnsureAsync(cancellationToken);
-
-        // Purge markers sort by the time their message was sent, so only the markers that are due are read.
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {PurgePrefix} and RowKey lt {PurgeKeyPrefix(sentBefore)}");
-        var due = new List<TableEntity>();
-        await foreach (var marker in table.QueryAsync<TableEntity>(filter, maxPerPage: max, cancellationToken: cancellationToken))
-        {
-            due.Add(marker);
-            if (due.Count >= max)
-            {
-                break;
-            }
-        }
-
-        var purged = 0;
-        foreach (var marker in due)
-        {
-            var id = marker.RowKey[(marker.RowKey.LastIndexOf('|') + 1)..];
-            var stored = await GetAsync(id, cancellationToken);
-            if (stored is { Message: { Status: MailStatus.Sent, BodyPurgedAt: null } message })
-            {
-                var version = Token.Parse(stored.ConcurrencyToken).Version + 1;
-                try
-                {
-                    await table.UpdateEntityAsync(MessageEntity(message.WithoutBody(now), version), Token.Parse(stored.ConcurrencyToken).ETag, TableUpdateMode.Replace, cancellationToken);
-                    purged++;
-                }
-                catch (RequestFailedException e) when (e.Status is 412 or 404)
-                {
-                    continue; // Changed since it was read: the marker stays and the next run tries again.
-                }
-            }
-
-            // Purged now or before, gone, or a marker whose send never committed (it is older than the retention): done.
-            try
-            {
-                await table.DeleteEntityAsync(marker, marker.ETag, cancellationToken);
-            }
-            catch (RequestFailedException e) when (e.Status is 404 or 412)
-            {
-                // Removed by a concurrent run.
-            }
-        }
-
-        return purged;
     }
 
     private static bool IsPendingState(MailStatus status) => status is MailStatus.Pending or MailStatus.Sending;
@@ -330,10 +271,6 @@ public sealed class TableMailOutbox : IMailOutbox
         }
     }
 
-    /// <summary><c>purge|TICKS|</c>: Unix ticks of the send time, zero-padded so that keys sort by time.</summary>
-    private static string PurgeKeyPrefix(Instant sentAt) =>
-        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{PurgePrefix}{Math.Max(0, sentAt.ToUnixTimeTicks()):D19}|");
-
     private static string ClaimKey(MailClaim claim) => ClaimPrefix + TableKey.Encode(claim.Key);
 
     private static TableEntity ClaimEntity(MailClaim claim, string mailId) =>
@@ -356,8 +293,6 @@ public sealed class TableMailOutbox : IMailOutbox
             ["SentAt"] = message.SentAt?.ToDateTimeOffset(),
             ["Subject"] = Truncate(message.Mail.Subject, 1000),
             ["To"] = Truncate(string.Join(", ", message.Mail.To.Select(a => a.Value)), 4000),
-            ["RecipientCount"] = message.Mail.To.Length,
-            ["BodyPurgedAt"] = message.BodyPurgedAt?.ToDateTimeOffset(),
         };
 
         var content = JsonSerializer.SerializeToUtf8Bytes(StoredMail.Of(message.Mail), Json);
@@ -395,10 +330,7 @@ public sealed class TableMailOutbox : IMailOutbox
             Instant.FromDateTimeOffset(entity.GetDateTimeOffset("CreatedAt") ?? default),
             Instant.FromDateTimeOffset(entity.GetDateTimeOffset("NextAttemptAt") ?? default),
             entity.GetString("LastError"),
-            entity.GetDateTimeOffset("SentAt") is { } sent ? Instant.FromDateTimeOffset(sent) : null)
-        {
-            BodyPurgedAt = entity.GetDateTimeOffset("BodyPurgedAt") is { } purged ? Instant.FromDateTimeOffset(purged) : null,
-        };
+            entity.GetDateTimeOffset("SentAt") is { } sent ? Instant.FromDateTimeOffset(sent) : null);
         return new StoredOutboxMessage(message, new Token(entity.GetInt64("Version") ?? 1, entity.ETag).ToString());
     }
 

@@ -29,14 +29,6 @@ public interface IMailOutbox
     /// <summary>Replaces a message's delivery state; null, with nothing written, when it changed since it was read.</summary>
     Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken);
 
-    /// <summary>
-    /// Clears the bodies (plain text and HTML, which hold customer links) of up to <paramref name="max"/> messages
-    /// sent before <paramref name="sentBefore"/>, keeping their id, kind, recipients, subject, status and times, and
-    /// marking them <see cref="OutboxMessage.BodyPurgedAt"/> <paramref name="now"/>. Reads only the messages it
-    /// purges, never every message sent. Returns how many it purged.
-    /// </summary>
-    Task<int> PurgeSentBodiesAsync(Instant sentBefore, Instant now, int max, CancellationToken cancellationToken);
-
     /// <summary>The most claims a single message may carry (one atomic write).</summary>
     int MaxClaimsPerMessage { get; }
 }

@@ -5,7 +5,7 @@ using Smp.Core.Observability;
 namespace Smp.Core.Outbox;
 
 /// <summary>What one dispatch run did.</summary>
-public sealed record DispatchReport(int Sent, int Retried, int Failed, int Reconciled, bool Throttled, int Purged = 0);
+public sealed record DispatchReport(int Sent, int Retried, int Failed, int Reconciled, bool Throttled);
 
 /// <summary>
 /// Delivers pending mail from the outbox. Each message is leased (an optimistic write) before it is handed to
@@ -16,16 +16,6 @@ public sealed record DispatchReport(int Sent, int Retried, int Failed, int Recon
 /// </summary>
 public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport, IClock clock, DeliveryOptions options, SmpMetrics? metrics = null)
 {
-    /// <summary>
-    /// Clears the bodies of mail sent longer ago than <see cref="DeliveryOptions.SentBodyRetention"/> (SPEC section
-    /// 5: the links they hold stop lying around), at most <see cref="DeliveryOptions.MaxPurgedPerRun"/> a run.
-    /// </summary>
-    public Task<int> PurgeAsync(CancellationToken cancellationToken)
-    {
-        var now = clock.GetCurrentInstant();
-        return outbox.PurgeSentBodiesAsync(now - options.SentBodyRetention, now, options.MaxPurgedPerRun, cancellationToken);
-    }
-
     public async Task<DispatchReport> RunAsync(CancellationToken cancellationToken)
     {
         int sent = 0, retried = 0, failed = 0, reconciled = 0, handedOver = 0;
@@ -91,11 +81,11 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
             if (result is MailSendResult.Throttled)
             {
                 metrics?.MailThrottled();
-                return new DispatchReport(sent, retried, failed, reconciled, Throttled: true, await PurgeAsync(cancellationToken));
+                return new DispatchReport(sent, retried, failed, reconciled, Throttled: true);
             }
         }
 
-        return new DispatchReport(sent, retried, failed, reconciled, Throttled: false, await PurgeAsync(cancellationToken));
+        return new DispatchReport(sent, retried, failed, reconciled, Throttled: false);
     }
 
     /// <summary>Staff retry of a failed message.</summary>

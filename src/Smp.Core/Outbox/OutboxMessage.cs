@@ -44,13 +44,6 @@ public sealed record OutboxMessage(
 {
     public string Id => Mail.Id;
 
-    /// <summary>When the body of this sent message was cleared after the retention (SPEC section 5); null while it is kept.</summary>
-    public Instant? BodyPurgedAt { get; init; }
-
-    /// <summary>This sent message without its body (the links it carried), as kept after the retention.</summary>
-    public OutboxMessage WithoutBody(Instant now) =>
-        this with { Mail = Mail with { PlainText = string.Empty, Html = string.Empty }, BodyPurgedAt = now };
-
     public static OutboxMessage New(OutgoingMail mail, string kind, Instant now) =>
         new(mail, kind, MailStatus.Pending, 0, now, now, null, null);
 }

@@ -135,7 +135,7 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         Assert.Equal(failed.Id, Assert.Single(failedList).Message.Id);
         Assert.Equal("550 mailbox unknown", failedList[0].Message.LastError);
         var markers = (await RowsAsync(table)).Where(r => !r.RowKey.StartsWith("msg|", StringComparison.Ordinal) && !r.RowKey.StartsWith("claim|", StringComparison.Ordinal)).Select(r => r.RowKey);
-        Assert.Equal([$"failed|{failed.Id}", $"purge|{Now.ToUnixTimeTicks():D19}|{sent.Id}"], markers);
+        Assert.Equal([$"failed|{failed.Id}"], markers);
     }
 
     [Fact]
@@ -202,52 +202,6 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         Assert.True(due[0].Message.NextAttemptAt <= due[1].Message.NextAttemptAt);
         Assert.DoesNotContain(due, m => later.Contains(m.Message.Id));
         Assert.Equal(2, counter.Reads); // the two messages returned, not the six pending
-    }
-
-    [Fact]
-    public async Task Spec5_sent_bodies_are_purged_after_the_retention_reading_only_those_messages_and_the_metadata_stays()
-    {
-        var counter = new PointReadCounter();
-        var options = new TableClientOptions();
-        options.AddPolicy(counter, global::Azure.Core.HttpPipelinePosition.PerCall);
-        var name = AzuriteFixture.UniqueTableName("mailoutbox");
-        var outbox = new TableMailOutbox(azurite.CreateServiceClient(options), name);
-        var table = azurite.CreateServiceClient().GetTableClient(name);
-        var old = Mail(body: "Open https://smp.example.com/api/updates/1.96/password?sig=old-link");
-        var recent = Mail(body: "recent link");
-        var pending = Mail(body: "pending link");
-        await outbox.EnqueueAsync(old, MailKinds.PasswordLink, [], Now, Ct);
-        await outbox.EnqueueAsync(recent, MailKinds.PasswordLink, [], Now, Ct);
-        await outbox.EnqueueAsync(pending, MailKinds.PasswordLink, [], Now, Ct);
-        await SendAsync(outbox, old.Id, Now);
-        await SendAsync(outbox, recent.Id, Now + Duration.FromDays(20));
-        var purgeAt = Now + Duration.FromDays(31);
-        var retentionEnd = purgeAt - Delivery.SentBodyRetention; // sent before this: the old one, not the recent one
-
-        counter.Reads = 0;
-        var purged = await outbox.PurgeSentBodiesAsync(retentionEnd, purgeAt, max: 100, Ct);
-
-        Assert.Equal(1, purged);
-        Assert.Equal(1, counter.Reads); // the one message purged: not every message ever sent
-        var kept = (await outbox.GetAsync(old.Id, Ct))!.Message;
-        Assert.Equal((string.Empty, string.Empty), (kept.Mail.PlainText, kept.Mail.Html));
-        Assert.Equal(purgeAt, kept.BodyPurgedAt);
-        Assert.Equal((MailKinds.PasswordLink, MailStatus.Sent, Now, (Instant?)Now, 2, old.Subject), (kept.Kind, kept.Status, kept.CreatedAt, kept.SentAt, kept.Mail.To.Length, kept.Mail.Subject));
-        var rows = await table.QueryAsync<TableEntity>().ToListAsync();
-        Assert.DoesNotContain(rows, r => ((IDictionary<string, object>)r).Values.OfType<byte[]>().Any(b => System.Text.Encoding.UTF8.GetString(b).Contains("old-link", StringComparison.Ordinal)));
-        Assert.Equal("recent link", (await outbox.GetAsync(recent.Id, Ct))!.Message.Mail.PlainText);
-        Assert.Equal("pending link", (await outbox.GetAsync(pending.Id, Ct))!.Message.Mail.PlainText);
-
-        counter.Reads = 0;
-        Assert.Equal(0, await outbox.PurgeSentBodiesAsync(retentionEnd, purgeAt, max: 100, Ct));
-        Assert.Equal(0, counter.Reads);
-    }
-
-    private static async Task SendAsync(TableMailOutbox outbox, string id, Instant at)
-    {
-        var read = (await outbox.GetAsync(id, Ct))!;
-        var leased = (await outbox.TryUpdateAsync(read, DeliveryPolicy.Lease(read.Message, at, Delivery), Ct))!;
-        Assert.NotNull(await outbox.TryUpdateAsync(leased, DeliveryPolicy.After(leased.Message, new MailSendResult.Accepted(), at, Delivery), Ct));
     }
 
     /// <summary>Counts point reads of outbox messages (GETs addressed to one entity).</summary>

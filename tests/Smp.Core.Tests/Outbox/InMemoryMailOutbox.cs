@@ -142,24 +142,6 @@ public sealed class InMemoryMailOutbox(int maxClaimsPerMessage = 50) : IMailOutb
         }
     }
 
-    public async Task<int> PurgeSentBodiesAsync(Instant sentBefore, Instant now, int max, CancellationToken cancellationToken)
-    {
-        await Task.Yield();
-        lock (gate)
-        {
-            var due = messages.Values
-                .Where(e => e.Message is { Status: MailStatus.Sent, BodyPurgedAt: null, SentAt: { } sent } && sent < sentBefore)
-                .Take(max)
-                .ToList();
-            foreach (var entry in due)
-            {
-                messages[entry.Message.Id] = entry with { Message = entry.Message.WithoutBody(now), Token = NextToken() };
-            }
-
-            return due.Count;
-        }
-    }
-
     /// <summary>Every stored message, in the order they were enqueued.</summary>
     public IReadOnlyList<OutboxMessage> All()
     {

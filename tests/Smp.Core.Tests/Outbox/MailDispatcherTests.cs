@@ -41,27 +41,6 @@ public class MailDispatcherTests
         (await outbox.GetAsync(id, CancellationToken.None))!.Message;
 
     [Fact]
-    public async Task Spec5_a_dispatch_run_clears_the_bodies_of_mail_sent_longer_ago_than_the_retention()
-    {
-        var ids = await EnqueueAsync(2);
-        await Dispatcher().RunAsync(CancellationToken.None);
-        clock.Advance(Options.SentBodyRetention);
-
-        var unchanged = await Dispatcher().RunAsync(CancellationToken.None);
-        clock.Advance(Duration.FromMinutes(1));
-        var report = await Dispatcher().RunAsync(CancellationToken.None);
-
-        Assert.Equal(0, unchanged.Purged);
-        Assert.Equal(2, report.Purged);
-        foreach (var id in ids)
-        {
-            var message = await MessageAsync(id);
-            Assert.Equal((MailStatus.Sent, string.Empty, string.Empty), (message.Status, message.Mail.PlainText, message.Mail.Html));
-            Assert.Equal(clock.GetCurrentInstant(), message.BodyPurgedAt);
-        }
-    }
-
-    [Fact]
     public async Task Each_due_message_is_sent_once()
     {
         var ids = await EnqueueAsync(3);
