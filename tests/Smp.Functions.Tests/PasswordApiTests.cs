@@ -289,6 +289,7 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
         Assert.Contains("default-src 'none'", csp, StringComparison.Ordinal);
         Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
         Assert.DoesNotContain("script-src", csp, StringComparison.Ordinal);
+        Assert.StartsWith("max-age=", response.Headers.StrictTransportSecurity.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -95,6 +95,55 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
     /// it is recovered or purged.
     /// </para>
     /// </remarks>
+    /// <summary>
+    /// Lists the secret's versions and reads each enabled one, newest first (by creation time, ties by version id).
+    /// Disabling a version in the vault is how an operator retires it.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> GetEnabledVersionsAsync(SecretName name, CancellationToken cancellationToken)
+    {
+        SecretArguments.ThrowIfInvalid(name);
+        var enabled = new List<SecretProperties>();
+        try
+        {
+            await foreach (var properties in client.GetPropertiesOfSecretVersionsAsync(name.Value, cancellationToken))
+            {
+                if (properties.Enabled != false && properties.Version is not null)
+                {
+                    enabled.Add(properties);
+                }
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return [];
+        }
+        catch (RequestFailedException e)
+        {
+            throw Failure("list the versions of", name, e);
+        }
+
+        var values = new List<string>(enabled.Count);
+        foreach (var version in enabled
+            .OrderByDescending(v => v.CreatedOn ?? DateTimeOffset.MinValue)
+            .ThenByDescending(v => v.Version, StringComparer.Ordinal))
+        {
+            try
+            {
+                values.Add((await client.GetSecretAsync(name.Value, version.Version, cancellationToken)).Value.Value);
+            }
+            catch (RequestFailedException e) when (e.Status is 403 or 404)
+            {
+                // Disabled or deleted between the listing and the read: no longer a version to use.
+            }
+            catch (RequestFailedException e)
+            {
+                throw Failure("read a version of", name, e);
+            }
+        }
+
+        return values;
+    }
+
     public async Task<string> GetOrCreateAsync(SecretName name, Func<string> create, CancellationToken cancellationToken)
     {
         SecretArguments.ThrowIfInvalid(name);

@@ -98,6 +98,10 @@ public sealed partial class LocalFolderSecretStore : ISecretStore
         LogStored(logger, name.Value);
     }
 
+    /// <summary>A folder keeps one version per secret: the current value alone (development use; no key rotation with overlap).</summary>
+    public async Task<IReadOnlyList<string>> GetEnabledVersionsAsync(SecretName name, CancellationToken cancellationToken) =>
+        await GetAsync(name, cancellationToken) is { } value ? [value] : [];
+
     public async Task<string> GetOrCreateAsync(SecretName name, Func<string> create, CancellationToken cancellationToken)
     {
         SecretArguments.ThrowIfInvalid(name);

@@ -39,7 +39,17 @@ public sealed class LinkSigner
         }
 
         this.key = key.ToArray();
+        KeyId = ComputeKeyId(key);
     }
+
+    /// <summary>
+    /// The key's public id (<see cref="KeyIdLength"/> base64url characters of a labelled SHA-256 of the key): links
+    /// carry it so that a verifier picks the key that signed them. It reveals nothing about the key.
+    /// </summary>
+    public string KeyId { get; }
+
+    /// <summary>The length of a key id.</summary>
+    public const int KeyIdLength = 8;
 
     /// <summary>The signature of a link; <paramref name="expires"/> must be a whole second, as links carry Unix seconds.</summary>
     public string Sign(Serial serial, UpdateVersion version, Instant expires) =>
@@ -114,6 +124,22 @@ public sealed class LinkSigner
         }
 
         return seconds;
+    }
+
+    private static string ComputeKeyId(ReadOnlySpan<byte> key)
+    {
+        var label = Encoding.ASCII.GetBytes("smp-link-key-id/v1\n");
+        var input = new byte[label.Length + key.Length];
+        label.CopyTo(input, 0);
+        key.CopyTo(input.AsSpan(label.Length));
+        try
+        {
+            return Base64Url.EncodeToString(SHA256.HashData(input))[..KeyIdLength];
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(input);
+        }
     }
 
     private byte[] Mac(Serial serial, UpdateVersion version, long expiresSeconds)

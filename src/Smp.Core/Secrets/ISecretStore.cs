@@ -18,4 +18,12 @@ public interface ISecretStore
     /// a caller whose value lost a race returns the winner's value, never its own.
     /// </summary>
     Task<string> GetOrCreateAsync(SecretName name, Func<string> create, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The values of every enabled version of the secret, newest first as far as the store can tell (empty when
+    /// there is no such secret). A store
+    /// without versions returns the current value alone. Used for keys that rotate: older versions keep verifying
+    /// until an operator disables them.
+    /// </summary>
+    Task<IReadOnlyList<string>> GetEnabledVersionsAsync(SecretName name, CancellationToken cancellationToken);
 }

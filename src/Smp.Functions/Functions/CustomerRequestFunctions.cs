@@ -29,7 +29,7 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests, ClientAd
         var errors = new ValidationErrors();
         if (RequestReaders.Serial(request.Query["serial"].ToString(), errors) is not { } serial)
         {
-            return Problems.Validation(errors);
+            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
         }
 
         return CustomerPages.Page(
@@ -48,7 +48,7 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests, ClientAd
         var (serial, _, errors) = await ReadAsync(request, allowScope: false, context.CancellationToken);
         if (serial is null)
         {
-            return Problems.Validation(errors);
+            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
         }
 
         var term = requests.Today(CustomerRequestKinds.Term, serial.Value, null, QuoteScope.License, RequestAudit.For(request, context));
@@ -66,7 +66,7 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests, ClientAd
         var scope = Scope(request.Query["scope"].ToString(), errors);
         if (parsed is not { } serial || scope is null)
         {
-            return Problems.Validation(errors);
+            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
         }
 
         var what = scope == QuoteScope.Customer
@@ -88,7 +88,7 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests, ClientAd
         var (serial, scope, errors) = await ReadAsync(request, allowScope: true, context.CancellationToken);
         if (serial is null)
         {
-            return Problems.Validation(errors);
+            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
         }
 
         var quote = requests.Today(CustomerRequestKinds.Quote, serial.Value, null, scope ?? QuoteScope.License, RequestAudit.For(request, context));

@@ -40,7 +40,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
         var signature = UpdateReaders.SingleQueryValue(request, "sig", errors);
         if (errors.Any)
         {
-            return CustomerResponses.Secure(Problems.Validation(errors));
+            return CustomerResponses.Secure(CustomerResponses.ForCaller(request, Problems.Validation(errors)));
         }
 
         var outcome = await passwords.RevealAsync(
@@ -50,25 +50,25 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
         {
             case PasswordRelease.Released released:
                 LogReleased(logger, released.Version.Value, released.Serial.Value);
-                answer = CustomerResponses.WantsJson(request)
+                answer = ContentNegotiation.PrefersJson(request)
                     ? new OkObjectResult(new PasswordDocument(released.Serial.Value, released.Version.Value, released.Password))
                     : CustomerResponses.PasswordPage(released.Product, released.Serial, released.Version, released.Password);
                 break;
             case PasswordRelease.Expired expired:
-                answer = CustomerResponses.LinkExpired(expired.Serial, expired.Version, expired.ExpiredAt);
+                answer = CustomerResponses.LinkExpired(request, expired.Serial, expired.Version, expired.ExpiredAt);
                 break;
             case PasswordRelease.NotEntitled notEntitled:
-                answer = CustomerResponses.NotEntitled(notEntitled.Serial, notEntitled.Version, notEntitled.Status, notEntitled.ExpiresOn);
+                answer = CustomerResponses.NotEntitled(request, notEntitled.Serial, notEntitled.Version, notEntitled.Status, notEntitled.ExpiresOn);
                 break;
             case PasswordRelease.TooManyReveals:
                 answer = Problems.TooManyRequests("This link has been opened too often today. Open it again tomorrow, or ask for a new link.");
                 break;
             case PasswordRelease.NotFound notFound:
-                answer = CustomerResponses.NotFound(notFound.Detail);
+                answer = CustomerResponses.ForCaller(request, CustomerResponses.NotFound(notFound.Detail));
                 break;
             default:
                 LogBadLink(logger);
-                answer = CustomerResponses.BadLink();
+                answer = CustomerResponses.BadLink(request, serial.Value, parsedVersion.Value);
                 break;
         }
 
@@ -94,7 +94,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
 
         if (command is null)
         {
-            return CustomerResponses.Secure(Problems.Validation(errors));
+            return CustomerResponses.Secure(CustomerResponses.ForCaller(request, Problems.Validation(errors)));
         }
 
         var recorded = requests.Today(CustomerRequestKinds.PasswordLink, command.Serial, command.Version.Value, QuoteScope.License, RequestAudit.For(request, context));
@@ -117,7 +117,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
         var version = UpdateReaders.Version(request.Query["version"].ToString(), errors);
         if (serial is not { } s || version is not { } v)
         {
-            return CustomerResponses.Secure(Problems.Validation(errors));
+            return CustomerResponses.Secure(CustomerResponses.ForCaller(request, Problems.Validation(errors)));
         }
 
         return CustomerResponses.Secure(CustomerPages.Page(

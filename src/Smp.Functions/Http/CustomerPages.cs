@@ -10,12 +10,16 @@ namespace Smp.Functions.Http;
 /// </summary>
 public static class CustomerPages
 {
+    /// <summary>A year of HTTPS only for this host (RFC 6797); browsers ignore it on plain http, as in local runs.</summary>
+    public const string StrictTransportSecurity = "max-age=31536000; includeSubDomains";
+
     public const string ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
     /// <summary>
     /// Applies the headers every customer-facing answer carries (pages, JSON and problems alike): a password page and
     /// the links that lead to it are credentials, so nothing is stored, sniffed, framed, referred or indexed. The
-    /// pages' one-button forms post to this app only (<c>form-action 'self'</c>).
+    /// pages' one-button forms post to this app only (<c>form-action 'self'</c>), and browsers reach the host over
+    /// HTTPS only (<c>Strict-Transport-Security</c>).
     /// </summary>
     public static void SecureHeaders(HttpResponse response)
     {
@@ -28,10 +32,14 @@ public static class CustomerPages
         headers.XFrameOptions = "DENY";
         headers["Referrer-Policy"] = "no-referrer";
         headers["X-Robots-Tag"] = "noindex, nofollow";
+        headers.StrictTransportSecurity = StrictTransportSecurity;
     }
 
-    /// <summary>A page with a heading, paragraphs (already plain text: they are HTML-encoded here) and an optional form.</summary>
-    public static ContentResult Page(int status, string title, IEnumerable<string> paragraphs, FormSpec? form = null)
+    /// <summary>
+    /// A page with a heading, paragraphs (plain text: they are HTML-encoded here), an optional form and an optional
+    /// link (the way forward).
+    /// </summary>
+    public static ContentResult Page(int status, string title, IEnumerable<string> paragraphs, FormSpec? form = null, PageLink? link = null)
     {
         var html = new System.Text.StringBuilder();
         html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
@@ -54,6 +62,11 @@ public static class CustomerPages
             html.Append("<button type=\"submit\">").Append(WebUtility.HtmlEncode(form.Button)).Append("</button></form>");
         }
 
+        if (link is not null)
+        {
+            html.Append("<p><a href=\"").Append(WebUtility.HtmlEncode(link.Href)).Append("\">").Append(WebUtility.HtmlEncode(link.Text)).Append("</a></p>");
+        }
+
         html.Append("</main></body></html>");
         return new ContentResult { StatusCode = status, ContentType = "text/html; charset=utf-8", Content = html.ToString() };
     }
@@ -61,10 +74,12 @@ public static class CustomerPages
     /// <summary>True when the caller posted an HTML form rather than JSON.</summary>
     public static bool IsForm(HttpRequest request) => request.HasFormContentType;
 
-    /// <summary>True when the caller prefers JSON (an API client) to a page (a browser).</summary>
-    public static bool WantsJson(HttpRequest request) =>
-        request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase));
+    /// <summary>True when the caller ranks JSON above a page by its Accept header's q-values (an API client, not a browser).</summary>
+    public static bool WantsJson(HttpRequest request) => ContentNegotiation.PrefersJson(request);
 }
 
 /// <summary>A one-button form that posts hidden fields.</summary>
 public sealed record FormSpec(string Action, string Button, IReadOnlyList<(string Name, string Value)> Hidden);
+
+/// <summary>A link on a page: an app-relative address and its text.</summary>
+public sealed record PageLink(string Href, string Text);

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Net.Http.Headers;
 using NodaTime;
 using NodaTime.Text;
 using Smp.Core.Plans;
@@ -15,6 +14,8 @@ namespace Smp.Functions.Http;
 public static class CustomerResponses
 {
     private static readonly LocalDatePattern IsoDate = LocalDatePattern.Iso;
+
+    private const string WayBack = "If the problem persists, reply to any of our emails to reach the renewals desk.";
 
     /// <summary>Wraps <paramref name="inner"/> so that its response carries the customer routes' security headers.</summary>
     public static IActionResult Secure(IActionResult inner) => new SecureHeadersResult(inner);
@@ -52,39 +53,56 @@ public static class CustomerResponses
         return result;
     }
 
-    /// <summary>The 404 of a genuine link whose update is unknown, not released yet, or has no stored password.</summary>
-    public static ObjectResult NotFound(string detail) => Problems.NotFound(detail);
-
-    /// <summary>True when the client asked for JSON rather than a page: <c>application/json</c> ranked above any <c>text/html</c>.</summary>
-    public static bool WantsJson(HttpRequest request)
+    /// <summary>
+    /// <paramref name="problem"/> as it is, or, for a caller that prefers HTML (a browser, SPEC section 5), as a small
+    /// page with the same status: the problem's title, <paramref name="paragraphs"/> (the problem's detail and, for
+    /// a validation problem, each field's error when none are given) and the way forward as a form or a link.
+    /// </summary>
+    public static IActionResult ForCaller(HttpRequest request, ObjectResult problem, IReadOnlyList<string>? paragraphs = null, FormSpec? form = null, PageLink? link = null)
     {
         ArgumentNullException.ThrowIfNull(request);
-        IList<MediaTypeHeaderValue> accept;
-        try
+        ArgumentNullException.ThrowIfNull(problem);
+        if (!ContentNegotiation.PrefersHtml(request) || problem.Value is not ProblemDetails details)
         {
-            accept = request.GetTypedHeaders().Accept;
-        }
-        catch (FormatException)
-        {
-            return false;
+            return problem;
         }
 
-        double json = 0, html = 0;
-        foreach (var media in accept)
-        {
-            var quality = media.Quality ?? 1;
-            if (media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
-            {
-                json = Math.Max(json, quality);
-            }
-            else if (media.MediaType.Equals("text/html", StringComparison.OrdinalIgnoreCase))
-            {
-                html = Math.Max(html, quality);
-            }
-        }
-
-        return json > 0 && json > html;
+        var text = paragraphs?.ToList() ?? DefaultParagraphs(details);
+        return CustomerPages.Page(problem.StatusCode ?? details.Status ?? StatusCodes.Status400BadRequest, details.Title ?? "Error", text, form, link);
     }
+
+    /// <summary>The 403 of a link that was not made by us, as a problem or a page (with a link to ask for a new one).</summary>
+    public static IActionResult BadLink(HttpRequest request, Serial serial, UpdateVersion version) => ForCaller(
+        request,
+        BadLink(),
+        ["The link is incomplete or was changed. Open the link exactly as it appears in the email, or ask for a new one: it goes to the license's registered contacts.", WayBack],
+        link: new PageLink(PasswordRequestPath(serial, version), "Ask for a new link"));
+
+    /// <summary>The 410 of a genuine link past its expiry, as a problem or a page with the form that asks for a new link.</summary>
+    public static IActionResult LinkExpired(HttpRequest request, Serial serial, UpdateVersion version, Instant expiredAt) => ForCaller(
+        request,
+        LinkExpired(serial, version, expiredAt),
+        [
+            $"The link to the password of update {version.Value} for license {serial.Value} expired at {InstantPattern.ExtendedIso.Format(expiredAt)}.",
+            "Ask for a new link with the button below: it goes to the license's registered contacts by email.",
+        ],
+        new FormSpec("/api/password-requests", "Email me a new link", [("serial", serial.Value), ("version", version.Value)]));
+
+    /// <summary>The 403 of a license not entitled to the update, as a problem or a page (lapsed plans get the quotation form).</summary>
+    public static IActionResult NotEntitled(HttpRequest request, Serial serial, UpdateVersion version, PlanStatus status, LocalDate expiresOn)
+    {
+        var problem = NotEntitled(serial, version, status, expiresOn);
+        return status == PlanStatus.Current
+            ? ForCaller(request, problem)
+            : ForCaller(
+                request,
+                problem,
+                [$"The Software Maintenance Plan of license {serial.Value} expired on {IsoDate.Format(expiresOn)}, so it does not include update {version.Value}. To renew it, ask our renewals desk for a quotation.", WayBack],
+                new FormSpec("/api/quote-requests", "Request a quotation", [("serial", serial.Value), ("scope", "license")]));
+    }
+
+    /// <summary>The 404 of a genuine link whose update is unknown, not released yet, or has no stored password.</summary>
+    public static ObjectResult NotFound(string detail) => Problems.NotFound(detail);
 
     /// <summary>The password page: small, accessible, without scripts or outside resources; every value HTML-encoded.</summary>
     public static ContentResult PasswordPage(string product, Serial serial, UpdateVersion version, string password)
@@ -142,6 +160,26 @@ public static class CustomerResponses
         }
 
         return builder.ToString();
+    }
+
+    private static string PasswordRequestPath(Serial serial, UpdateVersion version) =>
+        $"/api/password-requests?serial={Uri.EscapeDataString(serial.Value)}&version={Uri.EscapeDataString(version.Value)}";
+
+    private static List<string> DefaultParagraphs(ProblemDetails details)
+    {
+        var text = new List<string>();
+        if (details is ValidationProblemDetails validation && validation.Errors.Count > 0)
+        {
+            text.Add("Please check the address or the form:");
+            text.AddRange(validation.Errors.SelectMany(e => e.Value.Select(message => $"{e.Key}: {message}")));
+        }
+        else if (!string.IsNullOrEmpty(details.Detail))
+        {
+            text.Add(details.Detail);
+        }
+
+        text.Add(WayBack);
+        return text;
     }
 
     private static ObjectResult Problem(string type, string title, int status, string detail)

@@ -92,6 +92,22 @@ public sealed class FakeKeyVault : IAsyncDisposable
         }
     }
 
+    /// <summary>Disables the versions holding <paramref name="value"/>, as an operator retires a key (<c>az keyvault secret set-attributes --enabled false</c>).</summary>
+    public void Disable(string name, string value)
+    {
+        lock (gate)
+        {
+            var versions = secrets[name];
+            for (var i = 0; i < versions.Count; i++)
+            {
+                if (versions[i].Value == value)
+                {
+                    versions[i] = versions[i] with { Enabled = false };
+                }
+            }
+        }
+    }
+
     public int VersionCount(string name)
     {
         lock (gate)
@@ -231,6 +247,12 @@ public sealed class FakeKeyVault : IAsyncDisposable
             return;
         }
 
+        if (!found.Enabled)
+        {
+            await Error(context, 403, "Forbidden", "Operation get is not allowed on a disabled secret.");
+            return;
+        }
+
         await Json(context, 200, Bundle(name, found, includeValue: true));
     }
 
@@ -254,7 +276,7 @@ public sealed class FakeKeyVault : IAsyncDisposable
             ["id"] = $"{VaultUri.AbsoluteUri.TrimEnd('/')}/secrets/{name}/{version.Id}",
             ["attributes"] = new JsonObject
             {
-                ["enabled"] = true,
+                ["enabled"] = version.Enabled,
                 ["created"] = version.Created,
                 ["updated"] = version.Created,
                 ["recoveryLevel"] = "Recoverable+Purgeable",
@@ -290,7 +312,10 @@ public sealed class FakeKeyVault : IAsyncDisposable
 
     public sealed record ReceivedRequest(string Method, string Path, string ApiVersion, string Authorization, string Body);
 
-    private sealed record StoredVersion(string Id, string Value, string? ContentType, Dictionary<string, string> Tags, long Created);
+    private sealed record StoredVersion(string Id, string Value, string? ContentType, Dictionary<string, string> Tags, long Created)
+    {
+        public bool Enabled { get; init; } = true;
+    }
 }
 
 /// <summary>A credential that hands out one fixed token and remembers what it was asked for.</summary>

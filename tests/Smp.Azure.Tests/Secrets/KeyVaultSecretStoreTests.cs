@@ -49,6 +49,22 @@ public sealed class KeyVaultSecretStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Spec5_the_enabled_versions_of_a_rotating_key_are_read_and_disabled_ones_are_left_out()
+    {
+        var store = Store();
+        await store.SetAsync(SecretName.LinkSigningKey, "key-one", CancellationToken.None);
+        await store.SetAsync(SecretName.LinkSigningKey, "key-two", CancellationToken.None);
+        await store.SetAsync(SecretName.LinkSigningKey, "key-three", CancellationToken.None);
+        vault.Disable(SecretName.LinkSigningKey.Value, "key-two");
+
+        var versions = await store.GetEnabledVersionsAsync(SecretName.LinkSigningKey, CancellationToken.None);
+
+        // Key Vault stamps versions in whole seconds, so versions written in one second have no set order among them.
+        Assert.Equal(["key-one", "key-three"], versions.Order(StringComparer.Ordinal));
+        Assert.Empty(await store.GetEnabledVersionsAsync(Update196, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_value_is_stored_as_plain_text_tagged_with_its_purpose()
     {
         await Store().SetAsync(Update196, "p@ss-1.96", CancellationToken.None);

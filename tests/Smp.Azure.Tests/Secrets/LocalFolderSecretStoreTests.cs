@@ -36,6 +36,17 @@ public sealed class LocalFolderSecretStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task The_local_store_keeps_one_version_so_its_enabled_versions_are_the_current_value_alone()
+    {
+        var store = Store();
+        Assert.Empty(await store.GetEnabledVersionsAsync(SecretName.LinkSigningKey, CancellationToken.None));
+        await store.SetAsync(SecretName.LinkSigningKey, "key-one", CancellationToken.None);
+        await store.SetAsync(SecretName.LinkSigningKey, "key-two", CancellationToken.None);
+
+        Assert.Equal(["key-two"], await store.GetEnabledVersionsAsync(SecretName.LinkSigningKey, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_new_value_replaces_the_old_one()
     {
         var store = Store();

@@ -31,7 +31,7 @@ public class LinkServiceTests
             $"https://smp.example.com/api/updates/1.96/password?serial=VT-12345&expires={expires.ToUnixTimeSeconds()}&sig=",
             link.Url.AbsoluteUri,
             StringComparison.Ordinal);
-        Assert.Equal(LinkSigner.SignatureLength, Query(link)["sig"].Length);
+        Assert.Equal(LinkService.KeyIdLength + 1 + LinkSigner.SignatureLength, Query(link)["sig"].Length);
     }
 
     [Theory]
@@ -127,6 +127,100 @@ public class LinkServiceTests
         Assert.Contains("/api/updates/1.96/password", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Spec5_a_link_carries_the_id_of_the_key_that_signed_it()
+    {
+        var link = await Service().CreatePasswordLinkAsync(Serial, Version, CancellationToken.None);
+
+        var sig = Query(link)["sig"];
+        var key = Convert.FromBase64String(store.Values[SecretName.LinkSigningKey.Value]);
+        Assert.Equal(new LinkSigner(key).KeyId + ".", sig[..(LinkService.KeyIdLength + 1)]);
+        Assert.DoesNotContain(store.Values[SecretName.LinkSigningKey.Value], link.Url.AbsoluteUri, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Spec5_after_a_rotation_new_links_use_the_newest_key_and_links_under_the_older_key_keep_verifying()
+    {
+        var service = Service();
+        var before = await service.CreatePasswordLinkAsync(Serial, Version, CancellationToken.None);
+
+        await store.SetAsync(SecretName.LinkSigningKey, NewKey(9), CancellationToken.None); // the rotation
+        clock.Advance(LinkService.RefreshInterval);
+        var after = await service.CreatePasswordLinkAsync(Serial, Version, CancellationToken.None);
+
+        Assert.NotEqual(KeyIdOf(before), KeyIdOf(after));
+        Assert.Equal(new LinkSigner(Convert.FromBase64String(NewKey(9))).KeyId, KeyIdOf(after));
+        Assert.IsType<LinkCheck.Valid>(await Verify(service, before));
+        Assert.IsType<LinkCheck.Valid>(await Verify(service, after));
+        Assert.IsType<LinkCheck.Valid>(await Verify(Service(), before));
+    }
+
+    [Fact]
+    public async Task Spec5_an_instance_verifies_at_once_a_link_signed_with_a_key_created_after_it_loaded_its_keys()
+    {
+        var verifier = Service();
+        await verifier.CreatePasswordLinkAsync(Serial, Version, CancellationToken.None);
+        await store.SetAsync(SecretName.LinkSigningKey, NewKey(5), CancellationToken.None);
+        clock.Advance(LinkService.UnknownKeyReloadInterval);
+        var signer = Service(); // another instance, started after the rotation
+        var link = await signer.CreatePasswordLinkAsync(Serial, Version, CancellationToken.None);
+
+        Assert.IsType<LinkCheck.Valid>(await Verify(verifier, link));
+    }
+
+    [Fact]
+    public async Task Spec5_links_with_unknown_key_ids_do_not_make_every_request_read_the_store()
+    {
+        var service = Service();
+        var link = await service.CreatePasswordLinkAsync(Serial, Version, CancellationToken.None);
+        var forged = "ZZZZZZZZ." + Query(link)["sig"][(LinkService.KeyIdLength + 1)..];
+        var reads = store.VersionReads;
+
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.IsType<LinkCheck.BadSignature>(await service.VerifyPasswordLinkAsync(Serial, Version, link.ExpiresAt, forged, CancellationToken.None));
+        }
+
+        Assert.True(store.VersionReads - reads <= 1, $"{store.VersionReads - reads} reads");
+    }
+
+    [Fact]
+    public async Task Spec5_a_retired_key_stops_verifying_its_links_once_the_keys_are_refreshed()
+    {
+        var service = Service();
+        var before = await service.CreatePasswordLinkAsync(Serial, Version, CancellationToken.None);
+        var oldKey = store.Values[SecretName.LinkSigningKey.Value];
+        await store.SetAsync(SecretName.LinkSigningKey, NewKey(3), CancellationToken.None);
+        store.Retire(SecretName.LinkSigningKey, oldKey);
+
+        clock.Advance(LinkService.RefreshInterval);
+
+        Assert.IsType<LinkCheck.BadSignature>(await Verify(service, before));
+    }
+
+    [Fact]
+    public async Task Spec5_a_link_mailed_before_key_ids_keeps_verifying_until_its_expiry_even_after_a_rotation()
+    {
+        var key = NewKey(1);
+        store.Values[SecretName.LinkSigningKey.Value] = key;
+        var expires = Instant.FromUnixTimeSeconds(Now.Plus(Duration.FromDays(7)).ToUnixTimeSeconds());
+        var legacy = new LinkSigner(Convert.FromBase64String(key)).Sign(Serial, Version, expires);
+        var service = Service();
+        await store.SetAsync(SecretName.LinkSigningKey, NewKey(2), CancellationToken.None);
+
+        Assert.IsType<LinkCheck.Valid>(await service.VerifyPasswordLinkAsync(Serial, Version, expires, legacy, CancellationToken.None));
+        clock.Reset(expires);
+        Assert.IsType<LinkCheck.Expired>(await service.VerifyPasswordLinkAsync(Serial, Version, expires, legacy, CancellationToken.None));
+        Assert.IsType<LinkCheck.BadSignature>(await service.VerifyPasswordLinkAsync(Serial.Parse("VT-1"), Version, expires, legacy, CancellationToken.None));
+    }
+
+    private static string NewKey(int seed) => Convert.ToBase64String(Enumerable.Range(seed, 32).Select(i => (byte)i).ToArray());
+
+    private static string KeyIdOf(CustomerLink link) => Query(link)["sig"][..LinkService.KeyIdLength];
+
+    private static Task<LinkCheck> Verify(LinkService service, CustomerLink link) =>
+        service.VerifyPasswordLinkAsync(Serial, Version, link.ExpiresAt, Query(link)["sig"], CancellationToken.None);
+
     [Theory]
     [InlineData("ftp://example.com", 7)]
     [InlineData("https://example.com?x=1", 7)]
@@ -153,10 +247,42 @@ public class LinkServiceTests
         public Task<string?> GetAsync(SecretName name, CancellationToken cancellationToken) =>
             Task.FromResult(Values.TryGetValue(name.Value, out var value) ? value : null);
 
+        /// <summary>Enabled versions older than the current value, oldest first (a rotation keeps the replaced value).</summary>
+        public ConcurrentDictionary<string, List<string>> Older { get; } = new(StringComparer.Ordinal);
+
+        public int VersionReads => Volatile.Read(ref versionReads);
+
+        private int versionReads;
+
         public Task SetAsync(SecretName name, string value, CancellationToken cancellationToken)
         {
+            if (Values.TryGetValue(name.Value, out var previous))
+            {
+                Older.GetOrAdd(name.Value, _ => []).Add(previous);
+            }
+
             Values[name.Value] = value;
             return Task.CompletedTask;
+        }
+
+        /// <summary>Disables an older version, as an operator retires a key.</summary>
+        public void Retire(SecretName name, string value) => Older[name.Value].Remove(value);
+
+        public Task<IReadOnlyList<string>> GetEnabledVersionsAsync(SecretName name, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref versionReads);
+            var all = new List<string>();
+            if (Values.TryGetValue(name.Value, out var current))
+            {
+                all.Add(current);
+            }
+
+            if (Older.TryGetValue(name.Value, out var older))
+            {
+                all.AddRange(Enumerable.Reverse(older));
+            }
+
+            return Task.FromResult<IReadOnlyList<string>>(all);
         }
 
         public async Task<string> GetOrCreateAsync(SecretName name, Func<string> create, CancellationToken cancellationToken)

@@ -1,0 +1,159 @@
+using Microsoft.AspNetCore.WebUtilities;
+using NodaTime;
+using Smp.Core.Links;
+using Smp.Functions.Functions;
+using Smp.TestSupport;
+
+namespace Smp.Functions.Tests;
+
+/// <summary>
+/// SPEC section 5: a customer who opens a link in a browser gets the error answers of the customer routes as small
+/// HTML pages with the way forward; an API client gets problem documents. "Prefers HTML" follows the q-values of
+/// the Accept header (RFC 9110, section 12.5.1). Every customer answer carries Strict-Transport-Security.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class CustomerErrorPageTests(AzuriteFixture azurite) : IDisposable
+{
+    private const string Browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    private const string FormContentType = "application/x-www-form-urlencoded";
+    private static readonly Instant Now = Instant.FromUtc(2026, 3, 20, 16, 0);
+    private readonly ApiHarness _api = new(azurite.ConnectionString, Now);
+
+    public void Dispose() => _api.Dispose();
+
+    private async Task<Uri> GivenAGenuineLinkAsync()
+    {
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());
+        await UpdateApi.PublishAsync(_api);
+        return await UpdateApi.LinkAsync(_api);
+    }
+
+    [Fact]
+    public async Task Spec5_a_browser_opening_an_expired_link_gets_a_410_page_with_a_form_that_asks_for_a_new_link()
+    {
+        var link = await GivenAGenuineLinkAsync();
+        _api.Clock.AdvanceDays(LinkOptions.DefaultValidityDays);
+
+        var response = await UpdateApi.OpenAsync(_api, link, accept: Browser);
+
+        Assert.Equal(410, response.Status);
+        Assert.Equal("text/html", response.MediaType);
+        Assert.StartsWith("<!DOCTYPE html>", response.Body, StringComparison.Ordinal);
+        Assert.Contains("<form method=\"post\" action=\"/api/password-requests\">", response.Body, StringComparison.Ordinal);
+        Assert.Contains("name=\"serial\" value=\"VT-1001\"", response.Body, StringComparison.Ordinal);
+        Assert.Contains("name=\"version\" value=\"1.96\"", response.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain(UpdateApi.Password, response.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script", response.Body, StringComparison.OrdinalIgnoreCase);
+        PasswordApiTests.AssertCustomerHeaders(response);
+    }
+
+    [Fact]
+    public async Task Spec5_a_browser_opening_a_changed_link_gets_a_403_page_with_a_link_to_ask_for_a_new_one_that_is_the_same_whether_the_serial_exists()
+    {
+        var link = await GivenAGenuineLinkAsync();
+        var query = QueryHelpers.ParseQuery(link.Query).ToDictionary(q => q.Key, q => q.Value.ToString());
+        query["sig"] = (query["sig"][0] == 'A' ? "B" : "A") + query["sig"][1..];
+        var known = await UpdateApi.GetPasswordAsync(_api, "1.96", QueryString(query), accept: Browser);
+        query["serial"] = "VT-9999";
+        var unknown = await UpdateApi.GetPasswordAsync(_api, "1.96", QueryString(query), accept: Browser);
+
+        Assert.Equal(403, known.Status);
+        Assert.Equal("text/html", known.MediaType);
+        Assert.Contains("href=\"/api/password-requests?serial=VT-1001&amp;version=1.96\"", known.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain(query["sig"], known.Body, StringComparison.Ordinal);
+        Assert.Equal(403, unknown.Status);
+        Assert.Equal(known.Body.Replace("VT-1001", "VT-9999", StringComparison.Ordinal), unknown.Body);
+        PasswordApiTests.AssertCustomerHeaders(known);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("*/*")]
+    [InlineData("application/json")]
+    [InlineData("application/problem+json, text/html;q=0.9")]
+    [InlineData("application/json, text/html;q=0.5")]
+    [InlineData("text/html;q=0, */*")]
+    [InlineData("application/*, text/*;q=0.2")]
+    public async Task Spec5_a_client_that_does_not_prefer_html_gets_a_problem_document(string? accept)
+    {
+        var link = await GivenAGenuineLinkAsync();
+        _api.Clock.AdvanceDays(LinkOptions.DefaultValidityDays);
+
+        var response = await UpdateApi.OpenAsync(_api, link, accept: accept);
+
+        Assert.Equal(410, response.Status);
+        Assert.Equal("application/problem+json", response.MediaType);
+        Assert.Equal("urn:smp:problem:link-expired", response.Json().GetProperty("type").GetString());
+        PasswordApiTests.AssertCustomerHeaders(response);
+    }
+
+    [Theory]
+    [InlineData("text/html")]
+    [InlineData("text/html, application/json;q=0.9")]
+    [InlineData("text/*, application/json;q=0.5")]
+    public async Task Spec5_a_client_that_prefers_html_by_q_value_gets_the_page(string accept)
+    {
+        var link = await GivenAGenuineLinkAsync();
+        _api.Clock.AdvanceDays(LinkOptions.DefaultValidityDays);
+
+        var response = await UpdateApi.OpenAsync(_api, link, accept: accept);
+
+        Assert.Equal(410, response.Status);
+        Assert.Equal("text/html", response.MediaType);
+    }
+
+    [Fact]
+    public async Task Spec5_a_browser_posting_a_bad_term_form_gets_a_400_page_naming_the_field_and_the_way_back()
+    {
+        var request = _api.Request("POST", "/api/term-requests", "serial=VT%201001", contentType: FormContentType);
+        request.Headers.Accept = Browser;
+        var result = await _api.Function<CustomerRequestFunctions>().RequestTerm(request, ApiHarness.Context("RequestTerm"));
+        var response = await ApiHarness.ExecuteAsync(request, result);
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal("text/html", response.MediaType);
+        Assert.Contains("serial", response.Body, StringComparison.Ordinal);
+        Assert.Contains("reply to any of our emails", response.Body, StringComparison.Ordinal);
+        PasswordApiTests.AssertCustomerHeaders(response);
+    }
+
+    [Fact]
+    public async Task Spec5_a_browser_opening_the_new_link_page_with_a_bad_serial_gets_a_400_page()
+    {
+        var request = _api.Request("GET", "/api/password-requests", query: "serial=VT%2F1&version=1.96");
+        request.Headers.Accept = Browser;
+        var response = await ApiHarness.ExecuteAsync(request, PasswordFunctions.PasswordRequestPage(request));
+
+        Assert.Equal(400, response.Status);
+        Assert.Equal("text/html", response.MediaType);
+        Assert.Contains("serial", response.Body, StringComparison.Ordinal);
+        PasswordApiTests.AssertCustomerHeaders(response);
+    }
+
+    [Fact]
+    public async Task Spec5_a_form_post_that_ranks_json_below_html_gets_the_page_not_json()
+    {
+        await GivenAGenuineLinkAsync();
+        var request = _api.Request("POST", "/api/password-requests", "serial=VT-1001&version=1.96", contentType: FormContentType);
+        request.Headers.Accept = "text/html, application/json;q=0.1";
+        var result = await _api.Function<PasswordFunctions>().RequestPasswordLink(request, ApiHarness.Context("RequestPasswordLink"));
+        var response = await ApiHarness.ExecuteAsync(request, result);
+
+        Assert.Equal(202, response.Status);
+        Assert.Equal("text/html", response.MediaType);
+    }
+
+    [Fact]
+    public async Task Spec5_customer_answers_carry_strict_transport_security()
+    {
+        var link = await GivenAGenuineLinkAsync();
+
+        var response = await UpdateApi.OpenAsync(_api, link, accept: Browser);
+
+        Assert.Equal(200, response.Status);
+        Assert.StartsWith("max-age=", response.Headers.StrictTransportSecurity.ToString(), StringComparison.Ordinal);
+    }
+
+    private static string QueryString(Dictionary<string, string> query) =>
+        string.Join('&', query.Select(q => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(q.Value)}"));
+}
