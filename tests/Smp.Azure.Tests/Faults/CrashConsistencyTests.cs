@@ -187,6 +187,26 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Customers: ["ACME", "GLOBEX"]));
 
     [Fact]
+    public Task R13_a_password_release_interrupted_at_any_write_and_opened_again_records_it_once() =>
+        SweepAsync(new UseCase(
+            Arrange: ArrangeReleasedUpdateAsync("CR-REL-1"),
+
+            // Run again means the customer opens the same link again from the same address.
+            Act: async s =>
+            {
+                var serial = Serial.Parse("CR-REL-1");
+                var version = UpdateVersion.Parse(Version);
+                var link = await s.Links.CreatePasswordLinkAsync(serial, version, Ct);
+                var query = System.Web.HttpUtility.ParseQueryString(link.Url.Query);
+                var release = await s.Passwords.RevealAsync(serial, version, link.ExpiresAt, query["sig"], "client-hash-1", new CommandContext("customer", "corr-release-1"), Ct);
+                Assert.IsType<PasswordRelease.Released>(release);
+            },
+
+            // The link's count of openings, its count of release events, then the license's record of the release.
+            Writes: 3,
+            Customers: ["ACME"]));
+
+    [Fact]
     public Task A_staff_retry_of_a_failed_mail_interrupted_at_any_write_and_made_again_delivers_it_once() =>
         SweepAsync(new UseCase(
             Arrange: async s =>
