@@ -13,6 +13,7 @@ using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.Core.Requests;
+using Smp.Core.Secrets;
 using Smp.Core.Updates;
 using Smp.TestSupport;
 
@@ -29,7 +30,11 @@ internal sealed record SmpTables(string Licenses, string Index, string Outbox, s
         AzuriteFixture.UniqueTableName("customerrequests"),
         AzuriteFixture.UniqueTableName("updates"));
 
-    public TableLicenseStoreOptions StoreOptions => new() { LicensesTable = Licenses, IndexTable = Index };
+    public TableLicenseStoreOptions StoreOptions => StoreOptionsFor(ReminderSchedule.Default);
+
+    /// <summary>The license store's options for a process configured with <paramref name="reminders"/> (<c>Smp:Reminders</c>).</summary>
+    public TableLicenseStoreOptions StoreOptionsFor(ReminderSchedule reminders, int rebuildPageSize = 100) =>
+        new() { LicensesTable = Licenses, IndexTable = Index, Reminders = reminders, ReminderRebuildPageSize = rebuildPageSize };
 }
 
 /// <summary>
@@ -37,7 +42,7 @@ internal sealed record SmpTables(string Licenses, string Index, string Outbox, s
 /// Azurite, the real use cases of Smp.Core), with a fake clock and the mail service double. Its storage client has
 /// Azure.Core's retry policy on, with fast delays, and the given policies at
 /// <see cref="HttpPipelinePosition.PerRetry"/>. <see cref="Restart"/> gives a new process over the same tables,
-/// the same clock and the same mail service.
+/// the same clock, the same mail service and the same secret folder (update passwords, the link-signing key).
 /// </summary>
 internal sealed class SmpOnTables
 {
@@ -48,15 +53,25 @@ internal sealed class SmpOnTables
         EmailAddress.Parse("renewals@vendor.example.com"),
         new Uri("https://smp.example.com/"));
 
-    private readonly AzuriteFixture azurite;
+    /// <summary>
+    /// The link-signing key every system of these tests uses (base64 of 32 bytes), so that password links, and the
+    /// mails that carry them, are the same in a reference run and in a run that crashed (see <see cref="PublishUpdateAsync"/>).
+    /// </summary>
+    private const string LinkSigningKey = "c21wLWNyYXNoLXRlc3RzLWxpbmstc2lnbmluZy1rZXk=";
 
-    private SmpOnTables(AzuriteFixture azurite, SmpTables tables, FakeClock clock, MailServiceDouble mailService, int maxRetries, HttpPipelinePolicy[] policies)
+    private readonly AzuriteFixture azurite;
+    private readonly HttpPipelinePolicy[] policies;
+
+    private SmpOnTables(AzuriteFixture azurite, SmpTables tables, FakeClock clock, MailServiceDouble mailService, int maxRetries, HttpPipelinePolicy[] policies, ReminderSchedule? reminders = null, int rebuildPageSize = 100)
     {
         this.azurite = azurite;
+        this.policies = policies;
         Tables = tables;
         Clock = clock;
         MailService = mailService;
         MaxRetries = maxRetries;
+        Reminders = reminders ?? ReminderSchedule.Default;
+        RebuildPageSize = rebuildPageSize;
 
         var options = new TableClientOptions();
         options.Retry.Mode = RetryMode.Exponential;
@@ -70,18 +85,23 @@ internal sealed class SmpOnTables
 
         var service = azurite.CreateServiceClient(options);
         var calendar = new BusinessCalendar(clock, DateTimeZoneProviders.Tzdb[TimeZoneId]);
-        var schedule = ReminderSchedule.Default;
-        Store = new TableLicenseStore(service, tables.StoreOptions);
+        var schedule = Reminders;
+        Store = new TableLicenseStore(service, tables.StoreOptionsFor(schedule, rebuildPageSize));
         Outbox = new TableMailOutbox(service, tables.Outbox);
         Limiter = new TableRequestRateLimiter(service, tables.RateLimits);
         Licenses = new LicenseService(Store, calendar, new PlanOptions(PlanOptions.DefaultProductName));
-        Scan = new ReminderScan(Store, Licenses, Outbox, new ReminderMailComposer(MailSettings, schedule), schedule, calendar);
+        var composer = new ReminderMailComposer(MailSettings, schedule);
+        Scan = new ReminderScan(Store, Licenses, Outbox, composer, schedule, calendar);
         RequestQueue = new TableCustomerRequestQueue(service, tables.CustomerRequests);
-        var secrets = new LocalFolderSecretStore(Path.Combine(Path.GetTempPath(), "smp-faults-" + tables.Licenses), NullLogger<LocalFolderSecretStore>.Instance);
-        var passwords = new PasswordService(
-            new TableUpdateStore(service, tables.Updates), Store, Licenses, secrets, new LinkService(secrets, clock, new LinkOptions(MailSettings.PublicBaseUrl)), Outbox, Limiter, MailSettings, calendar, new UpdateOptions(EntitlementPolicy.CurrentPlan), Limits);
-        Requests = new CustomerRequests(Licenses, Outbox, Limiter, RequestQueue, passwords, Limits, MailSettings, calendar);
-        Dispatcher = new MailDispatcher(Outbox, mailService, clock, Delivery);
+        Secrets = new LocalFolderSecretStore(Path.Combine(Path.GetTempPath(), "smp-faults-" + tables.Licenses), NullLogger<LocalFolderSecretStore>.Instance);
+        var updateStore = new TableUpdateStore(service, tables.Updates);
+        var updateOptions = new UpdateOptions(EntitlementPolicy.CurrentPlan);
+        Links = new LinkService(Secrets, clock, new LinkOptions(MailSettings.PublicBaseUrl));
+        Updates = new UpdateService(updateStore, Secrets, calendar, updateOptions);
+        Announcer = new UpdateAnnouncer(updateStore, Store, Licenses, Outbox, Links, MailSettings, calendar, updateOptions, new TableStorageFailures());
+        Passwords = new PasswordService(updateStore, Store, Licenses, Secrets, Links, Outbox, Limiter, MailSettings, calendar, updateOptions, Limits);
+        Requests = new CustomerRequests(Licenses, Outbox, Limiter, RequestQueue, Passwords, Limits, MailSettings, calendar);
+        Dispatcher = new MailDispatcher(Outbox, mailService, clock, Delivery, sendCheck: new ReminderSendCheck(Store, composer));
     }
 
     public static DeliveryOptions Delivery { get; } = new();
@@ -104,17 +124,54 @@ internal sealed class SmpOnTables
 
     public TableCustomerRequestQueue RequestQueue { get; }
 
-    /// <summary>A customer request as the request path takes it (the limits, the record), then the background work on it.</summary>
-    public async Task RequestAsync(string kind, Serial serial, QuoteScope scope, CommandContext context, CancellationToken cancellationToken)
-    {
-        var request = new CustomerRequest(kind, serial, null, scope, new BusinessCalendar(Clock, DateTimeZoneProviders.Tzdb[TimeZoneId]).Today, context.Actor, context.CorrelationId);
-        await Requests.AcceptAsync(request, "client-" + context.CorrelationId, cancellationToken);
+    /// <summary>The reminder offsets this process is configured with (<c>Smp:Reminders</c>).</summary>
+    public ReminderSchedule Reminders { get; }
 
-        // The timer runs each minute; a run that left a request pending is, for this history, a failure to retry now.
+    public int RebuildPageSize { get; }
+
+    public LocalFolderSecretStore Secrets { get; }
+
+    public UpdateService Updates { get; }
+
+    public LinkService Links { get; }
+
+    public UpdateAnnouncer Announcer { get; }
+
+    public PasswordService Passwords { get; }
+
+    /// <summary>Publishes an update with a password, after storing the shared link-signing key (see <see cref="LinkSigningKey"/>).</summary>
+    public async Task PublishUpdateAsync(string version, LocalDate releasedOn, CancellationToken cancellationToken)
+    {
+        await Secrets.SetAsync(SecretName.LinkSigningKey, LinkSigningKey, cancellationToken);
+        await Updates.PublishAsync(UpdateVersion.Parse(version), releasedOn, "Pw-" + version + "-crash", cancellationToken);
+    }
+
+    /// <summary>The background work on recorded customer requests, one timer run; a run that left a request pending is a failure.</summary>
+    public async Task ProcessRequestsAsync(CancellationToken cancellationToken)
+    {
         var report = await Requests.ProcessPendingAsync(cancellationToken);
         if (report.Failed > 0)
         {
             throw new IOException($"{report.Failed} customer request(s) left pending for the next run.");
+        }
+    }
+
+    /// <summary>A customer request as the request path takes it (the limits, the record), then the background work on it.</summary>
+    public async Task RequestAsync(string kind, Serial serial, QuoteScope scope, CommandContext context, CancellationToken cancellationToken, string? version = null)
+    {
+        await AcceptAsync(kind, serial, scope, context, cancellationToken, version);
+
+        // The timer runs each minute; a run that left a request pending is, for this history, a failure to retry now.
+        await ProcessRequestsAsync(cancellationToken);
+    }
+
+    /// <summary>A customer request as the request path takes it: the limits and the record, no background work yet.</summary>
+    public async Task AcceptAsync(string kind, Serial serial, QuoteScope scope, CommandContext context, CancellationToken cancellationToken, string? version = null)
+    {
+        var request = new CustomerRequest(kind, serial, version, scope, new BusinessCalendar(Clock, DateTimeZoneProviders.Tzdb[TimeZoneId]).Today, context.Actor, context.CorrelationId);
+        if (!await Requests.AcceptAsync(request, "client-" + context.CorrelationId, cancellationToken))
+        {
+            throw new InvalidOperationException($"The {kind} request was refused by a daily limit.");
         }
     }
 
@@ -131,8 +188,16 @@ internal sealed class SmpOnTables
         new(azurite, SmpTables.Unique(), new FakeClock(now), new MailServiceDouble(), maxRetries, policies);
 
     /// <summary>A new process of this system: new clients and services over the same tables, clock and mail service.</summary>
-    public SmpOnTables Restart(params HttpPipelinePolicy[] policies) => new(azurite, Tables, Clock, MailService, MaxRetries, policies);
+    public SmpOnTables Restart(params HttpPipelinePolicy[] policies) => new(azurite, Tables, Clock, MailService, MaxRetries, policies, Reminders, RebuildPageSize);
+
+    /// <summary>
+    /// This process deployed again with other reminder offsets (a change of <c>Smp:Reminders</c>): same tables, clock,
+    /// mail service and storage policies; the license store rebuilds the reminder index <paramref name="rebuildPageSize"/> licenses a page.
+    /// </summary>
+    public SmpOnTables Reconfigured(ReminderSchedule reminders, int rebuildPageSize = 100) => new(azurite, Tables, Clock, MailService, MaxRetries, policies, reminders, rebuildPageSize);
 
     /// <summary>Everything this system stores, read through a client without faults (see <see cref="SystemState"/>).</summary>
-    public Task<SystemState> ReadStateAsync(IEnumerable<string> customerIds) => SystemState.ReadAsync(azurite.CreateServiceClient(), Tables, customerIds, MailService);
+    /// <param name="reminders">The offsets to read the reminder index with (default: this process's own).</param>
+    public Task<SystemState> ReadStateAsync(IEnumerable<string> customerIds, ReminderSchedule? reminders = null) =>
+        SystemState.ReadAsync(azurite.CreateServiceClient(), Tables, customerIds, MailService, Tables.StoreOptionsFor(reminders ?? Reminders, RebuildPageSize));
 }

@@ -52,9 +52,10 @@ internal sealed class SystemState
     /// Outbox messages are compared without their delivery history (<see cref="DeliveryHistoryColumns"/>): a message
     /// whose lease or outcome was lost is delivered on a later run, after more attempts, which is by design.
     /// </summary>
-    public static async Task<SystemState> ReadAsync(TableServiceClient client, SmpTables tables, IEnumerable<string> customerIds, MailServiceDouble mailService)
+    public static async Task<SystemState> ReadAsync(TableServiceClient client, SmpTables tables, IEnumerable<string> customerIds, MailServiceDouble mailService, TableLicenseStoreOptions? storeOptions = null)
     {
-        var store = new TableLicenseStore(client, tables.StoreOptions);
+        // The reader is configured like the system read (its reminder offsets): a reader with other offsets would rebuild the index.
+        var store = new TableLicenseStore(client, storeOptions ?? tables.StoreOptions);
         await foreach (var unused in store.ListExpiringAsync(LocalDate.MinIsoValue, LocalDate.MaxIsoValue, CancellationToken.None))
         {
         }
@@ -79,6 +80,7 @@ internal sealed class SystemState
         await AddRowsAsync(facts, client.GetTableClient(tables.Index), "index", (_, _) => true);
         await AddRowsAsync(facts, client.GetTableClient(tables.RateLimits), "ratelimits", (_, _) => true);
         await AddRowsAsync(facts, client.GetTableClient(tables.CustomerRequests), "customerrequests", (_, _) => true);
+        await AddRowsAsync(facts, client.GetTableClient(tables.Updates), "updates", (_, _) => true);
         await AddRowsAsync(facts, client.GetTableClient(tables.Outbox), "outbox", (row, column) =>
             row.RowKey.StartsWith("msg|", StringComparison.Ordinal) ? !DeliveryHistoryColumns.Contains(column)
             : row.RowKey.StartsWith("claim|", StringComparison.Ordinal)); // A marker's presence is the fact; its version and time are bookkeeping.
