@@ -25,11 +25,16 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
     private readonly SecretClient client;
     private readonly TimeSpan createSettleDelay;
     private readonly TimeSpan createQuietPeriod;
+    private readonly TimeProvider timeProvider;
     private readonly ILogger<KeyVaultSecretStore> logger;
 
-    public KeyVaultSecretStore(KeyVaultSecretStoreOptions options, ILogger<KeyVaultSecretStore> logger)
+    /// <param name="options">The vault and how to reach it.</param>
+    /// <param name="timeProvider">Times the waits of <see cref="GetOrCreateAsync"/> (the app registers <see cref="TimeProvider.System"/>).</param>
+    /// <param name="logger">Where the store logs (never a value).</param>
+    public KeyVaultSecretStore(KeyVaultSecretStoreOptions options, TimeProvider timeProvider, ILogger<KeyVaultSecretStore> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
         ArgumentNullException.ThrowIfNull(logger);
         if (!options.VaultUri.IsAbsoluteUri || options.VaultUri.Scheme != Uri.UriSchemeHttps)
         {
@@ -49,6 +54,7 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
         client = new SecretClient(options.VaultUri, options.Credential ?? CreateCredential(options.ManagedIdentityClientId), clientOptions);
         createSettleDelay = options.CreateSettleDelay;
         createQuietPeriod = options.CreateQuietPeriod ?? options.CreateSettleDelay + TimeSpan.FromSeconds(2);
+        this.timeProvider = timeProvider;
         this.logger = logger;
     }
 
@@ -159,7 +165,7 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
                 return latest.Value.Value;
             }
 
-            await Task.Delay(createQuietPeriod - age.Value, cancellationToken);
+            await Task.Delay(createQuietPeriod - age.Value, timeProvider, cancellationToken);
         }
 
         var mine = create();
@@ -169,7 +175,7 @@ public sealed partial class KeyVaultSecretStore : ISecretStore
 
         if (createSettleDelay > TimeSpan.Zero)
         {
-            await Task.Delay(createSettleDelay, cancellationToken);
+            await Task.Delay(createSettleDelay, timeProvider, cancellationToken);
         }
 
         var first = await FirstVersionAsync(name, cancellationToken);

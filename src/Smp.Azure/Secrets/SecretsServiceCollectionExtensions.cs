@@ -44,7 +44,8 @@ public static class SecretsServiceCollectionExtensions
                 VaultUri = vaultUri,
                 ManagedIdentityClientId = NullIfBlank(configuration[ManagedIdentityClientIdSetting]),
             };
-            services.AddSingleton<ISecretStore>(sp => new KeyVaultSecretStore(options, sp.GetRequiredService<ILogger<KeyVaultSecretStore>>()));
+            services.TryAddSingleton(TimeProvider.System);
+            services.AddSingleton<ISecretStore>(sp => new KeyVaultSecretStore(options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<KeyVaultSecretStore>>()));
         }
         else if (string.Equals(store, "Local", StringComparison.OrdinalIgnoreCase))
         {

@@ -66,7 +66,7 @@ public sealed class AcsBearerTokenTests : IAsyncLifetime
             Requests.Enqueue(requestContext.Scopes);
             return token is null
                 ? throw new global::Azure.Identity.CredentialUnavailableException("No identity here.")
-                : ValueTask.FromResult(new AccessToken(token, DateTimeOffset.UtcNow.AddHours(1)));
+                : ValueTask.FromResult(new AccessToken(token, FakeAcsServer.StartTime.AddHours(1)));
         }
     }
 }

@@ -21,8 +21,9 @@ public sealed class AcsDispatchTests(AzuriteFixture azurite) : IClassFixture<Azu
     private readonly byte[] key = RandomNumberGenerator.GetBytes(32);
     private readonly TaskCompletionSource release = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    // The stand-in compares repeatability-first-sent with its own clock, so the outbox clock starts at real now.
-    private readonly FakeClock clock = new(Instant.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+    // The stand-in compares repeatability-first-sent with its own clock, so the outbox clock starts where it does
+    // and moves with it (Advance).
+    private readonly FakeClock clock = new(Instant.FromDateTimeOffset(FakeAcsServer.StartTime));
     private FakeAcsServer server = null!;
     private ServiceProvider services = null!;
     private TableMailOutbox outbox = null!;
@@ -42,6 +43,13 @@ public sealed class AcsDispatchTests(AzuriteFixture azurite) : IClassFixture<Azu
         release.TrySetResult();
         await services.DisposeAsync();
         await server.DisposeAsync();
+    }
+
+    /// <summary>Moves the outbox's clock and the service's (which the adapter shares) together.</summary>
+    private void Advance(Duration by)
+    {
+        clock.Advance(by);
+        server.Time.Advance(by.ToTimeSpan());
     }
 
     private MailDispatcher Dispatcher() =>
@@ -66,7 +74,7 @@ public sealed class AcsDispatchTests(AzuriteFixture azurite) : IClassFixture<Azu
         Assert.Equal(0, first.Sent);
         Assert.Equal(MailStatus.Pending, (await outbox.GetAsync(mail.Id, CancellationToken.None))!.Message.Status);
 
-        clock.Advance(Duration.FromMinutes(1));
+        Advance(Duration.FromMinutes(1));
         var second = await Dispatcher().RunAsync(CancellationToken.None);
 
         Assert.Equal(1, second.Sent);
@@ -88,7 +96,7 @@ public sealed class AcsDispatchTests(AzuriteFixture azurite) : IClassFixture<Azu
             : null;
 
         await Dispatcher().RunAsync(CancellationToken.None);
-        clock.Advance(Duration.FromMinutes(1));
+        Advance(Duration.FromMinutes(1));
         var second = await Dispatcher().RunAsync(CancellationToken.None);
 
         Assert.Equal(1, second.Sent);

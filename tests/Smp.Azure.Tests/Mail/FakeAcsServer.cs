@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Smp.Azure.Tests.Mail;
 
@@ -74,7 +75,16 @@ internal sealed class FakeAcsServer : IAsyncDisposable
         CertificateThumbprint = thumbprint;
     }
 
+    /// <summary>Where the service's clock starts: a fixed instant, so that no test depends on the machine's clock.</summary>
+    public static readonly DateTimeOffset StartTime = new(2026, 3, 20, 16, 0, 0, TimeSpan.Zero);
+
     public Uri Endpoint { get; private set; } = null!;
+
+    /// <summary>
+    /// The service's clock (request dates, the repeatability window). Tests give the same clock to the adapter
+    /// (<see cref="TestMail.AcsServices"/> does) and move both by advancing it.
+    /// </summary>
+    public FakeTimeProvider Time { get; } = new(StartTime);
 
     public string CertificateThumbprint { get; }
 
@@ -230,7 +240,7 @@ internal sealed class FakeAcsServer : IAsyncDisposable
                 return Violation(400, "InvalidRepeatabilityFirstSent", $"repeatability-first-sent '{request.Header("repeatability-first-sent")}' is not an IMF-fixdate");
             }
 
-            if (DateTimeOffset.UtcNow - firstSent > RepeatabilityWindow)
+            if (Time.GetUtcNow() - firstSent > RepeatabilityWindow)
             {
                 // Not a client error the service records against the caller: it is the documented answer.
                 return ScriptedResponse.Error(412, "PreconditionFailed", "Repeatability first sent header not within 5 minute window.");
@@ -264,7 +274,7 @@ internal sealed class FakeAcsServer : IAsyncDisposable
         }
 
         if (!DateTimeOffset.TryParseExact(date, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var sentAt)
-            || (DateTimeOffset.UtcNow - sentAt).Duration() > TimeSpan.FromMinutes(15))
+            || (Time.GetUtcNow() - sentAt).Duration() > TimeSpan.FromMinutes(15))
         {
             return $"x-ms-date '{date}' is not an RFC 1123 date within 15 minutes of now";
         }
@@ -353,7 +363,7 @@ internal sealed class FakeAcsServer : IAsyncDisposable
             return null;
         }
 
-        if (DateTimeOffset.UtcNow - DateTimeOffset.ParseExact(first.FirstSent, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) > RepeatabilityWindow)
+        if (Time.GetUtcNow() - DateTimeOffset.ParseExact(first.FirstSent, "r", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal) > RepeatabilityWindow)
         {
             repeatable.TryRemove(request.Header("repeatability-request-id")!, out _);
             return null; // No longer tracked: a new request.

@@ -29,6 +29,7 @@ internal static class TestMail
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Trace));
         services.AddFakeLogging();
+        services.AddSingleton<TimeProvider>(server.Time);
         configure?.Invoke(services);
         services.AddSmpMailTransport(configuration);
         var client = services.AddHttpClient<AcsEmailTransport>().ConfigurePrimaryHttpMessageHandler(server.CreateTrustingHandler);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
 using System.Net.Http;
 using System.Security.Cryptography;
@@ -43,6 +44,12 @@ public sealed class FakeKeyVault : IAsyncDisposable
     }
 
     public Uri VaultUri { get; private set; } = null!;
+
+    /// <summary>
+    /// The vault's clock: it stamps versions (in whole seconds, as Key Vault does) and answers with it as its
+    /// <c>Date</c> header. Tests hand the same clock to the store.
+    /// </summary>
+    public SimulatedTime Time { get; } = new();
 
     /// <summary>Every request, in arrival order.</summary>
     public IReadOnlyList<ReceivedRequest> Requests => [.. requests];
@@ -148,7 +155,7 @@ public sealed class FakeKeyVault : IAsyncDisposable
         }
 
         var authorization = request.Headers.Authorization.ToString();
-        requests.Enqueue(new ReceivedRequest(request.Method, request.Path.Value ?? string.Empty, request.Query["api-version"].ToString(), authorization, body));
+        requests.Enqueue(new ReceivedRequest(request.Method, request.Path.Value ?? string.Empty, request.Query["api-version"].ToString(), authorization, body, Time.GetUtcNow()));
 
         if (!string.Equals(authorization, $"Bearer {Token}", StringComparison.Ordinal))
         {
@@ -214,7 +221,7 @@ public sealed class FakeKeyVault : IAsyncDisposable
 
         var json = JsonNode.Parse(body)!.AsObject();
         var tags = json["tags"]?.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<string>(), StringComparer.Ordinal) ?? [];
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var now = Time.GetUtcNow().ToUnixTimeSeconds();
         StoredVersion stored;
         lock (gate)
         {
@@ -299,18 +306,19 @@ public sealed class FakeKeyVault : IAsyncDisposable
 
     private static string NewVersionId() => Guid.NewGuid().ToString("N");
 
-    private static Task Error(HttpContext context, int status, string code, string message) =>
+    private Task Error(HttpContext context, int status, string code, string message) =>
         Json(context, status, new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } });
 
-    private static async Task Json(HttpContext context, int status, JsonObject body)
+    private async Task Json(HttpContext context, int status, JsonObject body)
     {
         context.Response.StatusCode = status;
+        context.Response.Headers.Date = Time.GetUtcNow().ToString("r", CultureInfo.InvariantCulture);
         context.Response.ContentType = "application/json; charset=utf-8";
         context.Response.Headers["x-ms-request-id"] = Guid.NewGuid().ToString();
         await context.Response.WriteAsync(body.ToJsonString(new JsonSerializerOptions(JsonSerializerDefaults.Web)), context.RequestAborted);
     }
 
-    public sealed record ReceivedRequest(string Method, string Path, string ApiVersion, string Authorization, string Body);
+    public sealed record ReceivedRequest(string Method, string Path, string ApiVersion, string Authorization, string Body, DateTimeOffset At);
 
     private sealed record StoredVersion(string Id, string Value, string? ContentType, Dictionary<string, string> Tags, long Created)
     {
@@ -328,7 +336,8 @@ public sealed class FakeCredential : TokenCredential
     public override AccessToken GetToken(TokenRequestContext requestContext, CancellationToken cancellationToken)
     {
         requests.Enqueue(requestContext);
-        return new AccessToken(FakeKeyVault.Token, DateTimeOffset.UtcNow.AddHours(1));
+        // The SDK caches the token by the machine's clock, which these tests do not control: it never expires.
+        return new AccessToken(FakeKeyVault.Token, DateTimeOffset.MaxValue.AddYears(-1));
     }
 
     public override ValueTask<AccessToken> GetTokenAsync(TokenRequestContext requestContext, CancellationToken cancellationToken) =>

@@ -131,9 +131,21 @@ public sealed class KeyVaultSecretStoreTests : IAsyncLifetime
         var value = await Store(quiet: TimeSpan.FromSeconds(1.5)).GetOrCreateAsync(SecretName.LinkSigningKey, () => "unused", CancellationToken.None);
 
         Assert.Equal("fresh-key", value);
+        Assert.True(vault.Time.Elapsed >= TimeSpan.FromSeconds(1.5), $"returned after {vault.Time.Elapsed} of vault time, before the version was 1.5 s old");
         var reads = vault.Requests.Skip(before).Count(r => r.Method == "GET" && r.Path == "/secrets/smp-link-signing-key" && r.Authorization.Length > 0);
         Assert.True(reads >= 2, $"expected a second read after the wait, saw {reads}");
         Assert.Equal(1, vault.VersionCount("smp-link-signing-key"));
+    }
+
+    [Fact]
+    public async Task GetOrCreate_lists_the_versions_only_after_the_settle_delay_has_passed_since_its_write()
+    {
+        var value = await Store(settle: TimeSpan.FromSeconds(2)).GetOrCreateAsync(SecretName.LinkSigningKey, () => "new-key", CancellationToken.None);
+
+        Assert.Equal("new-key", value);
+        var write = Assert.Single(vault.Requests, r => r.Method == "PUT" && r.Authorization.Length > 0);
+        var listing = Assert.Single(vault.Requests, r => r.Method == "GET" && r.Path == "/secrets/smp-link-signing-key/versions" && r.Authorization.Length > 0);
+        Assert.True(listing.At - write.At >= TimeSpan.FromSeconds(2), $"listed {listing.At - write.At} after the write");
     }
 
     [Fact]
@@ -142,11 +154,19 @@ public sealed class KeyVaultSecretStoreTests : IAsyncLifetime
         // The settle delay must exceed one second (the vault's timestamp resolution) for creators to agree.
         var stores = Enumerable.Range(0, 6).Select(_ => Store(settle: TimeSpan.FromSeconds(1.1), quiet: TimeSpan.FromSeconds(3))).ToArray();
         var start = new TaskCompletionSource();
+        vault.Time.Participants = stores.Length;
 
         var racers = stores.Select((store, i) => Task.Run(async () =>
         {
             await start.Task;
-            return await store.GetOrCreateAsync(SecretName.LinkSigningKey, () => $"key-from-instance-{i}", CancellationToken.None);
+            try
+            {
+                return await store.GetOrCreateAsync(SecretName.LinkSigningKey, () => $"key-from-instance-{i}", CancellationToken.None);
+            }
+            finally
+            {
+                vault.Time.Finished();
+            }
         })).ToArray();
         start.SetResult();
         var values = await Task.WhenAll(racers);
@@ -224,6 +244,7 @@ public sealed class KeyVaultSecretStoreTests : IAsyncLifetime
     {
         var store = new KeyVaultSecretStore(
             new KeyVaultSecretStoreOptions { VaultUri = vault.VaultUri, Credential = credential, Transport = vault.CreateTransport() },
+            vault.Time,
             NullLogger<KeyVaultSecretStore>.Instance);
 
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => store.GetAsync(Update196, CancellationToken.None));
@@ -236,6 +257,7 @@ public sealed class KeyVaultSecretStoreTests : IAsyncLifetime
     public void The_vault_address_must_be_https() =>
         Assert.Throws<ArgumentException>(() => new KeyVaultSecretStore(
             new KeyVaultSecretStoreOptions { VaultUri = new Uri("http://127.0.0.1:1/"), Credential = credential },
+            new SimulatedTime(),
             NullLogger<KeyVaultSecretStore>.Instance));
 
     private KeyVaultSecretStore Store(TimeSpan? settle = null, TimeSpan? quiet = null, FakeLogger<KeyVaultSecretStore>? logger = null, Action<SecretClientOptions>? configure = null) =>
@@ -256,5 +278,6 @@ public sealed class KeyVaultSecretStoreTests : IAsyncLifetime
                     configure?.Invoke(o);
                 },
             },
+            vault.Time,
             logger ?? new FakeLogger<KeyVaultSecretStore>());
 }

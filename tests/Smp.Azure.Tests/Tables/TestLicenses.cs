@@ -1,6 +1,7 @@
 using NodaTime;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
+using Smp.TestSupport;
 
 namespace Smp.Azure.Tests.Tables;
 
@@ -20,7 +21,7 @@ internal static class TestLicenses
 
     /// <summary>A serial no other test in this process uses.</summary>
     public static Serial NewSerial(string prefix = "T") =>
-        Serial.Parse($"{prefix}-{Interlocked.Increment(ref counter):D6}-{Guid.NewGuid():N}"[..Serial.MaxLength].TrimEnd('-'));
+        Serial.Parse($"{prefix}-{Interlocked.Increment(ref counter):D6}-{Guid.NewGuid():N}"[..SpecLimits.SerialMaxLength].TrimEnd('-'));
 
     public static ActivationRequest Activation(Serial serial, string customerId = "ACME-001", string customerName = "Acme Tubes", bool onSiteTraining = false) =>
         new(serial, Product, new Customer(customerId, customerName), [EmailAddress.Parse("buyer@acme.example"), EmailAddress.Parse("it@acme.example")], onSiteTraining, ActivationEmailSentAt);

@@ -26,9 +26,9 @@ public static class LinkArbitraries
 
     public static Arbitrary<TamperedLink> TamperedLinks() =>
         (from key in Gen.ArrayOf(Gen.Choose(0, 255).Select(b => (byte)b), 32)
-         from serialLength in Gen.Choose(1, Serial.MaxLength)
+         from serialLength in Gen.Choose(1, SpecLimits.SerialMaxLength)
          from serial in Gen.ArrayOf(Gen.Elements(SerialChars.ToCharArray()), serialLength)
-         from versionLength in Gen.Choose(1, UpdateVersion.MaxLength)
+         from versionLength in Gen.Choose(1, SpecLimits.VersionMaxLength)
          from version in Gen.ArrayOf(Gen.Elements(VersionChars.ToCharArray()), versionLength)
          from expires in Gen.Choose(1_700_000_000, 2_100_000_000)
          from field in Gen.Choose(0, 3)

@@ -60,7 +60,7 @@ public class InitialTermTests
 
         Assert.Equal(Date(expectedExpiresOn), license.ExpiresOn);
         Assert.Equal(30, license.Terms[0].Days);
-        Assert.Equal(license.Terms[0].Start.PlusDays(PlanRules.TrialDays), license.ExpiresOn);
+        Assert.Equal(license.Terms[0].Start.PlusDays(SpecLimits.TrialDays), license.ExpiresOn);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public static class PlanArbitraries
 
     /// <summary>1-60 months, with extra weight on the bounds and on the lengths around one year.</summary>
     public static Gen<int> RenewalMonths { get; } = Gen.Frequency(
-        (3, Gen.Choose(PlanRules.MinRenewalMonths, PlanRules.MaxRenewalMonths)),
+        (3, Gen.Choose(SpecLimits.RenewalMonthsMin, SpecLimits.RenewalMonthsMax)),
         (2, Gen.Elements(1, 2, 11, 12, 13, 24, 59, 60)));
 
     public static Gen<ImmutableArray<EmailAddress>> Contacts { get; } =

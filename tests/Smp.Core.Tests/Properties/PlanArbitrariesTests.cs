@@ -28,7 +28,7 @@ public class PlanArbitrariesTests
         }
 
         var renewals = scenario.Steps.OfType<RenewalStep>().ToList();
-        Assert.All(renewals, r => Assert.InRange(r.Months, PlanRules.MinRenewalMonths, PlanRules.MaxRenewalMonths));
+        Assert.All(renewals, r => Assert.InRange(r.Months, SpecLimits.RenewalMonthsMin, SpecLimits.RenewalMonthsMax));
         Assert.Equal(renewals.Count, renewals.Select(r => r.OrderReference).Distinct(StringComparer.Ordinal).Count());
     }
 
@@ -56,8 +56,8 @@ public class PlanArbitrariesTests
         Assert.Contains(renewals, r => r.Step.On > r.Before.ExpiresOn);
         Assert.Contains(renewals, r => r.Step.On < r.Before.ExpiresOn && r.Before.ExpiresOn.Day != 1);
         Assert.Contains(renewals, r => r.Step.On == r.Before.Renewals.LastOrDefault()?.RecordedOn);
-        Assert.Contains(renewals, r => ((RenewalStep)r.Step).Months == PlanRules.MinRenewalMonths);
-        Assert.Contains(renewals, r => ((RenewalStep)r.Step).Months == PlanRules.MaxRenewalMonths);
+        Assert.Contains(renewals, r => ((RenewalStep)r.Step).Months == SpecLimits.RenewalMonthsMin);
+        Assert.Contains(renewals, r => ((RenewalStep)r.Step).Months == SpecLimits.RenewalMonthsMax);
 
         Assert.Contains(trainings, r => r.Decision is Decision.Change && r.Step.On >= r.Before.ExpiresOn);
         Assert.Contains(trainings, r => r.Decision is Decision.Change && !r.Before.Renewals.IsEmpty);

@@ -50,7 +50,7 @@ public class PlanProperties
         {
             var terms = license.Terms;
             var initial = terms[0];
-            Assert.Equal(license.OnSiteTraining ? initial.Start.PlusYears(1) : initial.Start.PlusDays(PlanRules.TrialDays), initial.End);
+            Assert.Equal(license.OnSiteTraining ? initial.Start.PlusYears(SpecLimits.TrainedTermYears) : initial.Start.PlusDays(SpecLimits.TrialDays), initial.End);
             for (var i = 1; i < terms.Length; i++)
             {
                 var term = terms[i];

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using FsCheck;
 using FsCheck.Fluent;
-using Smp.Functions.Http;
+using Smp.TestSupport;
 
 namespace Smp.Functions.Tests.Fuzzing;
 
@@ -51,7 +51,7 @@ public static partial class FuzzBodies
     /// </summary>
     private static Gen<Fuzzed<string[]>> LongestEmails { get; } =
         from letter in Gen.Elements("a", "a", "\u00f6", "\u6f22")
-        let emails = Enumerable.Range(0, RequestReaders.MaxContacts)
+        let emails = Enumerable.Range(0, SpecLimits.ContactsMax)
             .Select(i => letter == "a"
                 ? $"{i:D2}{new string('a', 62)}@{new string('d', 60)}.{new string('e', 60)}.{new string('f', 60)}.com"
                 : $"{i:D2}{FuzzText.Repeat(letter, 228)}@example.com")
@@ -62,20 +62,20 @@ public static partial class FuzzBodies
         "activation",
         [
             new FieldRule("serial", FieldKind.String, true, FuzzOracles.Serial, Samples: [.. FuzzValues.SerialNearMisses.Select(s => new Fuzzed<string>(s, FuzzOracles.Serial(s), "near-miss serial"))]),
-            new FieldRule("product", FieldKind.String, false, s => FuzzOracles.FreeText(s, RequestReaders.MaxProductLength)),
+            new FieldRule("product", FieldKind.String, false, s => FuzzOracles.FreeText(s, SpecLimits.ProductMaxLength)),
             new FieldRule("customer", FieldKind.Object, true),
-            new FieldRule("customer.id", FieldKind.String, true, s => FuzzOracles.FreeText(s, RequestReaders.MaxCustomerIdLength)),
-            new FieldRule("customer.name", FieldKind.String, true, s => FuzzOracles.FreeText(s, RequestReaders.MaxNameLength)),
+            new FieldRule("customer.id", FieldKind.String, true, s => FuzzOracles.FreeText(s, SpecLimits.CustomerIdMaxLength)),
+            new FieldRule("customer.name", FieldKind.String, true, s => FuzzOracles.FreeText(s, SpecLimits.CustomerNameMaxLength)),
             new FieldRule("contacts", FieldKind.Array, true),
             new FieldRule("contacts[]", FieldKind.String, true, FuzzOracles.Email, Samples: FuzzValues.EmailSamples),
             new FieldRule("onSiteTraining", FieldKind.Boolean, true),
             new FieldRule("activationEmailSentAt", FieldKind.String, true, _ => Verdict.Invalid, Samples: FuzzValues.InstantSamples),
         ],
         from serial in FuzzValues.ValidSerial
-        from product in Optional(FuzzText.Benign(RequestReaders.MaxProductLength).Select(p => (JsonText)JsonText.Of(p)))
-        from customerId in Gen.Frequency((3, Gen.Constant(FuzzData.CustomerId)), (1, FuzzText.Benign(RequestReaders.MaxCustomerIdLength)))
-        from name in FuzzText.Benign(RequestReaders.MaxNameLength)
-        from contacts in Gen.Frequency((5, FuzzValues.Emails(1, 3)), (1, FuzzValues.Emails(1, RequestReaders.MaxContacts)))
+        from product in Optional(FuzzText.Benign(SpecLimits.ProductMaxLength).Select(p => (JsonText)JsonText.Of(p)))
+        from customerId in Gen.Frequency((3, Gen.Constant(FuzzData.CustomerId)), (1, FuzzText.Benign(SpecLimits.CustomerIdMaxLength)))
+        from name in FuzzText.Benign(SpecLimits.CustomerNameMaxLength)
+        from contacts in Gen.Frequency((5, FuzzValues.Emails(1, 3)), (1, FuzzValues.Emails(1, SpecLimits.ContactsMax)))
         from training in Gen.Elements(JsonText.True, JsonText.False)
         from sentAt in FuzzValues.PastInstant
         select WithOptional(
@@ -91,9 +91,9 @@ public static partial class FuzzBodies
         from letter in Gen.Elements(Letters)
         from contacts in LongestEmails
         from sentAt in FuzzValues.PastInstant
-        let product = FuzzText.Repeat(letter, RequestReaders.MaxProductLength)
-        let id = FuzzText.Repeat(letter, RequestReaders.MaxCustomerIdLength)
-        let name = FuzzText.Repeat(letter, RequestReaders.MaxNameLength)
+        let product = FuzzText.Repeat(letter, SpecLimits.ProductMaxLength)
+        let id = FuzzText.Repeat(letter, SpecLimits.CustomerIdMaxLength)
+        let name = FuzzText.Repeat(letter, SpecLimits.CustomerNameMaxLength)
         select new Fuzzed<JsonText.Obj>(
             JsonText.Object(
                 ("serial", JsonText.Of(serial)),
@@ -103,29 +103,29 @@ public static partial class FuzzBodies
                 ("onSiteTraining", JsonText.True),
                 ("activationEmailSentAt", JsonText.Of(sentAt))),
             Fuzzed.Combine([
-                FuzzOracles.FreeText(product, RequestReaders.MaxProductLength),
-                FuzzOracles.FreeText(id, RequestReaders.MaxCustomerIdLength),
-                FuzzOracles.FreeText(name, RequestReaders.MaxNameLength),
+                FuzzOracles.FreeText(product, SpecLimits.ProductMaxLength),
+                FuzzOracles.FreeText(id, SpecLimits.CustomerIdMaxLength),
+                FuzzOracles.FreeText(name, SpecLimits.CustomerNameMaxLength),
                 contacts.Verdict]),
             $"every field at its longest, in {FuzzText.Show(letter)}, contacts {contacts.Label}"));
 
     public static BodySchema Renewal { get; } = new(
         "renewal",
         [
-            new FieldRule("orderReference", FieldKind.String, true, s => FuzzOracles.FreeText(s, RequestReaders.MaxOrderReferenceLength)),
+            new FieldRule("orderReference", FieldKind.String, true, s => FuzzOracles.FreeText(s, SpecLimits.OrderReferenceMaxLength)),
             new FieldRule("months", FieldKind.Number, false, Number: Months),
             new FieldRule("paidAt", FieldKind.String, false, _ => Verdict.Invalid, Samples: FuzzValues.InstantSamples),
         ],
-        from orderReference in Gen.Frequency((4, Gen.Elements(FuzzData.OrderReferences)), (1, FuzzText.Benign(RequestReaders.MaxOrderReferenceLength)))
-        from months in Optional(Gen.Frequency((3, Gen.Elements(12, 24, 36)), (1, Gen.Choose(1, 60))).Select(m => (JsonText)JsonText.Number(m.ToString(CultureInfo.InvariantCulture))))
+        from orderReference in Gen.Frequency((4, Gen.Elements(FuzzData.OrderReferences)), (1, FuzzText.Benign(SpecLimits.OrderReferenceMaxLength)))
+        from months in Optional(Gen.Frequency((3, Gen.Elements(12, 24, 36)), (1, Gen.Choose(SpecLimits.RenewalMonthsMin, SpecLimits.RenewalMonthsMax))).Select(m => (JsonText)JsonText.Number(m.ToString(CultureInfo.InvariantCulture))))
         from paidAt in Optional(FuzzValues.PastInstant.Select(p => (JsonText)JsonText.Of(p)))
         select WithOptional(WithOptional(JsonText.Object(("orderReference", JsonText.Of(orderReference))), "months", months), "paidAt", paidAt),
         from letter in Gen.Elements(Letters)
         from paidAt in FuzzValues.PastInstant
-        let orderReference = FuzzText.Repeat(letter, RequestReaders.MaxOrderReferenceLength)
+        let orderReference = FuzzText.Repeat(letter, SpecLimits.OrderReferenceMaxLength)
         select new Fuzzed<JsonText.Obj>(
             JsonText.Object(("orderReference", JsonText.Of(orderReference)), ("months", JsonText.Number("60")), ("paidAt", JsonText.Of(paidAt))),
-            FuzzOracles.FreeText(orderReference, RequestReaders.MaxOrderReferenceLength),
+            FuzzOracles.FreeText(orderReference, SpecLimits.OrderReferenceMaxLength),
             $"every field at its longest, in {FuzzText.Show(letter)}"));
 
     public static BodySchema Contacts { get; } = new(
@@ -134,7 +134,7 @@ public static partial class FuzzBodies
             new FieldRule("contacts", FieldKind.Array, true),
             new FieldRule("contacts[]", FieldKind.String, true, FuzzOracles.Email, Samples: FuzzValues.EmailSamples),
         ],
-        from contacts in Gen.Frequency((5, FuzzValues.Emails(1, 3)), (1, FuzzValues.Emails(1, RequestReaders.MaxContacts)))
+        from contacts in Gen.Frequency((5, FuzzValues.Emails(1, 3)), (1, FuzzValues.Emails(1, SpecLimits.ContactsMax)))
         select JsonText.Object(("contacts", JsonText.Array(contacts.Select(JsonText.Of)))),
         LongestEmails.Select(contacts => new Fuzzed<JsonText.Obj>(
             JsonText.Object(("contacts", JsonText.Array(contacts.Value.Select(JsonText.Of)))), contacts.Verdict, "contacts " + contacts.Label)));
@@ -163,7 +163,7 @@ public static partial class FuzzBodies
     private static Gen<Fuzzed<byte[]?>> Mutated(BodySchema schema) =>
         from body in schema.Valid
         from field in Gen.Elements(schema.Fields.ToArray())
-        from index in Gen.Choose(0, RequestReaders.MaxContacts)
+        from index in Gen.Choose(0, SpecLimits.ContactsMax)
         from mutated in Mutate(body, field, index)
         from escaped in EscapedOrNot(mutated.Value)
         select new Fuzzed<byte[]?>(escaped.ToBytes(), mutated.Verdict, mutated.Label);
@@ -317,9 +317,9 @@ public static partial class FuzzBodies
     private static Gen<Fuzzed<byte[]?>> SizeEdges(BodySchema schema) =>
         from body in schema.Valid
         let bytes = body.ToBytes()
-        from size in Gen.Elements(JsonBody.MaxBytes - 1, JsonBody.MaxBytes, JsonBody.MaxBytes + 1, JsonBody.MaxBytes + 8192, 1 << 20)
+        from size in Gen.Elements(SpecLimits.BodyMaxBytes - 1, SpecLimits.BodyMaxBytes, SpecLimits.BodyMaxBytes + 1, SpecLimits.BodyMaxBytes + 8192, 1 << 20)
         let padded = Pad(bytes, size)
-        select new Fuzzed<byte[]?>(padded, padded.Length <= JsonBody.MaxBytes ? Verdict.Valid : Verdict.Invalid, $"padded to {padded.Length} bytes");
+        select new Fuzzed<byte[]?>(padded, padded.Length <= SpecLimits.BodyMaxBytes ? Verdict.Valid : Verdict.Invalid, $"padded to {padded.Length} bytes");
 
     /// <summary>Bodies that are no request at all.</summary>
     private static Gen<Fuzzed<byte[]?>> Garbage { get; } = Gen.Frequency(
@@ -331,7 +331,7 @@ public static partial class FuzzBodies
         (1, Gen.Elements(17, 1000, 100_000).Select(depth => Fuzzed.Invalid<byte[]?>(Encoding.ASCII.GetBytes(Nest(depth)), $"arrays nested {depth} deep"))),
         (1, Gen.Elements(17, 1000).Select(depth => Fuzzed.Invalid<byte[]?>(
             Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("{\"a\":", depth)) + "1" + new string('}', depth)), $"objects nested {depth} deep"))),
-        (1, Gen.Elements(JsonBody.MaxBytes - 2, JsonBody.MaxBytes, 70_000).Select(n => Fuzzed.Invalid<byte[]?>(
+        (1, Gen.Elements(SpecLimits.BodyMaxBytes - 2, SpecLimits.BodyMaxBytes, 70_000).Select(n => Fuzzed.Invalid<byte[]?>(
             Encoding.ASCII.GetBytes("\"" + new string('A', n - 2) + "\""), $"a JSON string of {n} bytes"))));
 
     private static Gen<JsonText> Json(int depth)
@@ -379,11 +379,11 @@ public static partial class FuzzBodies
         if (IntegerLiteral().IsMatch(literal))
         {
             var value = BigInteger.Parse(literal, CultureInfo.InvariantCulture);
-            return value >= 1 && value <= 60 ? Verdict.Valid : Verdict.Invalid;
+            return value >= SpecLimits.RenewalMonthsMin && value <= SpecLimits.RenewalMonthsMax ? Verdict.Valid : Verdict.Invalid;
         }
 
         return double.TryParse(literal, NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
-               && double.IsFinite(number) && number == Math.Floor(number) && number is >= 1 and <= 60
+               && double.IsFinite(number) && number == Math.Floor(number) && number >= SpecLimits.RenewalMonthsMin && number <= SpecLimits.RenewalMonthsMax
             ? Verdict.Unknown
             : Verdict.Invalid;
     }

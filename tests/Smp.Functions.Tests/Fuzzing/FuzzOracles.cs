@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.WebUtilities;
+using Smp.TestSupport;
 
 namespace Smp.Functions.Tests.Fuzzing;
 
@@ -12,7 +13,7 @@ public static partial class FuzzOracles
 {
     /// <summary>R1: 1-32 characters of <c>A-Z a-z 0-9 -</c> once trimmed.</summary>
     public static Verdict Serial(string value) =>
-        SerialPattern().IsMatch(value.Trim()) ? Verdict.Valid : Verdict.Invalid;
+        value.Trim() is { Length: >= 1 and <= SpecLimits.SerialMaxLength } trimmed && SerialPattern().IsMatch(trimmed) ? Verdict.Valid : Verdict.Invalid;
 
     /// <summary>
     /// Free text (names, product, order reference, customer id): control characters, lone surrogates (not
@@ -33,7 +34,7 @@ public static partial class FuzzOracles
     public static Verdict Email(string value)
     {
         var trimmed = value.Trim();
-        if (trimmed.Length == 0 || trimmed.Length > 254 || !trimmed.Contains('@', StringComparison.Ordinal)
+        if (trimmed.Length == 0 || trimmed.Length > SpecLimits.EmailMaxLength || !trimmed.Contains('@', StringComparison.Ordinal)
             || trimmed.Any(c => char.IsControl(c) || char.IsWhiteSpace(c) || c is '<' or '>' or ',' or ';')
             || HasLoneSurrogate(trimmed)
             || !trimmed[(trimmed.LastIndexOf('@') + 1)..].Contains('.', StringComparison.Ordinal))
@@ -65,14 +66,14 @@ public static partial class FuzzOracles
     {
         var query = QueryHelpers.ParseQuery(rawQuery is null ? null : "?" + rawQuery);
         if (query.TryGetValue("limit", out var limits)
-            && (limits.Count != 1 || !(limits[0] is { Length: > 0 and <= 3 } l && l.All(char.IsAsciiDigit) && int.Parse(l, CultureInfo.InvariantCulture) is >= 1 and <= 100)))
+            && (limits.Count != 1 || !(limits[0] is { Length: > 0 and <= 9 } l && l.All(char.IsAsciiDigit) && int.Parse(l, CultureInfo.InvariantCulture) is var size && size >= 1 && size <= SpecLimits.ReportPageSizeMax)))
         {
             return Verdict.Invalid;
         }
 
         if (query.TryGetValue("continuationToken", out var tokens)
             && (tokens.Count != 1 || tokens[0]!.Split('_') is not [var tokenDate, var tokenSerial]
-                || Date(tokenDate, out _) != Verdict.Valid || !ContinuationSerial().IsMatch(tokenSerial)))
+                || Date(tokenDate, out _) != Verdict.Valid || tokenSerial.Length > SpecLimits.SerialMaxLength || !ContinuationSerial().IsMatch(tokenSerial)))
         {
             return Verdict.Invalid;
         }
@@ -103,7 +104,7 @@ public static partial class FuzzOracles
     public static Verdict CustomerId(string value)
     {
         var trimmed = value.Trim();
-        if (trimmed.Length is 0 or > 64 || trimmed.Any(char.IsControl))
+        if (trimmed.Length == 0 || trimmed.Length > SpecLimits.CustomerIdMaxLength || trimmed.Any(char.IsControl))
         {
             return Verdict.Invalid;
         }
@@ -114,7 +115,7 @@ public static partial class FuzzOracles
 
     /// <summary>An update version: 1-20 characters of <c>0-9 A-Z a-z .</c> once trimmed.</summary>
     public static Verdict Version(string value) =>
-        VersionPattern().IsMatch(value.Trim()) ? Verdict.Valid : Verdict.Invalid;
+        value.Trim() is { Length: >= 1 and <= SpecLimits.VersionMaxLength } trimmed && VersionPattern().IsMatch(trimmed) ? Verdict.Valid : Verdict.Invalid;
 
     /// <summary>A mail id: a GUID in its 36-character form (either case); anything else is refused.</summary>
     public static Verdict MailId(string value) =>
@@ -126,7 +127,7 @@ public static partial class FuzzOracles
 
     /// <summary>An update password: 1-200 characters of Unicode text, no control characters, no white space at either end.</summary>
     public static Verdict Password(string value) =>
-        value.Length is 0 or > 200 || value.Any(char.IsControl) || char.IsWhiteSpace(value[0]) || char.IsWhiteSpace(value[^1]) || HasLoneSurrogate(value)
+        value.Length == 0 || value.Length > SpecLimits.PasswordMaxLength || value.Any(char.IsControl) || char.IsWhiteSpace(value[0]) || char.IsWhiteSpace(value[^1]) || HasLoneSurrogate(value)
             ? Verdict.Invalid
             : Verdict.Valid;
 
@@ -183,13 +184,13 @@ public static partial class FuzzOracles
         return false;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9-]{1,32}\\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Za-z0-9-]+\\z", RegexOptions.CultureInvariant)]
     private static partial Regex SerialPattern();
 
-    [GeneratedRegex("^[A-Z0-9-]{1,32}\\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[A-Z0-9-]+\\z", RegexOptions.CultureInvariant)]
     private static partial Regex ContinuationSerial();
 
-    [GeneratedRegex("^[0-9A-Za-z.]{1,20}\\z", RegexOptions.CultureInvariant)]
+    [GeneratedRegex("^[0-9A-Za-z.]+\\z", RegexOptions.CultureInvariant)]
     private static partial Regex VersionPattern();
 
     [GeneratedRegex("^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\\z", RegexOptions.CultureInvariant)]

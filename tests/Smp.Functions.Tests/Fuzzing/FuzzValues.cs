@@ -4,7 +4,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using NodaTime;
 using NodaTime.Text;
-using Smp.Functions.Functions;
+using Smp.TestSupport;
 
 namespace Smp.Functions.Tests.Fuzzing;
 
@@ -30,7 +30,7 @@ public static class FuzzValues
     public static readonly string[] SerialNearMisses =
     [
         "FZ-1\u200b", "\u0424Z-1", "\uff26\uff3a-1", "FZ_1", "FZ 1", "FZ-1\0", "FZ\u20131", "FZ/1", "FZ\\1", "FZ#1", "FZ?1",
-        "FZ'1", "FZ-1'", "FZ%2F1", "FZ-\u0130", new('A', 32), new('A', 33), "", " ", "\u0085", "-", "--", new('-', 32),
+        "FZ'1", "FZ-1'", "FZ%2F1", "FZ-\u0130", new('A', SpecLimits.SerialMaxLength), new('A', SpecLimits.SerialMaxLength + 1), "", " ", "\u0085", "-", "--", new('-', SpecLimits.SerialMaxLength),
     ];
 
     /// <summary>Any serial-shaped input, judged by R1.</summary>
@@ -44,8 +44,8 @@ public static class FuzzValues
     /// <summary>Customer ids for routes: the stored customer, in spaces; unknown ones; hostile ones.</summary>
     public static Gen<Fuzzed<string>> CustomerId { get; } =
         Gen.Frequency(
-                (4, Gen.Elements(FuzzData.CustomerId, " " + FuzzData.CustomerId + " ", FuzzData.OddText, "acme/1#?'\\", "NOBODY", new string('C', 64), new string('C', 65))),
-                (2, FuzzText.Benign(64)),
+                (4, Gen.Elements(FuzzData.CustomerId, " " + FuzzData.CustomerId + " ", FuzzData.OddText, "acme/1#?'\\", "NOBODY", new string('C', SpecLimits.CustomerIdMaxLength), new string('C', SpecLimits.CustomerIdMaxLength + 1))),
+                (2, FuzzText.Benign(SpecLimits.CustomerIdMaxLength)),
                 (4, FuzzText.Hostile))
             .Select(s => new Fuzzed<string>(s, FuzzOracles.CustomerId(s), "customerId"));
 
@@ -151,7 +151,7 @@ public static class FuzzValues
 
     /// <summary>Page sizes for the expiring report: 1-100, and near misses.</summary>
     public static Gen<string> Limit { get; } = Gen.Frequency(
-        (3, Gen.Choose(1, ReportFunctions.MaxPageSize).Select(n => n.ToString(CultureInfo.InvariantCulture))),
+        (3, Gen.Choose(1, SpecLimits.ReportPageSizeMax).Select(n => n.ToString(CultureInfo.InvariantCulture))),
         (1, Gen.Elements("0", "101", "-1", "1000", "01", "1.5", "1e2", " 5", "5 ", "ten", "", "2147483648", "5\0")));
 
     /// <summary>Continuation tokens for the expiring report: <c>yyyy-MM-dd_SERIAL</c> of a stored license or not, and near misses.</summary>
@@ -200,7 +200,7 @@ public static class FuzzValues
         (6, Gen.Constant<string?>(null)),
         (2, FuzzText.Word.Select(s => (string?)s)),
         (1, FuzzText.Hostile.Select(s => (string?)s)),
-        (1, Gen.Elements<string?>(new string('c', 64), new string('c', 65), "", "-", "a\r\nX-Injected: 1")));
+        (1, Gen.Elements<string?>(new string('c', SpecLimits.CorrelationIdMaxLength), new string('c', SpecLimits.CorrelationIdMaxLength + 1), "", "-", "a\r\nX-Injected: 1")));
 
     public static Gen<string?> ContentType { get; } = Gen.Frequency(
         (8, Gen.Constant<string?>("application/json")),
