@@ -41,8 +41,9 @@ public sealed class TelemetryRedactionTests(AzuriteFixture azurite)
     public async Task Section5_no_link_signature_function_key_or_password_reaches_a_log_or_the_exporter()
     {
         var logs = new LogCapture();
-        var exportedLogs = new List<string>();
-        var exportedSpans = new List<string>();
+        // Exporters run on the threads that end spans and write logs, while other tests' spans may arrive too.
+        var exportedLogs = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var exportedSpans = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var api = new ApiHarness(
             azurite.ConnectionString,
             Now,
@@ -59,9 +60,9 @@ public sealed class TelemetryRedactionTests(AzuriteFixture azurite)
                 services.AddSingleton<IServer>(sp => new TestServer(sp));
                 services.PostConfigure<AzureMonitorExporterOptions>(KeepEverythingLocal);
                 services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddProcessor(
-                    new SimpleActivityExportProcessor(new SnapshotExporter<Activity>(a => exportedSpans.Add(Describe(a))))));
+                    new SimpleActivityExportProcessor(new SnapshotExporter<Activity>(a => exportedSpans.Enqueue(Describe(a))))));
                 services.ConfigureOpenTelemetryLoggerProvider(logging => logging.AddProcessor(
-                    new SimpleLogRecordExportProcessor(new SnapshotExporter<LogRecord>(r => exportedLogs.Add(Describe(r))))));
+                    new SimpleLogRecordExportProcessor(new SnapshotExporter<LogRecord>(r => exportedLogs.Enqueue(Describe(r))))));
             });
         var tracer = api.Services.GetRequiredService<TracerProvider>();
         var webHost = api.Services.GetServices<IHostedService>().Single(s => s.GetType().Name == "GenericWebHostService");
@@ -98,7 +99,7 @@ public sealed class TelemetryRedactionTests(AzuriteFixture azurite)
         Assert.NotEmpty(logs.Records);
         Assert.NotEmpty(exportedLogs);
         Assert.NotEmpty(exportedSpans);
-        foreach (var (where, records) in new[] { ("exported log", exportedLogs), ("exported span", exportedSpans), ("log", logs.Records.ToList()) })
+        foreach (var (where, records) in new[] { ("exported log", exportedLogs.ToArray()), ("exported span", exportedSpans.ToArray()), ("log", logs.Records.ToArray()) })
         {
             foreach (var record in records)
             {
