@@ -1,7 +1,11 @@
+using Azure;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Logging.Abstractions;
 using NodaTime;
 using Smp.Core.Links;
+using NSubstitute;
 using Smp.Functions.Functions;
+using Smp.Functions.Hosting;
 using Smp.TestSupport;
 
 namespace Smp.Functions.Tests;
@@ -152,6 +156,103 @@ public sealed class CustomerErrorPageTests(AzuriteFixture azurite) : IDisposable
 
         Assert.Equal(200, response.Status);
         Assert.StartsWith("max-age=", response.Headers.StrictTransportSecurity.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Spec5_a_browser_opening_a_link_past_its_reveals_for_the_day_gets_a_429_page_with_a_link_to_ask_for_a_new_one()
+    {
+        var link = await GivenAGenuineLinkAsync();
+        ApiResponse response;
+        var opened = 0;
+        do
+        {
+            response = await UpdateApi.OpenAsync(_api, link, accept: Browser, forwardedFor: $"203.0.113.{opened}");
+            opened++;
+        }
+        while (response.Status == 200 && opened < 100);
+
+        Assert.Equal(429, response.Status);
+        Assert.Equal("text/html", response.MediaType);
+        Assert.StartsWith("<!DOCTYPE html>", response.Body, StringComparison.Ordinal);
+        Assert.Contains("href=\"/api/password-requests?serial=VT-1001&amp;version=1.96\"", response.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain(UpdateApi.Password, response.Body, StringComparison.Ordinal);
+        PasswordApiTests.AssertCustomerHeaders(response);
+
+        var api = await UpdateApi.OpenAsync(_api, link, accept: "application/json", forwardedFor: "203.0.113.200");
+        Assert.Equal(429, api.Status);
+        Assert.Equal("application/problem+json", api.MediaType);
+        PasswordApiTests.AssertCustomerHeaders(api);
+    }
+
+    public static TheoryData<string, string, string> CustomerRoutes => new()
+    {
+        { "GetUpdatePassword", "GET", "/api/updates/1.96/password" },
+        { "RequestPasswordLink", "POST", "/api/password-requests" },
+        { "PasswordRequestPage", "GET", "/api/password-requests" },
+        { "TermRequestPage", "GET", "/api/term-requests" },
+        { "RequestTerm", "POST", "/api/term-requests" },
+        { "QuoteRequestPage", "GET", "/api/quote-requests" },
+        { "RequestQuote", "POST", "/api/quote-requests" },
+    };
+
+    [Theory]
+    [MemberData(nameof(CustomerRoutes))]
+    public async Task Spec5_a_browser_gets_the_503_of_a_storage_outage_on_a_customer_route_as_a_page_and_an_api_client_as_a_problem(string function, string method, string path)
+    {
+        foreach (var (accept, mediaType) in new[] { (Browser, "text/html"), ("application/json", "application/problem+json") })
+        {
+            var request = _api.Request(method, path);
+            request.Headers.Accept = accept;
+            var context = ApiHarness.Context(function);
+            context.Items.Returns(new Dictionary<object, object> { ["HttpRequestContext"] = request.HttpContext });
+
+            await new HttpFaultMiddleware(NullLogger<HttpFaultMiddleware>.Instance).Invoke(context, _ => throw new RequestFailedException(503, "Server busy"));
+
+            var response = request.HttpContext.Response;
+            Assert.Equal(503, response.StatusCode);
+            Assert.StartsWith(mediaType, response.ContentType, StringComparison.Ordinal);
+            response.Body.Position = 0;
+            var body = await new StreamReader(response.Body).ReadToEndAsync();
+            if (mediaType == "text/html")
+            {
+                Assert.StartsWith("<!DOCTYPE html>", body, StringComparison.Ordinal);
+                Assert.Contains("Retry", body, StringComparison.Ordinal);
+            }
+            else
+            {
+                Assert.Contains("urn:smp:problem:unavailable", body, StringComparison.Ordinal);
+            }
+
+            PasswordApiTests.AssertCustomerHeaders(new ApiResponse(response.StatusCode, response.ContentType, response.Headers, body));
+        }
+    }
+
+    [Fact]
+    public void Spec5_every_anonymous_route_but_health_is_a_customer_route_with_pages_for_browsers()
+    {
+        var anonymous = typeof(PasswordFunctions).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods())
+            .Where(m => m.GetParameters().Any(p => p.GetCustomAttributes(typeof(Microsoft.Azure.Functions.Worker.HttpTriggerAttribute), false)
+                .Cast<Microsoft.Azure.Functions.Worker.HttpTriggerAttribute>().Any(a => a.AuthLevel == Microsoft.Azure.Functions.Worker.AuthorizationLevel.Anonymous)))
+            .Select(m => ((Microsoft.Azure.Functions.Worker.FunctionAttribute)m.GetCustomAttributes(typeof(Microsoft.Azure.Functions.Worker.FunctionAttribute), false).Single()).Name)
+            .Where(name => name != "Health")
+            .Order(StringComparer.Ordinal);
+
+        Assert.Equal(anonymous, Smp.Functions.Http.CustomerResponses.CustomerFunctions.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Spec5_a_staff_route_keeps_its_problem_document_for_a_browser_too()
+    {
+        var request = _api.Request("GET", "/api/licenses/VT-1001");
+        request.Headers.Accept = Browser;
+        var context = ApiHarness.Context("GetLicense");
+        context.Items.Returns(new Dictionary<object, object> { ["HttpRequestContext"] = request.HttpContext });
+
+        await new HttpFaultMiddleware(NullLogger<HttpFaultMiddleware>.Instance).Invoke(context, _ => throw new RequestFailedException(503, "Server busy"));
+
+        Assert.Equal(503, request.HttpContext.Response.StatusCode);
+        Assert.StartsWith("application/problem+json", request.HttpContext.Response.ContentType, StringComparison.Ordinal);
     }
 
     private static string QueryString(Dictionary<string, string> query) =>

@@ -65,6 +65,22 @@ public sealed class HostWiringTests(AzuriteFixture azurite)
         Assert.Contains("Smp:PublicBaseUrl", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("3651")]
+    [InlineData("thirty")]
+    public void A_sent_body_retention_out_of_range_fails_start_up_naming_the_setting(string days)
+    {
+        var error = Record.Exception(() =>
+        {
+            using var api = new ApiHarness(azurite.ConnectionString, Instant.FromUtc(2026, 1, 1, 0, 0), new Dictionary<string, string?> { ["Smp:Email:SentBodyRetentionDays"] = days });
+            api.Services.GetRequiredService<IStartupValidator>().Validate();
+        });
+
+        Assert.NotNull(error);
+        Assert.Contains("Smp:Email:SentBodyRetentionDays", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Program_cs_uses_the_same_composition_root()
     {

@@ -282,6 +282,9 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
             public Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken) => inner.ListFailedAsync(cancellationToken);
 
             public Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken) => inner.ListSupersededAsync(cancellationToken);
+
+            public Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken) =>
+                inner.PurgeSentBodiesAsync(queuedBefore, max, cancellationToken);
         }
     }
 

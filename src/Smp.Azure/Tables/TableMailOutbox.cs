@@ -23,7 +23,10 @@ namespace Smp.Azure.Tables;
 /// which Azurite checks too), then removes markers the new state no longer needs. Each marker records the
 /// message version it was written for; readers treat a marker as stale only when the message's version has
 /// reached it and its state disagrees, so a crash between steps loses no message and a late clean-up never
-/// removes a marker a newer state needs.
+/// removes a marker a newer state needs. A message that becomes sent gets <c>purge|TICKS|ID</c> (TICKS: when it was
+/// queued) in the same transaction as its new state, so the row exists exactly while a sent message keeps its body;
+/// the purge reads only the rows older than the retention and clears each body and removes its row in one
+/// transaction again, so an interrupted purge is finished by the next run.
 /// </remarks>
 public sealed class TableMailOutbox : IMailOutbox
 {
@@ -33,6 +36,7 @@ public sealed class TableMailOutbox : IMailOutbox
     private const string FailedPrefix = "failed|";
     private const string SupersededPrefix = "superseded|";
     private const string ClaimPrefix = "claim|";
+    private const string PurgePrefix = "purge|";
     private const int ContentChunkBytes = 60 * 1024;
     private const int MaxContentChunks = 14;
     private const int MaxEnqueueAttempts = 5;
@@ -197,11 +201,24 @@ public sealed class TableMailOutbox : IMailOutbox
             await table.UpsertEntityAsync(Marker(SupersededPrefix, updated.Id, version, updated.NextAttemptAt), TableUpdateMode.Replace, cancellationToken);
         }
 
-        // 2. The state, only if nobody changed it since it was read.
+        // 2. The state, only if nobody changed it since it was read. A sent message's purge row goes with it, atomically.
         Response response;
         try
         {
-            response = await table.UpdateEntityAsync(MessageEntity(updated, version), token.ETag, TableUpdateMode.Replace, cancellationToken);
+            if (updated.Status == MailStatus.Sent && !updated.BodyPurged)
+            {
+                var results = await table.SubmitTransactionAsync(
+                    [
+                        new TableTransactionAction(TableTransactionActionType.UpdateReplace, MessageEntity(updated, version), token.ETag),
+                        new TableTransactionAction(TableTransactionActionType.UpsertReplace, PurgeMarker(updated, version)),
+                    ],
+                    cancellationToken);
+                response = results.Value[0];
+            }
+            else
+            {
+                response = await table.UpdateEntityAsync(MessageEntity(updated, version), token.ETag, TableUpdateMode.Replace, cancellationToken);
+            }
         }
         catch (RequestFailedException e) when (e.Status is 412 or 404)
         {
@@ -229,6 +246,64 @@ public sealed class TableMailOutbox : IMailOutbox
         }
 
         return new StoredOutboxMessage(updated, new Token(version, response.Headers.ETag ?? default).ToString());
+    }
+
+    public async Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        await created.EnsureAsync(cancellationToken);
+
+        // Purge rows sort by the time their message was queued, so only the rows that are due are read.
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {PurgePrefix} and RowKey lt {PurgeKeyPrefix(queuedBefore)}");
+        var due = new List<TableEntity>();
+        await foreach (var marker in table.QueryAsync<TableEntity>(filter, maxPerPage: max, cancellationToken: cancellationToken))
+        {
+            due.Add(marker);
+            if (due.Count >= max)
+            {
+                break;
+            }
+        }
+
+        var purged = 0;
+        foreach (var marker in due)
+        {
+            var id = marker.RowKey[(marker.RowKey.LastIndexOf('|') + 1)..];
+            var stored = await GetAsync(id, cancellationToken);
+            if (stored is { Message: { Status: MailStatus.Sent, BodyPurged: false } message })
+            {
+                // The body goes and the row that found it goes with it, or neither: a failure leaves both for the next run.
+                var token = Token.Parse(stored.ConcurrencyToken);
+                try
+                {
+                    await table.SubmitTransactionAsync(
+                        [
+                            new TableTransactionAction(TableTransactionActionType.UpdateReplace, MessageEntity(message.WithoutBody(), token.Version + 1), token.ETag),
+                            new TableTransactionAction(TableTransactionActionType.Delete, marker, ETag.All),
+                        ],
+                        cancellationToken);
+                    purged++;
+                }
+                catch (RequestFailedException e) when (e.Status is 412 or 404)
+                {
+                    // Changed or purged since it was read: the next run looks again.
+                }
+
+                continue;
+            }
+
+            // Purged already, or not a sent message (the row is written only with the sent state): nothing to keep it for.
+            try
+            {
+                await table.DeleteEntityAsync(marker, ETag.All, cancellationToken);
+            }
+            catch (RequestFailedException e) when (e.Status == 404)
+            {
+                // Removed by a concurrent run.
+            }
+        }
+
+        return purged;
     }
 
     private static bool IsPendingState(MailStatus status) => status is MailStatus.Pending or MailStatus.Sending;
@@ -289,6 +364,13 @@ public sealed class TableMailOutbox : IMailOutbox
         }
     }
 
+    /// <summary><c>purge|TICKS|</c>: Unix ticks of when the message was queued, zero-padded so that keys sort by time.</summary>
+    private static string PurgeKeyPrefix(Instant queuedAt) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{PurgePrefix}{Math.Max(0, queuedAt.ToUnixTimeTicks()):D19}|");
+
+    private static TableEntity PurgeMarker(OutboxMessage message, long version) =>
+        new(Partition, PurgeKeyPrefix(message.CreatedAt) + message.Id) { ["Version"] = version };
+
     private static string ClaimKey(MailClaim claim) => ClaimPrefix + TableKey.Encode(claim.Key);
 
     private static TableEntity ClaimEntity(MailClaim claim, string mailId) =>
@@ -314,6 +396,7 @@ public sealed class TableMailOutbox : IMailOutbox
             ["Note"] = Truncate(message.Note, 2000),
             ["Subject"] = Truncate(message.Mail.Subject, 1000),
             ["To"] = Truncate(string.Join(", ", message.Mail.To.Select(a => a.Value)), 4000),
+            ["BodyPurged"] = message.BodyPurged,
         };
 
         var content = JsonSerializer.SerializeToUtf8Bytes(StoredMail.Of(message.Mail, message.Claims), Json);
@@ -357,6 +440,7 @@ public sealed class TableMailOutbox : IMailOutbox
             OutcomeUnknown = entity.GetBoolean("OutcomeUnknown") ?? false,
             FirstAttemptAt = entity.GetDateTimeOffset("FirstAttemptAt") is { } first ? Instant.FromDateTimeOffset(first) : null,
             Note = entity.GetString("Note"),
+            BodyPurged = entity.GetBoolean("BodyPurged") ?? false,
         };
         return new StoredOutboxMessage(message, new Token(entity.GetInt64("Version") ?? 1, entity.ETag).ToString());
     }

@@ -26,6 +26,18 @@ public sealed record DeliveryOptions
 
     /// <summary>How long a dispatcher holds a message while handing it over; after that its outcome is reconciled.</summary>
     public Duration Lease { get; init; } = Duration.FromMinutes(5);
+
+    /// <summary>
+    /// How long a sent message keeps its body (which holds customer links), counted from when it was queued; then the
+    /// body is cleared and its metadata stays (SPEC section 5).
+    /// </summary>
+    public Duration SentBodyRetention { get; init; } = Duration.FromDays(DefaultSentBodyRetentionDays);
+
+    /// <summary>The default of <see cref="SentBodyRetention"/>, in days.</summary>
+    public const int DefaultSentBodyRetentionDays = 30;
+
+    /// <summary>The most sent bodies one dispatch run clears (a backlog clears over a few runs).</summary>
+    public int MaxPurgedPerRun { get; init; } = 100;
 }
 
 /// <summary>

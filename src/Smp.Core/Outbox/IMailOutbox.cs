@@ -32,6 +32,15 @@ public interface IMailOutbox
     /// <summary>Replaces a message's delivery state; null, with nothing written, when it changed since it was read.</summary>
     Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Clears the bodies (plain text and HTML, which hold customer links) of up to <paramref name="max"/> sent messages
+    /// queued before <paramref name="queuedBefore"/>, keeping their id, kind, recipients, subject, status and times, and
+    /// marking them <see cref="OutboxMessage.BodyPurged"/>. Messages not sent (pending, sending, failed, superseded) keep
+    /// their bodies. Reads only the messages it purges, never every message sent; a run that stops half-way is finished
+    /// by the next. Returns how many it purged.
+    /// </summary>
+    Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken);
+
     /// <summary>The most claims a single message may carry (one atomic write).</summary>
     int MaxClaimsPerMessage { get; }
 }

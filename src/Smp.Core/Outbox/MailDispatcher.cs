@@ -9,6 +9,9 @@ public sealed record DispatchReport(int Sent, int Retried, int Failed, int Recon
 {
     /// <summary>Messages dropped unsent because what they said no longer held (R9).</summary>
     public int Superseded { get; init; }
+
+    /// <summary>Sent messages whose bodies were cleared after the retention.</summary>
+    public int Purged { get; init; }
 }
 
 /// <summary>
@@ -118,12 +121,21 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
             if (result is MailSendResult.Throttled)
             {
                 metrics?.MailThrottled();
-                return new DispatchReport(sent, retried, failed, reconciled, Throttled: true) { Superseded = superseded };
+                return new DispatchReport(sent, retried, failed, reconciled, Throttled: true) { Superseded = superseded, Purged = await PurgeAsync(cancellationToken) };
             }
         }
 
-        return new DispatchReport(sent, retried, failed, reconciled, Throttled: false) { Superseded = superseded };
+        return new DispatchReport(sent, retried, failed, reconciled, Throttled: false) { Superseded = superseded, Purged = await PurgeAsync(cancellationToken) };
     }
+
+    /// <summary>
+    /// Clears the bodies of sent mail queued longer ago than <see cref="DeliveryOptions.SentBodyRetention"/> (SPEC
+    /// section 5: the links they hold do not lie around), at most <see cref="DeliveryOptions.MaxPurgedPerRun"/> a run.
+    /// The retention counts from when the mail was queued, a fact every history of the same work shares, so a run
+    /// retried after a fault or a crash clears exactly what an uninterrupted one does.
+    /// </summary>
+    public Task<int> PurgeAsync(CancellationToken cancellationToken) =>
+        outbox.PurgeSentBodiesAsync(clock.GetCurrentInstant() - options.SentBodyRetention, options.MaxPurgedPerRun, cancellationToken);
 
     private static bool IsCustomerRequestMail(string kind) =>
         kind is MailKinds.PasswordLink or MailKinds.Term or MailKinds.QuoteAcknowledgement or MailKinds.QuoteNotification;

@@ -68,6 +68,16 @@ public sealed record OutboxMessage(
     /// <summary>What staff should know beyond the delivery state (for example, serials dropped as superseded).</summary>
     public string? Note { get; init; }
 
+    /// <summary>
+    /// True once the body of this sent message (plain text and HTML, which hold customer links) was cleared after the
+    /// retention (SPEC section 5); id, kind, recipients, subject, status and times stay.
+    /// </summary>
+    public bool BodyPurged { get; init; }
+
+    /// <summary>This sent message without its body, as kept after the retention.</summary>
+    public OutboxMessage WithoutBody() =>
+        this with { Mail = Mail with { PlainText = string.Empty, Html = string.Empty }, BodyPurged = true };
+
     /// <summary>Whether an earlier attempt may have reached the provider (leased by a dispatcher that died, or an unknown outcome).</summary>
     public bool InDoubt => Status == MailStatus.Sending || OutcomeUnknown;
 
@@ -88,6 +98,7 @@ public sealed record OutboxMessage(
         && OutcomeUnknown == other.OutcomeUnknown
         && FirstAttemptAt == other.FirstAttemptAt
         && Note == other.Note
+        && BodyPurged == other.BodyPurged
         && Claims.SequenceEqual(other.Claims);
 
     public override int GetHashCode() => HashCode.Combine(Mail, Kind, Status, Attempts, NextAttemptAt, OutcomeUnknown, Claims.Count);

@@ -18,7 +18,7 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
     public async Task DispatchMail([TimerTrigger(DispatchSchedule)] TimerInfo timer, FunctionContext context)
     {
         var report = await dispatcher.RunAsync(context.CancellationToken);
-        LogDispatch(logger, report.Sent, report.Retried, report.Failed, report.Reconciled, report.Throttled);
+        LogDispatch(logger, report.Sent, report.Retried, report.Failed, report.Reconciled, report.Throttled, report.Purged);
     }
 
     [Function("ListMail")]
@@ -67,8 +67,8 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
         };
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Mail dispatch: {Sent} sent, {Retried} to retry, {Failed} failed, {Reconciled} reconciled, throttled: {Throttled}.")]
-    private static partial void LogDispatch(ILogger logger, int sent, int retried, int failed, int reconciled, bool throttled);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Mail dispatch: {Sent} sent, {Retried} to retry, {Failed} failed, {Reconciled} reconciled, throttled: {Throttled}, {Purged} sent bodies cleared.")]
+    private static partial void LogDispatch(ILogger logger, int sent, int retried, int failed, int reconciled, bool throttled, int purged);
 }
 
 /// <summary>What staff see of a message: addresses, subject and delivery state, not the bodies.</summary>

@@ -61,7 +61,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
                 answer = CustomerResponses.NotEntitled(request, notEntitled.Serial, notEntitled.Version, notEntitled.Status, notEntitled.ExpiresOn);
                 break;
             case PasswordRelease.TooManyReveals:
-                answer = Problems.TooManyRequests("This link has been opened too often today. Open it again tomorrow, or ask for a new link.");
+                answer = CustomerResponses.TooManyReveals(request, serial.Value, parsedVersion.Value);
                 break;
             case PasswordRelease.NotFound notFound:
                 answer = CustomerResponses.ForCaller(request, CustomerResponses.NotFound(notFound.Detail));

@@ -17,6 +17,16 @@ public static class CustomerResponses
 
     private const string WayBack = "If the problem persists, reply to any of our emails to reach the renewals desk.";
 
+    /// <summary>
+    /// The functions of the customer routes (the password link, the new-link, term and quotation pages and their
+    /// posts): every answer they give, errors that escape them included, carries the customer headers and is a page
+    /// for a browser.
+    /// </summary>
+    public static readonly IReadOnlySet<string> CustomerFunctions = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "GetUpdatePassword", "RequestPasswordLink", "PasswordRequestPage", "TermRequestPage", "RequestTerm", "QuoteRequestPage", "RequestQuote",
+    };
+
     /// <summary>Wraps <paramref name="inner"/> so that its response carries the customer routes' security headers.</summary>
     public static IActionResult Secure(IActionResult inner) => new SecureHeadersResult(inner);
 
@@ -100,6 +110,16 @@ public static class CustomerResponses
                 [$"The Software Maintenance Plan of license {serial.Value} expired on {IsoDate.Format(expiresOn)}, so it does not include update {version.Value}. To renew it, ask our renewals desk for a quotation.", WayBack],
                 new FormSpec("/api/quote-requests", "Request a quotation", [("serial", serial.Value), ("scope", "license")]));
     }
+
+    /// <summary>
+    /// The 429 of a genuine link opened more often today than the reveals per link allow (SPEC section 5), as a problem
+    /// or a page with a link to ask for a new one.
+    /// </summary>
+    public static IActionResult TooManyReveals(HttpRequest request, Serial serial, UpdateVersion version) => ForCaller(
+        request,
+        Problems.TooManyRequests("This link has been opened too often today. Open it again tomorrow, or ask for a new link."),
+        ["This link has been opened too often today. Open it again tomorrow, or ask for a new link: it goes to the license's registered contacts.", WayBack],
+        link: new PageLink(PasswordRequestPath(serial, version), "Ask for a new link"));
 
     /// <summary>The 404 of a genuine link whose update is unknown, not released yet, or has no stored password.</summary>
     public static ObjectResult NotFound(string detail) => Problems.NotFound(detail);

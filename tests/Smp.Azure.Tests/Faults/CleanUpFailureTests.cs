@@ -91,8 +91,9 @@ public sealed class CleanUpFailureTests(AzuriteFixture azurite) : IClassFixture<
         var read = (await outbox.GetAsync(mail.Id, Ct))!;
         var leased = (await outbox.TryUpdateAsync(read, DeliveryPolicy.Lease(read.Message, Now, SmpOnTables.Delivery), Ct))!;
 
-        // Storage stops answering once the message is marked sent: its pending marker cannot be retired.
-        outage.StartAfter(m => m.Request.Method == RequestMethod.Put && m.Request.Uri.Path.Contains("msg", StringComparison.Ordinal));
+        // Storage stops answering once the message is marked sent (with its purge row, in one batch): its pending
+        // marker cannot be retired.
+        outage.StartAfter(m => m.Request.Method == RequestMethod.Post && m.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal));
         var sent = await outbox.TryUpdateAsync(leased, DeliveryPolicy.After(leased.Message, new MailSendResult.Accepted(), Now, SmpOnTables.Delivery), Ct);
 
         Assert.Equal(MailStatus.Sent, sent?.Message.Status);

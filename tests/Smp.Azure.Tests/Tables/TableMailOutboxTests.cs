@@ -135,7 +135,100 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         Assert.Equal(failed.Id, Assert.Single(failedList).Message.Id);
         Assert.Equal("550 mailbox unknown", failedList[0].Message.LastError);
         var markers = (await RowsAsync(table)).Where(r => !r.RowKey.StartsWith("msg|", StringComparison.Ordinal) && !r.RowKey.StartsWith("claim|", StringComparison.Ordinal)).Select(r => r.RowKey);
-        Assert.Equal([$"failed|{failed.Id}"], markers);
+        Assert.Equal([$"failed|{failed.Id}", $"purge|{Now.ToUnixTimeTicks():D19}|{sent.Id}"], markers);
+    }
+
+    [Fact]
+    public async Task Spec5_sent_bodies_are_purged_after_the_retention_reading_only_those_messages_and_the_metadata_stays()
+    {
+        var counter = new PointReadCounter();
+        var options = new TableClientOptions();
+        options.AddPolicy(counter, global::Azure.Core.HttpPipelinePosition.PerCall);
+        var name = AzuriteFixture.UniqueTableName("mailoutbox");
+        var outbox = new TableMailOutbox(azurite.CreateServiceClient(options), name);
+        var table = azurite.CreateServiceClient().GetTableClient(name);
+        var old = Mail(body: "Open https://smp.example.com/api/updates/1.96/password?sig=k1.old-link");
+        var recent = Mail(body: "recent link");
+        var pending = Mail(body: "pending link");
+        var failed = Mail(body: "failed link");
+        await outbox.EnqueueAsync(old, MailKinds.PasswordLink, [], Now, Ct);
+        await outbox.EnqueueAsync(pending, MailKinds.PasswordLink, [], Now, Ct);
+        await outbox.EnqueueAsync(failed, MailKinds.PasswordLink, [], Now, Ct);
+        await outbox.EnqueueAsync(recent, MailKinds.PasswordLink, [], Now + Duration.FromDays(20), Ct);
+        await DeliverAsync(outbox, old.Id, Now, new MailSendResult.Accepted());
+        await DeliverAsync(outbox, failed.Id, Now, new MailSendResult.PermanentFailure("550 mailbox unknown"));
+        await DeliverAsync(outbox, recent.Id, Now + Duration.FromDays(20), new MailSendResult.Accepted());
+        var purgeAt = Now + Duration.FromDays(31);
+
+        counter.Reads = 0;
+        var purged = await outbox.PurgeSentBodiesAsync(purgeAt - Delivery.SentBodyRetention, max: 100, Ct);
+
+        Assert.Equal(1, purged);
+        Assert.Equal(1, counter.Reads); // the one message purged: not every message ever sent
+        var kept = (await outbox.GetAsync(old.Id, Ct))!.Message;
+        Assert.True(kept.BodyPurged);
+        Assert.Equal((string.Empty, string.Empty), (kept.Mail.PlainText, kept.Mail.Html));
+        Assert.Equal(
+            (old.Id, MailKinds.PasswordLink, MailStatus.Sent, Now, (Instant?)Now, old.Subject, string.Join(",", old.To), old.ReplyTo),
+            (kept.Id, kept.Kind, kept.Status, kept.CreatedAt, kept.SentAt, kept.Mail.Subject, string.Join(",", kept.Mail.To), kept.Mail.ReplyTo));
+        var rows = new List<TableEntity>();
+        await foreach (var row in table.QueryAsync<TableEntity>(cancellationToken: Ct))
+        {
+            rows.Add(row);
+        }
+
+        Assert.DoesNotContain(rows, r => ((IDictionary<string, object>)r).Values.OfType<byte[]>().Any(b => System.Text.Encoding.UTF8.GetString(b).Contains("old-link", StringComparison.Ordinal)));
+        Assert.DoesNotContain(rows, r => r.RowKey.StartsWith("purge|", StringComparison.Ordinal) && r.RowKey.EndsWith(old.Id, StringComparison.Ordinal));
+
+        // Not yet due, not sent, or failed (staff may retry it, so it keeps what it would send): bodies stay.
+        Assert.Equal("recent link", (await outbox.GetAsync(recent.Id, Ct))!.Message.Mail.PlainText);
+        Assert.Equal("pending link", (await outbox.GetAsync(pending.Id, Ct))!.Message.Mail.PlainText);
+        var failedListed = Assert.Single(await outbox.ListFailedAsync(Ct));
+        Assert.Equal((failed.Id, "failed link"), (failedListed.Message.Id, failedListed.Message.Mail.PlainText));
+
+        counter.Reads = 0;
+        Assert.Equal(0, await outbox.PurgeSentBodiesAsync(purgeAt - Delivery.SentBodyRetention, max: 100, Ct));
+        Assert.Equal(0, counter.Reads);
+
+        // Much later the recent one goes too; the first stays purged.
+        Assert.Equal(1, await outbox.PurgeSentBodiesAsync(Now + Duration.FromDays(21), max: 100, Ct));
+        Assert.True((await outbox.GetAsync(recent.Id, Ct))!.Message.BodyPurged);
+        Assert.Equal("pending link", (await outbox.GetAsync(pending.Id, Ct))!.Message.Mail.PlainText);
+    }
+
+    [Fact]
+    public async Task Spec5_the_purge_row_is_written_with_the_sent_state_and_an_unfinished_purge_is_finished_by_the_next_run()
+    {
+        var (outbox, table) = Create();
+        var mails = Enumerable.Range(0, 3).Select(_ => Mail(body: "a link")).ToArray();
+        foreach (var (mail, n) in mails.Select((m, n) => (m, n)))
+        {
+            await outbox.EnqueueAsync(mail, MailKinds.Term, [], Now + Duration.FromMinutes(n), Ct);
+            await DeliverAsync(outbox, mail.Id, Now + Duration.FromMinutes(n), new MailSendResult.Accepted());
+        }
+
+        // A send whose state change was refused (a stale read) leaves no purge row behind.
+        var stale = (await outbox.GetAsync(mails[0].Id, Ct))!;
+        await outbox.TryUpdateAsync(stale, stale.Message with { Note = "first" }, Ct);
+        Assert.Null(await outbox.TryUpdateAsync(stale, stale.Message with { Note = "second" }, Ct));
+        Assert.Equal(3, (await RowsAsync(table)).Count(r => r.RowKey.StartsWith("purge|", StringComparison.Ordinal)));
+
+        // At most `max` a run; the next run finishes, oldest first.
+        var due = Now + Duration.FromDays(1);
+        Assert.Equal(2, await outbox.PurgeSentBodiesAsync(due, max: 2, Ct));
+        var purgedFlags = await Task.WhenAll(mails.Select(async m => (await outbox.GetAsync(m.Id, Ct))!.Message.BodyPurged));
+        Assert.Equal(new[] { true, true, false }, purgedFlags);
+        Assert.Equal(1, await outbox.PurgeSentBodiesAsync(due, max: 2, Ct));
+        var rowKeys = (await RowsAsync(table)).Select(r => r.RowKey).ToList();
+        Assert.DoesNotContain(rowKeys, k => k.StartsWith("purge|", StringComparison.Ordinal));
+        Assert.All(mails, m => Assert.Contains("msg|" + m.Id, rowKeys));
+    }
+
+    private static async Task DeliverAsync(TableMailOutbox outbox, string id, Instant at, MailSendResult result)
+    {
+        var read = (await outbox.GetAsync(id, Ct))!;
+        var leased = (await outbox.TryUpdateAsync(read, DeliveryPolicy.Lease(read.Message, at, Delivery), Ct))!;
+        Assert.NotNull(await outbox.TryUpdateAsync(leased, DeliveryPolicy.After(leased.Message, result, at, Delivery), Ct));
     }
 
     [Fact]

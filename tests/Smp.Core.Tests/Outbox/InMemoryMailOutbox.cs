@@ -155,6 +155,25 @@ public sealed class InMemoryMailOutbox(int maxClaimsPerMessage = 50) : IMailOutb
         }
     }
 
+    public async Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        lock (gate)
+        {
+            var due = messages.Values
+                .Where(e => e.Message is { Status: MailStatus.Sent, BodyPurged: false } m && m.CreatedAt < queuedBefore)
+                .OrderBy(e => e.Message.CreatedAt)
+                .Take(max)
+                .ToList();
+            foreach (var entry in due)
+            {
+                messages[entry.Message.Id] = entry with { Message = entry.Message.WithoutBody(), Token = NextToken() };
+            }
+
+            return due.Count;
+        }
+    }
+
     /// <summary>Every stored message, in the order they were enqueued.</summary>
     public IReadOnlyList<OutboxMessage> All()
     {

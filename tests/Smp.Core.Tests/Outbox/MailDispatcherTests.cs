@@ -41,6 +41,27 @@ public class MailDispatcherTests
         (await outbox.GetAsync(id, CancellationToken.None))!.Message;
 
     [Fact]
+    public async Task Section5_a_dispatch_run_clears_the_bodies_of_sent_mail_queued_longer_ago_than_the_retention()
+    {
+        var ids = await EnqueueAsync(2);
+        await Dispatcher().RunAsync(CancellationToken.None);
+        clock.Advance(Options.SentBodyRetention);
+
+        var unchanged = await Dispatcher().RunAsync(CancellationToken.None);
+        clock.Advance(Duration.FromMinutes(1));
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(0, unchanged.Purged);
+        Assert.Equal(2, report.Purged);
+        foreach (var id in ids)
+        {
+            var message = await MessageAsync(id);
+            Assert.True(message.BodyPurged);
+            Assert.Equal((MailStatus.Sent, string.Empty, string.Empty), (message.Status, message.Mail.PlainText, message.Mail.Html));
+        }
+    }
+
+    [Fact]
     public async Task Section5_mail_caused_by_anonymous_requests_never_delays_reminders_and_gets_only_its_share_of_a_run()
     {
         var requested = new List<string>();
