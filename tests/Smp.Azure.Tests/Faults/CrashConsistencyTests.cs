@@ -287,6 +287,63 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Customers: ["ACME", "GLOBEX"],
             ReadReminders: NewOffsets));
 
+    [Fact]
+    public Task R13_publishing_an_update_interrupted_at_any_write_and_made_again_stores_its_password_and_release_once() =>
+        SweepAsync(new UseCase(
+            Arrange: s => s.Licenses.ActivateAsync(Activation("CR-PUB-1", "ACME", onSiteTraining: true), Staff, Ct),
+
+            // Staff publish the update again after a crash (PUT /api/updates/{version}, the same body).
+            Act: s => s.Updates.PublishAsync(UpdateVersion.Parse("2026.2"), new LocalDate(2026, 3, 14), "Pw-2026.2-first", Ct),
+
+            // The password in the secret store first, then the update's row saying it has one.
+            Writes: 2,
+            Customers: ["ACME"]));
+
+    [Fact]
+    public Task R13_publishing_an_update_again_with_a_new_password_interrupted_at_any_write_and_made_again_stores_the_new_one() =>
+        SweepAsync(new UseCase(
+            Arrange: s => s.Updates.PublishAsync(UpdateVersion.Parse("2026.3"), new LocalDate(2026, 3, 14), "Pw-2026.3-first", Ct),
+
+            // A corrected release date and a new password for the same version.
+            Act: s => s.Updates.PublishAsync(UpdateVersion.Parse("2026.3"), new LocalDate(2026, 3, 16), "Pw-2026.3-second", Ct),
+
+            // The new password replacing the old one, then the update's row with its new release date.
+            Writes: 2,
+            Customers: []));
+
+    [Fact]
+    public Task R5_training_recorded_and_interrupted_at_any_write_and_recorded_again_is_stored_once() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                // A 30-day plan bought without training.
+                await s.Licenses.ActivateAsync(Activation("CR-TRN-1", "ACME"), Staff, Ct);
+                s.Clock.Reset(Instant.FromUtc(2026, 4, 20, 16, 0));
+            },
+            // POST /api/licenses/{serial}/training, made again unchanged after a crash: the 30-day term becomes a full one.
+            Act: s => s.Licenses.RecordTrainingAsync(Serial.Parse("CR-TRN-1"), new CommandContext("training-desk", "corr-train-1"), Ct),
+
+            // The longer term's index rows (expiry, two reminders), the license with its event, the 30-day term's rows
+            // retired (its expiry and its one reminder).
+            Writes: 6,
+            Customers: ["ACME"]));
+
+    [Fact]
+    public Task A_contact_change_interrupted_at_any_write_and_made_again_stores_the_new_contacts_once() =>
+        SweepAsync(new UseCase(
+            Arrange: s => s.Licenses.ActivateAsync(Activation("CR-CON-1", "ACME", onSiteTraining: true), Staff, Ct),
+
+            // PUT /api/licenses/{serial}/contacts, made again unchanged after a crash.
+            Act: s => s.Licenses.ReplaceContactsAsync(
+                Serial.Parse("CR-CON-1"),
+                [EmailAddress.Parse("it@acme.example"), EmailAddress.Parse("boss@acme.example")],
+                new CommandContext("contacts-desk", "corr-contacts-1"),
+                Ct),
+
+            // The license with its event.
+            Writes: 1,
+            Customers: ["ACME"]));
+
     private static readonly ReminderSchedule NewOffsets = new([60, 14]);
 
     private const string Version = "2026.1";

@@ -89,15 +89,30 @@ public sealed class ProcessCrashPolicy : HttpPipelinePolicy
         return !(message.Request.Method == RequestMethod.Post && message.Request.Uri.Path.EndsWith("/Tables", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A write that does not go through a storage pipeline (a secret written to the local secret folder, see
+    /// <see cref="CrashingSecretStore"/>), counted with the storage writes: throws if the process is dead or dies
+    /// now; true when it is to die once this write is done (then call <see cref="AfterWrite"/>).
+    /// </summary>
+    public bool BeforeWrite(string description) => Before(isWrite: true, description);
+
+    /// <summary>Throws if the process is dead (a read that does not go through a storage pipeline).</summary>
+    public void BeforeRead() => Before(isWrite: false, string.Empty);
+
+    /// <summary>Dies now when <see cref="BeforeWrite"/> said so.</summary>
+    public void AfterWrite(bool crashNow) => After(crashNow);
+
     /// <summary>Throws if the process is dead or dies now; true when it is to die once this write is done.</summary>
-    private bool Before(HttpMessage message)
+    private bool Before(HttpMessage message) => Before(IsWrite(message), $"{message.Request.Method} {message.Request.Uri.Path}");
+
+    private bool Before(bool isWrite, string description)
     {
         if (crashed)
         {
             throw new SimulatedCrashException("The process has crashed; nothing runs any more.");
         }
 
-        if (!IsWrite(message))
+        if (!isWrite)
         {
             return false;
         }
@@ -111,7 +126,7 @@ public sealed class ProcessCrashPolicy : HttpPipelinePolicy
         if (timing == CrashTiming.BeforeWrite)
         {
             crashed = true;
-            throw new SimulatedCrashException(string.Create(CultureInfo.InvariantCulture, $"Crashed before write {n} ({message.Request.Method} {message.Request.Uri.Path})."));
+            throw new SimulatedCrashException(string.Create(CultureInfo.InvariantCulture, $"Crashed before write {n} ({description})."));
         }
 
         return true;

@@ -93,7 +93,11 @@ internal sealed class SmpOnTables
         var composer = new ReminderMailComposer(MailSettings, schedule);
         Scan = new ReminderScan(Store, Licenses, Outbox, composer, schedule, calendar);
         RequestQueue = new TableCustomerRequestQueue(service, tables.CustomerRequests);
-        Secrets = new LocalFolderSecretStore(Path.Combine(Path.GetTempPath(), "smp-faults-" + tables.Licenses), NullLogger<LocalFolderSecretStore>.Instance);
+        var secretFolder = new LocalFolderSecretStore(Path.Combine(Path.GetTempPath(), "smp-faults-" + tables.Licenses), NullLogger<LocalFolderSecretStore>.Instance);
+        SecretsFolder = secretFolder.Directory;
+
+        // A process that can crash writes its secrets under the same policy as its storage calls.
+        Secrets = policies.OfType<ProcessCrashPolicy>().FirstOrDefault() is { } crash ? new CrashingSecretStore(secretFolder, crash) : secretFolder;
         var updateStore = new TableUpdateStore(service, tables.Updates);
         var updateOptions = new UpdateOptions(EntitlementPolicy.CurrentPlan);
         Links = new LinkService(Secrets, clock, new LinkOptions(MailSettings.PublicBaseUrl));
@@ -129,7 +133,10 @@ internal sealed class SmpOnTables
 
     public int RebuildPageSize { get; }
 
-    public LocalFolderSecretStore Secrets { get; }
+    public ISecretStore Secrets { get; }
+
+    /// <summary>The folder the secrets are stored in (one file per secret), shared by every process of this system.</summary>
+    public string SecretsFolder { get; }
 
     public UpdateService Updates { get; }
 
@@ -199,5 +206,5 @@ internal sealed class SmpOnTables
     /// <summary>Everything this system stores, read through a client without faults (see <see cref="SystemState"/>).</summary>
     /// <param name="reminders">The offsets to read the reminder index with (default: this process's own).</param>
     public Task<SystemState> ReadStateAsync(IEnumerable<string> customerIds, ReminderSchedule? reminders = null) =>
-        SystemState.ReadAsync(azurite.CreateServiceClient(), Tables, customerIds, MailService, Tables.StoreOptionsFor(reminders ?? Reminders, RebuildPageSize));
+        SystemState.ReadAsync(azurite.CreateServiceClient(), Tables, customerIds, MailService, Tables.StoreOptionsFor(reminders ?? Reminders, RebuildPageSize), SecretsFolder);
 }

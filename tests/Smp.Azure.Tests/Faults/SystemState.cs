@@ -10,7 +10,7 @@ namespace Smp.Azure.Tests.Faults;
 
 /// <summary>
 /// Everything a system stores, as sorted "what = value" facts that compare by value: every row of the license,
-/// index, outbox and rate-limit tables, and the deliveries the mail service saw per mail id. What may legitimately
+/// index, outbox, rate-limit, customer-request and update tables, the secrets (by a hash of their value), and the deliveries the mail service saw per mail id. What may legitimately
 /// differ between two histories that did the same work is left out, each with its reason (see <see cref="ReadAsync"/>).
 /// </summary>
 internal sealed class SystemState
@@ -52,7 +52,7 @@ internal sealed class SystemState
     /// Outbox messages are compared without their delivery history (<see cref="DeliveryHistoryColumns"/>): a message
     /// whose lease or outcome was lost is delivered on a later run, after more attempts, which is by design.
     /// </summary>
-    public static async Task<SystemState> ReadAsync(TableServiceClient client, SmpTables tables, IEnumerable<string> customerIds, MailServiceDouble mailService, TableLicenseStoreOptions? storeOptions = null)
+    public static async Task<SystemState> ReadAsync(TableServiceClient client, SmpTables tables, IEnumerable<string> customerIds, MailServiceDouble mailService, TableLicenseStoreOptions? storeOptions = null, string? secretsFolder = null)
     {
         // The reader is configured like the system read (its reminder offsets): a reader with other offsets would rebuild the index.
         var store = new TableLicenseStore(client, storeOptions ?? tables.StoreOptions);
@@ -84,6 +84,15 @@ internal sealed class SystemState
         await AddRowsAsync(facts, client.GetTableClient(tables.Outbox), "outbox", (row, column) =>
             row.RowKey.StartsWith("msg|", StringComparison.Ordinal) ? !DeliveryHistoryColumns.Contains(column)
             : row.RowKey.StartsWith("claim|", StringComparison.Ordinal)); // A marker's presence is the fact; its version and time are bookkeeping.
+        if (secretsFolder is not null && Directory.Exists(secretsFolder))
+        {
+            // One file per secret; a name starting with a dot is a write in progress, not a secret.
+            foreach (var file in Directory.EnumerateFiles(secretsFolder).Where(f => !Path.GetFileName(f).StartsWith('.')))
+            {
+                facts["secrets/" + Path.GetFileName(file)] = Format(await File.ReadAllBytesAsync(file));
+            }
+        }
+
         foreach (var (id, count) in mailService.Deliveries)
         {
             facts["delivered/" + id] = count.ToString(CultureInfo.InvariantCulture);

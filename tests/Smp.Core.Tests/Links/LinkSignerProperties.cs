@@ -49,7 +49,7 @@ public static class LinkArbitraries
 
 public class LinkSignerProperties
 {
-    [Property(Arbitrary = [typeof(LinkArbitraries)], MaxTest = 500)]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay, Arbitrary = [typeof(LinkArbitraries)], MaxTest = 500)]
     public bool Any_single_character_change_to_any_field_invalidates_the_link(TamperedLink link)
     {
         var fields = new[] { link.Serial, link.Version, link.Expires, link.Signature };
@@ -79,7 +79,7 @@ public class LinkSignerProperties
         return new LinkSigner(link.Key).Verify(serial, version, expires, fields[3], now) is LinkCheck.BadSignature;
     }
 
-    [Property(Arbitrary = [typeof(LinkArbitraries)], MaxTest = 200)]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay, Arbitrary = [typeof(LinkArbitraries)], MaxTest = 200)]
     public bool An_untouched_link_is_valid_before_its_expiry_and_expired_from_it(TamperedLink link)
     {
         var serial = Serial.Parse(link.Serial);

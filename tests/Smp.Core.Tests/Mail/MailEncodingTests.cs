@@ -93,7 +93,7 @@ public class MailEncodingTests
     }
 
     /// <summary>Whatever string a customer name is, the HTML stays the renderer's own and shows the name as text.</summary>
-    [Property(MaxTest = 300)]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay, MaxTest = 300)]
     public void Any_customer_name_renders_as_text(string? name)
     {
         var model = QuoteNotification(Contacts, ("VT-1001", April1)) with { Customer = new Customer("C-1", name!) };

@@ -13,7 +13,7 @@ namespace Smp.Core.Tests.Properties;
 /// </summary>
 public class PlanArbitrariesTests
 {
-    [Property(Arbitrary = [typeof(PlanArbitraries)])]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay, Arbitrary = [typeof(PlanArbitraries)])]
     public void Generated_histories_keep_their_contract(PlanScenario scenario)
     {
         Assert.InRange(scenario.ActivatedOn, PlanArbitraries.FirstActivation, PlanArbitraries.LastActivation);

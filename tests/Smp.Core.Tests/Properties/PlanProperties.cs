@@ -15,7 +15,7 @@ namespace Smp.Core.Tests.Properties;
 public class PlanProperties
 {
     /// <summary>(a) Renewals are prepaid: each one moves expiresOn later and takes no covered day away.</summary>
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void A_renewal_never_shortens_coverage(PlanScenario scenario)
     {
         foreach (var step in scenario.Replay().Where(r => r.Step is RenewalStep))
@@ -28,7 +28,7 @@ public class PlanProperties
     }
 
     /// <summary>(a) A renewal adds one term and leaves the earlier ones as they were.</summary>
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void A_renewal_appends_one_term_and_keeps_the_earlier_terms(PlanScenario scenario)
     {
         foreach (var step in scenario.Replay().Where(r => r.Step is RenewalStep))
@@ -43,7 +43,7 @@ public class PlanProperties
     /// months bought after its start (also after a 30-day term: 2027-03-03 + 12 months = 2028-03-03), and starts either
     /// at the previous expiry (recorded before it) or on the first of a month (recorded after a lapse).
     /// </summary>
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void Terms_are_30_days_a_year_or_exactly_the_months_bought(PlanScenario scenario)
     {
         foreach (var (on, license) in scenario.States())
@@ -65,7 +65,7 @@ public class PlanProperties
     }
 
     /// <summary>(c) R4: covered from the activation date itself through the initial term.</summary>
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void Current_from_the_activation_date_to_the_initial_expiry(PlanScenario scenario)
     {
         foreach (var (_, license) in scenario.States())
@@ -81,7 +81,7 @@ public class PlanProperties
     }
 
     /// <summary>(d) Every command applied a second time, at once or later, is decided as no change.</summary>
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void Applying_a_command_twice_equals_applying_it_once(PlanScenario scenario)
     {
         foreach (var step in scenario.Replay())
@@ -111,7 +111,7 @@ public class PlanProperties
     }
 
     /// <summary>(e) Terms follow one another, each is a real span, and none covers a day before the activation.</summary>
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void Terms_are_ordered_and_never_cover_a_day_before_activation(PlanScenario scenario)
     {
         foreach (var (on, license) in scenario.States())
@@ -141,7 +141,7 @@ public class PlanProperties
     }
 
     /// <summary>(f) The covered spans are exactly the days on which the status is current, merged and in order.</summary>
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void Covered_spans_agree_with_status_on_every_date(PlanScenario scenario)
     {
         var license = scenario.Final;
@@ -162,7 +162,7 @@ public class PlanProperties
     }
 
     /// <summary>(g) R5: training, whenever it is recorded, never takes a covered day away nor brings expiry forward.</summary>
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void Recording_training_never_shortens_coverage(PlanScenario scenario)
     {
         foreach (var (on, before) in scenario.States().Where(s => !s.License.OnSiteTraining))

@@ -24,7 +24,7 @@ public class ReminderScheduleProperties
     private static License Recorded(License license, PlannedReminder reminder, LocalDate on) =>
         Assert.IsType<Decision.Change>(PlanDecisions.RecordReminder(license, reminder, ReminderOutcome.Sent, Guid.NewGuid().ToString("D"), LicenseFactory.Noon(on), Timer)).License;
 
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void Reminders_never_precede_activation(LicenseHistory history, ReminderOffsets offsets)
     {
         foreach (var license in history.States)
@@ -33,7 +33,7 @@ public class ReminderScheduleProperties
         }
     }
 
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void Every_planned_reminder_is_about_the_licenses_expiresOn_and_falls_inside_the_last_term(LicenseHistory history, ReminderOffsets offsets)
     {
         foreach (var license in history.States)
@@ -50,7 +50,7 @@ public class ReminderScheduleProperties
         }
     }
 
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void What_is_due_on_a_day_is_due_by_then_and_about_a_plan_not_yet_expired(LicenseHistory history, ReminderOffsets offsets)
     {
         foreach (var day in Days(history))
@@ -68,7 +68,7 @@ public class ReminderScheduleProperties
         }
     }
 
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void At_most_one_reminder_is_due_per_license_per_day_and_recording_it_leaves_nothing_due(LicenseHistory history, ReminderOffsets offsets)
     {
         var schedule = offsets.Schedule;
@@ -92,7 +92,7 @@ public class ReminderScheduleProperties
     /// every reminder goes out at most once, and the last stage (the 30-day one by default) of an expiry goes out
     /// exactly once when some scan ran on or after its due date while the plan still expired then.
     /// </summary>
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void A_daily_scan_sends_each_stage_at_most_once_and_the_last_stage_exactly_once_when_it_could(LicenseHistory history, ReminderOffsets offsets)
     {
         var schedule = offsets.Schedule;

@@ -31,7 +31,7 @@ namespace Smp.Core.Tests.Updates;
 [Properties(Arbitrary = [typeof(EntitlementArbitraries)], MaxTest = 300)]
 public class EntitlementProperties
 {
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void No_license_is_ever_entitled_to_an_unreleased_update(EntitlementCase c)
     {
         foreach (var days in new[] { 1, 2, 30, 365 })
@@ -42,7 +42,7 @@ public class EntitlementProperties
         }
     }
 
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void CurrentPlan_entitlement_is_being_current_on_the_day_of_the_request(EntitlementCase c)
     {
         var expected = c.ReleasedOn <= c.Today && c.License.StatusOn(c.Today) == PlanStatus.Current;
@@ -50,7 +50,7 @@ public class EntitlementProperties
         Assert.True(expected == c.EntitledUnder(EntitlementPolicy.CurrentPlan), c.ToString());
     }
 
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void ReleasedDuringCover_entitlement_is_a_release_date_in_a_covered_span(EntitlementCase c)
     {
         var inSpan = PlanRules.CoveredSpans(c.License).Any(s => s.Contains(c.ReleasedOn));
@@ -59,7 +59,7 @@ public class EntitlementProperties
         Assert.True(expected == c.EntitledUnder(EntitlementPolicy.ReleasedDuringCover), c.ToString());
     }
 
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void ReleasedDuringCover_respects_the_gap_after_a_renewal_recorded_once_the_plan_had_lapsed(EntitlementCase c)
     {
         var terms = c.License.Terms;
@@ -87,7 +87,7 @@ public class EntitlementProperties
             Entitlement.IsEntitled(license, releasedOn, today, EntitlementPolicy.ReleasedDuringCover);
     }
 
-    [Property]
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
     public void While_current_ReleasedDuringCover_entitles_every_release_since_the_current_span_began(EntitlementCase c)
     {
         if (c.License.StatusOn(c.Today) != PlanStatus.Current || c.ReleasedOn > c.Today)
