@@ -170,6 +170,34 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
         Assert.Empty(await api.Services.GetRequiredService<ICustomerRequestQueue>().ListPendingAsync(10, CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Section5_customer_scope_quotes_through_every_serial_of_a_customer_stay_within_each_license_limit_and_the_desks()
+    {
+        var limit = new AnonymousLimits().PerSerialPerDay;
+        var serials = Enumerable.Range(1, 8).Select(i => $"VT-{i}").ToArray();
+        foreach (var serial in serials)
+        {
+            await ActivateAsync(_api, serial, new LocalDate(2026, 1, 1));
+        }
+
+        var i = 0;
+        foreach (var serial in serials)
+        {
+            var request = _api.Request("POST", "/api/quote-requests", $$"""{"serial":"{{serial}}","scope":"customer"}""");
+            request.Headers["X-Forwarded-For"] = $"203.0.113.{++i}";
+            var result = await _api.Function<CustomerRequestFunctions>().RequestQuote(request, ApiHarness.Context("RequestQuote"));
+            Assert.Equal(202, (await ApiHarness.ExecuteAsync(request, result)).Status);
+            await ProcessCustomerRequestsAsync(_api);
+        }
+
+        var toDesk = (await UndeliveredAsync(_api)).Count(m => m.Mail.To.Any(a => string.Equals(a.Value, RenewalsDesk, StringComparison.OrdinalIgnoreCase)));
+        Assert.InRange(toDesk, 1, limit);
+        foreach (var serial in serials)
+        {
+            Assert.InRange((await EventsAsync(_api, serial, "quoteRequested")).Count, 1, limit);
+        }
+    }
+
     private static async Task<ApiResponse> PostAsync(ApiHarness api, string route, string serial, string forwardedFor)
     {
         var body = route == "password-requests" ? $$"""{"serial":"{{serial}}","version":"1.96"}""" : $$"""{"serial":"{{serial}}"}""";

@@ -30,6 +30,34 @@ public sealed class ClientAddressTests : IDisposable
     public void An_IPv6_address_is_taken_in_its_canonical_form(string forwardedFor) =>
         Assert.Equal("2001:db8::1", ClientAddress.AddressOf(Request(forwardedFor, remote: null)));
 
+    [Theory]
+    [InlineData("2001:db8:1:2::1", "2001:db8:1:2::/64")]
+    [InlineData("[2001:db8:1:2:ffff:ffff:ffff:ffff]:443", "2001:db8:1:2::/64")]
+    [InlineData("2001:DB8:1:2:a:b:c:d", "2001:db8:1:2::/64")]
+    [InlineData("::ffff:203.0.113.7", "203.0.113.7")]
+    [InlineData("[::ffff:203.0.113.7]:443", "203.0.113.7")]
+    [InlineData("203.0.113.7:50432", "203.0.113.7")]
+    [InlineData("not-an-address", "not-an-address")]
+    public void Section5_the_limits_key_IPv6_clients_on_their_64_bit_prefix_and_mapped_IPv4_as_IPv4(string forwardedFor, string expected) =>
+        Assert.Equal(expected, ClientAddress.LimitKeyOf(Request(forwardedFor, remote: null)));
+
+    [Fact]
+    public void Section5_the_limits_key_an_IPv6_connection_address_on_its_prefix() =>
+        Assert.Equal("2001:db8:9:9::/64", ClientAddress.LimitKeyOf(Request(null, remote: "2001:db8:9:9:1:2:3:4")));
+
+    [Fact]
+    public async Task Section5_every_address_of_one_IPv6_64_bit_prefix_hashes_alike_for_the_limits()
+    {
+        var hasher = new ClientAddressHasher(new LocalFolderSecretStore(_secrets, NullLogger<LocalFolderSecretStore>.Instance));
+
+        var one = await hasher.HashOfAsync(Request("2001:db8:1:2::1", remote: null), CancellationToken.None);
+        var other = await hasher.HashOfAsync(Request("2001:db8:1:2:dead:beef:0:7", remote: null), CancellationToken.None);
+        var nextPrefix = await hasher.HashOfAsync(Request("2001:db8:1:3::1", remote: null), CancellationToken.None);
+
+        Assert.Equal(one, other);
+        Assert.NotEqual(one, nextPrefix);
+    }
+
     [Fact]
     public void Without_the_header_the_connection_address_is_used() =>
         Assert.Equal("192.0.2.44", ClientAddress.AddressOf(Request(null, remote: "192.0.2.44")));

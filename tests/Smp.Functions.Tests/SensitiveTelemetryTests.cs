@@ -149,6 +149,64 @@ public sealed class ValueBasedRedactionTests
         }
     }
 
+    [Fact]
+    public void Section5_absolute_urls_lose_a_key_or_signature_that_comes_first_in_their_query()
+    {
+        var tags = ExportSpan(activity =>
+        {
+            activity.SetTag("url.full", "https://smp.example.com/api/licenses/VT-1001?code=" + Key);
+            activity.SetTag("http.url", "https://smp.example.com/api/updates/1.96/password?sig=" + Signature + "&serial=VT-1001&expires=1775232000");
+            activity.SetTag("smp.next", "next=https%3A%2F%2Fsmp.example.com%2Fapi%2Fupdates%2F1.96%2Fpassword%3Fserial%3DVT-1001%26expires%3D1775232000%26sig%3D" + Signature);
+            activity.SetTag("smp.html", "<a href=\"https://smp.example.com/p?serial=VT-1001\u0026expires=1775232000\u0026sig=" + Signature + "\">");
+            activity.SetTag("smp.escaped", "https://smp.example.com/p?serial\u003dVT-1001\u0026sig\u003d" + Signature);
+            activity.SetStatus(ActivityStatusCode.Error, "GET https://smp.example.com/api/licenses/VT-1001?code=" + Key + " failed");
+        }, out var status);
+
+        Assert.Equal("https://smp.example.com/api/licenses/VT-1001?code=[REDACTED]", tags["url.full"]);
+        Assert.Equal("https://smp.example.com/api/updates/1.96/password?sig=[REDACTED]&serial=VT-1001&expires=1775232000", tags["http.url"]);
+        Assert.Equal("next=https%3A%2F%2Fsmp.example.com%2Fapi%2Fupdates%2F1.96%2Fpassword%3Fserial%3DVT-1001%26expires%3D1775232000%26sig%3D[REDACTED]", tags["smp.next"]);
+        Assert.Equal("<a href=\"https://smp.example.com/p?serial=VT-1001\u0026expires=1775232000\u0026sig=[REDACTED]\">", tags["smp.html"]);
+        Assert.Equal("https://smp.example.com/p?serial\u003dVT-1001\u0026sig\u003d[REDACTED]", tags["smp.escaped"]);
+        Assert.Equal("GET https://smp.example.com/api/licenses/VT-1001?code=[REDACTED] failed", status);
+        foreach (var value in tags.Values.Append(status))
+        {
+            Assert.DoesNotContain(Signature, value?.ToString() ?? "", StringComparison.Ordinal);
+            Assert.DoesNotContain(Key, value?.ToString() ?? "", StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Section5_log_messages_lose_keys_and_signatures_in_absolute_urls_and_colon_forms()
+    {
+        var exported = new List<(string? Message, Dictionary<string, object?> Attributes)>();
+        using (var loggerFactory = LoggerFactory.Create(logging => logging.AddOpenTelemetry(otel =>
+        {
+            otel.IncludeFormattedMessage = true;
+            otel.AddProcessor(new SensitiveLogAttributeRedactor());
+            otel.AddProcessor(new Capture<LogRecord>(r => exported.Add((r.FormattedMessage, (r.Attributes ?? []).ToDictionary(a => a.Key, a => a.Value)))));
+        })))
+        {
+            var logger = loggerFactory.CreateLogger("System.Net.Http.HttpClient");
+            logger.LogInformation("GET https://smp.example.com/api/licenses/VT-1001?code=" + Key);
+            logger.LogInformation("Sending {Url}", "https://smp.example.com/api/updates/1.96/password?sig=" + Signature + "&serial=VT-1001");
+            logger.LogInformation("Link parts sig: " + Signature + ", code: " + Key);
+            logger.LogInformation("Redirect {Location}", "/login?next=https%3A%2F%2Fsmp.example.com%2Fp%3Fserial%3DVT-1001%26sig%3D" + Signature + "%26expires%3D1775232000");
+        }
+
+        Assert.Equal(4, exported.Count);
+        Assert.Equal("GET https://smp.example.com/api/licenses/VT-1001?code=[REDACTED]", exported[0].Message);
+        Assert.Equal("Sending https://smp.example.com/api/updates/1.96/password?sig=[REDACTED]&serial=VT-1001", exported[1].Message);
+        Assert.Equal("https://smp.example.com/api/updates/1.96/password?sig=[REDACTED]&serial=VT-1001", exported[1].Attributes["Url"]);
+        Assert.Equal("Link parts sig: [REDACTED], code: [REDACTED]", exported[2].Message);
+        Assert.Equal("/login?next=https%3A%2F%2Fsmp.example.com%2Fp%3Fserial%3DVT-1001%26sig%3D[REDACTED]%26expires%3D1775232000", exported[3].Attributes["Location"]);
+        foreach (var record in exported)
+        {
+            var text = string.Join(" | ", [record.Message, .. record.Attributes.Select(a => $"{a.Key}={a.Value}")]);
+            Assert.DoesNotContain(Signature, text, StringComparison.Ordinal);
+            Assert.DoesNotContain(Key, text, StringComparison.Ordinal);
+        }
+    }
+
     private static Dictionary<string, object?> ExportSpan(Action<Activity> tag, out string? status)
     {
         var sourceName = $"Smp.Tests.{Guid.NewGuid():N}";

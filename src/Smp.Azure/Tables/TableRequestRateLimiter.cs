@@ -22,6 +22,14 @@ public sealed class TableRequestRateLimiter : IRequestRateLimiter
     private const string CountColumn = "Count";
     private const string RequestsColumn = "Requests";
     private const char RequestSeparator = '\n';
+
+    /// <summary>The longest request key (a SHA-256 in hex is 64).</summary>
+    public const int MaxRequestKeyLength = 128;
+
+    // Azure Table: a string property holds at most 32K characters, an entity at most 1 MiB and 252 own properties.
+    // Counted keys are spread over "Requests", "Requests1", "Requests2", ... of at most this many characters each,
+    // so the largest allowed cap (AnonymousLimits.MaxPerDay) of the longest keys fits one row with room to spare.
+    private const int MaxRequestsColumnLength = 16_000;
     private readonly TableClient table;
     private readonly AsyncOnce created;
 
@@ -36,9 +44,9 @@ public sealed class TableRequestRateLimiter : IRequestRateLimiter
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(counter);
         ArgumentOutOfRangeException.ThrowIfLessThan(limitPerDay, 1);
-        if (requestKey is not null && (requestKey.Length == 0 || requestKey.Contains(RequestSeparator, StringComparison.Ordinal)))
+        if (requestKey is not null && (requestKey.Length is 0 or > MaxRequestKeyLength || requestKey.Contains(RequestSeparator, StringComparison.Ordinal)))
         {
-            throw new ArgumentException("A request key is one non-empty line.", nameof(requestKey));
+            throw new ArgumentException($"A request key is one non-empty line of at most {MaxRequestKeyLength} characters.", nameof(requestKey));
         }
 
         await created.EnsureAsync(cancellationToken);
@@ -56,7 +64,7 @@ public sealed class TableRequestRateLimiter : IRequestRateLimiter
                 }
 
                 var entity = existing.Value!;
-                var counted = (entity.GetString(RequestsColumn) ?? string.Empty).Split(RequestSeparator, StringSplitOptions.RemoveEmptyEntries);
+                var counted = CountedKeys(entity);
                 if (requestKey is not null && counted.Contains(requestKey, StringComparer.Ordinal))
                 {
                     return LimitDecision.Repeat;
@@ -71,7 +79,7 @@ public sealed class TableRequestRateLimiter : IRequestRateLimiter
                 entity[CountColumn] = count + 1;
                 if (requestKey is not null)
                 {
-                    entity[RequestsColumn] = string.Join(RequestSeparator, counted.Append(requestKey));
+                    StoreKeys(entity, [.. counted, requestKey]);
                 }
 
                 await table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken);
@@ -85,6 +93,43 @@ public sealed class TableRequestRateLimiter : IRequestRateLimiter
 
         throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"The request counter kept changing; retry."));
     }
+
+    private static List<string> CountedKeys(TableEntity entity)
+    {
+        var keys = new List<string>();
+        for (var i = 0; entity.GetString(RequestsColumnName(i)) is { } column; i++)
+        {
+            keys.AddRange(column.Split(RequestSeparator, StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        return keys;
+    }
+
+    private static void StoreKeys(TableEntity entity, IReadOnlyList<string> keys)
+    {
+        var column = 0;
+        var text = new System.Text.StringBuilder();
+        foreach (var key in keys)
+        {
+            if (text.Length > 0 && text.Length + 1 + key.Length > MaxRequestsColumnLength)
+            {
+                entity[RequestsColumnName(column++)] = text.ToString();
+                text.Clear();
+            }
+
+            if (text.Length > 0)
+            {
+                text.Append(RequestSeparator);
+            }
+
+            text.Append(key);
+        }
+
+        entity[RequestsColumnName(column)] = text.ToString();
+    }
+
+    private static string RequestsColumnName(int index) =>
+        index == 0 ? RequestsColumn : RequestsColumn + index.ToString(CultureInfo.InvariantCulture);
 
     public async Task<int> PurgeBeforeAsync(LocalDate day, CancellationToken cancellationToken)
     {

@@ -92,6 +92,10 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public Task<CommandResult> RecordRequestAsync(Serial serial, string type, IReadOnlyDictionary<string, string> data, CommandContext context, CancellationToken cancellationToken) =>
         UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordRequest(license, history, type, data, calendar.Now, context), cancellationToken);
 
+    /// <summary>Records a request once per value of <paramref name="onceBy"/> (see <see cref="PlanDecisions.RecordRequestOnce"/>).</summary>
+    public Task<CommandResult> RecordRequestOnceAsync(Serial serial, string type, IReadOnlyDictionary<string, string> data, string onceBy, CommandContext context, CancellationToken cancellationToken) =>
+        UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordRequestOnce(license, history, type, data, onceBy, calendar.Now, context), cancellationToken);
+
     public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) =>
         store.GetAsync(serial, cancellationToken);
 

@@ -237,6 +237,22 @@ public static class PlanDecisions
             : new Decision.Change(license, Event(type, now, context, new Dictionary<string, string>(data)));
     }
 
+    /// <summary>
+    /// Records a request on the license once: nothing when an event of <paramref name="type"/> with the same value of
+    /// <paramref name="onceBy"/> is already in its history (one event shared by many requests, such as a quotation
+    /// for a whole customer on a day).
+    /// </summary>
+    public static Decision RecordRequestOnce(License license, IEnumerable<LicenseEvent> history, string type, IReadOnlyDictionary<string, string> data, string onceBy, Instant now, CommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(history);
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(context);
+        var once = data[onceBy];
+        return history.Any(e => string.Equals(e.Type, type, StringComparison.Ordinal) && e.Data.TryGetValue(onceBy, out var value) && string.Equals(value, once, StringComparison.Ordinal))
+            ? new Decision.NoChange()
+            : new Decision.Change(license, Event(type, now, context, new Dictionary<string, string>(data)));
+    }
+
     private static bool SameOrder(string stored, string requested) =>
         string.Equals(stored.Trim(), requested.Trim(), StringComparison.OrdinalIgnoreCase);
 

@@ -6,6 +6,9 @@ namespace Smp.Core.Requests;
 /// </summary>
 public sealed record AnonymousLimits
 {
+    /// <summary>The largest daily cap a setting may give (a counter keeps what it counted, and must stay within one table row).</summary>
+    public const int MaxPerDay = 2000;
+
     /// <summary>Different requests (kind, serial, version/scope) one serial may have acted on per kind and day.</summary>
     public int PerSerialPerDay { get; init; } = 3;
 

@@ -188,21 +188,36 @@ public sealed class CustomerRequests(
             return;
         }
 
-        var deskId = DeterministicId.From("quote-desk", requester.Serial.Value, request.Key);
+        // For a whole customer the desk hears once a day, and every other license of the customer records it once
+        // and only within its own daily allowance: requests through each serial of a customer buy no more mail to
+        // the desk, nor more events on any license, than the per-serial limit (SPEC section 5).
+        var day = NodaTime.Text.LocalDatePattern.Iso.Format(today);
+        var deskId = scope == QuoteScope.Customer
+            ? DeterministicId.From("quote-desk-customer", requester.Customer.Id, day)
+            : DeterministicId.From("quote-desk", requester.Serial.Value, request.Key);
         var ackId = DeterministicId.From("quote-ack", requester.Serial.Value, request.Key);
         await EnqueueAsync(new OutgoingMail(deskId, mail.Sender, [mail.RenewalsDesk], requester.Contacts[0], notification.Subject, notification.PlainText, notification.Html), MailKinds.QuoteNotification, cancellationToken);
         await EnqueueAsync(new OutgoingMail(ackId, mail.Sender, requester.Contacts, mail.RenewalsDesk, acknowledgement.Subject, acknowledgement.PlainText, acknowledgement.Html), MailKinds.QuoteAcknowledgement, cancellationToken);
-        foreach (var license in included)
+        var data = new Dictionary<string, string>
         {
-            await licenses.RecordRequestAsync(license.Serial, LicenseEventTypes.QuoteRequested, new Dictionary<string, string>
+            ["requestedFor"] = requester.Serial.Value,
+            ["scope"] = scope == QuoteScope.Customer ? "customer" : "license",
+            ["notificationMailId"] = deskId,
+            ["acknowledgementMailId"] = ackId,
+        };
+        await licenses.RecordRequestAsync(requester.Serial, LicenseEventTypes.QuoteRequested, data, request.Context, cancellationToken);
+        var customerDay = DigestOf(string.Join('|', CustomerRequestKinds.Quote, "customer-of", requester.Customer.Id, day));
+        foreach (var license in included.Where(l => l.Serial != requester.Serial))
+        {
+            if (await limiter.TryAcquireAsync($"{CustomerRequestKinds.Quote}|serial|{license.Serial.Value}", request.Day, limits.PerSerialPerDay, customerDay, cancellationToken) != LimitDecision.Refused)
             {
-                ["requestedFor"] = requester.Serial.Value,
-                ["scope"] = scope == QuoteScope.Customer ? "customer" : "license",
-                ["notificationMailId"] = deskId,
-                ["acknowledgementMailId"] = ackId,
-            }, request.Context, cancellationToken);
+                await licenses.RecordRequestOnceAsync(license.Serial, LicenseEventTypes.QuoteRequested, data, "notificationMailId", request.Context, cancellationToken);
+            }
         }
     }
+
+    private static string DigestOf(string key) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
 
     /// <summary>
     /// The rendered mail, or null when the stored license holds data no mail can carry (written before input

@@ -62,20 +62,27 @@ internal static partial class SensitiveTelemetry
     /// </summary>
     public static string Scrub(string text)
     {
-        if (string.IsNullOrEmpty(text) || text.AsSpan().IndexOfAny(':', '=') < 0)
+        if (string.IsNullOrEmpty(text) || (text.AsSpan().IndexOfAny(':', '=') < 0 && !text.Contains("%3D", StringComparison.OrdinalIgnoreCase) && !text.Contains("\\u003d", StringComparison.OrdinalIgnoreCase)))
         {
             return text;
         }
 
         var scrubbed = JsonMember().Replace(text, m => IsSensitive(m.Groups["name"].Value) ? Keep(m, m.Groups["value"]) : m.Value);
-        return NameAndValue().Replace(scrubbed, m =>
-        {
-            var name = m.Groups["name"].Value;
-            var isParameter = m.Groups["separator"].ValueSpan.Trim().SequenceEqual("=");
-            var secret = IsSensitive(name)
-                || (isParameter && (name.Equals("sig", StringComparison.OrdinalIgnoreCase) || name.Equals("code", StringComparison.OrdinalIgnoreCase)));
-            return secret && m.Groups["value"].Value != Redacted ? Keep(m, m.Groups["value"]) : m.Value;
-        });
+
+        // First every parameter wherever it sits (after "?", "&", their percent-encoded or JSON-escaped forms, or as
+        // "name: value"), its value ending where the next parameter begins; then the looser name-and-value pass,
+        // whose value runs to the next space (a password may hold "?" or "&").
+        scrubbed = Parameter().Replace(scrubbed, RedactSecret);
+        return NameAndValue().Replace(scrubbed, RedactSecret);
+    }
+
+    private static string RedactSecret(Match m)
+    {
+        var name = m.Groups["name"].Value;
+        var secret = IsSensitive(name)
+            || name.Equals("sig", StringComparison.OrdinalIgnoreCase)
+            || name.Equals("code", StringComparison.OrdinalIgnoreCase);
+        return secret && m.Groups["value"].Value != Redacted ? Keep(m, m.Groups["value"]) : m.Value;
     }
 
     /// <summary>The value as text with secrets replaced, or null when it holds none (numbers, dates, ordinary text).</summary>
@@ -103,8 +110,18 @@ internal static partial class SensitiveTelemetry
     [GeneratedRegex(@"""(?<name>[^""\\\r\n]{1,100})""\s*:\s*""(?<value>(?:[^""\\]|\\.)*)""", RegexOptions.CultureInvariant)]
     private static partial Regex JsonMember();
 
+    // A query or form parameter anywhere: ?code=abc, https://host/p?sig=abc&serial=1, next=https%3A...%3Fsig%3Dabc%26...,
+    // ...\u0026sig\u003dabc, sig: abc. A scheme ("https://") is not a name; the value stops at the next parameter in any
+    // of its encodings, so the name after "?" in an absolute URL is always looked at.
+    [GeneratedRegex(
+        @"(?:(?<![\w.\-%\\])|(?<=%3[Ff]|%26|\\u00(?:26|3[Ff])))(?<name>[A-Za-z][\w.\-]{0,99})" +
+        @"(?<separator>\s*(?:=|%3[Dd]|\\u003[Dd]|:(?!//))\s*)" +
+        @"(?<value>(?:(?:Bearer|Basic|SharedKey|SharedAccessSignature)\s+)?(?:%(?!26|3[DdFf])[0-9A-Fa-f]{2}|\\(?!u00[0-9A-Fa-f]{2}|"")|[^\s&;,?#""'<>()\[\]{}%\\])+)",
+        RegexOptions.CultureInvariant)]
+    private static partial Regex Parameter();
+
     // sig=abc (a query string or form), x-functions-key: abc (a header), Authorization: Bearer abc
-    [GeneratedRegex(@"(?<![\w.\-])(?<name>[A-Za-z][\w.\-]{0,99})(?<separator>\s*[:=]\s*)(?<value>(?:(?:Bearer|Basic|SharedKey|SharedAccessSignature)\s+)?[^\s&;,""'<>()\[\]{}]+)", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<![\w.\-])(?<name>[A-Za-z][\w.\-]{0,99})(?<separator>\s*(?:=|:(?!//))\s*)(?<value>(?:(?:Bearer|Basic|SharedKey|SharedAccessSignature)\s+)?[^\s&;,""'<>()\[\]{}]+)", RegexOptions.CultureInvariant)]
     private static partial Regex NameAndValue();
 }
 

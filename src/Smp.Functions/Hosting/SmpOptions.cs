@@ -95,9 +95,9 @@ public sealed class SmpAnonymousLimitSettings
             (nameof(PasswordRevealsPerLinkPerDay), PasswordRevealsPerLinkPerDay),
         })
         {
-            if (value is < 1 or > 2000)
+            if (value is < 1 or > AnonymousLimits.MaxPerDay)
             {
-                yield return $"Setting 'Smp:AnonymousLimits:{name}' must be a whole number from 1 to 2000 (found '{value}').";
+                yield return $"Setting 'Smp:AnonymousLimits:{name}' must be a whole number from 1 to {AnonymousLimits.MaxPerDay} (found '{value}').";
             }
         }
     }

@@ -21,6 +21,34 @@ public static class ClientAddress
         return string.IsNullOrEmpty(address) ? "unknown" : address;
     }
 
+    /// <summary>
+    /// What the anonymous limits count a client by: an IPv4 address (an IPv4-mapped IPv6 one as IPv4), and an IPv6
+    /// address by its /64 prefix (<c>2001:db8:1:2::/64</c>): one subscriber usually holds a whole /64, so its 2^64
+    /// addresses would otherwise each get their own allowance.
+    /// </summary>
+    public static string LimitKeyOf(HttpRequest request)
+    {
+        var address = AddressOf(request);
+        if (!IPAddress.TryParse(address, out var parsed))
+        {
+            return address;
+        }
+
+        if (parsed.IsIPv4MappedToIPv6)
+        {
+            return parsed.MapToIPv4().ToString();
+        }
+
+        if (parsed.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return address;
+        }
+
+        var bytes = parsed.GetAddressBytes();
+        bytes.AsSpan(8).Clear();
+        return new IPAddress(bytes) + "/64";
+    }
+
     /// <summary>The address without a port (<c>203.0.113.7:5123</c>, <c>[2001:db8::1]:443</c>), in its canonical text form when it parses.</summary>
     private static string Normalize(string value)
     {

@@ -7,7 +7,7 @@ namespace Smp.Functions.Http;
 
 /// <summary>
 /// Names the client of a request in the audit trail and the anonymous limits without keeping its address: a keyed
-/// HMAC-SHA256 of <see cref="ClientAddress.AddressOf"/>, truncated to 64 bits. The key is the secret
+/// HMAC-SHA256 of <see cref="ClientAddress.LimitKeyOf"/>, truncated to 64 bits. The key is the secret
 /// <c>smp-client-address-key</c> (32 random bytes, created on first use), so nobody without the secret store can
 /// find an address again from its hash by trying every address.
 /// </summary>
@@ -22,7 +22,7 @@ public sealed class ClientAddressHasher(ISecretStore secrets)
     private Task<byte[]>? loading;
 
     public async Task<string> HashOfAsync(HttpRequest request, CancellationToken cancellationToken) =>
-        await HashAsync(ClientAddress.AddressOf(request), cancellationToken);
+        await HashAsync(ClientAddress.LimitKeyOf(request), cancellationToken);
 
     public async Task<string> HashAsync(string address, CancellationToken cancellationToken)
     {

@@ -34,6 +34,43 @@ public sealed class TableRequestRateLimiterTests(AzuriteFixture azurite) : IClas
     }
 
     [Fact]
+    public async Task Section5_the_largest_allowed_cap_of_distinct_requests_is_counted_in_rows_within_the_table_limits()
+    {
+        var tableName = AzuriteFixture.UniqueTableName("ratelimits");
+        var service = azurite.CreateServiceClient();
+        var limiter = new TableRequestRateLimiter(service, tableName);
+        var cap = AnonymousLimits.MaxPerDay;
+        // The longest keys the limits count: a SHA-256 in hex (a client address's hash).
+        var keys = Enumerable.Range(0, cap).Select(i => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i)))).ToArray();
+
+        foreach (var key in keys)
+        {
+            Assert.Equal(LimitDecision.Counted, await limiter.TryAcquireAsync("term|all", Day, cap, key, CancellationToken.None));
+        }
+
+        Assert.Equal(LimitDecision.Repeat, await limiter.TryAcquireAsync("term|all", Day, cap, keys[0], CancellationToken.None));
+        Assert.Equal(LimitDecision.Repeat, await limiter.TryAcquireAsync("term|all", Day, cap, keys[^1], CancellationToken.None));
+        Assert.Equal(LimitDecision.Refused, await limiter.TryAcquireAsync("term|all", Day, cap, "another", CancellationToken.None));
+
+        // Azure Table: a string property holds at most 64 KiB (32K characters), an entity at most 1 MiB and 255
+        // properties. The emulator does not enforce these, so the rows are measured here.
+        var rows = new List<TableEntity>();
+        await foreach (var row in service.GetTableClient(tableName).QueryAsync<TableEntity>(cancellationToken: CancellationToken.None))
+        {
+            rows.Add(row);
+        }
+
+        Assert.NotEmpty(rows);
+        foreach (var row in rows)
+        {
+            Assert.True(row.Count <= 252, $"{row.Count} properties");
+            var strings = row.Where(p => p.Value is string).Select(p => (string)p.Value).ToList();
+            Assert.All(strings, value => Assert.True(value.Length * 2 <= 64 * 1024, $"a string property of {value.Length} characters"));
+            Assert.True(strings.Sum(v => v.Length * 2) < 1024 * 1024, "the entity is over 1 MiB");
+        }
+    }
+
+    [Fact]
     public async Task Allowances_are_per_serial_per_kind_and_per_day()
     {
         var limiter = Create();
