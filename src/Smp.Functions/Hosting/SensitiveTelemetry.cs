@@ -90,8 +90,11 @@ internal static partial class SensitiveTelemetry
     {
         var text = value switch
         {
-            null or bool or Enum or IFormattable => null,
+            // Numbers and times hold no URL; anything else (a Uri is IFormattable too) is read as text.
+            null or bool or Enum or byte or sbyte or short or ushort or int or uint or long or ulong or float or double or decimal
+                or DateTime or DateTimeOffset or TimeSpan or Guid => null,
             string s => s,
+            Uri uri => uri.OriginalString,
             _ => Convert.ToString(value, CultureInfo.InvariantCulture),
         };
         if (text is null)
