@@ -87,7 +87,16 @@ public sealed class UpdateAnnouncer(
 
         // A license current today expires after today, so the expiry index from tomorrow on holds every one of them.
         var audience = new List<License>();
-        await foreach (var candidate in store.ListExpiringAsync(today.PlusDays(1), LastIndexedDate, cancellationToken))
+        int mails = 0, announced = 0, failed = 0;
+        var failures = new List<AnnouncementFailure>();
+        void Unreadable(LicenseReadFailure failure)
+        {
+            // One license that cannot be read never stops the others; it is not claimed, so announcing again retries it.
+            failures.Add(new AnnouncementFailure(failure.Serial is { } serial ? [serial] : [], failure.Error));
+            failed++;
+        }
+
+        await foreach (var candidate in store.ListExpiringAsync(today.PlusDays(1), LastIndexedDate, Unreadable, cancellationToken))
         {
             var license = candidate.License;
             if (license.StatusOn(today) == PlanStatus.Current && Entitlement.IsEntitled(license, release, today, options.Entitlement))
@@ -96,9 +105,7 @@ public sealed class UpdateAnnouncer(
             }
         }
 
-        int mails = 0, announced = 0, failed = 0;
         var recipients = new HashSet<EmailAddress>();
-        var failures = new List<AnnouncementFailure>();
         foreach (var batch in AnnouncementBatches.Group(audience, outbox.MaxClaimsPerMessage))
         {
             try

@@ -78,8 +78,12 @@ internal sealed class SmpOnTables
         Scan = new ReminderScan(Store, Licenses, Outbox, new ReminderMailComposer(MailSettings, schedule), schedule, calendar);
         RequestQueue = new TableCustomerRequestQueue(service, tables.CustomerRequests);
         var secrets = new LocalFolderSecretStore(Path.Combine(Path.GetTempPath(), "smp-faults-" + tables.Licenses), NullLogger<LocalFolderSecretStore>.Instance);
+        var updates = new TableUpdateStore(service, tables.Updates);
+        var links = new LinkService(secrets, clock, new LinkOptions(MailSettings.PublicBaseUrl));
         var passwords = new PasswordService(
-            new TableUpdateStore(service, tables.Updates), Store, Licenses, secrets, new LinkService(secrets, clock, new LinkOptions(MailSettings.PublicBaseUrl)), Outbox, Limiter, MailSettings, calendar, new UpdateOptions(EntitlementPolicy.CurrentPlan), Limits);
+            updates, Store, Licenses, secrets, links, Outbox, Limiter, MailSettings, calendar, new UpdateOptions(EntitlementPolicy.CurrentPlan), Limits);
+        Updates = new UpdateService(updates, secrets, calendar, new UpdateOptions(EntitlementPolicy.CurrentPlan));
+        Announcer = new UpdateAnnouncer(updates, Store, Licenses, Outbox, links, MailSettings, calendar, new UpdateOptions(EntitlementPolicy.CurrentPlan), new TableStorageFailures());
         Requests = new CustomerRequests(Licenses, Outbox, Limiter, RequestQueue, passwords, Limits, MailSettings, calendar);
         Dispatcher = new MailDispatcher(Outbox, mailService, clock, Delivery);
     }
@@ -123,6 +127,10 @@ internal sealed class SmpOnTables
     public ReminderScan Scan { get; }
 
     public CustomerRequests Requests { get; }
+
+    public UpdateService Updates { get; }
+
+    public UpdateAnnouncer Announcer { get; }
 
     public MailDispatcher Dispatcher { get; }
 
