@@ -83,7 +83,7 @@ internal sealed class SmpOnTables
         var passwords = new PasswordService(
             updates, Store, Licenses, secrets, links, Outbox, Limiter, MailSettings, calendar, new UpdateOptions(EntitlementPolicy.CurrentPlan), Limits);
         Updates = new UpdateService(updates, secrets, calendar, new UpdateOptions(EntitlementPolicy.CurrentPlan));
-        Announcer = new UpdateAnnouncer(updates, Store, Licenses, Outbox, links, MailSettings, calendar, new UpdateOptions(EntitlementPolicy.CurrentPlan), new TableStorageFailures());
+        Announcer = new UpdateAnnouncer(updates, Store, Licenses, Outbox, links, MailSettings, calendar, new TableStorageFailures());
         Requests = new CustomerRequests(Licenses, Outbox, Limiter, RequestQueue, passwords, Limits, MailSettings, calendar);
         Dispatcher = new MailDispatcher(Outbox, mailService, clock, Delivery);
     }
