@@ -337,7 +337,8 @@ public sealed class TableLicenseStore : ILicenseStore
 
     /// <summary>A failure that concerns one license's rows: storage that failed for good, or a record that cannot be read.</summary>
     private static bool IsRowFailure(Exception e, CancellationToken cancellationToken) =>
-        !cancellationToken.IsCancellationRequested && e is not OperationCanceledException { CancellationToken.IsCancellationRequested: true };
+        !cancellationToken.IsCancellationRequested
+        && (StorageFailures.IsStorageFailure(e) || e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or FormatException);
 
     /// <summary>The offsets as the index records them: "90,30".</summary>
     private static string OffsetsText(ReminderSchedule schedule) =>
