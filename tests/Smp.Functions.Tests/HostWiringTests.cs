@@ -81,6 +81,30 @@ public sealed class HostWiringTests(AzuriteFixture azurite)
         Assert.Contains("Smp:Email:SentBodyRetentionDays", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("0 0 99 * * *")]
+    [InlineData("a b c d e f")]
+    [InlineData("0 0 13 * * * *")]
+    [InlineData("0 13 * * *")]
+    public void Section6_a_reminder_schedule_that_is_not_ncrontab_with_seconds_fails_start_up_naming_the_setting(string schedule)
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Instant.FromUtc(2026, 1, 1, 0, 0), new Dictionary<string, string?> { ["Smp:ReminderSchedule"] = schedule });
+
+        var error = Assert.Throws<OptionsValidationException>(() => api.Services.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("Smp:ReminderSchedule", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\u200E")]
+    [InlineData("\u200F \u200E\t")]
+    public void Section6_a_default_product_without_visible_text_fails_start_up_naming_the_setting(string product)
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Instant.FromUtc(2026, 1, 1, 0, 0), new Dictionary<string, string?> { ["Smp:DefaultProduct"] = product });
+
+        var error = Assert.Throws<OptionsValidationException>(() => api.Services.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("Smp:DefaultProduct", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Program_cs_uses_the_same_composition_root()
     {

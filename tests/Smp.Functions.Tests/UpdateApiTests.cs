@@ -224,6 +224,20 @@ public sealed class UpdateApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task R14_an_announcement_mails_every_current_license_also_one_not_entitled_to_the_update()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Now, new Dictionary<string, string?> { ["Smp:Updates:Entitlement"] = "ReleasedDuringCover" });
+        await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody()); // covered from 2026-03-14: current, not entitled to 1.95
+        await UpdateApi.PublishAsync(api, version: "1.95", releasedOn: "2026-03-01");
+
+        var announced = await UpdateApi.AnnounceAsync(api, version: "1.95");
+
+        Assert.Equal(202, announced.Status);
+        Assert.Equal(1, announced.Json().GetProperty("licenses").GetInt32());
+        Assert.Single(await UpdateApi.EventsAsync(api, "VT-1001"), e => e.GetProperty("type").GetString() == "updateAnnounced");
+    }
+
+    [Fact]
     public async Task R14_concurrent_announcements_of_one_version_mail_each_license_once()
     {
         for (var i = 1; i <= 6; i++)

@@ -175,7 +175,7 @@ public sealed class TableLicenseStore : ILicenseStore
         ArgumentNullException.ThrowIfNull(customerId);
         await tablesCreated.EnsureAsync(cancellationToken);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LicenseIndex.CustomerPartition(customerId)}");
-        await foreach (var license in ResolveIndexAsync(filter, cancellationToken))
+        await foreach (var license in ResolveIndexAsync(filter, null, cancellationToken))
         {
             yield return license;
         }
@@ -184,7 +184,13 @@ public sealed class TableLicenseStore : ILicenseStore
     public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) =>
         ListExpiringAfterAsync(from, to, null, cancellationToken);
 
-    public async IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListExpiringAsync(from, to, null, onFailure ?? throw new ArgumentNullException(nameof(onFailure)), cancellationToken);
+
+    public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) =>
+        ListExpiringAsync(from, to, after, null, cancellationToken);
+
+    private async IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, ExpiryPosition? after, Action<LicenseReadFailure>? onFailure, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         from = LocalDate.Max(from, EarliestIndexedDate);
         to = LocalDate.Min(to, LatestIndexedDate);
@@ -201,21 +207,27 @@ public sealed class TableLicenseStore : ILicenseStore
                 $"PartitionKey eq {LicenseIndex.ExpiresPartition} and RowKey gt {LicenseIndex.ExpiresKey(position.ExpiresOn, position.Serial).RowKey} and RowKey lt {LicenseIndex.ExpiresUpperBound(to)}")
             : TableClient.CreateQueryFilter(
                 $"PartitionKey eq {LicenseIndex.ExpiresPartition} and RowKey ge {LicenseIndex.ExpiresLowerBound(from)} and RowKey lt {LicenseIndex.ExpiresUpperBound(to)}");
-        await foreach (var license in ResolveIndexAsync(filter, cancellationToken))
+        await foreach (var license in ResolveIndexAsync(filter, onFailure, cancellationToken))
         {
             yield return license;
         }
     }
 
-    public async IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) =>
+        ListReminderCandidatesCoreAsync(dueOnOrBefore, null, cancellationToken);
+
+    public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListReminderCandidatesCoreAsync(dueOnOrBefore, onFailure ?? throw new ArgumentNullException(nameof(onFailure)), cancellationToken);
+
+    private async IAsyncEnumerable<StoredLicense> ListReminderCandidatesCoreAsync(LocalDate dueOnOrBefore, Action<LicenseReadFailure>? onFailure, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         dueOnOrBefore = LocalDate.Min(dueOnOrBefore, LatestIndexedDate);
         await tablesCreated.EnsureAsync(cancellationToken);
-        await EnsureReminderIndexAsync(cancellationToken);
+        await EnsureReminderIndexAsync(onFailure, cancellationToken);
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {LicenseIndex.RemindersPartition} and RowKey lt {LicenseIndex.RemindersUpperBound(dueOnOrBefore)}");
         var seen = new HashSet<Serial>();
-        await foreach (var license in ResolveIndexAsync(filter, cancellationToken))
+        await foreach (var license in ResolveIndexAsync(filter, onFailure, cancellationToken))
         {
             // A license with two stages due (a catch-up) has two rows: it is one candidate.
             if (seen.Add(license.License.Serial))
@@ -259,7 +271,14 @@ public sealed class TableLicenseStore : ILicenseStore
     /// them as they meet them. Rewriting a row is idempotent, and the outbox claims keep overlapping scans at one
     /// mail per reminder.
     /// </summary>
-    public async Task EnsureReminderIndexAsync(CancellationToken cancellationToken)
+    public Task EnsureReminderIndexAsync(CancellationToken cancellationToken) => EnsureReminderIndexAsync(null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="EnsureReminderIndexAsync(CancellationToken)"/>; with <paramref name="onFailure"/>, a license whose
+    /// rows cannot be read or written is reported and the others go on. The index is then not recorded as built: the
+    /// next call resumes the rebuild from just before the first license that failed.
+    /// </summary>
+    public async Task EnsureReminderIndexAsync(Action<LicenseReadFailure>? onFailure, CancellationToken cancellationToken)
     {
         await tablesCreated.EnsureAsync(cancellationToken);
         var wanted = OffsetsText(reminders);
@@ -271,25 +290,43 @@ public sealed class TableLicenseStore : ILicenseStore
 
         // Resume a rebuild toward the same offsets; start over when it was toward others.
         var after = state.HasValue && state.Value!.GetString(TargetColumn) == wanted ? state.Value.GetString(AfterColumn) ?? string.Empty : string.Empty;
-        await SaveRebuildStateAsync(builtFor: state.HasValue ? state.Value!.GetString(BuiltForColumn) : null, target: wanted, after, cancellationToken);
+        var builtFor = state.HasValue ? state.Value!.GetString(BuiltForColumn) : null;
+        await SaveRebuildStateAsync(builtFor, target: wanted, after, cancellationToken);
 
         var filter = TableClient.CreateQueryFilter($"RowKey eq {LicenseEntities.SummaryRowKey} and PartitionKey gt {after}");
         string[] columns = ["PartitionKey", "RowKey", LicenseEntities.SchemaColumn, LicenseEntities.LicenseColumn, LicenseEntities.VersionColumn];
+        var done = after;
+        string? resumeAfter = null; // Set at the first license that failed: where the next rebuild resumes.
         await foreach (var page in licenses.QueryAsync<TableEntity>(filter, maxPerPage: rebuildPageSize, select: columns, cancellationToken: cancellationToken).AsPages(pageSizeHint: rebuildPageSize))
         {
             foreach (var row in page.Values)
             {
-                var stored = LicenseEntities.ToStoredLicense(row);
-                foreach (var reminder in reminders.Pending(stored.License))
+                try
                 {
-                    await WriteIndexRowAsync(LicenseIndex.ReminderKey(reminder, stored.License.Serial), stored.License.Serial, stored.Version, cancellationToken);
+                    var stored = LicenseEntities.ToStoredLicense(row);
+                    foreach (var reminder in reminders.Pending(stored.License))
+                    {
+                        await WriteIndexRowAsync(LicenseIndex.ReminderKey(reminder, stored.License.Serial), stored.License.Serial, stored.Version, cancellationToken);
+                    }
                 }
+                catch (Exception e) when (onFailure is not null && IsRowFailure(e, cancellationToken))
+                {
+                    resumeAfter ??= done;
+                    onFailure(new LicenseReadFailure(Serial.TryParse(TableKey.TryDecode(row.PartitionKey), out var serial) ? serial : null, e));
+                }
+
+                done = row.PartitionKey;
             }
 
             if (page.Values.Count > 0)
             {
-                await SaveRebuildStateAsync(state.HasValue ? state.Value!.GetString(BuiltForColumn) : null, wanted, page.Values[^1].PartitionKey, cancellationToken);
+                await SaveRebuildStateAsync(builtFor, wanted, resumeAfter ?? done, cancellationToken);
             }
+        }
+
+        if (resumeAfter is not null)
+        {
+            return;
         }
 
         await licenses.UpsertEntityAsync(
@@ -297,6 +334,11 @@ public sealed class TableLicenseStore : ILicenseStore
             TableUpdateMode.Replace,
             cancellationToken);
     }
+
+    /// <summary>A failure that concerns one license's rows: storage that failed for good, or a record that cannot be read.</summary>
+    private static bool IsRowFailure(Exception e, CancellationToken cancellationToken) =>
+        !cancellationToken.IsCancellationRequested
+        && (StorageFailures.IsStorageFailure(e) || e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or FormatException);
 
     /// <summary>The offsets as the index records them: "90,30".</summary>
     private static string OffsetsText(ReminderSchedule schedule) =>
@@ -432,18 +474,26 @@ public sealed class TableLicenseStore : ILicenseStore
         }
     }
 
-    /// <summary>The licenses that the index rows matching <paramref name="filter"/> point to and still apply to, in row order.</summary>
-    private async IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// The licenses that the index rows matching <paramref name="filter"/> point to and still apply to, in row order.
+    /// With <paramref name="onFailure"/>, a license that cannot be read is reported (in row order) and skipped;
+    /// without, its error ends the listing.
+    /// </summary>
+    private async IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, Action<LicenseReadFailure>? onFailure, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var rows = index.QueryAsync<TableEntity>(filter, select: IndexColumns, cancellationToken: cancellationToken);
         await foreach (var page in rows.AsPages())
         {
             foreach (var chunk in page.Values.Chunk(ParallelReads))
             {
-                var resolved = await Task.WhenAll(chunk.Select(row => ResolveIndexRowAsync(row, cancellationToken)));
-                foreach (var license in resolved)
+                var resolved = await Task.WhenAll(chunk.Select(row => ResolveIndexRowAsync(row, onFailure is not null, cancellationToken)));
+                foreach (var (license, failure) in resolved)
                 {
-                    if (license is not null)
+                    if (failure is not null)
+                    {
+                        onFailure!(failure);
+                    }
+                    else if (license is not null)
                     {
                         yield return license;
                     }
@@ -452,13 +502,25 @@ public sealed class TableLicenseStore : ILicenseStore
         }
     }
 
-    private async Task<StoredLicense?> ResolveIndexRowAsync(TableEntity row, CancellationToken cancellationToken)
+    private async Task<(StoredLicense? License, LicenseReadFailure? Failure)> ResolveIndexRowAsync(TableEntity row, bool isolate, CancellationToken cancellationToken)
     {
         if (!Serial.TryParse(row.GetString(LicenseEntities.SerialColumn), out var serial))
         {
-            return null;
+            return (null, null);
         }
 
+        try
+        {
+            return (await ResolveIndexRowAsync(row, serial, cancellationToken), null);
+        }
+        catch (Exception e) when (isolate && IsRowFailure(e, cancellationToken))
+        {
+            return (null, new LicenseReadFailure(serial, e));
+        }
+    }
+
+    private async Task<StoredLicense?> ResolveIndexRowAsync(TableEntity row, Serial serial, CancellationToken cancellationToken)
+    {
         var stored = await ReadAsync(serial, cancellationToken);
         if (stored is null)
         {

@@ -52,9 +52,28 @@ public interface ILicenseStore
     /// </summary>
     IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="ListExpiringAsync(LocalDate, LocalDate, CancellationToken)"/>, but a license that cannot be read
+    /// (a storage error that outlived the retries, a record that cannot be understood) is reported to
+    /// <paramref name="onFailure"/> and skipped: the others are still listed.
+    /// </summary>
+    IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListExpiringAsync(from, to, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ListReminderCandidatesAsync(LocalDate, CancellationToken)"/>, but a license that cannot be read is
+    /// reported to <paramref name="onFailure"/> and skipped (R9: one storage error never stops the reminders of other
+    /// licenses); its index rows stay, so a later call lists it again.
+    /// </summary>
+    IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
+
     /// <summary>True when the store answers (health check).</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>A license a listing could not read; <paramref name="Serial"/> is null when not even that was known.</summary>
+public sealed record LicenseReadFailure(Serial? Serial, Exception Error);
 
 /// <summary>
 /// A license or event that the store cannot hold (Table Storage keeps at most 32 Ki characters in one property).

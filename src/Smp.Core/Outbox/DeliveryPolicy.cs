@@ -93,6 +93,13 @@ public static class DeliveryPolicy
             _ => throw new ArgumentOutOfRangeException(nameof(result), result, "Unknown send result."),
         };
 
+    /// <summary>
+    /// A leased message that was never handed to the transport because the check before sending failed: the outcome
+    /// is known (not sent), the attempt counts, and after the last attempt it is failed for staff.
+    /// </summary>
+    public static OutboxMessage CheckFailed(OutboxMessage leased, string error, Instant now, DeliveryOptions options) =>
+        Retry(leased with { OutcomeUnknown = false }, error, now, options);
+
     /// <summary>The wait before attempt <paramref name="attempts"/> + 1: doubling from the first delay, capped.</summary>
     public static Duration Backoff(int attempts, DeliveryOptions options)
     {

@@ -85,7 +85,27 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                 continue; // Another dispatcher has it.
             }
 
-            switch (sendCheck is null ? new SendDecision.Unchanged() : await sendCheck.CheckAsync(leased.Message, cancellationToken))
+            SendDecision decision;
+            try
+            {
+                decision = sendCheck is null ? new SendDecision.Unchanged() : await sendCheck.CheckAsync(leased.Message, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The check could not read or compose what still holds (a storage error, a record that cannot be
+                // mailed). Nothing was handed over: the message waits its backoff and counts an attempt, so it ends
+                // failed for staff after the attempt budget, and the messages behind it go on.
+                var held = await outbox.TryUpdateAsync(leased, DeliveryPolicy.CheckFailed(leased.Message, $"The check before sending failed ({ex.GetType().Name}).", clock.GetCurrentInstant(), options), cancellationToken);
+                if (held is not null)
+                {
+                    Count(held.Message.Status, ref sent, ref retried, ref failed);
+                    Record(held.Message);
+                }
+
+                continue;
+            }
+
+            switch (decision)
             {
                 case SendDecision.Superseded drop:
                     if (await outbox.TryUpdateAsync(leased, DeliveryPolicy.Supersede(leased.Message, drop.Reason, clock.GetCurrentInstant()), cancellationToken) is not null)

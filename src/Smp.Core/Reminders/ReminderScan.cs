@@ -44,7 +44,14 @@ public sealed class ReminderScan(
         int examined = 0, missed = 0, repaired = 0, failed = 0;
         var due = new List<DueReminder>();
         var failures = ImmutableArray.CreateBuilder<ScanFailure>();
-        await foreach (var stored in store.ListReminderCandidatesAsync(today, cancellationToken))
+        void Unreadable(LicenseReadFailure failure)
+        {
+            // R9: a license that cannot be read is reported; the others go on, and its index rows stay for the next scan.
+            failures.Add(new ScanFailure(failure.Serial is { } serial ? [serial] : [], null, failure.Error));
+            failed++;
+        }
+
+        await foreach (var stored in store.ListReminderCandidatesAsync(today, Unreadable, cancellationToken))
         {
             examined++;
             try

@@ -37,8 +37,8 @@ public abstract record AnnouncementResult
 public sealed record AnnouncementFailure(IReadOnlyList<Serial> Serials, Exception Error);
 
 /// <summary>
-/// Announces a released update (R14) to the contacts of every license current today and entitled to it under the
-/// configured policy, one mail per customer, product and recipient set, with a personal password link per license.
+/// Announces a released update (R14) to the contacts of every license current today (entitled or not: the link of
+/// one not entitled answers 403 with the way forward), one mail per customer, product and recipient set, with a personal password link per license.
 /// Each license's announcement is claimed in the outbox in the same atomic write as its mail, so whatever runs
 /// twice, overlaps or crashes, a license hears of a version at most once; the license records the announcement
 /// afterwards, and a run that finds a claim already taken only repairs that record.
@@ -51,7 +51,6 @@ public sealed class UpdateAnnouncer(
     LinkService links,
     MailSettings mail,
     BusinessCalendar calendar,
-    UpdateOptions options,
     IStorageFailures? storageFailures = null)
 {
     /// <summary>How often a batch is recomposed after losing claims to a concurrent announcement before it is left alone.</summary>
@@ -87,18 +86,27 @@ public sealed class UpdateAnnouncer(
 
         // A license current today expires after today, so the expiry index from tomorrow on holds every one of them.
         var audience = new List<License>();
-        await foreach (var candidate in store.ListExpiringAsync(today.PlusDays(1), LastIndexedDate, cancellationToken))
+        int mails = 0, announced = 0, failed = 0;
+        var failures = new List<AnnouncementFailure>();
+        void Unreadable(LicenseReadFailure failure)
+        {
+            // One license that cannot be read never stops the others; it is not claimed, so announcing again retries it.
+            failures.Add(new AnnouncementFailure(failure.Serial is { } serial ? [serial] : [], failure.Error));
+            failed++;
+        }
+
+        await foreach (var candidate in store.ListExpiringAsync(today.PlusDays(1), LastIndexedDate, Unreadable, cancellationToken))
         {
             var license = candidate.License;
-            if (license.StatusOn(today) == PlanStatus.Current && Entitlement.IsEntitled(license, release, today, options.Entitlement))
+            // R14: every current license's contacts hear of it; one not entitled under the policy finds the way forward
+            // on its link's page (403 with how to renew), so its customer learns of the update all the same.
+            if (license.StatusOn(today) == PlanStatus.Current)
             {
                 audience.Add(license);
             }
         }
 
-        int mails = 0, announced = 0, failed = 0;
         var recipients = new HashSet<EmailAddress>();
-        var failures = new List<AnnouncementFailure>();
         foreach (var batch in AnnouncementBatches.Group(audience, outbox.MaxClaimsPerMessage))
         {
             try

@@ -111,6 +111,11 @@ public sealed class SmpOptionsValidator : IValidateOptions<SmpOptions>
     public static string ZoneMessage(string? value) =>
         $"Setting 'Smp:BusinessTimeZone' must be an IANA time zone id such as 'America/Denver' (found '{value}').";
 
+    /// <summary>Whether <paramref name="schedule"/> is an NCRONTAB expression with six fields, seconds first, as the timer trigger reads it.</summary>
+    public static bool IsNcrontabWithSeconds(string? schedule) =>
+        schedule?.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length == 6
+        && NCrontab.CrontabSchedule.TryParse(schedule, new NCrontab.CrontabSchedule.ParseOptions { IncludingSeconds = true }) is not null;
+
     public ValidateOptionsResult Validate(string? name, SmpOptions options)
     {
         var failures = new List<string>();
@@ -119,7 +124,7 @@ public sealed class SmpOptionsValidator : IValidateOptions<SmpOptions>
             failures.Add(ZoneMessage(options.BusinessTimeZone));
         }
 
-        if (options.ReminderSchedule?.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length != 6)
+        if (!IsNcrontabWithSeconds(options.ReminderSchedule))
         {
             failures.Add($"Setting 'Smp:ReminderSchedule' must be an NCRONTAB expression with six fields (seconds first, UTC), such as '0 0 13 * * *' (found '{options.ReminderSchedule}').");
         }
@@ -141,9 +146,10 @@ public sealed class SmpOptionsValidator : IValidateOptions<SmpOptions>
             failures.Add($"Setting 'Smp:PublicBaseUrl' must be the https address customers reach the app at, without query or fragment (plain http only for localhost) (found '{options.PublicBaseUrl}').");
         }
 
-        if (string.IsNullOrWhiteSpace(options.DefaultProduct) || options.DefaultProduct.Length > 100)
+        // Mailed in every reminder of a license stored without a product: it must still show once mail has cleaned it.
+        if (string.IsNullOrWhiteSpace(options.DefaultProduct) || options.DefaultProduct.Length > 100 || !MailableText.HasVisibleText(options.DefaultProduct))
         {
-            failures.Add("Setting 'Smp:DefaultProduct' must be a product name of 1-100 characters.");
+            failures.Add("Setting 'Smp:DefaultProduct' must be a product name of 1-100 characters with visible text.");
         }
 
         if (!Entitlement.TryParsePolicy(options.Updates?.Entitlement, out _))

@@ -13,8 +13,8 @@ public static class RequestAudit
     private const int MaxCorrelationIdLength = 64;
 
     /// <summary>
-    /// The actor is the function key's name when the host reports it (staff keys are named per person or
-    /// system), else the function's name. The correlation id is the caller's <c>x-correlation-id</c> when it is
+    /// The actor is <c>key:</c> and the function key's name when the host reports it (staff keys are named per
+    /// person or system), else the function's name (R15). The correlation id is the caller's <c>x-correlation-id</c> when it is
     /// a short token, else the trace id, else the invocation id.
     /// </summary>
     public static CommandContext For(HttpRequest request, FunctionContext function)
@@ -22,7 +22,7 @@ public static class RequestAudit
         var keyName = request.HttpContext.User.Identities
             .Select(i => i.FindFirst(KeyIdClaim)?.Value)
             .FirstOrDefault(v => !string.IsNullOrEmpty(v));
-        var actor = keyName is null ? function.FunctionDefinition.Name : $"{function.FunctionDefinition.Name}:{keyName}";
+        var actor = keyName is null ? function.FunctionDefinition.Name : $"key:{keyName}";
         return new CommandContext(actor, CorrelationId(request, function));
     }
 

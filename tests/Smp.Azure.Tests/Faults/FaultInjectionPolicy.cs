@@ -62,6 +62,12 @@ public sealed partial class FaultInjectionPolicy(int seed = 0, double rate = 0) 
         }
     }
 
+    /// <summary>
+    /// A fault for every call it picks, given the call's identity (method, path and query, without the random part of
+    /// test table names); null for the others, which go on to the script and the seeded draw.
+    /// </summary>
+    public Func<string, StorageFault?>? Rule { get; set; }
+
     public int Injected(StorageFault fault) => injected.TryGetValue(fault, out var n) ? n : 0;
 
     public int InjectedTotal => injected.Values.Sum();
@@ -148,6 +154,11 @@ public sealed partial class FaultInjectionPolicy(int seed = 0, double rate = 0) 
         }
 
         Interlocked.Increment(ref requests);
+        if (Rule?.Invoke(Identity(message)) is { } ruled)
+        {
+            return Count(ruled);
+        }
+
         if (script.TryDequeue(out var scripted))
         {
             return scripted is { } f ? Count(f) : null;

@@ -102,7 +102,7 @@ internal sealed class SmpOnTables
         var updateOptions = new UpdateOptions(EntitlementPolicy.CurrentPlan);
         Links = new LinkService(Secrets, clock, new LinkOptions(MailSettings.PublicBaseUrl));
         Updates = new UpdateService(updateStore, Secrets, calendar, updateOptions);
-        Announcer = new UpdateAnnouncer(updateStore, Store, Licenses, Outbox, Links, MailSettings, calendar, updateOptions, new TableStorageFailures());
+        Announcer = new UpdateAnnouncer(updateStore, Store, Licenses, Outbox, Links, MailSettings, calendar, new TableStorageFailures());
         Passwords = new PasswordService(updateStore, Store, Licenses, Secrets, Links, Outbox, Limiter, MailSettings, calendar, updateOptions, Limits);
         Requests = new CustomerRequests(Licenses, Outbox, Limiter, RequestQueue, Passwords, Limits, MailSettings, calendar);
         Dispatcher = new MailDispatcher(Outbox, mailService, clock, Delivery, sendCheck: new ReminderSendCheck(Store, composer));
@@ -187,6 +187,10 @@ internal sealed class SmpOnTables
     public ReminderScan Scan { get; }
 
     public CustomerRequests Requests { get; }
+
+    public UpdateService Updates { get; }
+
+    public UpdateAnnouncer Announcer { get; }
 
     public MailDispatcher Dispatcher { get; }
 

@@ -1,7 +1,10 @@
 using NodaTime;
 using NodaTime.Testing;
 using Smp.Core.Mail;
+using Smp.Core.Licenses;
 using Smp.Core.Outbox;
+using Smp.Core.Plans;
+using Smp.Core.Reminders;
 
 namespace Smp.Core.Tests.Outbox;
 
@@ -514,6 +517,69 @@ public class MailDispatcherTests
         Assert.Equal("only the other plan", stored.Mail.PlainText);
         Assert.Equal("VT-1 renewed", stored.Note);
         Assert.Equal(MailStatus.Sent, stored.Status);
+    }
+
+    [Fact]
+    public async Task R9_a_send_check_that_fails_for_one_reminder_never_blocks_the_mail_queued_behind_it()
+    {
+        var broken = Serial.Parse("VT-1");
+        var reminder = TestMails.Numbered(1);
+        var stage = new ReminderStage(30);
+        await outbox.EnqueueAsync(reminder, MailKinds.Reminder, [MailClaim.Reminder(broken, new LocalDate(2027, 3, 1), stage)], clock.GetCurrentInstant(), CancellationToken.None);
+        clock.Advance(Duration.FromSeconds(1));
+        var term = TestMails.Numbered(2);
+        await outbox.EnqueueAsync(term, MailKinds.Term, [], clock.GetCurrentInstant(), CancellationToken.None);
+        var check = new ReminderSendCheck(new FailingLicenseStore(broken), new UnusedComposer());
+        var dispatcher = new MailDispatcher(outbox, transport, clock, Options, sendCheck: check);
+
+        var report = await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.Equal([term.Id], transport.SendOrder);
+        Assert.Equal(1, report.Sent);
+        Assert.Equal(1, report.Retried);
+        var held = await MessageAsync(reminder.Id);
+        Assert.Equal(MailStatus.Pending, held.Status);
+        Assert.False(held.OutcomeUnknown);
+        Assert.Equal(1, held.Attempts);
+        Assert.NotNull(held.LastError);
+        Assert.DoesNotContain("storage down", held.LastError, StringComparison.Ordinal);
+
+        // Still failing: the attempts run out and staff see it failed, never sent.
+        for (var run = 0; run < Options.MaxAttempts + 2; run++)
+        {
+            clock.AdvanceHours(1);
+            await dispatcher.RunAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(MailStatus.Failed, (await MessageAsync(reminder.Id)).Status);
+        Assert.Equal([term.Id], transport.SendOrder);
+    }
+
+    private sealed class FailingLicenseStore(Serial failing) : ILicenseStore
+    {
+        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) =>
+            serial == failing ? throw new InvalidOperationException("storage down") : Task.FromResult<StoredLicense?>(null);
+
+        public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(false);
+    }
+
+    private sealed class UnusedComposer : IReminderMailComposer
+    {
+        public OutgoingMail Compose(ReminderBatch batch) => throw new InvalidOperationException("Nothing to compose: every license was unreadable.");
     }
 
     private sealed class Check(Func<OutboxMessage, SendDecision> decide) : IMailSendCheck

@@ -1,0 +1,92 @@
+using NodaTime;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
+using Smp.Core.Updates;
+using Smp.TestSupport;
+
+namespace Smp.Azure.Tests.Faults;
+
+/// <summary>
+/// R9 and R14 on the real stores: a license whose record cannot be read (every read of it times out, past the SDK's
+/// retries) is reported and retried later; the other customers still get their reminders and announcements.
+/// </summary>
+public sealed class ReadFailureIsolationTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static readonly Instant Start = Instant.FromUtc(2027, 1, 4, 15, 0);
+    private static readonly Serial[] Serials = [Serial.Parse("ISO-1"), Serial.Parse("ISO-2"), Serial.Parse("ISO-3")];
+    private static readonly Serial Unreadable = Serials[1];
+    private static readonly CommandContext Staff = new("staff", "isolation");
+
+    private static CancellationToken Ct => CancellationToken.None;
+
+    /// <summary>Times out every point read of <see cref="Unreadable"/>'s license record.</summary>
+    private static StorageFault? TimeOutReadsOfUnreadable(string call) =>
+        call.StartsWith("GET ", StringComparison.Ordinal) && call.Contains($"PartitionKey='{Unreadable.Value}'", StringComparison.Ordinal)
+            ? StorageFault.TimeoutBeforeSending
+            : null;
+
+    private async Task<(SmpOnTables System, FaultInjectionPolicy Faults)> ActivateAsync()
+    {
+        var faults = new FaultInjectionPolicy();
+        var system = SmpOnTables.Create(azurite, Start, maxRetries: 2, faults);
+        for (var n = 0; n < Serials.Length; n++)
+        {
+            var customer = new Customer($"ISO-CUST-{n}", $"Customer {n}");
+            var request = new ActivationRequest(Serials[n], null, customer, [EmailAddress.Parse($"it{n}@customer{n}.example.org")], false, Start - Duration.FromHours(1));
+            Assert.NotNull((await system.Licenses.ActivateAsync(request, Staff, Ct)).License);
+        }
+
+        return (system, faults);
+    }
+
+    [Fact]
+    public async Task R9_one_license_whose_record_cannot_be_read_never_stops_the_reminders_of_the_others()
+    {
+        var (system, faults) = await ActivateAsync();
+        var expiresOn = (await system.Store.GetAsync(Serials[0], Ct))!.License.ExpiresOn;
+        system.Clock.Reset(expiresOn.PlusDays(-30).AtMidnight().InUtc().ToInstant() + Duration.FromHours(15));
+        faults.Rule = TimeOutReadsOfUnreadable;
+
+        var report = await system.Scan.RunAsync(Staff, Ct);
+
+        Assert.Equal(2, report.MailsEnqueued);
+        Assert.Equal(1, report.RemindersFailed);
+        Assert.Equal(new[] { Unreadable }, Assert.Single(report.Failures).Serials.ToArray());
+        Assert.Equal(2, (await system.Dispatcher.RunAsync(Ct)).Sent);
+        var recipients = new List<string>();
+        foreach (var id in system.MailService.Deliveries.Keys)
+        {
+            recipients.AddRange((await system.Outbox.GetAsync(id, Ct))!.Message.Mail.To.Select(a => a.ToString()));
+        }
+
+        Assert.Equal(["it0@customer0.example.org", "it2@customer2.example.org"], recipients.Order(StringComparer.Ordinal));
+
+        // Readable again: the next scan sends the reminder it could not send.
+        faults.Rule = null;
+        var retry = await system.Scan.RunAsync(Staff, Ct);
+
+        Assert.Equal(1, retry.MailsEnqueued);
+        Assert.Equal(0, retry.RemindersFailed);
+    }
+
+    [Fact]
+    public async Task R14_one_license_whose_record_cannot_be_read_never_stops_the_announcement_to_the_others()
+    {
+        var (system, faults) = await ActivateAsync();
+        var version = UpdateVersion.Parse("7.1");
+        var published = await system.Updates.PublishAsync(version, system.Clock.GetCurrentInstant().InUtc().Date.PlusDays(-1), "Secret-7.1-password", Ct);
+        Assert.True(published.Release.HasPassword);
+        faults.Rule = TimeOutReadsOfUnreadable;
+
+        var result = Assert.IsType<AnnouncementResult.Announced>(await system.Announcer.AnnounceAsync(version, Staff, Ct));
+
+        Assert.Equal(2, result.Licenses);
+        Assert.Equal(1, result.Failed);
+        Assert.Equal([Unreadable], Assert.Single(result.Failures!).Serials);
+
+        faults.Rule = null;
+        var again = Assert.IsType<AnnouncementResult.Announced>(await system.Announcer.AnnounceAsync(version, Staff, Ct));
+        Assert.Equal(1, again.Licenses);
+        Assert.Equal(0, again.Failed);
+    }
+}
