@@ -22,8 +22,11 @@ public enum QuoteScope
     Customer,
 }
 
-/// <summary>What one run of the background work on customer requests did.</summary>
-public sealed record CustomerRequestReport(int Processed, int Failed, int Purged);
+/// <summary>
+/// What one run of the background work on customer requests did: <paramref name="GivenUp"/> are the requests whose
+/// last allowed attempt failed in this run (never tried again).
+/// </summary>
+public sealed record CustomerRequestReport(int Processed, int Failed, int Purged, IReadOnlyList<CustomerRequest> GivenUp);
 
 /// <summary>
 /// Customer requests made through links in mail (R11, R12, R13; SPEC section 5). The request path
@@ -46,7 +49,24 @@ public sealed class CustomerRequests(
     /// <summary>How long (business days) counters and recorded requests are kept: today and yesterday.</summary>
     public const int KeptDays = 2;
 
+    /// <summary>How many attempts at one request fail before it is given up.</summary>
+    public const int MaxAttempts = 10;
+
+    /// <summary>The longest wait before the next attempt at a request that failed.</summary>
+    public static readonly NodaTime.Duration MaxRetryDelay = NodaTime.Duration.FromHours(1);
+
     private const int BatchSize = 100;
+
+    /// <summary>
+    /// The wait after the <paramref name="failedAttempts"/>-th failed attempt: one minute, doubling each time, at
+    /// most <see cref="MaxRetryDelay"/>; so <see cref="MaxAttempts"/> attempts end within hours, well before the
+    /// request's day is purged.
+    /// </summary>
+    public static NodaTime.Duration RetryDelay(int failedAttempts)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(failedAttempts, 1);
+        return NodaTime.Duration.FromMinutes(Math.Min(Math.Pow(2, Math.Min(failedAttempts - 1, 30)), MaxRetryDelay.TotalMinutes));
+    }
 
     /// <summary>A request made today (business calendar) by <paramref name="context"/>.</summary>
     public CustomerRequest Today(string kind, Serial serial, string? version, QuoteScope scope, CommandContext context)
@@ -79,13 +99,16 @@ public sealed class CustomerRequests(
     }
 
     /// <summary>
-    /// The background work: acts on every recorded request not yet done, then marks it done. A request that fails
-    /// stays pending for the next run and never stops the others. Purges counters and requests of past days.
+    /// The background work: acts on every recorded request that is due, then marks it done. A request that fails
+    /// is tried again later (<see cref="RetryDelay"/>) and given up after <see cref="MaxAttempts"/> attempts; it
+    /// never stops the others, nor hides the ones behind it. Purges counters and requests of past days.
     /// </summary>
     public async Task<CustomerRequestReport> ProcessPendingAsync(CancellationToken cancellationToken)
     {
         int processed = 0, failed = 0;
-        foreach (var pending in await queue.ListPendingAsync(BatchSize, cancellationToken))
+        var givenUp = new List<CustomerRequest>();
+        var now = calendar.Now;
+        foreach (var pending in await queue.ListPendingAsync(now, BatchSize, cancellationToken))
         {
             try
             {
@@ -95,13 +118,28 @@ public sealed class CustomerRequests(
             }
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {
-                failed++; // Left pending: the next run tries again, and its mail ids make a repeat harmless.
+                // Left pending until its next attempt: its mail ids make a repeat harmless.
+                failed++;
+                var attempts = pending.FailedAttempts + 1;
+                var giveUp = attempts >= MaxAttempts;
+                try
+                {
+                    await queue.RecordFailureAsync(pending, giveUp ? null : now + RetryDelay(attempts), cancellationToken);
+                    if (giveUp)
+                    {
+                        givenUp.Add(pending.Request);
+                    }
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Not recorded: the request stays due and the next run tries it again; go on with the others.
+                }
             }
         }
 
         var keepFrom = calendar.Today.PlusDays(1 - KeptDays);
         var purged = await limiter.PurgeBeforeAsync(keepFrom, cancellationToken) + await queue.PurgeBeforeAsync(keepFrom, cancellationToken);
-        return new CustomerRequestReport(processed, failed, purged);
+        return new CustomerRequestReport(processed, failed, purged, givenUp);
     }
 
     private Task ActAsync(CustomerRequest request, CancellationToken cancellationToken) => request.Kind switch
