@@ -53,10 +53,10 @@ public sealed class CustomerRequestRetryTests(AzuriteFixture azurite) : IClassFi
         Assert.True(await api.Services.GetRequiredService<ICustomerRequestQueue>().RecordAsync(failing, CancellationToken.None));
 
         // Each run an hour apart (at least the longest wait between attempts), well within the request's two days.
-        for (var run = 1; run <= CustomerRequests.MaxAttempts + 3; run++)
+        for (var run = 1; run <= CustomerRequestRetry.Default.MaxAttempts + 3; run++)
         {
-            Assert.True(run <= CustomerRequests.MaxAttempts || logs.Records.Any(r => r.Level == LogLevel.Error), $"Not given up after {run - 1} runs.");
-            Assert.True(run > CustomerRequests.MaxAttempts || logs.Records.All(r => r.Level != LogLevel.Error), $"Given up after only {run - 1} runs.");
+            Assert.True(run <= CustomerRequestRetry.Default.MaxAttempts || logs.Records.Any(r => r.Level == LogLevel.Error), $"Not given up after {run - 1} runs.");
+            Assert.True(run > CustomerRequestRetry.Default.MaxAttempts || logs.Records.All(r => r.Level != LogLevel.Error), $"Given up after only {run - 1} runs.");
             await ProcessCustomerRequestsAsync(api);
             api.Clock.Advance(Duration.FromHours(1));
         }

@@ -29,6 +29,24 @@ public enum QuoteScope
 public sealed record CustomerRequestReport(int Processed, int Failed, int Purged, IReadOnlyList<CustomerRequest> GivenUp);
 
 /// <summary>
+/// When the background work tries a failed customer request again: after <paramref name="FirstDelay"/>, doubling
+/// each time up to <paramref name="MaxDelay"/>, and gives it up after <paramref name="MaxAttempts"/> attempts.
+/// </summary>
+public sealed record CustomerRequestRetry(int MaxAttempts, NodaTime.Duration FirstDelay, NodaTime.Duration MaxDelay)
+{
+    /// <summary>1, 2, 4 ... minutes, at most an hour apart, 10 attempts: given up within hours, well before the purge.</summary>
+    public static CustomerRequestRetry Default { get; } = new(10, NodaTime.Duration.FromMinutes(1), NodaTime.Duration.FromHours(1));
+
+    /// <summary>The wait after the <paramref name="failedAttempts"/>-th failed attempt.</summary>
+    public NodaTime.Duration DelayAfter(int failedAttempts)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(failedAttempts, 1);
+        var delay = FirstDelay * Math.Pow(2, Math.Min(failedAttempts - 1, 30));
+        return delay < MaxDelay ? delay : MaxDelay;
+    }
+}
+
+/// <summary>
 /// Customer requests made through links in mail (R11, R12, R13; SPEC section 5). The request path
 /// (<see cref="AcceptAsync"/>) checks the limits and records the request, and does exactly that whether or not the
 /// serial exists, so neither the answer nor its timing says anything about the serial. The background work
@@ -44,29 +62,15 @@ public sealed class CustomerRequests(
     PasswordService passwords,
     AnonymousLimits limits,
     MailSettings mail,
-    BusinessCalendar calendar)
+    BusinessCalendar calendar,
+    CustomerRequestRetry? retry = null)
 {
+    private readonly CustomerRequestRetry retry = retry ?? CustomerRequestRetry.Default;
+
     /// <summary>How long (business days) counters and recorded requests are kept: today and yesterday.</summary>
     public const int KeptDays = 2;
 
-    /// <summary>How many attempts at one request fail before it is given up.</summary>
-    public const int MaxAttempts = 10;
-
-    /// <summary>The longest wait before the next attempt at a request that failed.</summary>
-    public static readonly NodaTime.Duration MaxRetryDelay = NodaTime.Duration.FromHours(1);
-
     private const int BatchSize = 100;
-
-    /// <summary>
-    /// The wait after the <paramref name="failedAttempts"/>-th failed attempt: one minute, doubling each time, at
-    /// most <see cref="MaxRetryDelay"/>; so <see cref="MaxAttempts"/> attempts end within hours, well before the
-    /// request's day is purged.
-    /// </summary>
-    public static NodaTime.Duration RetryDelay(int failedAttempts)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(failedAttempts, 1);
-        return NodaTime.Duration.FromMinutes(Math.Min(Math.Pow(2, Math.Min(failedAttempts - 1, 30)), MaxRetryDelay.TotalMinutes));
-    }
 
     /// <summary>A request made today (business calendar) by <paramref name="context"/>.</summary>
     public CustomerRequest Today(string kind, Serial serial, string? version, QuoteScope scope, CommandContext context)
@@ -100,7 +104,7 @@ public sealed class CustomerRequests(
 
     /// <summary>
     /// The background work: acts on every recorded request that is due, then marks it done. A request that fails
-    /// is tried again later (<see cref="RetryDelay"/>) and given up after <see cref="MaxAttempts"/> attempts; it
+    /// is tried again later and given up after a bounded number of attempts (<see cref="CustomerRequestRetry"/>); it
     /// never stops the others, nor hides the ones behind it. Purges counters and requests of past days.
     /// </summary>
     public async Task<CustomerRequestReport> ProcessPendingAsync(CancellationToken cancellationToken)
@@ -121,10 +125,10 @@ public sealed class CustomerRequests(
                 // Left pending until its next attempt: its mail ids make a repeat harmless.
                 failed++;
                 var attempts = pending.FailedAttempts + 1;
-                var giveUp = attempts >= MaxAttempts;
+                var giveUp = attempts >= retry.MaxAttempts;
                 try
                 {
-                    await queue.RecordFailureAsync(pending, giveUp ? null : now + RetryDelay(attempts), cancellationToken);
+                    await queue.RecordFailureAsync(pending, giveUp ? null : now + retry.DelayAfter(attempts), cancellationToken);
                     if (giveUp)
                     {
                         givenUp.Add(pending.Request);

@@ -110,12 +110,12 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
         foreach (var request in report.GivenUp)
         {
             // The key says what was asked (kind, serial, version or scope, day); nothing secret.
-            LogGivenUp(logger, request.Kind, request.Key, CustomerRequests.MaxAttempts);
+            LogGivenUp(logger, request.Kind, request.Key);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Customer request of kind {Kind} given up after {Attempts} failed attempts: {RequestKey}.")]
-    private static partial void LogGivenUp(ILogger logger, string kind, string requestKey, int attempts);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Customer request of kind {Kind} given up after its last allowed attempt failed: {RequestKey}.")]
+    private static partial void LogGivenUp(ILogger logger, string kind, string requestKey);
 
     private static IActionResult Answer(HttpRequest request, string title) =>
         CustomerPages.IsForm(request) && !CustomerPages.WantsJson(request)

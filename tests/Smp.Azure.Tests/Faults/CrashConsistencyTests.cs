@@ -111,8 +111,8 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Act: s => s.RequestAsync(CustomerRequestKinds.Quote, Serial.Parse("CR-QUO-1"), QuoteScope.Customer, new CommandContext("quote-requests", "corr-quote-1"), Ct),
 
             // Three counts and the recorded request; then the desk's mail, the customer's acknowledgement, an event
-            // on each license, and the request marked done.
-            Writes: 9,
+            // on the requesting license, the other license's daily count and its event, and the request marked done.
+            Writes: 10,
             Customers: ["ACME"]));
 
     [Fact]
@@ -152,8 +152,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.ProcessRequestsAsync(Ct),
 
-            // The desk's mail, the acknowledgement, an event on each license, the request marked done.
-            Writes: 5,
+            // The desk's mail, the acknowledgement, an event on the requesting license, the other license's daily
+            // count and its event, the request marked done.
+            Writes: 6,
             Customers: ["ACME"]));
 
     [Fact]
