@@ -167,7 +167,7 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
 
         Assert.Single(await UndeliveredAsync(api), m => m.Kind == MailKinds.Term);
         Assert.Single(await EventsAsync(api, "VT-1", "termRequested"));
-        Assert.Empty(await api.Services.GetRequiredService<ICustomerRequestQueue>().ListPendingAsync(10, CancellationToken.None));
+        Assert.Empty(await api.Services.GetRequiredService<ICustomerRequestQueue>().ListPendingAsync(Instant.MaxValue, 10, CancellationToken.None));
     }
 
     [Fact]
@@ -234,14 +234,32 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
         }
     }
 
+    /// <summary>The process dies when it first marks a request done: nor can it record that attempt as failed.</summary>
     private sealed class CrashOnceWhenDone(ICustomerRequestQueue inner, Func<bool> crashNow) : ICustomerRequestQueue
     {
+        private volatile bool dead;
+
         public Task<bool> RecordAsync(CustomerRequest request, CancellationToken cancellationToken) => inner.RecordAsync(request, cancellationToken);
 
-        public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(int max, CancellationToken cancellationToken) => inner.ListPendingAsync(max, cancellationToken);
+        public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, CancellationToken cancellationToken)
+        {
+            dead = false; // A run of the timer: a new process.
+            return inner.ListPendingAsync(now, max, cancellationToken);
+        }
 
-        public Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken) =>
-            crashNow() ? throw new IOException("The process died.") : inner.MarkDoneAsync(pending, cancellationToken);
+        public Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken)
+        {
+            if (crashNow())
+            {
+                dead = true;
+                throw new IOException("The process died.");
+            }
+
+            return inner.MarkDoneAsync(pending, cancellationToken);
+        }
+
+        public Task RecordFailureAsync(PendingCustomerRequest pending, Instant? retryAt, CancellationToken cancellationToken) =>
+            dead ? throw new IOException("The process is dead.") : inner.RecordFailureAsync(pending, retryAt, cancellationToken);
 
         public Task<int> PurgeBeforeAsync(LocalDate day, CancellationToken cancellationToken) => inner.PurgeBeforeAsync(day, cancellationToken);
     }

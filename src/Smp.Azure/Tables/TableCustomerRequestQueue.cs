@@ -9,12 +9,15 @@ namespace Smp.Azure.Tables;
 /// <summary>
 /// <see cref="ICustomerRequestQueue"/> on Table Storage: one row per request, partitioned by business day and keyed
 /// by what it asks, so recording the same request twice is one row (the second insert conflicts). A row is marked
-/// done under its ETag once acted on and removed with its day by <see cref="PurgeBeforeAsync"/>.
+/// done under its ETag once acted on and removed with its day by <see cref="PurgeBeforeAsync"/>. A failed attempt
+/// is counted on the row (<c>FailedAttempts</c>) with the time of the next one (<c>NextAttemptAt</c>), or the row is
+/// marked given up.
 /// </summary>
 public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
 {
     private const string Pending = "Pending";
     private const string Done = "Done";
+    private const string GivenUp = "GivenUp";
     private readonly TableClient table;
     private readonly AsyncOnce created;
 
@@ -50,13 +53,21 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
         }
     }
 
-    public async Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(int max, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, CancellationToken cancellationToken)
     {
         await created.EnsureAsync(cancellationToken);
-        var found = new List<PendingCustomerRequest>();
+        var due = new List<(NodaTime.Instant DueAt, PendingCustomerRequest Pending)>();
         await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"Status eq {Pending}"), cancellationToken: cancellationToken))
         {
-            found.Add(new PendingCustomerRequest(
+            // A row never tried has no next attempt and is due. Pending rows are few (the daily limits bound them and
+            // a request is given up after a bounded number of attempts), so the due ones are picked here.
+            var dueAt = entity.GetDateTimeOffset("NextAttemptAt") is { } next ? NodaTime.Instant.FromDateTimeOffset(next) : NodaTime.Instant.MinValue;
+            if (dueAt > now)
+            {
+                continue;
+            }
+
+            due.Add((dueAt, new PendingCustomerRequest(
                 new CustomerRequest(
                     entity.GetString("Kind"),
                     Serial.Parse(entity.GetString("Serial")),
@@ -65,14 +76,13 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
                     LocalDatePattern.Iso.Parse(entity.PartitionKey).Value,
                     entity.GetString("Actor"),
                     entity.GetString("CorrelationId")),
-                entity.ETag.ToString()));
-            if (found.Count >= max)
-            {
-                break;
-            }
+                entity.ETag.ToString(),
+                entity.GetInt32("FailedAttempts") ?? 0)));
         }
 
-        return found;
+        // Requests never tried first, then those due longest: requests failing again never take the places of the
+        // ones behind them (stable: oldest days first among equals).
+        return [.. due.OrderBy(d => d.DueAt).Take(max).Select(d => d.Pending)];
     }
 
     public async Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken)
@@ -87,6 +97,33 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
         catch (RequestFailedException e) when (e.Status is 404 or 412)
         {
             // Marked done by another run (or purged): nothing left to do.
+        }
+    }
+
+    public async Task RecordFailureAsync(PendingCustomerRequest pending, NodaTime.Instant? retryAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        await created.EnsureAsync(cancellationToken);
+        var entity = new TableEntity(LocalDatePattern.Iso.Format(pending.Request.Day), TableKey.Encode(pending.Request.Key))
+        {
+            ["FailedAttempts"] = pending.FailedAttempts + 1,
+        };
+        if (retryAt is { } next)
+        {
+            entity["NextAttemptAt"] = next.ToDateTimeOffset();
+        }
+        else
+        {
+            entity["Status"] = GivenUp;
+        }
+
+        try
+        {
+            await table.UpdateEntityAsync(entity, new ETag(pending.ETag), TableUpdateMode.Merge, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Acted on by another run since it was listed (or purged): its outcome stands.
         }
     }
 

@@ -22,8 +22,29 @@ public enum QuoteScope
     Customer,
 }
 
-/// <summary>What one run of the background work on customer requests did.</summary>
-public sealed record CustomerRequestReport(int Processed, int Failed, int Purged);
+/// <summary>
+/// What one run of the background work on customer requests did: <paramref name="GivenUp"/> are the requests whose
+/// last allowed attempt failed in this run (never tried again).
+/// </summary>
+public sealed record CustomerRequestReport(int Processed, int Failed, int Purged, IReadOnlyList<CustomerRequest> GivenUp);
+
+/// <summary>
+/// When the background work tries a failed customer request again: after <paramref name="FirstDelay"/>, doubling
+/// each time up to <paramref name="MaxDelay"/>, and gives it up after <paramref name="MaxAttempts"/> attempts.
+/// </summary>
+public sealed record CustomerRequestRetry(int MaxAttempts, NodaTime.Duration FirstDelay, NodaTime.Duration MaxDelay)
+{
+    /// <summary>1, 2, 4 ... minutes, at most an hour apart, 10 attempts: given up within hours, well before the purge.</summary>
+    public static CustomerRequestRetry Default { get; } = new(10, NodaTime.Duration.FromMinutes(1), NodaTime.Duration.FromHours(1));
+
+    /// <summary>The wait after the <paramref name="failedAttempts"/>-th failed attempt.</summary>
+    public NodaTime.Duration DelayAfter(int failedAttempts)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(failedAttempts, 1);
+        var delay = FirstDelay * Math.Pow(2, Math.Min(failedAttempts - 1, 30));
+        return delay < MaxDelay ? delay : MaxDelay;
+    }
+}
 
 /// <summary>
 /// Customer requests made through links in mail (R11, R12, R13; SPEC section 5). The request path
@@ -41,8 +62,11 @@ public sealed class CustomerRequests(
     PasswordService passwords,
     AnonymousLimits limits,
     MailSettings mail,
-    BusinessCalendar calendar)
+    BusinessCalendar calendar,
+    CustomerRequestRetry? retry = null)
 {
+    private readonly CustomerRequestRetry retry = retry ?? CustomerRequestRetry.Default;
+
     /// <summary>How long (business days) counters and recorded requests are kept: today and yesterday.</summary>
     public const int KeptDays = 2;
 
@@ -79,13 +103,16 @@ public sealed class CustomerRequests(
     }
 
     /// <summary>
-    /// The background work: acts on every recorded request not yet done, then marks it done. A request that fails
-    /// stays pending for the next run and never stops the others. Purges counters and requests of past days.
+    /// The background work: acts on every recorded request that is due, then marks it done. A request that fails
+    /// is tried again later and given up after a bounded number of attempts (<see cref="CustomerRequestRetry"/>); it
+    /// never stops the others, nor hides the ones behind it. Purges counters and requests of past days.
     /// </summary>
     public async Task<CustomerRequestReport> ProcessPendingAsync(CancellationToken cancellationToken)
     {
         int processed = 0, failed = 0;
-        foreach (var pending in await queue.ListPendingAsync(BatchSize, cancellationToken))
+        var givenUp = new List<CustomerRequest>();
+        var now = calendar.Now;
+        foreach (var pending in await queue.ListPendingAsync(now, BatchSize, cancellationToken))
         {
             try
             {
@@ -95,13 +122,28 @@ public sealed class CustomerRequests(
             }
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {
-                failed++; // Left pending: the next run tries again, and its mail ids make a repeat harmless.
+                // Left pending until its next attempt: its mail ids make a repeat harmless.
+                failed++;
+                var attempts = pending.FailedAttempts + 1;
+                var giveUp = attempts >= retry.MaxAttempts;
+                try
+                {
+                    await queue.RecordFailureAsync(pending, giveUp ? null : now + retry.DelayAfter(attempts), cancellationToken);
+                    if (giveUp)
+                    {
+                        givenUp.Add(pending.Request);
+                    }
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Not recorded: the request stays due and the next run tries it again; go on with the others.
+                }
             }
         }
 
         var keepFrom = calendar.Today.PlusDays(1 - KeptDays);
         var purged = await limiter.PurgeBeforeAsync(keepFrom, cancellationToken) + await queue.PurgeBeforeAsync(keepFrom, cancellationToken);
-        return new CustomerRequestReport(processed, failed, purged);
+        return new CustomerRequestReport(processed, failed, purged, givenUp);
     }
 
     private Task ActAsync(CustomerRequest request, CancellationToken cancellationToken) => request.Kind switch

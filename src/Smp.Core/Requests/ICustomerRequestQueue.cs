@@ -26,8 +26,11 @@ public sealed record CustomerRequest(string Kind, Serial Serial, string? Version
     public string Digest => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Key)))[..16];
 }
 
-/// <summary>A recorded request waiting for the background work, with the store's version of its row.</summary>
-public sealed record PendingCustomerRequest(CustomerRequest Request, string ETag);
+/// <summary>
+/// A recorded request waiting for the background work, with the store's version of its row and how many attempts at
+/// it have failed so far.
+/// </summary>
+public sealed record PendingCustomerRequest(CustomerRequest Request, string ETag, int FailedAttempts = 0);
 
 /// <summary>
 /// Customer requests recorded durably by the request path and acted on in the background, so that the request path
@@ -38,11 +41,23 @@ public interface ICustomerRequestQueue
     /// <summary>Records the request; false when the same request (same key) is already recorded.</summary>
     Task<bool> RecordAsync(CustomerRequest request, CancellationToken cancellationToken);
 
-    /// <summary>Requests not yet acted on, oldest days first, at most <paramref name="max"/>.</summary>
-    Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(int max, CancellationToken cancellationToken);
+    /// <summary>
+    /// Requests not yet acted on nor given up whose next attempt is due at <paramref name="now"/>, at most
+    /// <paramref name="max"/>: those never tried first (oldest days first), then those failed before, longest due
+    /// first. A request whose last attempt failed is not listed before the time <see cref="RecordFailureAsync"/> set,
+    /// so requests that keep failing never hide the ones behind them.
+    /// </summary>
+    Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, CancellationToken cancellationToken);
 
     /// <summary>Marks a request acted on (it stays until purged, so a repeat of it is recognised).</summary>
     Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records a failed attempt at the request: it is listed again from <paramref name="retryAt"/> on, or never again
+    /// when that is null (given up; it stays until purged, so a repeat of it is recognised). Does nothing when the row
+    /// changed since it was listed (another run acted on it).
+    /// </summary>
+    Task RecordFailureAsync(PendingCustomerRequest pending, Instant? retryAt, CancellationToken cancellationToken);
 
     /// <summary>Removes the requests of the days before <paramref name="day"/>.</summary>
     Task<int> PurgeBeforeAsync(LocalDate day, CancellationToken cancellationToken);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
 using Smp.Core.Plans;
 using Smp.Core.Requests;
 using Smp.Functions.Http;
@@ -14,7 +15,7 @@ namespace Smp.Functions.Functions;
 /// answered 202 in the same way whether or not the serial exists; <see cref="ProcessCustomerRequests"/> acts on it
 /// in the background, by mail to the license's registered contacts only.
 /// </summary>
-public sealed class CustomerRequestFunctions(CustomerRequests requests, ClientAddressHasher clients)
+public sealed partial class CustomerRequestFunctions(CustomerRequests requests, ClientAddressHasher clients, ILogger<CustomerRequestFunctions> logger)
 {
     private static readonly HashSet<string> TermFormFields = ["serial"];
     private static readonly HashSet<string> QuoteFormFields = ["serial", "scope"];
@@ -99,13 +100,22 @@ public sealed class CustomerRequestFunctions(CustomerRequests requests, ClientAd
     /// <summary>
     /// Acts on the recorded customer requests (R11, R12, R13) each minute and purges the limits and requests of past
     /// days. A request left pending by a crash is acted on again by the next run; its mail ids make that harmless.
+    /// A request that keeps failing is given up after a bounded number of attempts, logged as an error.
     /// </summary>
     [Function("ProcessCustomerRequests")]
     public async Task ProcessCustomerRequests([TimerTrigger("0 */1 * * * *")] TimerInfo timer, FunctionContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        await requests.ProcessPendingAsync(context.CancellationToken);
+        var report = await requests.ProcessPendingAsync(context.CancellationToken);
+        foreach (var request in report.GivenUp)
+        {
+            // The key says what was asked (kind, serial, version or scope, day); nothing secret.
+            LogGivenUp(logger, request.Kind, request.Key);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Customer request of kind {Kind} given up after its last allowed attempt failed: {RequestKey}.")]
+    private static partial void LogGivenUp(ILogger logger, string kind, string requestKey);
 
     private static IActionResult Answer(HttpRequest request, string title) =>
         CustomerPages.IsForm(request) && !CustomerPages.WantsJson(request)

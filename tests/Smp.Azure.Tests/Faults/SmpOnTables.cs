@@ -104,11 +104,17 @@ internal sealed class SmpOnTables
         Updates = new UpdateService(updateStore, Secrets, calendar, updateOptions);
         Announcer = new UpdateAnnouncer(updateStore, Store, Licenses, Outbox, Links, MailSettings, calendar, new TableStorageFailures());
         Passwords = new PasswordService(updateStore, Store, Licenses, Secrets, Links, Outbox, Limiter, MailSettings, calendar, updateOptions, Limits);
-        Requests = new CustomerRequests(Licenses, Outbox, Limiter, RequestQueue, Passwords, Limits, MailSettings, calendar);
+        Requests = new CustomerRequests(Licenses, Outbox, Limiter, RequestQueue, Passwords, Limits, MailSettings, calendar, ImmediateRetry);
         Dispatcher = new MailDispatcher(Outbox, mailService, clock, Delivery, sendCheck: new ReminderSendCheck(Store, composer));
     }
 
     public static DeliveryOptions Delivery { get; } = new();
+
+    /// <summary>
+    /// A failed customer request due again at once and never given up: a history's caller retries at the same
+    /// instant what the timer would try again a few minutes later, so both runs of a history record the same times.
+    /// </summary>
+    public static CustomerRequestRetry ImmediateRetry { get; } = new(int.MaxValue, Duration.Zero, Duration.Zero);
 
     public SmpTables Tables { get; }
 
