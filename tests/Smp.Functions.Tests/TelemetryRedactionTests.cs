@@ -154,6 +154,12 @@ public sealed class TelemetryRedactionTests(AzuriteFixture azurite)
         options.Credential = new LocalCredential();
         options.EnableLiveMetrics = false;
         options.DisableOfflineStorage = true;
+
+        // Every span and log record is sampled in: the exporter's default rate-limited sampler (and the logs that
+        // follow their trace's decision) would otherwise drop some, or all, of them when other tests are busy.
+        options.TracesPerSecond = null;
+        options.SamplingRatio = 1.0F;
+        options.EnableTraceBasedLogsSampler = false;
     }
 
     private static string Describe(LogRecord record)
