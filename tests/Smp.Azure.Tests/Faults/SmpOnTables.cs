@@ -188,10 +188,6 @@ internal sealed class SmpOnTables
 
     public CustomerRequests Requests { get; }
 
-    public UpdateService Updates { get; }
-
-    public UpdateAnnouncer Announcer { get; }
-
     public MailDispatcher Dispatcher { get; }
 
     /// <summary>A new system on new tables.</summary>
