@@ -328,6 +328,20 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         }
     }
 
+    [Fact]
+    public async Task Section5_a_pending_marker_written_before_markers_carried_the_lane_still_lists_its_message_in_its_lane()
+    {
+        var (outbox, table) = Create();
+        var term = Mail();
+        await outbox.EnqueueAsync(term, MailKinds.Term, [], Now, Ct);
+        var marker = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "pending|" + term.Id, cancellationToken: Ct)).Value;
+        marker.Remove("Lane");
+        await table.UpdateEntityAsync(marker, marker.ETag, TableUpdateMode.Replace, Ct);
+
+        Assert.Equal(term.Id, Assert.Single(await outbox.ListDueAsync(Now, 10, MailLane.CustomerRequests, Ct)).Message.Id);
+        Assert.Empty(await outbox.ListDueAsync(Now, 10, MailLane.Reminders, Ct));
+    }
+
     /// <summary>Counts point reads of outbox messages (GETs addressed to one entity).</summary>
     private sealed class PointReadCounter : global::Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
     {
