@@ -17,7 +17,7 @@ namespace Smp.Azure.Tables;
 /// </summary>
 /// <remarks>
 /// Rows: <c>msg|ID</c> (the message and its delivery state, with a <c>Version</c> that grows on each update),
-/// <c>pending|ID</c>, <c>failed|ID</c> and <c>superseded|ID</c> (markers, so the dispatcher and staff read the few
+/// <c>pending|ID</c> (with the time the message is due and its <see cref="MailLane"/>), <c>failed|ID</c> and <c>superseded|ID</c> (markers, so the dispatcher and staff read the few
 /// messages that need them, not every message ever sent), and <c>claim|KEY</c> (which message holds a claim, forever). A state
 /// change writes the markers the new state needs first, then the message under its ETag (a single operation,
 /// which Azurite checks too), then removes markers the new state no longer needs. Each marker records the
@@ -73,7 +73,7 @@ public sealed class TableMailOutbox : IMailOutbox
             var actions = new List<TableTransactionAction>
             {
                 new(TableTransactionActionType.Add, MessageEntity(message, version: 1)),
-                new(TableTransactionActionType.Add, Marker(PendingPrefix, message.Id, version: 1, message.NextAttemptAt)),
+                new(TableTransactionActionType.Add, Marker(PendingPrefix, message.Id, version: 1, message.NextAttemptAt, MailLanes.Of(kind))),
             };
             actions.AddRange(claims.Distinct().Select(c => new TableTransactionAction(TableTransactionActionType.Add, ClaimEntity(c, message.Id))));
             try
@@ -130,16 +130,28 @@ public sealed class TableMailOutbox : IMailOutbox
         return row.HasValue ? ToStored(row.Value!) : null;
     }
 
-    public async Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken) =>
+        ListDueAsync(now, max, lane: null, cancellationToken);
+
+    public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken) =>
+        ListDueAsync(now, max, (MailLane?)lane, cancellationToken);
+
+    private async Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane? lane, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
         var due = new List<StoredOutboxMessage>();
-        // Markers carry the time their message is due, so only messages due now are read, earliest first, until
-        // `max` are found: a run's cost follows what it may send, not the backlog.
-        var dueMarkers = ResolveMarkersAsync(PendingPrefix, IsPendingState, m => (m.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue) <= now.ToDateTimeOffset(), cancellationToken);
+        // Markers carry the time their message is due and its lane, so only messages of the lane due now are read,
+        // earliest first, until `max` are found: a run's cost follows what it may send, not the backlog. A marker
+        // written before markers carried the lane is read for either lane; its message's kind decides.
+        var dueMarkers = ResolveMarkersAsync(
+            PendingPrefix,
+            IsPendingState,
+            m => (m.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue) <= now.ToDateTimeOffset()
+                && (lane is null || m.GetString("Lane") is not { } markerLane || markerLane == lane.Value.ToString()),
+            cancellationToken);
         await foreach (var message in dueMarkers)
         {
-            if (message.Message.NextAttemptAt <= now)
+            if (message.Message.NextAttemptAt <= now && (lane is null || MailLanes.Of(message.Message.Kind) == lane))
             {
                 due.Add(message);
                 if (due.Count >= max)
@@ -190,7 +202,7 @@ public sealed class TableMailOutbox : IMailOutbox
         // 1. Markers the new state needs, before the state itself.
         if (IsPendingState(updated.Status))
         {
-            await table.UpsertEntityAsync(Marker(PendingPrefix, updated.Id, version, updated.NextAttemptAt), TableUpdateMode.Replace, cancellationToken);
+            await table.UpsertEntityAsync(Marker(PendingPrefix, updated.Id, version, updated.NextAttemptAt, MailLanes.Of(updated.Kind)), TableUpdateMode.Replace, cancellationToken);
         }
         else if (updated.Status == MailStatus.Failed)
         {
@@ -376,8 +388,16 @@ public sealed class TableMailOutbox : IMailOutbox
     private static TableEntity ClaimEntity(MailClaim claim, string mailId) =>
         new(Partition, ClaimKey(claim)) { ["MailId"] = mailId, ["Claim"] = claim.Key };
 
-    private static TableEntity Marker(string prefix, string id, long version, Instant at) =>
-        new(Partition, prefix + id) { ["Version"] = version, ["At"] = at.ToDateTimeOffset() };
+    private static TableEntity Marker(string prefix, string id, long version, Instant at, MailLane? lane = null)
+    {
+        var marker = new TableEntity(Partition, prefix + id) { ["Version"] = version, ["At"] = at.ToDateTimeOffset() };
+        if (lane is { } l)
+        {
+            marker["Lane"] = l.ToString();
+        }
+
+        return marker;
+    }
 
     private static TableEntity MessageEntity(OutboxMessage message, long version)
     {

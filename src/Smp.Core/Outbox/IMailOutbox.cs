@@ -23,6 +23,12 @@ public interface IMailOutbox
     /// </summary>
     Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="ListDueAsync(Instant, int, CancellationToken)"/>, but only messages of <paramref name="lane"/>
+    /// (see <see cref="MailLanes.Of"/>): up to <paramref name="max"/> of that lane however many of the other are due earlier.
+    /// </summary>
+    Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken);
+
     /// <summary>Every failed message, newest first.</summary>
     Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken);
 

@@ -27,11 +27,13 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
     public async Task<DispatchReport> RunAsync(CancellationToken cancellationToken)
     {
         int sent = 0, retried = 0, failed = 0, reconciled = 0, handedOver = 0, customerHandedOver = 0, superseded = 0;
-        var listed = await outbox.ListDueAsync(clock.GetCurrentInstant(), options.MaxPerMinute * 2, cancellationToken);
-
         // Reminders and announcements first; mail caused by anonymous customer requests gets at most its share of
-        // the run, so a flood of requests never delays them (SPEC section 5).
-        var due = listed.OrderBy(m => IsCustomerRequestMail(m.Message.Kind)).ToList();
+        // the run, so a flood of requests never delays them (SPEC section 5). Each lane is listed on its own: however
+        // much request mail was due earlier, the reminders due now are among those listed.
+        var now = clock.GetCurrentInstant();
+        var reminders = await outbox.ListDueAsync(now, options.MaxPerMinute * 2, MailLane.Reminders, cancellationToken);
+        var requests = await outbox.ListDueAsync(now, options.CustomerRequestSharePerMinute * 2, MailLane.CustomerRequests, cancellationToken);
+        var due = reminders.Concat(requests).ToList();
         foreach (var candidate in due)
         {
             if (handedOver >= options.MaxPerMinute)
@@ -157,8 +159,7 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
     public Task<int> PurgeAsync(CancellationToken cancellationToken) =>
         outbox.PurgeSentBodiesAsync(clock.GetCurrentInstant() - options.SentBodyRetention, options.MaxPurgedPerRun, cancellationToken);
 
-    private static bool IsCustomerRequestMail(string kind) =>
-        kind is MailKinds.PasswordLink or MailKinds.Term or MailKinds.QuoteAcknowledgement or MailKinds.QuoteNotification;
+    private static bool IsCustomerRequestMail(string kind) => MailLanes.Of(kind) == MailLane.CustomerRequests;
 
     /// <summary>Staff retry of a failed message.</summary>
     public async Task<RetryOutcome> RetryAsync(string id, CancellationToken cancellationToken)

@@ -297,6 +297,51 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         Assert.Equal(2, counter.Reads); // the two messages returned, not the six pending
     }
 
+    [Fact]
+    public async Task Section5_a_reminder_goes_out_in_the_next_run_however_much_customer_request_mail_was_due_before_it()
+    {
+        var (outbox, _) = Create();
+        var flood = Now - Duration.FromHours(1); // 60 term mails due an hour before the reminder
+        for (var i = 0; i < 60; i++)
+        {
+            await outbox.EnqueueAsync(Mail(), MailKinds.Term, [], flood, Ct);
+        }
+
+        var reminder = Mail();
+        await outbox.EnqueueAsync(reminder, MailKinds.Reminder, [Claim("VT-1")], Now, Ct);
+        var clock = new NodaTime.Testing.FakeClock(Now + Duration.FromMinutes(1));
+        var pickup = Path.Combine(Path.GetTempPath(), "smp-lanes-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var transport = new Smp.Azure.Mail.PickupFolderTransport(pickup, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<Smp.Azure.Mail.PickupFolderTransport>.Instance);
+            var report = await new MailDispatcher(outbox, transport, clock, Delivery with { MaxPerMinute = 25, CustomerRequestSharePerMinute = 5 }).RunAsync(Ct);
+
+            Assert.Equal(MailStatus.Sent, (await outbox.GetAsync(reminder.Id, Ct))!.Message.Status);
+            Assert.Equal(6, report.Sent); // the reminder and the customer-request share
+        }
+        finally
+        {
+            if (Directory.Exists(pickup))
+            {
+                Directory.Delete(pickup, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Section5_a_pending_marker_written_before_markers_carried_the_lane_still_lists_its_message_in_its_lane()
+    {
+        var (outbox, table) = Create();
+        var term = Mail();
+        await outbox.EnqueueAsync(term, MailKinds.Term, [], Now, Ct);
+        var marker = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "pending|" + term.Id, cancellationToken: Ct)).Value;
+        marker.Remove("Lane");
+        await table.UpdateEntityAsync(marker, marker.ETag, TableUpdateMode.Replace, Ct);
+
+        Assert.Equal(term.Id, Assert.Single(await outbox.ListDueAsync(Now, 10, MailLane.CustomerRequests, Ct)).Message.Id);
+        Assert.Empty(await outbox.ListDueAsync(Now, 10, MailLane.Reminders, Ct));
+    }
+
     /// <summary>Counts point reads of outbox messages (GETs addressed to one entity).</summary>
     private sealed class PointReadCounter : global::Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
     {

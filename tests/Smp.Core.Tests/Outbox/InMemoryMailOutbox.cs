@@ -90,13 +90,19 @@ public sealed class InMemoryMailOutbox(int maxClaimsPerMessage = 50) : IMailOutb
         }
     }
 
-    public async Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken) =>
+        ListDueAsync(now, max, _ => true);
+
+    public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken) =>
+        ListDueAsync(now, max, kind => MailLanes.Of(kind) == lane);
+
+    private async Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, Func<string, bool> kindWanted)
     {
         await Task.Yield();
         lock (gate)
         {
             return [.. messages.Values
-                .Where(e => e.Message.Status is MailStatus.Pending or MailStatus.Sending && e.Message.NextAttemptAt <= now)
+                .Where(e => e.Message.Status is MailStatus.Pending or MailStatus.Sending && e.Message.NextAttemptAt <= now && kindWanted(e.Message.Kind))
                 .OrderBy(e => e.Message.CreatedAt)
                 .ThenBy(e => e.Sequence)
                 .Take(max)

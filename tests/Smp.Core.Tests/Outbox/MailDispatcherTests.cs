@@ -92,6 +92,27 @@ public class MailDispatcherTests
     }
 
     [Fact]
+    public async Task Section5_a_reminder_goes_out_in_the_next_run_however_much_customer_request_mail_was_due_before_it()
+    {
+        // 60 term mails due at 05:00 (more than a run lists), one reminder due at 06:00, a run at 06:01.
+        for (var n = 1; n <= 60; n++)
+        {
+            await outbox.EnqueueAsync(TestMails.Numbered(n), MailKinds.Term, [], clock.GetCurrentInstant(), CancellationToken.None);
+        }
+
+        clock.Advance(Duration.FromHours(1));
+        var reminder = TestMails.Numbered(100);
+        await outbox.EnqueueAsync(reminder, MailKinds.Reminder, [], clock.GetCurrentInstant(), CancellationToken.None);
+        clock.Advance(Duration.FromMinutes(1));
+
+        var report = await Dispatcher(Options with { CustomerRequestSharePerMinute = 5 }).RunAsync(CancellationToken.None);
+
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(reminder.Id)).Status);
+        Assert.Equal(reminder.Id, transport.SendOrder[0]);
+        Assert.Equal(6, report.Sent); // the reminder and the customer-request share
+    }
+
+    [Fact]
     public async Task Each_due_message_is_sent_once()
     {
         var ids = await EnqueueAsync(3);
