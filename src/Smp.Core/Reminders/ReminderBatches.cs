@@ -24,7 +24,7 @@ public sealed record ReminderBatch(string CustomerId, ReminderStage Stage, Immut
 public static class ReminderBatches
 {
     /// <summary>
-    /// R10: groups due reminders by customer, stage, product and recipient set (addresses compared
+    /// R10: groups due reminders by customer, stage and recipient set (whatever their products) (addresses compared
     /// case-insensitively, order ignored; see <see cref="RecipientGroups"/>). Groups larger than <paramref name="maxPerMail"/> are split in serial order, so one mail
     /// never lists more licenses than one outbox write can claim.
     /// </summary>

@@ -14,10 +14,10 @@ public sealed class ReminderMailComposer(MailSettings settings, ReminderSchedule
         ArgumentNullException.ThrowIfNull(batch);
         var first = batch.Items[0].License;
         var content = ReminderMail.Render(new ReminderMailModel(
-            first.Product,
+            MailProducts.Name(batch.Items.Select(i => i.License.Product)),
             first.Customer.Name,
             batch.Stage == schedule.Stages[^1] ? ReminderWording.Final : ReminderWording.Early,
-            [.. batch.Items.Select(i => new PlanExpiry(i.License.Serial, i.Reminder.ExpiresOn))],
+            [.. batch.Items.Select(i => new PlanExpiry(i.License.Serial, i.Reminder.ExpiresOn, i.License.Product))],
             CustomerLinks.QuoteRequestPage(settings.PublicBaseUrl, first.Serial, allOfCustomer: batch.Items.Length > 1),
             settings.RenewalsDesk));
         return new OutgoingMail(batch.MailId, settings.Sender, batch.Recipients, settings.RenewalsDesk, content.Subject, content.PlainText, content.Html);

@@ -45,8 +45,9 @@ public sealed class ReminderSchedule
     public int MaxDaysBefore => Stages[0].DaysBefore;
 
     /// <summary>
-    /// R8: the reminders for the term that ends at the license's <c>expiresOn</c>. A reminder is never due
-    /// before that term starts covering (so never before activation): it is then due on the first covered day.
+    /// R8: the reminders for the term that ends at the license's <c>expiresOn</c>, each due exactly on
+    /// <c>expiresOn</c> minus its offset, for every term. The one floor is the license's activation (R4: its first
+    /// covered day): a reminder is never due before it. R9 still sends it only while <c>expiresOn</c> is after the day.
     /// </summary>
     public ImmutableArray<PlannedReminder> Planned(License license)
     {
@@ -61,7 +62,7 @@ public sealed class ReminderSchedule
                 continue;
             }
 
-            var due = LocalDate.Max(term.End.PlusDays(-stage.DaysBefore), term.CoveredFrom);
+            var due = LocalDate.Max(term.End.PlusDays(-stage.DaysBefore), license.Terms[0].CoveredFrom);
             builder.Add(new PlannedReminder(stage, due, term.End));
         }
 

@@ -38,7 +38,7 @@ public sealed record AnnouncementFailure(IReadOnlyList<Serial> Serials, Exceptio
 
 /// <summary>
 /// Announces a released update (R14) to the contacts of every license current today (entitled or not: the link of
-/// one not entitled answers 403 with the way forward), one mail per customer, product and recipient set, with a personal password link per license.
+/// one not entitled answers 403 with the way forward), one mail per customer and recipient set, with a personal password link per license.
 /// Each license's announcement is claimed in the outbox in the same atomic write as its mail, so whatever runs
 /// twice, overlaps or crashes, a license hears of a version at most once; the license records the announcement
 /// afterwards, and a run that finds a claim already taken only repairs that record.
@@ -164,7 +164,7 @@ public sealed class UpdateAnnouncer(
         foreach (var license in batch.Licenses)
         {
             var link = await links.CreatePasswordLinkAsync(license.Serial, release.Version, cancellationToken);
-            items.Add(new LicensePasswordLink(license.Serial, license.ExpiresOn, link.Url));
+            items.Add(new LicensePasswordLink(license.Serial, license.ExpiresOn, link.Url, license.Product));
             linksExpireAt = Instant.Min(linksExpireAt, link.ExpiresAt);
         }
 

@@ -75,16 +75,22 @@ public class ReminderBatchesTests
     }
 
     [Fact]
-    public void R10_licenses_of_two_products_get_separate_mails_because_a_mail_names_one_product()
+    public void R10_licenses_of_two_products_of_one_customer_go_out_in_one_mail_naming_both_products()
     {
         var laser = Due("SN-1");
         var other = Due("SN-2");
-        var otherProduct = other with { License = other.License with { Activation = other.License.Activation with { Product = "VTube-STEP" } } };
+        var step = other with { License = other.License with { Activation = other.License.Activation with { Product = "VTube-STEP" } } };
 
-        var batches = ReminderBatches.Group([laser, otherProduct], maxPerMail: 50);
+        var batch = Assert.Single(ReminderBatches.Group([step, laser], maxPerMail: 50));
+        Assert.Equal(["SN-1", "SN-2"], Serials(batch));
 
-        Assert.Equal(2, batches.Length);
-        Assert.All(batches, b => Assert.Single(b.Items.Select(i => i.License.Product).Distinct()));
+        var settings = new MailSettings(EmailAddress.Parse("smp@vendor.example"), EmailAddress.Parse("renewals@vendor.example"), new Uri("https://smp.vendor.example/"));
+        var mail = new ReminderMailComposer(settings, ReminderSchedule.Default).Compose(batch);
+
+        Assert.Contains("VTube-LASER", mail.Subject, StringComparison.Ordinal);
+        Assert.Contains("VTube-STEP", mail.Subject, StringComparison.Ordinal);
+        Assert.Contains("SN-1 (VTube-LASER)", mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("SN-2 (VTube-STEP)", mail.PlainText, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public class ReminderScheduleProperties
     }
 
     [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay)]
-    public void Every_planned_reminder_is_about_the_licenses_expiresOn_and_falls_inside_the_last_term(LicenseHistory history, ReminderOffsets offsets)
+    public void R8_every_planned_reminder_is_due_its_offset_before_expiresOn_and_never_before_activation(LicenseHistory history, ReminderOffsets offsets)
     {
         foreach (var license in history.States)
         {
@@ -44,7 +44,9 @@ public class ReminderScheduleProperties
             Assert.All(planned, p =>
             {
                 Assert.Equal(license.ExpiresOn, p.ExpiresOn);
-                Assert.True(p.DueOn >= term.CoveredFrom && p.DueOn < term.End, $"{p} is outside the term {term}");
+                var activation = license.Terms[0].CoveredFrom;
+                Assert.Equal(LocalDate.Max(p.ExpiresOn.PlusDays(-p.Stage.DaysBefore), activation), p.DueOn);
+                Assert.True(p.DueOn >= activation && p.DueOn < term.End, $"{p} is before activation or not before the term's end {term}");
             });
             Assert.Equal(offsets.Schedule.Stages[^1], planned[^1].Stage);
         }

@@ -55,6 +55,17 @@ public class ReminderScheduleTests
         Assert.Equal(Reminder(ThirtyDay, "2026-04-01", "2026-05-01"), Schedule.DueOn(ThirtyDays, Date("2026-04-01")));
     }
 
+    [Fact]
+    public void R8_a_one_month_renewal_to_1_March_2027_is_due_exactly_30_days_before_on_30_January_2027()
+    {
+        // Plan 2026-02-01 to 2027-02-01, renewed by one month before it expires: the new term is 2027-02-01 to 2027-03-01.
+        var renewed = Activated(Date("2026-01-14"), training: true).RenewedOn(Date("2027-01-15"), 1);
+
+        Assert.Equal(Date("2027-03-01"), renewed.ExpiresOn);
+        Assert.Equal([Reminder(ThirtyDay, "2027-01-30", "2027-03-01")], Schedule.Planned(renewed).AsEnumerable());
+        Assert.Equal(Reminder(ThirtyDay, "2027-01-30", "2027-03-01"), Schedule.DueOn(renewed, Date("2027-01-30")));
+    }
+
     [Theory]
     [InlineData(12)]
     [InlineData(13)]

@@ -7,7 +7,7 @@ using static Smp.Core.Tests.Given;
 
 namespace Smp.Core.Tests.Updates;
 
-/// <summary>R14 grouped as R10: one announcement per customer, product and recipient set.</summary>
+/// <summary>R14 grouped as R10: one announcement per customer and recipient set.</summary>
 public class AnnouncementBatchesTests
 {
     private static readonly UpdateVersion Version = UpdateVersion.Parse("1.96");
@@ -34,12 +34,13 @@ public class AnnouncementBatchesTests
     }
 
     [Fact]
-    public void Licenses_of_different_products_get_separate_mails()
+    public void R10_licenses_of_different_products_of_one_customer_go_out_in_one_mail_naming_both_products()
     {
-        var batches = AnnouncementBatches.Group([License("VT-1", "C-1", "a@acme.example"), License("VT-2", "C-1", "a@acme.example", product: "VTube-STEP")], 98);
+        var batches = AnnouncementBatches.Group([License("VT-2", "C-1", "a@acme.example", product: "VTube-STEP"), License("VT-1", "C-1", "a@acme.example")], 98);
 
-        Assert.Equal(2, batches.Length);
-        Assert.Equal(["VTube-LASER", "VTube-STEP"], batches.Select(b => b.Product));
+        var batch = Assert.Single(batches);
+        Assert.Equal(["VT-1", "VT-2"], batch.Licenses.Select(l => l.Serial.Value));
+        Assert.Equal("VTube-LASER and VTube-STEP", batch.Product);
     }
 
     [Fact]
@@ -55,7 +56,7 @@ public class AnnouncementBatchesTests
     [Fact]
     public void The_mail_id_is_derived_from_the_version_and_the_serials_in_any_order()
     {
-        var one = new AnnouncementBatch("C-1", "VTube-LASER", [], [License("VT-2", "C-1", "a@acme.example"), License("VT-1", "C-1", "a@acme.example")]);
+        var one = new AnnouncementBatch("C-1", [], [License("VT-2", "C-1", "a@acme.example"), License("VT-1", "C-1", "a@acme.example")]);
         var other = one with { Licenses = [.. one.Licenses.Reverse()] };
 
         Assert.Equal(DeterministicId.From("announcement", "1.96", "VT-1", "VT-2"), one.MailIdFor(Version));

@@ -3,11 +3,17 @@ using Smp.Core.Plans;
 
 namespace Smp.Core.Mail.Templates;
 
-/// <summary>One license in a mail about several: its serial and the day its plan expires (the first day no longer covered).</summary>
-public sealed record PlanExpiry(Serial Serial, LocalDate ExpiresOn);
+/// <summary>
+/// One license in a mail about several: its serial and the day its plan expires (the first day no longer covered).
+/// <see cref="Product"/> is named on the license's line when the mail lists more than one product.
+/// </summary>
+public sealed record PlanExpiry(Serial Serial, LocalDate ExpiresOn, string? Product = null);
 
-/// <summary>One license in an update announcement: its serial, its plan's expiry and its personal password link.</summary>
-public sealed record LicensePasswordLink(Serial Serial, LocalDate PlanExpiresOn, Uri PasswordUrl);
+/// <summary>
+/// One license in an update announcement: its serial, its plan's expiry and its personal password link.
+/// <see cref="Product"/> is named on the license's line when the mail lists more than one product.
+/// </summary>
+public sealed record LicensePasswordLink(Serial Serial, LocalDate PlanExpiresOn, Uri PasswordUrl, string? Product = null);
 
 /// <summary>
 /// One line of a quote notification to the renewals desk: a serial, its plan's expiry, and the next term a

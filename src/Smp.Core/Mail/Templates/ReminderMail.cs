@@ -68,7 +68,11 @@ public static class ReminderMail
                 doc.Paragraph($"The Software Maintenance Plans (SMPs) for these {licenses.Length} {product} licenses of {customer} expire soon:");
             }
 
-            doc.List(licenses.Select(l => MailDocument.Item($"{Strong(l.Serial)}: expires on {l.ExpiresOn}")));
+            // Section 4: each mail names the product; with more than one, each line names its license's.
+            var mixed = licenses.Select(l => l.Product).Where(p => p is not null).Distinct(StringComparer.Ordinal).Count() > 1;
+            doc.List(licenses.Select(l => mixed
+                ? MailDocument.Item($"{Strong(l.Serial)} ({MailGuard.Text(l.Product, nameof(model.Licenses))}): expires on {l.ExpiresOn}")
+                : MailDocument.Item($"{Strong(l.Serial)}: expires on {l.ExpiresOn}")));
         }
 
         doc.Paragraph($"While a plan is current, its license receives every new {product} update, each unlocked by its own password, and technical support from our team.");

@@ -32,10 +32,15 @@ public static class UpdateAnnouncementMail
         var customer = MailGuard.Text(model.CustomerName, nameof(model.CustomerName));
         var version = MailGuard.Text(model.Version, nameof(model.Version));
         var licenses = MailGuard.Licenses(model.Licenses, l => l.Serial, l => l.PlanExpiresOn, nameof(model.Licenses));
+        var mixed = licenses.Select(l => l.Product).Where(p => p is not null).Distinct(StringComparer.Ordinal).Count() > 1;
         var items = licenses
-            .Select(l => MailDocument.Item(
-                $"{Strong(l.Serial)} (plan expires on {l.PlanExpiresOn}):",
-                MailLink.To(l.PasswordUrl, $"Show the {product} {version} password for {l.Serial}")))
+            .Select(l => mixed
+                ? MailDocument.Item(
+                    $"{Strong(l.Serial)} ({MailGuard.Text(l.Product, nameof(model.Licenses))}, plan expires on {l.PlanExpiresOn}):",
+                    MailLink.To(l.PasswordUrl, $"Show the {MailGuard.Text(l.Product, nameof(model.Licenses))} {version} password for {l.Serial}"))
+                : MailDocument.Item(
+                    $"{Strong(l.Serial)} (plan expires on {l.PlanExpiresOn}):",
+                    MailLink.To(l.PasswordUrl, $"Show the {product} {version} password for {l.Serial}")))
             .ToList();
 
         var single = licenses.Length == 1;
