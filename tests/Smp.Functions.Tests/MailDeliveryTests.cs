@@ -134,6 +134,11 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
                 Task.Run(() => DispatchAsync(first)),
                 Task.Run(() => DispatchAsync(second)));
 
+            // Term mail is customer-request mail: each run lists and sends only its share, so runs that overlap may
+            // leave some of it for the next run. One more run in each host takes what is left.
+            await DispatchAsync(first);
+            await DispatchAsync(second);
+
             Assert.Equal(ids.Order(StringComparer.Ordinal), transport.Sent.Order(StringComparer.Ordinal));
             Assert.Equal(ids.Count, Directory.GetFiles(shared["Smp:Email:PickupDirectory"]!).Length);
             foreach (var id in ids)
