@@ -248,7 +248,7 @@ public sealed class CustomerRequests(
             ["acknowledgementMailId"] = ackId,
         };
         await licenses.RecordRequestAsync(requester.Serial, LicenseEventTypes.QuoteRequested, data, request.Context, cancellationToken);
-        var customerDay = DigestOf(string.Join('|', CustomerRequestKinds.Quote, "customer-of", requester.Customer.Id, day));
+        var customerDay = CustomerRequest.DigestOf(string.Join('|', CustomerRequestKinds.Quote, "customer-of", requester.Customer.Id, day));
         foreach (var license in included.Where(l => l.Serial != requester.Serial))
         {
             if (await limiter.TryAcquireAsync($"{CustomerRequestKinds.Quote}|serial|{license.Serial.Value}", request.Day, limits.PerSerialPerDay, customerDay, cancellationToken) != LimitDecision.Refused)
@@ -257,9 +257,6 @@ public sealed class CustomerRequests(
             }
         }
     }
-
-    private static string DigestOf(string key) =>
-        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
 
     /// <summary>
     /// The rendered mail, or null when the stored license holds data no mail can carry (written before input

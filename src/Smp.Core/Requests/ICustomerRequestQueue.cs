@@ -23,7 +23,11 @@ public sealed record CustomerRequest(string Kind, Serial Serial, string? Version
     public CommandContext Context => new(Actor, CorrelationId);
 
     /// <summary>64 bits of SHA-256 of <see cref="Key"/>, as the limits count it.</summary>
-    public string Digest => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(Key)))[..16];
+    public string Digest => DigestOf(Key);
+
+    /// <summary>64 bits of SHA-256 of a limit key, as hex: what the limits count for any ask.</summary>
+    public static string DigestOf(string key) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)))[..16];
 }
 
 /// <summary>
