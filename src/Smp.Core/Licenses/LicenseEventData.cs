@@ -2,7 +2,7 @@ namespace Smp.Core.Licenses;
 
 /// <summary>
 /// The names of the entries of <see cref="LicenseEvent.Data"/>, one constant per name, used by every write and every
-/// read of event data: the idempotency of R9, R13, R14 and R15 compares stored entries by these names, so a read and a
+/// read of event data: the idempotency of R13, R14 and R15 compares stored entries by these names, so a read and a
 /// write cannot disagree on a spelling. The values are the names stored in every recorded event and shown by
 /// <c>GET /api/licenses/{serial}</c>; they never change, or events already stored would no longer be read.
 /// </summary>

@@ -10,7 +10,7 @@ using static Smp.Core.Tests.Given;
 namespace Smp.Core.Tests.Licenses;
 
 /// <summary>
-/// R9, R13, R14, R15: the idempotency of the event-recording commands compares stored event data by name, so every
+/// R13, R14, R15: the idempotency of the event-recording commands compares stored event data by name, so every
 /// name is one constant of <see cref="LicenseEventData"/>, written and read through it; a misspelt name cannot
 /// compile, and the stored names never change.
 /// </summary>
