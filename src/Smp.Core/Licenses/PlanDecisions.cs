@@ -28,7 +28,7 @@ public abstract record Decision
 /// </summary>
 public static class PlanDecisions
 {
-    private const string VersionKey = "version";
+    private const string VersionKey = LicenseEventData.Version;
 
     private static readonly LocalDatePattern IsoDate = LocalDatePattern.Iso;
 
@@ -53,12 +53,12 @@ public static class PlanDecisions
         var term = license.Terms[0];
         return new Decision.Change(license, Event(LicenseEventTypes.Activated, now, context, new Dictionary<string, string>
         {
-            ["product"] = activation.Product,
-            ["customerId"] = activation.Customer.Id,
-            ["onSiteTraining"] = activation.OnSiteTraining ? "true" : "false",
-            ["activationEmailSentAt"] = InstantPattern.ExtendedIso.Format(activation.EmailSentAt),
-            ["start"] = IsoDate.Format(term.Start),
-            ["expiresOn"] = IsoDate.Format(term.End),
+            [LicenseEventData.Product] = activation.Product,
+            [LicenseEventData.CustomerId] = activation.Customer.Id,
+            [LicenseEventData.OnSiteTraining] = activation.OnSiteTraining ? "true" : "false",
+            [LicenseEventData.ActivationEmailSentAt] = InstantPattern.ExtendedIso.Format(activation.EmailSentAt),
+            [LicenseEventData.Start] = IsoDate.Format(term.Start),
+            [LicenseEventData.ExpiresOn] = IsoDate.Format(term.End),
         }));
     }
 
@@ -72,8 +72,8 @@ public static class PlanDecisions
         var updated = license with { TrainingRecordedOn = today };
         return new Decision.Change(updated, Event(LicenseEventTypes.TrainingRecorded, now, context, new Dictionary<string, string>
         {
-            ["previousExpiresOn"] = IsoDate.Format(license.ExpiresOn),
-            ["expiresOn"] = IsoDate.Format(updated.ExpiresOn),
+            [LicenseEventData.PreviousExpiresOn] = IsoDate.Format(license.ExpiresOn),
+            [LicenseEventData.ExpiresOn] = IsoDate.Format(updated.ExpiresOn),
         }));
     }
 
@@ -97,16 +97,16 @@ public static class PlanDecisions
         var term = updated.Terms[^1];
         var data = new Dictionary<string, string>
         {
-            ["orderReference"] = orderReference,
-            ["months"] = request.Months.ToString(CultureInfo.InvariantCulture),
-            ["start"] = IsoDate.Format(term.Start),
-            ["coveredFrom"] = IsoDate.Format(term.CoveredFrom),
-            ["previousExpiresOn"] = IsoDate.Format(license.ExpiresOn),
-            ["expiresOn"] = IsoDate.Format(term.End),
+            [LicenseEventData.OrderReference] = orderReference,
+            [LicenseEventData.Months] = request.Months.ToString(CultureInfo.InvariantCulture),
+            [LicenseEventData.Start] = IsoDate.Format(term.Start),
+            [LicenseEventData.CoveredFrom] = IsoDate.Format(term.CoveredFrom),
+            [LicenseEventData.PreviousExpiresOn] = IsoDate.Format(license.ExpiresOn),
+            [LicenseEventData.ExpiresOn] = IsoDate.Format(term.End),
         };
         if (request.PaidAt is { } paidAt)
         {
-            data["paidAt"] = InstantPattern.ExtendedIso.Format(paidAt);
+            data[LicenseEventData.PaidAt] = InstantPattern.ExtendedIso.Format(paidAt);
         }
 
         return new Decision.Change(updated, Event(LicenseEventTypes.Renewed, now, context, data));
@@ -121,8 +121,8 @@ public static class PlanDecisions
 
         return new Decision.Change(license with { Contacts = contacts }, Event(LicenseEventTypes.ContactsChanged, now, context, new Dictionary<string, string>
         {
-            ["contacts"] = string.Join(", ", contacts.Select(c => c.Value)),
-            ["previousContacts"] = string.Join(", ", license.Contacts.Select(c => c.Value)),
+            [LicenseEventData.Contacts] = string.Join(", ", contacts.Select(c => c.Value)),
+            [LicenseEventData.PreviousContacts] = string.Join(", ", license.Contacts.Select(c => c.Value)),
         }));
     }
 
@@ -140,13 +140,13 @@ public static class PlanDecisions
         var updated = license with { Reminders = license.Reminders.Add(new ReminderRecord(reminder.Stage, reminder.ExpiresOn, outcome, now, mailId, reminder.DueOn)) };
         var data = new Dictionary<string, string>
         {
-            ["stage"] = reminder.Stage.Name,
-            ["dueOn"] = IsoDate.Format(reminder.DueOn),
-            ["expiresOn"] = IsoDate.Format(reminder.ExpiresOn),
+            [LicenseEventData.Stage] = reminder.Stage.Name,
+            [LicenseEventData.DueOn] = IsoDate.Format(reminder.DueOn),
+            [LicenseEventData.ExpiresOn] = IsoDate.Format(reminder.ExpiresOn),
         };
         if (mailId is not null)
         {
-            data["mailId"] = mailId;
+            data[LicenseEventData.MailId] = mailId;
         }
 
         var type = outcome == ReminderOutcome.Sent ? LicenseEventTypes.ReminderSent : LicenseEventTypes.ReminderMissed;
@@ -168,7 +168,7 @@ public static class PlanDecisions
         return new Decision.Change(license, Event(LicenseEventTypes.UpdateAnnounced, now, context, new Dictionary<string, string>
         {
             [VersionKey] = version.Value,
-            ["mailId"] = mailId,
+            [LicenseEventData.MailId] = mailId,
         }));
     }
 
@@ -183,8 +183,8 @@ public static class PlanDecisions
         var releasedOn = IsoDate.Format(today);
         if (history.Any(e => e.Type == LicenseEventTypes.PasswordReleased
             && e.Data.GetValueOrDefault(VersionKey) == version.Value
-            && e.Data.GetValueOrDefault("clientAddressHash") == clientAddressHash
-            && e.Data.GetValueOrDefault("releasedOn") == releasedOn))
+            && e.Data.GetValueOrDefault(LicenseEventData.ClientAddressHash) == clientAddressHash
+            && e.Data.GetValueOrDefault(LicenseEventData.ReleasedOn) == releasedOn))
         {
             return new Decision.NoChange();
         }
@@ -192,8 +192,8 @@ public static class PlanDecisions
         return new Decision.Change(license, Event(LicenseEventTypes.PasswordReleased, now, context, new Dictionary<string, string>
         {
             [VersionKey] = version.Value,
-            ["clientAddressHash"] = clientAddressHash,
-            ["releasedOn"] = releasedOn,
+            [LicenseEventData.ClientAddressHash] = clientAddressHash,
+            [LicenseEventData.ReleasedOn] = releasedOn,
         }));
     }
 
@@ -204,7 +204,7 @@ public static class PlanDecisions
     public static Decision RecordPasswordLinkRequested(License license, IReadOnlyList<LicenseEvent> history, UpdateVersion version, string mailId, Instant now, CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(history);
-        if (history.Any(e => e.Type == LicenseEventTypes.PasswordLinkRequested && e.Data.GetValueOrDefault("mailId") == mailId))
+        if (history.Any(e => e.Type == LicenseEventTypes.PasswordLinkRequested && e.Data.GetValueOrDefault(LicenseEventData.MailId) == mailId))
         {
             return new Decision.NoChange();
         }
@@ -212,7 +212,7 @@ public static class PlanDecisions
         return new Decision.Change(license, Event(LicenseEventTypes.PasswordLinkRequested, now, context, new Dictionary<string, string>
         {
             [VersionKey] = version.Value,
-            ["mailId"] = mailId,
+            [LicenseEventData.MailId] = mailId,
         }));
     }
 

@@ -182,7 +182,7 @@ public sealed class CustomerRequests(
 
         var id = DeterministicId.From("term", license.Serial.Value, request.Key);
         await EnqueueAsync(new OutgoingMail(id, mail.Sender, license.Contacts, mail.RenewalsDesk, content.Subject, content.PlainText, content.Html), MailKinds.Term, cancellationToken);
-        await licenses.RecordRequestAsync(license.Serial, LicenseEventTypes.TermRequested, new Dictionary<string, string> { ["mailId"] = id }, request.Context, cancellationToken);
+        await licenses.RecordRequestAsync(license.Serial, LicenseEventTypes.TermRequested, new Dictionary<string, string> { [LicenseEventData.MailId] = id }, request.Context, cancellationToken);
     }
 
     /// <summary>
@@ -242,10 +242,10 @@ public sealed class CustomerRequests(
         await EnqueueAsync(new OutgoingMail(ackId, mail.Sender, requester.Contacts, mail.RenewalsDesk, acknowledgement.Subject, acknowledgement.PlainText, acknowledgement.Html), MailKinds.QuoteAcknowledgement, cancellationToken);
         var data = new Dictionary<string, string>
         {
-            ["requestedFor"] = requester.Serial.Value,
-            ["scope"] = scope == QuoteScope.Customer ? "customer" : "license",
-            ["notificationMailId"] = deskId,
-            ["acknowledgementMailId"] = ackId,
+            [LicenseEventData.RequestedFor] = requester.Serial.Value,
+            [LicenseEventData.Scope] = scope == QuoteScope.Customer ? "customer" : "license",
+            [LicenseEventData.NotificationMailId] = deskId,
+            [LicenseEventData.AcknowledgementMailId] = ackId,
         };
         await licenses.RecordRequestAsync(requester.Serial, LicenseEventTypes.QuoteRequested, data, request.Context, cancellationToken);
         var customerDay = CustomerRequest.DigestOf(string.Join('|', CustomerRequestKinds.Quote, "customer-of", requester.Customer.Id, day));
@@ -253,7 +253,7 @@ public sealed class CustomerRequests(
         {
             if (await limiter.TryAcquireAsync($"{CustomerRequestKinds.Quote}|serial|{license.Serial.Value}", request.Day, limits.PerSerialPerDay, customerDay, cancellationToken) != LimitDecision.Refused)
             {
-                await licenses.RecordRequestOnceAsync(license.Serial, LicenseEventTypes.QuoteRequested, data, "notificationMailId", request.Context, cancellationToken);
+                await licenses.RecordRequestOnceAsync(license.Serial, LicenseEventTypes.QuoteRequested, data, LicenseEventData.NotificationMailId, request.Context, cancellationToken);
             }
         }
     }
