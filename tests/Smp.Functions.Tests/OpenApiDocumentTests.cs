@@ -139,6 +139,18 @@ public sealed class OpenApiDocumentTests(AzuriteFixture azurite) : IDisposable
         Assert.False(OpenApiContract.ValidateComponent("ValidationProblem", body).IsValid);
     }
 
+    [Theory]
+    [InlineData("Email", "\"no-at-sign.example.com\"")]
+    [InlineData("Health", "{\"status\":\"sick\"}")]
+    [InlineData("Update", "{\"version\":\"1.96\",\"releasedOn\":\"2026-02-30\",\"hasPassword\":true,\"publishedAt\":\"2026-03-20T16:00:00Z\"}")]
+    [InlineData("Update", "{\"version\":\"1.96\",\"releasedOn\":\"2026-03-16\",\"hasPassword\":true,\"publishedAt\":\"2026-03-20\"}")]
+    [InlineData("Mail", "{\"id\":\"not-a-guid\",\"kind\":\"reminder\",\"status\":\"failed\",\"subject\":\"s\",\"to\":[\"a@example.com\"],\"attempts\":8,\"createdAt\":\"2028-01-02T14:00:00Z\"}")]
+    [InlineData("Mail", "{\"id\":\"93878a3d-49ad-3c3e-6662-bb699c450f11\",\"kind\":\"fax\",\"status\":\"failed\",\"subject\":\"s\",\"to\":[\"a@example.com\"],\"attempts\":8,\"createdAt\":\"2028-01-02T14:00:00Z\"}")]
+    public void Formats_and_enumerations_are_checked(string component, string json)
+    {
+        Assert.False(OpenApiContract.ValidateComponent(component, json).IsValid, $"{component} accepted {json}");
+    }
+
     [Fact]
     public void A_literal_route_segment_wins_over_a_parameter()
     {
