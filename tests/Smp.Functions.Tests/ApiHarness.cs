@@ -108,14 +108,21 @@ public sealed class ApiHarness : IDisposable
         return context;
     }
 
-    /// <summary>Executes a function's result as the host would and reads back what went on the wire.</summary>
+    /// <summary>
+    /// Executes a function's result as the host would and reads back what went on the wire; fails when the answer is
+    /// not one the OpenAPI document describes (see <see cref="OpenApiContract"/>).
+    /// </summary>
     public static async Task<ApiResponse> ExecuteAsync(HttpRequest request, IActionResult result)
     {
         var http = request.HttpContext;
         await result.ExecuteResultAsync(new ActionContext(http, new RouteData(), new ActionDescriptor()));
         http.Response.Body.Position = 0;
         var text = await new StreamReader(http.Response.Body).ReadToEndAsync();
-        return new ApiResponse(http.Response.StatusCode, http.Response.ContentType, http.Response.Headers, text);
+        var response = new ApiResponse(http.Response.StatusCode, http.Response.ContentType, http.Response.Headers, text);
+
+        // Every answer a test receives is held to the OpenAPI document: its route, status, media type and schema.
+        OpenApiContract.Check(http.Request.Method, http.Request.Path, response);
+        return response;
     }
 
     public void Dispose()

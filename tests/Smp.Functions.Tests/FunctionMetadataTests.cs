@@ -29,6 +29,7 @@ public class FunctionMetadataTests
         { "ListMail", "mail", "get", "Function" },
         { "RetryMail", "mail/{id}/retry", "post", "Function" },
         { "PasswordRequestPage", "password-requests", "get", "Anonymous" },
+        { "GetOpenApiDocument", "openapi.json", "get", "Anonymous" },
     };
 
     public static TheoryData<string, string> TimerFunctions => new()

@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Smp.Functions.Functions;
+
+/// <summary>
+/// Serves the OpenAPI 3.1 document of every route (<c>openapi.json</c>, kept in the repository and embedded in the
+/// assembly). Anonymous and cacheable: it holds routes and schemas only, never a key or a setting.
+/// </summary>
+public sealed class OpenApiFunction
+{
+    /// <summary>The name under which the build embeds the document.</summary>
+    public const string ResourceName = "Smp.Functions.openapi.json";
+
+    /// <summary>How long a client or proxy may keep the document: it changes only with a deployment.</summary>
+    public const string CacheControl = "public, max-age=3600";
+
+    private static readonly Lazy<string> Document = new(Read);
+
+    /// <summary>The document's text, as the app serves it.</summary>
+    public static string Text => Document.Value;
+
+    [Function("GetOpenApiDocument")]
+    public static IActionResult GetOpenApiDocument(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.HttpContext.Response.Headers.CacheControl = CacheControl;
+        request.HttpContext.Response.Headers.XContentTypeOptions = "nosniff";
+        return new ContentResult { StatusCode = StatusCodes.Status200OK, ContentType = "application/json; charset=utf-8", Content = Document.Value };
+    }
+
+    private static string Read()
+    {
+        using var stream = typeof(OpenApiFunction).Assembly.GetManifestResourceStream(ResourceName)
+            ?? throw new InvalidOperationException($"The build did not embed {ResourceName}.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}
