@@ -4,6 +4,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Smp.Azure.Tables;
+using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.TestSupport;
 using static Smp.Functions.Tests.MailTestKit;

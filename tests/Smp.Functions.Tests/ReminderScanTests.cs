@@ -1,5 +1,6 @@
 using NodaTime;
 using Smp.Core.Outbox;
+using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.TestSupport;
 using static Smp.Functions.Tests.MailTestKit;

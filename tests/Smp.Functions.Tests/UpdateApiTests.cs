@@ -4,6 +4,7 @@ using NSubstitute;
 using NSubstitute.ExceptionExtensions;
 using NodaTime;
 using Smp.Core.Outbox;
+using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.Core.Secrets;
 using Smp.Core.Updates;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using Smp.Core.Plans;
 using Smp.Core.Updates;
 using Smp.Functions.Functions;
 using Smp.TestSupport;

@@ -44,9 +44,9 @@ internal static class LicenseEntities
     public static TableEntity Summary(License license, long version) =>
         new(PartitionKey(license.Serial), SummaryRowKey)
         {
-            [SchemaColumn] = LicenseDocuments.CurrentSchema,
+            [SchemaColumn] = LicenseJsonMapper.CurrentSchema,
             [SerialColumn] = license.Serial.Value,
-            [LicenseColumn] = Checked(LicenseDocuments.Serialize(license), license.Serial, "record"),
+            [LicenseColumn] = Checked(LicenseJsonMapper.Serialize(license), license.Serial, "record"),
             [CustomerIdColumn] = license.Customer.Id,
             [ExpiresOnColumn] = LocalDatePattern.Iso.Format(license.ExpiresOn),
             [VersionColumn] = version,
@@ -54,7 +54,7 @@ internal static class LicenseEntities
 
     public static StoredLicense ToStoredLicense(TableEntity summary)
     {
-        var license = LicenseDocuments.Deserialize(
+        var license = LicenseJsonMapper.Deserialize(
             summary.GetInt32(SchemaColumn) ?? throw Missing(summary, SchemaColumn),
             summary.GetString(LicenseColumn) ?? throw Missing(summary, LicenseColumn));
         var version = summary.GetInt64(VersionColumn) ?? throw Missing(summary, VersionColumn);
@@ -70,7 +70,7 @@ internal static class LicenseEntities
             [AtColumn] = InstantPattern.ExtendedIso.Format(licenseEvent.At),
             [ActorColumn] = licenseEvent.Actor,
             [CorrelationIdColumn] = licenseEvent.CorrelationId,
-            [DataColumn] = Checked(LicenseDocuments.SerializeEventData(licenseEvent.Data), serial, "event"),
+            [DataColumn] = Checked(LicenseJsonMapper.SerializeEventData(licenseEvent.Data), serial, "event"),
         };
 
     public static LicenseEvent ToEvent(TableEntity row)
@@ -86,7 +86,7 @@ internal static class LicenseEntities
             InstantPattern.ExtendedIso.Parse(row.GetString(AtColumn) ?? throw Missing(row, AtColumn)).Value,
             row.GetString(ActorColumn) ?? throw Missing(row, ActorColumn),
             row.GetString(CorrelationIdColumn) ?? throw Missing(row, CorrelationIdColumn),
-            LicenseDocuments.DeserializeEventData(row.GetString(DataColumn) ?? throw Missing(row, DataColumn)));
+            LicenseJsonMapper.DeserializeEventData(row.GetString(DataColumn) ?? throw Missing(row, DataColumn)));
     }
 
     /// <summary>An index row: which license it points to, and the license version it was written for.</summary>

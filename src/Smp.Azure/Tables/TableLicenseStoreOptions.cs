@@ -1,3 +1,4 @@
+using Smp.Core.Plans;
 using Smp.Core.Reminders;
 
 namespace Smp.Azure.Tables;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Smp.Core.Licenses;
 using Smp.Core.Outbox;
+using Smp.Core.Plans;
 using Smp.Core.Requests;
 using Smp.Core.Reminders;
 using Smp.Core.Updates;

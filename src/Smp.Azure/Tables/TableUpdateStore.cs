@@ -2,6 +2,7 @@ using Azure;
 using Azure.Data.Tables;
 using NodaTime;
 using NodaTime.Text;
+using Smp.Core.Plans;
 using Smp.Core.Updates;
 
 namespace Smp.Azure.Tables;

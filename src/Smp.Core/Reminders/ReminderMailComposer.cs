@@ -1,5 +1,6 @@
 using Smp.Core.Mail;
 using Smp.Core.Mail.Templates;
+using Smp.Core.Plans;
 
 namespace Smp.Core.Reminders;
 

@@ -1,3 +1,4 @@
+using Smp.Core.Plans;
 using Smp.Core.Updates;
 
 namespace Smp.Core.Secrets;

@@ -1,3 +1,4 @@
+using Smp.Core.Plans;
 namespace Smp.Core.Updates;
 
 /// <summary>An update as stored, with the token that refuses a stale replace.</summary>

@@ -1,3 +1,4 @@
+using Smp.Core.Plans;
 namespace Smp.Core.Updates;
 
 /// <summary>Update settings: <c>Smp:Updates:Entitlement</c>, which licenses get a released update's password (R13).</summary>

@@ -3,6 +3,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using Smp.Core.Licenses;
 using Smp.Core.Observability;
+using Smp.Core.Plans;
 using Smp.Core.Reminders;
 
 namespace Smp.Functions.Functions;

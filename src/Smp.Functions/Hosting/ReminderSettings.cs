@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using Smp.Core.Plans;
 using Smp.Core.Reminders;
 
 namespace Smp.Functions.Hosting;

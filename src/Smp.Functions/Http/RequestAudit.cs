@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Smp.Core.Licenses;
+using Smp.Core.Plans;
 
 namespace Smp.Functions.Http;
 

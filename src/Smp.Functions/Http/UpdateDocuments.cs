@@ -1,4 +1,5 @@
 using NodaTime;
+using Smp.Core.Plans;
 using Smp.Core.Updates;
 
 namespace Smp.Functions.Http;

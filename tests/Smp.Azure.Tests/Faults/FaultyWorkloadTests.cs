@@ -1,5 +1,6 @@
 using System.Globalization;
 using Smp.Core.Licenses;
+using Smp.Core.Plans;
 using Smp.TestSupport;
 using Xunit.Abstractions;
 

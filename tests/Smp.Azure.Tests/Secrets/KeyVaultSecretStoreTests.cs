@@ -3,6 +3,7 @@ using Azure.Security.KeyVault.Secrets;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Testing;
 using Smp.Azure.Secrets;
+using Smp.Core.Plans;
 using Smp.Core.Secrets;
 using Smp.Core.Updates;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Testing;
 using Smp.Azure.Secrets;
+using Smp.Core.Plans;
 using Smp.Core.Secrets;
 using Smp.Core.Updates;
 

@@ -2,6 +2,7 @@ using Azure.Data.Tables;
 using NodaTime;
 using Smp.Azure.Tables;
 using Smp.Core.Licenses;
+using Smp.Core.Plans;
 using Smp.TestSupport;
 
 namespace Smp.Azure.Tests.Tables;

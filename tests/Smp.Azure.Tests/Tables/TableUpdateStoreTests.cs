@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Smp.Azure.Tables;
+using Smp.Core.Plans;
 using Smp.Core.Updates;
 using Smp.TestSupport;
 

@@ -8,6 +8,7 @@ using Smp.Benchmarks.Infrastructure;
 using Smp.Benchmarks.Scan;
 using Smp.Core.Mail;
 using Smp.Core.Outbox;
+using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.TestSupport;
 

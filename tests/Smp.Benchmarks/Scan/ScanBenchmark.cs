@@ -6,6 +6,7 @@ using Azure.Data.Tables;
 using Smp.Azure.Tables;
 using Smp.Benchmarks.Infrastructure;
 using Smp.Core.Licenses;
+using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.TestSupport;
 

@@ -1,3 +1,4 @@
+using Smp.Core.Plans;
 using Smp.Core.Secrets;
 using Smp.Core.Updates;
 

@@ -1,4 +1,5 @@
 using Smp.Core.Licenses;
+using Smp.Core.Plans;
 using Smp.Core.Updates;
 using static Smp.Core.Tests.Given;
 

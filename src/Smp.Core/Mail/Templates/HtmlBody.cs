@@ -6,7 +6,7 @@ using System.Text.Unicode;
 namespace Smp.Core.Mail.Templates;
 
 /// <summary>
-/// Writes a <see cref="MailDocument"/> as a small, accessible HTML page: <c>lang="en"</c>, a title,
+/// Writes a <see cref="MailLayout"/> as a small, accessible HTML page: <c>lang="en"</c>, a title,
 /// headings, lists and tables with header cells; no images, scripts, external resources or tracking.
 /// Every piece of text and every attribute value is HTML-encoded here, so no value can add markup or
 /// leave an attribute. The output is also well-formed XML (void elements are self-closed).

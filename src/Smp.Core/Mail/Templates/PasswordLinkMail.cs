@@ -33,7 +33,7 @@ public static class PasswordLinkMail
         var serial = MailGuard.Serial(model.Serial, nameof(model.Serial));
         var link = MailLink.To(model.PasswordUrl, $"Show the {product} {version} password for {serial}");
 
-        var doc = new MailDocument()
+        var doc = new MailLayout()
             .Heading($"Your {product} {version} password link")
             .Paragraph($"Hello,")
             .Paragraph(

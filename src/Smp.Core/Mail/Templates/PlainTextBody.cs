@@ -5,7 +5,7 @@ using System.Text;
 namespace Smp.Core.Mail.Templates;
 
 /// <summary>
-/// Writes a <see cref="MailDocument"/> as plain text for text-only mail clients: blocks separated by
+/// Writes a <see cref="MailLayout"/> as plain text for text-only mail clients: blocks separated by
 /// a blank line, links as bare URLs on their own line (clients make them clickable), tables as
 /// aligned columns. Lines are not hard-wrapped, so that narrow screens can reflow them.
 /// </summary>

@@ -58,7 +58,7 @@ public static class PlanTermMail
             ? Plain($"{product} maintenance plan {serial}: current, expires on {model.ExpiresOn}")
             : Plain($"{product} maintenance plan {serial}: lapsed, expired on {model.ExpiresOn}");
 
-        var doc = new MailDocument()
+        var doc = new MailLayout()
             .Heading($"{product} maintenance plan {serial}")
             .Paragraph($"Hello,")
             .Paragraph($"As requested, here is the Software Maintenance Plan (SMP) of {product} license {Strong(serial)} of {customer}, as of {model.AsOf}.")

@@ -31,7 +31,7 @@ public static class QuoteAcknowledgementMail
         var first = licenses[0];
         var single = licenses.Length == 1;
 
-        var doc = new MailDocument()
+        var doc = new MailLayout()
             .Heading($"We received your request for a renewal quotation")
             .Paragraph($"Hello,");
 
@@ -50,8 +50,8 @@ public static class QuoteAcknowledgementMail
         {
             doc.Paragraph($"We received a request for a renewal quotation for the Software Maintenance Plans (SMPs) of these {licenses.Length} {product} licenses of {customer}:")
                 .List(licenses.Select(l => Expired(l, model.RequestedOn)
-                    ? MailDocument.Item($"{Strong(l.Serial)}: plan expired on {l.ExpiresOn}")
-                    : MailDocument.Item($"{Strong(l.Serial)}: plan expires on {l.ExpiresOn}")));
+                    ? MailLayout.Item($"{Strong(l.Serial)}: plan expired on {l.ExpiresOn}")
+                    : MailLayout.Item($"{Strong(l.Serial)}: plan expires on {l.ExpiresOn}")));
         }
 
         doc.Paragraph($"Our renewals desk will prepare the quotation and send it to you by email. Nothing changes until you order: renewals are optional and prepaid, and each license has its own plan.")

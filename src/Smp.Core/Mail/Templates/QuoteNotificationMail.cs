@@ -35,7 +35,7 @@ public static class QuoteNotificationMail
         var contacts = model.Contacts.IsDefault ? [] : model.Contacts.Select(c => MailGuard.Address(c, nameof(model.Contacts))).Distinct().ToImmutableArray();
         var single = lines.Length == 1;
 
-        var doc = new MailDocument()
+        var doc = new MailLayout()
             .Heading($"Renewal quotation requested");
 
         if (single)
@@ -68,7 +68,7 @@ public static class QuoteNotificationMail
         else
         {
             doc.Paragraph($"Registered contacts, who received an acknowledgement of the request:")
-                .List(contacts.Select(c => MailDocument.Item($"{c}")))
+                .List(contacts.Select(c => MailLayout.Item($"{c}")))
                 .Paragraph($"Next: send the quotation to the registered contacts. When the customer orders, record one renewal per license with its order reference.");
         }
 

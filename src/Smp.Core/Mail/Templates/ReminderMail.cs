@@ -49,7 +49,7 @@ public static class ReminderMail
                 ? Plain($"{licenses.Length} {product} maintenance plans expire on {first.ExpiresOn}")
                 : Plain($"{licenses.Length} {product} maintenance plans expire soon");
 
-        var doc = new MailDocument()
+        var doc = new MailLayout()
             .Heading($"{headline}")
             .Paragraph($"Hello,");
 
@@ -71,8 +71,8 @@ public static class ReminderMail
             // Section 4: each mail names the product; with more than one, each line names its license's.
             var mixed = licenses.Select(l => l.Product).Where(p => p is not null).Distinct(StringComparer.Ordinal).Count() > 1;
             doc.List(licenses.Select(l => mixed
-                ? MailDocument.Item($"{Strong(l.Serial)} ({MailGuard.Text(l.Product, nameof(model.Licenses))}): expires on {l.ExpiresOn}")
-                : MailDocument.Item($"{Strong(l.Serial)}: expires on {l.ExpiresOn}")));
+                ? MailLayout.Item($"{Strong(l.Serial)} ({MailGuard.Text(l.Product, nameof(model.Licenses))}): expires on {l.ExpiresOn}")
+                : MailLayout.Item($"{Strong(l.Serial)}: expires on {l.ExpiresOn}")));
         }
 
         doc.Paragraph($"While a plan is current, its license receives every new {product} update, each unlocked by its own password, and technical support from our team.");

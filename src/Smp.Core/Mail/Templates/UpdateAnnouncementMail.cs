@@ -35,10 +35,10 @@ public static class UpdateAnnouncementMail
         var mixed = licenses.Select(l => l.Product).Where(p => p is not null).Distinct(StringComparer.Ordinal).Count() > 1;
         var items = licenses
             .Select(l => mixed
-                ? MailDocument.Item(
+                ? MailLayout.Item(
                     $"{Strong(l.Serial)} ({MailGuard.Text(l.Product, nameof(model.Licenses))}, plan expires on {l.PlanExpiresOn}):",
                     MailLink.To(l.PasswordUrl, $"Show the {MailGuard.Text(l.Product, nameof(model.Licenses))} {version} password for {l.Serial}"))
-                : MailDocument.Item(
+                : MailLayout.Item(
                     $"{Strong(l.Serial)} (plan expires on {l.PlanExpiresOn}):",
                     MailLink.To(l.PasswordUrl, $"Show the {product} {version} password for {l.Serial}")))
             .ToList();
@@ -48,7 +48,7 @@ public static class UpdateAnnouncementMail
             ? Plain($"{product} {version} is available for license {licenses[0].Serial}")
             : Plain($"{product} {version} is available for your {licenses.Length} licenses");
 
-        var doc = new MailDocument()
+        var doc = new MailLayout()
             .Heading($"{product} {version} is available")
             .Paragraph($"Hello,");
 

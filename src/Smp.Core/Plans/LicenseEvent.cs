@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
 using NodaTime;
 
-namespace Smp.Core.Licenses;
+namespace Smp.Core.Plans;
 
 /// <summary>
 /// An append-only audit record on a license (R15). <see cref="Data"/> holds the facts of the change;

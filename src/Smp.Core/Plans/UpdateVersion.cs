@@ -1,6 +1,5 @@
-using Smp.Core.Plans;
 
-namespace Smp.Core.Updates;
+namespace Smp.Core.Plans;
 
 /// <summary>
 /// The version of a software update (R13), such as <c>1.96</c>: 1-20 characters of

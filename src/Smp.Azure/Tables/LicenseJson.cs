@@ -14,17 +14,17 @@ namespace Smp.Azure.Tables;
 /// domain may rename or reshape its types, while stored licenses keep this shape until a new schema
 /// number, with its own reader, is introduced.
 /// </summary>
-internal sealed record LicenseDocument(
+internal sealed record LicenseJson(
     int Schema,
     string Serial,
-    ActivationDocument Activation,
+    ActivationJson Activation,
     IReadOnlyList<string> Contacts,
-    IReadOnlyList<RenewalDocument> Renewals,
+    IReadOnlyList<RenewalJson> Renewals,
     LocalDate? TrainingRecordedOn = null,
-    IReadOnlyList<ReminderDocument>? Reminders = null);
+    IReadOnlyList<ReminderJson>? Reminders = null);
 
 /// <summary>A reminder sent or missed (added to schema 1 as an optional member: older rows have none).</summary>
-internal sealed record ReminderDocument(
+internal sealed record ReminderJson(
     int DaysBefore,
     LocalDate ExpiresOn,
     string Outcome,
@@ -32,7 +32,7 @@ internal sealed record ReminderDocument(
     string? MailId = null,
     LocalDate? DueOn = null);
 
-internal sealed record ActivationDocument(
+internal sealed record ActivationJson(
     string Product,
     string CustomerId,
     string CustomerName,
@@ -41,7 +41,7 @@ internal sealed record ActivationDocument(
     Instant EmailSentAt,
     LocalDate EmailSentOn);
 
-internal sealed record RenewalDocument(
+internal sealed record RenewalJson(
     string OrderReference,
     int Months,
     Instant RecordedAt,
@@ -49,7 +49,7 @@ internal sealed record RenewalDocument(
     Instant? PaidAt = null);
 
 /// <summary>Maps licenses and event data to and from their stored JSON.</summary>
-internal static class LicenseDocuments
+internal static class LicenseJsonMapper
 {
     public const int CurrentSchema = 1;
 
@@ -59,10 +59,10 @@ internal static class LicenseDocuments
     {
         ArgumentNullException.ThrowIfNull(license);
         var activation = license.Activation;
-        var document = new LicenseDocument(
+        var document = new LicenseJson(
             CurrentSchema,
             license.Serial.Value,
-            new ActivationDocument(
+            new ActivationJson(
                 activation.Product,
                 activation.Customer.Id,
                 activation.Customer.Name,
@@ -71,9 +71,9 @@ internal static class LicenseDocuments
                 activation.EmailSentAt,
                 activation.EmailSentOn),
             [.. license.Contacts.Select(c => c.Value)],
-            [.. license.Renewals.Select(r => new RenewalDocument(r.OrderReference, r.Months, r.RecordedAt, r.RecordedOn, r.PaidAt))],
+            [.. license.Renewals.Select(r => new RenewalJson(r.OrderReference, r.Months, r.RecordedAt, r.RecordedOn, r.PaidAt))],
             license.TrainingRecordedOn,
-            [.. license.Reminders.Select(r => new ReminderDocument(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId, r.DueOn))]);
+            [.. license.Reminders.Select(r => new ReminderJson(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId, r.DueOn))]);
         return JsonSerializer.Serialize(document, Options);
     }
 
@@ -84,7 +84,7 @@ internal static class LicenseDocuments
             throw new NotSupportedException($"A stored license has schema {schema}; this version reads schema {CurrentSchema} only.");
         }
 
-        var document = JsonSerializer.Deserialize<LicenseDocument>(json, Options)
+        var document = JsonSerializer.Deserialize<LicenseJson>(json, Options)
             ?? throw new JsonException("A stored license is empty.");
         if (document.Schema != schema)
         {

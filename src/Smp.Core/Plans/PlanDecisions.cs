@@ -2,11 +2,10 @@ using System.Collections.Immutable;
 using System.Globalization;
 using NodaTime;
 using NodaTime.Text;
-using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.Core.Updates;
 
-namespace Smp.Core.Licenses;
+namespace Smp.Core.Plans;
 
 /// <summary>A pure decision on a command: what the license becomes and the event that records it.</summary>
 public abstract record Decision

@@ -1,7 +1,6 @@
 using NodaTime;
-using Smp.Core.Plans;
 
-namespace Smp.Core.Updates;
+namespace Smp.Core.Plans;
 
 /// <summary>Which licenses get a released update's password (R13, setting <c>Smp:Updates:Entitlement</c>).</summary>
 public enum EntitlementPolicy

@@ -1,4 +1,4 @@
-namespace Smp.Core.Licenses;
+namespace Smp.Core.Plans;
 
 /// <summary>
 /// The names of the entries of <see cref="LicenseEvent.Data"/>, one constant per name, used by every write and every

@@ -1,6 +1,6 @@
 using NodaTime;
 
-namespace Smp.Core.Reminders;
+namespace Smp.Core.Plans;
 
 public enum ReminderOutcome
 {

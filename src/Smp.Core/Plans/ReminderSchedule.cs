@@ -1,8 +1,7 @@
 using System.Collections.Immutable;
 using NodaTime;
-using Smp.Core.Plans;
 
-namespace Smp.Core.Reminders;
+namespace Smp.Core.Plans;
 
 /// <summary>A reminder stage: how many days before expiry it is due ("90-day", "30-day").</summary>
 public readonly record struct ReminderStage(int DaysBefore)

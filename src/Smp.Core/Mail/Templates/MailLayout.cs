@@ -34,30 +34,30 @@ internal sealed record TableBlock(string Caption, ImmutableArray<string> Headers
 /// blocks hold text only; markup exists solely in <see cref="HtmlBody"/>, which encodes every piece
 /// of text it writes.
 /// </summary>
-internal sealed class MailDocument
+internal sealed class MailLayout
 {
     private readonly ImmutableArray<MailBlock>.Builder blocks = ImmutableArray.CreateBuilder<MailBlock>();
 
     public ImmutableArray<MailBlock> Blocks => blocks.ToImmutable();
 
-    public MailDocument Heading(MailText text) => Add(new HeadingBlock(MailFormat.Flatten(text.ToInlines())));
+    public MailLayout Heading(MailText text) => Add(new HeadingBlock(MailFormat.Flatten(text.ToInlines())));
 
-    public MailDocument Paragraph(MailText text) => Add(new ParagraphBlock(text.ToInlines(), null));
+    public MailLayout Paragraph(MailText text) => Add(new ParagraphBlock(text.ToInlines(), null));
 
-    public MailDocument Paragraph(MailText text, MailLink link) => Add(new ParagraphBlock(text.ToInlines(), link));
+    public MailLayout Paragraph(MailText text, MailLink link) => Add(new ParagraphBlock(text.ToInlines(), link));
 
-    public MailDocument List(IEnumerable<ListItem> items)
+    public MailLayout List(IEnumerable<ListItem> items)
     {
         var list = items.ToImmutableArray();
         return list.IsEmpty ? this : Add(new ListBlock(list));
     }
 
-    public MailDocument Facts(string caption, IEnumerable<KeyValuePair<string, string>> facts) =>
+    public MailLayout Facts(string caption, IEnumerable<KeyValuePair<string, string>> facts) =>
         Add(new FactsBlock(
             MailFormat.Clean(caption),
             [.. facts.Select(f => KeyValuePair.Create(MailFormat.Clean(f.Key), MailFormat.Clean(f.Value)))]));
 
-    public MailDocument Table(string caption, IEnumerable<string> headers, IEnumerable<IEnumerable<string>> rows)
+    public MailLayout Table(string caption, IEnumerable<string> headers, IEnumerable<IEnumerable<string>> rows)
     {
         var header = headers.Select(MailFormat.Clean).ToImmutableArray();
         var body = rows.Select(r => r.Select(MailFormat.Clean).ToImmutableArray()).ToImmutableArray();
@@ -78,7 +78,7 @@ internal sealed class MailDocument
 
     public static ListItem Item(MailText text, MailLink? link = null) => new(text.ToInlines(), link);
 
-    private MailDocument Add(MailBlock block)
+    private MailLayout Add(MailBlock block)
     {
         blocks.Add(block);
         return this;

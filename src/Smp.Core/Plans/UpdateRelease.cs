@@ -1,6 +1,6 @@
 using NodaTime;
 
-namespace Smp.Core.Updates;
+namespace Smp.Core.Plans;
 
 /// <summary>
 /// A published software update (R13): its version, the day it is released to customers, when staff

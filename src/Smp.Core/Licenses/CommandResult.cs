@@ -1,20 +1,4 @@
-using System.Collections.Immutable;
-using NodaTime;
-using Smp.Core.Plans;
-
 namespace Smp.Core.Licenses;
-
-/// <summary>A validated activation (POST /api/activations).</summary>
-public sealed record ActivationRequest(
-    Serial Serial,
-    string? Product,
-    Customer Customer,
-    ImmutableArray<EmailAddress> Contacts,
-    bool OnSiteTraining,
-    Instant ActivationEmailSentAt);
-
-/// <summary>A validated renewal (POST /api/licenses/{serial}/renewals).</summary>
-public sealed record RenewalRequest(string OrderReference, int Months, Instant? PaidAt);
 
 public enum CommandOutcome
 {
