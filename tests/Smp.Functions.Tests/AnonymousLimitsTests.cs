@@ -153,6 +153,72 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
         Assert.Single(await UndeliveredAsync(api), m => m.Kind == MailKinds.Term);
     }
 
+    [Theory]
+    [InlineData("term-requests", "TermRequestsPerDay", MailKinds.Term)]
+    [InlineData("quote-requests", "QuoteRequestsPerDay", MailKinds.QuoteNotification)]
+    [InlineData("password-requests", "PasswordRequestsPerDay", MailKinds.PasswordLink)]
+    public async Task Section5_made_up_serials_from_many_addresses_above_the_global_cap_leave_a_real_customers_mail_sent(string route, string cap, string kind)
+    {
+        const int globalCap = 4, perClient = 2;
+        using var api = new ApiHarness(azurite.ConnectionString, Now, new Dictionary<string, string?>
+        {
+            ["Smp:AnonymousLimits:" + cap] = globalCap.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Smp:AnonymousLimits:PerClientPerDay"] = perClient.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        await ActivateAsync(api, "VT-1", new LocalDate(2026, 1, 1));
+        await UpdateApi.PublishAsync(api);
+
+        // Three times the day's cap of well-formed requests for serials no license has, each address at its own cap.
+        for (var i = 0; i < 3 * globalCap; i++)
+        {
+            Assert.Equal(202, (await PostAsync(api, route, $"MADE-UP-{i}", $"198.51.100.{i / perClient}")).Status);
+        }
+
+        await ProcessCustomerRequestsAsync(api);
+        Assert.Equal(202, (await PostAsync(api, route, "VT-1", "203.0.113.7")).Status);
+
+        Assert.Single(await UndeliveredAsync(api), m => m.Kind == kind);
+    }
+
+    [Theory]
+    [InlineData("term-requests", "TermRequestsPerDay", MailKinds.Term)]
+    [InlineData("quote-requests", "QuoteRequestsPerDay", MailKinds.QuoteNotification)]
+    [InlineData("password-requests", "PasswordRequestsPerDay", MailKinds.PasswordLink)]
+    public async Task Section5_mail_caused_by_a_route_stays_within_its_global_daily_cap_when_unknown_serials_are_mixed_in(string route, string cap, string kind)
+    {
+        const int globalCap = 2;
+        using var api = new ApiHarness(azurite.ConnectionString, Now, new Dictionary<string, string?> { ["Smp:AnonymousLimits:" + cap] = "2" });
+        var serials = new[] { "VT-1", "VT-2", "VT-3", "VT-4" };
+        foreach (var serial in serials)
+        {
+            await ActivateAsync(api, serial, new LocalDate(2026, 1, 1), customerId: "C-" + serial);
+        }
+
+        await UpdateApi.PublishAsync(api);
+        var i = 0;
+        foreach (var serial in serials)
+        {
+            Assert.Equal(202, (await PostAsync(api, route, "MADE-UP-" + serial, $"198.51.100.{++i}")).Status);
+            Assert.Equal(202, (await PostAsync(api, route, serial, $"203.0.113.{i}")).Status);
+            await ProcessCustomerRequestsAsync(api);
+        }
+
+        // The next day has its own allowance.
+        _ = await UndeliveredAsync(api);
+        api.Clock.Reset(Now.Plus(Duration.FromDays(1)));
+        Assert.Equal(202, (await PostAsync(api, route, "VT-4", "203.0.113.9")).Status);
+
+        var sent = (await UndeliveredAsync(api)).Where(m => m.Kind == kind).ToList();
+        Assert.Equal(globalCap + 1, sent.Count);
+        var events = 0;
+        foreach (var serial in serials)
+        {
+            events += (await UpdateApi.EventsAsync(api, serial)).Count(e => e.GetProperty("type").GetString() is "termRequested" or "quoteRequested" or "passwordLinkRequested");
+        }
+
+        Assert.Equal(globalCap + 1, events);
+    }
+
     [Fact]
     public async Task Section5_a_crash_between_recording_and_finishing_a_request_loses_nothing_and_sends_nothing_twice()
     {

@@ -197,7 +197,7 @@ public sealed class ValueBasedRedactionTests
         Assert.Equal("GET https://smp.example.com/api/licenses/VT-1001?code=[REDACTED]", exported[0].Message);
         Assert.Equal("Sending https://smp.example.com/api/updates/1.96/password?sig=[REDACTED]&serial=VT-1001", exported[1].Message);
         Assert.Equal("https://smp.example.com/api/updates/1.96/password?sig=[REDACTED]&serial=VT-1001", exported[1].Attributes["Url"]);
-        Assert.Equal("Link parts sig: [REDACTED], code: [REDACTED]", exported[2].Message);
+        Assert.Equal("Link parts sig: [REDACTED]", exported[2].Message); // a "name: value" runs to the end of its line
         Assert.Equal("/login?next=https%3A%2F%2Fsmp.example.com%2Fp%3Fserial%3DVT-1001%26sig%3D[REDACTED]%26expires%3D1775232000", exported[3].Attributes["Location"]);
         foreach (var record in exported)
         {
@@ -205,6 +205,58 @@ public sealed class ValueBasedRedactionTests
             Assert.DoesNotContain(Signature, text, StringComparison.Ordinal);
             Assert.DoesNotContain(Key, text, StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>
+    /// SPEC section 5: no part of a secret survives, whatever it holds. Outside a URL query a sensitively named value
+    /// runs to whitespace (a quoted one to its closing quote, a header's to the end of its line); inside a query a
+    /// separator ends it only when a <c>name=</c> parameter follows, at the same level of encoding.
+    /// </summary>
+    [Theory]
+    // Plain text and headers: the tail after "&", ";" or "," is still the secret.
+    [InlineData("password=ab&cd", "password=[REDACTED]")]
+    [InlineData("sig=ab,cd", "sig=[REDACTED]")]
+    [InlineData("login with password=ab;cd,ef failed", "login with password=[REDACTED] failed")]
+    [InlineData(@"password=""a b"" then", @"password=""[REDACTED]"" then")]
+    [InlineData("password='a b' then", "password='[REDACTED]' then")]
+    [InlineData(@"password=""a b", @"password=""[REDACTED]")]
+    [InlineData("Authorization: Bearer abc def", "Authorization: [REDACTED]")]
+    [InlineData("Authorization: Bearer abc def\nAccept: text/html", "Authorization: [REDACTED]\nAccept: text/html")]
+    [InlineData("authorization=Bearer abc&def next", "authorization=[REDACTED] next")]
+    [InlineData("x-functions-key: ab cd", "x-functions-key: [REDACTED]")]
+    [InlineData("password=ab%26cd", "password=[REDACTED]")]
+    [InlineData(@"password=ab\u0026cd", "password=[REDACTED]")]
+    [InlineData(@"sig\u003dab,cd then", @"sig\u003d[REDACTED] then")]
+    // URL queries: serial and expires stay readable, "&" ends a value only before another parameter.
+    [InlineData("?serial=VT-1&password=ab&cd&expires=17", "?serial=VT-1&password=[REDACTED]&expires=17")]
+    [InlineData("https://x.example/p?sig=ab,cd;ef&serial=VT-1", "https://x.example/p?sig=[REDACTED]&serial=VT-1")]
+    [InlineData("https://x.example/p?serial=VT-1&sig=ab%26cd&expires=17", "https://x.example/p?serial=VT-1&sig=[REDACTED]&expires=17")]
+    [InlineData(@"?password=a""b&serial=VT-1", "?password=[REDACTED]&serial=VT-1")]
+    [InlineData(@"<a href=""/p?serial=VT-1&password=a&b"" title=""x"">", @"<a href=""/p?serial=VT-1&password=[REDACTED]"" title=""x"">")]
+    [InlineData(@"<a href=""/p?password=a&b"">", @"<a href=""/p?password=[REDACTED]"">")]
+    [InlineData(@"?password=ab\u0026cd&serial=VT-1", "?password=[REDACTED]&serial=VT-1")]
+    [InlineData("?token=ab%20cd%3Bef&serial=VT-1", "?token=[REDACTED]&serial=VT-1")]
+    [InlineData("Cookie: a=b; session=xyz", "Cookie: [REDACTED]")]
+    [InlineData("GET /p?code=ab&cd#top then", "GET /p?code=[REDACTED]#top then")]
+    [InlineData(@"<a href=""https://x.example/p?serial=VT-1&sig=ab&cd"">", @"<a href=""https://x.example/p?serial=VT-1&sig=[REDACTED]"">")]
+    [InlineData(@"?serial=VT-1\u0026sig=ab\u0026cd\u0026expires=17", @"?serial=VT-1\u0026sig=[REDACTED]\u0026expires=17")]
+    [InlineData(@"?serial\u003dVT-1\u0026sig\u003dab\u0026cd\u0026expires\u003d17", @"?serial\u003dVT-1\u0026sig\u003d[REDACTED]\u0026expires\u003d17")]
+    // Percent-encoded URLs inside a parameter: "%26" ends a value only before "name%3D"; a literal "&" before "name=".
+    [InlineData("next=https%3A%2F%2Fx.example%2Fp%3Fserial%3DVT-1%26sig%3Dab%2526cd%26expires%3D17", "next=https%3A%2F%2Fx.example%2Fp%3Fserial%3DVT-1%26sig%3D[REDACTED]%26expires%3D17")]
+    [InlineData("/login?next=%2Fp%3Fsig%3Dab%26cd&lang=en", "/login?next=%2Fp%3Fsig%3D[REDACTED]&lang=en")]
+    // JSON, and JSON escaped inside a JSON string.
+    [InlineData(@"{""password"":""a \""b\"" c"",""serial"":""VT-1""}", @"{""password"":""[REDACTED]"",""serial"":""VT-1""}")]
+    [InlineData(@"{""token"": 12345, ""serial"": ""VT-1""}", @"{""token"": [REDACTED], ""serial"": ""VT-1""}")]
+    [InlineData(@"{""body"":""{\""password\"":\""a b\\\""c\"",\""serial\"":\""VT-1\""}""}", @"{""body"":""{\""password\"":\""[REDACTED]\"",\""serial\"":\""VT-1\""}""}")]
+    [InlineData(@"{""msg"":""password=ab&cd"",""serial"":""VT-1""}", @"{""msg"":""password=[REDACTED]"",""serial"":""VT-1""}")]
+    [InlineData(@"{""url"":""https://x.example/p?serial=VT-1\u0026sig=ab\u0026cd""}", @"{""url"":""https://x.example/p?serial=VT-1\u0026sig=[REDACTED]""}")]
+    // Nothing secret: unchanged.
+    [InlineData("?serial=VT-1&expires=17", "?serial=VT-1&expires=17")]
+    [InlineData("https://x.example/p?serial=VT-1", "https://x.example/p?serial=VT-1")]
+    public void Section5_no_tail_of_a_secret_survives_redaction(string input, string expected)
+    {
+        Assert.Equal(expected, SensitiveTelemetry.Scrub(input));
+        Assert.Equal(expected, SensitiveTelemetry.Scrub(expected));
     }
 
     private static Dictionary<string, object?> ExportSpan(Action<Activity> tag, out string? status)

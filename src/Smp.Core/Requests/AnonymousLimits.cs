@@ -15,13 +15,13 @@ public sealed record AnonymousLimits
     /// <summary><c>Smp:AnonymousLimits:PerClientPerDay</c>: requests one client address may make per route that causes mail.</summary>
     public int PerClientPerDay { get; init; } = 20;
 
-    /// <summary><c>Smp:AnonymousLimits:PasswordRequestsPerDay</c>: password-link requests acted on per day, all callers together.</summary>
+    /// <summary><c>Smp:AnonymousLimits:PasswordRequestsPerDay</c>: password-link requests mailed for per day, all callers together (taken in the background, only for an existing license).</summary>
     public int PasswordRequestsPerDay { get; init; } = 500;
 
-    /// <summary><c>Smp:AnonymousLimits:TermRequestsPerDay</c>: term requests acted on per day, all callers together.</summary>
+    /// <summary><c>Smp:AnonymousLimits:TermRequestsPerDay</c>: term requests mailed for per day, all callers together (taken in the background, only for an existing license).</summary>
     public int TermRequestsPerDay { get; init; } = 500;
 
-    /// <summary><c>Smp:AnonymousLimits:QuoteRequestsPerDay</c>: quote requests acted on per day, all callers together.</summary>
+    /// <summary><c>Smp:AnonymousLimits:QuoteRequestsPerDay</c>: quote requests mailed for per day, all callers together (taken in the background, only for an existing license).</summary>
     public int QuoteRequestsPerDay { get; init; } = 500;
 
     /// <summary><c>Smp:AnonymousLimits:PasswordRevealsPerLinkPerDay</c>: how often one password link shows the password per day.</summary>
@@ -30,7 +30,7 @@ public sealed record AnonymousLimits
     /// <summary>Release events one link adds per day (one per client address, up to this many).</summary>
     public int ReleaseEventsPerLinkPerDay { get; init; } = 3;
 
-    /// <summary>The daily cap of a route, all callers together.</summary>
+    /// <summary>The daily cap of a route, all callers together: the mail it causes for existing licenses.</summary>
     public int GlobalPerDay(string kind) => kind switch
     {
         CustomerRequestKinds.PasswordLink => PasswordRequestsPerDay,

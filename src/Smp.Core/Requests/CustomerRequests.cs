@@ -80,9 +80,11 @@ public sealed class CustomerRequests(
     }
 
     /// <summary>
-    /// The request path: the client's, the route's and the serial's daily limits, in that order, then the request
-    /// is recorded for the background work. Nothing past a refused limit is written. The same storage calls run
-    /// whether or not a license has the serial (no license is read here).
+    /// The request path: the client's and the serial's daily limits, in that order, then the request is recorded for
+    /// the background work. Nothing past a refused limit is written. The same storage calls run whether or not a
+    /// license has the serial (no license is read here). The route's daily cap is not taken here: requests for
+    /// made-up serials would use it up and silence every real customer for the day; the background work takes it
+    /// only for a request that is about to mail an existing license (<see cref="WithinDailyCapAsync"/>).
     /// </summary>
     public async Task<bool> AcceptAsync(CustomerRequest request, string clientAddressHash, CancellationToken cancellationToken)
     {
@@ -92,7 +94,6 @@ public sealed class CustomerRequests(
         // takes no second allowance, and counters stay small.
         var key = request.Digest;
         if (await limiter.TryAcquireAsync($"{request.Kind}|client|{clientAddressHash}", request.Day, limits.PerClientPerDay, key, cancellationToken) == LimitDecision.Refused
-            || await limiter.TryAcquireAsync($"{request.Kind}|all", request.Day, limits.GlobalPerDay(request.Kind), key, cancellationToken) == LimitDecision.Refused
             || await limiter.TryAcquireAsync($"{request.Kind}|serial|{request.Serial.Value}", request.Day, limits.PerSerialPerDay, key, cancellationToken) == LimitDecision.Refused)
         {
             return false;
@@ -150,9 +151,18 @@ public sealed class CustomerRequests(
     {
         CustomerRequestKinds.Term => SendTermAsync(request, cancellationToken),
         CustomerRequestKinds.Quote => SendQuoteAsync(request, cancellationToken),
-        CustomerRequestKinds.PasswordLink => passwords.SendLinkAsync(request, cancellationToken),
+        CustomerRequestKinds.PasswordLink => passwords.SendLinkAsync(request, ct => WithinDailyCapAsync(request, ct), cancellationToken),
         _ => throw new InvalidOperationException($"Unknown kind of customer request '{request.Kind}'."),
     };
+
+    /// <summary>
+    /// The route's daily cap (all callers together), taken by the background work only once a request is about to
+    /// mail an existing license: made-up serials, unknown updates and refused asks never use it up, while the mail
+    /// the route causes per day stays bounded. Counted by what the request asks, so a run again after a crash takes
+    /// no second allowance.
+    /// </summary>
+    private async Task<bool> WithinDailyCapAsync(CustomerRequest request, CancellationToken cancellationToken) =>
+        await limiter.TryAcquireAsync($"{request.Kind}|all", request.Day, limits.GlobalPerDay(request.Kind), request.Digest, cancellationToken) != LimitDecision.Refused;
 
     /// <summary>R12: mails the license's plan term to its registered contacts, never to any other address.</summary>
     private async Task SendTermAsync(CustomerRequest request, CancellationToken cancellationToken)
@@ -176,6 +186,11 @@ public sealed class CustomerRequests(
             license.Terms,
             CustomerLinks.QuoteRequestPage(mail.PublicBaseUrl, license.Serial, allOfCustomer: false),
             mail.RenewalsDesk))) is not { } content)
+        {
+            return;
+        }
+
+        if (!await WithinDailyCapAsync(request, cancellationToken))
         {
             return;
         }
@@ -225,7 +240,7 @@ public sealed class CustomerRequests(
             today,
             [.. acknowledged.Select(l => new PlanExpiry(l.Serial, l.ExpiresOn))],
             mail.RenewalsDesk)));
-        if (notification is null || acknowledgement is null)
+        if (notification is null || acknowledgement is null || !await WithinDailyCapAsync(request, cancellationToken))
         {
             return;
         }

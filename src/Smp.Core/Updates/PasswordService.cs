@@ -58,6 +58,9 @@ public enum PasswordLinkRequestOutcome
 
     /// <summary>The stored license holds data no mail can carry (written before validation refused it): nothing was sent.</summary>
     Unmailable,
+
+    /// <summary>The route's daily cap (all callers together) is used up: nothing was sent.</summary>
+    OverDailyCap,
 }
 
 /// <summary>
@@ -145,11 +148,13 @@ public sealed class PasswordService(
     /// The background work of a customer's request for a fresh link (<c>POST /api/password-requests</c>, recorded by
     /// <see cref="CustomerRequests.AcceptAsync"/>). Only for a license entitled to a released update with a password is
     /// a link mailed, to the license's registered contacts only. The mail id comes from what the request asks (serial,
-    /// version, day), so a repeat, or a run again after a crash, sends no second copy.
+    /// version, day), so a repeat, or a run again after a crash, sends no second copy. <paramref name="withinDailyCap"/>
+    /// is asked last, just before the mail: only a request that would mail takes the route's daily cap.
     /// </summary>
-    public async Task<PasswordLinkRequestOutcome> SendLinkAsync(CustomerRequest request, CancellationToken cancellationToken)
+    public async Task<PasswordLinkRequestOutcome> SendLinkAsync(CustomerRequest request, Func<CancellationToken, Task<bool>> withinDailyCap, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(withinDailyCap);
         var serial = request.Serial;
         var version = UpdateVersion.Parse(request.Version ?? string.Empty);
         var today = request.Day;
@@ -190,6 +195,10 @@ public sealed class PasswordService(
             return PasswordLinkRequestOutcome.Unmailable;
         }
         var message = new OutgoingMail(mailId, mail.Sender, license.Contacts, mail.RenewalsDesk, content.Subject, content.PlainText, content.Html);
+        if (!await withinDailyCap(cancellationToken))
+        {
+            return PasswordLinkRequestOutcome.OverDailyCap;
+        }
 
         // No claim: the id alone recognises a repeat (AlreadyEnqueued), and the license then records the mail it holds.
         await outbox.EnqueueAsync(message, MailKinds.PasswordLink, [], calendar.Now, cancellationToken);

@@ -59,6 +59,7 @@ internal static partial class SensitiveTelemetry
     /// <summary>
     /// The text with every secret value replaced by <see cref="Redacted"/> (the same instance when there was none):
     /// <c>?serial=VT-1&amp;expires=1&amp;sig=abc</c> becomes <c>?serial=VT-1&amp;expires=1&amp;sig=[REDACTED]</c>.
+    /// Where a value ends (<see cref="ParameterValue"/>) errs towards replacing too much: a secret may hold any character.
     /// </summary>
     public static string Scrub(string text)
     {
@@ -67,23 +68,275 @@ internal static partial class SensitiveTelemetry
             return text;
         }
 
-        var scrubbed = JsonMember().Replace(text, m => IsSensitive(m.Groups["name"].Value) ? Keep(m, m.Groups["value"]) : m.Value);
-
-        // First every parameter wherever it sits (after "?", "&", their percent-encoded or JSON-escaped forms, or as
-        // "name: value"), its value ending where the next parameter begins; then the looser name-and-value pass,
-        // whose value runs to the next space (a password may hold "?" or "&").
-        scrubbed = Parameter().Replace(scrubbed, RedactSecret);
-        return NameAndValue().Replace(scrubbed, RedactSecret);
+        // First JSON members with a sensitive name (also JSON escaped inside a JSON string), then every parameter,
+        // header or name-and-value pair wherever it sits (after "?", "&", their percent-encoded or JSON-escaped forms,
+        // or in plain text).
+        var scrubbed = Redact(text, JsonMemberName(), json: true);
+        return Redact(scrubbed, ParameterName(), json: false);
     }
 
-    private static string RedactSecret(Match m)
+    private static string Redact(string text, Regex names, bool json)
     {
-        var name = m.Groups["name"].Value;
-        var secret = IsSensitive(name)
-            || name.Equals("sig", StringComparison.OrdinalIgnoreCase)
-            || name.Equals("code", StringComparison.OrdinalIgnoreCase);
-        return secret && m.Groups["value"].Value != Redacted ? Keep(m, m.Groups["value"]) : m.Value;
+        System.Text.StringBuilder? result = null;
+        var copied = 0;
+        var position = 0;
+        while (position < text.Length && names.Match(text, position) is { Success: true } match)
+        {
+            var name = match.Groups["name"].Value;
+            var valueStart = match.Index + match.Length;
+            position = valueStart;
+            if (!(json ? IsSensitive(name) : IsSecretParameter(name)))
+            {
+                continue;
+            }
+
+            var (start, end) = json ? JsonValue(text, valueStart) : ParameterValue(text, match, valueStart);
+            if (end > start && !text.AsSpan(start, end - start).SequenceEqual(Redacted))
+            {
+                result ??= new System.Text.StringBuilder(text.Length);
+                result.Append(text, copied, start - copied).Append(Redacted);
+                copied = end;
+            }
+
+            position = Math.Max(end, valueStart);
+        }
+
+        return result is null ? text : result.Append(text, copied, text.Length - copied).ToString();
     }
+
+    private static bool IsSecretParameter(string name) =>
+        IsSensitive(name)
+        || name.Equals("sig", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("code", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>A JSON member's value: a string's content (to its closing quote, at its level of escaping), or a bare value.</summary>
+    private static (int Start, int End) JsonValue(string text, int i)
+    {
+        if (Quoted(text, i) is { } quoted)
+        {
+            return quoted;
+        }
+
+        if (At(text, i, Redacted))
+        {
+            return (i, i + Redacted.Length);
+        }
+
+        var end = i;
+        while (end < text.Length && !char.IsWhiteSpace(text[end]) && text[end] is not (',' or '}' or ']' or '"' or '\\'))
+        {
+            end++;
+        }
+
+        return (i, end);
+    }
+
+    /// <summary>
+    /// A parameter's value. In a URL query (the name follows "?" or "&amp;", or their encoded forms) it ends at
+    /// whitespace, a closing quote, "&lt;", "&gt;", "#", or a separator followed by another <c>name=</c> at the same level of
+    /// encoding as its own "=" (a "%26" inside a plain query is part of the value). A header's ("name: value") runs to
+    /// the end of its line. Any other runs to whitespace, or to the quote closing a JSON string it sits in. A quoted
+    /// value runs to its closing quote.
+    /// </summary>
+    private static (int Start, int End) ParameterValue(string text, Match match, int i)
+    {
+        if (Quoted(text, i) is { } quoted)
+        {
+            return quoted;
+        }
+
+        var separator = match.Groups["separator"].ValueSpan.Trim();
+        var nameStart = match.Groups["name"].Index;
+        if (separator is ":")
+        {
+            var end = text.AsSpan(i).IndexOfAny('\r', '\n');
+            return (i, end < 0 ? text.Length : i + end);
+        }
+
+        if (!InQuery(text, nameStart))
+        {
+            return (i, EndOfPlainValue(text, AfterScheme(text, i)));
+        }
+
+        var percentEncoded = separator.StartsWith('%');
+        for (var end = i; end < text.Length; end++)
+        {
+            var c = text[end];
+            if (char.IsWhiteSpace(c) || c is '<' or '>' or '#' || ClosingQuote(text, end) > 0)
+            {
+                return (i, end);
+            }
+
+            if (c == '&' && NextParameter(text, end + 1, "="))
+            {
+                return (i, end);
+            }
+
+            if (!percentEncoded && At(text, end, "\\u0026") && NextParameter(text, end + 6, "=", "\\u003d"))
+            {
+                return (i, end);
+            }
+
+            if (percentEncoded && At(text, end, "%26") && NextParameter(text, end + 3, "%3D"))
+            {
+                return (i, end);
+            }
+        }
+
+        return (i, text.Length);
+    }
+
+    /// <summary>
+    /// The end of a value outside a query: the next whitespace, or a quote (plain or JSON-escaped) that closes the
+    /// JSON string around it (followed by the end, whitespace or ",", "}", "]").
+    /// </summary>
+    private static int EndOfPlainValue(string text, int i)
+    {
+        for (var end = i; end < text.Length; end++)
+        {
+            var c = text[end];
+            if (char.IsWhiteSpace(c))
+            {
+                return end;
+            }
+
+            if (char.IsWhiteSpace(c) || ClosingQuote(text, end) > 0)
+            {
+                return end;
+            }
+        }
+
+        return text.Length;
+    }
+
+    /// <summary>
+    /// The length of a quote at <paramref name="i"/> (plain, or JSON-escaped) that closes the string or attribute
+    /// around a value (followed by the end, whitespace, or one of <c>, } ] &gt; " \</c>), else 0.
+    /// </summary>
+    private static int ClosingQuote(string text, int i)
+    {
+        var quote = text[i] == '"' ? 1 : text[i] == '\\' && At(text, i + 1, "\"") ? 2 : 0;
+        var next = i + quote;
+        return quote > 0 && (next == text.Length || char.IsWhiteSpace(text[next]) || text[next] is ',' or '}' or ']' or '>' or '"' or '\\')
+            ? quote
+            : 0;
+    }
+
+    /// <summary>Past an authentication scheme and its spaces ("Bearer abc": the token is the secret too).</summary>
+    private static int AfterScheme(string text, int i)
+    {
+        foreach (var scheme in (ReadOnlySpan<string>)["Bearer", "Basic", "SharedKey", "SharedAccessSignature"])
+        {
+            var end = i + scheme.Length;
+            if (At(text, i, scheme) && end < text.Length && text[end] is ' ' or '\t')
+            {
+                while (end < text.Length && text[end] is ' ' or '\t')
+                {
+                    end++;
+                }
+
+                return end;
+            }
+        }
+
+        return i;
+    }
+
+    /// <summary>
+    /// The content of a quoted value starting at <paramref name="i"/> ("...", '...', or \"...\" inside a JSON string),
+    /// to its closing quote with escapes honoured, or to the end of the text when it has none; null when not quoted.
+    /// </summary>
+    private static (int Start, int End)? Quoted(string text, int i)
+    {
+        if (i >= text.Length)
+        {
+            return null;
+        }
+
+        var (quote, escaped) = text[i] switch
+        {
+            '"' => ('"', false),
+            '\'' => ('\'', false),
+            '\\' when At(text, i + 1, "\"") => ('"', true),
+            _ => ('\0', false),
+        };
+        if (quote == '\0')
+        {
+            return null;
+        }
+
+        var start = i + (escaped ? 2 : 1);
+        var position = start;
+        while (position < text.Length)
+        {
+            var unitStart = position;
+            var c = Unit(text, ref position, escaped, out var endsOuter);
+            if (endsOuter || c == quote)
+            {
+                return (start, unitStart);
+            }
+
+            if (c == '\\' && position < text.Length)
+            {
+                _ = Unit(text, ref position, escaped, out _); // the escaped character
+            }
+        }
+
+        return (start, text.Length);
+    }
+
+    /// <summary>
+    /// One character of a string, read through one level of JSON escaping when <paramref name="escaped"/> (a JSON
+    /// string inside a JSON string): <paramref name="endsOuter"/> when it is the unescaped quote of the outer string.
+    /// </summary>
+    private static char Unit(string text, ref int position, bool escaped, out bool endsOuter)
+    {
+        var c = text[position++];
+        endsOuter = escaped && c == '"';
+        if (escaped && c == '\\' && position < text.Length)
+        {
+            c = text[position++];
+        }
+
+        return c;
+    }
+
+    /// <summary>Whether the name at <paramref name="nameStart"/> is a URL query parameter: it follows "?" or "&amp;", plain or encoded.</summary>
+    private static bool InQuery(string text, int nameStart)
+    {
+        var before = text.AsSpan(0, nameStart);
+        return before.EndsWith("?") || before.EndsWith("&")
+            || before.EndsWith("%3F", StringComparison.OrdinalIgnoreCase) || before.EndsWith("%26", StringComparison.Ordinal)
+            || before.EndsWith("\\u0026", StringComparison.Ordinal) || before.EndsWith("\\u003F", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>Whether a parameter name followed by one of <paramref name="separators"/> starts at <paramref name="i"/>.</summary>
+    private static bool NextParameter(string text, int i, params ReadOnlySpan<string> separators)
+    {
+        if (i >= text.Length || !char.IsAsciiLetter(text[i]))
+        {
+            return false;
+        }
+
+        var end = i + 1;
+        while (end < text.Length && end - i < 100 && (char.IsLetterOrDigit(text[end]) || text[end] is '_' or '.' or '-'))
+        {
+            end++;
+        }
+
+        foreach (var separator in separators)
+        {
+            if (At(text, end, separator))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool At(string text, int i, string value) =>
+        i >= 0 && i <= text.Length && text.AsSpan(i).StartsWith(value, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The value as text with secrets replaced, or null when it holds none (numbers, dates, ordinary text).</summary>
     public static string? ScrubValue(object? value)
@@ -106,26 +359,18 @@ internal static partial class SensitiveTelemetry
         return ReferenceEquals(scrubbed, text) || scrubbed == text ? null : scrubbed;
     }
 
-    private static string Keep(Match match, Group value) =>
-        string.Concat(match.ValueSpan[..(value.Index - match.Index)], Redacted, match.ValueSpan[(value.Index - match.Index + value.Length)..]);
+    // "password": "any text" and \"password\": \"any text\" (JSON inside a JSON string); the value is read by JsonValue.
+    [GeneratedRegex(@"(?<open>\\?"")(?<name>[^""\\\r\n]{1,100})\k<open>\s*:\s*", RegexOptions.CultureInvariant)]
+    private static partial Regex JsonMemberName();
 
-    // "password": "any text, \"escaped\" quotes too"
-    [GeneratedRegex(@"""(?<name>[^""\\\r\n]{1,100})""\s*:\s*""(?<value>(?:[^""\\]|\\.)*)""", RegexOptions.CultureInvariant)]
-    private static partial Regex JsonMember();
-
-    // A query or form parameter anywhere: ?code=abc, https://host/p?sig=abc&serial=1, next=https%3A...%3Fsig%3Dabc%26...,
-    // ...\u0026sig\u003dabc, sig: abc. A scheme ("https://") is not a name; the value stops at the next parameter in any
-    // of its encodings, so the name after "?" in an absolute URL is always looked at.
+    // A parameter's name and separator anywhere: ?code=, https://host/p?sig=, next=https%3A...%3Fsig%3D, ...\u0026sig\u003d,
+    // sig: (a header). A scheme ("https://") is not a name; a name right after "?", "&" or their encodings is always
+    // looked at. The value is read by ParameterValue.
     [GeneratedRegex(
         @"(?:(?<![\w.\-%\\])|(?<=%3[Ff]|%26|\\u00(?:26|3[Ff])))(?<name>[A-Za-z][\w.\-]{0,99})" +
-        @"(?<separator>\s*(?:=|%3[Dd]|\\u003[Dd]|:(?!//))\s*)" +
-        @"(?<value>(?:(?:Bearer|Basic|SharedKey|SharedAccessSignature)\s+)?(?:%(?!26|3[DdFf])[0-9A-Fa-f]{2}|\\(?!u00[0-9A-Fa-f]{2}|"")|[^\s&;,?#""'<>()\[\]{}%\\])+)",
+        @"(?<separator>\s*(?:=|%3[Dd]|\\u003[Dd]|:(?!//))\s*)",
         RegexOptions.CultureInvariant)]
-    private static partial Regex Parameter();
-
-    // sig=abc (a query string or form), x-functions-key: abc (a header), Authorization: Bearer abc
-    [GeneratedRegex(@"(?<![\w.\-])(?<name>[A-Za-z][\w.\-]{0,99})(?<separator>\s*(?:=|:(?!//))\s*)(?<value>(?:(?:Bearer|Basic|SharedKey|SharedAccessSignature)\s+)?[^\s&;,""'<>()\[\]{}]+)", RegexOptions.CultureInvariant)]
-    private static partial Regex NameAndValue();
+    private static partial Regex ParameterName();
 }
 
 /// <summary>

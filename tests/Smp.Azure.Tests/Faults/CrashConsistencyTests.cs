@@ -95,8 +95,8 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // Run again means the customer's request arrives again: the same request, the same correlation id.
             Act: s => s.RequestAsync(CustomerRequestKinds.Term, Serial.Parse("CR-TERM-1"), QuoteScope.License, new CommandContext("term-requests", "corr-term-1"), Ct),
 
-            // The client's, the route's and the serial's counts, the recorded request; then the mail, the event,
-            // and the request marked done.
+            // The client's and the serial's counts, the recorded request; then the route's daily count, the mail,
+            // the event, and the request marked done.
             Writes: 7,
             Customers: ["ACME"]));
 
@@ -110,8 +110,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.RequestAsync(CustomerRequestKinds.Quote, Serial.Parse("CR-QUO-1"), QuoteScope.Customer, new CommandContext("quote-requests", "corr-quote-1"), Ct),
 
-            // Three counts and the recorded request; then the desk's mail, the customer's acknowledgement, the
-            // requester's event, the other license's daily allowance and its event, and the request marked done.
+            // Two counts and the recorded request; then the route's daily count, the desk's mail, the customer's
+            // acknowledgement, the requester's event, the other license's daily allowance and its event, and the
+            // request marked done.
             Writes: 10,
             Customers: ["ACME"]));
 
@@ -121,7 +122,8 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Arrange: ArrangeReleasedUpdateAsync("CR-PWL-1"),
             Act: s => s.RequestAsync(CustomerRequestKinds.PasswordLink, Serial.Parse("CR-PWL-1"), QuoteScope.License, new CommandContext("password-requests", "corr-pwl-1"), Ct, Version),
 
-            // Three counts and the recorded request; then the link mail, the license's record of it, and the request marked done.
+            // Two counts and the recorded request; then the route's daily count, the link mail, the license's record of
+            // it, and the request marked done.
             Writes: 7,
             Customers: ["ACME"]));
 
@@ -137,8 +139,8 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // Run again means the timer's next run: the request is not made again.
             Act: s => s.ProcessRequestsAsync(Ct),
 
-            // The mail, the event, the request marked done.
-            Writes: 3,
+            // The route's daily count, the mail, the event, the request marked done.
+            Writes: 4,
             Customers: ["ACME"]));
 
     [Fact]
@@ -152,9 +154,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.ProcessRequestsAsync(Ct),
 
-            // The desk's mail, the acknowledgement, the requester's event, the other license's daily allowance and
-            // its event, the request marked done.
-            Writes: 6,
+            // The route's daily count, the desk's mail, the acknowledgement, the requester's event, the other
+            // license's daily allowance and its event, the request marked done.
+            Writes: 7,
             Customers: ["ACME"]));
 
     [Fact]
@@ -167,8 +169,8 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.ProcessRequestsAsync(Ct),
 
-            // The link mail, the license's record of it, the request marked done.
-            Writes: 3,
+            // The route's daily count, the link mail, the license's record of it, the request marked done.
+            Writes: 4,
             Customers: ["ACME"]));
 
     [Fact]
