@@ -313,6 +313,12 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
             return inner.ListPendingAsync(now, max, cancellationToken);
         }
 
+        public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, CancellationToken cancellationToken)
+        {
+            dead = false; // A run of the timer: a new process.
+            return inner.ListPendingAsync(now, max, onUnreadable, cancellationToken);
+        }
+
         public Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken)
         {
             if (crashNow())

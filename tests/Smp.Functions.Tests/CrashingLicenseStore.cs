@@ -42,6 +42,12 @@ internal sealed class CrashingLicenseStore(ILicenseStore inner, int crashOnUpdat
 
     public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
 
+    // The failure-isolating listings too, so a crash test takes the same paths as the app (their interface defaults
+    // would drop the callback and end the listing at the first unreadable license).
+    public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, onFailure, cancellationToken);
+
+    public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, onFailure, cancellationToken);
+
     public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
 }
 

@@ -1,9 +1,12 @@
+using System.Diagnostics.Metrics;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using NodaTime;
 using Smp.Azure.Tables;
+using Smp.Core.Observability;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.TestSupport;
@@ -163,14 +166,80 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
         }
     }
 
+    [Fact]
+    public async Task R9_a_license_that_cannot_be_read_is_skipped_by_the_rebuild_which_completes_on_its_first_run()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        string[] serials = ["VT-7501", "VT-7502", "VT-7503", "VT-7504", "VT-7505"];
+        const string Corrupt = "VT-7503";
+        string? original;
+        using (var before = Harness(prefix, "90,30", InDenver(2026, 3, 20)))
+        {
+            foreach (var (serial, i) in serials.Select((s, i) => (s, i)))
+            {
+                await ActivateAsync(before, serial, April2026, customerId: $"C-75{i}");
+            }
+
+            // The middle license's record is no longer JSON (damaged by hand or by a bad tool).
+            var table = before.Services.GetRequiredService<TableServiceClient>().GetTableClient(prefix + "licenses");
+            var row = (await table.GetEntityAsync<TableEntity>(Corrupt, "license")).Value;
+            original = row.GetString("License");
+            row["License"] = "{\"serial\": \"VT-75";
+            await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace);
+        }
+
+        // The new offsets meet the stored licenses on 18 March 2027, the day the 14-day reminders are due.
+        var counter = new LicenseReadCounter(prefix + "licenses");
+        using var after = Harness(prefix, "90,14", InDenver(2027, 3, 18), services => RebuildingStore(services, counter));
+        using var failed = new MetricCollector<long>(after.Services.GetRequiredService<IMeterFactory>(), SmpMetrics.MeterName, SmpMetrics.Instruments.RemindersFailed);
+        await RunScanAsync(after);
+
+        var messages = await UndeliveredAsync(after);
+        Assert.Equal(serials.Length - 1, messages.Count);
+        foreach (var serial in serials.Where(s => s != Corrupt))
+        {
+            Assert.Equal("14-day", Data(Assert.Single(await EventsAsync(after, serial, "reminderSent")), "stage"));
+        }
+
+        Assert.DoesNotContain(messages, m => m.Mail.PlainText.Contains(Corrupt, StringComparison.Ordinal));
+        Assert.True(failed.GetMeasurementSnapshot().EvaluateAsCounter() >= 1, "The unreadable license was not counted as failed.");
+        Assert.Contains(Corrupt, counter.Read);
+        var state = (await after.Services.GetRequiredService<TableServiceClient>().GetTableClient(prefix + "licenses").GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value;
+        Assert.Equal("90,14", state.GetString("BuiltFor"));
+
+        // The next scan reads no license but the unreadable one (tried again, and reported again).
+        counter.Reset();
+        failed.Clear();
+        after.Clock.Reset(InDenver(2027, 3, 19));
+        await RunScanAsync(after);
+        Assert.DoesNotContain(counter.Read, s => s != Corrupt);
+        Assert.True(failed.GetMeasurementSnapshot().EvaluateAsCounter() >= 1, "The unreadable license was not reported again.");
+        Assert.Equal(serials.Length - 1, (await UndeliveredAsync(after)).Count);
+
+        // Once the record is corrected, the next scan gives it its rows for the new offsets and its reminder goes out.
+        var licensesTable = after.Services.GetRequiredService<TableServiceClient>().GetTableClient(prefix + "licenses");
+        var damaged = (await licensesTable.GetEntityAsync<TableEntity>(Corrupt, "license")).Value;
+        damaged["License"] = original;
+        await licensesTable.UpdateEntityAsync(damaged, damaged.ETag, TableUpdateMode.Replace);
+        failed.Clear();
+        after.Clock.Reset(InDenver(2027, 3, 20));
+        await RunScanAsync(after);
+        Assert.Single(await UndeliveredAsync(after), m => m.Mail.PlainText.Contains(Corrupt, StringComparison.Ordinal));
+        Assert.Equal("14-day", Data(Assert.Single(await EventsAsync(after, Corrupt, "reminderSent")), "stage"));
+        Assert.Equal(0, failed.GetMeasurementSnapshot().EvaluateAsCounter());
+    }
+
     private ApiHarness Harness(string prefix, string offsets, Instant now, Action<IServiceCollection>? services = null) =>
         new(azurite.ConnectionString, now, new Dictionary<string, string?> { ["Smp:TablePrefix"] = prefix, ["Smp:Reminders"] = offsets }, services);
 
     /// <summary>The app's license store, rebuilding one license per page, on a client that "dies" as <paramref name="crash"/> says.</summary>
-    private void RebuildingStore(IServiceCollection services, CrashOnIndexWrite crash)
+    private void RebuildingStore(IServiceCollection services, CrashOnIndexWrite crash) => RebuildingStore(services, (HttpPipelinePolicy)crash);
+
+    /// <summary>The app's license store, rebuilding one license per page, on a client with <paramref name="policy"/>.</summary>
+    private void RebuildingStore(IServiceCollection services, HttpPipelinePolicy policy)
     {
         var options = new TableClientOptions();
-        options.AddPolicy(crash, HttpPipelinePosition.PerCall);
+        options.AddPolicy(policy, HttpPipelinePosition.PerCall);
         var client = new TableServiceClient(azurite.ConnectionString, options);
         services.AddSingleton(sp =>
         {
@@ -199,6 +268,37 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
                 && Interlocked.Increment(ref writes) == crashOn)
             {
                 throw new SimulatedCrashException();
+            }
+        }
+    }
+
+    /// <summary>The licenses (by partition, the encoded serial) whose records came back from reads of the licenses table.</summary>
+    private sealed class LicenseReadCounter(string licensesTable) : HttpPipelineSynchronousPolicy
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> read = new();
+
+        public IReadOnlyList<string> Read => [.. read];
+
+        public void Reset() => read.Clear();
+
+        public override void OnReceivedResponse(HttpMessage message)
+        {
+            var path = message.Request.Uri.Path;
+            if (message.Request.Method != RequestMethod.Get || message.Response.Status != 200
+                || !path.Contains("/" + licensesTable, StringComparison.Ordinal) || path.Contains(licensesTable + "index", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            using var json = System.Text.Json.JsonDocument.Parse(message.Response.Content);
+            IEnumerable<System.Text.Json.JsonElement> rows = json.RootElement.TryGetProperty("value", out var values) ? values.EnumerateArray() : [json.RootElement];
+            foreach (var row in rows)
+            {
+                if (row.TryGetProperty("PartitionKey", out var partition) && partition.GetString() is { } key && !key.StartsWith('~')
+                    && row.TryGetProperty("RowKey", out var rowKey) && rowKey.GetString() == "license")
+                {
+                    read.Enqueue(key);
+                }
             }
         }
     }

@@ -9,9 +9,9 @@ namespace Smp.Azure.Tables;
 /// <summary>
 /// <see cref="ICustomerRequestQueue"/> on Table Storage: one row per request, partitioned by business day and keyed
 /// by what it asks, so recording the same request twice is one row (the second insert conflicts). A row is marked
-/// done under its ETag once acted on and removed with its day by <see cref="PurgeBeforeAsync"/>. A failed attempt
-/// is counted on the row (<c>FailedAttempts</c>) with the time of the next one (<c>NextAttemptAt</c>), or the row is
-/// marked given up.
+/// done under its ETag once acted on and removed with its day by <see cref="PurgeBeforeAsync"/>; a row still pending
+/// is never purged. A failed attempt is counted on the row (<c>FailedAttempts</c>) with the time of the next one
+/// (<c>NextAttemptAt</c>), or the row is marked given up. A row that cannot be read is removed when listed.
 /// </summary>
 public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
 {
@@ -53,36 +53,70 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
         }
     }
 
-    public async Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, CancellationToken cancellationToken) =>
+        ListPendingAsync(now, max, static _ => { }, cancellationToken);
+
+    public async Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(onUnreadable);
         await created.EnsureAsync(cancellationToken);
         var due = new List<(NodaTime.Instant DueAt, PendingCustomerRequest Pending)>();
         await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"Status eq {Pending}"), cancellationToken: cancellationToken))
         {
             // A row never tried has no next attempt and is due. Pending rows are few (the daily limits bound them and
             // a request is given up after a bounded number of attempts), so the due ones are picked here.
-            var dueAt = entity.GetDateTimeOffset("NextAttemptAt") is { } next ? NodaTime.Instant.FromDateTimeOffset(next) : NodaTime.Instant.MinValue;
-            if (dueAt > now)
+            PendingCustomerRequest pending;
+            NodaTime.Instant dueAt;
+            try
             {
+                (dueAt, pending) = Read(entity);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A row no version of the app could act on: it would stay pending forever and, thrown, stop every
+                // other request. Removed (under its ETag, so a row rewritten meanwhile stays) and reported.
+                await RemoveUnreadableAsync(entity, cancellationToken);
+                onUnreadable(new UnreadableCustomerRequest(entity.PartitionKey, entity.RowKey, e.GetType().Name));
                 continue;
             }
 
-            due.Add((dueAt, new PendingCustomerRequest(
-                new CustomerRequest(
-                    entity.GetString("Kind"),
-                    Serial.Parse(entity.GetString("Serial")),
-                    entity.GetString("Version"),
-                    entity.GetString("Scope") == "customer" ? QuoteScope.Customer : QuoteScope.License,
-                    LocalDatePattern.Iso.Parse(entity.PartitionKey).Value,
-                    entity.GetString("Actor"),
-                    entity.GetString("CorrelationId")),
-                entity.ETag.ToString(),
-                entity.GetInt32("FailedAttempts") ?? 0)));
+            if (dueAt <= now)
+            {
+                due.Add((dueAt, pending));
+            }
         }
 
         // Requests never tried first, then those due longest: requests failing again never take the places of the
         // ones behind them (stable: oldest days first among equals).
         return [.. due.OrderBy(d => d.DueAt).Take(max).Select(d => d.Pending)];
+    }
+
+    private static (NodaTime.Instant DueAt, PendingCustomerRequest Pending) Read(TableEntity entity)
+    {
+        var dueAt = entity.GetDateTimeOffset("NextAttemptAt") is { } next ? NodaTime.Instant.FromDateTimeOffset(next) : NodaTime.Instant.MinValue;
+        return (dueAt, new PendingCustomerRequest(
+            new CustomerRequest(
+                entity.GetString("Kind"),
+                Serial.Parse(entity.GetString("Serial")),
+                entity.GetString("Version"),
+                entity.GetString("Scope") == "customer" ? QuoteScope.Customer : QuoteScope.License,
+                LocalDatePattern.Iso.Parse(entity.PartitionKey).Value,
+                entity.GetString("Actor"),
+                entity.GetString("CorrelationId")),
+            entity.ETag.ToString(),
+            entity.GetInt32("FailedAttempts") ?? 0));
+    }
+
+    private async Task RemoveUnreadableAsync(TableEntity entity, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.DeleteEntityAsync(entity.PartitionKey, entity.RowKey, entity.ETag, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            // Removed or rewritten by another run since it was read: that outcome stands.
+        }
     }
 
     public async Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken)
@@ -130,6 +164,7 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
     public async Task<int> PurgeBeforeAsync(NodaTime.LocalDate day, CancellationToken cancellationToken)
     {
         await created.EnsureAsync(cancellationToken);
-        return await TablePurge.PartitionsBeforeAsync(table, LocalDatePattern.Iso.Format(day), cancellationToken);
+        // Only rows acted on or given up: a pending request waits for the background work whatever its day.
+        return await TablePurge.PartitionsBeforeAsync(table, LocalDatePattern.Iso.Format(day), cancellationToken, TableClient.CreateQueryFilter($"Status ne {Pending}"));
     }
 }

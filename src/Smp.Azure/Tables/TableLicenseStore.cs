@@ -60,6 +60,14 @@ public sealed class TableLicenseStore : ILicenseStore
     private const string TargetColumn = "RebuildingFor";
     private const string AfterColumn = "RebuiltThrough";
 
+    /// <summary>The licenses (partition keys, space-separated) whose records a rebuild could not read; see <see cref="EnsureReminderIndexAsync(Action{LicenseReadFailure}?, CancellationToken)"/>.</summary>
+    private const string SkippedColumn = "Skipped";
+
+    /// <summary>At most this many skipped records are remembered (a property holds 32 Ki characters); past that a rebuild resumes instead.</summary>
+    private const int MaxSkippedRecords = 300;
+
+    private static readonly string[] RebuildColumns = ["PartitionKey", "RowKey", LicenseEntities.SchemaColumn, LicenseEntities.LicenseColumn, LicenseEntities.VersionColumn];
+
     private readonly TableClient licenses;
     private readonly TableClient index;
     private readonly AsyncOnce tablesCreated;
@@ -275,8 +283,11 @@ public sealed class TableLicenseStore : ILicenseStore
 
     /// <summary>
     /// As <see cref="EnsureReminderIndexAsync(CancellationToken)"/>; with <paramref name="onFailure"/>, a license whose
-    /// rows cannot be read or written is reported and the others go on. The index is then not recorded as built: the
-    /// next call resumes the rebuild from just before the first license that failed.
+    /// rows cannot be read or written is reported and the others go on. A record that cannot be understood (it will
+    /// not read any better next time) is skipped: the rebuild finishes without it and records it with the offsets
+    /// (<c>Skipped</c> on the record row), and each later call tries that license again (one point read each) until
+    /// it reads, reporting it each time it does not. A storage failure is different: the license is fine, so the index
+    /// is not recorded as built and the next call resumes the rebuild from just before the first license that failed.
     /// </summary>
     public async Task EnsureReminderIndexAsync(Action<LicenseReadFailure>? onFailure, CancellationToken cancellationToken)
     {
@@ -285,34 +296,41 @@ public sealed class TableLicenseStore : ILicenseStore
         var state = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, cancellationToken: cancellationToken);
         if (state.HasValue && state.Value!.GetString(BuiltForColumn) == wanted)
         {
+            await RetrySkippedAsync(state.Value, onFailure, cancellationToken);
             return;
         }
 
         // Resume a rebuild toward the same offsets; start over when it was toward others.
-        var after = state.HasValue && state.Value!.GetString(TargetColumn) == wanted ? state.Value.GetString(AfterColumn) ?? string.Empty : string.Empty;
+        var resuming = state.HasValue && state.Value!.GetString(TargetColumn) == wanted;
+        var after = resuming ? state.Value!.GetString(AfterColumn) ?? string.Empty : string.Empty;
+        var skipped = resuming ? SkippedOf(state.Value!) : [];
         var builtFor = state.HasValue ? state.Value!.GetString(BuiltForColumn) : null;
-        await SaveRebuildStateAsync(builtFor, target: wanted, after, cancellationToken);
+        await SaveRebuildStateAsync(builtFor, target: wanted, after, skipped, cancellationToken);
 
         var filter = TableClient.CreateQueryFilter($"RowKey eq {LicenseEntities.SummaryRowKey} and PartitionKey gt {after}");
-        string[] columns = ["PartitionKey", "RowKey", LicenseEntities.SchemaColumn, LicenseEntities.LicenseColumn, LicenseEntities.VersionColumn];
         var done = after;
-        string? resumeAfter = null; // Set at the first license that failed: where the next rebuild resumes.
-        await foreach (var page in licenses.QueryAsync<TableEntity>(filter, maxPerPage: rebuildPageSize, select: columns, cancellationToken: cancellationToken).AsPages(pageSizeHint: rebuildPageSize))
+        string? resumeAfter = null; // Set at the first license whose storage failed: where the next rebuild resumes.
+        await foreach (var page in licenses.QueryAsync<TableEntity>(filter, maxPerPage: rebuildPageSize, select: RebuildColumns, cancellationToken: cancellationToken).AsPages(pageSizeHint: rebuildPageSize))
         {
             foreach (var row in page.Values)
             {
                 try
                 {
-                    var stored = LicenseEntities.ToStoredLicense(row);
-                    foreach (var reminder in reminders.Pending(stored.License))
-                    {
-                        await WriteIndexRowAsync(LicenseIndex.ReminderKey(reminder, stored.License.Serial), stored.License.Serial, stored.Version, cancellationToken);
-                    }
+                    await WriteReminderRowsAsync(row, cancellationToken);
                 }
                 catch (Exception e) when (onFailure is not null && IsRowFailure(e, cancellationToken))
                 {
-                    resumeAfter ??= done;
-                    onFailure(new LicenseReadFailure(Serial.TryParse(TableKey.TryDecode(row.PartitionKey), out var serial) ? serial : null, e));
+                    if (IsUnreadableRecord(e) && skipped.Count < MaxSkippedRecords)
+                    {
+                        // Skipped for good by this rebuild, and remembered: later calls try it again on its own.
+                        skipped.Add(row.PartitionKey);
+                    }
+                    else
+                    {
+                        resumeAfter ??= done;
+                    }
+
+                    onFailure(new LicenseReadFailure(SerialOf(row.PartitionKey), e));
                 }
 
                 done = row.PartitionKey;
@@ -320,7 +338,7 @@ public sealed class TableLicenseStore : ILicenseStore
 
             if (page.Values.Count > 0)
             {
-                await SaveRebuildStateAsync(builtFor, wanted, resumeAfter ?? done, cancellationToken);
+                await SaveRebuildStateAsync(builtFor, wanted, resumeAfter ?? done, skipped, cancellationToken);
             }
         }
 
@@ -330,10 +348,79 @@ public sealed class TableLicenseStore : ILicenseStore
         }
 
         await licenses.UpsertEntityAsync(
-            new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = wanted },
+            new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = wanted, [SkippedColumn] = SkippedText(skipped) },
             TableUpdateMode.Replace,
             cancellationToken);
     }
+
+    /// <summary>Writes the reminder rows of the current offsets for the license of a summary row.</summary>
+    private async Task WriteReminderRowsAsync(TableEntity row, CancellationToken cancellationToken)
+    {
+        var stored = LicenseEntities.ToStoredLicense(row);
+        foreach (var reminder in reminders.Pending(stored.License))
+        {
+            await WriteIndexRowAsync(LicenseIndex.ReminderKey(reminder, stored.License.Serial), stored.License.Serial, stored.Version, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Tries again the licenses a finished rebuild skipped: one that now reads (corrected, or removed) gets its rows and
+    /// leaves the list; one that still does not is reported again. The list shrinks under the record's ETag, so a
+    /// concurrent rebuild or retry is never undone (a lost update only means one more try next time).
+    /// </summary>
+    private async Task RetrySkippedAsync(TableEntity state, Action<LicenseReadFailure>? onFailure, CancellationToken cancellationToken)
+    {
+        var skipped = SkippedOf(state);
+        if (skipped.Count == 0)
+        {
+            return;
+        }
+
+        var remaining = new List<string>();
+        foreach (var partition in skipped)
+        {
+            try
+            {
+                var row = await licenses.GetEntityIfExistsAsync<TableEntity>(partition, LicenseEntities.SummaryRowKey, RebuildColumns, cancellationToken);
+                if (row.HasValue)
+                {
+                    await WriteReminderRowsAsync(row.Value!, cancellationToken);
+                }
+            }
+            catch (Exception e) when (onFailure is not null && IsRowFailure(e, cancellationToken))
+            {
+                remaining.Add(partition);
+                onFailure(new LicenseReadFailure(SerialOf(partition), e));
+            }
+        }
+
+        if (remaining.Count == skipped.Count)
+        {
+            return;
+        }
+
+        try
+        {
+            var update = new TableEntity(MetaPartition, ReminderIndexRow) { [SkippedColumn] = SkippedText(remaining) };
+            await licenses.UpdateEntityAsync(update, state.ETag, TableUpdateMode.Merge, cancellationToken);
+        }
+        catch (RequestFailedException e) when (IsConflict(e) || e.Status == 404)
+        {
+            // Changed by another scan or a new rebuild since it was read: theirs stands; this one is tried again.
+        }
+    }
+
+    private static Serial? SerialOf(string partitionKey) =>
+        Serial.TryParse(TableKey.TryDecode(partitionKey), out var serial) ? serial : null;
+
+    private static List<string> SkippedOf(TableEntity state) =>
+        [.. (state.GetString(SkippedColumn) ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+
+    private static string? SkippedText(IReadOnlyCollection<string> skipped) => skipped.Count == 0 ? null : string.Join(' ', skipped);
+
+    /// <summary>A record that cannot be understood: reading it again gives the same answer until someone corrects it.</summary>
+    private static bool IsUnreadableRecord(Exception e) =>
+        e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or FormatException;
 
     /// <summary>A failure that concerns one license's rows: storage that failed for good, or a record that cannot be read.</summary>
     private static bool IsRowFailure(Exception e, CancellationToken cancellationToken) =>
@@ -344,9 +431,9 @@ public sealed class TableLicenseStore : ILicenseStore
     private static string OffsetsText(ReminderSchedule schedule) =>
         string.Join(',', schedule.Stages.Select(s => s.DaysBefore.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
-    private async Task SaveRebuildStateAsync(string? builtFor, string target, string after, CancellationToken cancellationToken) =>
+    private async Task SaveRebuildStateAsync(string? builtFor, string target, string after, IReadOnlyCollection<string> skipped, CancellationToken cancellationToken) =>
         await licenses.UpsertEntityAsync(
-            new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = builtFor, [TargetColumn] = target, [AfterColumn] = after },
+            new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = builtFor, [TargetColumn] = target, [AfterColumn] = after, [SkippedColumn] = SkippedText(skipped) },
             TableUpdateMode.Replace,
             cancellationToken);
 

@@ -19,6 +19,9 @@ public sealed class SmpMetrics
     /// <summary>Name of the tag that carries the mail kind on mail counters.</summary>
     public const string KindTag = "kind";
 
+    /// <summary>Name of the tag that says why a customer request was given up: <c>attempts</c> or <c>age</c>.</summary>
+    public const string ReasonTag = "reason";
+
     /// <summary>Names of the instruments, as they appear in the metrics store.</summary>
     public static class Instruments
     {
@@ -32,6 +35,8 @@ public sealed class SmpMetrics
         public const string MailThrottled = "smp.mail.throttled";
         public const string DeliveryAttempts = "smp.mail.delivery_attempts";
         public const string ScanDuration = "smp.scan.duration";
+        public const string CustomerRequestsGivenUp = "smp.requests.given_up";
+        public const string CustomerRequestsUnreadable = "smp.requests.unreadable";
     }
 
     // A reminder scan takes from well under a second (nothing due) to minutes (a big catch-up run).
@@ -47,6 +52,8 @@ public sealed class SmpMetrics
     private readonly Counter<long> mailThrottled;
     private readonly Counter<long> deliveryAttempts;
     private readonly Histogram<double> scanDuration;
+    private readonly Counter<long> requestsGivenUp;
+    private readonly Counter<long> requestsUnreadable;
 
     /// <param name="meterFactory">
     /// Creates (and later disposes) the meter, so each container gets its own and tests can listen to theirs.
@@ -74,6 +81,10 @@ public sealed class SmpMetrics
             Instruments.MailThrottled, "{response}", "Delivery attempts the mail service refused as throttled (429).");
         deliveryAttempts = meter.CreateCounter<long>(
             Instruments.DeliveryAttempts, "{attempt}", "Attempts to hand a mail to the mail transport.");
+        requestsGivenUp = meter.CreateCounter<long>(
+            Instruments.CustomerRequestsGivenUp, "{request}", "Accepted customer requests given up unprocessed: after their last allowed attempt, or too old to act on, by reason.");
+        requestsUnreadable = meter.CreateCounter<long>(
+            Instruments.CustomerRequestsUnreadable, "{request}", "Stored customer requests that could not be read and were removed.");
         scanDuration = meter.CreateHistogram(
             Instruments.ScanDuration,
             "s",
@@ -123,6 +134,17 @@ public sealed class SmpMetrics
 
     /// <summary>One attempt to hand a mail to the transport was made, whatever its outcome.</summary>
     public void DeliveryAttempted() => deliveryAttempts.Add(1);
+
+    /// <summary>An accepted customer request was given up without being acted on.</summary>
+    /// <param name="reason"><c>attempts</c> (its last allowed attempt failed) or <c>age</c> (too old to act on).</param>
+    public void CustomerRequestGivenUp(string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        requestsGivenUp.Add(1, new KeyValuePair<string, object?>(ReasonTag, reason));
+    }
+
+    /// <summary>A stored customer request could not be read and was removed.</summary>
+    public void CustomerRequestUnreadable() => requestsUnreadable.Add(1);
 
     private static KeyValuePair<string, object?> Kind(string kind)
     {

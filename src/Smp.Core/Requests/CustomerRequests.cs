@@ -24,9 +24,17 @@ public enum QuoteScope
 
 /// <summary>
 /// What one run of the background work on customer requests did: <paramref name="GivenUp"/> are the requests whose
-/// last allowed attempt failed in this run (never tried again).
+/// last allowed attempt failed in this run (never tried again); <paramref name="Expired"/> those given up unprocessed
+/// because they were older than <see cref="CustomerRequests.MaxAgeDays"/>; <paramref name="Unreadable"/> the stored
+/// requests that could not be read and were removed.
 /// </summary>
-public sealed record CustomerRequestReport(int Processed, int Failed, int Purged, IReadOnlyList<CustomerRequest> GivenUp);
+public sealed record CustomerRequestReport(
+    int Processed,
+    int Failed,
+    int Purged,
+    IReadOnlyList<CustomerRequest> GivenUp,
+    IReadOnlyList<CustomerRequest>? Expired = null,
+    IReadOnlyList<UnreadableCustomerRequest>? Unreadable = null);
 
 /// <summary>
 /// When the background work tries a failed customer request again: after <paramref name="FirstDelay"/>, doubling
@@ -67,8 +75,18 @@ public sealed class CustomerRequests(
 {
     private readonly CustomerRequestRetry retry = retry ?? CustomerRequestRetry.Default;
 
-    /// <summary>How long (business days) counters and recorded requests are kept: today and yesterday.</summary>
+    /// <summary>
+    /// How long (business days) counters and recorded requests are kept: today and yesterday. A request still pending
+    /// is kept until it is acted on or given up, whatever its day.
+    /// </summary>
     public const int KeptDays = 2;
+
+    /// <summary>
+    /// The oldest request the background work still acts on, in business days before today: a reply later than that
+    /// is of no use (the customer asked again, or called). Older pending requests (the work was down that long) are
+    /// given up unprocessed, reported in <see cref="CustomerRequestReport.Expired"/>.
+    /// </summary>
+    public const int MaxAgeDays = 7;
 
     private const int BatchSize = 100;
 
@@ -106,15 +124,36 @@ public sealed class CustomerRequests(
     /// <summary>
     /// The background work: acts on every recorded request that is due, then marks it done. A request that fails
     /// is tried again later and given up after a bounded number of attempts (<see cref="CustomerRequestRetry"/>); it
-    /// never stops the others, nor hides the ones behind it. Purges counters and requests of past days.
+    /// never stops the others, nor hides the ones behind it. A request older than <see cref="MaxAgeDays"/> is given up
+    /// unprocessed, and a stored request that cannot be read is removed; both are reported. Purges counters of past
+    /// days and the requests of past days that were acted on or given up (never a pending one).
     /// </summary>
     public async Task<CustomerRequestReport> ProcessPendingAsync(CancellationToken cancellationToken)
     {
         int processed = 0, failed = 0;
         var givenUp = new List<CustomerRequest>();
+        var expired = new List<CustomerRequest>();
+        var unreadable = new List<UnreadableCustomerRequest>();
         var now = calendar.Now;
-        foreach (var pending in await queue.ListPendingAsync(now, BatchSize, cancellationToken))
+        var oldestActedOn = calendar.Today.PlusDays(-MaxAgeDays);
+        foreach (var pending in await queue.ListPendingAsync(now, BatchSize, unreadable.Add, cancellationToken))
         {
+            if (pending.Request.Day < oldestActedOn)
+            {
+                // Too late to be of use: given up without acting, and reported (never dropped silently).
+                try
+                {
+                    await queue.RecordFailureAsync(pending, null, cancellationToken);
+                    expired.Add(pending.Request);
+                }
+                catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Not recorded: it stays pending and the next run gives it up; go on with the others.
+                }
+
+                continue;
+            }
+
             try
             {
                 await ActAsync(pending.Request, cancellationToken);
@@ -144,7 +183,7 @@ public sealed class CustomerRequests(
 
         var keepFrom = calendar.Today.PlusDays(1 - KeptDays);
         var purged = await limiter.PurgeBeforeAsync(keepFrom, cancellationToken) + await queue.PurgeBeforeAsync(keepFrom, cancellationToken);
-        return new CustomerRequestReport(processed, failed, purged, givenUp);
+        return new CustomerRequestReport(processed, failed, purged, givenUp, expired, unreadable);
     }
 
     private Task ActAsync(CustomerRequest request, CancellationToken cancellationToken) => request.Kind switch

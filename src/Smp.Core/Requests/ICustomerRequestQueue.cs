@@ -53,6 +53,14 @@ public interface ICustomerRequestQueue
     /// </summary>
     Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="ListPendingAsync(Instant, int, CancellationToken)"/>; a stored request that cannot be read (a row
+    /// no version of the app could act on) is removed, so it neither stays forever nor stops the others, and is
+    /// reported to <paramref name="onUnreadable"/>.
+    /// </summary>
+    Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, CancellationToken cancellationToken) =>
+        ListPendingAsync(now, max, cancellationToken);
+
     /// <summary>Marks a request acted on (it stays until purged, so a repeat of it is recognised).</summary>
     Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken);
 
@@ -63,6 +71,15 @@ public interface ICustomerRequestQueue
     /// </summary>
     Task RecordFailureAsync(PendingCustomerRequest pending, Instant? retryAt, CancellationToken cancellationToken);
 
-    /// <summary>Removes the requests of the days before <paramref name="day"/>.</summary>
+    /// <summary>
+    /// Removes the requests of the days before <paramref name="day"/> that were acted on or given up. A pending
+    /// request is never removed: it waits for the background work, which acts on it or gives it up, never silently.
+    /// </summary>
     Task<int> PurgeBeforeAsync(LocalDate day, CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// A stored request that could not be read: its day and key as stored (what it asked, no secret) and the kind of
+/// error (never the stored data).
+/// </summary>
+public sealed record UnreadableCustomerRequest(string Day, string Key, string Reason);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
+using Smp.Core.Observability;
 using Smp.Core.Plans;
 using Smp.Core.Requests;
 using Smp.Functions.Http;
@@ -15,7 +16,7 @@ namespace Smp.Functions.Functions;
 /// answered 202 in the same way whether or not the serial exists; <see cref="ProcessCustomerRequests"/> acts on it
 /// in the background, by mail to the license's registered contacts only.
 /// </summary>
-public sealed partial class CustomerRequestFunctions(CustomerRequests requests, ClientAddressHasher clients, ILogger<CustomerRequestFunctions> logger)
+public sealed partial class CustomerRequestFunctions(CustomerRequests requests, ClientAddressHasher clients, SmpMetrics metrics, ILogger<CustomerRequestFunctions> logger)
 {
     private static readonly HashSet<string> TermFormFields = ["serial"];
     private static readonly HashSet<string> QuoteFormFields = ["serial", "scope"];
@@ -100,7 +101,9 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     /// <summary>
     /// Acts on the recorded customer requests (R11, R12, R13) each minute and purges the limits and requests of past
     /// days. A request left pending by a crash is acted on again by the next run; its mail ids make that harmless.
-    /// A request that keeps failing is given up after a bounded number of attempts, logged as an error.
+    /// A request that keeps failing is given up after a bounded number of attempts, one older than
+    /// <see cref="CustomerRequests.MaxAgeDays"/> (the work was down that long) is given up unprocessed, and a stored
+    /// request that cannot be read is removed: each is logged as an error and counted, never dropped silently.
     /// </summary>
     [Function("ProcessCustomerRequests")]
     public async Task ProcessCustomerRequests([TimerTrigger("0 */1 * * * *")] TimerInfo timer, FunctionContext context)
@@ -111,11 +114,31 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
         {
             // The key says what was asked (kind, serial, version or scope, day); nothing secret.
             LogGivenUp(logger, request.Kind, request.Key);
+            metrics.CustomerRequestGivenUp("attempts");
+        }
+
+        foreach (var request in report.Expired ?? [])
+        {
+            LogExpired(logger, request.Kind, CustomerRequests.MaxAgeDays, request.Key);
+            metrics.CustomerRequestGivenUp("age");
+        }
+
+        foreach (var row in report.Unreadable ?? [])
+        {
+            // Where the row was and the kind of error; never the stored values.
+            LogUnreadable(logger, row.Day, row.Key, row.Reason);
+            metrics.CustomerRequestUnreadable();
         }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Customer request of kind {Kind} given up after its last allowed attempt failed: {RequestKey}.")]
     private static partial void LogGivenUp(ILogger logger, string kind, string requestKey);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Customer request of kind {Kind} given up unprocessed: accepted more than {MaxAgeDays} days ago, too late to act on: {RequestKey}.")]
+    private static partial void LogExpired(ILogger logger, string kind, int maxAgeDays, string requestKey);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Stored customer request {Day}/{RowKey} could not be read ({Reason}); removed.")]
+    private static partial void LogUnreadable(ILogger logger, string day, string rowKey, string reason);
 
     private static IActionResult Answer(HttpRequest request, string title) =>
         CustomerPages.IsForm(request) && !CustomerPages.WantsJson(request)
