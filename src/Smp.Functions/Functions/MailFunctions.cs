@@ -14,7 +14,10 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
     /// <summary>Every minute: the dispatcher sends at most the per-minute cap (<c>Smp:Email:MaxPerMinute</c>).</summary>
     public const string DispatchSchedule = "0 */1 * * * *";
 
-    [Function("DispatchMail")]
+    /// <summary>The dispatcher's function name: the actor of the events it records (R15).</summary>
+    public const string DispatchFunctionName = "DispatchMail";
+
+    [Function(DispatchFunctionName)]
     public async Task DispatchMail([TimerTrigger(DispatchSchedule)] TimerInfo timer, FunctionContext context)
     {
         var report = await dispatcher.RunAsync(context.CancellationToken);
