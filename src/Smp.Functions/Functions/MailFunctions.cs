@@ -39,7 +39,7 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
         if (listed is null)
         {
             var errors = new ValidationErrors();
-            errors.Add("status", "Only status=failed (mail that could not be delivered) or status=superseded (reminders overtaken by a renewal before they went out) is listed.");
+            errors.Add("status", "Only status=failed (mail that could not be delivered) or status=superseded (reminders overtaken by a renewal, or by a change of their stage, before they went out) is listed.");
             return Problems.Validation(errors);
         }
 
