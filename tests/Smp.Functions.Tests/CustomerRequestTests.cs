@@ -275,6 +275,40 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task R11_scope_customer_the_desk_notification_and_the_acknowledgement_name_the_products_of_the_licenses_they_list()
+    {
+        await ActivateProductAsync("VT-4101", "VTube-LASER", """["buyer@example.com","cad@example.com"]""");
+        await ActivateProductAsync("VT-4102", "VTube-STEP", """["buyer@example.com","cad@example.com"]""");
+        await ActivateProductAsync("VT-4103", "VTube-BLADE", """["solo@example.com"]"""); // the desk hears of it, the requester's contacts do not
+        _api.Clock.Reset(InDenver(2027, 2, 10));
+
+        Assert.Equal(202, (await RequestQuoteAsync(_api, """{"serial":"VT-4101","scope":"customer"}""")).Status);
+
+        var messages = await UndeliveredAsync(_api);
+        var notification = Assert.Single(messages, m => m.Kind == MailKinds.QuoteNotification).Mail;
+        foreach (var product in new[] { "VTube-LASER", "VTube-STEP", "VTube-BLADE" })
+        {
+            Assert.Contains(product, notification.Subject + notification.PlainText, StringComparison.Ordinal);
+            Assert.Contains(product, notification.Html, StringComparison.Ordinal);
+        }
+
+        var acknowledgement = Assert.Single(messages, m => m.Kind == MailKinds.QuoteAcknowledgement).Mail;
+        foreach (var text in new[] { acknowledgement.Subject, acknowledgement.PlainText, acknowledgement.Html })
+        {
+            Assert.Contains("VTube-LASER", text, StringComparison.Ordinal);
+            Assert.Contains("VTube-STEP", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("VTube-BLADE", text, StringComparison.Ordinal);
+        }
+    }
+
+    private async Task ActivateProductAsync(string serial, string product, string contacts)
+    {
+        var body = ActivationApiTests.ActivationBody(serial, training: true, contacts: contacts).Replace("\"VTube-LASER\"", $"\"{product}\"", StringComparison.Ordinal);
+        var response = await ActivationApiTests.ActivateAsync(_api, body);
+        Assert.True(response.Status == 201, $"Activation of {serial} failed: {response}");
+    }
+
+    [Fact]
     public async Task Form_posts_answer_a_202_html_page_and_send_the_same_mail_as_json()
     {
         await ActivateAsync(_api, "VT-1001", April2026);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using NodaTime;
 using Smp.Azure.Tables;
 using Smp.Core.Observability;
+using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.TestSupport;
@@ -99,6 +100,56 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
         ReminderScanTests.AssertReminder(message, ["VT-7201"], DefaultContacts);
         Assert.Equal("30-day", Data(Assert.Single(await EventsAsync(after, "VT-7201", "reminderSent")), "stage"));
     }
+
+    [Fact]
+    public async Task R9_a_reminder_queued_for_a_stage_since_removed_from_the_offsets_is_not_delivered_and_staff_see_why()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        string reminderId;
+        using (var before = Harness(prefix, "90,30", InDenver(2026, 3, 20)))
+        {
+            await ActivateAsync(before, "VT-7501", April2026);
+            await ActivateAsync(before, "VT-7502", April2026);
+            before.Clock.Reset(InDenver(2027, 1, 1, 6));
+            await RunScanAsync(before);
+            var queued = Assert.Single(await UndeliveredAsync(before));
+            ReminderScanTests.AssertReminder(queued, ["VT-7501", "VT-7502"], DefaultContacts);
+            reminderId = queued.Id;
+        }
+
+        // Held back (throttling, backoff) until the app runs with the 90-day stage removed: it goes out for none.
+        using var after = Harness(prefix, "30", InDenver(2027, 1, 1, 11));
+        await DispatchAsync(after);
+
+        Assert.Empty(PickedUpFiles(after));
+        var stored = await MessageAsync(after, reminderId);
+        Assert.Equal(MailStatus.Superseded, stored.Status);
+        Assert.Contains("VT-7501", stored.Note, StringComparison.Ordinal);
+        Assert.Contains("VT-7502", stored.Note, StringComparison.Ordinal);
+        Assert.Contains("90-day reminder is no longer configured", stored.Note, StringComparison.Ordinal);
+        var listed = await MailApiTests.ListAsync(after, "status=superseded");
+        Assert.Equal(reminderId, Assert.Single(listed.Json().GetProperty("mail").EnumerateArray()).GetProperty("id").GetString());
+        foreach (var serial in new[] { "VT-7501", "VT-7502" })
+        {
+            var withdrawn = Assert.Single(await EventsAsync(after, serial, "reminderWithdrawn"));
+            Assert.Equal(reminderId, Data(withdrawn, "mailId"));
+            Assert.Equal("90-day", Data(withdrawn, "stage"));
+            Assert.Contains("no longer configured", Data(withdrawn, "reason"), StringComparison.Ordinal);
+        }
+
+        // The stage still configured goes out when due.
+        after.Clock.Reset(InDenver(2027, 3, 2, 6));
+        await RunScanAsync(after);
+        await DispatchAsync(after);
+        var delivered = PickedUp(after, Assert.Single(await UndeliveredOrSentReminderIdsAsync(after, reminderId)));
+        Assert.Contains("VT-7501", delivered.TextBody, StringComparison.Ordinal);
+        Assert.Contains("VT-7502", delivered.TextBody, StringComparison.Ordinal);
+        Assert.Single(PickedUpFiles(after));
+    }
+
+    /// <summary>The ids of the reminder mails stored other than <paramref name="except"/>, read through each license's events.</summary>
+    private static async Task<IReadOnlyList<string>> UndeliveredOrSentReminderIdsAsync(ApiHarness api, string except) =>
+        [.. (await EventsAsync(api, "VT-7501", "reminderSent")).Select(e => Data(e, "mailId")).Where(id => id != except).Distinct()];
 
     [Fact]
     public async Task R9_a_rebuild_for_new_offsets_that_dies_half_way_is_resumed_and_each_reminder_is_sent_exactly_once()

@@ -94,4 +94,51 @@ public sealed class ReminderSupersededTests(AzuriteFixture azurite) : IDisposabl
         Assert.DoesNotContain("VT-1001", stored.Mail.PlainText, StringComparison.Ordinal);
         Assert.Contains("VT-1001", stored.Note, StringComparison.Ordinal);
     }
+    [Fact]
+    public async Task R15_a_reminder_superseded_before_delivery_is_withdrawn_in_the_license_history_once_and_the_new_expiry_is_still_reminded()
+    {
+        var reminder = await ReminderEnqueuedAsync("VT-1001");
+        await RenewAtNineAsync("VT-1001");
+
+        _api.Clock.Reset(InDenver(2027, 1, 1, 11));
+        await DispatchAsync(_api);
+        _api.Clock.Reset(InDenver(2027, 1, 2, 11));
+        await DispatchAsync(_api);
+
+        // History is appended to, never rewritten: the queued reminder stays, and a withdrawal follows it.
+        var sent = Assert.Single(await EventsAsync(_api, "VT-1001", "reminderSent"));
+        Assert.Equal(reminder.Id, Data(sent, "mailId"));
+        var withdrawn = Assert.Single(await EventsAsync(_api, "VT-1001", "reminderWithdrawn"));
+        Assert.Equal(reminder.Id, Data(withdrawn, "mailId"));
+        Assert.Equal("90-day", Data(withdrawn, "stage"));
+        Assert.Equal("2027-04-01", Data(withdrawn, "expiresOn"));
+        Assert.Contains("2028-04-01", Data(withdrawn, "reason"), StringComparison.Ordinal);
+        Assert.Equal("DispatchMail", withdrawn.GetProperty("actor").GetString());
+        Assert.Contains(("90-day", "2027-01-01", "2027-04-01", "withdrawn", reminder.Id), await RemindersAsync(_api, "VT-1001"));
+
+        // The withdrawn reminder of the old expiry never stands in for the new expiry's reminder of the same stage.
+        var newDue = new LocalDate(2028, 4, 1).PlusDays(-90);
+        _api.Clock.Reset(InDenver(newDue.Year, newDue.Month, newDue.Day, 6));
+        await RunScanAsync(_api);
+        await DispatchAsync(_api);
+        var mailed = Assert.Single(PickedUpFiles(_api));
+        Assert.Contains("1 April 2028", MimeKit.MimeMessage.Load(mailed).TextBody, StringComparison.Ordinal);
+        Assert.Equal(["2027-04-01", "2028-04-01"], (await EventsAsync(_api, "VT-1001", "reminderSent")).Select(e => Data(e, "expiresOn")));
+    }
+
+    [Fact]
+    public async Task R15_a_reminder_narrowed_before_delivery_withdraws_only_the_plan_it_dropped()
+    {
+        var reminder = await ReminderEnqueuedAsync("VT-1001", "VT-1002");
+        await RenewAtNineAsync("VT-1001");
+
+        _api.Clock.Reset(InDenver(2027, 1, 1, 11));
+        await DispatchAsync(_api);
+
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(_api, reminder.Id)).Status);
+        var withdrawn = Assert.Single(await EventsAsync(_api, "VT-1001", "reminderWithdrawn"));
+        Assert.Equal(reminder.Id, Data(withdrawn, "mailId"));
+        Assert.Empty(await EventsAsync(_api, "VT-1002", "reminderWithdrawn"));
+        Assert.Contains(("90-day", "2027-01-01", "2027-04-01", "sent", reminder.Id), await RemindersAsync(_api, "VT-1002"));
+    }
 }

@@ -73,6 +73,10 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public Task<CommandResult> RecordReminderAsync(Serial serial, PlannedReminder reminder, ReminderOutcome outcome, string? mailId, CommandContext context, CancellationToken cancellationToken) =>
         UpdateAsync(serial, license => PlanDecisions.RecordReminder(license, reminder, outcome, mailId, calendar.Now, context), cancellationToken);
 
+    /// <summary>R9, R15: records that the reminder queued in mail <paramref name="mailId"/> was left out of it before delivery; idempotent.</summary>
+    public Task<CommandResult> WithdrawReminderAsync(Serial serial, ReminderStage stage, LocalDate expiresOn, string mailId, string reason, CommandContext context, CancellationToken cancellationToken) =>
+        UpdateAsync(serial, license => PlanDecisions.WithdrawReminder(license, stage, expiresOn, mailId, reason, calendar.Now, context), cancellationToken);
+
     /// <summary>R14: records that the announcement of <paramref name="version"/> went into mail <paramref name="mailId"/>; idempotent per version.</summary>
     public Task<CommandResult> RecordAnnouncementAsync(Serial serial, UpdateVersion version, string mailId, CommandContext context, CancellationToken cancellationToken) =>
         UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordAnnouncement(license, history, version, mailId, calendar.Now, context), cancellationToken);

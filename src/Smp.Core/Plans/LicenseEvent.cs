@@ -22,6 +22,9 @@ public static class LicenseEventTypes
     public const string ContactsChanged = "contactsChanged";
     public const string ReminderSent = "reminderSent";
     public const string ReminderMissed = "reminderMissed";
+
+    /// <summary>A reminder recorded as sent (queued) was left out of its mail before delivery (R9); the mail id and the reason say which and why.</summary>
+    public const string ReminderWithdrawn = "reminderWithdrawn";
     public const string QuoteRequested = "quoteRequested";
     public const string TermRequested = "termRequested";
     public const string UpdateAnnounced = "updateAnnounced";

@@ -153,6 +153,35 @@ public static class PlanDecisions
     }
 
     /// <summary>
+    /// R9, R15: a reminder of (<paramref name="expiresOn"/>, <paramref name="stage"/>) queued in mail
+    /// <paramref name="mailId"/> was left out of it before delivery. The history keeps the <c>reminderSent</c> event
+    /// and gains a <c>reminderWithdrawn</c> one; the license's record of the reminder says withdrawn (it is still
+    /// taken: the outbox claim stays consumed, so that reminder is never sent, and the stages before it stay
+    /// superseded). A reminder of another <c>expiresOn</c> is another reminder, untouched. Withdrawing it again, or a
+    /// reminder the license records as sent in another mail or as missed, changes nothing.
+    /// </summary>
+    public static Decision WithdrawReminder(License license, ReminderStage stage, LocalDate expiresOn, string mailId, string reason, Instant now, CommandContext context)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(mailId);
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        var existing = license.Reminders.FirstOrDefault(r => r.ExpiresOn == expiresOn && r.Stage == stage);
+        if (existing is not null && (existing.Outcome != ReminderOutcome.Sent || existing.MailId != mailId))
+        {
+            return new Decision.NoChange();
+        }
+
+        var withdrawn = new ReminderRecord(stage, expiresOn, ReminderOutcome.Withdrawn, now, mailId, existing?.DueOn ?? expiresOn.PlusDays(-stage.DaysBefore));
+        var reminders = existing is null ? license.Reminders.Add(withdrawn) : license.Reminders.Replace(existing, withdrawn);
+        return new Decision.Change(license with { Reminders = reminders }, Event(LicenseEventTypes.ReminderWithdrawn, now, context, new Dictionary<string, string>
+        {
+            ["stage"] = stage.Name,
+            ["expiresOn"] = IsoDate.Format(expiresOn),
+            ["mailId"] = mailId,
+            ["reason"] = reason,
+        }));
+    }
+
+    /// <summary>
     /// R14, R15: records that the announcement of <paramref name="version"/> went into mail <paramref name="mailId"/>.
     /// A license hears of a version once, so a second record of the same version changes nothing, whatever its mail.
     /// </summary>

@@ -9,8 +9,18 @@ public enum ReminderOutcome
 
     /// <summary>The plan expired before any scan could send the reminder.</summary>
     Missed,
+
+    /// <summary>
+    /// The reminder was put into mail <see cref="ReminderRecord.MailId"/>, which left it out before delivery (R9: the
+    /// plan's <c>expiresOn</c> moved, or its stage is no longer configured). It was never delivered, and its
+    /// (serial, expiresOn, stage) is not sent again.
+    /// </summary>
+    Withdrawn,
 }
 
-/// <summary>What happened to one (expiresOn, stage) reminder of a license; recorded once, never changed.</summary>
+/// <summary>
+/// What happened to one (expiresOn, stage) reminder of a license; recorded once, and changed only from
+/// <see cref="ReminderOutcome.Sent"/> to <see cref="ReminderOutcome.Withdrawn"/> when its mail leaves it out before delivery.
+/// </summary>
 /// <param name="DueOn">When the reminder was due; absent from records written before it was kept.</param>
 public sealed record ReminderRecord(ReminderStage Stage, LocalDate ExpiresOn, ReminderOutcome Outcome, Instant At, string? MailId, LocalDate? DueOn = null);

@@ -6,11 +6,18 @@ namespace Smp.Core.Reminders;
 
 /// <summary>
 /// R9 at send time: a reminder mail says "your plan expires on X". Just before it goes out, each license it lists is
-/// read again; a license whose <c>expiresOn</c> is no longer X (a renewal or training moved it; or it is gone) is
-/// dropped. None left: the mail is superseded and never sent. Some left: the mail is composed again for those only,
-/// under the same id. Other kinds of mail, and reminders stored without their claims, go out as stored.
+/// read again; a license whose <c>expiresOn</c> is no longer X (a renewal or training moved it; or it is gone), or
+/// whose reminder stage is no longer configured (<c>Smp:Reminders</c>, the same schedule the scan and the reminder
+/// index use), is dropped. None left: the mail is superseded and never sent. Some left: the mail is composed again
+/// for those only, under the same id. Other kinds of mail, and reminders stored without their claims, go out as stored.
+/// <para>
+/// R15: each license dropped is first recorded as withdrawn from the mail (a <c>reminderWithdrawn</c> event beside the
+/// <c>reminderSent</c> one, see <see cref="PlanDecisions.WithdrawReminder"/>), before the dispatcher stores the
+/// decision. The record is idempotent, and a license recorded as withdrawn from this mail stays dropped, so a
+/// dispatcher that dies between the two writes comes to the same decision when the lease runs out.
+/// </para>
 /// </summary>
-public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer composer) : IMailSendCheck
+public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer composer, ReminderSchedule schedule, LicenseService licenses, string actor) : IMailSendCheck
 {
     public async Task<SendDecision> CheckAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
@@ -21,7 +28,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         }
 
         var due = new List<(MailClaim Claim, DueReminder Item)>();
-        var overtaken = new List<string>();
+        var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored)>();
         foreach (var claim in message.Claims)
         {
             if (!claim.TryParseReminder(out var serial, out var expiresOn, out var stage))
@@ -30,15 +37,19 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             }
 
             var license = (await store.GetAsync(serial, cancellationToken))?.License;
-            if (license is null || license.ExpiresOn != expiresOn)
+            var why = license is null ? "no longer stored"
+                : license.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
+                : !schedule.Stages.Contains(stage) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
+                : license.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Withdrawn && r.MailId == message.Id)
+                    ? "withdrawn from this mail earlier"
+                    : null;
+            if (why is not null)
             {
-                overtaken.Add(license is null
-                    ? $"{serial.Value} (no longer stored)"
-                    : $"{serial.Value} (now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd})");
+                overtaken.Add((serial, stage, expiresOn, why, license is not null));
                 continue;
             }
 
-            due.Add((claim, new DueReminder(license, new PlannedReminder(stage, expiresOn.PlusDays(-stage.DaysBefore), expiresOn))));
+            due.Add((claim, new DueReminder(license!, new PlannedReminder(stage, expiresOn.PlusDays(-stage.DaysBefore), expiresOn))));
         }
 
         if (overtaken.Count == 0)
@@ -46,7 +57,14 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             return new SendDecision.Unchanged();
         }
 
-        var reason = $"Superseded before delivery: {string.Join("; ", overtaken)}.";
+        // The dispatcher's run is a timer's: the actor is its function, the mail id ties the events to the mail.
+        var context = new CommandContext(actor, message.Id);
+        foreach (var dropped in overtaken.Where(o => o.Stored))
+        {
+            await licenses.WithdrawReminderAsync(dropped.Serial, dropped.Stage, dropped.ExpiresOn, message.Id, $"Superseded before delivery: {dropped.Why}.", context, cancellationToken);
+        }
+
+        var reason = $"Superseded before delivery: {string.Join("; ", overtaken.Select(o => $"{o.Serial.Value} ({o.Why})"))}.";
         if (due.Count == 0)
         {
             return new SendDecision.Superseded(reason);

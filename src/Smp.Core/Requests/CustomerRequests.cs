@@ -241,7 +241,8 @@ public sealed class CustomerRequests(
 
     /// <summary>
     /// R11: notifies the renewals desk with each serial, its expiry and the proposed next term (R6, as if renewed
-    /// today for the default twelve months), and acknowledges to the requesting license's registered contacts.
+    /// today for the default twelve months), and acknowledges to the requesting license's registered contacts. Each
+    /// mail names the products of the licenses it lists (a customer may hold several products), as reminders do (R10).
     /// </summary>
     private async Task SendQuoteAsync(CustomerRequest request, CancellationToken cancellationToken)
     {
@@ -272,9 +273,9 @@ public sealed class CustomerRequests(
         var lines = included
             .Select(l => QuoteLine.For(l.Serial, l.ExpiresOn, PlanRules.RenewalTerm(l.ExpiresOn, today, PlanRules.DefaultRenewalMonths, null)))
             .ToImmutableArray();
-        var notification = Render(() => QuoteNotificationMail.Render(new QuoteNotificationMailModel(requester.Product, requester.Customer, requester.Contacts, today, lines)));
+        var notification = Render(() => QuoteNotificationMail.Render(new QuoteNotificationMailModel(MailProducts.Name(included.Select(l => l.Product)), requester.Customer, requester.Contacts, today, lines)));
         var acknowledgement = Render(() => QuoteAcknowledgementMail.Render(new QuoteAcknowledgementMailModel(
-            requester.Product,
+            MailProducts.Name(acknowledged.Select(l => l.Product)),
             requester.Customer.Name,
             today,
             [.. acknowledged.Select(l => new PlanExpiry(l.Serial, l.ExpiresOn))],

@@ -14,7 +14,10 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
     /// <summary>Every minute: the dispatcher sends at most the per-minute cap (<c>Smp:Email:MaxPerMinute</c>).</summary>
     public const string DispatchSchedule = "0 */1 * * * *";
 
-    [Function("DispatchMail")]
+    /// <summary>The dispatcher's function name: the actor of the events it records (R15).</summary>
+    public const string DispatchFunctionName = "DispatchMail";
+
+    [Function(DispatchFunctionName)]
     public async Task DispatchMail([TimerTrigger(DispatchSchedule)] TimerInfo timer, FunctionContext context)
     {
         var report = await dispatcher.RunAsync(context.CancellationToken);
@@ -36,7 +39,7 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
         if (listed is null)
         {
             var errors = new ValidationErrors();
-            errors.Add("status", "Only status=failed (mail that could not be delivered) or status=superseded (reminders overtaken by a renewal before they went out) is listed.");
+            errors.Add("status", "Only status=failed (mail that could not be delivered) or status=superseded (reminders overtaken by a renewal, or by a change of their stage, before they went out) is listed.");
             return Problems.Validation(errors);
         }
 

@@ -13,6 +13,7 @@ using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.Core.Requests;
 using Smp.Core.Updates;
+using Smp.Functions.Functions;
 using Smp.Functions.Http;
 
 namespace Smp.Functions.Hosting;
@@ -64,7 +65,8 @@ public static class SmpHost
         services.AddSingleton<ClientAddressHasher>();
 
         services.AddSingleton(DeliverySettings.Options(configuration));
-        services.AddSingleton<IMailSendCheck, ReminderSendCheck>();
+        // R15: withdrawals recorded at send time name the dispatcher's timer function as their actor.
+        services.AddSingleton<IMailSendCheck>(sp => ActivatorUtilities.CreateInstance<ReminderSendCheck>(sp, MailFunctions.DispatchFunctionName));
         services.AddSingleton<MailDispatcher>();
         services.AddSingleton<IReminderMailComposer, ReminderMailComposer>();
         services.AddSingleton<ReminderScan>();

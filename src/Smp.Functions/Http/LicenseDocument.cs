@@ -79,7 +79,8 @@ public sealed record EventDocument(string Type, Instant At, string Actor, string
 }
 
 /// <summary>
-/// A reminder of the plan (R8, R9): those already sent or missed, and those still planned for the current
+/// A reminder of the plan (R8, R9): those already sent, missed or withdrawn (left out of their mail before delivery),
+/// and those still planned for the current
 /// <c>expiresOn</c> (a stage superseded by a later one that went out is not listed as planned).
 /// </summary>
 public sealed record ReminderDocument(string Stage, LocalDate? DueOn, LocalDate ExpiresOn, string Status, Instant? SentAt, string? MailId)
@@ -90,7 +91,7 @@ public sealed record ReminderDocument(string Stage, LocalDate? DueOn, LocalDate 
             r.Stage.Name,
             r.DueOn,
             r.ExpiresOn,
-            r.Outcome == ReminderOutcome.Sent ? "sent" : "missed",
+            r.Outcome switch { ReminderOutcome.Sent => "sent", ReminderOutcome.Withdrawn => "withdrawn", _ => "missed" },
             r.Outcome == ReminderOutcome.Sent ? r.At : null,
             r.MailId)));
         var planned = schedule.Pending(license).Select(p => (p.Stage.DaysBefore, Document: new ReminderDocument(p.Stage.Name, p.DueOn, p.ExpiresOn, "planned", null, null)));

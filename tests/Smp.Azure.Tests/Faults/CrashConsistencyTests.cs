@@ -248,11 +248,15 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 // One of the two licenses is renewed before the mail goes out: the reminder still holds for the other.
                 await s.Licenses.RenewAsync(Serial.Parse("CR-NAR-1"), new RenewalRequest("PO-NAR-1", 12, null), Staff, Ct);
             },
-            Act: s => s.Dispatcher.RunAsync(Ct),
+            Act: async s =>
+            {
+                await s.Dispatcher.RunAsync(Ct);
+                await AssertWithdrawnOnceAsync(s, withdrawn: ["CR-NAR-1"], kept: ["CR-NAR-2"]);
+            },
 
-            // The lease (marker, message), the narrowed mail stored (marker, message) before it goes out, the
-            // hand-over's outcome, the pending marker retired.
-            Writes: 6,
+            // The lease (marker, message), the dropped license's withdrawal (R15: license with its event), the
+            // narrowed mail stored (marker, message) before it goes out, the hand-over's outcome, the pending marker retired.
+            Writes: 7,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"]));
 
@@ -265,12 +269,37 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 await s.Licenses.RenewAsync(Serial.Parse("CR-SUP-1"), new RenewalRequest("PO-SUP-1", 12, null), Staff, Ct);
                 await s.Licenses.RenewAsync(Serial.Parse("CR-SUP-2"), new RenewalRequest("PO-SUP-2", 12, null), Staff, Ct);
             },
-            Act: s => s.Dispatcher.RunAsync(Ct),
+            Act: async s =>
+            {
+                await s.Dispatcher.RunAsync(Ct);
+                await AssertWithdrawnOnceAsync(s, withdrawn: ["CR-SUP-1", "CR-SUP-2"], kept: []);
+            },
 
-            // The lease (marker, message), the mail marked superseded (its marker, the message), the pending marker retired.
-            Writes: 5,
+            // The lease (marker, message), each license's withdrawal (R15: license with its event), the mail marked
+            // superseded (its marker, the message), the pending marker retired.
+            Writes: 7,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"]));
+
+    [Fact]
+    public Task R9_a_reminder_of_a_stage_since_removed_from_the_offsets_interrupted_at_any_write_and_run_again_is_withdrawn_once_and_never_sent() =>
+        SweepAsync(new UseCase(
+            Arrange: s => ArrangeReminderAsync(s, "CR-RMV-1", "CR-RMV-2"),
+
+            // The dispatcher of a process deployed again without the 30-day stage (Smp:Reminders).
+            Act: async s =>
+            {
+                var reconfigured = s.Reconfigured(OnlyNinetyDays);
+                await reconfigured.Dispatcher.RunAsync(Ct);
+                await AssertWithdrawnOnceAsync(reconfigured, withdrawn: ["CR-RMV-1", "CR-RMV-2"], kept: []);
+            },
+
+            // The lease (marker, message), each license's withdrawal (license with its event), the mail marked
+            // superseded (its marker, the message), the pending marker retired.
+            Writes: 7,
+            RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
+            Customers: ["ACME"],
+            ReadReminders: OnlyNinetyDays));
 
     [Fact]
     public Task R9_a_reminder_index_rebuild_for_new_offsets_interrupted_at_any_write_and_run_again_ends_built_for_them() =>
@@ -348,6 +377,30 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Customers: ["ACME"]));
 
     private static readonly ReminderSchedule NewOffsets = new([60, 14]);
+
+    private static readonly ReminderSchedule OnlyNinetyDays = new([90]);
+
+    /// <summary>
+    /// R15: each license left out of the reminder mail before delivery keeps its <c>reminderSent</c> event and has
+    /// exactly one <c>reminderWithdrawn</c> event naming that mail; the others have none.
+    /// </summary>
+    private static async Task AssertWithdrawnOnceAsync(SmpOnTables s, string[] withdrawn, string[] kept)
+    {
+        foreach (var serial in withdrawn.Concat(kept))
+        {
+            var events = await s.Store.GetEventsAsync(Serial.Parse(serial), Ct);
+            var sent = Assert.Single(events, e => e.Type == LicenseEventTypes.ReminderSent);
+            var withdrawals = events.Where(e => e.Type == LicenseEventTypes.ReminderWithdrawn).ToList();
+            if (withdrawn.Contains(serial))
+            {
+                Assert.Equal(sent.Data["mailId"], Assert.Single(withdrawals).Data["mailId"]);
+            }
+            else
+            {
+                Assert.Empty(withdrawals);
+            }
+        }
+    }
 
     private const string Version = "2026.1";
 

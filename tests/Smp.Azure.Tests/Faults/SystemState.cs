@@ -79,7 +79,7 @@ internal sealed class SystemState
         await outbox.ListFailedAsync(CancellationToken.None);
 
         var facts = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        await AddRowsAsync(facts, client.GetTableClient(tables.Licenses), "licenses", (_, _) => true);
+        await AddRowsAsync(facts, client.GetTableClient(tables.Licenses), "licenses", (row, column) => !IsWithdrawalTime(row, column), WithoutWithdrawalTimes);
         await AddRowsAsync(facts, client.GetTableClient(tables.Index), "index", (_, _) => true);
         await AddRowsAsync(facts, client.GetTableClient(tables.RateLimits), "ratelimits", (_, _) => true);
         await AddRowsAsync(facts, client.GetTableClient(tables.CustomerRequests), "customerrequests", (_, column) => !RequestAttemptColumns.Contains(column)); // How often it failed first is bookkeeping.
@@ -122,7 +122,18 @@ internal sealed class SystemState
         return lines.Count <= max ? lines : [.. lines.Take(max), $"... and {lines.Count - max} more"];
     }
 
-    private static async Task AddRowsAsync(SortedDictionary<string, string> facts, TableClient table, string name, Func<TableEntity, string, bool> compared)
+    /// <summary>
+    /// A reminder withdrawn from its mail at dispatch (R15) is recorded when a dispatcher decides it; after a crash that
+    /// is the next dispatcher, once the lease ran out: a later instant, truthfully. Its event's time is bookkeeping.
+    /// </summary>
+    private static bool IsWithdrawalTime(TableEntity row, string column) =>
+        column == "At" && row.GetString("Type") == "reminderWithdrawn";
+
+    /// <summary>As <see cref="IsWithdrawalTime"/>, for the license's own record of the withdrawn reminder; everything else of it is compared.</summary>
+    private static string WithoutWithdrawalTimes(string value) =>
+        System.Text.RegularExpressions.Regex.Replace(value, "\"outcome\":\"Withdrawn\",\"at\":\"[^\"]*\"", "\"outcome\":\"Withdrawn\",\"at\":\"(when decided)\"");
+
+    private static async Task AddRowsAsync(SortedDictionary<string, string> facts, TableClient table, string name, Func<TableEntity, string, bool> compared, Func<string, string>? normalized = null)
     {
         var rows = new List<TableEntity>();
         try
@@ -143,7 +154,8 @@ internal sealed class SystemState
                 .Where(k => k is not ("PartitionKey" or "RowKey") && !RowMetadata.Contains(k) && compared(row, k))
                 .Order(StringComparer.Ordinal)
                 .Select(k => $"{k}={Format(row[k])}");
-            facts[$"{name}/{row.PartitionKey}|{row.RowKey}"] = string.Join("; ", columns);
+            var value = string.Join("; ", columns);
+            facts[$"{name}/{row.PartitionKey}|{row.RowKey}"] = normalized is null ? value : normalized(value);
         }
     }
 

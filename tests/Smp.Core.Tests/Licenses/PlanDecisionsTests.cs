@@ -255,6 +255,32 @@ public class PlanDecisionsTests
         Assert.Equal<Renewal>(first.License.Renewals, second.License.Renewals);
     }
 
+    [Fact]
+    public void R15_a_reminder_left_out_of_its_mail_is_withdrawn_with_an_event_once_and_stays_taken()
+    {
+        var license = ActivatedOn("2026-03-14"); // 30-day term: expires 2026-05-01, 30-day reminder due 2026-04-01.
+        var reminder = Assert.Single(Smp.Core.Reminders.ReminderSchedule.Default.Planned(license));
+        var queued = Changed(PlanDecisions.RecordReminder(license, reminder, Smp.Core.Reminders.ReminderOutcome.Sent, "mail-1", Recorded, RenewalsDesk)).License;
+        var dispatcher = new CommandContext("DispatchMail", "mail-1");
+
+        var change = Changed(PlanDecisions.WithdrawReminder(queued, reminder.Stage, reminder.ExpiresOn, "mail-1", "Superseded before delivery: now expires on 2027-05-01, not 2026-05-01.", Recorded, dispatcher));
+
+        AssertEvent(change.Event, LicenseEventTypes.ReminderWithdrawn, Recorded, "DispatchMail", "mail-1", new Dictionary<string, string>
+        {
+            ["expiresOn"] = "2026-05-01",
+            ["mailId"] = "mail-1",
+            ["reason"] = "Superseded before delivery: now expires on 2027-05-01, not 2026-05-01.",
+            ["stage"] = "30-day",
+        });
+        var record = Assert.Single(change.License.Reminders);
+        Assert.Equal((Smp.Core.Reminders.ReminderOutcome.Withdrawn, "mail-1", (LocalDate?)Date("2026-04-01")), (record.Outcome, record.MailId, record.DueOn));
+
+        // Again, or for another mail: nothing changes. The reminder stays taken: the schedule plans it no more.
+        Assert.IsType<Decision.NoChange>(PlanDecisions.WithdrawReminder(change.License, reminder.Stage, reminder.ExpiresOn, "mail-1", "again", Recorded, dispatcher));
+        Assert.IsType<Decision.NoChange>(PlanDecisions.WithdrawReminder(queued, reminder.Stage, reminder.ExpiresOn, "mail-2", "other mail", Recorded, dispatcher));
+        Assert.Empty(Smp.Core.Reminders.ReminderSchedule.Default.Pending(change.License));
+    }
+
     private static void AssertEvent(
         LicenseEvent actual,
         string type,

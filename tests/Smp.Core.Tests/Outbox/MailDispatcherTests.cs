@@ -550,7 +550,9 @@ public class MailDispatcherTests
         clock.Advance(Duration.FromSeconds(1));
         var term = TestMails.Numbered(2);
         await outbox.EnqueueAsync(term, MailKinds.Term, [], clock.GetCurrentInstant(), CancellationToken.None);
-        var check = new ReminderSendCheck(new FailingLicenseStore(broken), new UnusedComposer());
+        var store = new FailingLicenseStore(broken);
+        var licenses = new LicenseService(store, new BusinessCalendar(clock, DateTimeZoneProviders.Tzdb["America/Denver"]), new PlanOptions(PlanOptions.DefaultProductName));
+        var check = new ReminderSendCheck(store, new UnusedComposer(), ReminderSchedule.Default, licenses, "DispatchMail");
         var dispatcher = new MailDispatcher(outbox, transport, clock, Options, sendCheck: check);
 
         var report = await dispatcher.RunAsync(CancellationToken.None);
