@@ -118,9 +118,7 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     private static partial void LogGivenUp(ILogger logger, string kind, string requestKey);
 
     private static IActionResult Answer(HttpRequest request, string title) =>
-        CustomerPages.IsForm(request) && !CustomerPages.WantsJson(request)
-            ? CustomerPages.Page(StatusCodes.Status202Accepted, title, [Accepted])
-            : new ObjectResult(new { status = "accepted", detail = Accepted }) { StatusCode = StatusCodes.Status202Accepted };
+        CustomerResponses.Accepted(request, title, Accepted, new { status = "accepted", detail = Accepted });
 
     /// <summary>Reads <c>{serial, scope?}</c> from JSON or from the page's form, with the same rules.</summary>
     private static async Task<(Serial? Serial, QuoteScope? Scope, ValidationErrors Errors)> ReadAsync(HttpRequest request, bool allowScope, CancellationToken cancellationToken)

@@ -102,9 +102,11 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
         LogLinkRequested(logger, command.Version.Value, command.Serial.Value, accepted);
 
         // The same answer whatever the outcome: the caller learns nothing about the serial, the update or the plan.
-        return CustomerResponses.Secure(CustomerPages.IsForm(request) && !CustomerPages.WantsJson(request)
-            ? CustomerPages.Page(StatusCodes.Status202Accepted, "New password link requested", ["If the license has a current maintenance plan that includes this update, its registered contacts will receive a new link by email shortly."])
-            : new ObjectResult(PasswordRequestAcceptedDocument.Instance) { StatusCode = StatusCodes.Status202Accepted });
+        return CustomerResponses.Secure(CustomerResponses.Accepted(
+            request,
+            "New password link requested",
+            "If the license has a current maintenance plan that includes this update, its registered contacts will receive a new link by email shortly.",
+            PasswordRequestAcceptedDocument.Instance));
     }
 
     /// <summary>The page a customer opens (from an expired link's answer) to ask for a new link with one button.</summary>

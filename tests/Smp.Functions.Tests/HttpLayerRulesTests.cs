@@ -1,0 +1,48 @@
+using Smp.Functions.Http;
+using Smp.TestSupport;
+
+namespace Smp.Functions.Tests;
+
+/// <summary>
+/// One way for each thing in the HTTP layer: one HTML encoder and one content negotiation.
+/// </summary>
+public sealed class HttpLayerRulesTests
+{
+    private static readonly string FunctionsSource = Path.Combine(RepositoryRoot.Path, "src", "Smp.Functions");
+
+    [Fact]
+    public void Spec5_customer_pages_encode_markup_with_the_password_pages_encoder_and_keep_letters_as_themselves()
+    {
+        const string Text = "Größe <b> & \"quoted\" 'single' päss";
+
+        var page = CustomerPages.Page(200, Text, [Text]).Content!;
+
+        Assert.Contains("<title>Größe &lt;b&gt; &amp; &quot;quoted&quot; &#39;single&#39; päss</title>", page, StringComparison.Ordinal);
+        Assert.Contains("<p>Größe &lt;b&gt; &amp; &quot;quoted&quot; &#39;single&#39; päss</p>", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_http_layer_has_one_html_encoder_and_one_negotiation()
+    {
+        foreach (var file in Sources(FunctionsSource))
+        {
+            var text = File.ReadAllText(file);
+            foreach (var banned in new[] { "WebUtility.HtmlEncode", "HtmlEncoder", "WantsJson", "MediaTypeHeaderValue" })
+            {
+                if (banned == "MediaTypeHeaderValue" && Path.GetFileName(file) == "ContentNegotiation.cs")
+                {
+                    continue;
+                }
+
+                Assert.False(text.Contains(banned, StringComparison.Ordinal), $"{Relative(file)} uses {banned}: the HTTP layer has one HTML encoder (CustomerPages.Html) and one negotiation (ContentNegotiation).");
+            }
+        }
+    }
+
+    private static IEnumerable<string> Sources(string folder) =>
+        Directory.EnumerateFiles(folder, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
+
+    private static string Relative(string file) => Path.GetRelativePath(FunctionsSource, file);
+}
