@@ -4,7 +4,8 @@ using Smp.TestSupport;
 namespace Smp.Functions.Tests;
 
 /// <summary>
-/// One way for each thing in the HTTP layer: one HTML encoder and one content negotiation.
+/// One way for each thing in the HTTP layer: one HTML encoder, one content negotiation, the customer headers set in one
+/// place (a worker middleware), and triggers that neither build headers nor negotiate on their own.
 /// </summary>
 public sealed class HttpLayerRulesTests
 {
@@ -37,6 +38,30 @@ public sealed class HttpLayerRulesTests
                 Assert.False(text.Contains(banned, StringComparison.Ordinal), $"{Relative(file)} uses {banned}: the HTTP layer has one HTML encoder (CustomerPages.Html) and one negotiation (ContentNegotiation).");
             }
         }
+    }
+
+    [Fact]
+    public void No_trigger_builds_its_own_headers_or_reads_the_accept_header()
+    {
+        foreach (var file in Sources(Path.Combine(FunctionsSource, "Functions")))
+        {
+            var text = File.ReadAllText(file);
+            foreach (var banned in new[] { "SecureHeaders", "CustomerResponses.Secure", ".Headers", "Accept\"", "Headers.Accept" })
+            {
+                Assert.False(text.Contains(banned, StringComparison.Ordinal), $"{Relative(file)} uses {banned}: the customer headers are set by CustomerHeadersMiddleware and negotiation is ContentNegotiation's.");
+            }
+        }
+    }
+
+    [Fact]
+    public void The_customer_headers_are_written_in_one_place()
+    {
+        var writers = Sources(FunctionsSource)
+            .Where(f => File.ReadAllText(f).Contains("StrictTransportSecurity =", StringComparison.Ordinal) || File.ReadAllText(f).Contains("SecureHeaders(", StringComparison.Ordinal))
+            .Select(Relative)
+            .ToList();
+
+        Assert.Equal([Path.Combine("Hosting", "CustomerHeadersMiddleware.cs")], writers);
     }
 
     private static IEnumerable<string> Sources(string folder) =>

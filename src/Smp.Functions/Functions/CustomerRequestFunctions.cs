@@ -26,7 +26,6 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     public static IActionResult TermRequestPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "term-requests")] HttpRequest request)
     {
-        CustomerPages.SecureHeaders(request.HttpContext.Response);
         var errors = new ValidationErrors();
         if (RequestReaders.Serial(request.Query["serial"].ToString(), errors) is not { } serial)
         {
@@ -45,7 +44,6 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "term-requests")] HttpRequest request,
         FunctionContext context)
     {
-        CustomerPages.SecureHeaders(request.HttpContext.Response);
         var (serial, _, errors) = await ReadAsync(request, allowScope: false, context.CancellationToken);
         if (serial is null)
         {
@@ -61,7 +59,6 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     public static IActionResult QuoteRequestPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "quote-requests")] HttpRequest request)
     {
-        CustomerPages.SecureHeaders(request.HttpContext.Response);
         var errors = new ValidationErrors();
         var parsed = RequestReaders.Serial(request.Query["serial"].ToString(), errors);
         var scope = Scope(request.Query["scope"].ToString(), errors);
@@ -85,7 +82,6 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "quote-requests")] HttpRequest request,
         FunctionContext context)
     {
-        CustomerPages.SecureHeaders(request.HttpContext.Response);
         var (serial, scope, errors) = await ReadAsync(request, allowScope: true, context.CancellationToken);
         if (serial is null)
         {

@@ -40,7 +40,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
         var signature = UpdateReaders.SingleQueryValue(request, "sig", errors);
         if (errors.Any)
         {
-            return CustomerResponses.Secure(CustomerResponses.ForCaller(request, Problems.Validation(errors)));
+            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
         }
 
         var outcome = await passwords.RevealAsync(
@@ -72,7 +72,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
                 break;
         }
 
-        return CustomerResponses.Secure(answer);
+        return answer;
     }
 
     [Function("RequestPasswordLink")]
@@ -94,7 +94,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
 
         if (command is null)
         {
-            return CustomerResponses.Secure(CustomerResponses.ForCaller(request, Problems.Validation(errors)));
+            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
         }
 
         var recorded = requests.Today(CustomerRequestKinds.PasswordLink, command.Serial, command.Version.Value, QuoteScope.License, RequestAudit.For(request, context));
@@ -102,11 +102,11 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
         LogLinkRequested(logger, command.Version.Value, command.Serial.Value, accepted);
 
         // The same answer whatever the outcome: the caller learns nothing about the serial, the update or the plan.
-        return CustomerResponses.Secure(CustomerResponses.Accepted(
+        return CustomerResponses.Accepted(
             request,
             "New password link requested",
             "If the license has a current maintenance plan that includes this update, its registered contacts will receive a new link by email shortly.",
-            PasswordRequestAcceptedDocument.Instance));
+            PasswordRequestAcceptedDocument.Instance);
     }
 
     /// <summary>The page a customer opens (from an expired link's answer) to ask for a new link with one button.</summary>
@@ -119,14 +119,14 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
         var version = UpdateReaders.Version(request.Query["version"].ToString(), errors);
         if (serial is not { } s || version is not { } v)
         {
-            return CustomerResponses.Secure(CustomerResponses.ForCaller(request, Problems.Validation(errors)));
+            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
         }
 
-        return CustomerResponses.Secure(CustomerPages.Page(
+        return CustomerPages.Page(
             StatusCodes.Status200OK,
             "New password link",
             [$"Send a new link to the password of update {v.Value} for license {s.Value} to the license's registered contacts."],
-            new FormSpec("password-requests", "Email me a new link", [("serial", s.Value), ("version", v.Value)])));
+            new FormSpec("password-requests", "Email me a new link", [("serial", s.Value), ("version", v.Value)]));
     }
 
     private static readonly HashSet<string> FormFields = ["serial", "version"];

@@ -5,35 +5,10 @@ namespace Smp.Functions.Http;
 
 /// <summary>
 /// The few small HTML pages customers open from links in mail: self-contained, no scripts, no third-party
-/// resources, never cached, and framed by nobody.
+/// resources; <see cref="Smp.Functions.Hosting.CustomerHeadersMiddleware"/> marks them never cached and framed by nobody.
 /// </summary>
 public static class CustomerPages
 {
-    /// <summary>A year of HTTPS only for this host (RFC 6797); browsers ignore it on plain http, as in local runs.</summary>
-    public const string StrictTransportSecurity = "max-age=31536000; includeSubDomains";
-
-    public const string ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-    /// <summary>
-    /// Applies the headers every customer-facing answer carries (pages, JSON and problems alike): a password page and
-    /// the links that lead to it are credentials, so nothing is stored, sniffed, framed, referred or indexed. The
-    /// pages' one-button forms post to this app only (<c>form-action 'self'</c>), and browsers reach the host over
-    /// HTTPS only (<c>Strict-Transport-Security</c>).
-    /// </summary>
-    public static void SecureHeaders(HttpResponse response)
-    {
-        ArgumentNullException.ThrowIfNull(response);
-        var headers = response.Headers;
-        headers.CacheControl = "no-store";
-        headers.Pragma = "no-cache";
-        headers.XContentTypeOptions = "nosniff";
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
-        headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "no-referrer";
-        headers["X-Robots-Tag"] = "noindex, nofollow";
-        headers.StrictTransportSecurity = StrictTransportSecurity;
-    }
-
     /// <summary>
     /// A page with a heading, paragraphs (plain text: they are HTML-encoded here), an optional form and an optional
     /// link (the way forward).

@@ -8,8 +8,8 @@ using Smp.Core.Updates;
 namespace Smp.Functions.Http;
 
 /// <summary>
-/// The answers of the customer routes: every one is marked not to be stored, sniffed, framed or referred, since
-/// a password page and the links that lead to it are credentials.
+/// The answers of the customer routes; <see cref="Smp.Functions.Hosting.CustomerHeadersMiddleware"/> marks every one
+/// not to be stored, sniffed, framed or referred, since a password page and the links that lead to it are credentials.
 /// </summary>
 public static class CustomerResponses
 {
@@ -26,9 +26,6 @@ public static class CustomerResponses
     {
         "GetUpdatePassword", "RequestPasswordLink", "PasswordRequestPage", "TermRequestPage", "RequestTerm", "QuoteRequestPage", "RequestQuote",
     };
-
-    /// <summary>Wraps <paramref name="inner"/> so that its response carries the customer routes' security headers.</summary>
-    public static IActionResult Secure(IActionResult inner) => new SecureHeadersResult(inner);
 
     /// <summary>
     /// The 403 of a link that was not made by us. The body is one fixed document: it is the same for every serial,
@@ -192,15 +189,5 @@ public static class CustomerResponses
         var result = new ObjectResult(new ProblemDetails { Type = type, Title = title, Status = status, Detail = detail }) { StatusCode = status };
         result.ContentTypes.Add(Problems.ContentType);
         return result;
-    }
-
-    private sealed class SecureHeadersResult(IActionResult inner) : IActionResult
-    {
-        public Task ExecuteResultAsync(ActionContext context)
-        {
-            ArgumentNullException.ThrowIfNull(context);
-            CustomerPages.SecureHeaders(context.HttpContext.Response);
-            return inner.ExecuteResultAsync(context);
-        }
     }
 }
