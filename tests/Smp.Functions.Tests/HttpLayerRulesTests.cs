@@ -5,7 +5,8 @@ namespace Smp.Functions.Tests;
 
 /// <summary>
 /// One way for each thing in the HTTP layer: one HTML encoder, one content negotiation, the customer headers set in one
-/// place (a worker middleware), and triggers that neither build headers nor negotiate on their own.
+/// place (a worker middleware), triggers that neither build headers nor negotiate on their own, and one request
+/// prologue (<c>HttpCall</c>) that every trigger starts with.
 /// </summary>
 public sealed class HttpLayerRulesTests
 {
@@ -62,6 +63,21 @@ public sealed class HttpLayerRulesTests
             .ToList();
 
         Assert.Equal([Path.Combine("Hosting", "CustomerHeadersMiddleware.cs")], writers);
+    }
+
+    [Fact]
+    public void Every_http_trigger_starts_with_the_one_request_prologue()
+    {
+        foreach (var file in Sources(Path.Combine(FunctionsSource, "Functions")))
+        {
+            var text = File.ReadAllText(file);
+            var triggers = System.Text.RegularExpressions.Regex.Count(text, @"\[HttpTrigger\(");
+            Assert.Equal(triggers, System.Text.RegularExpressions.Regex.Count(text, @"HttpCall\.Of\("));
+            foreach (var banned in new[] { "new ValidationErrors()", "RequestAudit.", "JsonBody.", "Problems.Validation(" })
+            {
+                Assert.False(text.Contains(banned, StringComparison.Ordinal), $"{Relative(file)} uses {banned}: a trigger reads its request through HttpCall.");
+            }
+        }
     }
 
     private static IEnumerable<string> Sources(string folder) =>

@@ -26,10 +26,10 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     public static IActionResult TermRequestPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "term-requests")] HttpRequest request)
     {
-        var errors = new ValidationErrors();
-        if (RequestReaders.Serial(request.Query["serial"].ToString(), errors) is not { } serial)
+        var call = HttpCall.Of(request);
+        if (RequestReaders.Serial(call.Query("serial"), call.Errors) is not { } serial)
         {
-            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
+            return call.InvalidForCaller();
         }
 
         return CustomerPages.Page(
@@ -44,27 +44,28 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "term-requests")] HttpRequest request,
         FunctionContext context)
     {
-        var (serial, _, errors) = await ReadAsync(request, allowScope: false, context.CancellationToken);
+        var call = HttpCall.Of(request, context);
+        var (serial, _) = await ReadAsync(call, allowScope: false);
         if (serial is null)
         {
-            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
+            return call.InvalidForCaller();
         }
 
-        var term = requests.Today(CustomerRequestKinds.Term, serial.Value, null, QuoteScope.License, RequestAudit.For(request, context));
-        await requests.AcceptAsync(term, await clients.HashOfAsync(request, context.CancellationToken), context.CancellationToken);
-        return Answer(request, "Plan term requested");
+        var term = requests.Today(CustomerRequestKinds.Term, serial.Value, null, QuoteScope.License, call.Audit);
+        await requests.AcceptAsync(term, await clients.HashOfAsync(call), call.Cancellation);
+        return Answer(call, "Plan term requested");
     }
 
     [Function("QuoteRequestPage")]
     public static IActionResult QuoteRequestPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "quote-requests")] HttpRequest request)
     {
-        var errors = new ValidationErrors();
-        var parsed = RequestReaders.Serial(request.Query["serial"].ToString(), errors);
-        var scope = Scope(request.Query["scope"].ToString(), errors);
+        var call = HttpCall.Of(request);
+        var parsed = RequestReaders.Serial(call.Query("serial"), call.Errors);
+        var scope = Scope(call.Query("scope"), call.Errors);
         if (parsed is not { } serial || scope is null)
         {
-            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
+            return call.InvalidForCaller();
         }
 
         var what = scope == QuoteScope.Customer
@@ -82,15 +83,16 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "quote-requests")] HttpRequest request,
         FunctionContext context)
     {
-        var (serial, scope, errors) = await ReadAsync(request, allowScope: true, context.CancellationToken);
+        var call = HttpCall.Of(request, context);
+        var (serial, scope) = await ReadAsync(call, allowScope: true);
         if (serial is null)
         {
-            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
+            return call.InvalidForCaller();
         }
 
-        var quote = requests.Today(CustomerRequestKinds.Quote, serial.Value, null, scope ?? QuoteScope.License, RequestAudit.For(request, context));
-        await requests.AcceptAsync(quote, await clients.HashOfAsync(request, context.CancellationToken), context.CancellationToken);
-        return Answer(request, "Renewal quotation requested");
+        var quote = requests.Today(CustomerRequestKinds.Quote, serial.Value, null, scope ?? QuoteScope.License, call.Audit);
+        await requests.AcceptAsync(quote, await clients.HashOfAsync(call), call.Cancellation);
+        return Answer(call, "Renewal quotation requested");
     }
 
     /// <summary>
@@ -113,29 +115,29 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     [LoggerMessage(Level = LogLevel.Error, Message = "Customer request of kind {Kind} given up after its last allowed attempt failed: {RequestKey}.")]
     private static partial void LogGivenUp(ILogger logger, string kind, string requestKey);
 
-    private static IActionResult Answer(HttpRequest request, string title) =>
-        CustomerResponses.Accepted(request, title, Accepted, new { status = "accepted", detail = Accepted });
+    private static IActionResult Answer(HttpCall call, string title) =>
+        CustomerResponses.Accepted(call.Request, title, Accepted, new { status = "accepted", detail = Accepted });
 
     /// <summary>Reads <c>{serial, scope?}</c> from JSON or from the page's form, with the same rules.</summary>
-    private static async Task<(Serial? Serial, QuoteScope? Scope, ValidationErrors Errors)> ReadAsync(HttpRequest request, bool allowScope, CancellationToken cancellationToken)
+    private static async Task<(Serial? Serial, QuoteScope? Scope)> ReadAsync(HttpCall call, bool allowScope)
     {
-        var errors = new ValidationErrors();
-        if (CustomerPages.IsForm(request))
+        var errors = call.Errors;
+        if (call.IsForm)
         {
-            if (await FormBody.ReadAsync(request, allowScope ? QuoteFormFields : TermFormFields, errors, cancellationToken) is not { } form)
+            if (await call.FormAsync(allowScope ? QuoteFormFields : TermFormFields) is not { } form)
             {
-                return (null, null, errors);
+                return (null, null);
             }
 
             var formSerial = RequestReaders.Serial(FormBody.Single(form, "serial"), errors);
             var formScope = allowScope ? Scope(form["scope"].ToString(), errors) : QuoteScope.License;
-            return errors.Any ? (null, null, errors) : (formSerial, formScope, errors);
+            return errors.Any ? (null, null) : (formSerial, formScope);
         }
 
-        using var body = await JsonBody.ReadObjectAsync(request, errors, cancellationToken);
+        using var body = await call.JsonAsync();
         if (body is null)
         {
-            return (null, null, errors);
+            return (null, null);
         }
 
         var fields = new JsonFields(body.RootElement, errors);
@@ -148,7 +150,7 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
         }
 
         fields.RefuseUnknown();
-        return errors.Any ? (null, null, errors) : (serial, scope, errors);
+        return errors.Any ? (null, null) : (serial, scope);
     }
 
     private static QuoteScope? Scope(string? raw, ValidationErrors errors)
