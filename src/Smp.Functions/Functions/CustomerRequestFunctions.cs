@@ -40,21 +40,10 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     }
 
     [Function("RequestTerm")]
-    public async Task<IActionResult> RequestTerm(
+    public Task<IActionResult> RequestTerm(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "term-requests")] HttpRequest request,
-        FunctionContext context)
-    {
-        var call = HttpCall.Of(request, context);
-        var (serial, _) = await ReadAsync(call, allowScope: false);
-        if (serial is null)
-        {
-            return call.InvalidForCaller();
-        }
-
-        var term = requests.Today(CustomerRequestKinds.Term, serial.Value, null, QuoteScope.License, call.Audit);
-        await requests.AcceptAsync(term, await clients.HashOfAsync(call), call.Cancellation);
-        return Answer(call, "Plan term requested");
-    }
+        FunctionContext context) =>
+        AcceptAsync(HttpCall.Of(request, context), CustomerRequestKinds.Term, allowScope: false, "Plan term requested");
 
     [Function("QuoteRequestPage")]
     public static IActionResult QuoteRequestPage(
@@ -79,21 +68,10 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     }
 
     [Function("RequestQuote")]
-    public async Task<IActionResult> RequestQuote(
+    public Task<IActionResult> RequestQuote(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "quote-requests")] HttpRequest request,
-        FunctionContext context)
-    {
-        var call = HttpCall.Of(request, context);
-        var (serial, scope) = await ReadAsync(call, allowScope: true);
-        if (serial is null)
-        {
-            return call.InvalidForCaller();
-        }
-
-        var quote = requests.Today(CustomerRequestKinds.Quote, serial.Value, null, scope ?? QuoteScope.License, call.Audit);
-        await requests.AcceptAsync(quote, await clients.HashOfAsync(call), call.Cancellation);
-        return Answer(call, "Renewal quotation requested");
-    }
+        FunctionContext context) =>
+        AcceptAsync(HttpCall.Of(request, context), CustomerRequestKinds.Quote, allowScope: true, "Renewal quotation requested");
 
     /// <summary>
     /// Acts on the recorded customer requests (R11, R12, R13) each minute and purges the limits and requests of past
@@ -115,8 +93,22 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     [LoggerMessage(Level = LogLevel.Error, Message = "Customer request of kind {Kind} given up after its last allowed attempt failed: {RequestKey}.")]
     private static partial void LogGivenUp(ILogger logger, string kind, string requestKey);
 
-    private static IActionResult Answer(HttpCall call, string title) =>
-        CustomerResponses.Accepted(call.Request, title, Accepted, new { status = "accepted", detail = Accepted });
+    /// <summary>
+    /// A term or quotation request (posted as JSON or as the page's form): checked against the anonymous limits,
+    /// recorded and answered 202 alike whether or not the serial exists.
+    /// </summary>
+    private async Task<IActionResult> AcceptAsync(HttpCall call, string kind, bool allowScope, string title)
+    {
+        var (serial, scope) = await ReadAsync(call, allowScope);
+        if (serial is null)
+        {
+            return call.InvalidForCaller();
+        }
+
+        var recorded = requests.Today(kind, serial.Value, null, scope ?? QuoteScope.License, call.Audit);
+        await requests.AcceptAsync(recorded, await clients.HashOfAsync(call), call.Cancellation);
+        return CustomerResponses.Accepted(call.Request, title, Accepted, new { status = "accepted", detail = Accepted });
+    }
 
     /// <summary>Reads <c>{serial, scope?}</c> from JSON or from the page's form, with the same rules.</summary>
     private static async Task<(Serial? Serial, QuoteScope? Scope)> ReadAsync(HttpCall call, bool allowScope)
