@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Azure.Functions.Worker.Middleware;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -109,6 +110,54 @@ public sealed class ApiHarness : IDisposable
     }
 
     /// <summary>
+    /// Runs <paramref name="call"/> as the host runs the function named <paramref name="function"/>: inside the app's
+    /// worker middleware (<see cref="SmpHost.UseSmpMiddleware"/>, the same list the app registers), then executes its
+    /// result unless a middleware answered instead, and reads back what went on the wire.
+    /// </summary>
+    public async Task<ApiResponse> InvokeAsync(HttpRequest request, string function, Func<FunctionContext, Task<IActionResult>> call)
+    {
+        var context = Context(function);
+        context.Items.Returns(new Dictionary<object, object> { ["HttpRequestContext"] = request.HttpContext });
+        context.InstanceServices.Returns(_host.Services);
+        IActionResult? result = null;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? crash = null;
+        var recorder = new MiddlewareRecorder();
+        recorder.UseSmpMiddleware();
+        FunctionExecutionDelegate pipeline = async c =>
+        {
+            try
+            {
+                result = await call(c);
+            }
+            catch (SimulatedCrashException ex)
+            {
+                // A simulated crash ends the process: no middleware gets to answer, so the test sees it as it happened.
+                crash = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex);
+                throw;
+            }
+        };
+        for (var i = recorder.Middleware.Count - 1; i >= 0; i--)
+        {
+            pipeline = recorder.Middleware[i](pipeline);
+        }
+
+        await pipeline(context);
+        crash?.Throw();
+        if (result is not null)
+        {
+            return await ExecuteAsync(request, result);
+        }
+
+        request.HttpContext.Response.Body.Position = 0;
+        var text = await new StreamReader(request.HttpContext.Response.Body).ReadToEndAsync();
+        return new ApiResponse(request.HttpContext.Response.StatusCode, request.HttpContext.Response.ContentType, request.HttpContext.Response.Headers, text);
+    }
+
+    /// <summary><see cref="InvokeAsync(HttpRequest, string, Func{FunctionContext, Task{IActionResult}})"/> for a function that answers at once.</summary>
+    public Task<ApiResponse> InvokeAsync(HttpRequest request, string function, Func<IActionResult> call) =>
+        InvokeAsync(request, function, _ => Task.FromResult(call()));
+
+    /// <summary>
     /// Executes a function's result as the host would and reads back what went on the wire; fails when the answer is
     /// not one the OpenAPI document describes (see <see cref="OpenApiContract"/>).
     /// </summary>
@@ -136,6 +185,20 @@ public sealed class ApiHarness : IDisposable
         {
             // A file still open by a background writer; the temp folder is the system's to clean.
         }
+    }
+}
+
+/// <summary>Records the middleware the app registers, in order; the services it adds are the app's already.</summary>
+internal sealed class MiddlewareRecorder : IFunctionsWorkerApplicationBuilder
+{
+    public IServiceCollection Services { get; } = new ServiceCollection();
+
+    public List<Func<FunctionExecutionDelegate, FunctionExecutionDelegate>> Middleware { get; } = [];
+
+    public IFunctionsWorkerApplicationBuilder Use(Func<FunctionExecutionDelegate, FunctionExecutionDelegate> middleware)
+    {
+        Middleware.Add(middleware);
+        return this;
     }
 }
 

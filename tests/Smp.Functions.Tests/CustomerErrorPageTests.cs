@@ -111,8 +111,7 @@ public sealed class CustomerErrorPageTests(AzuriteFixture azurite) : IDisposable
     {
         var request = _api.Request("POST", "/api/term-requests", "serial=VT%201001", contentType: FormContentType);
         request.Headers.Accept = Browser;
-        var result = await _api.Function<CustomerRequestFunctions>().RequestTerm(request, ApiHarness.Context("RequestTerm"));
-        var response = await ApiHarness.ExecuteAsync(request, result);
+        var response = await _api.InvokeAsync(request, "RequestTerm", c => _api.Function<CustomerRequestFunctions>().RequestTerm(request, c));
 
         Assert.Equal(400, response.Status);
         Assert.Equal("text/html", response.MediaType);
@@ -126,7 +125,7 @@ public sealed class CustomerErrorPageTests(AzuriteFixture azurite) : IDisposable
     {
         var request = _api.Request("GET", "/api/password-requests", query: "serial=VT%2F1&version=1.96");
         request.Headers.Accept = Browser;
-        var response = await ApiHarness.ExecuteAsync(request, PasswordFunctions.PasswordRequestPage(request));
+        var response = await _api.InvokeAsync(request, "PasswordRequestPage", () => PasswordFunctions.PasswordRequestPage(request));
 
         Assert.Equal(400, response.Status);
         Assert.Equal("text/html", response.MediaType);
@@ -140,8 +139,7 @@ public sealed class CustomerErrorPageTests(AzuriteFixture azurite) : IDisposable
         await GivenAGenuineLinkAsync();
         var request = _api.Request("POST", "/api/password-requests", "serial=VT-1001&version=1.96", contentType: FormContentType);
         request.Headers.Accept = "text/html, application/json;q=0.1";
-        var result = await _api.Function<PasswordFunctions>().RequestPasswordLink(request, ApiHarness.Context("RequestPasswordLink"));
-        var response = await ApiHarness.ExecuteAsync(request, result);
+        var response = await _api.InvokeAsync(request, "RequestPasswordLink", c => _api.Function<PasswordFunctions>().RequestPasswordLink(request, c));
 
         Assert.Equal(202, response.Status);
         Assert.Equal("text/html", response.MediaType);
@@ -203,16 +201,12 @@ public sealed class CustomerErrorPageTests(AzuriteFixture azurite) : IDisposable
         {
             var request = _api.Request(method, path);
             request.Headers.Accept = accept;
-            var context = ApiHarness.Context(function);
-            context.Items.Returns(new Dictionary<object, object> { ["HttpRequestContext"] = request.HttpContext });
 
-            await new HttpFaultMiddleware(NullLogger<HttpFaultMiddleware>.Instance).Invoke(context, _ => throw new RequestFailedException(503, "Server busy"));
+            var response = await _api.InvokeAsync(request, function, _ => throw new RequestFailedException(503, "Server busy"));
 
-            var response = request.HttpContext.Response;
-            Assert.Equal(503, response.StatusCode);
+            Assert.Equal(503, response.Status);
             Assert.StartsWith(mediaType, response.ContentType, StringComparison.Ordinal);
-            response.Body.Position = 0;
-            var body = await new StreamReader(response.Body).ReadToEndAsync();
+            var body = response.Body;
             if (mediaType == "text/html")
             {
                 Assert.StartsWith("<!DOCTYPE html>", body, StringComparison.Ordinal);
@@ -223,7 +217,7 @@ public sealed class CustomerErrorPageTests(AzuriteFixture azurite) : IDisposable
                 Assert.Contains("urn:smp:problem:unavailable", body, StringComparison.Ordinal);
             }
 
-            PasswordApiTests.AssertCustomerHeaders(new ApiResponse(response.StatusCode, response.ContentType, response.Headers, body));
+            PasswordApiTests.AssertCustomerHeaders(response);
         }
     }
 

@@ -27,15 +27,13 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
     internal static async Task<ApiResponse> RequestTermAsync(ApiHarness api, string body, string contentType = "application/json")
     {
         var request = api.Request("POST", "/api/term-requests", body, contentType: contentType);
-        var result = await api.Function<CustomerRequestFunctions>().RequestTerm(request, ApiHarness.Context("RequestTerm"));
-        return await ApiHarness.ExecuteAsync(request, result);
+        return await api.InvokeAsync(request, "RequestTerm", c => api.Function<CustomerRequestFunctions>().RequestTerm(request, c));
     }
 
     internal static async Task<ApiResponse> RequestQuoteAsync(ApiHarness api, string body, string contentType = "application/json")
     {
         var request = api.Request("POST", "/api/quote-requests", body, contentType: contentType);
-        var result = await api.Function<CustomerRequestFunctions>().RequestQuote(request, ApiHarness.Context("RequestQuote"));
-        return await ApiHarness.ExecuteAsync(request, result);
+        return await api.InvokeAsync(request, "RequestQuote", c => api.Function<CustomerRequestFunctions>().RequestQuote(request, c));
     }
 
     [Fact]
@@ -335,9 +333,9 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
     public async Task The_request_pages_are_200_html_never_cached_nor_sniffed_and_under_the_content_security_policy()
     {
         var termRequest = _api.Request("GET", "/api/term-requests", query: "serial=vt-1001");
-        var term = await ApiHarness.ExecuteAsync(termRequest, CustomerRequestFunctions.TermRequestPage(termRequest));
+        var term = await _api.InvokeAsync(termRequest, "TermRequestPage", () => CustomerRequestFunctions.TermRequestPage(termRequest));
         var quoteRequest = _api.Request("GET", "/api/quote-requests", query: "serial=VT-1001&scope=customer");
-        var quote = await ApiHarness.ExecuteAsync(quoteRequest, CustomerRequestFunctions.QuoteRequestPage(quoteRequest));
+        var quote = await _api.InvokeAsync(quoteRequest, "QuoteRequestPage", () => CustomerRequestFunctions.QuoteRequestPage(quoteRequest));
 
         foreach (var page in new[] { term, quote })
         {
@@ -354,18 +352,18 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
         Assert.Contains("name=\"scope\" value=\"customer\"", quote.Body, StringComparison.Ordinal);
 
         var badScopeRequest = _api.Request("GET", "/api/quote-requests", query: "serial=VT-1001&scope=everyone");
-        var badScope = await ApiHarness.ExecuteAsync(badScopeRequest, CustomerRequestFunctions.QuoteRequestPage(badScopeRequest));
+        var badScope = await _api.InvokeAsync(badScopeRequest, "QuoteRequestPage", () => CustomerRequestFunctions.QuoteRequestPage(badScopeRequest));
         AssertProblemNaming(badScope, "scope");
         AssertSecureHeaders(badScope);
         var badSerialRequest = _api.Request("GET", "/api/term-requests", query: "serial=%3Cb%3E");
-        AssertProblemNaming(await ApiHarness.ExecuteAsync(badSerialRequest, CustomerRequestFunctions.TermRequestPage(badSerialRequest)), "serial");
+        AssertProblemNaming(await _api.InvokeAsync(badSerialRequest, "TermRequestPage", () => CustomerRequestFunctions.TermRequestPage(badSerialRequest)), "serial");
     }
 
     private static void AssertSecureHeaders(ApiResponse response)
     {
         Assert.Equal("no-store", response.Headers.CacheControl.ToString());
         Assert.Equal("nosniff", response.Headers["X-Content-Type-Options"].ToString());
-        Assert.Equal(CustomerPages.ContentSecurityPolicy, response.Headers.ContentSecurityPolicy.ToString());
+        Assert.Equal(Smp.Functions.Hosting.CustomerHeadersMiddleware.ContentSecurityPolicy, response.Headers.ContentSecurityPolicy.ToString());
         Assert.Contains("frame-ancestors 'none'", response.Headers.ContentSecurityPolicy.ToString(), StringComparison.Ordinal);
     }
 
@@ -386,8 +384,7 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
     {
         var request = _api.Request("POST", "/api/term-requests", "serial=VT-1001&serial2=" + new string('x', 70_000), contentType: FormContentType);
         request.ContentLength = null;
-        var result = await _api.Function<CustomerRequestFunctions>().RequestTerm(request, ApiHarness.Context("RequestTerm"));
-        var response = await ApiHarness.ExecuteAsync(request, result);
+        var response = await _api.InvokeAsync(request, "RequestTerm", c => _api.Function<CustomerRequestFunctions>().RequestTerm(request, c));
 
         Assert.Equal(400, response.Status);
         Assert.Equal("application/problem+json", response.MediaType);

@@ -296,7 +296,7 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
     public async Task The_new_link_page_posts_a_form_that_is_accepted_like_json()
     {
         var page = _api.Request("GET", "/api/password-requests", query: "serial=vt-1001&version=1.96");
-        var shown = await ApiHarness.ExecuteAsync(page, PasswordFunctions.PasswordRequestPage(page));
+        var shown = await _api.InvokeAsync(page, "PasswordRequestPage", () => PasswordFunctions.PasswordRequestPage(page));
 
         Assert.Equal(200, shown.Status);
         Assert.StartsWith("text/html", shown.ContentType, StringComparison.Ordinal);
@@ -305,8 +305,7 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
         Assert.Contains("name=\"version\" value=\"1.96\"", shown.Body, StringComparison.Ordinal);
 
         var post = _api.Request("POST", "/api/password-requests", "serial=VT-1001&version=1.96", contentType: "application/x-www-form-urlencoded");
-        var result = await _api.Function<PasswordFunctions>().RequestPasswordLink(post, ApiHarness.Context("RequestPasswordLink"));
-        var answer = await ApiHarness.ExecuteAsync(post, result);
+        var answer = await _api.InvokeAsync(post, "RequestPasswordLink", c => _api.Function<PasswordFunctions>().RequestPasswordLink(post, c));
 
         Assert.Equal(202, answer.Status);
         Assert.StartsWith("text/html", answer.ContentType, StringComparison.Ordinal);
@@ -319,8 +318,7 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
     public async Task A_bad_form_post_is_a_400_naming_the_field(string form, string field)
     {
         var post = _api.Request("POST", "/api/password-requests", form, contentType: "application/x-www-form-urlencoded");
-        var result = await _api.Function<PasswordFunctions>().RequestPasswordLink(post, ApiHarness.Context("RequestPasswordLink"));
-        var answer = await ApiHarness.ExecuteAsync(post, result);
+        var answer = await _api.InvokeAsync(post, "RequestPasswordLink", c => _api.Function<PasswordFunctions>().RequestPasswordLink(post, c));
 
         Assert.Equal(400, answer.Status);
         Assert.True(answer.Json().GetProperty("errors").TryGetProperty(field, out _), answer.Body);

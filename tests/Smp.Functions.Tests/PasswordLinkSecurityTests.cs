@@ -233,7 +233,7 @@ public sealed class PasswordLinkSecurityTests(AzuriteFixture azurite) : IDisposa
         }
     }
 
-    private static string CustomerResponsesHtml(string text) => Smp.Functions.Http.CustomerResponses.Html(text);
+    private static string CustomerResponsesHtml(string text) => Smp.Functions.Http.CustomerPages.Html(text);
 
     private static string QueryString(Dictionary<string, string> query) =>
         string.Join('&', query.Select(q => $"{Uri.EscapeDataString(q.Key)}={Uri.EscapeDataString(q.Value)}"));

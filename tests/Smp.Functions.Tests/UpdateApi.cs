@@ -54,8 +54,7 @@ internal static class UpdateApi
             request.Headers["X-Forwarded-For"] = forwardedFor;
         }
 
-        var result = await api.Function<PasswordFunctions>().GetUpdatePassword(request, version, ApiHarness.Context("GetUpdatePassword"));
-        return await ApiHarness.ExecuteAsync(request, result);
+        return await api.InvokeAsync(request, "GetUpdatePassword", c => api.Function<PasswordFunctions>().GetUpdatePassword(request, version, c));
     }
 
     public static Task<ApiResponse> RequestLinkAsync(ApiHarness api, string body) => RequestLinkWithIdAsync(api, body, null);
@@ -68,8 +67,7 @@ internal static class UpdateApi
             request.Headers["x-correlation-id"] = correlationId;
         }
 
-        var result = await api.Function<PasswordFunctions>().RequestPasswordLink(request, ApiHarness.Context("RequestPasswordLink"));
-        return await ApiHarness.ExecuteAsync(request, result);
+        return await api.InvokeAsync(request, "RequestPasswordLink", c => api.Function<PasswordFunctions>().RequestPasswordLink(request, c));
     }
 
     public static Task<ApiResponse> RequestLinkAsync(ApiHarness api, string serial, string version) =>

@@ -15,15 +15,15 @@ public sealed class ActivationFunctions(LicenseService licenses, BusinessCalenda
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "activations")] HttpRequest request,
         FunctionContext context)
     {
-        var errors = new ValidationErrors();
-        using var body = await JsonBody.ReadObjectAsync(request, errors, context.CancellationToken);
-        var command = body is null ? null : RequestReaders.Activation(body, errors, calendar.Now);
+        var call = HttpCall.Of(request, context);
+        using var body = await call.JsonAsync();
+        var command = body is null ? null : RequestReaders.Activation(body, call.Errors, calendar.Now);
         if (command is null)
         {
-            return Problems.Validation(errors);
+            return call.Invalid();
         }
 
-        var result = await licenses.ActivateAsync(command, RequestAudit.For(request, context), context.CancellationToken);
+        var result = await licenses.ActivateAsync(command, call.Audit, call.Cancellation);
         return results.For(result);
     }
 }

@@ -27,11 +27,10 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     public static IActionResult TermRequestPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "term-requests")] HttpRequest request)
     {
-        CustomerPages.SecureHeaders(request.HttpContext.Response);
-        var errors = new ValidationErrors();
-        if (RequestReaders.Serial(request.Query["serial"].ToString(), errors) is not { } serial)
+        var call = HttpCall.Of(request);
+        if (RequestReaders.Serial(call.Query("serial"), call.Errors) is not { } serial)
         {
-            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
+            return call.InvalidForCaller();
         }
 
         return CustomerPages.Page(
@@ -42,33 +41,21 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     }
 
     [Function("RequestTerm")]
-    public async Task<IActionResult> RequestTerm(
+    public Task<IActionResult> RequestTerm(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "term-requests")] HttpRequest request,
-        FunctionContext context)
-    {
-        CustomerPages.SecureHeaders(request.HttpContext.Response);
-        var (serial, _, errors) = await ReadAsync(request, allowScope: false, context.CancellationToken);
-        if (serial is null)
-        {
-            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
-        }
-
-        var term = requests.Today(CustomerRequestKinds.Term, serial.Value, null, QuoteScope.License, RequestAudit.For(request, context));
-        await requests.AcceptAsync(term, await clients.HashOfAsync(request, context.CancellationToken), context.CancellationToken);
-        return Answer(request, "Plan term requested");
-    }
+        FunctionContext context) =>
+        AcceptAsync(HttpCall.Of(request, context), CustomerRequestKinds.Term, allowScope: false, "Plan term requested");
 
     [Function("QuoteRequestPage")]
     public static IActionResult QuoteRequestPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "quote-requests")] HttpRequest request)
     {
-        CustomerPages.SecureHeaders(request.HttpContext.Response);
-        var errors = new ValidationErrors();
-        var parsed = RequestReaders.Serial(request.Query["serial"].ToString(), errors);
-        var scope = Scope(request.Query["scope"].ToString(), errors);
+        var call = HttpCall.Of(request);
+        var parsed = RequestReaders.Serial(call.Query("serial"), call.Errors);
+        var scope = Scope(call.Query("scope"), call.Errors);
         if (parsed is not { } serial || scope is null)
         {
-            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
+            return call.InvalidForCaller();
         }
 
         var what = scope == QuoteScope.Customer
@@ -82,21 +69,10 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     }
 
     [Function("RequestQuote")]
-    public async Task<IActionResult> RequestQuote(
+    public Task<IActionResult> RequestQuote(
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "quote-requests")] HttpRequest request,
-        FunctionContext context)
-    {
-        CustomerPages.SecureHeaders(request.HttpContext.Response);
-        var (serial, scope, errors) = await ReadAsync(request, allowScope: true, context.CancellationToken);
-        if (serial is null)
-        {
-            return CustomerResponses.ForCaller(request, Problems.Validation(errors));
-        }
-
-        var quote = requests.Today(CustomerRequestKinds.Quote, serial.Value, null, scope ?? QuoteScope.License, RequestAudit.For(request, context));
-        await requests.AcceptAsync(quote, await clients.HashOfAsync(request, context.CancellationToken), context.CancellationToken);
-        return Answer(request, "Renewal quotation requested");
-    }
+        FunctionContext context) =>
+        AcceptAsync(HttpCall.Of(request, context), CustomerRequestKinds.Quote, allowScope: true, "Renewal quotation requested");
 
     /// <summary>
     /// Acts on the recorded customer requests (R11, R12, R13) each minute and purges the limits and requests of past
@@ -140,31 +116,43 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
     [LoggerMessage(Level = LogLevel.Error, Message = "Stored customer request {Day}/{RowKey} could not be read ({Reason}); removed.")]
     private static partial void LogUnreadable(ILogger logger, string day, string rowKey, string reason);
 
-    private static IActionResult Answer(HttpRequest request, string title) =>
-        CustomerPages.IsForm(request) && !CustomerPages.WantsJson(request)
-            ? CustomerPages.Page(StatusCodes.Status202Accepted, title, [Accepted])
-            : new ObjectResult(new { status = "accepted", detail = Accepted }) { StatusCode = StatusCodes.Status202Accepted };
+    /// <summary>
+    /// A term or quotation request (posted as JSON or as the page's form): checked against the anonymous limits,
+    /// recorded and answered 202 alike whether or not the serial exists.
+    /// </summary>
+    private async Task<IActionResult> AcceptAsync(HttpCall call, string kind, bool allowScope, string title)
+    {
+        var (serial, scope) = await ReadAsync(call, allowScope);
+        if (serial is null)
+        {
+            return call.InvalidForCaller();
+        }
+
+        var recorded = requests.Today(kind, serial.Value, null, scope ?? QuoteScope.License, call.Audit);
+        await requests.AcceptAsync(recorded, await clients.HashOfAsync(call), call.Cancellation);
+        return CustomerResponses.Accepted(call.Request, title, Accepted, new { status = "accepted", detail = Accepted });
+    }
 
     /// <summary>Reads <c>{serial, scope?}</c> from JSON or from the page's form, with the same rules.</summary>
-    private static async Task<(Serial? Serial, QuoteScope? Scope, ValidationErrors Errors)> ReadAsync(HttpRequest request, bool allowScope, CancellationToken cancellationToken)
+    private static async Task<(Serial? Serial, QuoteScope? Scope)> ReadAsync(HttpCall call, bool allowScope)
     {
-        var errors = new ValidationErrors();
-        if (CustomerPages.IsForm(request))
+        var errors = call.Errors;
+        if (call.IsForm)
         {
-            if (await FormBody.ReadAsync(request, allowScope ? QuoteFormFields : TermFormFields, errors, cancellationToken) is not { } form)
+            if (await call.FormAsync(allowScope ? QuoteFormFields : TermFormFields) is not { } form)
             {
-                return (null, null, errors);
+                return (null, null);
             }
 
             var formSerial = RequestReaders.Serial(FormBody.Single(form, "serial"), errors);
             var formScope = allowScope ? Scope(form["scope"].ToString(), errors) : QuoteScope.License;
-            return errors.Any ? (null, null, errors) : (formSerial, formScope, errors);
+            return errors.Any ? (null, null) : (formSerial, formScope);
         }
 
-        using var body = await JsonBody.ReadObjectAsync(request, errors, cancellationToken);
+        using var body = await call.JsonAsync();
         if (body is null)
         {
-            return (null, null, errors);
+            return (null, null);
         }
 
         var fields = new JsonFields(body.RootElement, errors);
@@ -177,7 +165,7 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
         }
 
         fields.RefuseUnknown();
-        return errors.Any ? (null, null, errors) : (serial, scope, errors);
+        return errors.Any ? (null, null) : (serial, scope);
     }
 
     private static QuoteScope? Scope(string? raw, ValidationErrors errors)

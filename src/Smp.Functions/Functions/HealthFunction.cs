@@ -14,14 +14,15 @@ public sealed class HealthFunction(ILicenseStore store)
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request,
         FunctionContext context)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var call = HttpCall.Of(request, context);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(call.Cancellation);
         timeout.CancelAfter(TimeSpan.FromSeconds(5));
         bool healthy;
         try
         {
             healthy = await store.PingAsync(timeout.Token);
         }
-        catch (OperationCanceledException) when (!context.CancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (!call.Cancellation.IsCancellationRequested)
         {
             healthy = false;
         }

@@ -17,13 +17,13 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         string serial,
         FunctionContext context)
     {
-        var errors = new ValidationErrors();
-        if (RequestReaders.Serial(serial, errors) is not { } parsed)
+        var call = HttpCall.Of(request, context);
+        if (RequestReaders.Serial(serial, call.Errors) is not { } parsed)
         {
-            return Problems.Validation(errors);
+            return call.Invalid();
         }
 
-        var result = await licenses.RecordTrainingAsync(parsed, RequestAudit.For(request, context), context.CancellationToken);
+        var result = await licenses.RecordTrainingAsync(parsed, call.Audit, call.Cancellation);
         return results.For(result, StatusCodes.Status200OK);
     }
 
@@ -33,16 +33,16 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         string serial,
         FunctionContext context)
     {
-        var errors = new ValidationErrors();
-        var parsed = RequestReaders.Serial(serial, errors);
-        using var body = await JsonBody.ReadObjectAsync(request, errors, context.CancellationToken);
-        var command = body is null ? null : RequestReaders.Renewal(body, errors, calendar.Now);
+        var call = HttpCall.Of(request, context);
+        var parsed = RequestReaders.Serial(serial, call.Errors);
+        using var body = await call.JsonAsync();
+        var command = body is null ? null : RequestReaders.Renewal(body, call.Errors, calendar.Now);
         if (parsed is null || command is null)
         {
-            return Problems.Validation(errors);
+            return call.Invalid();
         }
 
-        var result = await licenses.RenewAsync(parsed.Value, command, RequestAudit.For(request, context), context.CancellationToken);
+        var result = await licenses.RenewAsync(parsed.Value, command, call.Audit, call.Cancellation);
         return results.For(result);
     }
 
@@ -52,16 +52,16 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         string serial,
         FunctionContext context)
     {
-        var errors = new ValidationErrors();
-        var parsed = RequestReaders.Serial(serial, errors);
-        using var body = await JsonBody.ReadObjectAsync(request, errors, context.CancellationToken);
-        var contacts = body is null ? null : RequestReaders.ContactsBody(body, errors);
+        var call = HttpCall.Of(request, context);
+        var parsed = RequestReaders.Serial(serial, call.Errors);
+        using var body = await call.JsonAsync();
+        var contacts = body is null ? null : RequestReaders.ContactsBody(body, call.Errors);
         if (parsed is null || contacts is null)
         {
-            return Problems.Validation(errors);
+            return call.Invalid();
         }
 
-        var result = await licenses.ReplaceContactsAsync(parsed.Value, contacts.Value, RequestAudit.For(request, context), context.CancellationToken);
+        var result = await licenses.ReplaceContactsAsync(parsed.Value, contacts.Value, call.Audit, call.Cancellation);
         return results.For(result, StatusCodes.Status200OK);
     }
 
@@ -71,20 +71,20 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
         string serial,
         FunctionContext context)
     {
-        var errors = new ValidationErrors();
-        if (RequestReaders.Serial(serial, errors) is not { } parsed)
+        var call = HttpCall.Of(request, context);
+        if (RequestReaders.Serial(serial, call.Errors) is not { } parsed)
         {
-            return Problems.Validation(errors);
+            return call.Invalid();
         }
 
-        var stored = await licenses.GetAsync(parsed, context.CancellationToken);
+        var stored = await licenses.GetAsync(parsed, call.Cancellation);
         if (stored is null)
         {
             return LicenseResults.NotFound();
         }
 
-        var events = await licenses.GetEventsAsync(parsed, context.CancellationToken);
-        var entitlements = await updates.EntitlementsAsync(stored.License, context.CancellationToken);
+        var events = await licenses.GetEventsAsync(parsed, call.Cancellation);
+        var entitlements = await updates.EntitlementsAsync(stored.License, call.Cancellation);
         return new OkObjectResult(results.Document(stored, events) with { Updates = [.. entitlements.Select(UpdateEntitlementDocument.From)] });
     }
 }

@@ -29,18 +29,18 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "mail")] HttpRequest request,
         FunctionContext context)
     {
+        var call = HttpCall.Of(request, context);
         var status = request.Query["status"];
         var listed = status.Count != 1 ? null : status[0] switch
         {
-            "failed" => outbox.ListFailedAsync(context.CancellationToken),
-            "superseded" => outbox.ListSupersededAsync(context.CancellationToken),
+            "failed" => outbox.ListFailedAsync(call.Cancellation),
+            "superseded" => outbox.ListSupersededAsync(call.Cancellation),
             _ => null,
         };
         if (listed is null)
         {
-            var errors = new ValidationErrors();
-            errors.Add("status", "Only status=failed (mail that could not be delivered) or status=superseded (reminders overtaken by a renewal, or by a change of their stage, before they went out) is listed.");
-            return Problems.Validation(errors);
+            call.Errors.Add("status", "Only status=failed (mail that could not be delivered) or status=superseded (reminders overtaken by a renewal, or by a change of their stage, before they went out) is listed.");
+            return call.Invalid();
         }
 
         var mail = await listed;
@@ -53,16 +53,16 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
         string id,
         FunctionContext context)
     {
+        var call = HttpCall.Of(request, context);
         if (!Smp.Core.Mail.OutgoingMail.IsValidId(id))
         {
-            var errors = new ValidationErrors();
-            errors.Add("id", "A mail id is a GUID such as 3f2b8c1e-6a4d-4c1b-9a51-0c6f1f0f7a11.");
-            return Problems.Validation(errors);
+            call.Errors.Add("id", "A mail id is a GUID such as 3f2b8c1e-6a4d-4c1b-9a51-0c6f1f0f7a11.");
+            return call.Invalid();
         }
 
         // A GUID's letter case carries no meaning, but the outbox keys messages by the lower-case form it issues.
         var canonical = Guid.ParseExact(id, "D").ToString("D");
-        return await dispatcher.RetryAsync(canonical, context.CancellationToken) switch
+        return await dispatcher.RetryAsync(canonical, call.Cancellation) switch
         {
             RetryOutcome.Requeued => new AcceptedResult(),
             RetryOutcome.NotFound => Problems.NotFound("No mail has this id."),

@@ -21,11 +21,11 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
         string version,
         FunctionContext context)
     {
-        var errors = new ValidationErrors();
-        var parsedVersion = UpdateReaders.Version(version, errors);
-        var serial = UpdateReaders.SingleQueryValue(request, "serial", errors) is { } rawSerial ? RequestReaders.Serial(rawSerial, errors) : null;
+        var call = HttpCall.Of(request, context);
+        var parsedVersion = UpdateReaders.Version(version, call.Errors);
+        var serial = UpdateReaders.SingleQueryValue(request, "serial", call.Errors) is { } rawSerial ? RequestReaders.Serial(rawSerial, call.Errors) : null;
         NodaTime.Instant? expires = null;
-        if (UpdateReaders.SingleQueryValue(request, "expires", errors) is { } rawExpires)
+        if (UpdateReaders.SingleQueryValue(request, "expires", call.Errors) is { } rawExpires)
         {
             if (LinkSigner.TryParseExpires(rawExpires, out var parsedExpires))
             {
@@ -33,18 +33,18 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
             }
             else
             {
-                errors.Add("expires", "Expected the link's expiry as Unix seconds.");
+                call.Errors.Add("expires", "Expected the link's expiry as Unix seconds.");
             }
         }
 
-        var signature = UpdateReaders.SingleQueryValue(request, "sig", errors);
-        if (errors.Any)
+        var signature = UpdateReaders.SingleQueryValue(request, "sig", call.Errors);
+        if (call.HasErrors)
         {
-            return CustomerResponses.Secure(CustomerResponses.ForCaller(request, Problems.Validation(errors)));
+            return call.InvalidForCaller();
         }
 
         var outcome = await passwords.RevealAsync(
-            serial!.Value, parsedVersion!.Value, expires!.Value, signature, await clients.HashOfAsync(request, context.CancellationToken), RequestAudit.For(request, context), context.CancellationToken);
+            serial!.Value, parsedVersion!.Value, expires!.Value, signature, await clients.HashOfAsync(call), call.Audit, call.Cancellation);
         IActionResult answer;
         switch (outcome)
         {
@@ -72,7 +72,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
                 break;
         }
 
-        return CustomerResponses.Secure(answer);
+        return answer;
     }
 
     [Function("RequestPasswordLink")]
@@ -80,31 +80,33 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
         [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "password-requests")] HttpRequest request,
         FunctionContext context)
     {
-        var errors = new ValidationErrors();
+        var call = HttpCall.Of(request, context);
         PasswordLinkRequest? command;
-        if (CustomerPages.IsForm(request))
+        if (call.IsForm)
         {
-            command = await ReadFormAsync(request, errors, context.CancellationToken);
+            command = await ReadFormAsync(call);
         }
         else
         {
-            using var body = await JsonBody.ReadObjectAsync(request, errors, context.CancellationToken);
-            command = body is null ? null : UpdateReaders.PasswordRequest(body, errors);
+            using var body = await call.JsonAsync();
+            command = body is null ? null : UpdateReaders.PasswordRequest(body, call.Errors);
         }
 
         if (command is null)
         {
-            return CustomerResponses.Secure(CustomerResponses.ForCaller(request, Problems.Validation(errors)));
+            return call.InvalidForCaller();
         }
 
-        var recorded = requests.Today(CustomerRequestKinds.PasswordLink, command.Serial, command.Version.Value, QuoteScope.License, RequestAudit.For(request, context));
-        var accepted = await requests.AcceptAsync(recorded, await clients.HashOfAsync(request, context.CancellationToken), context.CancellationToken);
+        var recorded = requests.Today(CustomerRequestKinds.PasswordLink, command.Serial, command.Version.Value, QuoteScope.License, call.Audit);
+        var accepted = await requests.AcceptAsync(recorded, await clients.HashOfAsync(call), call.Cancellation);
         LogLinkRequested(logger, command.Version.Value, command.Serial.Value, accepted);
 
         // The same answer whatever the outcome: the caller learns nothing about the serial, the update or the plan.
-        return CustomerResponses.Secure(CustomerPages.IsForm(request) && !CustomerPages.WantsJson(request)
-            ? CustomerPages.Page(StatusCodes.Status202Accepted, "New password link requested", ["If the license has a current maintenance plan that includes this update, its registered contacts will receive a new link by email shortly."])
-            : new ObjectResult(PasswordRequestAcceptedDocument.Instance) { StatusCode = StatusCodes.Status202Accepted });
+        return CustomerResponses.Accepted(
+            request,
+            "New password link requested",
+            "If the license has a current maintenance plan that includes this update, its registered contacts will receive a new link by email shortly.",
+            PasswordRequestAcceptedDocument.Instance);
     }
 
     /// <summary>The page a customer opens (from an expired link's answer) to ask for a new link with one button.</summary>
@@ -112,26 +114,27 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
     public static IActionResult PasswordRequestPage(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "password-requests")] HttpRequest request)
     {
-        var errors = new ValidationErrors();
-        var serial = RequestReaders.Serial(request.Query["serial"].ToString(), errors);
-        var version = UpdateReaders.Version(request.Query["version"].ToString(), errors);
+        var call = HttpCall.Of(request);
+        var serial = RequestReaders.Serial(call.Query("serial"), call.Errors);
+        var version = UpdateReaders.Version(call.Query("version"), call.Errors);
         if (serial is not { } s || version is not { } v)
         {
-            return CustomerResponses.Secure(CustomerResponses.ForCaller(request, Problems.Validation(errors)));
+            return call.InvalidForCaller();
         }
 
-        return CustomerResponses.Secure(CustomerPages.Page(
+        return CustomerPages.Page(
             StatusCodes.Status200OK,
             "New password link",
             [$"Send a new link to the password of update {v.Value} for license {s.Value} to the license's registered contacts."],
-            new FormSpec("password-requests", "Email me a new link", [("serial", s.Value), ("version", v.Value)])));
+            new FormSpec("password-requests", "Email me a new link", [("serial", s.Value), ("version", v.Value)]));
     }
 
     private static readonly HashSet<string> FormFields = ["serial", "version"];
 
-    private static async Task<PasswordLinkRequest?> ReadFormAsync(HttpRequest request, ValidationErrors errors, CancellationToken cancellationToken)
+    private static async Task<PasswordLinkRequest?> ReadFormAsync(HttpCall call)
     {
-        if (await FormBody.ReadAsync(request, FormFields, errors, cancellationToken) is not { } form)
+        var errors = call.Errors;
+        if (await call.FormAsync(FormFields) is not { } form)
         {
             return null;
         }

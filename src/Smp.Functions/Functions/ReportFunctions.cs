@@ -28,13 +28,13 @@ public sealed class ReportFunctions(LicenseService licenses, LicenseResults resu
         string customerId,
         FunctionContext context)
     {
-        var errors = new ValidationErrors();
-        if (RequestReaders.CustomerId(customerId, errors) is not { } id)
+        var call = HttpCall.Of(request, context);
+        if (RequestReaders.CustomerId(customerId, call.Errors) is not { } id)
         {
-            return Problems.Validation(errors);
+            return call.Invalid();
         }
 
-        var found = await licenses.ListByCustomerAsync(id, context.CancellationToken);
+        var found = await licenses.ListByCustomerAsync(id, call.Cancellation);
         if (found.Count == 0)
         {
             return Problems.NotFound("No license belongs to this customer.");
@@ -51,22 +51,22 @@ public sealed class ReportFunctions(LicenseService licenses, LicenseResults resu
         [HttpTrigger(AuthorizationLevel.Function, "get", Route = "reports/expiring")] HttpRequest request,
         FunctionContext context)
     {
-        var errors = new ValidationErrors();
-        var from = Date(request, "from", errors);
-        var to = Date(request, "to", errors);
+        var call = HttpCall.Of(request, context);
+        var from = Date(request, "from", call.Errors);
+        var to = Date(request, "to", call.Errors);
         if (from is { } f && to is { } t && t < f)
         {
-            errors.Add("to", "'to' must not be before 'from'.");
+            call.Errors.Add("to", "'to' must not be before 'from'.");
         }
 
-        var limit = Limit(request, errors);
-        var after = ContinuationToken(request, errors);
-        if (errors.Any)
+        var limit = Limit(request, call.Errors);
+        var after = ContinuationToken(request, call.Errors);
+        if (call.HasErrors)
         {
-            return Problems.Validation(errors);
+            return call.Invalid();
         }
 
-        var page = await licenses.ListExpiringPageAsync(from!.Value, to!.Value, after, limit, context.CancellationToken);
+        var page = await licenses.ListExpiringPageAsync(from!.Value, to!.Value, after, limit, call.Cancellation);
         var token = page.Next is { } next ? FormatToken(next) : null;
         var nextLink = token is null ? null : QueryHelpers.AddQueryString(
             (request.PathBase + request.Path).ToString(),

@@ -17,19 +17,19 @@ public sealed partial class UpdateFunctions(UpdateService updates, UpdateAnnounc
         string version,
         FunctionContext context)
     {
-        var errors = new ValidationErrors();
-        var parsed = UpdateReaders.Version(version, errors);
-        using var body = await JsonBody.ReadObjectAsync(request, errors, context.CancellationToken);
-        var command = body is null ? null : UpdateReaders.Publish(body, errors);
+        var call = HttpCall.Of(request, context);
+        var parsed = UpdateReaders.Version(version, call.Errors);
+        using var body = await call.JsonAsync();
+        var command = body is null ? null : UpdateReaders.Publish(body, call.Errors);
         if (parsed is null || command is null)
         {
-            return Problems.Validation(errors);
+            return call.Invalid();
         }
 
         PublishResult result;
         try
         {
-            result = await updates.PublishAsync(parsed.Value, command.ReleasedOn, command.Password, context.CancellationToken);
+            result = await updates.PublishAsync(parsed.Value, command.ReleasedOn, command.Password, call.Cancellation);
         }
         catch (SecretStoreException)
         {
@@ -50,13 +50,13 @@ public sealed partial class UpdateFunctions(UpdateService updates, UpdateAnnounc
         string version,
         FunctionContext context)
     {
-        var errors = new ValidationErrors();
-        if (UpdateReaders.Version(version, errors) is not { } parsed)
+        var call = HttpCall.Of(request, context);
+        if (UpdateReaders.Version(version, call.Errors) is not { } parsed)
         {
-            return Problems.Validation(errors);
+            return call.Invalid();
         }
 
-        var result = await announcer.AnnounceAsync(parsed, RequestAudit.For(request, context), context.CancellationToken);
+        var result = await announcer.AnnounceAsync(parsed, call.Audit, call.Cancellation);
         switch (result)
         {
             case AnnouncementResult.Announced announced:

@@ -11,8 +11,8 @@ namespace Smp.Functions.Hosting;
 
 /// <summary>
 /// Turns a fault escaping an HTTP function into a problem document: 503 (retry) when storage is
-/// unavailable or a record stayed busy, 500 otherwise. On the customer routes the answer carries their headers and is
-/// a page for a caller that prefers HTML. The log line names the function and the fault's
+/// unavailable or a record stayed busy, 500 otherwise. On the customer routes the answer is a page for a caller that
+/// prefers HTML (their headers are already set by <see cref="CustomerHeadersMiddleware"/>, which runs around this one). The log line names the function and the fault's
 /// type only: request bodies, and so any secret in them, never reach it.
 /// </summary>
 public sealed partial class HttpFaultMiddleware(ILogger<HttpFaultMiddleware> logger) : IFunctionsWorkerMiddleware
@@ -53,8 +53,7 @@ public sealed partial class HttpFaultMiddleware(ILogger<HttpFaultMiddleware> log
             IActionResult answer = problem;
             if (CustomerResponses.CustomerFunctions.Contains(context.FunctionDefinition.Name))
             {
-                // A customer route: its headers, and a page for a browser (SPEC section 5).
-                CustomerPages.SecureHeaders(http.Response);
+                // A customer route: a page for a browser (SPEC section 5).
                 answer = CustomerResponses.ForCaller(http.Request, problem);
             }
 

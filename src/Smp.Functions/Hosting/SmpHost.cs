@@ -1,3 +1,4 @@
+using Microsoft.Azure.Functions.Worker;
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,9 +29,20 @@ public static class SmpHost
     {
         var builder = FunctionsApplication.CreateBuilder(args);
         builder.ConfigureFunctionsWebApplication();
-        builder.UseMiddleware<HttpFaultMiddleware>();
+        builder.UseSmpMiddleware();
         configure?.Invoke(builder.Configuration);
         AddSmp(builder.Services, builder.Configuration);
+        return builder;
+    }
+
+    /// <summary>
+    /// The app's worker middleware, outermost first: the customer routes' headers (set before anything can answer),
+    /// then the fault answers. The wiring tests run requests through this same list.
+    /// </summary>
+    public static IFunctionsWorkerApplicationBuilder UseSmpMiddleware(this IFunctionsWorkerApplicationBuilder builder)
+    {
+        builder.UseMiddleware<CustomerHeadersMiddleware>();
+        builder.UseMiddleware<HttpFaultMiddleware>();
         return builder;
     }
 

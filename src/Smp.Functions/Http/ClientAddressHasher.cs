@@ -21,6 +21,13 @@ public sealed class ClientAddressHasher(ISecretStore secrets)
     private const int KeyLength = 32;
     private Task<byte[]>? loading;
 
+    /// <summary>The hash of the client address of <paramref name="call"/>'s request.</summary>
+    public Task<string> HashOfAsync(HttpCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        return HashOfAsync(call.Request, call.Cancellation);
+    }
+
     public async Task<string> HashOfAsync(HttpRequest request, CancellationToken cancellationToken) =>
         await HashAsync(ClientAddress.LimitKeyOf(request), cancellationToken);
 

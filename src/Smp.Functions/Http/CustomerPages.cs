@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 
@@ -6,35 +5,10 @@ namespace Smp.Functions.Http;
 
 /// <summary>
 /// The few small HTML pages customers open from links in mail: self-contained, no scripts, no third-party
-/// resources, never cached, and framed by nobody.
+/// resources; <see cref="Smp.Functions.Hosting.CustomerHeadersMiddleware"/> marks them never cached and framed by nobody.
 /// </summary>
 public static class CustomerPages
 {
-    /// <summary>A year of HTTPS only for this host (RFC 6797); browsers ignore it on plain http, as in local runs.</summary>
-    public const string StrictTransportSecurity = "max-age=31536000; includeSubDomains";
-
-    public const string ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-    /// <summary>
-    /// Applies the headers every customer-facing answer carries (pages, JSON and problems alike): a password page and
-    /// the links that lead to it are credentials, so nothing is stored, sniffed, framed, referred or indexed. The
-    /// pages' one-button forms post to this app only (<c>form-action 'self'</c>), and browsers reach the host over
-    /// HTTPS only (<c>Strict-Transport-Security</c>).
-    /// </summary>
-    public static void SecureHeaders(HttpResponse response)
-    {
-        ArgumentNullException.ThrowIfNull(response);
-        var headers = response.Headers;
-        headers.CacheControl = "no-store";
-        headers.Pragma = "no-cache";
-        headers.XContentTypeOptions = "nosniff";
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
-        headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "no-referrer";
-        headers["X-Robots-Tag"] = "noindex, nofollow";
-        headers.StrictTransportSecurity = StrictTransportSecurity;
-    }
-
     /// <summary>
     /// A page with a heading, paragraphs (plain text: they are HTML-encoded here), an optional form and an optional
     /// link (the way forward).
@@ -43,28 +17,28 @@ public static class CustomerPages
     {
         var html = new System.Text.StringBuilder();
         html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
-            .Append("<title>").Append(WebUtility.HtmlEncode(title)).Append("</title>")
+            .Append("<title>").Append(Html(title)).Append("</title>")
             .Append("<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;line-height:1.5}button{font-size:1rem;padding:.5rem 1rem}</style>")
-            .Append("</head><body><main><h1>").Append(WebUtility.HtmlEncode(title)).Append("</h1>");
+            .Append("</head><body><main><h1>").Append(Html(title)).Append("</h1>");
         foreach (var paragraph in paragraphs)
         {
-            html.Append("<p>").Append(WebUtility.HtmlEncode(paragraph)).Append("</p>");
+            html.Append("<p>").Append(Html(paragraph)).Append("</p>");
         }
 
         if (form is not null)
         {
-            html.Append("<form method=\"post\" action=\"").Append(WebUtility.HtmlEncode(form.Action)).Append("\">");
+            html.Append("<form method=\"post\" action=\"").Append(Html(form.Action)).Append("\">");
             foreach (var (name, value) in form.Hidden)
             {
-                html.Append("<input type=\"hidden\" name=\"").Append(WebUtility.HtmlEncode(name)).Append("\" value=\"").Append(WebUtility.HtmlEncode(value)).Append("\">");
+                html.Append("<input type=\"hidden\" name=\"").Append(Html(name)).Append("\" value=\"").Append(Html(value)).Append("\">");
             }
 
-            html.Append("<button type=\"submit\">").Append(WebUtility.HtmlEncode(form.Button)).Append("</button></form>");
+            html.Append("<button type=\"submit\">").Append(Html(form.Button)).Append("</button></form>");
         }
 
         if (link is not null)
         {
-            html.Append("<p><a href=\"").Append(WebUtility.HtmlEncode(link.Href)).Append("\">").Append(WebUtility.HtmlEncode(link.Text)).Append("</a></p>");
+            html.Append("<p><a href=\"").Append(Html(link.Href)).Append("\">").Append(Html(link.Text)).Append("</a></p>");
         }
 
         html.Append("</main></body></html>");
@@ -74,8 +48,30 @@ public static class CustomerPages
     /// <summary>True when the caller posted an HTML form rather than JSON.</summary>
     public static bool IsForm(HttpRequest request) => request.HasFormContentType;
 
-    /// <summary>True when the caller ranks JSON above a page by its Accept header's q-values (an API client, not a browser).</summary>
-    public static bool WantsJson(HttpRequest request) => ContentNegotiation.PrefersJson(request);
+    /// <summary>
+    /// The one HTML encoder of the customer pages (the password page's included): encodes the five characters that are
+    /// markup in text and in quoted attributes; everything else stays as it is, so a password or a name with letters
+    /// beyond ASCII reads (and copies) as itself in the UTF-8 page.
+    /// </summary>
+    public static string Html(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var builder = new System.Text.StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            builder.Append(c switch
+            {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&#39;",
+                _ => c.ToString(),
+            });
+        }
+
+        return builder.ToString();
+    }
 }
 
 /// <summary>A one-button form that posts hidden fields.</summary>

@@ -8,8 +8,8 @@ using Smp.Core.Updates;
 namespace Smp.Functions.Http;
 
 /// <summary>
-/// The answers of the customer routes: every one is marked not to be stored, sniffed, framed or referred, since
-/// a password page and the links that lead to it are credentials.
+/// The answers of the customer routes; <see cref="Smp.Functions.Hosting.CustomerHeadersMiddleware"/> marks every one
+/// not to be stored, sniffed, framed or referred, since a password page and the links that lead to it are credentials.
 /// </summary>
 public static class CustomerResponses
 {
@@ -26,9 +26,6 @@ public static class CustomerResponses
     {
         "GetUpdatePassword", "RequestPasswordLink", "PasswordRequestPage", "TermRequestPage", "RequestTerm", "QuoteRequestPage", "RequestQuote",
     };
-
-    /// <summary>Wraps <paramref name="inner"/> so that its response carries the customer routes' security headers.</summary>
-    public static IActionResult Secure(IActionResult inner) => new SecureHeadersResult(inner);
 
     /// <summary>
     /// The 403 of a link that was not made by us. The body is one fixed document: it is the same for every serial,
@@ -121,16 +118,25 @@ public static class CustomerResponses
         ["This link has been opened too often today. Open it again tomorrow, or ask for a new link: it goes to the license's registered contacts.", WayBack],
         link: new PageLink(PasswordRequestPath(serial, version), "Ask for a new link"));
 
+    /// <summary>
+    /// The 202 of a customer request: a page with <paramref name="title"/> and <paramref name="detail"/> for the page's
+    /// own form post (unless the caller ranks JSON above HTML), else <paramref name="document"/> as JSON.
+    /// </summary>
+    public static IActionResult Accepted(HttpRequest request, string title, string detail, object document) =>
+        CustomerPages.IsForm(request) && !ContentNegotiation.PrefersJson(request)
+            ? CustomerPages.Page(StatusCodes.Status202Accepted, title, [detail])
+            : new ObjectResult(document) { StatusCode = StatusCodes.Status202Accepted };
+
     /// <summary>The 404 of a genuine link whose update is unknown, not released yet, or has no stored password.</summary>
     public static ObjectResult NotFound(string detail) => Problems.NotFound(detail);
 
     /// <summary>The password page: small, accessible, without scripts or outside resources; every value HTML-encoded.</summary>
     public static ContentResult PasswordPage(string product, Serial serial, UpdateVersion version, string password)
     {
-        var p = Html(product);
-        var s = Html(serial.Value);
-        var v = Html(version.Value);
-        var secret = Html(password);
+        var p = CustomerPages.Html(product);
+        var s = CustomerPages.Html(serial.Value);
+        var v = CustomerPages.Html(version.Value);
+        var secret = CustomerPages.Html(password);
         var html = $$"""
             <!DOCTYPE html>
             <html lang="en">
@@ -158,30 +164,6 @@ public static class CustomerResponses
         return new ContentResult { StatusCode = StatusCodes.Status200OK, ContentType = "text/html; charset=utf-8", Content = html };
     }
 
-    /// <summary>
-    /// Encodes the five characters that are markup in text and in quoted attributes; everything else stays as it
-    /// is, so a password with letters beyond ASCII reads (and copies) as itself in the UTF-8 page.
-    /// </summary>
-    public static string Html(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        var builder = new System.Text.StringBuilder(text.Length + 16);
-        foreach (var c in text)
-        {
-            builder.Append(c switch
-            {
-                '&' => "&amp;",
-                '<' => "&lt;",
-                '>' => "&gt;",
-                '"' => "&quot;",
-                '\'' => "&#39;",
-                _ => c.ToString(),
-            });
-        }
-
-        return builder.ToString();
-    }
-
     private static string PasswordRequestPath(Serial serial, UpdateVersion version) =>
         $"/api/password-requests?serial={Uri.EscapeDataString(serial.Value)}&version={Uri.EscapeDataString(version.Value)}";
 
@@ -207,15 +189,5 @@ public static class CustomerResponses
         var result = new ObjectResult(new ProblemDetails { Type = type, Title = title, Status = status, Detail = detail }) { StatusCode = status };
         result.ContentTypes.Add(Problems.ContentType);
         return result;
-    }
-
-    private sealed class SecureHeadersResult(IActionResult inner) : IActionResult
-    {
-        public Task ExecuteResultAsync(ActionContext context)
-        {
-            ArgumentNullException.ThrowIfNull(context);
-            CustomerPages.SecureHeaders(context.HttpContext.Response);
-            return inner.ExecuteResultAsync(context);
-        }
     }
 }

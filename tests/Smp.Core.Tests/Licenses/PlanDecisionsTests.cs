@@ -259,8 +259,8 @@ public class PlanDecisionsTests
     public void R15_a_reminder_left_out_of_its_mail_is_withdrawn_with_an_event_once_and_stays_taken()
     {
         var license = ActivatedOn("2026-03-14"); // 30-day term: expires 2026-05-01, 30-day reminder due 2026-04-01.
-        var reminder = Assert.Single(Smp.Core.Reminders.ReminderSchedule.Default.Planned(license));
-        var queued = Changed(PlanDecisions.RecordReminder(license, reminder, Smp.Core.Reminders.ReminderOutcome.Sent, "mail-1", Recorded, RenewalsDesk)).License;
+        var reminder = Assert.Single(Smp.Core.Plans.ReminderSchedule.Default.Planned(license));
+        var queued = Changed(PlanDecisions.RecordReminder(license, reminder, Smp.Core.Plans.ReminderOutcome.Sent, "mail-1", Recorded, RenewalsDesk)).License;
         var dispatcher = new CommandContext("DispatchMail", "mail-1");
 
         var change = Changed(PlanDecisions.WithdrawReminder(queued, reminder.Stage, reminder.ExpiresOn, "mail-1", "Superseded before delivery: now expires on 2027-05-01, not 2026-05-01.", Recorded, dispatcher));
@@ -273,12 +273,12 @@ public class PlanDecisionsTests
             ["stage"] = "30-day",
         });
         var record = Assert.Single(change.License.Reminders);
-        Assert.Equal((Smp.Core.Reminders.ReminderOutcome.Withdrawn, "mail-1", (LocalDate?)Date("2026-04-01")), (record.Outcome, record.MailId, record.DueOn));
+        Assert.Equal((Smp.Core.Plans.ReminderOutcome.Withdrawn, "mail-1", (LocalDate?)Date("2026-04-01")), (record.Outcome, record.MailId, record.DueOn));
 
         // Again, or for another mail: nothing changes. The reminder stays taken: the schedule plans it no more.
         Assert.IsType<Decision.NoChange>(PlanDecisions.WithdrawReminder(change.License, reminder.Stage, reminder.ExpiresOn, "mail-1", "again", Recorded, dispatcher));
         Assert.IsType<Decision.NoChange>(PlanDecisions.WithdrawReminder(queued, reminder.Stage, reminder.ExpiresOn, "mail-2", "other mail", Recorded, dispatcher));
-        Assert.Empty(Smp.Core.Reminders.ReminderSchedule.Default.Pending(change.License));
+        Assert.Empty(Smp.Core.Plans.ReminderSchedule.Default.Pending(change.License));
     }
 
     private static void AssertEvent(

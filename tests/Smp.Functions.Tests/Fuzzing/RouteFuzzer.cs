@@ -100,15 +100,23 @@ public sealed class RouteFuzzer(ApiHarness api, TableServiceClient tables, FuzzR
             request.Headers["x-correlation-id"] = input.CorrelationId;
         }
 
-        try
+        // Through the app's worker middleware, as the host runs it; an exception escaping the function still fails the run.
+        Exception? escaped = null;
+        var response = await api.InvokeAsync(request, route.Name, async context =>
         {
-            var result = await route.Call(api, request, ApiHarness.Context(route.Name), input);
-            return await ApiHarness.ExecuteAsync(request, result);
-        }
-        catch (Exception ex)
-        {
-            throw new XunitException($"An exception escaped {route.Name} (the host answers 500): {ex.GetType().Name}: {ex.Message}", ex);
-        }
+            try
+            {
+                return await route.Call(api, request, context, input);
+            }
+            catch (Exception ex)
+            {
+                escaped = ex;
+                throw;
+            }
+        });
+        return escaped is null
+            ? response
+            : throw new XunitException($"An exception escaped {route.Name} (the host answers 500): {escaped.GetType().Name}: {escaped.Message}", escaped);
     }
 
     private Task<TableSnapshot> SnapshotAsync() => TableSnapshot.TakeAsync(tables, api.TablePrefix);

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
+
+namespace Smp.Functions.Http;
+
+/// <summary>
+/// The one request prologue of every HTTP trigger: the request, the validation errors found while reading it, the
+/// invocation's cancellation and who made the request (R15). Bodies are read through it with the size and UTF-8
+/// guards of <see cref="JsonBody"/> and <see cref="FormBody"/>, and bad input becomes the RFC 9457 problem naming the
+/// fields, so a trigger holds only what is its own: which values to read and which use case to call.
+/// </summary>
+public sealed class HttpCall
+{
+    private readonly FunctionContext? _function;
+
+    private HttpCall(HttpRequest request, FunctionContext? function)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Request = request;
+        _function = function;
+    }
+
+    public HttpRequest Request { get; }
+
+    /// <summary>Every bad field found so far, by its path.</summary>
+    public ValidationErrors Errors { get; } = new();
+
+    /// <summary>True when a field was refused: the trigger answers <see cref="Invalid"/> or <see cref="InvalidForCaller"/>.</summary>
+    public bool HasErrors => Errors.Any;
+
+    /// <summary>The invocation's cancellation (the request's, for a page function that takes no function context).</summary>
+    public CancellationToken Cancellation => _function?.CancellationToken ?? Request.HttpContext.RequestAborted;
+
+    /// <summary>Who made the request and its correlation id, for the audit trail (R15).</summary>
+    public CommandContext Audit => RequestAudit.For(Request, _function ?? throw new InvalidOperationException("A call without its function context has no audit actor."));
+
+    /// <summary>The prologue of a trigger that takes its <see cref="FunctionContext"/>.</summary>
+    public static HttpCall Of(HttpRequest request, FunctionContext function)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        return new HttpCall(request, function);
+    }
+
+    /// <summary>The prologue of a page that only reads its query (no use case, nothing audited).</summary>
+    public static HttpCall Of(HttpRequest request) => new(request, null);
+
+    /// <summary>The single value of a query parameter, as the request gave it (empty when absent).</summary>
+    public string Query(string name) => Request.Query[name].ToString();
+
+    /// <summary>True when the caller posted an HTML form rather than JSON.</summary>
+    public bool IsForm => CustomerPages.IsForm(Request);
+
+    /// <summary>The body as one JSON object, or null with the reason recorded (see <see cref="JsonBody"/>).</summary>
+    public Task<JsonDocument?> JsonAsync() => JsonBody.ReadObjectAsync(Request, Errors, Cancellation);
+
+    /// <summary>The posted form's fields, or null with the reasons recorded (see <see cref="FormBody"/>).</summary>
+    public Task<IFormCollection?> FormAsync(IReadOnlySet<string> known) => FormBody.ReadAsync(Request, known, Errors, Cancellation);
+
+    /// <summary>The 400 problem naming every refused field.</summary>
+    public ObjectResult Invalid() => Problems.Validation(Errors);
+
+    /// <summary>The 400 of a customer route: the problem, or a page for a caller that prefers HTML (SPEC section 5).</summary>
+    public IActionResult InvalidForCaller() => CustomerResponses.ForCaller(Request, Invalid());
+}
