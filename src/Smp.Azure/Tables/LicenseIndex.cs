@@ -32,11 +32,19 @@ internal static class LicenseIndex
     {
         ArgumentNullException.ThrowIfNull(license);
         ArgumentNullException.ThrowIfNull(schedule);
-        var keys = new HashSet<IndexKey>
+        var keys = new HashSet<IndexKey> { CustomerKey(license.Customer.Id, license.Serial) };
+        switch (license.Replacement)
         {
-            CustomerKey(license.Customer.Id, license.Serial),
-            ExpiresKey(license.ExpiresOn, license.Serial),
-        };
+            case null:
+                keys.Add(ExpiresKey(license.ExpiresOn, license.Serial));
+                break;
+            case { Completed: false }:
+                // SPEC section 10: from the intent on, the plan's expiry belongs to the new serial; the row below lets
+                // listings and scans finish a replacement that a crash left begun.
+                keys.Add(ReplacingKey(license.Serial));
+                break;
+        }
+
         foreach (var reminder in schedule.Pending(license))
         {
             keys.Add(ReminderKey(reminder, license.Serial));
@@ -60,6 +68,11 @@ internal static class LicenseIndex
 
     /// <summary>Exclusive upper bound of the reminder rows due on or before <paramref name="date"/>.</summary>
     public static string RemindersUpperBound(LocalDate date) => IsoDate.Format(date) + '}';
+
+    /// <summary>Partition of the replacements begun and not finished (SPEC section 10): normally empty.</summary>
+    public const string ReplacingPartition = "replacing";
+
+    public static IndexKey ReplacingKey(Serial serial) => new(ReplacingPartition, TableKey.Encode(serial.Value));
 
     /// <summary>All licenses of a customer share one partition: listing them reads that partition only.</summary>
     public static string CustomerPartition(string customerId) => CustomerPartitionPrefix + TableKey.Encode(customerId);

@@ -245,6 +245,16 @@ public sealed class TableLicenseStore : ILicenseStore
         }
     }
 
+    public async IAsyncEnumerable<Serial> ListPendingReplacementsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LicenseIndex.ReplacingPartition}");
+        await foreach (var license in ResolveIndexAsync(filter, null, cancellationToken))
+        {
+            yield return license.License.Serial;
+        }
+    }
+
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -68,6 +68,12 @@ public interface ILicenseStore
     IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
         ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
 
+    /// <summary>
+    /// The serials of licenses with a dongle replacement begun and not yet finished (SPEC section 10), read through an
+    /// index of their own: usually none, so finishing them before a listing costs one small read.
+    /// </summary>
+    IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken);
+
     /// <summary>True when the store answers (health check).</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }

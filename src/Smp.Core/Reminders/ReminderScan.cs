@@ -51,6 +51,8 @@ public sealed class ReminderScan(
             failed++;
         }
 
+        // SPEC section 10: a dongle replacement a crash left begun moves its plan's reminders to the new serial first.
+        await licenses.FinishPendingReplacementsAsync(cancellationToken);
         await foreach (var stored in store.ListReminderCandidatesAsync(today, Unreadable, cancellationToken))
         {
             examined++;
