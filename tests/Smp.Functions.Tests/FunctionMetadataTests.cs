@@ -14,6 +14,7 @@ public class FunctionMetadataTests
         { "RecordTraining", "licenses/{serial}/training", "post", "Function" },
         { "RecordRenewal", "licenses/{serial}/renewals", "post", "Function" },
         { "ReplaceContacts", "licenses/{serial}/contacts", "put", "Function" },
+        { "ReplaceDongle", "licenses/{serial}/replacement", "post", "Function" },
         { "GetLicense", "licenses/{serial}", "get", "Function" },
         { "ListCustomerLicenses", "customers/{customerId}/licenses", "get", "Function" },
         { "ExpiringReport", "reports/expiring", "get", "Function" },
