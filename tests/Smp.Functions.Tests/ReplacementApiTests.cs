@@ -1,5 +1,8 @@
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
 using Smp.Core.Outbox;
 using Smp.Functions.Functions;
 using Smp.TestSupport;
@@ -192,5 +195,26 @@ public sealed class ReplacementApiTests(AzuriteFixture azurite) : IDisposable
         Assert.Contains("License VT-2002 replaced dongle VT-1001", term.Mail.PlainText, StringComparison.Ordinal);
         Assert.Contains("VT-1001", term.Mail.Html, StringComparison.Ordinal);
         Assert.Contains("SO-1", term.Mail.PlainText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Section10_R9_a_replacement_left_begun_by_a_crash_is_finished_by_the_next_scan_and_its_reminder_follows_the_plan()
+    {
+        _api.Clock.Reset(InDenver(2026, 3, 20));
+        await ActivateAsync(_api, "VT-1001", new LocalDate(2026, 4, 1)); // 90-day reminder due 2027-01-01
+        var store = _api.Services.GetRequiredService<ILicenseStore>();
+        var stored = (await store.GetAsync(Serial.Parse("VT-1001"), CancellationToken.None))!;
+        var begun = Assert.IsType<Decision.Change>(PlanDecisions.BeginReplacement(stored.License, Serial.Parse("VT-2002"), null, _api.Clock.GetCurrentInstant(), new CommandContext("support", "corr-crashed")));
+        Assert.True(await store.TryUpdateAsync(stored, begun.License, begun.Event, CancellationToken.None)); // then the process died
+
+        _api.Clock.Reset(InDenver(2027, 1, 1));
+        await RunScanAsync(_api);
+
+        Assert.True((await store.GetAsync(Serial.Parse("VT-1001"), CancellationToken.None))!.License.IsReplaced);
+        Assert.Equal(Serial.Parse("VT-1001"), (await store.GetAsync(Serial.Parse("VT-2002"), CancellationToken.None))!.License.ReplacementOf);
+        await RunScanAsync(_api);
+        var ninety = Assert.Single(await UndeliveredAsync(_api), m => m.Kind == MailKinds.Reminder);
+        Assert.Contains("VT-2002", ninety.Mail.PlainText, StringComparison.Ordinal);
+        Assert.DoesNotContain("VT-1001", ninety.Mail.PlainText, StringComparison.Ordinal);
     }
 }

@@ -69,10 +69,17 @@ internal static class LicenseIndex
     /// <summary>Exclusive upper bound of the reminder rows due on or before <paramref name="date"/>.</summary>
     public static string RemindersUpperBound(LocalDate date) => IsoDate.Format(date) + '}';
 
-    /// <summary>Partition of the replacements begun and not finished (SPEC section 10): normally empty.</summary>
-    public const string ReplacingPartition = "replacing";
+    /// <summary>
+    /// Row keys of the replacements begun and not finished (SPEC section 10), normally none. They live in the reminder
+    /// partition and sort before every due date ('!' before any digit), so every reminder scan meets them in the range
+    /// it reads anyway, and finishes them.
+    /// </summary>
+    public const string ReplacingRowPrefix = "!replacing|";
 
-    public static IndexKey ReplacingKey(Serial serial) => new(ReplacingPartition, TableKey.Encode(serial.Value));
+    /// <summary>Exclusive upper bound of the <see cref="ReplacingRowPrefix"/> rows ('}' sorts just after '|').</summary>
+    public const string ReplacingRowEnd = "!replacing}";
+
+    public static IndexKey ReplacingKey(Serial serial) => new(RemindersPartition, ReplacingRowPrefix + TableKey.Encode(serial.Value));
 
     /// <summary>All licenses of a customer share one partition: listing them reads that partition only.</summary>
     public static string CustomerPartition(string customerId) => CustomerPartitionPrefix + TableKey.Encode(customerId);

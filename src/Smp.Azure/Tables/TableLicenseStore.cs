@@ -248,7 +248,8 @@ public sealed class TableLicenseStore : ILicenseStore
     public async IAsyncEnumerable<Serial> ListPendingReplacementsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await tablesCreated.EnsureAsync(cancellationToken);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LicenseIndex.ReplacingPartition}");
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {LicenseIndex.RemindersPartition} and RowKey ge {LicenseIndex.ReplacingRowPrefix} and RowKey lt {LicenseIndex.ReplacingRowEnd}");
         await foreach (var license in ResolveIndexAsync(filter, null, cancellationToken))
         {
             yield return license.License.Serial;

@@ -70,7 +70,9 @@ public interface ILicenseStore
 
     /// <summary>
     /// The serials of licenses with a dongle replacement begun and not yet finished (SPEC section 10), read through an
-    /// index of their own: usually none, so finishing them before a listing costs one small read.
+    /// index of their own: usually none, so finishing them before a listing costs one small read. Such a license is
+    /// also among <see cref="ListReminderCandidatesAsync(LocalDate, CancellationToken)"/> on any date, so that the
+    /// reminder scan finishes it without a read of its own.
     /// </summary>
     IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken);
 

@@ -51,13 +51,19 @@ public sealed class ReminderScan(
             failed++;
         }
 
-        // SPEC section 10: a dongle replacement a crash left begun moves its plan's reminders to the new serial first.
-        await licenses.FinishPendingReplacementsAsync(cancellationToken);
         await foreach (var stored in store.ListReminderCandidatesAsync(today, Unreadable, cancellationToken))
         {
             examined++;
             try
             {
+                if (stored.License.Replacement is { Completed: false })
+                {
+                    // SPEC section 10: a dongle replacement a crash left begun (the store lists it among the candidates):
+                    // finishing it moves the plan's reminders to the new serial, which the next scan sends.
+                    await licenses.GetAsync(stored.License.Serial, cancellationToken);
+                    continue;
+                }
+
                 var (_, repairs, misses) = await ExamineAsync(stored.License, today, due, context, cancellationToken);
                 repaired += repairs;
                 missed += misses;

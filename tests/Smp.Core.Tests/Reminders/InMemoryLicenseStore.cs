@@ -115,7 +115,7 @@ public sealed class InMemoryLicenseStore(ReminderSchedule schedule) : ILicenseSt
     }
 
     public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) =>
-        ListAsync(l => schedule.Pending(l).Any(p => p.DueOn <= dueOnOrBefore), cancellationToken);
+        ListAsync(l => l.Replacement is { Completed: false } || schedule.Pending(l).Any(p => p.DueOn <= dueOnOrBefore), cancellationToken);
 
     public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(true);
 
