@@ -217,4 +217,20 @@ public sealed class ReplacementApiTests(AzuriteFixture azurite) : IDisposable
         Assert.Contains("VT-2002", ninety.Mail.PlainText, StringComparison.Ordinal);
         Assert.DoesNotContain("VT-1001", ninety.Mail.PlainText, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Section10_R9_a_reminder_queued_just_before_the_replacement_is_still_delivered_and_counts_as_sent_for_the_new_serial()
+    {
+        _api.Clock.Reset(InDenver(2026, 3, 20));
+        await ActivateAsync(_api, "VT-1001", new LocalDate(2026, 4, 1));
+        _api.Clock.Reset(InDenver(2027, 1, 1));
+        await RunScanAsync(_api);
+        var queued = Assert.Single(await UndeliveredAsync(_api), m => m.Kind == MailKinds.Reminder);
+
+        Assert.Equal(201, (await ReplaceAsync(_api, "VT-1001", """{"newSerial":"VT-2002"}""")).Status);
+        await DispatchAsync(_api);
+
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(_api, queued.Id)).Status);
+        Assert.Contains(("90-day", "sent"), (await RemindersAsync(_api, "VT-2002")).Select(r => (r.Stage!, r.Status!)));
+    }
 }

@@ -38,7 +38,6 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
 
             var license = (await store.GetAsync(serial, cancellationToken))?.License;
             var why = license is null ? "no longer stored"
-                : license.Replacement is { } replaced ? $"its dongle was replaced by {replaced.NewSerial}"
                 : license.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
                 : !schedule.Stages.Contains(stage) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
                 : license.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Withdrawn && r.MailId == message.Id)
