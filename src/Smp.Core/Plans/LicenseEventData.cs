@@ -79,4 +79,7 @@ public static class LicenseEventData
 
     /// <summary><see cref="LicenseEventTypes.QuoteRequested"/>: the acknowledgement mailed to the customer.</summary>
     public const string AcknowledgementMailId = "acknowledgementMailId";
+
+    /// <summary>Why a reminder was withdrawn from its mail before delivery (reminderWithdrawn).</summary>
+    public const string Reason = "reason";
 }

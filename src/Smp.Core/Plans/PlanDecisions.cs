@@ -174,10 +174,10 @@ public static class PlanDecisions
         var reminders = existing is null ? license.Reminders.Add(withdrawn) : license.Reminders.Replace(existing, withdrawn);
         return new Decision.Change(license with { Reminders = reminders }, Event(LicenseEventTypes.ReminderWithdrawn, now, context, new Dictionary<string, string>
         {
-            ["stage"] = stage.Name,
-            ["expiresOn"] = IsoDate.Format(expiresOn),
-            ["mailId"] = mailId,
-            ["reason"] = reason,
+            [LicenseEventData.Stage] = stage.Name,
+            [LicenseEventData.ExpiresOn] = IsoDate.Format(expiresOn),
+            [LicenseEventData.MailId] = mailId,
+            [LicenseEventData.Reason] = reason,
         }));
     }
 

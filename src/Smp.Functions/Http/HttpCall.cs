@@ -48,6 +48,17 @@ public sealed class HttpCall
     /// <summary>The prologue of a page that only reads its query (no use case, nothing audited).</summary>
     public static HttpCall Of(HttpRequest request) => new(request, null);
 
+    /// <summary>
+    /// A public document that changes only with a deployment (no customer data, no key, no setting): answered as
+    /// <paramref name="contentType"/> with <paramref name="cacheControl"/>, never sniffed as another type.
+    /// </summary>
+    public IActionResult PublicDocument(string content, string contentType, string cacheControl)
+    {
+        Request.HttpContext.Response.Headers.CacheControl = cacheControl;
+        Request.HttpContext.Response.Headers.XContentTypeOptions = "nosniff";
+        return new ContentResult { StatusCode = StatusCodes.Status200OK, ContentType = contentType, Content = content };
+    }
+
     /// <summary>The single value of a query parameter, as the request gave it (empty when absent).</summary>
     public string Query(string name) => Request.Query[name].ToString();
 
