@@ -23,7 +23,9 @@ namespace Smp.Azure.Tables;
 /// which Azurite checks too), then removes markers the new state no longer needs. Each marker records the
 /// message version it was written for; readers treat a marker as stale only when the message's version has
 /// reached it and its state disagrees, so a crash between steps loses no message and a late clean-up never
-/// removes a marker a newer state needs. A message that becomes sent gets <c>purge|TICKS|ID</c> (TICKS: when it was
+/// removes a marker a newer state needs. Markers follow the protocol of the license index (<see cref="WriteAheadRows"/>): a
+/// marker's version is never lowered, so a writer that read an older message (and will lose) cannot overwrite a newer
+/// state's marker; of two markers of one version the one due earlier stays. A message that becomes sent gets <c>purge|TICKS|ID</c> (TICKS: when it was
 /// queued) in the same transaction as its new state, so the row exists exactly while a sent message keeps its body;
 /// the purge reads only the rows older than the retention and clears each body and removes its row in one
 /// transaction again, so an interrupted purge is finished by the next run.
@@ -41,15 +43,20 @@ public sealed class TableMailOutbox : IMailOutbox
     private const int MaxContentChunks = 14;
     private const int MaxEnqueueAttempts = 5;
 
+    /// <summary>A marker's column: when its message is due (pending) or changed state (failed, superseded).</summary>
+    private const string AtColumn = "At";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly TableClient table;
+    private readonly WriteAheadRows markerRows;
     private readonly AsyncOnce created;
 
     public TableMailOutbox(TableServiceClient service, string tableName = "mailoutbox")
     {
         ArgumentNullException.ThrowIfNull(service);
         table = service.GetTableClient(tableName);
+        markerRows = new WriteAheadRows(table, EarlierDue, AtColumn);
         created = new AsyncOnce(async ct => await table.CreateIfNotExistsAsync(ct));
     }
 
@@ -199,18 +206,18 @@ public sealed class TableMailOutbox : IMailOutbox
         var token = Token.Parse(current.ConcurrencyToken);
         var version = token.Version + 1;
 
-        // 1. Markers the new state needs, before the state itself.
+        // 1. Markers the new state needs, before the state itself; never over a marker a newer state wrote.
         if (IsPendingState(updated.Status))
         {
-            await table.UpsertEntityAsync(Marker(PendingPrefix, updated.Id, version, updated.NextAttemptAt, MailLanes.Of(updated.Kind)), TableUpdateMode.Replace, cancellationToken);
+            await markerRows.WriteAsync(Marker(PendingPrefix, updated.Id, version, updated.NextAttemptAt, MailLanes.Of(updated.Kind)), cancellationToken);
         }
         else if (updated.Status == MailStatus.Failed)
         {
-            await table.UpsertEntityAsync(Marker(FailedPrefix, updated.Id, version, updated.NextAttemptAt), TableUpdateMode.Replace, cancellationToken);
+            await markerRows.WriteAsync(Marker(FailedPrefix, updated.Id, version, updated.NextAttemptAt), cancellationToken);
         }
         else if (updated.Status == MailStatus.Superseded)
         {
-            await table.UpsertEntityAsync(Marker(SupersededPrefix, updated.Id, version, updated.NextAttemptAt), TableUpdateMode.Replace, cancellationToken);
+            await markerRows.WriteAsync(Marker(SupersededPrefix, updated.Id, version, updated.NextAttemptAt), cancellationToken);
         }
 
         // 2. The state, only if nobody changed it since it was read. A sent message's purge row goes with it, atomically.
@@ -337,7 +344,7 @@ public sealed class TableMailOutbox : IMailOutbox
         {
             var id = marker.RowKey[prefix.Length..];
             var message = await GetAsync(id, cancellationToken);
-            var markerVersion = marker.GetInt64("Version") ?? 0;
+            var markerVersion = WriteAheadRows.VersionOf(marker);
             if (message is not null && wanted(message.Message.Status))
             {
                 yield return message;
@@ -348,33 +355,20 @@ public sealed class TableMailOutbox : IMailOutbox
             var messageVersion = message is null ? 0 : Token.Parse(message.ConcurrencyToken).Version;
             if (message is not null && messageVersion >= markerVersion)
             {
-                try
-                {
-                    await table.DeleteEntityAsync(marker, marker.ETag, cancellationToken);
-                }
-                catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
-                {
-                    // Best effort: the marker stays stale and is skipped again next time.
-                }
+                await markerRows.RemoveStaleAsync(marker, cancellationToken);
             }
         }
     }
 
-    private async Task RetireMarkerAsync(string prefix, string id, long version, CancellationToken cancellationToken)
-    {
-        var marker = await table.GetEntityIfExistsAsync<TableEntity>(Partition, prefix + id, cancellationToken: cancellationToken);
-        if (marker.HasValue && (marker.Value!.GetInt64("Version") ?? 0) <= version)
-        {
-            try
-            {
-                await table.DeleteEntityAsync(marker.Value, marker.Value.ETag, cancellationToken);
-            }
-            catch (RequestFailedException e) when (e.Status is 404 or 412)
-            {
-                // Gone already, or rewritten for a newer state: either way not ours to remove.
-            }
-        }
-    }
+    private Task RetireMarkerAsync(string prefix, string id, long version, CancellationToken cancellationToken) =>
+        markerRows.RetireAsync(Partition, prefix + id, version, cancellationToken);
+
+    /// <summary>
+    /// Of two markers of one version (two writers that read the same message, at most one of which commits), the one due
+    /// earlier stays: the message is then never listed later than it is due; listed early, it is read and left for later.
+    /// </summary>
+    private static bool EarlierDue(TableEntity stored, TableEntity written) =>
+        (written.GetDateTimeOffset(AtColumn) ?? DateTimeOffset.MaxValue) < (stored.GetDateTimeOffset(AtColumn) ?? DateTimeOffset.MaxValue);
 
     /// <summary><c>purge|TICKS|</c>: Unix ticks of when the message was queued, zero-padded so that keys sort by time.</summary>
     private static string PurgeKeyPrefix(Instant queuedAt) =>
@@ -390,7 +384,7 @@ public sealed class TableMailOutbox : IMailOutbox
 
     private static TableEntity Marker(string prefix, string id, long version, Instant at, MailLane? lane = null)
     {
-        var marker = new TableEntity(Partition, prefix + id) { ["Version"] = version, ["At"] = at.ToDateTimeOffset() };
+        var marker = new TableEntity(Partition, prefix + id) { [WriteAheadRows.VersionColumn] = version, [AtColumn] = at.ToDateTimeOffset() };
         if (lane is { } l)
         {
             marker["Lane"] = l.ToString();

@@ -22,42 +22,20 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     /// <summary>How many times a command is decided again after losing a concurrent write.</summary>
     public const int MaxAttempts = 50;
 
-    public async Task<CommandResult> ActivateAsync(ActivationRequest request, CommandContext context, CancellationToken cancellationToken)
+    public Task<CommandResult> ActivateAsync(ActivationRequest request, CommandContext context, CancellationToken cancellationToken)
     {
         var emailSentOn = calendar.DateOf(request.ActivationEmailSentAt);
-        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
-        {
-            var existing = await store.GetAsync(request.Serial, cancellationToken);
-            var decision = PlanDecisions.Activate(existing?.License, request, options.DefaultProduct, emailSentOn, calendar.Now, context);
-            switch (decision)
+        return WriteAsync(
+            request.Serial,
+            CommandOutcome.Created,
+            async ct =>
             {
-                case Decision.NoChange:
-                    return new CommandResult(CommandOutcome.Unchanged, existing);
-                case Decision.Refuse refuse:
-                    return new CommandResult(CommandOutcome.Conflict, existing, refuse.Detail);
-                case Decision.Change change:
-                    bool added;
-                    try
-                    {
-                        added = await store.TryAddAsync(change.License, change.Event, cancellationToken);
-                    }
-                    catch (LicenseTooLargeException tooLarge)
-                    {
-                        return new CommandResult(CommandOutcome.TooLarge, existing, tooLarge.Message);
-                    }
-
-                    if (added)
-                    {
-                        return new CommandResult(CommandOutcome.Created, await store.GetAsync(request.Serial, cancellationToken));
-                    }
-
-                    break; // Another request stored this serial first: decide again against what it stored.
-            }
-
-            await BackOffAsync(attempt, cancellationToken);
-        }
-
-        throw new ConcurrencyExhaustedException(request.Serial);
+                var existing = await store.GetAsync(request.Serial, ct);
+                return new Attempt(existing, PlanDecisions.Activate(existing?.License, request, options.DefaultProduct, emailSentOn, calendar.Now, context));
+            },
+            // False when another request stored this serial first: the next attempt decides against what it stored.
+            (_, change, ct) => store.TryAddAsync(change.License, change.Event, ct),
+            cancellationToken);
     }
 
     public Task<CommandResult> RecordTrainingAsync(Serial serial, CommandContext context, CancellationToken cancellationToken) =>
@@ -152,40 +130,68 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     private Task<CommandResult> UpdateWithHistoryAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, CancellationToken cancellationToken) =>
         UpdateAsync(serial, decide, readHistory: true, cancellationToken);
 
-    private async Task<CommandResult> UpdateAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, bool readHistory, CancellationToken cancellationToken)
+    private Task<CommandResult> UpdateAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, bool readHistory, CancellationToken cancellationToken) =>
+        WriteAsync(
+            serial,
+            CommandOutcome.Updated,
+            async ct =>
+            {
+                var current = await store.GetAsync(serial, ct);
+                if (current is null)
+                {
+                    return null;
+                }
+
+                var history = readHistory ? await store.GetEventsAsync(serial, ct) : [];
+                return new Attempt(current, decide(current.License, history));
+            },
+            // False when another writer changed the license since it was read: the next attempt reads the winner's change.
+            (current, change, ct) => store.TryUpdateAsync(current!, change.License, change.Event, ct),
+            cancellationToken);
+
+    /// <summary>
+    /// The one optimistic-concurrency loop of every write: read and decide, write the change only if the license is
+    /// still as read, and on a lost race back off and decide again on fresh data, at most <see cref="MaxAttempts"/> times.
+    /// </summary>
+    /// <param name="readAndDecide">Reads the license and decides; null when there is no license to decide on (not found).</param>
+    /// <param name="tryWrite">Writes the change against the license as read; false when another writer got there first.</param>
+    private async Task<CommandResult> WriteAsync(
+        Serial serial,
+        CommandOutcome written,
+        Func<CancellationToken, Task<Attempt?>> readAndDecide,
+        Func<StoredLicense?, Decision.Change, CancellationToken, Task<bool>> tryWrite,
+        CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
-            var current = await store.GetAsync(serial, cancellationToken);
-            if (current is null)
+            if (await readAndDecide(cancellationToken) is not { } read)
             {
                 return new CommandResult(CommandOutcome.NotFound, null);
             }
 
-            var history = readHistory ? await store.GetEventsAsync(serial, cancellationToken) : [];
-            switch (decide(current.License, history))
+            switch (read.Decision)
             {
                 case Decision.NoChange:
-                    return new CommandResult(CommandOutcome.Unchanged, current);
+                    return new CommandResult(CommandOutcome.Unchanged, read.License);
                 case Decision.Refuse refuse:
-                    return new CommandResult(CommandOutcome.Conflict, current, refuse.Detail);
+                    return new CommandResult(CommandOutcome.Conflict, read.License, refuse.Detail);
                 case Decision.Change change:
-                    bool updated;
+                    bool stored;
                     try
                     {
-                        updated = await store.TryUpdateAsync(current, change.License, change.Event, cancellationToken);
+                        stored = await tryWrite(read.License, change, cancellationToken);
                     }
                     catch (LicenseTooLargeException tooLarge)
                     {
-                        return new CommandResult(CommandOutcome.TooLarge, current, tooLarge.Message);
+                        return new CommandResult(CommandOutcome.TooLarge, read.License, tooLarge.Message);
                     }
 
-                    if (updated)
+                    if (stored)
                     {
-                        return new CommandResult(CommandOutcome.Updated, await store.GetAsync(serial, cancellationToken));
+                        return new CommandResult(written, await store.GetAsync(serial, cancellationToken));
                     }
 
-                    break; // Lost the race: read the winner's change and decide again.
+                    break; // Lost the race: decide again on what the winner stored.
             }
 
             await BackOffAsync(attempt, cancellationToken);
@@ -196,6 +202,9 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
 
     private static Task BackOffAsync(int attempt, CancellationToken cancellationToken) =>
         Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10 * Math.Min(attempt, 10))), cancellationToken);
+
+    /// <summary>One attempt's reading and decision: the license as read (null when there is none yet) and what to do.</summary>
+    private sealed record Attempt(StoredLicense? License, Decision Decision);
 }
 
 /// <summary>A license changed under a command on every one of its attempts; the request may be retried.</summary>
