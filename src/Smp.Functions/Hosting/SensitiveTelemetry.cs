@@ -11,9 +11,10 @@ namespace Smp.Functions.Hosting;
 /// password, a secret, a key or a token has its value replaced. By value: in any text (a URL, a query string, a
 /// log message or template, an exception message) the value of a link signature (<c>sig=</c>), of a function key
 /// (<c>code=</c>, <c>x-functions-key:</c>, <c>"code":</c>, <c>[x-functions-key, ...]</c>) and of any parameter,
-/// header, header pair or JSON member with a sensitive name is replaced, while the names and the other parameters (<c>serial</c>, <c>expires</c>, ...) stay readable. The
-/// first line is the code itself, which never puts such a value in a tag or a log message; this catches the slip
-/// and what frameworks log on their own (request lines with their query strings).
+/// header, header pair or JSON member with a sensitive name is replaced, while the names and the other parameters
+/// (<c>serial</c>, <c>expires</c>, ...) stay readable. The first line is the code itself, which never puts such a
+/// value in a tag or a log message; this catches the slip and what frameworks log on their own (request lines with
+/// their query strings).
 /// </summary>
 internal static partial class SensitiveTelemetry
 {
