@@ -51,12 +51,18 @@ public sealed class TableMailOutbox : IMailOutbox
     private readonly TableClient table;
     private readonly WriteAheadRows markerRows;
     private readonly AsyncOnce created;
+    private readonly Action<UnreadableOutboxMessage> onUnreadable;
 
-    public TableMailOutbox(TableServiceClient service, string tableName = "mailoutbox")
+    /// <param name="onUnreadable">
+    /// Told of each message row that cannot be read while messages are listed (for the dispatcher, for staff, for the
+    /// purge): the row is skipped and left in place for staff, and the messages around it go on.
+    /// </param>
+    public TableMailOutbox(TableServiceClient service, string tableName = "mailoutbox", Action<UnreadableOutboxMessage>? onUnreadable = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         table = service.GetTableClient(tableName);
         markerRows = new WriteAheadRows(table, EarlierDue, AtColumn);
+        this.onUnreadable = onUnreadable ?? (_ => { });
         created = new AsyncOnce(async ct => await table.CreateIfNotExistsAsync(ct));
     }
 
@@ -288,7 +294,11 @@ public sealed class TableMailOutbox : IMailOutbox
         foreach (var marker in due)
         {
             var id = marker.RowKey[(marker.RowKey.LastIndexOf('|') + 1)..];
-            var stored = await GetAsync(id, cancellationToken);
+            if (!(await TryReadAsync(id, cancellationToken)).Readable(out var stored))
+            {
+                continue; // Left in place, with its row, for staff; the next run skips it again.
+            }
+
             if (stored is { Message: { Status: MailStatus.Sent, BodyPurged: false } message })
             {
                 // The body goes and the row that found it goes with it, or neither: a failure leaves both for the next run.
@@ -343,7 +353,11 @@ public sealed class TableMailOutbox : IMailOutbox
         foreach (var marker in markers.OrderBy(m => m.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue))
         {
             var id = marker.RowKey[prefix.Length..];
-            var message = await GetAsync(id, cancellationToken);
+            if (!(await TryReadAsync(id, cancellationToken)).Readable(out var message))
+            {
+                continue; // Left in place, with its marker, for staff: one bad row must not stop the others.
+            }
+
             var markerVersion = WriteAheadRows.VersionOf(marker);
             if (message is not null && wanted(message.Message.Status))
             {
@@ -357,6 +371,36 @@ public sealed class TableMailOutbox : IMailOutbox
             {
                 await markerRows.RemoveStaleAsync(marker, cancellationToken);
             }
+        }
+    }
+
+    /// <summary>
+    /// Reads a message for a listing: a row that cannot be read (an unknown status written by another version, a
+    /// missing content chunk, bad JSON, an address that no longer parses) is reported and skipped, never thrown.
+    /// </summary>
+    private async Task<ReadAttempt> TryReadAsync(string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return new ReadAttempt(true, await GetAsync(id, cancellationToken));
+        }
+        catch (Exception e) when (IsUnreadableRecord(e))
+        {
+            // The type only: the message of a parse failure may quote what the row holds (addresses, body).
+            onUnreadable(new UnreadableOutboxMessage(id, e.GetType().Name));
+            return new ReadAttempt(false, null);
+        }
+    }
+
+    private static bool IsUnreadableRecord(Exception e) =>
+        e is JsonException or InvalidDataException or NotSupportedException or FormatException or ArgumentException;
+
+    private readonly record struct ReadAttempt(bool Ok, StoredOutboxMessage? Message)
+    {
+        public bool Readable(out StoredOutboxMessage? message)
+        {
+            message = Message;
+            return Ok;
         }
     }
 
@@ -443,7 +487,7 @@ public sealed class TableMailOutbox : IMailOutbox
         var message = new OutboxMessage(
             content.ToMail(),
             entity.GetString("Kind") ?? string.Empty,
-            Enum.Parse<MailStatus>(entity.GetString("Status") ?? nameof(MailStatus.Pending)),
+            StatusOf(entity),
             entity.GetInt32("Attempts") ?? 0,
             Instant.FromDateTimeOffset(entity.GetDateTimeOffset("CreatedAt") ?? default),
             Instant.FromDateTimeOffset(entity.GetDateTimeOffset("NextAttemptAt") ?? default),
@@ -457,6 +501,14 @@ public sealed class TableMailOutbox : IMailOutbox
             BodyPurged = entity.GetBoolean("BodyPurged") ?? false,
         };
         return new StoredOutboxMessage(message, new Token(entity.GetInt64("Version") ?? 1, entity.ETag).ToString());
+    }
+
+    private static MailStatus StatusOf(TableEntity entity)
+    {
+        var text = entity.GetString("Status") ?? nameof(MailStatus.Pending);
+        return Enum.TryParse<MailStatus>(text, ignoreCase: false, out var status) && Enum.IsDefined(status) && !char.IsAsciiDigit(text[0])
+            ? status
+            : throw new InvalidDataException($"Outbox row {entity.RowKey} has a status this version does not know.");
     }
 
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];
