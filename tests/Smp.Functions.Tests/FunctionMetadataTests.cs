@@ -30,6 +30,17 @@ public class FunctionMetadataTests
         { "RetryMail", "api/mail/{id}/retry", "post", "Function" },
         { "PasswordRequestPage", "api/password-requests", "get", "Anonymous" },
         { "GetOpenApiDocument", "api/openapi.json", "get", "Anonymous" },
+        // The staff console (SPEC section 8): anonymous to the host, the app decides who may do what (section 7).
+        { "ConsoleStylesheet", "console/console.css", "get", "Anonymous" },
+        { "ConsoleDashboard", "console", "get", "Anonymous" },
+        { "ConsoleFindLicense", "console/licenses", "get", "Anonymous" },
+        { "ConsoleLicense", "console/licenses/{serial}", "get", "Anonymous" },
+        { "ConsoleRecordRenewal", "console/licenses/{serial}/renewals", "post", "Anonymous" },
+        { "ConsoleRecordTraining", "console/licenses/{serial}/training", "post", "Anonymous" },
+        { "ConsoleReplaceContacts", "console/licenses/{serial}/contacts", "post", "Anonymous" },
+        { "ConsoleCustomer", "console/customers/{customerId}", "get", "Anonymous" },
+        { "ConsoleMail", "console/mail", "get", "Anonymous" },
+        { "ConsoleRetryMail", "console/mail/{id}/retry", "post", "Anonymous" },
     };
 
     public static TheoryData<string, string> TimerFunctions => new()

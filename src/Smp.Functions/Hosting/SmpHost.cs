@@ -94,5 +94,7 @@ public static class SmpHost
         services.AddOptions<StaffOptions>().Bind(configuration.GetSection(StaffOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<StaffOptions>, StaffOptionsValidator>();
         services.AddSingleton<StaffIdentity>();
+        services.AddSingleton<FormTokens>();
+        services.AddSingleton<ConsoleGate>();
     }
 }
