@@ -149,7 +149,7 @@ public static class ConsoleLicensePage
         }
 
         var t = X(today);
-        svg.Append(FormattableString.Invariant($"<line class=\"today\" x1=\"{t:0.#}\" x2=\"{t:0.#}\" y1=\"4\" y2=\"50\"></line><text class=\"today-label\" x=\"{t:0.#}\" y=\"64\" text-anchor=\"middle\">today</text>"));
+        svg.Append(FormattableString.Invariant($"<line class=\"today\" x1=\"{t:0.#}\" x2=\"{t:0.#}\" y1=\"4\" y2=\"50\"></line><text class=\"today-label\" x=\"{Math.Clamp(t, 20, Width - 20):0.#}\" y=\"64\" text-anchor=\"middle\">today</text>"));
         return svg.Append("</svg>").ToString();
     }
 }
