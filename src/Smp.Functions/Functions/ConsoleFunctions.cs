@@ -55,9 +55,21 @@ public sealed class ConsoleFunctions(
             return refusal;
         }
 
+        // The figures come from the expiry report of a bounded window around today, a page at a time.
+        var today = calendar.Today;
+        var (from, to) = ExpiryFigures.Window(today);
+        var expiries = new List<LocalDate>();
+        ExpiryPosition? after = null;
+        do
+        {
+            var page = await licenses.ListExpiringPageAsync(from, to, after, ReportFunctions.MaxPageSize, call.Cancellation);
+            expiries.AddRange(page.Licenses.Select(l => l.License.ExpiresOn));
+            after = page.Next;
+        }
+        while (after is not null && expiries.Count < ConsoleDashboardPage.MaxLicenses);
+
         var failed = await outbox.ListFailedAsync(call.Cancellation);
-        var body = "<p>Open a license by its serial with the field above, or see the <a href=\"/console/mail\">mail</a>.</p>"
-            + "<dl class=\"facts\"><dt>Failed mail</dt><dd id=\"failed-mail\">" + Number(failed.Count) + "</dd></dl>";
+        var body = ConsoleDashboardPage.Body(ExpiryFigures.From(expiries, today), failed.Count, after is not null);
         return Page(session.Person, StatusCodes.Status200OK, "Dashboard", body);
     }
 

@@ -229,6 +229,23 @@ public sealed class ConsoleTests : IDisposable
     }
 
     [Fact]
+    public async Task Section8_the_dashboard_counts_expiring_and_lapsed_licenses_and_shows_each_chart_with_its_numbers()
+    {
+        await ActivateAsync();
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(serial: "VT-1002", sentAt: "2025-12-14T10:00:00-07:00"))).Status);
+
+        var page = await _console.SendAsync("GET", "/console", headers: As(ReaderPrincipal));
+
+        Assert.Equal(200, page.Status);
+        Assert.Contains("<dd id=\"expiring-30\">0</dd>", page.Body, StringComparison.Ordinal);
+        Assert.Contains("<dd id=\"expiring-90\">1</dd>", page.Body, StringComparison.Ordinal);
+        Assert.Contains("<dd id=\"lapsed-90\">1</dd>", page.Body, StringComparison.Ordinal);
+        Assert.Contains("<tr><td>May 2026</td><td>1</td></tr>", page.Body, StringComparison.Ordinal);
+        Assert.Contains("<tr><td>Jan 2026</td><td>1</td></tr>", page.Body, StringComparison.Ordinal);
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(page.Body, "<svg class=\"chart\""));
+    }
+
+    [Fact]
     public async Task Section8_console_pages_encode_what_they_show()
     {
         Assert.Equal(201, (await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(customerId: "C-<i>x</i>"))).Status);
