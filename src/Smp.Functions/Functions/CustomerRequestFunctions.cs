@@ -25,7 +25,7 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
 
     [Function("TermRequestPage")]
     public static IActionResult TermRequestPage(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "term-requests")] HttpRequest request)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/term-requests")] HttpRequest request)
     {
         var call = HttpCall.Of(request);
         if (RequestReaders.Serial(call.Query("serial"), call.Errors) is not { } serial)
@@ -42,13 +42,13 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
 
     [Function("RequestTerm")]
     public Task<IActionResult> RequestTerm(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "term-requests")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/term-requests")] HttpRequest request,
         FunctionContext context) =>
         AcceptAsync(HttpCall.Of(request, context), CustomerRequestKinds.Term, allowScope: false, "Plan term requested");
 
     [Function("QuoteRequestPage")]
     public static IActionResult QuoteRequestPage(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "quote-requests")] HttpRequest request)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/quote-requests")] HttpRequest request)
     {
         var call = HttpCall.Of(request);
         var parsed = RequestReaders.Serial(call.Query("serial"), call.Errors);
@@ -70,7 +70,7 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
 
     [Function("RequestQuote")]
     public Task<IActionResult> RequestQuote(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "quote-requests")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/quote-requests")] HttpRequest request,
         FunctionContext context) =>
         AcceptAsync(HttpCall.Of(request, context), CustomerRequestKinds.Quote, allowScope: true, "Renewal quotation requested");
 

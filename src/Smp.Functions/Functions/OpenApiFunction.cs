@@ -24,7 +24,7 @@ public sealed class OpenApiFunction
 
     [Function("GetOpenApiDocument")]
     public static IActionResult GetOpenApiDocument(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest request)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/openapi.json")] HttpRequest request)
     {
         var call = HttpCall.Of(request);
         return call.PublicDocument(Document.Value, "application/json; charset=utf-8", CacheControl);

@@ -24,7 +24,7 @@ public sealed class ReportFunctions(LicenseService licenses, LicenseResults resu
 
     [Function("ListCustomerLicenses")]
     public async Task<IActionResult> ListCustomerLicenses(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "customers/{customerId}/licenses")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/customers/{customerId}/licenses")] HttpRequest request,
         string customerId,
         FunctionContext context)
     {
@@ -48,7 +48,7 @@ public sealed class ReportFunctions(LicenseService licenses, LicenseResults resu
 
     [Function("ExpiringReport")]
     public async Task<IActionResult> ExpiringReport(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "reports/expiring")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/reports/expiring")] HttpRequest request,
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);

@@ -16,6 +16,7 @@ using Smp.Core.Requests;
 using Smp.Core.Updates;
 using Smp.Functions.Functions;
 using Smp.Functions.Http;
+using Smp.Functions.Staff;
 
 namespace Smp.Functions.Hosting;
 
@@ -83,6 +84,17 @@ public static class SmpHost
         services.AddSingleton<IReminderMailComposer, ReminderMailComposer>();
         services.AddSingleton<ReminderScan>();
         services.AddSingleton<CustomerRequests>();
+        AddStaffConsole(services, configuration);
         return services;
+    }
+
+    /// <summary>The staff console's identity (SPEC section 7) and its form protection (section 8).</summary>
+    private static void AddStaffConsole(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StaffOptions>().Bind(configuration.GetSection(StaffOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StaffOptions>, StaffOptionsValidator>();
+        services.AddSingleton<StaffIdentity>();
+        services.AddSingleton<FormTokens>();
+        services.AddSingleton<ConsoleGate>();
     }
 }

@@ -38,6 +38,9 @@ public sealed class HttpCall
     /// <summary>Who made the request and its correlation id, for the audit trail (R15).</summary>
     public CommandContext Audit => RequestAudit.For(Request, _function ?? throw new InvalidOperationException("A call without its function context has no audit actor."));
 
+    /// <summary>The correlation id of this request, for an audit context built elsewhere (a signed-in person's).</summary>
+    public string CorrelationId => RequestAudit.CorrelationId(Request, _function ?? throw new InvalidOperationException("A call without its function context has no correlation id."));
+
     /// <summary>The prologue of a trigger that takes its <see cref="FunctionContext"/>.</summary>
     public static HttpCall Of(HttpRequest request, FunctionContext function)
     {

@@ -66,14 +66,21 @@ public sealed record TermDocument(
         new(term.Kind, term.Start, term.End, term.Months, term.Days, term.Source, term.OrderReference, term.CoveredFrom);
 }
 
-/// <summary>An audit event: type, instant, actor and correlation id, and the facts of the change beside them.</summary>
+/// <summary>
+/// An audit event: type, instant, actor and correlation id, and the facts of the change beside them; <c>actorId</c> is
+/// the signed-in person's directory object id (SPEC section 7), absent for keys, timers and customers.
+/// </summary>
 public sealed record EventDocument(string Type, Instant At, string Actor, string CorrelationId)
 {
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ActorId { get; init; }
+
     [JsonExtensionData]
     public Dictionary<string, object>? Details { get; init; }
 
     public static EventDocument From(LicenseEvent e) => new(e.Type, e.At, e.Actor, e.CorrelationId)
     {
+        ActorId = e.ActorId,
         Details = e.Data.Count == 0 ? null : e.Data.ToDictionary(d => d.Key, d => (object)d.Value, StringComparer.Ordinal),
     };
 }
