@@ -285,12 +285,14 @@ public sealed class CustomerRequests(
             return;
         }
 
-        // For a whole customer the desk hears once a day, and every other license of the customer records it once
-        // and only within its own daily allowance: requests through each serial of a customer buy no more mail to
-        // the desk, nor more events on any license, than the per-serial limit (SPEC section 5).
-        var day = NodaTime.Text.LocalDatePattern.Iso.Format(today);
+        // Every quote request reaches the desk (R11), with the requester's contacts to reply to: the desk mail is
+        // identified by what the request asks (requesting serial, scope, day), so a repeat, or a run again after a
+        // crash, sends no second copy, while two requesters of one customer each get their own. The per-serial and
+        // per-client limits bound these mails. Every other license of the customer records each requester's ask
+        // once, and only within its own daily allowance, so requests through each serial of a customer buy no more
+        // events on any license than the per-serial limit (SPEC section 5).
         var deskId = scope == QuoteScope.Customer
-            ? DeterministicId.From("quote-desk-customer", requester.Customer.Id, day)
+            ? DeterministicId.From("quote-desk-customer", requester.Serial.Value, request.Key)
             : DeterministicId.From("quote-desk", requester.Serial.Value, request.Key);
         var ackId = DeterministicId.From("quote-ack", requester.Serial.Value, request.Key);
         await EnqueueAsync(new OutgoingMail(deskId, mail.Sender, [mail.RenewalsDesk], requester.Contacts[0], notification.Subject, notification.PlainText, notification.Html), MailKinds.QuoteNotification, cancellationToken);
@@ -303,10 +305,10 @@ public sealed class CustomerRequests(
             [LicenseEventData.AcknowledgementMailId] = ackId,
         };
         await licenses.RecordRequestAsync(requester.Serial, LicenseEventTypes.QuoteRequested, data, request.Context, cancellationToken);
-        var customerDay = CustomerRequest.DigestOf(string.Join('|', CustomerRequestKinds.Quote, "customer-of", requester.Customer.Id, day));
+        var askOfCustomer = CustomerRequest.DigestOf(string.Join('|', CustomerRequestKinds.Quote, "customer-of", requester.Customer.Id, request.Key));
         foreach (var license in included.Where(l => l.Serial != requester.Serial))
         {
-            if (await limiter.TryAcquireAsync($"{CustomerRequestKinds.Quote}|serial|{license.Serial.Value}", request.Day, limits.PerSerialPerDay, customerDay, cancellationToken) != LimitDecision.Refused)
+            if (await limiter.TryAcquireAsync($"{CustomerRequestKinds.Quote}|serial|{license.Serial.Value}", request.Day, limits.PerSerialPerDay, askOfCustomer, cancellationToken) != LimitDecision.Refused)
             {
                 await licenses.RecordRequestOnceAsync(license.Serial, LicenseEventTypes.QuoteRequested, data, LicenseEventData.NotificationMailId, request.Context, cancellationToken);
             }
