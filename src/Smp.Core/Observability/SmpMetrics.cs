@@ -37,6 +37,7 @@ public sealed class SmpMetrics
         public const string ScanDuration = "smp.scan.duration";
         public const string CustomerRequestsGivenUp = "smp.requests.given_up";
         public const string CustomerRequestsUnreadable = "smp.requests.unreadable";
+        public const string CustomerRequestsPurgeFailed = "smp.requests.purge_failed";
     }
 
     // A reminder scan takes from well under a second (nothing due) to minutes (a big catch-up run).
@@ -54,6 +55,7 @@ public sealed class SmpMetrics
     private readonly Histogram<double> scanDuration;
     private readonly Counter<long> requestsGivenUp;
     private readonly Counter<long> requestsUnreadable;
+    private readonly Counter<long> requestsPurgeFailed;
 
     /// <param name="meterFactory">
     /// Creates (and later disposes) the meter, so each container gets its own and tests can listen to theirs.
@@ -85,6 +87,8 @@ public sealed class SmpMetrics
             Instruments.CustomerRequestsGivenUp, "{request}", "Accepted customer requests given up unprocessed: after their last allowed attempt, or too old to act on, by reason.");
         requestsUnreadable = meter.CreateCounter<long>(
             Instruments.CustomerRequestsUnreadable, "{request}", "Stored customer requests that could not be read and were removed.");
+        requestsPurgeFailed = meter.CreateCounter<long>(
+            Instruments.CustomerRequestsPurgeFailed, "{run}", "Runs of the customer-request work whose purge of past days failed (the next run purges what is left).");
         scanDuration = meter.CreateHistogram(
             Instruments.ScanDuration,
             "s",
@@ -145,6 +149,9 @@ public sealed class SmpMetrics
 
     /// <summary>A stored customer request could not be read and was removed.</summary>
     public void CustomerRequestUnreadable() => requestsUnreadable.Add(1);
+
+    /// <summary>The purge of past days' customer requests and counters failed in one run of the background work.</summary>
+    public void CustomerRequestPurgeFailed() => requestsPurgeFailed.Add(1);
 
     private static KeyValuePair<string, object?> Kind(string kind)
     {

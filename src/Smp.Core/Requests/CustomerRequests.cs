@@ -26,7 +26,8 @@ public enum QuoteScope
 /// What one run of the background work on customer requests did: <paramref name="GivenUp"/> are the requests whose
 /// last allowed attempt failed in this run (never tried again); <paramref name="Expired"/> those given up unprocessed
 /// because they were older than <see cref="CustomerRequests.MaxAgeDays"/>; <paramref name="Unreadable"/> the stored
-/// requests that could not be read and were removed.
+/// requests that could not be read and were removed; <paramref name="PurgeFailure"/> the kind of error that stopped the
+/// purge of past days (null when it ran through), which never hides the rest of the report.
 /// </summary>
 public sealed record CustomerRequestReport(
     int Processed,
@@ -34,7 +35,8 @@ public sealed record CustomerRequestReport(
     int Purged,
     IReadOnlyList<CustomerRequest> GivenUp,
     IReadOnlyList<CustomerRequest>? Expired = null,
-    IReadOnlyList<UnreadableCustomerRequest>? Unreadable = null);
+    IReadOnlyList<UnreadableCustomerRequest>? Unreadable = null,
+    string? PurgeFailure = null);
 
 /// <summary>
 /// When the background work tries a failed customer request again: after <paramref name="FirstDelay"/>, doubling
@@ -181,9 +183,23 @@ public sealed class CustomerRequests(
             }
         }
 
+        // The purge is tidying only: its failure never hides what this run did (requests given up, removed or
+        // failed are still reported); it is reported beside them, and the next run purges what is left.
         var keepFrom = calendar.Today.PlusDays(1 - KeptDays);
-        var purged = await limiter.PurgeBeforeAsync(keepFrom, cancellationToken) + await queue.PurgeBeforeAsync(keepFrom, cancellationToken);
-        return new CustomerRequestReport(processed, failed, purged, givenUp, expired, unreadable);
+        var purged = 0;
+        string? purgeFailure = null;
+        try
+        {
+            purged += await limiter.PurgeBeforeAsync(keepFrom, cancellationToken);
+            purged += await queue.PurgeBeforeAsync(keepFrom, cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The kind of error only: its message may quote what storage was sent.
+            purgeFailure = e.GetType().Name;
+        }
+
+        return new CustomerRequestReport(processed, failed, purged, givenUp, expired, unreadable, purgeFailure);
     }
 
     private Task ActAsync(CustomerRequest request, CancellationToken cancellationToken) => request.Kind switch

@@ -105,6 +105,12 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
             LogUnreadable(logger, row.Day, row.Key, row.Reason);
             metrics.CustomerRequestUnreadable();
         }
+
+        if (report.PurgeFailure is { } failure)
+        {
+            LogPurgeFailed(logger, failure);
+            metrics.CustomerRequestPurgeFailed();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Customer request of kind {Kind} given up after its last allowed attempt failed: {RequestKey}.")]
@@ -115,6 +121,9 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Stored customer request {Day}/{RowKey} could not be read ({Reason}); removed.")]
     private static partial void LogUnreadable(ILogger logger, string day, string rowKey, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The purge of past customer requests and counters failed ({Reason}); the next run purges what is left.")]
+    private static partial void LogPurgeFailed(ILogger logger, string reason);
 
     /// <summary>
     /// A term or quotation request (posted as JSON or as the page's form): checked against the anonymous limits,
