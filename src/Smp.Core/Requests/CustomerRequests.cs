@@ -27,7 +27,9 @@ public enum QuoteScope
 /// last allowed attempt failed in this run (never tried again); <paramref name="Expired"/> those given up unprocessed
 /// because they were older than <see cref="CustomerRequests.MaxAgeDays"/>; <paramref name="Unreadable"/> the stored
 /// requests that could not be read and were removed; <paramref name="PurgeFailure"/> the kind of error that stopped the
-/// purge of past days (null when it ran through), which never hides the rest of the report.
+/// purge of past days (null when it ran through), which never hides the rest of the report; <paramref name="Backlog"/>
+/// the requests that were waiting when the run began, the oldest of them <paramref name="OldestPendingAgeDays"/> business
+/// days old.
 /// </summary>
 public sealed record CustomerRequestReport(
     int Processed,
@@ -36,7 +38,9 @@ public sealed record CustomerRequestReport(
     IReadOnlyList<CustomerRequest> GivenUp,
     IReadOnlyList<CustomerRequest>? Expired = null,
     IReadOnlyList<UnreadableCustomerRequest>? Unreadable = null,
-    string? PurgeFailure = null);
+    string? PurgeFailure = null,
+    PendingBacklog? Backlog = null,
+    int OldestPendingAgeDays = 0);
 
 /// <summary>
 /// When the background work tries a failed customer request again: after <paramref name="FirstDelay"/>, doubling
@@ -106,7 +110,14 @@ public sealed class CustomerRequests(
     /// made-up serials would use it up and silence every real customer for the day; the background work takes it
     /// only for a request that is about to mail an existing license (<see cref="WithinDailyCapAsync"/>).
     /// </summary>
-    public async Task<bool> AcceptAsync(CustomerRequest request, string clientAddressHash, CancellationToken cancellationToken)
+    public Task<bool> AcceptAsync(CustomerRequest request, string clientAddressHash, CancellationToken cancellationToken) =>
+        AcceptAsync(request, clientAddressHash, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="AcceptAsync(CustomerRequest, string, CancellationToken)"/>; an IPv6 client is also counted with
+    /// the other clients of its /48 allocation (<paramref name="networkHash"/>, null for IPv4), after its own count.
+    /// </summary>
+    public async Task<bool> AcceptAsync(CustomerRequest request, string clientAddressHash, string? networkHash, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrWhiteSpace(clientAddressHash);
@@ -114,6 +125,8 @@ public sealed class CustomerRequests(
         // takes no second allowance, and counters stay small.
         var key = request.Digest;
         if (await limiter.TryAcquireAsync($"{request.Kind}|client|{clientAddressHash}", request.Day, limits.PerClientPerDay, key, cancellationToken) == LimitDecision.Refused
+            || (networkHash is not null
+                && await limiter.TryAcquireAsync($"{request.Kind}|network|{networkHash}", request.Day, limits.PerNetworkPerDay, key, cancellationToken) == LimitDecision.Refused)
             || await limiter.TryAcquireAsync($"{request.Kind}|serial|{request.Serial.Value}", request.Day, limits.PerSerialPerDay, key, cancellationToken) == LimitDecision.Refused)
         {
             return false;
@@ -138,7 +151,8 @@ public sealed class CustomerRequests(
         var unreadable = new List<UnreadableCustomerRequest>();
         var now = calendar.Now;
         var oldestActedOn = calendar.Today.PlusDays(-MaxAgeDays);
-        foreach (var pending in await queue.ListPendingAsync(now, BatchSize, unreadable.Add, cancellationToken))
+        PendingBacklog? backlog = null;
+        foreach (var pending in await queue.ListPendingAsync(now, BatchSize, unreadable.Add, b => backlog = b, cancellationToken))
         {
             if (pending.Request.Day < oldestActedOn)
             {
@@ -199,7 +213,8 @@ public sealed class CustomerRequests(
             purgeFailure = e.GetType().Name;
         }
 
-        return new CustomerRequestReport(processed, failed, purged, givenUp, expired, unreadable, purgeFailure);
+        var oldestAge = backlog?.OldestDay is { } oldestDay ? Math.Max(0, NodaTime.Period.Between(oldestDay, calendar.Today, NodaTime.PeriodUnits.Days).Days) : 0;
+        return new CustomerRequestReport(processed, failed, purged, givenUp, expired, unreadable, purgeFailure, backlog, oldestAge);
     }
 
     private Task ActAsync(CustomerRequest request, CancellationToken cancellationToken) => request.Kind switch

@@ -106,6 +106,11 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
             metrics.CustomerRequestUnreadable();
         }
 
+        if (report.Backlog is { } backlog)
+        {
+            metrics.CustomerRequestBacklog(backlog.Pending, report.OldestPendingAgeDays);
+        }
+
         if (report.PurgeFailure is { } failure)
         {
             LogPurgeFailed(logger, failure);
@@ -138,7 +143,7 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
         }
 
         var recorded = requests.Today(kind, serial.Value, null, scope ?? QuoteScope.License, call.Audit);
-        await requests.AcceptAsync(recorded, await clients.HashOfAsync(call), call.Cancellation);
+        await requests.AcceptAsync(recorded, await clients.HashOfAsync(call), await clients.NetworkHashOfAsync(call), call.Cancellation);
         return CustomerResponses.Accepted(call.Request, title, Accepted, new { status = "accepted", detail = Accepted });
     }
 
