@@ -77,7 +77,8 @@ public sealed class CustomerRequests(
     AnonymousLimits limits,
     MailSettings mail,
     BusinessCalendar calendar,
-    CustomerRequestRetry? retry = null)
+    CustomerRequestRetry? retry = null,
+    IStorageFailures? storageFailures = null)
 {
     private readonly CustomerRequestRetry retry = retry ?? CustomerRequestRetry.Default;
 
@@ -197,8 +198,8 @@ public sealed class CustomerRequests(
             }
         }
 
-        // The purge is tidying only: its failure never hides what this run did (requests given up, removed or
-        // failed are still reported); it is reported beside them, and the next run purges what is left.
+        // The purge is tidying only: a storage error there never hides what this run did (requests given up,
+        // removed or failed are still reported); it is reported beside them, and the next run purges what is left.
         var keepFrom = calendar.Today.PlusDays(1 - KeptDays);
         var purged = 0;
         string? purgeFailure = null;
@@ -207,7 +208,7 @@ public sealed class CustomerRequests(
             purged += await limiter.PurgeBeforeAsync(keepFrom, cancellationToken);
             purged += await queue.PurgeBeforeAsync(keepFrom, cancellationToken);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && storageFailures?.IsStorageFailure(e) == true)
         {
             // The kind of error only: its message may quote what storage was sent.
             purgeFailure = e.GetType().Name;
