@@ -180,12 +180,18 @@ public sealed class TableLicenseStore : ILicenseStore
         return true;
     }
 
-    public async IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) =>
+        ListByCustomerCoreAsync(customerId, null, cancellationToken);
+
+    public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListByCustomerCoreAsync(customerId, onFailure ?? throw new ArgumentNullException(nameof(onFailure)), cancellationToken);
+
+    private async IAsyncEnumerable<StoredLicense> ListByCustomerCoreAsync(string customerId, Action<LicenseReadFailure>? onFailure, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(customerId);
         await tablesCreated.EnsureAsync(cancellationToken);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LicenseIndex.CustomerPartition(customerId)}");
-        await foreach (var license in ResolveIndexAsync(filter, null, cancellationToken))
+        await foreach (var license in ResolveIndexAsync(filter, onFailure, cancellationToken))
         {
             yield return license;
         }
@@ -199,6 +205,9 @@ public sealed class TableLicenseStore : ILicenseStore
 
     public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) =>
         ListExpiringAsync(from, to, after, null, cancellationToken);
+
+    public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListExpiringAsync(from, to, after, onFailure ?? throw new ArgumentNullException(nameof(onFailure)), cancellationToken);
 
     private async IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, ExpiryPosition? after, Action<LicenseReadFailure>? onFailure, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -554,7 +563,7 @@ public sealed class TableLicenseStore : ILicenseStore
         }
         catch (Exception e) when (isolate && IsRowFailure(e, cancellationToken))
         {
-            return (null, new LicenseReadFailure(serial, e));
+            return (null, new LicenseReadFailure(serial, e, LicenseIndex.TryReadExpiresKey(row.PartitionKey, row.RowKey, serial)));
         }
     }
 

@@ -84,15 +84,27 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) =>
         store.GetEventsAsync(serial, cancellationToken);
 
-    public async Task<IReadOnlyList<StoredLicense>> ListByCustomerAsync(string customerId, CancellationToken cancellationToken)
+    /// <summary>The customer's licenses that could be read, by serial; one that cannot be read is left out.</summary>
+    public async Task<IReadOnlyList<StoredLicense>> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) =>
+        (await ListCustomerAsync(customerId, cancellationToken)).Licenses;
+
+    /// <summary>
+    /// The customer's licenses, by serial. A license that cannot be read (a storage error past the retries, a record
+    /// that cannot be understood) is left out and named in <see cref="CustomerLicenses.Unreadable"/>: one bad record
+    /// never hides the others.
+    /// </summary>
+    public async Task<CustomerLicenses> ListCustomerAsync(string customerId, CancellationToken cancellationToken)
     {
         var licenses = new List<StoredLicense>();
-        await foreach (var license in store.ListByCustomerAsync(customerId, cancellationToken))
+        var unreadable = new List<LicenseReadFailure>();
+        await foreach (var license in store.ListByCustomerAsync(customerId, unreadable.Add, cancellationToken))
         {
             licenses.Add(license);
         }
 
-        return [.. licenses.OrderBy(l => l.License.Serial.Value, StringComparer.Ordinal)];
+        return new CustomerLicenses(
+            [.. licenses.OrderBy(l => l.License.Serial.Value, StringComparer.Ordinal)],
+            unreadable);
     }
 
     /// <summary>
@@ -104,20 +116,38 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public async Task<ExpiringPage> ListExpiringPageAsync(LocalDate from, LocalDate to, ExpiryPosition? after, int pageSize, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        // A page holds at most pageSize entries, readable or not, in the index's order. A license that cannot be read
+        // is named in the page that reached it and the next page starts after it, so one bad record never stops the
+        // report of a range, nor a reader stepping through it.
         var licenses = new List<StoredLicense>(pageSize);
+        var unreadable = new List<LicenseReadFailure>();
+        ExpiryPosition? last = null;
         var more = false;
-        await foreach (var license in store.ListExpiringAfterAsync(from, to, after, cancellationToken))
+        void Unreadable(LicenseReadFailure failure)
         {
-            if (licenses.Count == pageSize)
+            if (more || licenses.Count + unreadable.Count == pageSize)
+            {
+                more = true; // For the next page, which starts after the last entry of this one.
+                return;
+            }
+
+            unreadable.Add(failure);
+            last = failure.Position ?? last;
+        }
+
+        await foreach (var license in store.ListExpiringAfterAsync(from, to, after, Unreadable, cancellationToken))
+        {
+            if (more || licenses.Count + unreadable.Count == pageSize)
             {
                 more = true;
                 break;
             }
 
             licenses.Add(license);
+            last = ExpiryPosition.Of(license.License);
         }
 
-        return new ExpiringPage(licenses, more ? ExpiryPosition.Of(licenses[^1].License) : null);
+        return new ExpiringPage(licenses, more ? last : null, unreadable);
     }
 
     private Task<CommandResult> UpdateAsync(Serial serial, Func<License, Decision> decide, CancellationToken cancellationToken) =>
@@ -212,4 +242,8 @@ public sealed class ConcurrencyExhaustedException(Serial serial)
     : Exception($"License {serial} kept changing under the request; retry it.");
 
 /// <summary>A page of the expiring report: its licenses and, when more follow, the position the next page starts after.</summary>
-public sealed record ExpiringPage(IReadOnlyList<StoredLicense> Licenses, ExpiryPosition? Next);
+/// <see cref="Unreadable"/> are the licenses of the page's stretch of the index that could not be read (left out).
+public sealed record ExpiringPage(IReadOnlyList<StoredLicense> Licenses, ExpiryPosition? Next, IReadOnlyList<LicenseReadFailure>? Unreadable = null);
+
+/// <summary>A customer's licenses that could be read, by serial, and the ones that could not (left out).</summary>
+public sealed record CustomerLicenses(IReadOnlyList<StoredLicense> Licenses, IReadOnlyList<LicenseReadFailure> Unreadable);

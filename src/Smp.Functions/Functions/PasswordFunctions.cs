@@ -98,7 +98,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
         }
 
         var recorded = requests.Today(CustomerRequestKinds.PasswordLink, command.Serial, command.Version.Value, QuoteScope.License, call.Audit);
-        var accepted = await requests.AcceptAsync(recorded, await clients.HashOfAsync(call), call.Cancellation);
+        var accepted = await requests.AcceptAsync(recorded, await clients.HashOfAsync(call), await clients.NetworkHashOfAsync(call), call.Cancellation);
         LogLinkRequested(logger, command.Version.Value, command.Serial.Value, accepted);
 
         // The same answer whatever the outcome: the caller learns nothing about the serial, the update or the plan.

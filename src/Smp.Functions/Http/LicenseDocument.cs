@@ -106,10 +106,16 @@ public sealed record ReminderDocument(string Stage, LocalDate? DueOn, LocalDate 
     }
 }
 
-public sealed record CustomerLicensesDocument(CustomerDocument Customer, IReadOnlyList<LicenseDocument> Licenses);
+/// <summary>
+/// <c>GET /api/customers/{customerId}/licenses</c>: the licenses that could be read; <see cref="Unreadable"/> names
+/// the serials left out because their records could not be read (absent when none).
+/// </summary>
+public sealed record CustomerLicensesDocument(CustomerDocument Customer, IReadOnlyList<LicenseDocument> Licenses, IReadOnlyList<string>? Unreadable = null);
 
 /// <summary>
 /// One page of <c>GET /api/reports/expiring</c>. When more licenses follow, <see cref="ContinuationToken"/> says where
 /// the next page starts and <see cref="Next"/> is the request that reads it; both are absent on the last page.
+/// <see cref="Unreadable"/> names the serials of this page's stretch whose records could not be read (absent when
+/// none); the next page starts after them.
 /// </summary>
-public sealed record ExpiringReportDocument(LocalDate From, LocalDate To, IReadOnlyList<LicenseDocument> Licenses, string? ContinuationToken, string? Next);
+public sealed record ExpiringReportDocument(LocalDate From, LocalDate To, IReadOnlyList<LicenseDocument> Licenses, string? ContinuationToken, string? Next, IReadOnlyList<string>? Unreadable = null);
