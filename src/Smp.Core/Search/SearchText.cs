@@ -4,8 +4,8 @@ using System.Text;
 namespace Smp.Core.Search;
 
 /// <summary>
-/// How search compares text: case folded (invariant lower case) and accents folded (the text decomposed, Unicode
-/// canonical decomposition, and its combining marks dropped: "Müller" and "MULLER" both become "muller"). Names are
+/// How search compares text: case folded (invariant lower case) and accents folded (each letter reduced to the base
+/// letter of its Unicode canonical decomposition, combining marks dropped: "Müller" and "MULLER" both become "muller"). Names are
 /// split into words at every character that is neither a letter nor a digit. The same rules make the stored terms and
 /// the query's, so whatever they do to one they do to the other.
 /// </summary>
@@ -21,17 +21,17 @@ public static class SearchText
     public static string Fold(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var decomposed = text.Normalize(NormalizationForm.FormD);
-        var kept = new StringBuilder(decomposed.Length);
-        foreach (var c in decomposed)
+        var kept = new StringBuilder(text.Length);
+        foreach (var c in text)
         {
+            // A decomposed accent is a combining mark after its letter; a precomposed one folds through its decomposition.
             if (CharUnicodeInfo.GetUnicodeCategory(c) is not (UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark))
             {
-                kept.Append(c);
+                kept.Append(AccentFolding.BaseOf(c));
             }
         }
 
-        return kept.ToString().Normalize(NormalizationForm.FormC).ToLowerInvariant();
+        return kept.ToString().ToLowerInvariant();
     }
 
     /// <summary>The folded words of a text, in order, duplicates kept: <c>"Acme Tube-Works, Inc."</c> gives acme, tube, works, inc.</summary>

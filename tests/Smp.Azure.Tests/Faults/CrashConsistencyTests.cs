@@ -26,15 +26,16 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
     private static CancellationToken Ct => CancellationToken.None;
 
     [Fact]
-    public Task An_activation_interrupted_at_any_write_and_run_again_stores_the_license_once() =>
+    public Task An_activation_interrupted_at_any_write_and_run_again_stores_the_license_and_its_search_rows_once() =>
         SweepAsync(new UseCase(
             // The first use of a new store records which reminder offsets its index is built for: a one-off write
             // that is not the activation's, so it happens here.
             Arrange: s => s.Store.GetAsync(Serial.Parse("CR-ACT-0"), Ct),
             Act: s => s.Licenses.ActivateAsync(Activation("CR-ACT-1", "ACME", onSiteTraining: true), Staff, Ct),
 
-            // Index rows (customer, expiry, 90-day and 30-day reminders), then the license with its event.
-            Writes: 5,
+            // Index rows (customer, expiry, 90-day and 30-day reminders; search: serial, customer id, the two words of
+            // the customer's name, the two contacts), then the license with its event.
+            Writes: 11,
             Customers: ["ACME"]));
 
     [Fact]
@@ -361,7 +362,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Customers: ["ACME"]));
 
     [Fact]
-    public Task A_contact_change_interrupted_at_any_write_and_made_again_stores_the_new_contacts_once() =>
+    public Task A_contact_change_interrupted_at_any_write_and_made_again_stores_the_new_contacts_once_and_moves_their_search_rows() =>
         SweepAsync(new UseCase(
             Arrange: s => s.Licenses.ActivateAsync(Activation("CR-CON-1", "ACME", onSiteTraining: true), Staff, Ct),
 
@@ -372,8 +373,8 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 new CommandContext("contacts-desk", "corr-contacts-1"),
                 Ct),
 
-            // The license with its event.
-            Writes: 1,
+            // The new contacts' search rows, the license with its event, the old contacts' search rows retired.
+            Writes: 5,
             Customers: ["ACME"]));
 
     private static readonly ReminderSchedule NewOffsets = new([60, 14]);

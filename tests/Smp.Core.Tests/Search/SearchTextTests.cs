@@ -17,6 +17,32 @@ public class SearchTextTests
     public void Section8_text_is_folded_to_lower_case_without_accents(string text, string expected) =>
         Assert.Equal(expected, SearchText.Fold(text));
 
+    /// <summary>
+    /// The app runs with invariant globalization (no decomposition by the runtime); this test project does not, so it
+    /// can check the folding table against the runtime's Unicode canonical decomposition, letter by letter.
+    /// </summary>
+    [Fact]
+    public void Section8_every_accented_latin_greek_and_cyrillic_letter_folds_to_the_base_of_its_canonical_decomposition()
+    {
+        var checkedLetters = 0;
+        foreach (var code in Enumerable.Range(0x80, 0x500 - 0x80).Concat(Enumerable.Range(0x1E00, 0x200)))
+        {
+            var letter = ((char)code).ToString();
+            var decomposed = letter.Normalize(System.Text.NormalizationForm.FormD);
+            var marks = decomposed.Where(c => char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark or System.Globalization.UnicodeCategory.EnclosingMark).ToList();
+            var bases = decomposed.Where(c => !marks.Contains(c)).ToList();
+            if (decomposed == letter || marks.Count == 0 || bases.Count != 1)
+            {
+                continue;
+            }
+
+            Assert.True(SearchText.Fold(bases[0].ToString()) == SearchText.Fold(letter), $"U+{code:X4} {letter} folds to {SearchText.Fold(letter)}, not {bases[0]}");
+            checkedLetters++;
+        }
+
+        Assert.True(checkedLetters > 700, $"Only {checkedLetters} letters checked.");
+    }
+
     [Fact]
     public void Section8_a_decomposed_accent_folds_like_a_precomposed_one() =>
         Assert.Equal(SearchText.Fold("M\u00FCller"), SearchText.Fold("Mu\u0308ller"));
