@@ -17,6 +17,7 @@ public class FunctionMetadataTests
         { "GetLicense", "licenses/{serial}", "get", "Function" },
         { "ListCustomerLicenses", "customers/{customerId}/licenses", "get", "Function" },
         { "ExpiringReport", "reports/expiring", "get", "Function" },
+        { "SearchLicenses", "search", "get", "Function" },
         { "Health", "health", "get", "Anonymous" },
         { "PublishUpdate", "updates/{version}", "put", "Function" },
         { "AnnounceUpdate", "updates/{version}/announcements", "post", "Function" },
