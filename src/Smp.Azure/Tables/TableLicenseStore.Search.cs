@@ -19,8 +19,10 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
 
     private volatile bool searchIndexBuilt;
 
-    public async IAsyncEnumerable<StoredLicense> FindAsync(SearchLookup lookup, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<StoredLicense> FindAsync(SearchLookup lookup, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        pageSize = Math.Min(pageSize, 1000);
         if (LicenseSearchKeys.RangeOf(lookup) is not var (partition, lower, upper))
         {
             yield break;
@@ -28,9 +30,20 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
 
         await tablesCreated.EnsureAsync(cancellationToken);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {lower} and RowKey lt {upper}");
-        await foreach (var license in ResolveIndexAsync(filter, null, cancellationToken))
+        var rows = index.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, select: IndexColumns, cancellationToken: cancellationToken);
+        await foreach (var page in rows.AsPages(pageSizeHint: pageSize))
         {
-            yield return license;
+            foreach (var chunk in page.Values.Chunk(ParallelReads))
+            {
+                var resolved = await Task.WhenAll(chunk.Select(row => ResolveIndexRowAsync(row, isolate: false, cancellationToken)));
+                foreach (var (license, _) in resolved)
+                {
+                    if (license is not null)
+                    {
+                        yield return license;
+                    }
+                }
+            }
         }
     }
 

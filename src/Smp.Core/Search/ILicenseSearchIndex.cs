@@ -16,8 +16,9 @@ public interface ILicenseSearchIndex
 
     /// <summary>
     /// The licenses whose current state has a key answering <paramref name="lookup"/>, in the order of their terms (a
-    /// license with two answering keys comes twice). Reads the matching index rows and each license they point to;
-    /// never the licenses that do not match.
+    /// license with two answering keys comes twice). Reads the matching index rows, <paramref name="pageSize"/> at a
+    /// time (a caller that stops early reads no more than that many ahead), and each license they point to; never the
+    /// licenses that do not match.
     /// </summary>
-    IAsyncEnumerable<StoredLicense> FindAsync(SearchLookup lookup, CancellationToken cancellationToken);
+    IAsyncEnumerable<StoredLicense> FindAsync(SearchLookup lookup, int pageSize, CancellationToken cancellationToken);
 }

@@ -106,7 +106,8 @@ public sealed class LicenseSearch(ILicenseSearchIndex index, BusinessCalendar ca
         var matches = new List<SearchMatch>();
         foreach (var lookup in query.Lookups)
         {
-            await foreach (var stored in index.FindAsync(lookup, cancellationToken))
+            // One more than the limit: enough to tell whether there are more.
+            await foreach (var stored in index.FindAsync(lookup, limit + 1, cancellationToken))
             {
                 var license = stored.License;
                 if (!query.Accepts(lookup, license) || !seen.Add(license.Serial))

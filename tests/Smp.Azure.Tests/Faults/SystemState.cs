@@ -86,7 +86,7 @@ internal sealed class SystemState
 
         foreach (var lookup in searchLookups)
         {
-            await foreach (var unused in store.FindAsync(lookup, CancellationToken.None))
+            await foreach (var unused in store.FindAsync(lookup, 100, CancellationToken.None))
             {
             }
         }

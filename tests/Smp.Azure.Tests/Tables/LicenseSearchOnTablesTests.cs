@@ -167,6 +167,30 @@ public sealed class LicenseSearchOnTablesTests(AzuriteFixture azurite) : IClassF
         Assert.All(recorder.Uris, u => Assert.DoesNotContain($"/{t.Options.LicensesTable}()", u, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Section8_a_search_cut_by_its_limit_reads_no_more_than_one_license_past_it()
+    {
+        var recorder = new RequestCounter();
+        var options = new TableClientOptions();
+        options.AddPolicy(recorder, HttpPipelinePosition.PerRetry);
+        var t = StoreUnderTest.Create(azurite, options);
+        for (var i = 0; i < 30; i++)
+        {
+            await AddAsync(t, $"CUST-HAY-{i}", "Haystack Holdings", $"buyer@hay{i}.example");
+        }
+
+        var search = new LicenseSearch(t.Store, Calendar());
+        await search.SearchAsync(SearchQuery.TryParse("zzz")!, 1, Ct);
+        recorder.Reset();
+
+        var result = await search.SearchAsync(SearchQuery.TryParse("haystack")!, 5, Ct);
+
+        Assert.Equal(5, result.Matches.Count);
+        Assert.True(result.More);
+        var licenseReads = recorder.Uris.Count(u => u.Contains($"/{t.Options.LicensesTable}(PartitionKey", StringComparison.Ordinal));
+        Assert.True(licenseReads <= 6, $"{licenseReads} licenses read for 5 listed.");
+    }
+
     private static BusinessCalendar Calendar() =>
         new(new FakeClock(Instant.FromUtc(2026, 4, 10, 16, 0)), TestLicenses.Zone);
 
