@@ -377,6 +377,36 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Writes: 5,
             Customers: ["ACME"]));
 
+    [Fact]
+    public Task Section8_a_search_index_backfill_interrupted_at_any_write_and_run_again_ends_built_with_every_license_findable() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                await s.Licenses.ActivateAsync(Activation("CR-SRC-1", "ACME"), Staff, Ct);
+                await s.Licenses.ActivateAsync(Activation("CR-SRC-2", "ACME"), Staff, Ct);
+                await s.Licenses.ActivateAsync(Activation("CR-SRC-3", "GLOBEX"), Staff, Ct);
+
+                // As stored before search existed: no search rows, no record of the search index.
+                var client = azurite.CreateServiceClient();
+                var index = client.GetTableClient(s.Tables.Index);
+                await foreach (var row in index.QueryAsync<global::Azure.Data.Tables.TableEntity>(select: ["PartitionKey", "RowKey"]))
+                {
+                    if (row.PartitionKey.StartsWith("search-", StringComparison.Ordinal))
+                    {
+                        await index.DeleteEntityAsync(row.PartitionKey, row.RowKey);
+                    }
+                }
+
+                await client.GetTableClient(s.Tables.Licenses).DeleteEntityAsync("~meta", "search-index");
+            },
+
+            // The first search after the upgrade, two licenses a page.
+            Act: s => s.Reconfigured(s.Reminders, rebuildPageSize: 2).Store.EnsureBuiltAsync(Ct),
+
+            // Per page, each license's six search rows and the progress; then the index recorded as built.
+            Writes: 21,
+            Customers: ["ACME", "GLOBEX"]));
+
     private static readonly ReminderSchedule NewOffsets = new([60, 14]);
 
     private static readonly ReminderSchedule OnlyNinetyDays = new([90]);
