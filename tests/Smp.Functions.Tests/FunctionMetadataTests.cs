@@ -17,6 +17,7 @@ public class FunctionMetadataTests
         { "GetLicense", "api/licenses/{serial}", "get", "Function" },
         { "ListCustomerLicenses", "api/customers/{customerId}/licenses", "get", "Function" },
         { "ExpiringReport", "api/reports/expiring", "get", "Function" },
+        { "SearchLicenses", "api/search", "get", "Function" },
         { "Health", "api/health", "get", "Anonymous" },
         { "PublishUpdate", "api/updates/{version}", "put", "Function" },
         { "AnnounceUpdate", "api/updates/{version}/announcements", "post", "Function" },

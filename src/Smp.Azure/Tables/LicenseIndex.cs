@@ -43,6 +43,7 @@ internal static class LicenseIndex
             keys.Add(ReminderKey(reminder, license.Serial));
         }
 
+        keys.UnionWith(LicenseSearchKeys.KeysFor(license));
         return keys;
     }
 

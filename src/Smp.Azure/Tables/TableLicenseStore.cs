@@ -40,7 +40,7 @@ namespace Smp.Azure.Tables;
 /// their own event instead.
 /// </para>
 /// </remarks>
-public sealed class TableLicenseStore : ILicenseStore
+public sealed partial class TableLicenseStore : ILicenseStore
 {
     private const int ParallelReads = 16;
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
@@ -92,6 +92,7 @@ public sealed class TableLicenseStore : ILicenseStore
             await licenses.CreateIfNotExistsAsync(ct);
             await index.CreateIfNotExistsAsync(ct);
             await MarkNewStoreAsync(ct);
+            await MarkNewSearchIndexAsync(ct);
         });
     }
 

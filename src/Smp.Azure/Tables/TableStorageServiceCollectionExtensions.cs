@@ -36,6 +36,7 @@ public static partial class TableStorageServiceCollectionExtensions
             Reminders = sp.GetService<ReminderSchedule>() ?? ReminderSchedule.Default,
         }));
         services.TryAddSingleton<ILicenseStore>(sp => sp.GetRequiredService<TableLicenseStore>());
+        services.TryAddSingleton<Smp.Core.Search.ILicenseSearchIndex>(sp => sp.GetRequiredService<TableLicenseStore>());
         services.TryAddSingleton<IStorageFailures, TableStorageFailures>();
         services.TryAddSingleton<IRequestRateLimiter>(sp => new TableRequestRateLimiter(sp.GetRequiredService<TableServiceClient>(), prefix + "ratelimits"));
         services.TryAddSingleton<ICustomerRequestQueue>(sp => new TableCustomerRequestQueue(sp.GetRequiredService<TableServiceClient>(), prefix + "customerrequests"));

@@ -71,6 +71,7 @@ public static class SmpHost
         services.AddSmpCustomerLinks(configuration);
         services.AddSmpMailTransport(configuration);
         services.AddSingleton<LicenseService>();
+        services.AddSingleton<Smp.Core.Search.LicenseSearch>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmpOptions>>().Value.UpdatePolicy());
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmpOptions>>().Value.Limits());
         services.AddSingleton<UpdateService>().AddSingleton<UpdateAnnouncer>().AddSingleton<PasswordService>();
