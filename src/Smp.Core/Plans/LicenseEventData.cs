@@ -86,6 +86,6 @@ public static class LicenseEventData
     /// <summary><see cref="LicenseEventTypes.ReplacementOf"/>: the serial of the replaced dongle.</summary>
     public const string OldSerial = "serial";
 
-    /// <summary>Replacement events: why the dongle was replaced, when given; <see cref="LicenseEventTypes.ReminderWithdrawn"/>: why the reminder was left out.</summary>
+    /// <summary>Replacement events: why the dongle was replaced, when given; <see cref="LicenseEventTypes.ReminderWithdrawn"/>: why the reminder was withdrawn from its mail before delivery.</summary>
     public const string Reason = "reason";
 }

@@ -417,5 +417,5 @@ public static class PlanDecisions
         string.Equals(stored.Trim(), requested.Trim(), StringComparison.OrdinalIgnoreCase);
 
     private static LicenseEvent Event(string type, Instant now, CommandContext context, Dictionary<string, string> data) =>
-        new(type, now, context.Actor, context.CorrelationId, data.ToImmutableSortedDictionary(StringComparer.Ordinal));
+        new(type, now, context.Actor, context.CorrelationId, data.ToImmutableSortedDictionary(StringComparer.Ordinal), context.ActorId);
 }

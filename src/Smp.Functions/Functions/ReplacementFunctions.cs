@@ -15,7 +15,7 @@ public sealed class ReplacementFunctions(LicenseService licenses, LicenseResults
     /// </summary>
     [Function("ReplaceDongle")]
     public async Task<IActionResult> ReplaceDongle(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "licenses/{serial}/replacement")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/licenses/{serial}/replacement")] HttpRequest request,
         string serial,
         FunctionContext context)
     {
