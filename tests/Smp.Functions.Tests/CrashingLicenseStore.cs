@@ -48,6 +48,8 @@ internal sealed class CrashingLicenseStore(ILicenseStore inner, int crashOnUpdat
 
     public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, onFailure, cancellationToken);
 
+    public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
+
     public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
 }
 

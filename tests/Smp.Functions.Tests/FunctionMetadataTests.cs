@@ -14,6 +14,7 @@ public class FunctionMetadataTests
         { "RecordTraining", "api/licenses/{serial}/training", "post", "Function" },
         { "RecordRenewal", "api/licenses/{serial}/renewals", "post", "Function" },
         { "ReplaceContacts", "api/licenses/{serial}/contacts", "put", "Function" },
+        { "ReplaceDongle", "api/licenses/{serial}/replacement", "post", "Function" },
         { "GetLicense", "api/licenses/{serial}", "get", "Function" },
         { "ListCustomerLicenses", "api/customers/{customerId}/licenses", "get", "Function" },
         { "ExpiringReport", "api/reports/expiring", "get", "Function" },

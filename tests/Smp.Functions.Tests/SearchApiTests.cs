@@ -47,6 +47,18 @@ public sealed class SearchApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task Section10_a_dongle_replacement_makes_the_new_license_findable_and_keeps_the_old_one_findable_as_replaced()
+    {
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(serial: "VT-5001", customerId: "C-5", contacts: "[\"repl@contact.example\"]"));
+        Assert.Equal(201, (await ReplacementApiTests.ReplaceAsync(_api, "VT-5001", """{"newSerial":"VT-5002"}""")).Status);
+
+        Assert.Equal(["VT-5002"], Serials(await SearchAsync("q=vt-5002")));
+        Assert.Equal(["VT-5001", "VT-5002"], Serials(await SearchAsync("q=repl%40contact.example")));
+        var matches = (await SearchAsync("q=c-5")).Json().GetProperty("matches");
+        Assert.Equal(["replaced", "current"], matches.EnumerateArray().Select(m => m.GetProperty("status").GetString()));
+    }
+
+    [Fact]
     public async Task Section8_a_search_lists_at_most_its_limit_and_says_there_are_more()
     {
         foreach (var serial in new[] { "VT-3001", "VT-3002", "VT-3003" })

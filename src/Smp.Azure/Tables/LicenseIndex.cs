@@ -33,11 +33,19 @@ internal static class LicenseIndex
     {
         ArgumentNullException.ThrowIfNull(license);
         ArgumentNullException.ThrowIfNull(schedule);
-        var keys = new HashSet<IndexKey>
+        var keys = new HashSet<IndexKey> { CustomerKey(license.Customer.Id, license.Serial) };
+        switch (license.Replacement)
         {
-            CustomerKey(license.Customer.Id, license.Serial),
-            ExpiresKey(license.ExpiresOn, license.Serial),
-        };
+            case null:
+                keys.Add(ExpiresKey(license.ExpiresOn, license.Serial));
+                break;
+            case { Completed: false }:
+                // SPEC section 10: from the intent on, the plan's expiry belongs to the new serial; the row below lets
+                // listings and scans finish a replacement that a crash left begun.
+                keys.Add(ReplacingKey(license.Serial));
+                break;
+        }
+
         foreach (var reminder in schedule.Pending(license))
         {
             keys.Add(ReminderKey(reminder, license.Serial));
@@ -62,6 +70,18 @@ internal static class LicenseIndex
 
     /// <summary>Exclusive upper bound of the reminder rows due on or before <paramref name="date"/>.</summary>
     public static string RemindersUpperBound(LocalDate date) => IsoDate.Format(date) + '}';
+
+    /// <summary>
+    /// Row keys of the replacements begun and not finished (SPEC section 10), normally none. They live in the reminder
+    /// partition and sort before every due date ('!' before any digit), so every reminder scan meets them in the range
+    /// it reads anyway, and finishes them.
+    /// </summary>
+    public const string ReplacingRowPrefix = "!replacing|";
+
+    /// <summary>Exclusive upper bound of the <see cref="ReplacingRowPrefix"/> rows ('}' sorts just after '|').</summary>
+    public const string ReplacingRowEnd = "!replacing}";
+
+    public static IndexKey ReplacingKey(Serial serial) => new(RemindersPartition, ReplacingRowPrefix + TableKey.Encode(serial.Value));
 
     /// <summary>All licenses of a customer share one partition: listing them reads that partition only.</summary>
     public static string CustomerPartition(string customerId) => CustomerPartitionPrefix + TableKey.Encode(customerId);

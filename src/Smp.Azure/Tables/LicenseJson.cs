@@ -21,7 +21,18 @@ internal sealed record LicenseJson(
     IReadOnlyList<string> Contacts,
     IReadOnlyList<RenewalJson> Renewals,
     LocalDate? TrainingRecordedOn = null,
-    IReadOnlyList<ReminderJson>? Reminders = null);
+    IReadOnlyList<ReminderJson>? Reminders = null,
+    string? ReplacementOf = null,
+    ReplacementJson? Replacement = null);
+
+/// <summary>A dongle replacement on the old license (added to schema 1 as an optional member: older rows have none).</summary>
+internal sealed record ReplacementJson(
+    string NewSerial,
+    string? Reason,
+    Instant RequestedAt,
+    string Actor,
+    string CorrelationId,
+    bool Completed);
 
 /// <summary>A reminder sent or missed (added to schema 1 as an optional member: older rows have none).</summary>
 internal sealed record ReminderJson(
@@ -73,7 +84,11 @@ internal static class LicenseJsonMapper
             [.. license.Contacts.Select(c => c.Value)],
             [.. license.Renewals.Select(r => new RenewalJson(r.OrderReference, r.Months, r.RecordedAt, r.RecordedOn, r.PaidAt))],
             license.TrainingRecordedOn,
-            [.. license.Reminders.Select(r => new ReminderJson(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId, r.DueOn))]);
+            [.. license.Reminders.Select(r => new ReminderJson(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId, r.DueOn))],
+            license.ReplacementOf?.Value,
+            license.Replacement is { } replacement
+                ? new ReplacementJson(replacement.NewSerial.Value, replacement.Reason, replacement.RequestedAt, replacement.Actor, replacement.CorrelationId, replacement.Completed)
+                : null);
         return JsonSerializer.Serialize(document, Options);
     }
 
@@ -112,6 +127,10 @@ internal static class LicenseJsonMapper
                 r.At,
                 r.MailId,
                 r.DueOn))],
+            ReplacementOf = document.ReplacementOf is { } replacementOf ? Smp.Core.Plans.Serial.Parse(replacementOf) : null,
+            Replacement = document.Replacement is { } replacement
+                ? new Replacement(Smp.Core.Plans.Serial.Parse(replacement.NewSerial), replacement.Reason, replacement.RequestedAt, replacement.Actor, replacement.CorrelationId, replacement.Completed)
+                : null,
         };
     }
 

@@ -257,6 +257,17 @@ public sealed partial class TableLicenseStore : ILicenseStore
         }
     }
 
+    public async IAsyncEnumerable<Serial> ListPendingReplacementsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {LicenseIndex.RemindersPartition} and RowKey ge {LicenseIndex.ReplacingRowPrefix} and RowKey lt {LicenseIndex.ReplacingRowEnd}");
+        await foreach (var license in ResolveIndexAsync(filter, null, cancellationToken))
+        {
+            yield return license.License.Serial;
+        }
+    }
+
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -69,6 +69,14 @@ public interface ILicenseStore
         ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
 
     /// <summary>
+    /// The serials of licenses with a dongle replacement begun and not yet finished (SPEC section 10), read through an
+    /// index of their own: usually none, so finishing them before a listing costs one small read. Such a license is
+    /// also among <see cref="ListReminderCandidatesAsync(LocalDate, CancellationToken)"/> on any date, so that the
+    /// reminder scan finishes it without a read of its own.
+    /// </summary>
+    IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken);
+
+    /// <summary>
     /// As <see cref="ListExpiringAfterAsync(LocalDate, LocalDate, ExpiryPosition?, CancellationToken)"/>, but a license
     /// that cannot be read is reported to <paramref name="onFailure"/> (with its place in the expiry order, so a page
     /// can end after it) and skipped: the others are still listed.

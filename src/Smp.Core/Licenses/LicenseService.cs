@@ -78,8 +78,21 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public Task<CommandResult> RecordRequestOnceAsync(Serial serial, string type, IReadOnlyDictionary<string, string> data, string onceBy, CommandContext context, CancellationToken cancellationToken) =>
         UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordRequestOnce(license, history, type, data, onceBy, calendar.Now, context), cancellationToken);
 
-    public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) =>
-        store.GetAsync(serial, cancellationToken);
+    /// <summary>
+    /// The license of <paramref name="serial"/>. A dongle replacement found begun and not finished (a crash came between
+    /// its writes) is finished first, so no reader sees a plan with two current licenses or none (SPEC section 10).
+    /// </summary>
+    public async Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken)
+    {
+        var stored = await store.GetAsync(serial, cancellationToken);
+        if (stored?.License.Replacement is { Completed: false })
+        {
+            await FinishReplacementAsync(stored, cancellationToken);
+            stored = await store.GetAsync(serial, cancellationToken);
+        }
+
+        return stored;
+    }
 
     public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) =>
         store.GetEventsAsync(serial, cancellationToken);
@@ -102,6 +115,22 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
             licenses.Add(license);
         }
 
+        if (licenses.Any(l => l.License.Replacement is { Completed: false }))
+        {
+            // SPEC section 10: finish the replacements a crash left begun, then list again (the new licenses included).
+            foreach (var pending in licenses.Where(l => l.License.Replacement is { Completed: false }))
+            {
+                await FinishReplacementAsync(pending, cancellationToken);
+            }
+
+            licenses.Clear();
+            unreadable.Clear();
+            await foreach (var license in store.ListByCustomerAsync(customerId, unreadable.Add, cancellationToken))
+            {
+                licenses.Add(license);
+            }
+        }
+
         return new CustomerLicenses(
             [.. licenses.OrderBy(l => l.License.Serial.Value, StringComparer.Ordinal)],
             unreadable);
@@ -116,6 +145,7 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public async Task<ExpiringPage> ListExpiringPageAsync(LocalDate from, LocalDate to, ExpiryPosition? after, int pageSize, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        await FinishPendingReplacementsAsync(cancellationToken);
         // A page holds at most pageSize entries, readable or not, in the index's order. A license that cannot be read
         // is named in the page that reached it and the next page starts after it, so one bad record never stops the
         // report of a range, nor a reader stepping through it.
@@ -150,15 +180,119 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
         return new ExpiringPage(licenses, more ? last : null, unreadable);
     }
 
+    /// <summary>
+    /// SPEC section 10: replaces the dongle of <paramref name="serial"/> by <paramref name="newSerial"/>. The two licenses
+    /// live in two partitions, so the replacement is three writes, each one converging when the request is repeated,
+    /// when any reader meets the old license, or when a listing or scan starts: (1) the old license records the
+    /// intent under its concurrency token, so of two replacements at once exactly one wins; (2) the new license is
+    /// created from the old one's facts; (3) the old license is marked replaced. Until (3), the old license keeps the
+    /// plan's coverage but no index row other than its customer's and the pending replacement's, and every reader
+    /// finishes the replacement before answering. Created: this call made the new license; Unchanged: it existed.
+    /// The result carries the new license.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="newSerial"/> is <paramref name="serial"/>.</exception>
+    public async Task<CommandResult> ReplaceAsync(Serial serial, Serial newSerial, string? reason, CommandContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (serial == newSerial)
+        {
+            throw new ArgumentException($"A dongle cannot be replaced by itself ({serial}).", nameof(newSerial));
+        }
+
+        // Step 1 under the one write loop: a lost race decides again on what the other writer stored.
+        var begun = await WriteAsync(
+            serial,
+            CommandOutcome.Updated,
+            async ct =>
+            {
+                var old = await store.GetAsync(serial, ct);
+                if (old is null)
+                {
+                    return null;
+                }
+
+                if (old.License.Replacement is null && await store.GetAsync(newSerial, ct) is not null)
+                {
+                    return new Attempt(old, new Decision.Refuse($"Serial {newSerial} already exists."));
+                }
+
+                return new Attempt(old, PlanDecisions.BeginReplacement(old.License, newSerial, reason, calendar.Now, context));
+            },
+            (old, change, ct) => store.TryUpdateAsync(old!, change.License, change.Event, ct),
+            cancellationToken);
+
+        // Updated: this call began it; Unchanged: it was begun (or finished) onto the same serial before.
+        return begun.Outcome is CommandOutcome.Updated or CommandOutcome.Unchanged
+            ? await FinishReplacementAsync(begun.License ?? throw new InvalidOperationException($"License {serial} vanished during its replacement."), cancellationToken)
+            : begun;
+    }
+
+    /// <summary>
+    /// SPEC section 10: finishes every replacement that was begun and not finished, so that a listing or scan that
+    /// follows sees each plan under one current license.
+    /// </summary>
+    public async Task FinishPendingReplacementsAsync(CancellationToken cancellationToken)
+    {
+        await foreach (var serial in store.ListPendingReplacementsAsync(cancellationToken))
+        {
+            if (await store.GetAsync(serial, cancellationToken) is { License.Replacement: { Completed: false } } pending)
+            {
+                await FinishReplacementAsync(pending, cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Steps 2 and 3 of <see cref="ReplaceAsync"/> from a begun (or finished) replacement; the result carries the new license.</summary>
+    private async Task<CommandResult> FinishReplacementAsync(StoredLicense old, CancellationToken cancellationToken)
+    {
+        var replacement = old.License.Replacement ?? throw new ArgumentException($"License {old.License.Serial} has no replacement.", nameof(old));
+
+        // Step 2 under the one write loop: a license made meanwhile under the new serial (a concurrent finish, or
+        // another license) is decided on again.
+        var made = await WriteAsync(
+            replacement.NewSerial,
+            CommandOutcome.Created,
+            async ct =>
+            {
+                var existing = await store.GetAsync(replacement.NewSerial, ct);
+                return new Attempt(existing, PlanDecisions.CreateReplacement(old.License, existing?.License));
+            },
+            (_, change, ct) => store.TryAddAsync(change.License, change.Event, ct),
+            cancellationToken);
+
+        switch (made.Outcome)
+        {
+            case CommandOutcome.Conflict when replacement.Completed:
+                throw new InvalidOperationException($"License {old.License.Serial} is replaced, but serial {replacement.NewSerial} is not its replacement.");
+            case CommandOutcome.Conflict:
+                // The new serial was taken by another license meanwhile: undo the intent; the plan stays where it was.
+                var undone = await UpdateAsync(old.License.Serial, (license, _) => PlanDecisions.AbandonReplacement(license, calendar.Now), readHistory: false, cancellationToken);
+                return new CommandResult(CommandOutcome.Conflict, undone.License, made.Detail);
+            case CommandOutcome.TooLarge:
+                return made;
+        }
+
+        var completed = await UpdateAsync(old.License.Serial, (license, _) => license.Replacement is { } r && r.NewSerial == replacement.NewSerial
+            ? PlanDecisions.CompleteReplacement(license, calendar.Now)
+            : new Decision.NoChange(), readHistory: false, cancellationToken);
+        if (completed.Outcome == CommandOutcome.NotFound)
+        {
+            throw new InvalidOperationException($"License {old.License.Serial} vanished during its replacement.");
+        }
+
+        var result = await store.GetAsync(replacement.NewSerial, cancellationToken);
+        return new CommandResult(made.Outcome == CommandOutcome.Created ? CommandOutcome.Created : CommandOutcome.Unchanged, result);
+    }
+
     private Task<CommandResult> UpdateAsync(Serial serial, Func<License, Decision> decide, CancellationToken cancellationToken) =>
-        UpdateAsync(serial, (license, _) => decide(license), readHistory: false, cancellationToken);
+        UpdateAsync(serial, (license, _) => PlanDecisions.RefuseIfReplaced(license) ?? decide(license), readHistory: false, cancellationToken);
 
     /// <summary>
     /// For decisions that depend on the license's events. The events are read after the license, and the write
     /// succeeds only while the license is still at the version read, so no event can slip in between.
     /// </summary>
     private Task<CommandResult> UpdateWithHistoryAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, CancellationToken cancellationToken) =>
-        UpdateAsync(serial, decide, readHistory: true, cancellationToken);
+        UpdateAsync(serial, (license, history) => PlanDecisions.RefuseIfReplaced(license) ?? decide(license, history), readHistory: true, cancellationToken);
 
     private Task<CommandResult> UpdateAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, bool readHistory, CancellationToken cancellationToken) =>
         WriteAsync(

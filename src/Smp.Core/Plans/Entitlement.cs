@@ -21,7 +21,7 @@ public static class Entitlement
     /// <summary>
     /// True when <paramref name="license"/> may have the password of <paramref name="release"/> on
     /// <paramref name="today"/> under <paramref name="policy"/>. An update whose release date is still to come
-    /// entitles no one, whatever the policy.
+    /// entitles no one, whatever the policy, and neither does a replaced dongle (SPEC section 10: its plan moved).
     /// </summary>
     public static bool IsEntitled(License license, UpdateRelease release, LocalDate today, EntitlementPolicy policy)
     {
@@ -34,7 +34,7 @@ public static class Entitlement
     public static bool IsEntitled(License license, LocalDate releasedOn, LocalDate today, EntitlementPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(license);
-        if (releasedOn > today)
+        if (releasedOn > today || license.IsReplaced)
         {
             return false;
         }

@@ -48,6 +48,19 @@ public sealed record License(
     /// <summary>Reminders sent or given up (R9): each (expiresOn, stage) at most once, ever.</summary>
     public ImmutableArray<ReminderRecord> Reminders { get; init; } = [];
 
+    /// <summary>On a license made by a dongle replacement (SPEC section 10): the serial of the dongle it replaced.</summary>
+    public Serial? ReplacementOf { get; init; }
+
+    /// <summary>
+    /// On a license whose dongle was replaced (SPEC section 10): the new serial. While <see cref="Replacement.Completed"/>
+    /// is false this is the write-ahead intent of a replacement under way; once true, the license is
+    /// <see cref="PlanStatus.Replaced"/>.
+    /// </summary>
+    public Replacement? Replacement { get; init; }
+
+    /// <summary>True once the plan has moved to <see cref="Replacement"/>'s serial: never current again.</summary>
+    public bool IsReplaced => Replacement is { Completed: true };
+
     public ImmutableArray<Term> Terms => PlanRules.Terms(this);
 
     public LocalDate ExpiresOn => Terms[^1].End;
@@ -59,4 +72,13 @@ public enum PlanStatus
 {
     Current,
     Lapsed,
+
+    /// <summary>The dongle was replaced: the plan lives on under the new serial (SPEC section 10).</summary>
+    Replaced,
 }
+
+/// <summary>
+/// A dongle replacement as recorded on the old license: the new serial, why, and who asked when. The intent is
+/// written first (<see cref="Completed"/> false) so that any reader, a repeated request or the next scan can finish it.
+/// </summary>
+public sealed record Replacement(Serial NewSerial, string? Reason, Instant RequestedAt, string Actor, string CorrelationId, bool Completed);

@@ -32,6 +32,18 @@ public static class LicenseEventTypes
     public const string UpdateAnnounced = "updateAnnounced";
     public const string PasswordReleased = "passwordReleased";
     public const string PasswordLinkRequested = "passwordLinkRequested";
+
+    /// <summary>SPEC section 10, on the old license: a replacement onto another serial was begun (the write-ahead intent).</summary>
+    public const string ReplacementStarted = "replacementStarted";
+
+    /// <summary>SPEC section 10, on the old license: the plan moved to the new serial; the old one is replaced.</summary>
+    public const string ReplacedBy = "replacedBy";
+
+    /// <summary>SPEC section 10, on the old license: a begun replacement could not finish (the new serial was taken meanwhile) and was undone.</summary>
+    public const string ReplacementAbandoned = "replacementAbandoned";
+
+    /// <summary>SPEC section 10, the first event of the new license: the serial whose plan it carries on.</summary>
+    public const string ReplacementOf = "replacementOf";
 }
 
 /// <summary>

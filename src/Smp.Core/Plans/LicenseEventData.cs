@@ -80,6 +80,12 @@ public static class LicenseEventData
     /// <summary><see cref="LicenseEventTypes.QuoteRequested"/>: the acknowledgement mailed to the customer.</summary>
     public const string AcknowledgementMailId = "acknowledgementMailId";
 
-    /// <summary>Why a reminder was withdrawn from its mail before delivery (reminderWithdrawn).</summary>
+    /// <summary><see cref="LicenseEventTypes.ReplacementStarted"/>, <see cref="LicenseEventTypes.ReplacedBy"/>: the new serial.</summary>
+    public const string NewSerial = "newSerial";
+
+    /// <summary><see cref="LicenseEventTypes.ReplacementOf"/>: the serial of the replaced dongle.</summary>
+    public const string OldSerial = "serial";
+
+    /// <summary>Replacement events: why the dongle was replaced, when given; <see cref="LicenseEventTypes.ReminderWithdrawn"/>: why the reminder was withdrawn from its mail before delivery.</summary>
     public const string Reason = "reason";
 }

@@ -281,6 +281,138 @@ public static class PlanDecisions
             : new Decision.Change(license, Event(type, now, context, new Dictionary<string, string>(data)));
     }
 
+    /// <summary>
+    /// SPEC section 10: every change to a license whose dongle was replaced, or is being replaced, is refused, naming the
+    /// new serial; null when the license may change. Replacement's own steps do not pass through this guard.
+    /// </summary>
+    public static Decision? RefuseIfReplaced(License license)
+    {
+        ArgumentNullException.ThrowIfNull(license);
+        return license.Replacement switch
+        {
+            { Completed: true } r => new Decision.Refuse($"Serial {license.Serial} was replaced by serial {r.NewSerial}; change the license of serial {r.NewSerial} instead."),
+            { } r => new Decision.Refuse($"Serial {license.Serial} is being replaced by serial {r.NewSerial}; change the license of serial {r.NewSerial} instead."),
+            null => null,
+        };
+    }
+
+    /// <summary>
+    /// SPEC section 10, step 1 on the old license: the write-ahead intent "replacing by <paramref name="newSerial"/>".
+    /// The same replacement again (begun or finished) is no change; a replacement onto another serial is refused.
+    /// </summary>
+    public static Decision BeginReplacement(License license, Serial newSerial, string? reason, Instant now, CommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(license);
+        ArgumentNullException.ThrowIfNull(context);
+        if (newSerial == license.Serial)
+        {
+            throw new ArgumentException($"A dongle cannot be replaced by itself ({newSerial}).", nameof(newSerial));
+        }
+
+        if (license.Replacement is { } existing)
+        {
+            return existing.NewSerial == newSerial
+                ? new Decision.NoChange()
+                : new Decision.Refuse(existing.Completed
+                    ? $"Serial {license.Serial} was already replaced by serial {existing.NewSerial}."
+                    : $"Serial {license.Serial} is already being replaced by serial {existing.NewSerial}.");
+        }
+
+        var data = new Dictionary<string, string> { [LicenseEventData.NewSerial] = newSerial.Value };
+        if (reason is not null)
+        {
+            data[LicenseEventData.Reason] = reason;
+        }
+
+        var updated = license with { Replacement = new Replacement(newSerial, reason, now, context.Actor, context.CorrelationId, Completed: false) };
+        return new Decision.Change(updated, Event(LicenseEventTypes.ReplacementStarted, now, context, data));
+    }
+
+    /// <summary>
+    /// SPEC section 10, step 2: the new license, made from the old one's begun replacement. It carries the old one's
+    /// product, customer, contacts, training, renewals (so its terms and <c>expiresOn</c>) and reminder records (the
+    /// reminders already sent count as sent). Its first event is <c>replacementOf</c>, recorded with the actor and
+    /// correlation id of the request that began the replacement, whoever finishes it.
+    /// </summary>
+    public static Decision CreateReplacement(License old, License? existing)
+    {
+        ArgumentNullException.ThrowIfNull(old);
+        if (old.Replacement is not { } replacement)
+        {
+            throw new ArgumentException($"Serial {old.Serial} has no replacement under way.", nameof(old));
+        }
+
+        if (existing is not null)
+        {
+            return existing.ReplacementOf == old.Serial
+                ? new Decision.NoChange()
+                : new Decision.Refuse($"Serial {replacement.NewSerial} already exists.");
+        }
+
+        var license = old with
+        {
+            Serial = replacement.NewSerial,
+            ReplacementOf = old.Serial,
+            Replacement = null,
+        };
+        var data = new Dictionary<string, string>
+        {
+            [LicenseEventData.OldSerial] = old.Serial.Value,
+            [LicenseEventData.ExpiresOn] = IsoDate.Format(license.ExpiresOn),
+        };
+        if (replacement.Reason is not null)
+        {
+            data[LicenseEventData.Reason] = replacement.Reason;
+        }
+
+        return new Decision.Change(license, Event(LicenseEventTypes.ReplacementOf, replacement.RequestedAt, new CommandContext(replacement.Actor, replacement.CorrelationId), data));
+    }
+
+    /// <summary>SPEC section 10, step 3 on the old license: the replacement is done; the license is replaced from now on.</summary>
+    public static Decision CompleteReplacement(License license, Instant now)
+    {
+        ArgumentNullException.ThrowIfNull(license);
+        if (license.Replacement is not { } replacement)
+        {
+            throw new ArgumentException($"Serial {license.Serial} has no replacement under way.", nameof(license));
+        }
+
+        if (replacement.Completed)
+        {
+            return new Decision.NoChange();
+        }
+
+        var data = new Dictionary<string, string> { [LicenseEventData.NewSerial] = replacement.NewSerial.Value };
+        if (replacement.Reason is not null)
+        {
+            data[LicenseEventData.Reason] = replacement.Reason;
+        }
+
+        return new Decision.Change(
+            license with { Replacement = replacement with { Completed = true } },
+            Event(LicenseEventTypes.ReplacedBy, now, new CommandContext(replacement.Actor, replacement.CorrelationId), data));
+    }
+
+    /// <summary>
+    /// SPEC section 10: a begun replacement whose new serial was taken by another license before the new license could
+    /// be made is undone, so that the plan stays with the old serial (never a plan without a current license).
+    /// </summary>
+    public static Decision AbandonReplacement(License license, Instant now)
+    {
+        ArgumentNullException.ThrowIfNull(license);
+        if (license.Replacement is not { Completed: false } replacement)
+        {
+            return new Decision.NoChange();
+        }
+
+        return new Decision.Change(
+            license with { Replacement = null },
+            Event(LicenseEventTypes.ReplacementAbandoned, now, new CommandContext(replacement.Actor, replacement.CorrelationId), new Dictionary<string, string>
+            {
+                [LicenseEventData.NewSerial] = replacement.NewSerial.Value,
+            }));
+    }
+
     private static bool SameOrder(string stored, string requested) =>
         string.Equals(stored.Trim(), requested.Trim(), StringComparison.OrdinalIgnoreCase);
 

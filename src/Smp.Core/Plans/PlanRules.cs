@@ -63,9 +63,13 @@ public static class PlanRules
         return new Term(TermKind.Renewal, start, start.PlusMonths(months), months, null, TermSource.Renewal, orderReference, recordedOn);
     }
 
-    /// <summary>R7: current when <paramref name="date"/> lies in a covered span of any term.</summary>
+    /// <summary>
+    /// R7: current when <paramref name="date"/> lies in a covered span of any term; a license whose dongle was replaced
+    /// is <see cref="PlanStatus.Replaced"/> (SPEC section 10: never current, its plan lives on under the new serial).
+    /// </summary>
     public static PlanStatus StatusOn(License license, LocalDate date) =>
-        license.Terms.Any(t => t.Covers(date)) ? PlanStatus.Current : PlanStatus.Lapsed;
+        license.IsReplaced ? PlanStatus.Replaced
+        : license.Terms.Any(t => t.Covers(date)) ? PlanStatus.Current : PlanStatus.Lapsed;
 
     /// <summary>True when <paramref name="date"/> is covered by the plan (R4, R6, R7).</summary>
     public static bool IsCovered(License license, LocalDate date) => StatusOn(license, date) == PlanStatus.Current;

@@ -50,6 +50,12 @@ public sealed class ReminderSchedule
     /// </summary>
     public ImmutableArray<PlannedReminder> Planned(License license)
     {
+        if (license.Replacement is not null)
+        {
+            // SPEC section 10: from the intent on, the plan's reminders belong to the new serial.
+            return [];
+        }
+
         var term = license.Terms[^1];
         var builder = ImmutableArray.CreateBuilder<PlannedReminder>(Stages.Length);
         for (var i = 0; i < Stages.Length; i++)

@@ -56,6 +56,14 @@ public sealed class ReminderScan(
             examined++;
             try
             {
+                if (stored.License.Replacement is { Completed: false })
+                {
+                    // SPEC section 10: a dongle replacement a crash left begun (the store lists it among the candidates):
+                    // finishing it moves the plan's reminders to the new serial, which the next scan sends.
+                    await licenses.GetAsync(stored.License.Serial, cancellationToken);
+                    continue;
+                }
+
                 var (_, repairs, misses) = await ExamineAsync(stored.License, today, due, context, cancellationToken);
                 repaired += repairs;
                 missed += misses;

@@ -256,7 +256,8 @@ public sealed class CustomerRequests(
             license.ExpiresOn,
             license.Terms,
             CustomerLinks.QuoteRequestPage(mail.PublicBaseUrl, license.Serial, allOfCustomer: false),
-            mail.RenewalsDesk))) is not { } content)
+            mail.RenewalsDesk,
+            license.ReplacementOf))) is not { } content)
         {
             return;
         }

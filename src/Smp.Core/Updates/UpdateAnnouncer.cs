@@ -95,6 +95,7 @@ public sealed class UpdateAnnouncer(
             failed++;
         }
 
+        await licenses.FinishPendingReplacementsAsync(cancellationToken); // SPEC section 10: each plan under its one current license.
         await foreach (var candidate in store.ListExpiringAsync(today.PlusDays(1), LastIndexedDate, Unreadable, cancellationToken))
         {
             var license = candidate.License;

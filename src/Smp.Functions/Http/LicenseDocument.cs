@@ -28,6 +28,12 @@ public sealed record LicenseDocument(
 {
     public IReadOnlyList<UpdateEntitlementDocument>? Updates { get; init; }
 
+    /// <summary>SPEC section 10: on a replaced license, the serial its plan moved to.</summary>
+    public string? ReplacedBy { get; init; }
+
+    /// <summary>SPEC section 10: on a license made by a replacement, the serial of the dongle it replaced.</summary>
+    public string? ReplacementOf { get; init; }
+
     public static LicenseDocument From(StoredLicense stored, LocalDate today, ReminderSchedule schedule, IReadOnlyList<LicenseEvent>? events)
     {
         ArgumentNullException.ThrowIfNull(stored);
@@ -46,7 +52,11 @@ public sealed record LicenseDocument(
             [.. license.Terms.Select(TermDocument.From)],
             ReminderDocument.For(license, schedule),
             stored.Version,
-            events?.Select(EventDocument.From).ToList());
+            events?.Select(EventDocument.From).ToList())
+        {
+            ReplacedBy = license.IsReplaced ? license.Replacement!.NewSerial.Value : null,
+            ReplacementOf = license.ReplacementOf?.Value,
+        };
     }
 }
 

@@ -65,6 +65,28 @@ public static class RequestReaders
         return errors.Any ? null : new RenewalRequest(orderReference!, months ?? PlanRules.DefaultRenewalMonths, paidAt);
     }
 
+    /// <summary>At most this many characters of a replacement's reason.</summary>
+    public const int MaxReasonLength = 500;
+
+    /// <summary>
+    /// SPEC section 10: <c>{newSerial, reason?}</c>. A new serial equal to <paramref name="serial"/> (the dongle being
+    /// replaced) is a bad <c>newSerial</c>.
+    /// </summary>
+    public static (Serial NewSerial, string? Reason)? Replacement(JsonDocument body, Serial? serial, ValidationErrors errors)
+    {
+        var fields = new JsonFields(body.RootElement, errors);
+        var newSerialField = fields.Get("newSerial", required: true, JsonValueKind.String, "a string");
+        Serial? newSerial = newSerialField is { } s ? Serial(s.GetString(), errors, "newSerial") : null;
+        if (newSerial is { } parsed && parsed == serial)
+        {
+            fields.Error("newSerial", "The new serial must differ from the serial of the dongle it replaces.");
+        }
+
+        var reason = fields.String("reason", required: false, MaxReasonLength);
+        fields.RefuseUnknown();
+        return errors.Any ? null : (newSerial!.Value, reason);
+    }
+
     public static ImmutableArray<EmailAddress>? ContactsBody(JsonDocument body, ValidationErrors errors)
     {
         var fields = new JsonFields(body.RootElement, errors);

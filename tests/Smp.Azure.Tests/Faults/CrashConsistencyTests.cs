@@ -407,6 +407,73 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Writes: 21,
             Customers: ["ACME", "GLOBEX"]));
 
+    [Fact]
+    public Task Section10_a_dongle_replacement_interrupted_at_any_write_converges_and_never_shows_a_plan_with_two_current_licenses_or_none() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                await s.Licenses.ActivateAsync(Activation("CR-RPL-1", "ACME", onSiteTraining: true), Staff, Ct);
+                s.Clock.Reset(Instant.FromUtc(2026, 9, 15, 16, 0));
+            },
+
+            // POST /api/licenses/{serial}/replacement, made again unchanged after a crash.
+            Act: s => s.Licenses.ReplaceAsync(Serial.Parse("CR-RPL-1"), Serial.Parse("CR-RPL-2"), "broken", new CommandContext("support", "corr-replace-1"), Ct),
+
+            // The old license's intent (its pending row, the license with its event, its expiry and two reminder rows
+            // retired); the new license (customer, expiry, two reminder and six search rows, the license with its first
+            // event); the old license marked replaced and its pending row retired.
+            Writes: 18,
+            Customers: ["ACME"],
+            Interrupted: AssertOneCurrentLicenseForThePlanAsync));
+
+    [Fact]
+    public async Task Section10_two_replacements_of_one_serial_onto_different_serials_at_once_exactly_one_wins()
+    {
+        for (var round = 0; round < 5; round++)
+        {
+            var system = SmpOnTables.Create(azurite, Start);
+            var old = Serial.Parse($"CR-RACE-{round}");
+            await system.Licenses.ActivateAsync(Activation(old.Value, "ACME", onSiteTraining: true), Staff, Ct);
+            var second = system.Restart();
+            Serial[] targets = [Serial.Parse($"CR-RACE-{round}-A"), Serial.Parse($"CR-RACE-{round}-B")];
+
+            using var start = new Barrier(2);
+            var results = await Task.WhenAll(
+                Task.Run(() => { start.SignalAndWait(); return system.Licenses.ReplaceAsync(old, targets[0], null, Staff, Ct); }),
+                Task.Run(() => { start.SignalAndWait(); return second.Licenses.ReplaceAsync(old, targets[1], null, Staff, Ct); }));
+
+            var winner = Assert.Single(results, r => r.Outcome == CommandOutcome.Created);
+            Assert.Single(results, r => r.Outcome == CommandOutcome.Conflict);
+            var replaced = (await system.Store.GetAsync(old, Ct))!.License;
+            Assert.Equal(winner.License!.License.Serial, replaced.Replacement!.NewSerial);
+            Assert.True(replaced.IsReplaced);
+            var loser = targets.Single(t => t != winner.License.License.Serial);
+            Assert.Null(await system.Store.GetAsync(loser, Ct));
+            var listed = await system.Licenses.ListByCustomerAsync("ACME", Ct);
+            Assert.Single(listed, l => l.License.StatusOn(new LocalDate(2026, 9, 15)) == PlanStatus.Current);
+        }
+    }
+
+    /// <summary>
+    /// SPEC section 10, after a crash at any point of a replacement and before anything runs again: every reader of the
+    /// new process (the look-up of either serial, the customer's listing, the expiring report) sees the plan under
+    /// exactly one current license, on every date it covers.
+    /// </summary>
+    private static async Task AssertOneCurrentLicenseForThePlanAsync(SmpOnTables s)
+    {
+        LocalDate[] dates = [new(2026, 9, 15), new(2027, 1, 1), new(2027, 3, 31)];
+        var listed = await s.Licenses.ListByCustomerAsync("ACME", Ct);
+        var looked = new[] { await s.Licenses.GetAsync(Serial.Parse("CR-RPL-1"), Ct), await s.Licenses.GetAsync(Serial.Parse("CR-RPL-2"), Ct) }.OfType<StoredLicense>().ToList();
+        var report = await s.Licenses.ListExpiringPageAsync(new LocalDate(2027, 1, 1), new LocalDate(2027, 12, 31), null, 10, Ct);
+        foreach (var date in dates)
+        {
+            Assert.Single(listed, l => l.License.StatusOn(date) == PlanStatus.Current);
+            Assert.Single(looked, l => l.License.StatusOn(date) == PlanStatus.Current);
+        }
+
+        Assert.Single(report.Licenses);
+    }
+
     private static readonly ReminderSchedule NewOffsets = new([60, 14]);
 
     private static readonly ReminderSchedule OnlyNinetyDays = new([90]);
@@ -514,6 +581,15 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
                 system.Clock.Advance(useCase.RerunAfter);
                 var restarted = system.Restart();
+                if (useCase.Interrupted is { } interrupted)
+                {
+                    var broken = await Record.ExceptionAsync(() => interrupted(restarted));
+                    if (broken is not null)
+                    {
+                        failures.Add($"{where}, before running again: {broken.Message}");
+                    }
+                }
+
                 await useCase.Act(restarted);
 
                 var actual = await restarted.ReadStateAsync(useCase.Customers, useCase.ReadReminders);
@@ -550,5 +626,6 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
     /// link counts against the link's daily openings): then a run stopped after that write and run again must end as
     /// two uninterrupted runs do, and one stopped before it as one run does.
     /// </summary>
-    private sealed record UseCase(Func<SmpOnTables, Task> Arrange, Func<SmpOnTables, Task> Act, int Writes, IReadOnlyList<string> Customers, Duration RerunAfter = default, ReminderSchedule? ReadReminders = null, bool InterruptedRunCounts = false);
+    /// <para><c>Interrupted</c>, when given, checks what the new process's readers see after the crash, before the run again.</para>
+    private sealed record UseCase(Func<SmpOnTables, Task> Arrange, Func<SmpOnTables, Task> Act, int Writes, IReadOnlyList<string> Customers, Duration RerunAfter = default, ReminderSchedule? ReadReminders = null, bool InterruptedRunCounts = false, Func<SmpOnTables, Task>? Interrupted = null);
 }

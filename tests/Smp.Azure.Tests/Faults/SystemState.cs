@@ -67,6 +67,10 @@ internal sealed class SystemState
         {
         }
 
+        await foreach (var unused in store.ListPendingReplacementsAsync(CancellationToken.None))
+        {
+        }
+
         foreach (var customer in customerIds)
         {
             await foreach (var unused in store.ListByCustomerAsync(customer, CancellationToken.None))

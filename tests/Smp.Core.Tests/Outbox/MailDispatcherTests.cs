@@ -598,6 +598,8 @@ public class MailDispatcherTests
 
         public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => throw new NotSupportedException();
 
+        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => AsyncEnumerable.Empty<Serial>();
+
         public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(false);
     }
 

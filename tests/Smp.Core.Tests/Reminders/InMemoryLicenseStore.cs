@@ -87,7 +87,15 @@ public sealed class InMemoryLicenseStore(ReminderSchedule schedule) : ILicenseSt
         ListAsync(l => string.Equals(l.Customer.Id, customerId, StringComparison.Ordinal), cancellationToken);
 
     public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) =>
-        ListAsync(l => l.ExpiresOn >= from && l.ExpiresOn <= to, cancellationToken);
+        ListAsync(l => l.Replacement is null && l.ExpiresOn >= from && l.ExpiresOn <= to, cancellationToken);
+
+    public async IAsyncEnumerable<Serial> ListPendingReplacementsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var license in ListAsync(l => l.Replacement is { Completed: false }, cancellationToken))
+        {
+            yield return license.License.Serial;
+        }
+    }
 
     public async IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -107,7 +115,7 @@ public sealed class InMemoryLicenseStore(ReminderSchedule schedule) : ILicenseSt
     }
 
     public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) =>
-        ListAsync(l => schedule.Pending(l).Any(p => p.DueOn <= dueOnOrBefore), cancellationToken);
+        ListAsync(l => l.Replacement is { Completed: false } || schedule.Pending(l).Any(p => p.DueOn <= dueOnOrBefore), cancellationToken);
 
     public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(true);
 

@@ -128,6 +128,26 @@ public static partial class FuzzBodies
             FuzzOracles.FreeText(orderReference, SpecLimits.OrderReferenceMaxLength),
             $"every field at its longest, in {FuzzText.Show(letter)}"));
 
+    /// <summary>
+    /// SPEC section 10: <c>{newSerial, reason?}</c>. Valid new serials are drawn apart from every route serial (prefix
+    /// <c>RPL-</c>), so a valid body never names the dongle it replaces.
+    /// </summary>
+    public static BodySchema Replacement { get; } = new(
+        "replacement",
+        [
+            new FieldRule("newSerial", FieldKind.String, true, FuzzOracles.Serial, Samples: [.. FuzzValues.SerialNearMisses.Select(s => new Fuzzed<string>(s, FuzzOracles.Serial(s), "near-miss serial"))]),
+            new FieldRule("reason", FieldKind.String, false, s => FuzzOracles.FreeText(s, 500)),
+        ],
+        from number in Gen.Choose(1, 999999)
+        from reason in Optional(Gen.Elements("broken", "lost in transit", "Dongle \u00e9chang\u00e9").Select(r => (JsonText)JsonText.Of(r)))
+        select WithOptional(JsonText.Object(("newSerial", JsonText.Of("RPL-" + number.ToString(CultureInfo.InvariantCulture)))), "reason", reason),
+        from letter in Gen.Elements(Letters)
+        let reason = FuzzText.Repeat(letter, 500)
+        select new Fuzzed<JsonText.Obj>(
+            JsonText.Object(("newSerial", JsonText.Of("RPL-" + new string('9', SpecLimits.SerialMaxLength - 4))), ("reason", JsonText.Of(reason))),
+            FuzzOracles.FreeText(reason, 500),
+            $"every field at its longest, in {FuzzText.Show(letter)}"));
+
     public static BodySchema Contacts { get; } = new(
         "contacts",
         [

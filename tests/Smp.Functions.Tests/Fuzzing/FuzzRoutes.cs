@@ -24,6 +24,7 @@ public static class FuzzRoutes
         new("RecordActivation", "post", "activations", (api, r, c, _) => api.Function<ActivationFunctions>().RecordActivation(r, c)) { Body = FuzzBodies.For(FuzzBodies.Activation) },
         new("RecordTraining", "post", "licenses/{serial}/training", (api, r, c, i) => api.Function<LicenseFunctions>().RecordTraining(r, i["serial"], c)),
         new("RecordRenewal", "post", "licenses/{serial}/renewals", (api, r, c, i) => api.Function<LicenseFunctions>().RecordRenewal(r, i["serial"], c)) { Body = FuzzBodies.For(FuzzBodies.Renewal) },
+        new("ReplaceDongle", "post", "licenses/{serial}/replacement", (api, r, c, i) => api.Function<ReplacementFunctions>().ReplaceDongle(r, i["serial"], c)) { Body = FuzzBodies.For(FuzzBodies.Replacement) },
         new("ReplaceContacts", "put", "licenses/{serial}/contacts", (api, r, c, i) => api.Function<LicenseFunctions>().ReplaceContacts(r, i["serial"], c)) { Body = FuzzBodies.For(FuzzBodies.Contacts) },
         new("GetLicense", "get", "licenses/{serial}", (api, r, c, i) => api.Function<LicenseFunctions>().GetLicense(r, i["serial"], c)),
         new("ListCustomerLicenses", "get", "customers/{customerId}/licenses", (api, r, c, i) => api.Function<ReportFunctions>().ListCustomerLicenses(r, i["customerId"], c)),

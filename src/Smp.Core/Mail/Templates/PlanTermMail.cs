@@ -16,6 +16,7 @@ namespace Smp.Core.Mail.Templates;
 /// <param name="Terms">Every term of the plan, oldest first.</param>
 /// <param name="QuoteRequestUrl">Where the customer can ask for a renewal quotation (absolute https).</param>
 /// <param name="RenewalsDesk">The renewals desk's address.</param>
+/// <param name="ReplacementOf">SPEC section 10: the serial of the dongle this license replaced, when it did.</param>
 public sealed record PlanTermMailModel(
     string Product,
     string CustomerName,
@@ -26,7 +27,8 @@ public sealed record PlanTermMailModel(
     LocalDate ExpiresOn,
     ImmutableArray<Term> Terms,
     Uri QuoteRequestUrl,
-    EmailAddress RenewalsDesk);
+    EmailAddress RenewalsDesk,
+    Serial? ReplacementOf = null);
 
 public static class PlanTermMail
 {
@@ -68,6 +70,12 @@ public static class PlanTermMail
                 KeyValuePair.Create(current ? "Expires on" : "Expired on", MailDates.Format(model.ExpiresOn)),
             ])
             .Table(Plain($"Terms of plan {serial}"), TermHeaders, model.Terms.Select(TermRow));
+
+        if (model.ReplacementOf is { } replaced)
+        {
+            var oldSerial = MailGuard.Serial(replaced, nameof(model.ReplacementOf));
+            doc.Paragraph($"License {Strong(serial)} replaced dongle {Strong(oldSerial)}: the plan moved to the new dongle unchanged, and the terms above are its whole history, from the activation of {oldSerial} on.");
+        }
 
         if (current)
         {
