@@ -21,7 +21,11 @@ internal sealed record LicenseJson(
     IReadOnlyList<string> Contacts,
     IReadOnlyList<RenewalJson> Renewals,
     LocalDate? TrainingRecordedOn = null,
-    IReadOnlyList<ReminderJson>? Reminders = null);
+    IReadOnlyList<ReminderJson>? Reminders = null,
+    ImportedJson? Imported = null);
+
+/// <summary>The dates of an imported plan (added to schema 1 as an optional member: activated licenses have none).</summary>
+internal sealed record ImportedJson(LocalDate? ActivationEmailSentOn, LocalDate Start, LocalDate ExpiresOn);
 
 /// <summary>A reminder sent or missed (added to schema 1 as an optional member: older rows have none).</summary>
 internal sealed record ReminderJson(
@@ -73,7 +77,8 @@ internal static class LicenseJsonMapper
             [.. license.Contacts.Select(c => c.Value)],
             [.. license.Renewals.Select(r => new RenewalJson(r.OrderReference, r.Months, r.RecordedAt, r.RecordedOn, r.PaidAt))],
             license.TrainingRecordedOn,
-            [.. license.Reminders.Select(r => new ReminderJson(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId, r.DueOn))]);
+            [.. license.Reminders.Select(r => new ReminderJson(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId, r.DueOn))],
+            license.Imported is { } imported ? new ImportedJson(imported.ActivationEmailSentOn, imported.Start, imported.ExpiresOn) : null);
         return JsonSerializer.Serialize(document, Options);
     }
 
@@ -112,6 +117,7 @@ internal static class LicenseJsonMapper
                 r.At,
                 r.MailId,
                 r.DueOn))],
+            Imported = document.Imported is { } imported ? new ImportedPlan(imported.ActivationEmailSentOn, imported.Start, imported.ExpiresOn) : null,
         };
     }
 

@@ -79,4 +79,16 @@ public static class LicenseEventData
 
     /// <summary><see cref="LicenseEventTypes.QuoteRequested"/>: the acknowledgement mailed to the customer.</summary>
     public const string AcknowledgementMailId = "acknowledgementMailId";
+
+    /// <summary><see cref="LicenseEventTypes.Imported"/>: the row's number in its file (the header is row 1).</summary>
+    public const string Row = "row";
+
+    /// <summary><see cref="LicenseEventTypes.Imported"/>: the SHA-256 of the imported file, lower-case hex.</summary>
+    public const string FileSha256 = "fileSha256";
+
+    /// <summary><see cref="LicenseEventTypes.Imported"/>: the row's note, when it had one.</summary>
+    public const string Note = "note";
+
+    /// <summary><see cref="LicenseEventTypes.Imported"/>: the row's activation email date, when it had one.</summary>
+    public const string ActivationEmailSentOn = "activationEmailSentOn";
 }

@@ -1,0 +1,21 @@
+using System.Collections.Immutable;
+using NodaTime;
+
+namespace Smp.Core.Plans;
+
+/// <summary>
+/// A validated row of a CSV import (SPEC section 9). <see cref="Plan"/> holds its dates, already checked:
+/// <c>planStart</c> is the 1st of a month and <c>expiresOn</c> is after the start.
+/// </summary>
+public sealed record ImportRow(
+    int RowNumber,
+    Serial Serial,
+    string? Product,
+    Customer Customer,
+    ImmutableArray<EmailAddress> Contacts,
+    bool OnSiteTraining,
+    ImportedPlan Plan,
+    string? Note);
+
+/// <summary>Where an import row comes from: its file's SHA-256 (lower-case hex) and the business date of the import.</summary>
+public sealed record ImportSource(string FileSha256, LocalDate ImportedOn);
