@@ -2,6 +2,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Smp.Core.Imports;
 using Smp.Core.Licenses;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
@@ -39,6 +40,7 @@ public static class TableStorageServiceCollectionExtensions
         services.TryAddSingleton<ICustomerRequestQueue>(sp => new TableCustomerRequestQueue(sp.GetRequiredService<TableServiceClient>(), prefix + "customerrequests"));
         services.TryAddSingleton<IMailOutbox>(sp => new TableMailOutbox(sp.GetRequiredService<TableServiceClient>(), prefix + "mailoutbox"));
         services.TryAddSingleton<IUpdateStore>(sp => new TableUpdateStore(sp.GetRequiredService<TableServiceClient>(), prefix + "updates"));
+        services.TryAddSingleton<IImportStore>(sp => new TableImportStore(sp.GetRequiredService<TableServiceClient>(), prefix + "imports"));
         return services;
     }
 

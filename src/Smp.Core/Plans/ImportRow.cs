@@ -17,5 +17,8 @@ public sealed record ImportRow(
     ImportedPlan Plan,
     string? Note);
 
-/// <summary>Where an import row comes from: its file's SHA-256 (lower-case hex) and the business date of the import.</summary>
-public sealed record ImportSource(string FileSha256, LocalDate ImportedOn);
+/// <summary>
+/// Where an import row comes from: its file's SHA-256 (lower-case hex), the business date of the import and, for a
+/// real run, the import's id (kept on the <c>imported</c> event, so a resumed run recognises its own rows).
+/// </summary>
+public sealed record ImportSource(string FileSha256, LocalDate ImportedOn, string? ImportId = null);

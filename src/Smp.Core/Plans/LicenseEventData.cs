@@ -91,4 +91,7 @@ public static class LicenseEventData
 
     /// <summary><see cref="LicenseEventTypes.Imported"/>: the row's activation email date, when it had one.</summary>
     public const string ActivationEmailSentOn = "activationEmailSentOn";
+
+    /// <summary><see cref="LicenseEventTypes.Imported"/>: the id of the import that brought the license in.</summary>
+    public const string ImportId = "importId";
 }

@@ -112,6 +112,11 @@ public static class PlanDecisions
             data[LicenseEventData.ActivationEmailSentOn] = IsoDate.Format(sentOn);
         }
 
+        if (source.ImportId is { } importId)
+        {
+            data[LicenseEventData.ImportId] = importId;
+        }
+
         if (!string.IsNullOrEmpty(row.Note))
         {
             data[LicenseEventData.Note] = row.Note;
