@@ -22,6 +22,9 @@ public sealed class ImportColumns
 
     public static readonly ImmutableArray<string> Required = [Serial, CustomerId, CustomerName, Contacts, ExpiresOn];
 
+    /// <summary>Columns the export adds that an import accepts and ignores (<c>status</c> is computed, never imported).</summary>
+    public static readonly ImmutableArray<string> Ignored = [LicenseCsv.Status];
+
     private readonly Dictionary<string, int> indexes;
 
     private ImportColumns(Dictionary<string, int> indexes, int count)
@@ -57,7 +60,7 @@ public sealed class ImportColumns
         for (var i = 0; i < header.Cells.Count; i++)
         {
             var name = header.Cells[i].Trim();
-            var column = All.FirstOrDefault(c => string.Equals(c, name, StringComparison.OrdinalIgnoreCase));
+            var column = All.Concat(Ignored).FirstOrDefault(c => string.Equals(c, name, StringComparison.OrdinalIgnoreCase));
             if (column is null)
             {
                 found.Add(new ImportError(1, Shown(name), $"Unknown column '{Shown(name)}'; the columns are {string.Join(", ", All)}."));

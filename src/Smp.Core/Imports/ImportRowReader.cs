@@ -50,7 +50,7 @@ public static class ImportRowReader
             }
 
             // The export writes text that starts like a formula behind a "'" (Excel's text marker); read it back as written.
-            if (raw.Length > 1 && raw[0] == '\'' && StartsLikeFormula(raw[1..]))
+            if (raw.Length > 1 && raw[0] == '\'' && LicenseCsv.NeedsFormulaGuard(raw[1..]))
             {
                 return raw[1..];
             }
