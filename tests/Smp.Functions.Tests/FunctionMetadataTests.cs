@@ -30,6 +30,9 @@ public class FunctionMetadataTests
         { "RetryMail", "mail/{id}/retry", "post", "Function" },
         { "PasswordRequestPage", "password-requests", "get", "Anonymous" },
         { "GetOpenApiDocument", "openapi.json", "get", "Anonymous" },
+        { "StartImport", "imports", "post", "Function" },
+        { "GetImport", "imports/{id}", "get", "Function" },
+        { "ExportLicenses", "exports/licenses.csv", "get", "Function" },
     };
 
     public static TheoryData<string, string> TimerFunctions => new()
@@ -37,6 +40,7 @@ public class FunctionMetadataTests
         { "RunReminderScan", "%Smp:ReminderSchedule%" },
         { "DispatchMail", "0 */1 * * * *" },
         { "ProcessCustomerRequests", "0 */1 * * * *" },
+        { "ProcessImports", "*/20 * * * * *" },
     };
 
     [Theory]
@@ -70,7 +74,7 @@ public class FunctionMetadataTests
     }
 
     /// <summary>Timer and other non-HTTP functions, checked by their own tests.</summary>
-    internal static readonly string[] NonHttpFunctions = ["RunReminderScan", "DispatchMail", "ProcessCustomerRequests"];
+    internal static readonly string[] NonHttpFunctions = ["RunReminderScan", "DispatchMail", "ProcessCustomerRequests", "ProcessImports"];
 
     internal static IEnumerable<JsonElement> Functions()
     {

@@ -181,12 +181,12 @@ public sealed class ImportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
     }
 
     [Fact]
-    public async Task Section9_an_unknown_import_is_a_404()
+    public async Task Section9_an_unknown_import_is_a_404_and_a_malformed_id_a_400()
     {
         using var api = new ApiHarness(azurite.ConnectionString, Now);
 
         Assert.Equal(404, (await GetAsync(api, Guid.NewGuid().ToString("N"))).Status);
-        Assert.Equal(404, (await GetAsync(api, "not-an-id")).Status);
+        Assert.Equal(400, (await GetAsync(api, "not-an-id")).Status);
     }
 
     [Fact]

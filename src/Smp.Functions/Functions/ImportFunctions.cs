@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
-using Microsoft.Net.Http.Headers;
 using Smp.Core.Imports;
 using Smp.Functions.Http;
 
@@ -35,7 +34,7 @@ public sealed partial class ImportFunctions(ImportService imports, ILogger<Impor
             call.Errors.Add("dryRun", "Give dryRun=true (report only) or dryRun=false (import).");
         }
 
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType) || !mediaType.MediaType.Equals("text/csv", StringComparison.OrdinalIgnoreCase))
+        if (!ContentNegotiation.BodyIs(request, "text/csv"))
         {
             call.Errors.Add("Content-Type", "The body is a CSV file: send it as text/csv.");
         }
@@ -72,9 +71,15 @@ public sealed partial class ImportFunctions(ImportService imports, ILogger<Impor
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);
+        if (id is not { Length: 32 } || !id.All(char.IsAsciiHexDigitLower))
+        {
+            call.Errors.Add("id", "An import id is the 32 lower-case hex digits of the Location the import answered with.");
+            return call.Invalid();
+        }
+
         var job = await imports.GetAsync(id, call.Cancellation);
         return job is null
-            ? Problems.NotFound($"There is no import {(id.Length <= 40 ? id : id[..40])}.")
+            ? Problems.NotFound($"There is no import {id}.")
             : new OkObjectResult(ImportDocument.From(job));
     }
 

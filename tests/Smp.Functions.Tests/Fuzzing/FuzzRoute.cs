@@ -123,4 +123,7 @@ public enum SuccessBodies
 
     /// <summary>No body at all (a 202 that only says the work was queued).</summary>
     Empty = 4,
+
+    /// <summary>A CSV file (the export).</summary>
+    Csv = 8,
 }
