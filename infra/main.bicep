@@ -82,6 +82,12 @@ param customEmailDomainVerified bool = false
 @description('Display name shown with the sender address.')
 param senderDisplayName string = 'Software Maintenance Plans'
 
+@description('Application (client) ID of the Microsoft Entra app registration staff sign in with (docs/deploying.md). Empty: built-in authentication stays off, and nobody can sign in to the console.')
+param staffSignInClientId string = ''
+
+@description('Directory (tenant) ID of that app registration; by default the tenant deployed to.')
+param staffSignInTenantId string = tenant().tenantId
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -100,6 +106,17 @@ module identity 'modules/identity.bicep' = {
   scope: resourceGroup
   params: {
     name: 'id-smp-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// Used only by staff sign-in: the app registration trusts it (a federated identity credential) instead of a secret.
+module signInIdentity 'modules/identity.bicep' = {
+  name: 'signin-identity'
+  scope: resourceGroup
+  params: {
+    name: 'id-smp-signin-${resourceToken}'
     location: location
     tags: tags
   }
@@ -265,6 +282,8 @@ module functionApp 'modules/functionapp.bicep' = {
     })
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
+    signInIdentityId: signInIdentity.outputs.id
+    signInIdentityClientId: signInIdentity.outputs.clientId
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     storageTableEndpoint: storage.outputs.tableEndpoint
@@ -290,6 +309,16 @@ module functionApp 'modules/functionapp.bicep' = {
   ]
 }
 
+module staffSignIn 'modules/signin.bicep' = if (!empty(staffSignInClientId)) {
+  name: 'staff-signin'
+  scope: resourceGroup
+  params: {
+    siteName: functionApp.outputs.name
+    clientId: staffSignInClientId
+    tenantId: staffSignInTenantId
+  }
+}
+
 // Outputs land in the azd environment (.azure/<env>/.env). None of them is a secret.
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
@@ -299,6 +328,7 @@ output AZURE_FUNCTION_APP_HOST_NAME string = functionApp.outputs.defaultHostName
 output SERVICE_API_NAME string = functionApp.outputs.name
 output SERVICE_API_URI string = 'https://${functionApp.outputs.defaultHostName}'
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output SMP_SIGNIN_IDENTITY_PRINCIPAL_ID string = signInIdentity.outputs.principalId
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name

@@ -47,6 +47,12 @@ param communicationEndpoint string
 @description('Sender address of outgoing mail.')
 param senderAddress string
 
+@description('Resource ID of the user-assigned identity used only by staff sign-in, as the client assertion of the app registration (no secret).')
+param signInIdentityId string
+
+@description('Client ID of that identity.')
+param signInIdentityClientId string
+
 @minValue(1)
 @maxValue(1000)
 @description('Most instances the app may scale out to: a ceiling on cost as much as on throughput.')
@@ -114,6 +120,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     type: 'UserAssigned'
     userAssignedIdentities: {
       '${identityId}': {}
+      '${signInIdentityId}': {}
     }
   }
   properties: {
@@ -215,6 +222,8 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     // Smp:Reminders is a list of offsets in days before expiry (the 90- and 30-day reminders).
     Smp__Reminders__0: '90'
     Smp__Reminders__1: '30'
+    // Staff sign-in (signin.bicep) presents this identity's token instead of a client secret.
+    OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID: signInIdentityClientId
   }
 }
 

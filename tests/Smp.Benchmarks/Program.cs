@@ -6,22 +6,24 @@ using Smp.Benchmarks.Import;
 using Smp.Benchmarks.Infrastructure;
 using Smp.Benchmarks.Ingest;
 using Smp.Benchmarks.Scan;
+using Smp.Benchmarks.Search;
 
 namespace Smp.Benchmarks;
 
 /// <summary>
-/// dotnet run -c Release --project tests/Smp.Benchmarks -- all|scan|ingest|dispatch|import [options]
+/// dotnet run -c Release --project tests/Smp.Benchmarks -- all|scan|ingest|dispatch|search|import [options]
 /// Prints the results as Markdown on standard output; progress goes to standard error.
 /// </summary>
 internal static class Program
 {
     private const string Usage = """
-        Usage: dotnet run -c Release --project tests/Smp.Benchmarks -- <all|scan|ingest|dispatch|import> [options]
+        Usage: dotnet run -c Release --project tests/Smp.Benchmarks -- <all|scan|ingest|dispatch|search|import> [options]
 
           all        the benchmarks below, in this order
           scan       reminder scan: time and entities read with 100 reminders due, at growing numbers stored
           ingest     activations per second through the function and through bare Table Storage calls
           dispatch   mail dispatch: throughput, the per-minute cap, and 429 handling against a local ACS stand-in
+          search     staff search: storage requests and reads per search at 1,000 and 10,000 licenses stored
           import     CSV import of 20,000 new licenses (--quick: 2,000): rows/s and storage requests per row
                      through the import job, next to the bare store operations the same rows need
 
@@ -103,6 +105,14 @@ internal static class Program
             report.AppendLine("## Mail dispatch").AppendLine().Append(text).AppendLine(Took(section, string.Empty));
         }
 
+        if (options.Runs("search"))
+        {
+            var section = Stopwatch.StartNew();
+            var search = new SearchBenchmark(new SearchSettings(options.Quick ? [200, 1000] : [1000, 10_000], options.Repetitions, 32), progress);
+            var text = await search.RunAsync(cancel.Token);
+            report.AppendLine("## Search").AppendLine().Append(text).AppendLine(Took(section, ", seeding included"));
+        }
+
         if (options.Runs("import"))
         {
             var section = Stopwatch.StartNew();
@@ -137,7 +147,7 @@ internal static class Program
         bool Quick,
         bool SeedThroughStore)
     {
-        private static readonly string[] Commands = ["all", "scan", "ingest", "dispatch", "import"];
+        private static readonly string[] Commands = ["all", "scan", "ingest", "dispatch", "search", "import"];
 
         public bool Runs(string benchmark) => Command == "all" || Command == benchmark;
 

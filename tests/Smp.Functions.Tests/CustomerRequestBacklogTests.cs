@@ -137,6 +137,49 @@ public sealed class CustomerRequestBacklogTests(AzuriteFixture azurite)
         Assert.Equal(1, givenUp.GetMeasurementSnapshot().EvaluateAsCounter());
     }
 
+    [Fact]
+    public async Task Section5_a_failed_purge_still_reports_the_requests_given_up_in_the_run_and_is_itself_logged_and_counted()
+    {
+        var day1 = InDenver(2026, 3, 20, 9);
+        var logs = new LogCapture();
+        var purgeFails = new FailDeletes();
+        using var api = new ApiHarness(azurite.ConnectionString, day1, services: s =>
+        {
+            s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs);
+            s.AddSingleton(_ =>
+            {
+                var options = new TableClientOptions();
+                options.AddPolicy(purgeFails, global::Azure.Core.HttpPipelinePosition.PerCall);
+                return new TableServiceClient(azurite.ConnectionString, options);
+            });
+        });
+        await ActivateAsync(api, "VT-31", new LocalDate(2026, 1, 1), customerId: "C-31", contacts: ["a@c31.example.com"]);
+        using var givenUp = new MetricCollector<long>(api.Services.GetRequiredService<IMeterFactory>(), SmpMetrics.MeterName, "smp.requests.given_up");
+        using var purgeFailed = new MetricCollector<long>(api.Services.GetRequiredService<IMeterFactory>(), SmpMetrics.MeterName, "smp.requests.purge_failed");
+        var queue = api.Services.GetRequiredService<ICustomerRequestQueue>();
+        var old = Request(CustomerRequestKinds.Term, "VT-31", day1);
+        Assert.True(await queue.RecordAsync(old, CancellationToken.None));
+
+        // Back after longer than the maximum age: the request is given up in this run, then the purge of past days
+        // (which would remove it) cannot delete anything.
+        api.Clock.Reset(day1 + Duration.FromDays(MaxAgeDays + 1));
+        purgeFails.Active = true;
+        await ProcessCustomerRequestsAsync(api);
+
+        Assert.True(purgeFails.Failed > 0);
+        Assert.Equal(1, givenUp.GetMeasurementSnapshot().EvaluateAsCounter());
+        Assert.Contains(logs.Records, r => r.Level == Microsoft.Extensions.Logging.LogLevel.Error && r.Text.Contains(old.Key, StringComparison.Ordinal));
+        Assert.Equal(1, purgeFailed.GetMeasurementSnapshot().EvaluateAsCounter());
+        Assert.Contains(logs.Records, r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Warning && r.Text.Contains("purge", StringComparison.OrdinalIgnoreCase));
+
+        // Storage back: the next run purges the given-up request and counts nothing twice.
+        purgeFails.Active = false;
+        await ProcessCustomerRequestsAsync(api);
+        Assert.DoesNotContain(await RowsAsync(Requests(api)), r => r.GetString("Serial") == "VT-31");
+        Assert.Equal(1, givenUp.GetMeasurementSnapshot().EvaluateAsCounter());
+        Assert.Equal(1, purgeFailed.GetMeasurementSnapshot().EvaluateAsCounter());
+    }
+
     private static CustomerRequest Request(string kind, string serial, Instant at) =>
         new(kind, Serial.Parse(serial), null, QuoteScope.License, at.InZone(Denver).Date, kind + "-requests", "corr-" + serial);
 
@@ -154,6 +197,31 @@ public sealed class CustomerRequestBacklogTests(AzuriteFixture azurite)
         }
 
         return rows;
+    }
+
+    /// <summary>While active, every delete (single or in a batch) fails as storage answers when it is unavailable.</summary>
+    private sealed class FailDeletes : global::Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        private int failed;
+
+        public volatile bool Active;
+
+        public int Failed => Volatile.Read(ref failed);
+
+        public override void Process(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The stores call storage asynchronously.");
+
+        public override async ValueTask ProcessAsync(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            if (Active && (message.Request.Method == global::Azure.Core.RequestMethod.Delete
+                || (message.Request.Method == global::Azure.Core.RequestMethod.Post && message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal))))
+            {
+                Interlocked.Increment(ref failed);
+                throw new global::Azure.RequestFailedException(503, "The server is currently unable to receive requests.");
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
     }
 
     /// <summary>Every log entry of the app, with its level and its formatted text (and exception).</summary>

@@ -273,6 +273,37 @@ public sealed class CustomerRequestTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task R11_two_requesters_of_one_customer_on_one_day_each_reach_the_renewals_desk_with_their_own_reply_to()
+    {
+        await ActivateAsync(_api, "VT-4201", April2026, "C-42", ["first@example.com"]);
+        await ActivateAsync(_api, "VT-4202", April2026, "C-42", ["second@example.com"]);
+        _api.Clock.Reset(InDenver(2027, 2, 10));
+
+        Assert.Equal(202, (await RequestQuoteAsync(_api, """{"serial":"VT-4201","scope":"customer"}""")).Status);
+        Assert.Equal(202, (await RequestQuoteAsync(_api, """{"serial":"VT-4202","scope":"customer"}""")).Status);
+        // A repeat of the second request the same day sends nothing more.
+        Assert.Equal(202, (await RequestQuoteAsync(_api, """{"serial":"VT-4202","scope":"customer"}""")).Status);
+
+        var messages = await UndeliveredAsync(_api);
+        var notifications = messages.Where(m => m.Kind == MailKinds.QuoteNotification).ToList();
+        Assert.Equal(2, notifications.Count);
+        Assert.All(notifications, n => Assert.Equal([RenewalsDesk], Addresses(n.Mail.To)));
+        Assert.Equal(
+            new[] { "first@example.com", "second@example.com" },
+            notifications.Select(n => n.Mail.ReplyTo?.Value ?? string.Empty).Order(StringComparer.Ordinal).ToArray());
+        var acknowledgements = messages.Where(m => m.Kind == MailKinds.QuoteAcknowledgement).ToList();
+        Assert.Equal(2, acknowledgements.Count);
+
+        // Each requester's event names its own desk mail.
+        var first = Assert.Single(await EventsAsync(_api, "VT-4201", "quoteRequested"), e => Data(e, "requestedFor") == "VT-4201");
+        var second = Assert.Single(await EventsAsync(_api, "VT-4202", "quoteRequested"), e => Data(e, "requestedFor") == "VT-4202");
+        Assert.NotEqual(Data(first, "notificationMailId"), Data(second, "notificationMailId"));
+        Assert.Equal(
+            notifications.Select(n => n.Id).Order(StringComparer.Ordinal),
+            new[] { Data(first, "notificationMailId"), Data(second, "notificationMailId") }.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task R11_scope_customer_the_desk_notification_and_the_acknowledgement_name_the_products_of_the_licenses_they_list()
     {
         await ActivateProductAsync("VT-4101", "VTube-LASER", """["buyer@example.com","cad@example.com"]""");

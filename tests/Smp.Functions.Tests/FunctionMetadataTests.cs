@@ -10,29 +10,41 @@ public class FunctionMetadataTests
 {
     public static TheoryData<string, string, string, string> HttpFunctions => new()
     {
-        { "RecordActivation", "activations", "post", "Function" },
-        { "RecordTraining", "licenses/{serial}/training", "post", "Function" },
-        { "RecordRenewal", "licenses/{serial}/renewals", "post", "Function" },
-        { "ReplaceContacts", "licenses/{serial}/contacts", "put", "Function" },
-        { "GetLicense", "licenses/{serial}", "get", "Function" },
-        { "ListCustomerLicenses", "customers/{customerId}/licenses", "get", "Function" },
-        { "ExpiringReport", "reports/expiring", "get", "Function" },
-        { "Health", "health", "get", "Anonymous" },
-        { "PublishUpdate", "updates/{version}", "put", "Function" },
-        { "AnnounceUpdate", "updates/{version}/announcements", "post", "Function" },
-        { "GetUpdatePassword", "updates/{version}/password", "get", "Anonymous" },
-        { "RequestPasswordLink", "password-requests", "post", "Anonymous" },
-        { "TermRequestPage", "term-requests", "get", "Anonymous" },
-        { "RequestTerm", "term-requests", "post", "Anonymous" },
-        { "QuoteRequestPage", "quote-requests", "get", "Anonymous" },
-        { "RequestQuote", "quote-requests", "post", "Anonymous" },
-        { "ListMail", "mail", "get", "Function" },
-        { "RetryMail", "mail/{id}/retry", "post", "Function" },
-        { "PasswordRequestPage", "password-requests", "get", "Anonymous" },
-        { "GetOpenApiDocument", "openapi.json", "get", "Anonymous" },
-        { "StartImport", "imports", "post", "Function" },
-        { "GetImport", "imports/{id}", "get", "Function" },
-        { "ExportLicenses", "exports/licenses.csv", "get", "Function" },
+        { "RecordActivation", "api/activations", "post", "Function" },
+        { "RecordTraining", "api/licenses/{serial}/training", "post", "Function" },
+        { "RecordRenewal", "api/licenses/{serial}/renewals", "post", "Function" },
+        { "ReplaceContacts", "api/licenses/{serial}/contacts", "put", "Function" },
+        { "GetLicense", "api/licenses/{serial}", "get", "Function" },
+        { "ListCustomerLicenses", "api/customers/{customerId}/licenses", "get", "Function" },
+        { "ExpiringReport", "api/reports/expiring", "get", "Function" },
+        { "SearchLicenses", "api/search", "get", "Function" },
+        { "Health", "api/health", "get", "Anonymous" },
+        { "PublishUpdate", "api/updates/{version}", "put", "Function" },
+        { "AnnounceUpdate", "api/updates/{version}/announcements", "post", "Function" },
+        { "GetUpdatePassword", "api/updates/{version}/password", "get", "Anonymous" },
+        { "RequestPasswordLink", "api/password-requests", "post", "Anonymous" },
+        { "TermRequestPage", "api/term-requests", "get", "Anonymous" },
+        { "RequestTerm", "api/term-requests", "post", "Anonymous" },
+        { "QuoteRequestPage", "api/quote-requests", "get", "Anonymous" },
+        { "RequestQuote", "api/quote-requests", "post", "Anonymous" },
+        { "ListMail", "api/mail", "get", "Function" },
+        { "RetryMail", "api/mail/{id}/retry", "post", "Function" },
+        { "PasswordRequestPage", "api/password-requests", "get", "Anonymous" },
+        { "GetOpenApiDocument", "api/openapi.json", "get", "Anonymous" },
+        { "StartImport", "api/imports", "post", "Function" },
+        { "GetImport", "api/imports/{id}", "get", "Function" },
+        { "ExportLicenses", "api/exports/licenses.csv", "get", "Function" },
+        // The staff console (SPEC section 8): anonymous to the host, the app decides who may do what (section 7).
+        { "ConsoleStylesheet", "console/console.css", "get", "Anonymous" },
+        { "ConsoleDashboard", "console", "get", "Anonymous" },
+        { "ConsoleFindLicense", "console/licenses", "get", "Anonymous" },
+        { "ConsoleLicense", "console/licenses/{serial}", "get", "Anonymous" },
+        { "ConsoleRecordRenewal", "console/licenses/{serial}/renewals", "post", "Anonymous" },
+        { "ConsoleRecordTraining", "console/licenses/{serial}/training", "post", "Anonymous" },
+        { "ConsoleReplaceContacts", "console/licenses/{serial}/contacts", "post", "Anonymous" },
+        { "ConsoleCustomer", "console/customers/{customerId}", "get", "Anonymous" },
+        { "ConsoleMail", "console/mail", "get", "Anonymous" },
+        { "ConsoleRetryMail", "console/mail/{id}/retry", "post", "Anonymous" },
     };
 
     public static TheoryData<string, string> TimerFunctions => new()
@@ -63,6 +75,25 @@ public class FunctionMetadataTests
         Assert.Equal(route, trigger.GetProperty("route").GetString());
         Assert.Equal([method], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToLowerInvariant()));
         Assert.Equal(authLevel, trigger.GetProperty("authLevel").GetString());
+    }
+
+    /// <summary>
+    /// SPEC section 8: the host has an empty route prefix so the console can live at /console, and every API route
+    /// carries its own <c>api/</c>, so each stays at exactly the address it always had.
+    /// </summary>
+    [Fact]
+    public void Section8_the_host_has_no_route_prefix_and_every_route_is_under_api_or_console()
+    {
+        using var hostJson = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "host.json")));
+        Assert.Equal(string.Empty, hostJson.RootElement.GetProperty("extensions").GetProperty("http").GetProperty("routePrefix").GetString());
+
+        var routes = Functions()
+            .SelectMany(f => f.GetProperty("bindings").EnumerateArray())
+            .Where(b => b.GetProperty("type").GetString() == "httpTrigger")
+            .Select(b => b.GetProperty("route").GetString()!)
+            .ToList();
+        Assert.NotEmpty(routes);
+        Assert.All(routes, r => Assert.True(r.StartsWith("api/", StringComparison.Ordinal) || r == "console" || r.StartsWith("console/", StringComparison.Ordinal), r));
     }
 
     [Fact]

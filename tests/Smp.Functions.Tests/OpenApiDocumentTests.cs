@@ -166,9 +166,12 @@ public sealed class OpenApiDocumentTests(AzuriteFixture azurite) : IDisposable
         from function in FunctionMetadataTests.Functions()
         from binding in function.GetProperty("bindings").EnumerateArray()
         where binding.GetProperty("type").GetString() == "httpTrigger"
+        // The document describes /api (its server URL); the console's HTML pages live beside it at /console.
+        let route = binding.GetProperty("route").GetString()!
+        where route.StartsWith("api/", StringComparison.Ordinal)
         select (
             function.GetProperty("name").GetString()!,
-            binding.GetProperty("route").GetString()!,
+            route["api/".Length..],
             binding.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToLowerInvariant()).ToArray(),
             binding.GetProperty("authLevel").GetString()!);
 

@@ -225,6 +225,24 @@ public sealed class PasswordApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task R13_a_password_request_accepted_on_the_last_covered_day_and_processed_after_the_plan_lapsed_sends_no_link()
+    {
+        await GivenAnEntitledLicenseAndAPublishedUpdateAsync();
+        var license = await MailTestKit.StoredAsync(_api, "VT-1001");
+        var lastCovered = license.StatusOn(license.ExpiresOn) == Smp.Core.Plans.PlanStatus.Current ? license.ExpiresOn : license.ExpiresOn.PlusDays(-1);
+        var denver = DateTimeZoneProviders.Tzdb["America/Denver"];
+
+        // Accepted late on the last day the plan is current; the background work runs only after it lapsed.
+        _api.Clock.Reset(lastCovered.At(new LocalTime(23, 30)).InZoneStrictly(denver).ToInstant());
+        Assert.Equal(202, (await UpdateApi.RequestLinkAsync(_api, "VT-1001", "1.96")).Status);
+        _api.Clock.Reset(lastCovered.PlusDays(1).At(new LocalTime(0, 30)).InZoneStrictly(denver).ToInstant());
+        Assert.NotEqual(Smp.Core.Plans.PlanStatus.Current, license.StatusOn(lastCovered.PlusDays(1)));
+
+        Assert.Empty(await UpdateApi.PendingMailAsync(_api));
+        Assert.DoesNotContain(await UpdateApi.EventsAsync(_api, "VT-1001"), e => e.GetProperty("type").GetString() == "passwordLinkRequested");
+    }
+
+    [Fact]
     public async Task Repeating_one_request_id_sends_one_link_and_cannot_get_past_the_daily_limit()
     {
         await GivenAnEntitledLicenseAndAPublishedUpdateAsync();

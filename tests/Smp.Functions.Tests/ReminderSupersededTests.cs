@@ -1,4 +1,5 @@
 using NodaTime;
+using Smp.Core.Mail;
 using Smp.Core.Outbox;
 using Smp.TestSupport;
 using static Smp.Functions.Tests.MailTestKit;
@@ -140,5 +141,92 @@ public sealed class ReminderSupersededTests(AzuriteFixture azurite) : IDisposabl
         Assert.Equal(reminder.Id, Data(withdrawn, "mailId"));
         Assert.Empty(await EventsAsync(_api, "VT-1002", "reminderWithdrawn"));
         Assert.Contains(("90-day", "2027-01-01", "2027-04-01", "sent", reminder.Id), await RemindersAsync(_api, "VT-1002"));
+    }
+
+    [Fact]
+    public async Task R9_a_failed_reminder_retried_by_staff_after_its_plan_expired_sends_nothing_and_is_withdrawn()
+    {
+        var reminder = await ReminderEnqueuedAsync("VT-1001");
+        var stored = (await Outbox(_api).GetAsync(reminder.Id, CancellationToken.None))!;
+        var failed = DeliveryPolicy.After(stored.Message, new MailSendResult.PermanentFailure("550 Mailbox unavailable."), _api.Clock.GetCurrentInstant(), new DeliveryOptions());
+        Assert.NotNull(await Outbox(_api).TryUpdateAsync(stored, failed, CancellationToken.None));
+
+        // Weeks later, after the plan expired on 1 April 2027, staff retry it.
+        _api.Clock.Reset(InDenver(2027, 4, 20, 10));
+        Assert.Equal(202, (await MailApiTests.RetryAsync(_api, reminder.Id)).Status);
+        await DispatchAsync(_api);
+
+        Assert.Empty(PickedUpFiles(_api));
+        await AssertWithdrawnAsExpiredAsync(reminder.Id, "VT-1001");
+    }
+
+    [Fact]
+    public async Task R9_a_reminder_dispatched_after_a_long_outage_on_its_plans_expiry_day_sends_nothing_and_is_withdrawn()
+    {
+        var reminder = await ReminderEnqueuedAsync("VT-1001");
+
+        // The mail timer was down from the scan until the day the plan expires (not after it: R9 needs expiresOn > d).
+        _api.Clock.Reset(InDenver(2027, 4, 1, 6));
+        await DispatchAsync(_api);
+
+        Assert.Empty(PickedUpFiles(_api));
+        await AssertWithdrawnAsExpiredAsync(reminder.Id, "VT-1001");
+
+        // Later runs do not bring it back.
+        _api.Clock.Reset(InDenver(2027, 4, 2, 6));
+        await DispatchAsync(_api);
+        Assert.Empty(PickedUpFiles(_api));
+    }
+
+    [Fact]
+    public async Task R9_a_reminder_listing_two_plans_of_which_one_expired_while_it_waited_goes_out_listing_only_the_other()
+    {
+        // Two plans of one customer, expiring on 1 April and on 1 May 2027: both 90-day reminders are due on 1 February.
+        _api.Clock.Reset(InDenver(2026, 4, 20));
+        await ActivateAsync(_api, "VT-1001", April2026);
+        await ActivateAsync(_api, "VT-1002", new LocalDate(2026, 5, 1));
+        _api.Clock.Reset(InDenver(2027, 2, 1, 6));
+        await RunScanAsync(_api);
+        var reminder = Assert.Single(await UndeliveredAsync(_api));
+        Assert.Contains("VT-1001", reminder.Mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("VT-1002", reminder.Mail.PlainText, StringComparison.Ordinal);
+
+        // Delivery resumes on 2 April: the first plan expired meanwhile, the second has not.
+        _api.Clock.Reset(InDenver(2027, 4, 2, 6));
+        await DispatchAsync(_api);
+
+        var delivered = PickedUp(_api, reminder.Id);
+        Assert.Single(PickedUpFiles(_api));
+        Assert.Contains("VT-1002", delivered.TextBody, StringComparison.Ordinal);
+        Assert.Contains("1 May 2027", delivered.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("VT-1001", delivered.TextBody, StringComparison.Ordinal);
+        Assert.DoesNotContain("VT-1001", delivered.HtmlBody, StringComparison.Ordinal);
+        var stored = await MessageAsync(_api, reminder.Id);
+        Assert.Equal(MailStatus.Sent, stored.Status);
+        Assert.Contains("VT-1001", stored.Note, StringComparison.Ordinal);
+        var withdrawn = Assert.Single(await EventsAsync(_api, "VT-1001", "reminderWithdrawn"));
+        Assert.Contains("expired on 2027-04-01", Data(withdrawn, "reason"), StringComparison.Ordinal);
+        Assert.Empty(await EventsAsync(_api, "VT-1002", "reminderWithdrawn"));
+    }
+
+    /// <summary>
+    /// The mail is superseded (staff find it under <c>GET /api/mail?status=superseded</c>) and the license records the
+    /// reminder as withdrawn from it, once, with the expiry as the reason.
+    /// </summary>
+    private async Task AssertWithdrawnAsExpiredAsync(string mailId, string serial)
+    {
+        var stored = await MessageAsync(_api, mailId);
+        Assert.Equal(MailStatus.Superseded, stored.Status);
+        Assert.Null(stored.SentAt);
+        Assert.Contains("the plan expired on 2027-04-01 before delivery", stored.Note, StringComparison.Ordinal);
+
+        var listed = await MailApiTests.ListAsync(_api, "status=superseded");
+        Assert.Equal(200, listed.Status);
+        Assert.Equal(mailId, Assert.Single(listed.Json().GetProperty("mail").EnumerateArray()).GetProperty("id").GetString());
+
+        var withdrawn = Assert.Single(await EventsAsync(_api, serial, "reminderWithdrawn"));
+        Assert.Equal(mailId, Data(withdrawn, "mailId"));
+        Assert.Contains("the plan expired on 2027-04-01 before delivery", Data(withdrawn, "reason"), StringComparison.Ordinal);
+        Assert.Contains(("90-day", "2027-01-01", "2027-04-01", "withdrawn", mailId), await RemindersAsync(_api, serial));
     }
 }

@@ -1,3 +1,5 @@
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Smp.Functions.Functions;
 using Smp.TestSupport;
@@ -39,6 +41,75 @@ public sealed class ReportApiTests(AzuriteFixture azurite) : IDisposable
         var body = response.Json();
         Assert.Equal("ACME/1#?", body.GetProperty("customer").GetProperty("id").GetString());
         Assert.Equal(["VT-1", "VT-2"], body.GetProperty("licenses").EnumerateArray().Select(l => l.GetProperty("serial").GetString()));
+    }
+
+    [Fact]
+    public async Task One_unreadable_license_is_named_and_stepped_past_by_the_expiring_report_and_left_out_of_the_customer_listing()
+    {
+        var unreadable = new FailReadsOf("VT-U2");
+        using var api = new ApiHarness(azurite.ConnectionString, Now, services: s => s.AddSingleton(_ =>
+        {
+            var options = new TableClientOptions();
+            options.Retry.MaxRetries = 0;
+            options.AddPolicy(unreadable, global::Azure.Core.HttpPipelinePosition.PerCall);
+            return new TableServiceClient(azurite.ConnectionString, options);
+        }));
+        foreach (var serial in new[] { "VT-U1", "VT-U2", "VT-U3" })
+        {
+            Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody(serial: serial, customerId: "C-U"))).Status); // all expire 2026-05-01
+        }
+
+        unreadable.Active = true;
+
+        // Pages of two: the unreadable license is named in the page that reached it, and the next page starts after it.
+        var first = await GetAsync(api, "ExpiringReport", "/api/reports/expiring", "from=2026-05-01&to=2026-05-01&limit=2", r => api.Function<ReportFunctions>().ExpiringReport(r, ApiHarness.Context("ExpiringReport")));
+        Assert.Equal(200, first.Status);
+        var seen = first.Json().GetProperty("licenses").EnumerateArray().Select(l => l.GetProperty("serial").GetString()).ToList();
+        var named = first.Json().TryGetProperty("unreadable", out var list) ? list.EnumerateArray().Select(e => e.GetString()).ToList() : [];
+        var query = first.Json().TryGetProperty("continuationToken", out var token) ? token.GetString() : null;
+        while (query is not null)
+        {
+            var next = await GetAsync(api, "ExpiringReport", "/api/reports/expiring", "from=2026-05-01&to=2026-05-01&limit=2&continuationToken=" + query, r => api.Function<ReportFunctions>().ExpiringReport(r, ApiHarness.Context("ExpiringReport")));
+            Assert.Equal(200, next.Status);
+            seen.AddRange(next.Json().GetProperty("licenses").EnumerateArray().Select(l => l.GetProperty("serial").GetString()));
+            named.AddRange(next.Json().TryGetProperty("unreadable", out var more) ? more.EnumerateArray().Select(e => e.GetString()) : []);
+            query = next.Json().TryGetProperty("continuationToken", out var t) ? t.GetString() : null;
+        }
+
+        Assert.Equal(["VT-U1", "VT-U3"], seen);
+        Assert.Equal(["VT-U2"], named);
+
+        var customer = await GetAsync(api, "ListCustomerLicenses", "/api/customers/C-U/licenses", null, r => api.Function<ReportFunctions>().ListCustomerLicenses(r, "C-U", ApiHarness.Context("ListCustomerLicenses")));
+        Assert.Equal(200, customer.Status);
+        Assert.Equal(["VT-U1", "VT-U3"], customer.Json().GetProperty("licenses").EnumerateArray().Select(l => l.GetProperty("serial").GetString()));
+        Assert.Equal(["VT-U2"], customer.Json().GetProperty("unreadable").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    private static async Task<ApiResponse> GetAsync(ApiHarness api, string name, string path, string? query, Func<Microsoft.AspNetCore.Http.HttpRequest, Task<Microsoft.AspNetCore.Mvc.IActionResult>> function)
+    {
+        var request = api.Request("GET", path, query: query);
+        return await ApiHarness.ExecuteAsync(request, await function(request));
+    }
+
+    /// <summary>While active, every read of one license's record fails as storage answers when it is unavailable.</summary>
+    private sealed class FailReadsOf(string serial) : global::Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        public volatile bool Active;
+
+        public override void Process(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The stores call storage asynchronously.");
+
+        public override async ValueTask ProcessAsync(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            var uri = Uri.UnescapeDataString(message.Request.Uri.ToString());
+            if (Active && message.Request.Method == global::Azure.Core.RequestMethod.Get
+                && uri.Contains("licenses", StringComparison.Ordinal) && uri.Contains($"PartitionKey='{serial}'", StringComparison.Ordinal))
+            {
+                throw new global::Azure.RequestFailedException(503, "The server is currently unable to receive requests.");
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
     }
 
     [Fact]

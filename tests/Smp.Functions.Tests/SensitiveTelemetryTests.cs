@@ -259,6 +259,81 @@ public sealed class ValueBasedRedactionTests
         Assert.Equal(expected, SensitiveTelemetry.Scrub(expected));
     }
 
+    /// <summary>
+    /// SPEC section 5: a JSON member named <c>sig</c> or <c>code</c> loses its value like the parameter of that name
+    /// (every <c>code</c> value: a function key cannot be told from an error code by its shape alone), and so does a
+    /// sensitive header written as a pair (<c>[x-functions-key, value]</c>, <c>name, value</c>) without ":" or "=".
+    /// </summary>
+    [Theory]
+    [InlineData(@"{""serial"":""VT-1"",""sig"":""abcdEFGH.0123-_xyz""}", @"{""serial"":""VT-1"",""sig"":""[REDACTED]""}")]
+    [InlineData(@"{""code"":""staffkeyvalue123""}", @"{""code"":""[REDACTED]""}")]
+    [InlineData(@"{""code"": ""Fk7pQ2xZrT9wLm4vN8bC1dE6hJ3kS5yU0aGiOq=="", ""status"": 403}", @"{""code"": ""[REDACTED]"", ""status"": 403}")]
+    [InlineData(@"{""error"":{""code"":""ResourceNotFound"",""message"":""gone""}}", @"{""error"":{""code"":""[REDACTED]"",""message"":""gone""}}")]
+    [InlineData(@"{""body"":""{\""SIG\"":\""ab cd\"",\""serial\"":\""VT-1\""}""}", @"{""body"":""{\""SIG\"":\""[REDACTED]\"",\""serial\"":\""VT-1\""}""}")]
+    [InlineData("[x-functions-key, Fk7pQ2xZrT9wLm4vN8bC1dE6hJ3kS5yU0aGiOq==]", "[x-functions-key, [REDACTED]]")]
+    [InlineData("Headers [Accept, text/html] [X-Functions-Key, ab cd] sent", "Headers [Accept, text/html] [X-Functions-Key, [REDACTED]] sent")]
+    [InlineData("[Authorization, Bearer abc def]", "[Authorization, [REDACTED]]")]
+    [InlineData("(Cookie, a=b; session=xyz)", "(Cookie, [REDACTED])")]
+    [InlineData("x-ms-client-principal, eyJhdXRoX3R5cCI6ImFhZCJ9\nAccept, text/html", "x-ms-client-principal, [REDACTED]\nAccept, text/html")]
+    [InlineData("x-functions-key, ab cd", "x-functions-key, [REDACTED]")]
+    [InlineData(@"[[""x-functions-key"",""ab cd""],[""Accept"",""text/html""]]", @"[[""x-functions-key"",""[REDACTED]""],[""Accept"",""text/html""]]")]
+    [InlineData("x-ms-client-principal: eyJhdXRoX3R5cCI6ImFhZCJ9", "x-ms-client-principal: [REDACTED]")]
+    // Readable: other pairs, and words that are not a header pair.
+    [InlineData("[Accept, text/html]", "[Accept, text/html]")]
+    [InlineData("Cookie, a=b; session=xyz", "Cookie, [REDACTED]")]
+    [InlineData("Set a cookie, then retry", "Set a cookie, then retry")]
+    [InlineData("Missing authorization, expected a key", "Missing authorization, expected a key")]
+    [InlineData(@"{""kind"":""sig"",""serial"":""VT-1""}", @"{""kind"":""sig"",""serial"":""VT-1""}")]
+    public void Section5_json_sig_and_code_members_and_sensitive_header_pairs_lose_their_values(string input, string expected)
+    {
+        Assert.Equal(expected, SensitiveTelemetry.Scrub(input));
+        Assert.Equal(expected, SensitiveTelemetry.Scrub(expected));
+    }
+
+    [Fact]
+    public void Section5_span_events_such_as_recorded_exceptions_lose_signature_and_key_values()
+    {
+        var sourceName = $"Smp.Tests.{Guid.NewGuid():N}";
+        var exported = new List<List<(string Name, Dictionary<string, object?> Tags)>>();
+        using var source = new ActivitySource(sourceName);
+        using (Sdk.CreateTracerProviderBuilder()
+            .AddSource(sourceName)
+            .AddProcessor(new SensitiveTagRedactor())
+            .AddProcessor(new Capture<Activity>(a => exported.Add([.. a.Events.Select(e => (e.Name, e.Tags.ToDictionary(t => t.Key, t => t.Value)))])))
+            .Build())
+        {
+            using var activity = source.StartActivity("ReminderScan");
+            Assert.NotNull(activity);
+            try
+            {
+                throw new InvalidOperationException("Could not deliver " + Link);
+            }
+            catch (InvalidOperationException thrown)
+            {
+                activity.AddException(thrown);
+            }
+
+            activity.AddEvent(new ActivityEvent("retry", tags: new ActivityTagsCollection
+            {
+                ["smp.url"] = "/api/licenses/VT-1001?code=" + Key,
+                ["smp.password"] = "hunter2",
+                ["smp.serial"] = "VT-1001",
+            }));
+        }
+
+        var events = Assert.Single(exported);
+        Assert.Equal(["exception", "retry"], events.Select(e => e.Name));
+        var exception = events[0].Tags;
+        Assert.Equal(typeof(InvalidOperationException).FullName, exception["exception.type"]);
+        Assert.Equal("Could not deliver https://smp.example.com/api/updates/1.96/password?serial=VT-1001&expires=1775232000&sig=[REDACTED]", exception["exception.message"]);
+        Assert.Contains("sig=[REDACTED]", (string)exception["exception.stacktrace"]!, StringComparison.Ordinal);
+        Assert.Contains(nameof(Section5_span_events_such_as_recorded_exceptions_lose_signature_and_key_values), (string)exception["exception.stacktrace"]!, StringComparison.Ordinal);
+        var retry = events[1].Tags;
+        Assert.Equal("/api/licenses/VT-1001?code=[REDACTED]", retry["smp.url"]);
+        Assert.Equal(SensitiveTelemetry.Redacted, retry["smp.password"]);
+        Assert.Equal("VT-1001", retry["smp.serial"]);
+    }
+
     private static Dictionary<string, object?> ExportSpan(Action<Activity> tag, out string? status)
     {
         var sourceName = $"Smp.Tests.{Guid.NewGuid():N}";

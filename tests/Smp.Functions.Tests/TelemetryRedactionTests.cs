@@ -107,6 +107,16 @@ public sealed class TelemetryRedactionTests(AzuriteFixture azurite)
             Assert.NotNull(span);
             span.SetTag("url.full", link.ToString());
             span.SetTag("smp.staff", $"https://smp.example/api/licenses/VT-1001?code={FunctionKey}");
+
+            // An exception escaping a function is recorded on its span as an event (message and stack trace).
+            try
+            {
+                throw new InvalidOperationException($"Could not deliver {link}; staff call {{\"code\":\"{FunctionKey}\"}}");
+            }
+            catch (InvalidOperationException exception)
+            {
+                span.AddException(exception);
+            }
         }
 
         Assert.True(tracer.ForceFlush());
@@ -116,6 +126,7 @@ public sealed class TelemetryRedactionTests(AzuriteFixture azurite)
         Assert.NotEmpty(logs.Records);
         Assert.NotEmpty(exportedLogs);
         Assert.NotEmpty(exportedSpans);
+        Assert.Contains(exportedSpans, s => s.Contains("CarelessSpan", StringComparison.Ordinal) && s.Contains("event exception exception.message=", StringComparison.Ordinal));
         foreach (var (where, records) in new[] { ("exported log", exportedLogs.ToArray()), ("exported span", exportedSpans.ToArray()), ("log", logs.Records.Where(r => !r.StartsWith(CarelessCategory, StringComparison.Ordinal)).ToArray()) })
         {
             foreach (var record in records)

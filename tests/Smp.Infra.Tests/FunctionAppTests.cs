@@ -142,7 +142,7 @@ public sealed partial class FunctionAppTests(CompiledInfrastructure infrastructu
         Assert.True(settings.ContainsKey("APPLICATIONINSIGHTS_CONNECTION_STRING"));
         Assert.Equal(
             "[format('ClientId={0};Authorization=AAD', parameters('identityClientId'))]",
-            infrastructure.Single("Microsoft.Web/sites/config").Properties.GetProperty("APPLICATIONINSIGHTS_AUTHENTICATION_STRING").GetString());
+            AppSettingsResource().Properties.GetProperty("APPLICATIONINSIGHTS_AUTHENTICATION_STRING").GetString());
 
         // Flex Consumption rejects the classic runtime settings; the runtime lives in functionAppConfig.
         Assert.False(settings.ContainsKey("FUNCTIONS_WORKER_RUNTIME"));
@@ -152,7 +152,7 @@ public sealed partial class FunctionAppTests(CompiledInfrastructure infrastructu
     [Fact]
     public void No_app_setting_holds_a_key()
     {
-        var settings = infrastructure.Single("Microsoft.Web/sites/config").Properties;
+        var settings = AppSettingsResource().Properties;
 
         Assert.All(settings.EnumerateObject(), setting => AssertNoKey($"app setting {setting.Name}", setting.Value.GetRawText()));
     }
@@ -173,10 +173,13 @@ public sealed partial class FunctionAppTests(CompiledInfrastructure infrastructu
         Assert.DoesNotMatch(ListFunctionCall(), infrastructure.Json);
     }
 
+    /// <summary>The site's one appsettings config resource (the site has others: authsettingsV2 for staff sign-in).</summary>
+    private ArmResource AppSettingsResource() =>
+        Assert.Single(infrastructure.Resources, r => r.Type == "Microsoft.Web/sites/config" && r.NameExpression.Contains("'appsettings')", StringComparison.Ordinal));
+
     private Dictionary<string, JsonElement> AppSettings()
     {
-        var config = infrastructure.Single("Microsoft.Web/sites/config");
-        Assert.Contains("'appsettings')", config.NameExpression, StringComparison.Ordinal);
+        var config = AppSettingsResource();
         Assert.False(infrastructure.Single("Microsoft.Web/sites").Property("siteConfig").TryGetProperty("appSettings", out _), "App settings are kept in one place: the appsettings config resource.");
 
         return config.Properties.EnumerateObject().ToDictionary(p => p.Name, p => config.Deployment.Resolve(p.Value), StringComparer.Ordinal);

@@ -85,13 +85,21 @@ public sealed class ResourceSecurityTests(CompiledInfrastructure infrastructure)
     }
 
     [Fact]
-    public void The_app_runs_as_one_user_assigned_identity()
+    public void The_app_runs_as_one_user_assigned_identity_and_the_sign_in_identity_is_granted_nothing()
     {
-        infrastructure.Single("Microsoft.ManagedIdentity/userAssignedIdentities");
+        // Two identities: the app's, and one that staff sign-in alone presents to the app registration (no secret).
+        Assert.Equal(2, infrastructure.Resources.Count(r => r.Type == "Microsoft.ManagedIdentity/userAssignedIdentities" && !r.IsExisting));
         var site = infrastructure.Single("Microsoft.Web/sites");
 
         var identity = site.Element.GetProperty("identity");
         Assert.Equal("UserAssigned", identity.GetProperty("type").GetString());
-        Assert.Single(identity.GetProperty("userAssignedIdentities").EnumerateObject());
+        Assert.Equal(
+            ["[format('{0}', parameters('identityId'))]", "[format('{0}', parameters('signInIdentityId'))]"],
+            identity.GetProperty("userAssignedIdentities").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+
+        // The worker's Azure.Identity picks the app's identity; the sign-in identity's principal appears only in the
+        // output the federated credential is made from, so no role assignment names it.
+        Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(infrastructure.Json, @"'signin-identity'\), '[0-9-]+'\)\.outputs\.principalId"));
+        Assert.True(infrastructure.Root.Outputs.ContainsKey("SMP_SIGNIN_IDENTITY_PRINCIPAL_ID"));
     }
 }

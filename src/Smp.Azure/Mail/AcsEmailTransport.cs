@@ -80,11 +80,15 @@ public sealed class AcsEmailTransport : IMailTransport
 
             if (response.StatusCode == HttpStatusCode.Conflict)
             {
-                // An operation with this id may exist already (an earlier attempt whose answer was lost):
-                // what ACS knows about it is the truth about this mail.
+                // An operation with this id may exist already (an earlier attempt whose answer was lost): what ACS
+                // knows about it is the truth about this mail. ACS also answers 409 to a repeat of a request still in
+                // progress (repeatable requests), whose operation may not exist yet: ACS may still deliver it, so
+                // the outcome is in doubt, asked about again later, never a failure that invites a second copy.
                 var error = await DescribeErrorAsync(response, ct);
                 var status = await GetStatusAsync(mail.Id, ct);
-                return status is MailSendResult.Unknown ? new MailSendResult.PermanentFailure(error) : status;
+                return status is MailSendResult.Unknown
+                    ? new MailSendResult.TransientFailure($"{error} (a repeat of a send still in progress; outcome unknown)")
+                    : status;
             }
 
             if (response.StatusCode == HttpStatusCode.PreconditionFailed)

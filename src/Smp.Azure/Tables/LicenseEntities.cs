@@ -31,6 +31,9 @@ internal static class LicenseEntities
     public const string CorrelationIdColumn = "CorrelationId";
     public const string DataColumn = "Data";
 
+    /// <summary>The signed-in person's object id; written only when a person caused the event, so older rows read as they are.</summary>
+    public const string ActorIdColumn = "ActorId";
+
     public const int EventSchema = 1;
 
     /// <summary>A string property holds at most 64 KiB, that is 32 Ki UTF-16 characters.</summary>
@@ -61,7 +64,18 @@ internal static class LicenseEntities
         return new StoredLicense(license, version, summary.ETag.ToString());
     }
 
-    public static TableEntity Event(Serial serial, long version, LicenseEvent licenseEvent) =>
+    public static TableEntity Event(Serial serial, long version, LicenseEvent licenseEvent)
+    {
+        var row = EventColumns(serial, version, licenseEvent);
+        if (licenseEvent.ActorId is { } actorId)
+        {
+            row[ActorIdColumn] = actorId;
+        }
+
+        return row;
+    }
+
+    private static TableEntity EventColumns(Serial serial, long version, LicenseEvent licenseEvent) =>
         new(PartitionKey(serial), EventRowKey(version))
         {
             [SchemaColumn] = EventSchema,
@@ -86,7 +100,8 @@ internal static class LicenseEntities
             InstantPattern.ExtendedIso.Parse(row.GetString(AtColumn) ?? throw Missing(row, AtColumn)).Value,
             row.GetString(ActorColumn) ?? throw Missing(row, ActorColumn),
             row.GetString(CorrelationIdColumn) ?? throw Missing(row, CorrelationIdColumn),
-            LicenseJsonMapper.DeserializeEventData(row.GetString(DataColumn) ?? throw Missing(row, DataColumn)));
+            LicenseJsonMapper.DeserializeEventData(row.GetString(DataColumn) ?? throw Missing(row, DataColumn)),
+            row.GetString(ActorIdColumn));
     }
 
     /// <summary>An index row: which license it points to, and the license version it was written for.</summary>

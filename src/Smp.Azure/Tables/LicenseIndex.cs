@@ -1,5 +1,6 @@
 using NodaTime;
 using NodaTime.Text;
+using Smp.Core.Licenses;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
 
@@ -42,6 +43,7 @@ internal static class LicenseIndex
             keys.Add(ReminderKey(reminder, license.Serial));
         }
 
+        keys.UnionWith(LicenseSearchKeys.KeysFor(license));
         return keys;
     }
 
@@ -73,6 +75,13 @@ internal static class LicenseIndex
     /// </summary>
     public static IndexKey ExpiresKey(LocalDate expiresOn, Serial serial) =>
         new(ExpiresPartition, IsoDate.Format(expiresOn) + Separator + TableKey.Encode(serial.Value));
+
+    /// <summary>The place in the expiry order of an expiry row of <paramref name="serial"/>; null for any other row.</summary>
+    public static ExpiryPosition? TryReadExpiresKey(string partitionKey, string rowKey, Serial serial) =>
+        partitionKey == ExpiresPartition && rowKey.IndexOf(Separator, StringComparison.Ordinal) is > 0 and var end
+            && IsoDate.Parse(rowKey[..end]) is { Success: true } date
+            ? new ExpiryPosition(date.Value, serial)
+            : null;
 
     /// <summary>Inclusive lower bound of the expiry rows dated on or after <paramref name="from"/>.</summary>
     public static string ExpiresLowerBound(LocalDate from) => IsoDate.Format(from) + Separator;

@@ -56,20 +56,26 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
     public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, CancellationToken cancellationToken) =>
         ListPendingAsync(now, max, static _ => { }, cancellationToken);
 
-    public async Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, CancellationToken cancellationToken) =>
+        ListPendingAsync(now, max, onUnreadable, static _ => { }, cancellationToken);
+
+    public async Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, Action<PendingBacklog> onBacklog, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(onUnreadable);
+        ArgumentNullException.ThrowIfNull(onBacklog);
         await created.EnsureAsync(cancellationToken);
-        var due = new List<(NodaTime.Instant DueAt, PendingCustomerRequest Pending)>();
+        var pendingCount = 0;
+        NodaTime.LocalDate? oldestDay = null;
+        var due = new List<(bool Tried, NodaTime.Instant At, PendingCustomerRequest Pending)>();
         await foreach (var entity in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"Status eq {Pending}"), cancellationToken: cancellationToken))
         {
             // A row never tried has no next attempt and is due. Pending rows are few (the daily limits bound them and
             // a request is given up after a bounded number of attempts), so the due ones are picked here.
             PendingCustomerRequest pending;
-            NodaTime.Instant dueAt;
+            NodaTime.Instant? retryAt;
             try
             {
-                (dueAt, pending) = Read(entity);
+                (retryAt, pending) = Read(entity);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -80,21 +86,32 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
                 continue;
             }
 
-            if (dueAt <= now)
+            pendingCount++;
+            oldestDay = oldestDay is { } oldest && oldest <= pending.Request.Day ? oldest : pending.Request.Day;
+            if (retryAt is not { } next)
             {
-                due.Add((dueAt, pending));
+                // Never tried: due now, in the order the requests were recorded (the row's timestamp, which storage
+                // sets and no caller chooses; rows written by any earlier version have one too).
+                due.Add((false, entity.Timestamp is { } recorded ? NodaTime.Instant.FromDateTimeOffset(recorded) : NodaTime.Instant.MinValue, pending));
+            }
+            else if (next <= now)
+            {
+                due.Add((true, next, pending));
             }
         }
 
-        // Requests never tried first, then those due longest: requests failing again never take the places of the
-        // ones behind them (stable: oldest days first among equals).
-        return [.. due.OrderBy(d => d.DueAt).Take(max).Select(d => d.Pending)];
+        onBacklog(new PendingBacklog(pendingCount, oldestDay));
+
+        // Requests never tried first, first come, first served: a request made later (junk included) never pushes
+        // back one made earlier, whatever its key. Then those failed before, due longest first: requests failing
+        // again never take the places of the ones behind them.
+        return [.. due.OrderBy(d => d.Tried).ThenBy(d => d.At).Take(max).Select(d => d.Pending)];
     }
 
-    private static (NodaTime.Instant DueAt, PendingCustomerRequest Pending) Read(TableEntity entity)
+    private static (NodaTime.Instant? RetryAt, PendingCustomerRequest Pending) Read(TableEntity entity)
     {
-        var dueAt = entity.GetDateTimeOffset("NextAttemptAt") is { } next ? NodaTime.Instant.FromDateTimeOffset(next) : NodaTime.Instant.MinValue;
-        return (dueAt, new PendingCustomerRequest(
+        var retryAt = entity.GetDateTimeOffset("NextAttemptAt") is { } next ? NodaTime.Instant.FromDateTimeOffset(next) : (NodaTime.Instant?)null;
+        return (retryAt, new PendingCustomerRequest(
             new CustomerRequest(
                 entity.GetString("Kind"),
                 Serial.Parse(entity.GetString("Serial")),

@@ -40,15 +40,13 @@ namespace Smp.Azure.Tables;
 /// their own event instead.
 /// </para>
 /// </remarks>
-public sealed class TableLicenseStore : ILicenseStore
+public sealed partial class TableLicenseStore : ILicenseStore
 {
-    private const int MaxIndexWriteAttempts = 20;
     private const int ParallelReads = 16;
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
     private static readonly LocalDate EarliestIndexedDate = new(1, 1, 1);
     private static readonly LocalDate LatestIndexedDate = new(9999, 12, 31);
     private static readonly string[] IndexColumns = ["PartitionKey", "RowKey", LicenseEntities.SerialColumn, LicenseEntities.VersionColumn];
-    private static readonly string[] VersionOnly = [LicenseEntities.VersionColumn];
 
     /// <summary>
     /// The row that records which offsets the reminder index was built for, kept in the licenses table (in a
@@ -70,6 +68,7 @@ public sealed class TableLicenseStore : ILicenseStore
 
     private readonly TableClient licenses;
     private readonly TableClient index;
+    private readonly WriteAheadRows indexRows;
     private readonly AsyncOnce tablesCreated;
     private readonly ReminderSchedule reminders;
     private readonly int rebuildPageSize;
@@ -83,6 +82,7 @@ public sealed class TableLicenseStore : ILicenseStore
         ArgumentException.ThrowIfNullOrWhiteSpace(options.IndexTable);
         licenses = service.GetTableClient(options.LicensesTable);
         index = service.GetTableClient(options.IndexTable);
+        indexRows = new WriteAheadRows(index);
         reminders = options.Reminders ?? throw new ArgumentException("A reminder schedule is required.", nameof(options));
         rebuildPageSize = options.ReminderRebuildPageSize is >= 1 and <= 1000
             ? options.ReminderRebuildPageSize
@@ -92,6 +92,7 @@ public sealed class TableLicenseStore : ILicenseStore
             await licenses.CreateIfNotExistsAsync(ct);
             await index.CreateIfNotExistsAsync(ct);
             await MarkNewStoreAsync(ct);
+            await MarkNewSearchIndexAsync(ct);
         });
     }
 
@@ -167,7 +168,9 @@ public sealed class TableLicenseStore : ILicenseStore
         {
             foreach (var key in oldKeys.Except(newKeys))
             {
-                await RetireIndexRowAsync(key, current.Version, cancellationToken);
+                // Only rows no newer writer has raised: one at the new version was written ahead by a writer that lost
+                // to this one, and readers remove it.
+                await indexRows.RetireAsync(key.PartitionKey, key.RowKey, current.Version, cancellationToken);
             }
         }
         catch (Exception e) when (StorageFailures.IsStorageFailure(e))
@@ -178,12 +181,18 @@ public sealed class TableLicenseStore : ILicenseStore
         return true;
     }
 
-    public async IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) =>
+        ListByCustomerCoreAsync(customerId, null, cancellationToken);
+
+    public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListByCustomerCoreAsync(customerId, onFailure ?? throw new ArgumentNullException(nameof(onFailure)), cancellationToken);
+
+    private async IAsyncEnumerable<StoredLicense> ListByCustomerCoreAsync(string customerId, Action<LicenseReadFailure>? onFailure, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(customerId);
         await tablesCreated.EnsureAsync(cancellationToken);
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LicenseIndex.CustomerPartition(customerId)}");
-        await foreach (var license in ResolveIndexAsync(filter, null, cancellationToken))
+        await foreach (var license in ResolveIndexAsync(filter, onFailure, cancellationToken))
         {
             yield return license;
         }
@@ -197,6 +206,9 @@ public sealed class TableLicenseStore : ILicenseStore
 
     public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) =>
         ListExpiringAsync(from, to, after, null, cancellationToken);
+
+    public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListExpiringAsync(from, to, after, onFailure ?? throw new ArgumentNullException(nameof(onFailure)), cancellationToken);
 
     private async IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, ExpiryPosition? after, Action<LicenseReadFailure>? onFailure, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -508,58 +520,8 @@ public sealed class TableLicenseStore : ILicenseStore
     }
 
     /// <summary>Makes the row exist with a version of at least <paramref name="version"/>; never lowers it.</summary>
-    private async Task WriteIndexRowAsync(IndexKey key, Serial serial, long version, CancellationToken cancellationToken)
-    {
-        var row = LicenseEntities.IndexRow(key, serial, version);
-        for (var attempt = 1; attempt <= MaxIndexWriteAttempts; attempt++)
-        {
-            var existing = await index.GetEntityIfExistsAsync<TableEntity>(key.PartitionKey, key.RowKey, VersionOnly, cancellationToken);
-            try
-            {
-                if (!existing.HasValue)
-                {
-                    await index.AddEntityAsync(row, cancellationToken);
-                    return;
-                }
-
-                if ((existing.Value!.GetInt64(LicenseEntities.VersionColumn) ?? 0) >= version)
-                {
-                    return;
-                }
-
-                await index.UpdateEntityAsync(row, existing.Value.ETag, TableUpdateMode.Replace, cancellationToken);
-                return;
-            }
-            catch (RequestFailedException e) when (IsConflict(e) || e.Status == 404)
-            {
-                // Another writer added, changed or removed the row in between: look at it again.
-            }
-        }
-
-        throw new InvalidOperationException($"Index row ({key.PartitionKey}, {key.RowKey}) kept changing; gave up after {MaxIndexWriteAttempts} attempts.");
-    }
-
-    /// <summary>Removes a row that no state after <paramref name="supersededVersion"/> asked for.</summary>
-    private async Task RetireIndexRowAsync(IndexKey key, long supersededVersion, CancellationToken cancellationToken)
-    {
-        var existing = await index.GetEntityIfExistsAsync<TableEntity>(key.PartitionKey, key.RowKey, VersionOnly, cancellationToken);
-        if (existing.HasValue && (existing.Value!.GetInt64(LicenseEntities.VersionColumn) ?? 0) <= supersededVersion)
-        {
-            await DeleteIndexRowIfUnchangedAsync(key, existing.Value.ETag, cancellationToken);
-        }
-    }
-
-    private async Task DeleteIndexRowIfUnchangedAsync(IndexKey key, ETag etag, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await index.DeleteEntityAsync(key.PartitionKey, key.RowKey, etag, cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status is 404 or 412)
-        {
-            // Gone already, or rewritten by a writer that needs it: leave it.
-        }
-    }
+    private Task WriteIndexRowAsync(IndexKey key, Serial serial, long version, CancellationToken cancellationToken) =>
+        indexRows.WriteAsync(LicenseEntities.IndexRow(key, serial, version), cancellationToken);
 
     /// <summary>
     /// The licenses that the index rows matching <paramref name="filter"/> point to and still apply to, in row order.
@@ -602,7 +564,7 @@ public sealed class TableLicenseStore : ILicenseStore
         }
         catch (Exception e) when (isolate && IsRowFailure(e, cancellationToken))
         {
-            return (null, new LicenseReadFailure(serial, e));
+            return (null, new LicenseReadFailure(serial, e, LicenseIndex.TryReadExpiresKey(row.PartitionKey, row.RowKey, serial)));
         }
     }
 
@@ -623,16 +585,9 @@ public sealed class TableLicenseStore : ILicenseStore
 
         // Stale: written ahead of a change that lost or crashed, or left by an interrupted clean-up.
         // A writer about to need it again would first raise its version above the stored one.
-        if ((row.GetInt64(LicenseEntities.VersionColumn) ?? 0) <= stored.Version)
+        if (WriteAheadRows.VersionOf(row) <= stored.Version)
         {
-            try
-            {
-                await DeleteIndexRowIfUnchangedAsync(key, row.ETag, cancellationToken);
-            }
-            catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
-            {
-                // Best effort: the row stays stale and is skipped again next time.
-            }
+            await indexRows.RemoveStaleAsync(row, cancellationToken);
         }
 
         return null;

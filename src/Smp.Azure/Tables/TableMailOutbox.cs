@@ -23,7 +23,9 @@ namespace Smp.Azure.Tables;
 /// which Azurite checks too), then removes markers the new state no longer needs. Each marker records the
 /// message version it was written for; readers treat a marker as stale only when the message's version has
 /// reached it and its state disagrees, so a crash between steps loses no message and a late clean-up never
-/// removes a marker a newer state needs. A message that becomes sent gets <c>purge|TICKS|ID</c> (TICKS: when it was
+/// removes a marker a newer state needs. Markers follow the protocol of the license index (<see cref="WriteAheadRows"/>): a
+/// marker's version is never lowered, so a writer that read an older message (and will lose) cannot overwrite a newer
+/// state's marker; of two markers of one version the one due earlier stays. A message that becomes sent gets <c>purge|TICKS|ID</c> (TICKS: when it was
 /// queued) in the same transaction as its new state, so the row exists exactly while a sent message keeps its body;
 /// the purge reads only the rows older than the retention and clears each body and removes its row in one
 /// transaction again, so an interrupted purge is finished by the next run.
@@ -41,15 +43,26 @@ public sealed class TableMailOutbox : IMailOutbox
     private const int MaxContentChunks = 14;
     private const int MaxEnqueueAttempts = 5;
 
+    /// <summary>A marker's column: when its message is due (pending) or changed state (failed, superseded).</summary>
+    private const string AtColumn = "At";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     private readonly TableClient table;
+    private readonly WriteAheadRows markerRows;
     private readonly AsyncOnce created;
+    private readonly Action<UnreadableOutboxMessage> onUnreadable;
 
-    public TableMailOutbox(TableServiceClient service, string tableName = "mailoutbox")
+    /// <param name="onUnreadable">
+    /// Told of each message row that cannot be read while messages are listed (for the dispatcher, for staff, for the
+    /// purge): the row is skipped and left in place for staff, and the messages around it go on.
+    /// </param>
+    public TableMailOutbox(TableServiceClient service, string tableName = "mailoutbox", Action<UnreadableOutboxMessage>? onUnreadable = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         table = service.GetTableClient(tableName);
+        markerRows = new WriteAheadRows(table, EarlierDue, AtColumn);
+        this.onUnreadable = onUnreadable ?? (_ => { });
         created = new AsyncOnce(async ct => await table.CreateIfNotExistsAsync(ct));
     }
 
@@ -199,18 +212,18 @@ public sealed class TableMailOutbox : IMailOutbox
         var token = Token.Parse(current.ConcurrencyToken);
         var version = token.Version + 1;
 
-        // 1. Markers the new state needs, before the state itself.
+        // 1. Markers the new state needs, before the state itself; never over a marker a newer state wrote.
         if (IsPendingState(updated.Status))
         {
-            await table.UpsertEntityAsync(Marker(PendingPrefix, updated.Id, version, updated.NextAttemptAt, MailLanes.Of(updated.Kind)), TableUpdateMode.Replace, cancellationToken);
+            await markerRows.WriteAsync(Marker(PendingPrefix, updated.Id, version, updated.NextAttemptAt, MailLanes.Of(updated.Kind)), cancellationToken);
         }
         else if (updated.Status == MailStatus.Failed)
         {
-            await table.UpsertEntityAsync(Marker(FailedPrefix, updated.Id, version, updated.NextAttemptAt), TableUpdateMode.Replace, cancellationToken);
+            await markerRows.WriteAsync(Marker(FailedPrefix, updated.Id, version, updated.NextAttemptAt), cancellationToken);
         }
         else if (updated.Status == MailStatus.Superseded)
         {
-            await table.UpsertEntityAsync(Marker(SupersededPrefix, updated.Id, version, updated.NextAttemptAt), TableUpdateMode.Replace, cancellationToken);
+            await markerRows.WriteAsync(Marker(SupersededPrefix, updated.Id, version, updated.NextAttemptAt), cancellationToken);
         }
 
         // 2. The state, only if nobody changed it since it was read. A sent message's purge row goes with it, atomically.
@@ -281,7 +294,11 @@ public sealed class TableMailOutbox : IMailOutbox
         foreach (var marker in due)
         {
             var id = marker.RowKey[(marker.RowKey.LastIndexOf('|') + 1)..];
-            var stored = await GetAsync(id, cancellationToken);
+            if (!(await TryReadAsync(id, cancellationToken)).Readable(out var stored))
+            {
+                continue; // Left in place, with its row, for staff; the next run skips it again.
+            }
+
             if (stored is { Message: { Status: MailStatus.Sent, BodyPurged: false } message })
             {
                 // The body goes and the row that found it goes with it, or neither: a failure leaves both for the next run.
@@ -336,8 +353,12 @@ public sealed class TableMailOutbox : IMailOutbox
         foreach (var marker in markers.OrderBy(m => m.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue))
         {
             var id = marker.RowKey[prefix.Length..];
-            var message = await GetAsync(id, cancellationToken);
-            var markerVersion = marker.GetInt64("Version") ?? 0;
+            if (!(await TryReadAsync(id, cancellationToken)).Readable(out var message))
+            {
+                continue; // Left in place, with its marker, for staff: one bad row must not stop the others.
+            }
+
+            var markerVersion = WriteAheadRows.VersionOf(marker);
             if (message is not null && wanted(message.Message.Status))
             {
                 yield return message;
@@ -348,33 +369,50 @@ public sealed class TableMailOutbox : IMailOutbox
             var messageVersion = message is null ? 0 : Token.Parse(message.ConcurrencyToken).Version;
             if (message is not null && messageVersion >= markerVersion)
             {
-                try
-                {
-                    await table.DeleteEntityAsync(marker, marker.ETag, cancellationToken);
-                }
-                catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
-                {
-                    // Best effort: the marker stays stale and is skipped again next time.
-                }
+                await markerRows.RemoveStaleAsync(marker, cancellationToken);
             }
         }
     }
 
-    private async Task RetireMarkerAsync(string prefix, string id, long version, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads a message for a listing: a row that cannot be read (an unknown status written by another version, a
+    /// missing content chunk, bad JSON, an address that no longer parses) is reported and skipped, never thrown.
+    /// </summary>
+    private async Task<ReadAttempt> TryReadAsync(string id, CancellationToken cancellationToken)
     {
-        var marker = await table.GetEntityIfExistsAsync<TableEntity>(Partition, prefix + id, cancellationToken: cancellationToken);
-        if (marker.HasValue && (marker.Value!.GetInt64("Version") ?? 0) <= version)
+        try
         {
-            try
-            {
-                await table.DeleteEntityAsync(marker.Value, marker.Value.ETag, cancellationToken);
-            }
-            catch (RequestFailedException e) when (e.Status is 404 or 412)
-            {
-                // Gone already, or rewritten for a newer state: either way not ours to remove.
-            }
+            return new ReadAttempt(true, await GetAsync(id, cancellationToken));
+        }
+        catch (Exception e) when (IsUnreadableRecord(e))
+        {
+            // The type only: the message of a parse failure may quote what the row holds (addresses, body).
+            onUnreadable(new UnreadableOutboxMessage(id, e.GetType().Name));
+            return new ReadAttempt(false, null);
         }
     }
+
+    private static bool IsUnreadableRecord(Exception e) =>
+        e is JsonException or InvalidDataException or NotSupportedException or FormatException or ArgumentException;
+
+    private readonly record struct ReadAttempt(bool Ok, StoredOutboxMessage? Message)
+    {
+        public bool Readable(out StoredOutboxMessage? message)
+        {
+            message = Message;
+            return Ok;
+        }
+    }
+
+    private Task RetireMarkerAsync(string prefix, string id, long version, CancellationToken cancellationToken) =>
+        markerRows.RetireAsync(Partition, prefix + id, version, cancellationToken);
+
+    /// <summary>
+    /// Of two markers of one version (two writers that read the same message, at most one of which commits), the one due
+    /// earlier stays: the message is then never listed later than it is due; listed early, it is read and left for later.
+    /// </summary>
+    private static bool EarlierDue(TableEntity stored, TableEntity written) =>
+        (written.GetDateTimeOffset(AtColumn) ?? DateTimeOffset.MaxValue) < (stored.GetDateTimeOffset(AtColumn) ?? DateTimeOffset.MaxValue);
 
     /// <summary><c>purge|TICKS|</c>: Unix ticks of when the message was queued, zero-padded so that keys sort by time.</summary>
     private static string PurgeKeyPrefix(Instant queuedAt) =>
@@ -390,7 +428,7 @@ public sealed class TableMailOutbox : IMailOutbox
 
     private static TableEntity Marker(string prefix, string id, long version, Instant at, MailLane? lane = null)
     {
-        var marker = new TableEntity(Partition, prefix + id) { ["Version"] = version, ["At"] = at.ToDateTimeOffset() };
+        var marker = new TableEntity(Partition, prefix + id) { [WriteAheadRows.VersionColumn] = version, [AtColumn] = at.ToDateTimeOffset() };
         if (lane is { } l)
         {
             marker["Lane"] = l.ToString();
@@ -449,7 +487,7 @@ public sealed class TableMailOutbox : IMailOutbox
         var message = new OutboxMessage(
             content.ToMail(),
             entity.GetString("Kind") ?? string.Empty,
-            Enum.Parse<MailStatus>(entity.GetString("Status") ?? nameof(MailStatus.Pending)),
+            StatusOf(entity),
             entity.GetInt32("Attempts") ?? 0,
             Instant.FromDateTimeOffset(entity.GetDateTimeOffset("CreatedAt") ?? default),
             Instant.FromDateTimeOffset(entity.GetDateTimeOffset("NextAttemptAt") ?? default),
@@ -463,6 +501,14 @@ public sealed class TableMailOutbox : IMailOutbox
             BodyPurged = entity.GetBoolean("BodyPurged") ?? false,
         };
         return new StoredOutboxMessage(message, new Token(entity.GetInt64("Version") ?? 1, entity.ETag).ToString());
+    }
+
+    private static MailStatus StatusOf(TableEntity entity)
+    {
+        var text = entity.GetString("Status") ?? nameof(MailStatus.Pending);
+        return Enum.TryParse<MailStatus>(text, ignoreCase: false, out var status) && Enum.IsDefined(status) && !char.IsAsciiDigit(text[0])
+            ? status
+            : throw new InvalidDataException($"Outbox row {entity.RowKey} has a status this version does not know.");
     }
 
     private static string? Truncate(string? value, int max) => value is null || value.Length <= max ? value : value[..max];

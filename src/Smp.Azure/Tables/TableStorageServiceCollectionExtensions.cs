@@ -2,7 +2,9 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Smp.Core.Imports;
+using Smp.Core.Observability;
 using Smp.Core.Licenses;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
@@ -12,7 +14,7 @@ using Smp.Core.Updates;
 
 namespace Smp.Azure.Tables;
 
-public static class TableStorageServiceCollectionExtensions
+public static partial class TableStorageServiceCollectionExtensions
 {
     /// <summary>
     /// Registers a <see cref="TableServiceClient"/> for the <c>Smp:Tables</c> connection (default: <c>AzureWebJobsStorage</c>)
@@ -35,14 +37,34 @@ public static class TableStorageServiceCollectionExtensions
             Reminders = sp.GetService<ReminderSchedule>() ?? ReminderSchedule.Default,
         }));
         services.TryAddSingleton<ILicenseStore>(sp => sp.GetRequiredService<TableLicenseStore>());
+        services.TryAddSingleton<Smp.Core.Search.ILicenseSearchIndex>(sp => sp.GetRequiredService<TableLicenseStore>());
         services.TryAddSingleton<IStorageFailures, TableStorageFailures>();
         services.TryAddSingleton<IRequestRateLimiter>(sp => new TableRequestRateLimiter(sp.GetRequiredService<TableServiceClient>(), prefix + "ratelimits"));
         services.TryAddSingleton<ICustomerRequestQueue>(sp => new TableCustomerRequestQueue(sp.GetRequiredService<TableServiceClient>(), prefix + "customerrequests"));
-        services.TryAddSingleton<IMailOutbox>(sp => new TableMailOutbox(sp.GetRequiredService<TableServiceClient>(), prefix + "mailoutbox"));
+        services.TryAddSingleton<IMailOutbox>(sp => new TableMailOutbox(sp.GetRequiredService<TableServiceClient>(), prefix + "mailoutbox", UnreadableMailReporter(sp)));
         services.TryAddSingleton<IUpdateStore>(sp => new TableUpdateStore(sp.GetRequiredService<TableServiceClient>(), prefix + "updates"));
         services.TryAddSingleton<IImportStore>(sp => new TableImportStore(sp.GetRequiredService<TableServiceClient>(), prefix + "imports"));
         return services;
     }
+
+    /// <summary>An unreadable outbox row is logged (its id and the failure's type, never its content) and counted.</summary>
+    private static Action<UnreadableOutboxMessage> UnreadableMailReporter(IServiceProvider services)
+    {
+        var logger = services.GetService<ILoggerFactory>()?.CreateLogger<TableMailOutbox>();
+        var metrics = services.GetService<SmpMetrics>();
+        return unreadable =>
+        {
+            if (logger is not null)
+            {
+                LogUnreadableMail(logger, unreadable.Id, unreadable.Reason);
+            }
+
+            metrics?.MailUnreadable();
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Outbox message {MailId} cannot be read ({Reason}); it is skipped and left in place for staff.")]
+    private static partial void LogUnreadableMail(ILogger logger, string mailId, string reason);
 
     /// <summary>
     /// <c>Smp:TablePrefix</c>: an optional prefix (letters and digits, at most 20) for every table name, so that

@@ -68,12 +68,28 @@ public interface ILicenseStore
     IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
         ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
 
+    /// <summary>
+    /// As <see cref="ListExpiringAfterAsync(LocalDate, LocalDate, ExpiryPosition?, CancellationToken)"/>, but a license
+    /// that cannot be read is reported to <paramref name="onFailure"/> (with its place in the expiry order, so a page
+    /// can end after it) and skipped: the others are still listed.
+    /// </summary>
+    IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListExpiringAfterAsync(from, to, after, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ListByCustomerAsync(string, CancellationToken)"/>, but a license that cannot be read is reported
+    /// to <paramref name="onFailure"/> and skipped: the customer's other licenses are still listed.
+    /// </summary>
+    IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListByCustomerAsync(customerId, cancellationToken);
+
     /// <summary>True when the store answers (health check).</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>A license a listing could not read; <paramref name="Serial"/> is null when not even that was known.</summary>
-public sealed record LicenseReadFailure(Serial? Serial, Exception Error);
+/// <paramref name="Position"/> is its place in the expiry order when it was met there (the expiring listings).
+public sealed record LicenseReadFailure(Serial? Serial, Exception Error, ExpiryPosition? Position = null);
 
 /// <summary>
 /// A license or event that the store cannot hold (Table Storage keeps at most 32 Ki characters in one property).

@@ -22,42 +22,20 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     /// <summary>How many times a command is decided again after losing a concurrent write.</summary>
     public const int MaxAttempts = 50;
 
-    public async Task<CommandResult> ActivateAsync(ActivationRequest request, CommandContext context, CancellationToken cancellationToken)
+    public Task<CommandResult> ActivateAsync(ActivationRequest request, CommandContext context, CancellationToken cancellationToken)
     {
         var emailSentOn = calendar.DateOf(request.ActivationEmailSentAt);
-        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
-        {
-            var existing = await store.GetAsync(request.Serial, cancellationToken);
-            var decision = PlanDecisions.Activate(existing?.License, request, options.DefaultProduct, emailSentOn, calendar.Now, context);
-            switch (decision)
+        return WriteAsync(
+            request.Serial,
+            CommandOutcome.Created,
+            async ct =>
             {
-                case Decision.NoChange:
-                    return new CommandResult(CommandOutcome.Unchanged, existing);
-                case Decision.Refuse refuse:
-                    return new CommandResult(CommandOutcome.Conflict, existing, refuse.Detail);
-                case Decision.Change change:
-                    bool added;
-                    try
-                    {
-                        added = await store.TryAddAsync(change.License, change.Event, cancellationToken);
-                    }
-                    catch (LicenseTooLargeException tooLarge)
-                    {
-                        return new CommandResult(CommandOutcome.TooLarge, existing, tooLarge.Message);
-                    }
-
-                    if (added)
-                    {
-                        return new CommandResult(CommandOutcome.Created, await store.GetAsync(request.Serial, cancellationToken));
-                    }
-
-                    break; // Another request stored this serial first: decide again against what it stored.
-            }
-
-            await BackOffAsync(attempt, cancellationToken);
-        }
-
-        throw new ConcurrencyExhaustedException(request.Serial);
+                var existing = await store.GetAsync(request.Serial, ct);
+                return new Attempt(existing, PlanDecisions.Activate(existing?.License, request, options.DefaultProduct, emailSentOn, calendar.Now, context));
+            },
+            // False when another request stored this serial first: the next attempt decides against what it stored.
+            (_, change, ct) => store.TryAddAsync(change.License, change.Event, ct),
+            cancellationToken);
     }
 
     /// <summary>
@@ -144,15 +122,27 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) =>
         store.GetEventsAsync(serial, cancellationToken);
 
-    public async Task<IReadOnlyList<StoredLicense>> ListByCustomerAsync(string customerId, CancellationToken cancellationToken)
+    /// <summary>The customer's licenses that could be read, by serial; one that cannot be read is left out.</summary>
+    public async Task<IReadOnlyList<StoredLicense>> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) =>
+        (await ListCustomerAsync(customerId, cancellationToken)).Licenses;
+
+    /// <summary>
+    /// The customer's licenses, by serial. A license that cannot be read (a storage error past the retries, a record
+    /// that cannot be understood) is left out and named in <see cref="CustomerLicenses.Unreadable"/>: one bad record
+    /// never hides the others.
+    /// </summary>
+    public async Task<CustomerLicenses> ListCustomerAsync(string customerId, CancellationToken cancellationToken)
     {
         var licenses = new List<StoredLicense>();
-        await foreach (var license in store.ListByCustomerAsync(customerId, cancellationToken))
+        var unreadable = new List<LicenseReadFailure>();
+        await foreach (var license in store.ListByCustomerAsync(customerId, unreadable.Add, cancellationToken))
         {
             licenses.Add(license);
         }
 
-        return [.. licenses.OrderBy(l => l.License.Serial.Value, StringComparer.Ordinal)];
+        return new CustomerLicenses(
+            [.. licenses.OrderBy(l => l.License.Serial.Value, StringComparer.Ordinal)],
+            unreadable);
     }
 
     /// <summary>
@@ -164,20 +154,38 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     public async Task<ExpiringPage> ListExpiringPageAsync(LocalDate from, LocalDate to, ExpiryPosition? after, int pageSize, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        // A page holds at most pageSize entries, readable or not, in the index's order. A license that cannot be read
+        // is named in the page that reached it and the next page starts after it, so one bad record never stops the
+        // report of a range, nor a reader stepping through it.
         var licenses = new List<StoredLicense>(pageSize);
+        var unreadable = new List<LicenseReadFailure>();
+        ExpiryPosition? last = null;
         var more = false;
-        await foreach (var license in store.ListExpiringAfterAsync(from, to, after, cancellationToken))
+        void Unreadable(LicenseReadFailure failure)
         {
-            if (licenses.Count == pageSize)
+            if (more || licenses.Count + unreadable.Count == pageSize)
+            {
+                more = true; // For the next page, which starts after the last entry of this one.
+                return;
+            }
+
+            unreadable.Add(failure);
+            last = failure.Position ?? last;
+        }
+
+        await foreach (var license in store.ListExpiringAfterAsync(from, to, after, Unreadable, cancellationToken))
+        {
+            if (more || licenses.Count + unreadable.Count == pageSize)
             {
                 more = true;
                 break;
             }
 
             licenses.Add(license);
+            last = ExpiryPosition.Of(license.License);
         }
 
-        return new ExpiringPage(licenses, more ? ExpiryPosition.Of(licenses[^1].License) : null);
+        return new ExpiringPage(licenses, more ? last : null, unreadable);
     }
 
     private Task<CommandResult> UpdateAsync(Serial serial, Func<License, Decision> decide, CancellationToken cancellationToken) =>
@@ -190,40 +198,68 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     private Task<CommandResult> UpdateWithHistoryAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, CancellationToken cancellationToken) =>
         UpdateAsync(serial, decide, readHistory: true, cancellationToken);
 
-    private async Task<CommandResult> UpdateAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, bool readHistory, CancellationToken cancellationToken)
+    private Task<CommandResult> UpdateAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, bool readHistory, CancellationToken cancellationToken) =>
+        WriteAsync(
+            serial,
+            CommandOutcome.Updated,
+            async ct =>
+            {
+                var current = await store.GetAsync(serial, ct);
+                if (current is null)
+                {
+                    return null;
+                }
+
+                var history = readHistory ? await store.GetEventsAsync(serial, ct) : [];
+                return new Attempt(current, decide(current.License, history));
+            },
+            // False when another writer changed the license since it was read: the next attempt reads the winner's change.
+            (current, change, ct) => store.TryUpdateAsync(current!, change.License, change.Event, ct),
+            cancellationToken);
+
+    /// <summary>
+    /// The one optimistic-concurrency loop of every write: read and decide, write the change only if the license is
+    /// still as read, and on a lost race back off and decide again on fresh data, at most <see cref="MaxAttempts"/> times.
+    /// </summary>
+    /// <param name="readAndDecide">Reads the license and decides; null when there is no license to decide on (not found).</param>
+    /// <param name="tryWrite">Writes the change against the license as read; false when another writer got there first.</param>
+    private async Task<CommandResult> WriteAsync(
+        Serial serial,
+        CommandOutcome written,
+        Func<CancellationToken, Task<Attempt?>> readAndDecide,
+        Func<StoredLicense?, Decision.Change, CancellationToken, Task<bool>> tryWrite,
+        CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
         {
-            var current = await store.GetAsync(serial, cancellationToken);
-            if (current is null)
+            if (await readAndDecide(cancellationToken) is not { } read)
             {
                 return new CommandResult(CommandOutcome.NotFound, null);
             }
 
-            var history = readHistory ? await store.GetEventsAsync(serial, cancellationToken) : [];
-            switch (decide(current.License, history))
+            switch (read.Decision)
             {
                 case Decision.NoChange:
-                    return new CommandResult(CommandOutcome.Unchanged, current);
+                    return new CommandResult(CommandOutcome.Unchanged, read.License);
                 case Decision.Refuse refuse:
-                    return new CommandResult(CommandOutcome.Conflict, current, refuse.Detail);
+                    return new CommandResult(CommandOutcome.Conflict, read.License, refuse.Detail);
                 case Decision.Change change:
-                    bool updated;
+                    bool stored;
                     try
                     {
-                        updated = await store.TryUpdateAsync(current, change.License, change.Event, cancellationToken);
+                        stored = await tryWrite(read.License, change, cancellationToken);
                     }
                     catch (LicenseTooLargeException tooLarge)
                     {
-                        return new CommandResult(CommandOutcome.TooLarge, current, tooLarge.Message);
+                        return new CommandResult(CommandOutcome.TooLarge, read.License, tooLarge.Message);
                     }
 
-                    if (updated)
+                    if (stored)
                     {
-                        return new CommandResult(CommandOutcome.Updated, await store.GetAsync(serial, cancellationToken));
+                        return new CommandResult(written, await store.GetAsync(serial, cancellationToken));
                     }
 
-                    break; // Lost the race: read the winner's change and decide again.
+                    break; // Lost the race: decide again on what the winner stored.
             }
 
             await BackOffAsync(attempt, cancellationToken);
@@ -234,6 +270,9 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
 
     private static Task BackOffAsync(int attempt, CancellationToken cancellationToken) =>
         Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10 * Math.Min(attempt, 10))), cancellationToken);
+
+    /// <summary>One attempt's reading and decision: the license as read (null when there is none yet) and what to do.</summary>
+    private sealed record Attempt(StoredLicense? License, Decision Decision);
 }
 
 /// <summary>A license changed under a command on every one of its attempts; the request may be retried.</summary>
@@ -241,4 +280,8 @@ public sealed class ConcurrencyExhaustedException(Serial serial)
     : Exception($"License {serial} kept changing under the request; retry it.");
 
 /// <summary>A page of the expiring report: its licenses and, when more follow, the position the next page starts after.</summary>
-public sealed record ExpiringPage(IReadOnlyList<StoredLicense> Licenses, ExpiryPosition? Next);
+/// <see cref="Unreadable"/> are the licenses of the page's stretch of the index that could not be read (left out).
+public sealed record ExpiringPage(IReadOnlyList<StoredLicense> Licenses, ExpiryPosition? Next, IReadOnlyList<LicenseReadFailure>? Unreadable = null);
+
+/// <summary>A customer's licenses that could be read, by serial, and the ones that could not (left out).</summary>
+public sealed record CustomerLicenses(IReadOnlyList<StoredLicense> Licenses, IReadOnlyList<LicenseReadFailure> Unreadable);

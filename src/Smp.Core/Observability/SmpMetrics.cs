@@ -37,6 +37,10 @@ public sealed class SmpMetrics
         public const string ScanDuration = "smp.scan.duration";
         public const string CustomerRequestsGivenUp = "smp.requests.given_up";
         public const string CustomerRequestsUnreadable = "smp.requests.unreadable";
+        public const string MailUnreadable = "smp.mail.unreadable";
+        public const string CustomerRequestsPurgeFailed = "smp.requests.purge_failed";
+        public const string CustomerRequestsPending = "smp.requests.pending";
+        public const string CustomerRequestsOldestPendingAge = "smp.requests.oldest_pending_age";
     }
 
     // A reminder scan takes from well under a second (nothing due) to minutes (a big catch-up run).
@@ -54,6 +58,10 @@ public sealed class SmpMetrics
     private readonly Histogram<double> scanDuration;
     private readonly Counter<long> requestsGivenUp;
     private readonly Counter<long> requestsUnreadable;
+    private readonly Counter<long> mailUnreadable;
+    private readonly Counter<long> requestsPurgeFailed;
+    private readonly Gauge<long> requestsPending;
+    private readonly Gauge<long> requestsOldestPendingAge;
 
     /// <param name="meterFactory">
     /// Creates (and later disposes) the meter, so each container gets its own and tests can listen to theirs.
@@ -85,6 +93,14 @@ public sealed class SmpMetrics
             Instruments.CustomerRequestsGivenUp, "{request}", "Accepted customer requests given up unprocessed: after their last allowed attempt, or too old to act on, by reason.");
         requestsUnreadable = meter.CreateCounter<long>(
             Instruments.CustomerRequestsUnreadable, "{request}", "Stored customer requests that could not be read and were removed.");
+        mailUnreadable = meter.CreateCounter<long>(
+            Instruments.MailUnreadable, "{message}", "Outbox messages that could not be read while listing them; each is skipped and left for staff.");
+        requestsPurgeFailed = meter.CreateCounter<long>(
+            Instruments.CustomerRequestsPurgeFailed, "{run}", "Runs of the customer-request work whose purge of past days failed (the next run purges what is left).");
+        requestsPending = meter.CreateGauge<long>(
+            Instruments.CustomerRequestsPending, "{request}", "Accepted customer requests waiting for the background work (due or not), at the start of each run.");
+        requestsOldestPendingAge = meter.CreateGauge<long>(
+            Instruments.CustomerRequestsOldestPendingAge, "d", "Business days since the day of the oldest waiting customer request (0: today), at the start of each run.");
         scanDuration = meter.CreateHistogram(
             Instruments.ScanDuration,
             "s",
@@ -145,6 +161,19 @@ public sealed class SmpMetrics
 
     /// <summary>A stored customer request could not be read and was removed.</summary>
     public void CustomerRequestUnreadable() => requestsUnreadable.Add(1);
+
+    /// <summary>An outbox message could not be read while messages were listed; it was skipped and left in place.</summary>
+    public void MailUnreadable() => mailUnreadable.Add(1);
+
+    /// <summary>The purge of past days' customer requests and counters failed in one run of the background work.</summary>
+    public void CustomerRequestPurgeFailed() => requestsPurgeFailed.Add(1);
+
+    /// <summary>The backlog of customer requests at the start of a run: how many wait, and how many days the oldest has.</summary>
+    public void CustomerRequestBacklog(int pending, int oldestAgeDays)
+    {
+        requestsPending.Record(pending);
+        requestsOldestPendingAge.Record(oldestAgeDays);
+    }
 
     private static KeyValuePair<string, object?> Kind(string kind)
     {

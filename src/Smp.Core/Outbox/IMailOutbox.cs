@@ -50,3 +50,9 @@ public interface IMailOutbox
     /// <summary>The most claims a single message may carry (one atomic write).</summary>
     int MaxClaimsPerMessage { get; }
 }
+
+/// <summary>
+/// An outbox message that could not be read while messages were listed: its id and the kind of failure (never what
+/// the row holds). The listing skips it and leaves it in place for staff.
+/// </summary>
+public sealed record UnreadableOutboxMessage(string Id, string Reason);

@@ -5,14 +5,16 @@ namespace Smp.Core.Plans;
 
 /// <summary>
 /// An append-only audit record on a license (R15). <see cref="Data"/> holds the facts of the change;
-/// never a password, key or other secret.
+/// never a password, key or other secret. <see cref="ActorId"/> is the signed-in person's directory object id when a
+/// person caused the event (absent for function keys, timers and customers, and on events recorded before it existed).
 /// </summary>
 public sealed record LicenseEvent(
     string Type,
     Instant At,
     string Actor,
     string CorrelationId,
-    ImmutableSortedDictionary<string, string> Data);
+    ImmutableSortedDictionary<string, string> Data,
+    string? ActorId = null);
 
 public static class LicenseEventTypes
 {
@@ -35,5 +37,8 @@ public static class LicenseEventTypes
     public const string PasswordLinkRequested = "passwordLinkRequested";
 }
 
-/// <summary>Who asked for a change, and the request it belongs to (R15).</summary>
-public sealed record CommandContext(string Actor, string CorrelationId);
+/// <summary>
+/// Who asked for a change, and the request it belongs to (R15). <see cref="ActorId"/> is a signed-in person's directory
+/// object id (SPEC section 7); null for a function key, a timer or a customer.
+/// </summary>
+public sealed record CommandContext(string Actor, string CorrelationId, string? ActorId = null);

@@ -80,6 +80,9 @@ public static class LicenseEventData
     /// <summary><see cref="LicenseEventTypes.QuoteRequested"/>: the acknowledgement mailed to the customer.</summary>
     public const string AcknowledgementMailId = "acknowledgementMailId";
 
+    /// <summary>Why a reminder was withdrawn from its mail before delivery (reminderWithdrawn).</summary>
+    public const string Reason = "reason";
+
     /// <summary><see cref="LicenseEventTypes.Imported"/>: the row's number in its file (the header is row 1).</summary>
     public const string Row = "row";
 

@@ -238,10 +238,10 @@ public static class PlanDecisions
         var reminders = existing is null ? license.Reminders.Add(withdrawn) : license.Reminders.Replace(existing, withdrawn);
         return new Decision.Change(license with { Reminders = reminders }, Event(LicenseEventTypes.ReminderWithdrawn, now, context, new Dictionary<string, string>
         {
-            ["stage"] = stage.Name,
-            ["expiresOn"] = IsoDate.Format(expiresOn),
-            ["mailId"] = mailId,
-            ["reason"] = reason,
+            [LicenseEventData.Stage] = stage.Name,
+            [LicenseEventData.ExpiresOn] = IsoDate.Format(expiresOn),
+            [LicenseEventData.MailId] = mailId,
+            [LicenseEventData.Reason] = reason,
         }));
     }
 
@@ -356,5 +356,5 @@ public static class PlanDecisions
         string.Equals(stored.Trim(), requested.Trim(), StringComparison.OrdinalIgnoreCase);
 
     private static LicenseEvent Event(string type, Instant now, CommandContext context, Dictionary<string, string> data) =>
-        new(type, now, context.Actor, context.CorrelationId, data.ToImmutableSortedDictionary(StringComparer.Ordinal));
+        new(type, now, context.Actor, context.CorrelationId, data.ToImmutableSortedDictionary(StringComparer.Ordinal), context.ActorId);
 }

@@ -8,7 +8,10 @@ namespace Smp.Core.Reminders;
 /// R9 at send time: a reminder mail says "your plan expires on X". Just before it goes out, each license it lists is
 /// read again; a license whose <c>expiresOn</c> is no longer X (a renewal or training moved it; or it is gone), or
 /// whose reminder stage is no longer configured (<c>Smp:Reminders</c>, the same schedule the scan and the reminder
-/// index use), is dropped. None left: the mail is superseded and never sent. Some left: the mail is composed again
+/// index use), is dropped; so is one whose plan has expired by the time the mail would go out (<c>expiresOn</c> on or
+/// before today in <c>Smp:BusinessTimeZone</c>: reminders go out only while <c>expiresOn</c> is after the day they are
+/// sent, and a missed reminder is never sent late, however long the mail waited: a staff retry, backoff, an outage).
+/// None left: the mail is superseded and never sent. Some left: the mail is composed again
 /// for those only, under the same id. Other kinds of mail, and reminders stored without their claims, go out as stored.
 /// <para>
 /// R15: each license dropped is first recorded as withdrawn from the mail (a <c>reminderWithdrawn</c> event beside the
@@ -17,7 +20,7 @@ namespace Smp.Core.Reminders;
 /// dispatcher that dies between the two writes comes to the same decision when the lease runs out.
 /// </para>
 /// </summary>
-public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer composer, ReminderSchedule schedule, LicenseService licenses, string actor) : IMailSendCheck
+public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer composer, ReminderSchedule schedule, LicenseService licenses, BusinessCalendar calendar, string actor) : IMailSendCheck
 {
     public async Task<SendDecision> CheckAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
@@ -27,6 +30,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             return new SendDecision.Unchanged();
         }
 
+        var today = calendar.Today;
         var due = new List<(MailClaim Claim, DueReminder Item)>();
         var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored)>();
         foreach (var claim in message.Claims)
@@ -39,6 +43,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             var license = (await store.GetAsync(serial, cancellationToken))?.License;
             var why = license is null ? "no longer stored"
                 : license.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
+                : expiresOn <= today ? $"the plan expired on {expiresOn:yyyy-MM-dd} before delivery"
                 : !schedule.Stages.Contains(stage) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
                 : license.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Withdrawn && r.MailId == message.Id)
                     ? "withdrawn from this mail earlier"

@@ -15,6 +15,14 @@ public sealed record AnonymousLimits
     /// <summary><c>Smp:AnonymousLimits:PerClientPerDay</c>: requests one client address may make per route that causes mail.</summary>
     public int PerClientPerDay { get; init; } = 20;
 
+    /// <summary>
+    /// <c>Smp:AnonymousLimits:PerNetworkPerDay</c>: requests the IPv6 clients of one /48 allocation may make together
+    /// per route that causes mail. One site's allocation holds 65,536 /64 clients, each with its own
+    /// <see cref="PerClientPerDay"/>; without this cap one allocation could queue far more requests than the
+    /// background work processes and push real requests past their maximum age.
+    /// </summary>
+    public int PerNetworkPerDay { get; init; } = 200;
+
     /// <summary><c>Smp:AnonymousLimits:PasswordRequestsPerDay</c>: password-link requests mailed for per day, all callers together (taken in the background, only for an existing license).</summary>
     public int PasswordRequestsPerDay { get; init; } = 500;
 

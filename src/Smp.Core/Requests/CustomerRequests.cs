@@ -26,7 +26,10 @@ public enum QuoteScope
 /// What one run of the background work on customer requests did: <paramref name="GivenUp"/> are the requests whose
 /// last allowed attempt failed in this run (never tried again); <paramref name="Expired"/> those given up unprocessed
 /// because they were older than <see cref="CustomerRequests.MaxAgeDays"/>; <paramref name="Unreadable"/> the stored
-/// requests that could not be read and were removed.
+/// requests that could not be read and were removed; <paramref name="PurgeFailure"/> the kind of error that stopped the
+/// purge of past days (null when it ran through), which never hides the rest of the report; <paramref name="Backlog"/>
+/// the requests that were waiting when the run began, the oldest of them <paramref name="OldestPendingAgeDays"/> business
+/// days old.
 /// </summary>
 public sealed record CustomerRequestReport(
     int Processed,
@@ -34,7 +37,10 @@ public sealed record CustomerRequestReport(
     int Purged,
     IReadOnlyList<CustomerRequest> GivenUp,
     IReadOnlyList<CustomerRequest>? Expired = null,
-    IReadOnlyList<UnreadableCustomerRequest>? Unreadable = null);
+    IReadOnlyList<UnreadableCustomerRequest>? Unreadable = null,
+    string? PurgeFailure = null,
+    PendingBacklog? Backlog = null,
+    int OldestPendingAgeDays = 0);
 
 /// <summary>
 /// When the background work tries a failed customer request again: after <paramref name="FirstDelay"/>, doubling
@@ -71,7 +77,8 @@ public sealed class CustomerRequests(
     AnonymousLimits limits,
     MailSettings mail,
     BusinessCalendar calendar,
-    CustomerRequestRetry? retry = null)
+    CustomerRequestRetry? retry = null,
+    IStorageFailures? storageFailures = null)
 {
     private readonly CustomerRequestRetry retry = retry ?? CustomerRequestRetry.Default;
 
@@ -104,7 +111,14 @@ public sealed class CustomerRequests(
     /// made-up serials would use it up and silence every real customer for the day; the background work takes it
     /// only for a request that is about to mail an existing license (<see cref="WithinDailyCapAsync"/>).
     /// </summary>
-    public async Task<bool> AcceptAsync(CustomerRequest request, string clientAddressHash, CancellationToken cancellationToken)
+    public Task<bool> AcceptAsync(CustomerRequest request, string clientAddressHash, CancellationToken cancellationToken) =>
+        AcceptAsync(request, clientAddressHash, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="AcceptAsync(CustomerRequest, string, CancellationToken)"/>; an IPv6 client is also counted with
+    /// the other clients of its /48 allocation (<paramref name="networkHash"/>, null for IPv4), after its own count.
+    /// </summary>
+    public async Task<bool> AcceptAsync(CustomerRequest request, string clientAddressHash, string? networkHash, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentException.ThrowIfNullOrWhiteSpace(clientAddressHash);
@@ -112,6 +126,8 @@ public sealed class CustomerRequests(
         // takes no second allowance, and counters stay small.
         var key = request.Digest;
         if (await limiter.TryAcquireAsync($"{request.Kind}|client|{clientAddressHash}", request.Day, limits.PerClientPerDay, key, cancellationToken) == LimitDecision.Refused
+            || (networkHash is not null
+                && await limiter.TryAcquireAsync($"{request.Kind}|network|{networkHash}", request.Day, limits.PerNetworkPerDay, key, cancellationToken) == LimitDecision.Refused)
             || await limiter.TryAcquireAsync($"{request.Kind}|serial|{request.Serial.Value}", request.Day, limits.PerSerialPerDay, key, cancellationToken) == LimitDecision.Refused)
         {
             return false;
@@ -136,7 +152,8 @@ public sealed class CustomerRequests(
         var unreadable = new List<UnreadableCustomerRequest>();
         var now = calendar.Now;
         var oldestActedOn = calendar.Today.PlusDays(-MaxAgeDays);
-        foreach (var pending in await queue.ListPendingAsync(now, BatchSize, unreadable.Add, cancellationToken))
+        PendingBacklog? backlog = null;
+        foreach (var pending in await queue.ListPendingAsync(now, BatchSize, unreadable.Add, b => backlog = b, cancellationToken))
         {
             if (pending.Request.Day < oldestActedOn)
             {
@@ -181,9 +198,24 @@ public sealed class CustomerRequests(
             }
         }
 
+        // The purge is tidying only: a storage error there never hides what this run did (requests given up,
+        // removed or failed are still reported); it is reported beside them, and the next run purges what is left.
         var keepFrom = calendar.Today.PlusDays(1 - KeptDays);
-        var purged = await limiter.PurgeBeforeAsync(keepFrom, cancellationToken) + await queue.PurgeBeforeAsync(keepFrom, cancellationToken);
-        return new CustomerRequestReport(processed, failed, purged, givenUp, expired, unreadable);
+        var purged = 0;
+        string? purgeFailure = null;
+        try
+        {
+            purged += await limiter.PurgeBeforeAsync(keepFrom, cancellationToken);
+            purged += await queue.PurgeBeforeAsync(keepFrom, cancellationToken);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && storageFailures?.IsStorageFailure(e) == true)
+        {
+            // The kind of error only: its message may quote what storage was sent.
+            purgeFailure = e.GetType().Name;
+        }
+
+        var oldestAge = backlog?.OldestDay is { } oldestDay ? Math.Max(0, NodaTime.Period.Between(oldestDay, calendar.Today, NodaTime.PeriodUnits.Days).Days) : 0;
+        return new CustomerRequestReport(processed, failed, purged, givenUp, expired, unreadable, purgeFailure, backlog, oldestAge);
     }
 
     private Task ActAsync(CustomerRequest request, CancellationToken cancellationToken) => request.Kind switch
@@ -285,12 +317,14 @@ public sealed class CustomerRequests(
             return;
         }
 
-        // For a whole customer the desk hears once a day, and every other license of the customer records it once
-        // and only within its own daily allowance: requests through each serial of a customer buy no more mail to
-        // the desk, nor more events on any license, than the per-serial limit (SPEC section 5).
-        var day = NodaTime.Text.LocalDatePattern.Iso.Format(today);
+        // Every quote request reaches the desk (R11), with the requester's contacts to reply to: the desk mail is
+        // identified by what the request asks (requesting serial, scope, day), so a repeat, or a run again after a
+        // crash, sends no second copy, while two requesters of one customer each get their own. The per-serial and
+        // per-client limits bound these mails. Every other license of the customer records each requester's ask
+        // once, and only within its own daily allowance, so requests through each serial of a customer buy no more
+        // events on any license than the per-serial limit (SPEC section 5).
         var deskId = scope == QuoteScope.Customer
-            ? DeterministicId.From("quote-desk-customer", requester.Customer.Id, day)
+            ? DeterministicId.From("quote-desk-customer", requester.Serial.Value, request.Key)
             : DeterministicId.From("quote-desk", requester.Serial.Value, request.Key);
         var ackId = DeterministicId.From("quote-ack", requester.Serial.Value, request.Key);
         await EnqueueAsync(new OutgoingMail(deskId, mail.Sender, [mail.RenewalsDesk], requester.Contacts[0], notification.Subject, notification.PlainText, notification.Html), MailKinds.QuoteNotification, cancellationToken);
@@ -303,10 +337,10 @@ public sealed class CustomerRequests(
             [LicenseEventData.AcknowledgementMailId] = ackId,
         };
         await licenses.RecordRequestAsync(requester.Serial, LicenseEventTypes.QuoteRequested, data, request.Context, cancellationToken);
-        var customerDay = CustomerRequest.DigestOf(string.Join('|', CustomerRequestKinds.Quote, "customer-of", requester.Customer.Id, day));
+        var askOfCustomer = CustomerRequest.DigestOf(string.Join('|', CustomerRequestKinds.Quote, "customer-of", requester.Customer.Id, request.Key));
         foreach (var license in included.Where(l => l.Serial != requester.Serial))
         {
-            if (await limiter.TryAcquireAsync($"{CustomerRequestKinds.Quote}|serial|{license.Serial.Value}", request.Day, limits.PerSerialPerDay, customerDay, cancellationToken) != LimitDecision.Refused)
+            if (await limiter.TryAcquireAsync($"{CustomerRequestKinds.Quote}|serial|{license.Serial.Value}", request.Day, limits.PerSerialPerDay, askOfCustomer, cancellationToken) != LimitDecision.Refused)
             {
                 await licenses.RecordRequestOnceAsync(license.Serial, LicenseEventTypes.QuoteRequested, data, LicenseEventData.NotificationMailId, request.Context, cancellationToken);
             }

@@ -47,9 +47,10 @@ public interface ICustomerRequestQueue
 
     /// <summary>
     /// Requests not yet acted on nor given up whose next attempt is due at <paramref name="now"/>, at most
-    /// <paramref name="max"/>: those never tried first (oldest days first), then those failed before, longest due
-    /// first. A request whose last attempt failed is not listed before the time <see cref="RecordFailureAsync"/> set,
-    /// so requests that keep failing never hide the ones behind them.
+    /// <paramref name="max"/>: those never tried first, in the order they were recorded (first come, first served: a
+    /// request made later never pushes back one made earlier), then those failed before, longest due first. A request
+    /// whose last attempt failed is not listed before the time <see cref="RecordFailureAsync"/> set, so requests that
+    /// keep failing never hide the ones behind them.
     /// </summary>
     Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, CancellationToken cancellationToken);
 
@@ -60,6 +61,13 @@ public interface ICustomerRequestQueue
     /// </summary>
     Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, CancellationToken cancellationToken) =>
         ListPendingAsync(now, max, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ListPendingAsync(Instant, int, Action{UnreadableCustomerRequest}, CancellationToken)"/>, and tells
+    /// <paramref name="onBacklog"/> how many requests are pending in all (due or not) and the day of the oldest.
+    /// </summary>
+    Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, Action<PendingBacklog> onBacklog, CancellationToken cancellationToken) =>
+        ListPendingAsync(now, max, onUnreadable, cancellationToken);
 
     /// <summary>Marks a request acted on (it stays until purged, so a repeat of it is recognised).</summary>
     Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken);
@@ -83,3 +91,6 @@ public interface ICustomerRequestQueue
 /// error (never the stored data).
 /// </summary>
 public sealed record UnreadableCustomerRequest(string Day, string Key, string Reason);
+
+/// <summary>The requests waiting for the background work: how many (due or not), and the day of the oldest (null when none).</summary>
+public sealed record PendingBacklog(int Pending, LocalDate? OldestDay);

@@ -157,7 +157,9 @@ public sealed class PasswordService(
         ArgumentNullException.ThrowIfNull(withinDailyCap);
         var serial = request.Serial;
         var version = UpdateVersion.Parse(request.Version ?? string.Empty);
-        var today = request.Day;
+        // Entitlement and release are judged on the day the link is mailed, not the day it was asked for (a request
+        // may wait days): a plan that lapsed meanwhile gets no link. The request's day serves only its ids and limits.
+        var today = calendar.Today;
         var stored = await store.GetAsync(serial, cancellationToken);
         if (stored is null)
         {

@@ -12,7 +12,7 @@ public sealed class ActivationFunctions(LicenseService licenses, BusinessCalenda
 {
     [Function("RecordActivation")]
     public async Task<IActionResult> RecordActivation(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "activations")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/activations")] HttpRequest request,
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);

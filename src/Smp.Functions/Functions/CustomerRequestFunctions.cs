@@ -25,7 +25,7 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
 
     [Function("TermRequestPage")]
     public static IActionResult TermRequestPage(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "term-requests")] HttpRequest request)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/term-requests")] HttpRequest request)
     {
         var call = HttpCall.Of(request);
         if (RequestReaders.Serial(call.Query("serial"), call.Errors) is not { } serial)
@@ -42,13 +42,13 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
 
     [Function("RequestTerm")]
     public Task<IActionResult> RequestTerm(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "term-requests")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/term-requests")] HttpRequest request,
         FunctionContext context) =>
         AcceptAsync(HttpCall.Of(request, context), CustomerRequestKinds.Term, allowScope: false, "Plan term requested");
 
     [Function("QuoteRequestPage")]
     public static IActionResult QuoteRequestPage(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "quote-requests")] HttpRequest request)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/quote-requests")] HttpRequest request)
     {
         var call = HttpCall.Of(request);
         var parsed = RequestReaders.Serial(call.Query("serial"), call.Errors);
@@ -70,7 +70,7 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
 
     [Function("RequestQuote")]
     public Task<IActionResult> RequestQuote(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "quote-requests")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/quote-requests")] HttpRequest request,
         FunctionContext context) =>
         AcceptAsync(HttpCall.Of(request, context), CustomerRequestKinds.Quote, allowScope: true, "Renewal quotation requested");
 
@@ -105,6 +105,17 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
             LogUnreadable(logger, row.Day, row.Key, row.Reason);
             metrics.CustomerRequestUnreadable();
         }
+
+        if (report.Backlog is { } backlog)
+        {
+            metrics.CustomerRequestBacklog(backlog.Pending, report.OldestPendingAgeDays);
+        }
+
+        if (report.PurgeFailure is { } failure)
+        {
+            LogPurgeFailed(logger, failure);
+            metrics.CustomerRequestPurgeFailed();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Customer request of kind {Kind} given up after its last allowed attempt failed: {RequestKey}.")]
@@ -115,6 +126,9 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Stored customer request {Day}/{RowKey} could not be read ({Reason}); removed.")]
     private static partial void LogUnreadable(ILogger logger, string day, string rowKey, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The purge of past customer requests and counters failed ({Reason}); the next run purges what is left.")]
+    private static partial void LogPurgeFailed(ILogger logger, string reason);
 
     /// <summary>
     /// A term or quotation request (posted as JSON or as the page's form): checked against the anonymous limits,
@@ -129,7 +143,7 @@ public sealed partial class CustomerRequestFunctions(CustomerRequests requests, 
         }
 
         var recorded = requests.Today(kind, serial.Value, null, scope ?? QuoteScope.License, call.Audit);
-        await requests.AcceptAsync(recorded, await clients.HashOfAsync(call), call.Cancellation);
+        await requests.AcceptAsync(recorded, await clients.HashOfAsync(call), await clients.NetworkHashOfAsync(call), call.Cancellation);
         return CustomerResponses.Accepted(call.Request, title, Accepted, new { status = "accepted", detail = Accepted });
     }
 

@@ -12,7 +12,7 @@ public sealed class ExportFunctions(LicenseService licenses, BusinessCalendar ca
 {
     [Function("ExportLicenses")]
     public IActionResult ExportLicenses(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "exports/licenses.csv")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/exports/licenses.csv")] HttpRequest request,
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);

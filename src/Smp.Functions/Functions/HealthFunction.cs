@@ -11,7 +11,7 @@ public sealed class HealthFunction(ILicenseStore store)
 {
     [Function("Health")]
     public async Task<IActionResult> Health(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/health")] HttpRequest request,
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);

@@ -23,7 +23,7 @@ public sealed partial class ImportFunctions(ImportService imports, ILogger<Impor
 
     [Function("StartImport")]
     public async Task<IActionResult> StartImport(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "imports")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/imports")] HttpRequest request,
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);
@@ -66,7 +66,7 @@ public sealed partial class ImportFunctions(ImportService imports, ILogger<Impor
 
     [Function("GetImport")]
     public async Task<IActionResult> GetImport(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "imports/{id}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/imports/{id}")] HttpRequest request,
         string id,
         FunctionContext context)
     {

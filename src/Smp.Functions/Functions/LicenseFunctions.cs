@@ -13,7 +13,7 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
 {
     [Function("RecordTraining")]
     public async Task<IActionResult> RecordTraining(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "licenses/{serial}/training")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/licenses/{serial}/training")] HttpRequest request,
         string serial,
         FunctionContext context)
     {
@@ -29,7 +29,7 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
 
     [Function("RecordRenewal")]
     public async Task<IActionResult> RecordRenewal(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "licenses/{serial}/renewals")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/licenses/{serial}/renewals")] HttpRequest request,
         string serial,
         FunctionContext context)
     {
@@ -48,7 +48,7 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
 
     [Function("ReplaceContacts")]
     public async Task<IActionResult> ReplaceContacts(
-        [HttpTrigger(AuthorizationLevel.Function, "put", Route = "licenses/{serial}/contacts")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "put", Route = "api/licenses/{serial}/contacts")] HttpRequest request,
         string serial,
         FunctionContext context)
     {
@@ -67,7 +67,7 @@ public sealed class LicenseFunctions(LicenseService licenses, BusinessCalendar c
 
     [Function("GetLicense")]
     public async Task<IActionResult> GetLicense(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "licenses/{serial}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/licenses/{serial}")] HttpRequest request,
         string serial,
         FunctionContext context)
     {

@@ -26,7 +26,7 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
 
     [Function("ListMail")]
     public async Task<IActionResult> ListMail(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "mail")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/mail")] HttpRequest request,
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);
@@ -49,7 +49,7 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
 
     [Function("RetryMail")]
     public async Task<IActionResult> RetryMail(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "mail/{id}/retry")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/mail/{id}/retry")] HttpRequest request,
         string id,
         FunctionContext context)
     {

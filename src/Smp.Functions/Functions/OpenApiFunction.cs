@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Smp.Functions.Http;
 
 namespace Smp.Functions.Functions;
 
@@ -23,12 +24,10 @@ public sealed class OpenApiFunction
 
     [Function("GetOpenApiDocument")]
     public static IActionResult GetOpenApiDocument(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest request)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/openapi.json")] HttpRequest request)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        request.HttpContext.Response.Headers.CacheControl = CacheControl;
-        request.HttpContext.Response.Headers.XContentTypeOptions = "nosniff";
-        return new ContentResult { StatusCode = StatusCodes.Status200OK, ContentType = "application/json; charset=utf-8", Content = Document.Value };
+        var call = HttpCall.Of(request);
+        return call.PublicDocument(Document.Value, "application/json; charset=utf-8", CacheControl);
     }
 
     private static string Read()

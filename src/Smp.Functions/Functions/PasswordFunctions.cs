@@ -17,7 +17,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
 {
     [Function("GetUpdatePassword")]
     public async Task<IActionResult> GetUpdatePassword(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "updates/{version}/password")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/updates/{version}/password")] HttpRequest request,
         string version,
         FunctionContext context)
     {
@@ -77,7 +77,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
 
     [Function("RequestPasswordLink")]
     public async Task<IActionResult> RequestPasswordLink(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "password-requests")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "api/password-requests")] HttpRequest request,
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);
@@ -98,7 +98,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
         }
 
         var recorded = requests.Today(CustomerRequestKinds.PasswordLink, command.Serial, command.Version.Value, QuoteScope.License, call.Audit);
-        var accepted = await requests.AcceptAsync(recorded, await clients.HashOfAsync(call), call.Cancellation);
+        var accepted = await requests.AcceptAsync(recorded, await clients.HashOfAsync(call), await clients.NetworkHashOfAsync(call), call.Cancellation);
         LogLinkRequested(logger, command.Version.Value, command.Serial.Value, accepted);
 
         // The same answer whatever the outcome: the caller learns nothing about the serial, the update or the plan.
@@ -112,7 +112,7 @@ public sealed partial class PasswordFunctions(PasswordService passwords, Custome
     /// <summary>The page a customer opens (from an expired link's answer) to ask for a new link with one button.</summary>
     [Function("PasswordRequestPage")]
     public static IActionResult PasswordRequestPage(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "password-requests")] HttpRequest request)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "api/password-requests")] HttpRequest request)
     {
         var call = HttpCall.Of(request);
         var serial = RequestReaders.Serial(call.Query("serial"), call.Errors);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
 using NodaTime;
 using NodaTime.Text;
 using Smp.Core.Licenses;
@@ -12,7 +13,7 @@ using Smp.Functions.Http;
 namespace Smp.Functions.Functions;
 
 /// <summary>Staff look-ups across licenses: a customer's licenses, and plans expiring in a date range.</summary>
-public sealed class ReportFunctions(LicenseService licenses, LicenseResults results)
+public sealed partial class ReportFunctions(LicenseService licenses, LicenseResults results, ILogger<ReportFunctions> logger)
 {
     /// <summary>
     /// The most licenses one page of the expiring report lists (and the default of <c>limit</c>). Any range is
@@ -24,7 +25,7 @@ public sealed class ReportFunctions(LicenseService licenses, LicenseResults resu
 
     [Function("ListCustomerLicenses")]
     public async Task<IActionResult> ListCustomerLicenses(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "customers/{customerId}/licenses")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/customers/{customerId}/licenses")] HttpRequest request,
         string customerId,
         FunctionContext context)
     {
@@ -34,21 +35,26 @@ public sealed class ReportFunctions(LicenseService licenses, LicenseResults resu
             return call.Invalid();
         }
 
-        var found = await licenses.ListByCustomerAsync(id, call.Cancellation);
+        var listed = await licenses.ListCustomerAsync(id, call.Cancellation);
+        var unreadable = Unreadable(listed.Unreadable);
+        var found = listed.Licenses;
         if (found.Count == 0)
         {
-            return Problems.NotFound("No license belongs to this customer.");
+            return unreadable is null
+                ? Problems.NotFound("No license belongs to this customer.")
+                : Problems.Unavailable("The licenses of this customer could not be read; retry the request.");
         }
 
         var customer = found[0].License.Customer;
         return new OkObjectResult(new CustomerLicensesDocument(
             new CustomerDocument(customer.Id, customer.Name),
-            [.. found.Select(l => results.Document(l))]));
+            [.. found.Select(l => results.Document(l))],
+            unreadable));
     }
 
     [Function("ExpiringReport")]
     public async Task<IActionResult> ExpiringReport(
-        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "reports/expiring")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "api/reports/expiring")] HttpRequest request,
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);
@@ -77,8 +83,27 @@ public sealed class ReportFunctions(LicenseService licenses, LicenseResults resu
                 ["limit"] = limit.ToString(CultureInfo.InvariantCulture),
                 ["continuationToken"] = token,
             });
-        return new OkObjectResult(new ExpiringReportDocument(from.Value, to.Value, [.. page.Licenses.Select(l => results.Document(l))], token, nextLink));
+        return new OkObjectResult(new ExpiringReportDocument(from.Value, to.Value, [.. page.Licenses.Select(l => results.Document(l))], token, nextLink, Unreadable(page.Unreadable ?? [])));
     }
+
+    /// <summary>The serials of the licenses a listing could not read, each logged (serial and kind of error only); null when none.</summary>
+    private List<string>? Unreadable(IReadOnlyList<LicenseReadFailure> failures)
+    {
+        if (failures.Count == 0)
+        {
+            return null;
+        }
+
+        foreach (var failure in failures)
+        {
+            LogUnreadable(logger, failure.Serial?.Value ?? "(unknown)", failure.Error.GetType().Name);
+        }
+
+        return [.. failures.Select(f => f.Serial?.Value).OfType<string>().Distinct(StringComparer.Ordinal)];
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "License {Serial} could not be read ({Reason}); left out of the listing.")]
+    private static partial void LogUnreadable(ILogger logger, string serial, string reason);
 
     private static int Limit(HttpRequest request, ValidationErrors errors)
     {

@@ -13,7 +13,7 @@ public sealed partial class UpdateFunctions(UpdateService updates, UpdateAnnounc
 {
     [Function("PublishUpdate")]
     public async Task<IActionResult> PublishUpdate(
-        [HttpTrigger(AuthorizationLevel.Function, "put", Route = "updates/{version}")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "put", Route = "api/updates/{version}")] HttpRequest request,
         string version,
         FunctionContext context)
     {
@@ -46,7 +46,7 @@ public sealed partial class UpdateFunctions(UpdateService updates, UpdateAnnounc
 
     [Function("AnnounceUpdate")]
     public async Task<IActionResult> AnnounceUpdate(
-        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "updates/{version}/announcements")] HttpRequest request,
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "api/updates/{version}/announcements")] HttpRequest request,
         string version,
         FunctionContext context)
     {

@@ -10,7 +10,8 @@ namespace Smp.Functions.Hosting;
 /// answer it gives (a page, JSON, a problem, and the fault answer <see cref="HttpFaultMiddleware"/> writes) carries
 /// them. A password page and the links that lead to it are credentials, so nothing is stored, sniffed, framed,
 /// referred or indexed; the pages' one-button forms post to this app only (<c>form-action 'self'</c>), and browsers
-/// reach the host over HTTPS only. Staff routes get none of these: their callers are systems, not browsers.
+/// reach the host over HTTPS only. Staff API routes get none of these: their callers are systems, not browsers. The console's pages get their own
+/// (<see cref="ConsoleContentSecurityPolicy"/>, <c>Referrer-Policy: same-origin</c>), set here too.
 /// </summary>
 public sealed class CustomerHeadersMiddleware : IFunctionsWorkerMiddleware
 {
@@ -27,8 +28,30 @@ public sealed class CustomerHeadersMiddleware : IFunctionsWorkerMiddleware
         {
             Apply(http.Response.Headers);
         }
+        else if (context.FunctionDefinition.Name.StartsWith(Functions.ConsoleFunctions.NamePrefix, StringComparison.Ordinal) && context.GetHttpContext() is { } console)
+        {
+            ApplyConsole(console.Response.Headers);
+        }
 
         return next(context);
+    }
+
+    /// <summary>
+    /// The staff console's pages (SPEC section 8): styles from the app's own stylesheet only, no script, no inline
+    /// anything; forms post to the app; never framed, sniffed or cached (they show customer data).
+    /// </summary>
+    public const string ConsoleContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+    private static void ApplyConsole(IHeaderDictionary headers)
+    {
+        headers.CacheControl = "no-store";
+        headers.Pragma = "no-cache";
+        headers.XContentTypeOptions = "nosniff";
+        headers.ContentSecurityPolicy = ConsoleContentSecurityPolicy;
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "same-origin";
+        headers["X-Robots-Tag"] = "noindex, nofollow";
+        headers.StrictTransportSecurity = StrictTransportSecurity;
     }
 
     private static void Apply(IHeaderDictionary headers)

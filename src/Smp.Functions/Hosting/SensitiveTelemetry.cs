@@ -10,10 +10,11 @@ namespace Smp.Functions.Hosting;
 /// Last line of defence before telemetry leaves the process. By name: an attribute whose name says it holds a
 /// password, a secret, a key or a token has its value replaced. By value: in any text (a URL, a query string, a
 /// log message or template, an exception message) the value of a link signature (<c>sig=</c>), of a function key
-/// (<c>code=</c>, <c>x-functions-key:</c>) and of any parameter, header or JSON member with a sensitive name is
-/// replaced, while the names and the other parameters (<c>serial</c>, <c>expires</c>, ...) stay readable. The
-/// first line is the code itself, which never puts such a value in a tag or a log message; this catches the slip
-/// and what frameworks log on their own (request lines with their query strings).
+/// (<c>code=</c>, <c>x-functions-key:</c>, <c>"code":</c>, <c>[x-functions-key, ...]</c>) and of any parameter,
+/// header, header pair or JSON member with a sensitive name is replaced, while the names and the other parameters
+/// (<c>serial</c>, <c>expires</c>, ...) stay readable. The first line is the code itself, which never puts such a
+/// value in a tag or a log message; this catches the slip and what frameworks log on their own (request lines with
+/// their query strings).
 /// </summary>
 internal static partial class SensitiveTelemetry
 {
@@ -24,7 +25,7 @@ internal static partial class SensitiveTelemetry
     [
         "password", "passwd", "secret", "token", "authorization", "signature", "credential", "cookie",
         "apikey", "accesskey", "accountkey", "signingkey", "privatekey", "connectionstring",
-        "functionskey", "functionkey", "masterkey",
+        "functionskey", "functionkey", "masterkey", "clientprincipal",
     ];
 
     public static bool IsSensitive(string name)
@@ -63,19 +64,27 @@ internal static partial class SensitiveTelemetry
     /// </summary>
     public static string Scrub(string text)
     {
-        if (string.IsNullOrEmpty(text) || (text.AsSpan().IndexOfAny(':', '=') < 0 && !text.Contains("%3D", StringComparison.OrdinalIgnoreCase) && !text.Contains("\\u003d", StringComparison.OrdinalIgnoreCase)))
+        if (string.IsNullOrEmpty(text) || (text.AsSpan().IndexOfAny(':', '=', ',') < 0 && !text.Contains("%3D", StringComparison.OrdinalIgnoreCase) && !text.Contains("\\u003d", StringComparison.OrdinalIgnoreCase)))
         {
             return text;
         }
 
         // First JSON members with a sensitive name (also JSON escaped inside a JSON string), then every parameter,
         // header or name-and-value pair wherever it sits (after "?", "&", their percent-encoded or JSON-escaped forms,
-        // or in plain text).
-        var scrubbed = Redact(text, JsonMemberName(), json: true);
-        return Redact(scrubbed, ParameterName(), json: false);
+        // or in plain text), then sensitive headers written as a pair without ":" or "=" ("[x-functions-key, value]").
+        var scrubbed = Redact(text, JsonMemberName(), Kind.Json);
+        scrubbed = Redact(scrubbed, ParameterName(), Kind.Parameter);
+        return Redact(scrubbed, HeaderPairName(), Kind.HeaderPair);
     }
 
-    private static string Redact(string text, Regex names, bool json)
+    private enum Kind
+    {
+        Json,
+        Parameter,
+        HeaderPair,
+    }
+
+    private static string Redact(string text, Regex names, Kind kind)
     {
         System.Text.StringBuilder? result = null;
         var copied = 0;
@@ -85,12 +94,17 @@ internal static partial class SensitiveTelemetry
             var name = match.Groups["name"].Value;
             var valueStart = match.Index + match.Length;
             position = valueStart;
-            if (!(json ? IsSensitive(name) : IsSecretParameter(name)))
+            if (!(kind is Kind.HeaderPair ? IsHeaderPair(text, match) : IsSecretParameter(name)))
             {
                 continue;
             }
 
-            var (start, end) = json ? JsonValue(text, valueStart) : ParameterValue(text, match, valueStart);
+            var (start, end) = kind switch
+            {
+                Kind.Json => JsonValue(text, valueStart),
+                Kind.Parameter => ParameterValue(text, match, valueStart),
+                _ => HeaderPairValue(text, match, valueStart),
+            };
             if (end > start && !text.AsSpan(start, end - start).SequenceEqual(Redacted))
             {
                 result ??= new System.Text.StringBuilder(text.Length);
@@ -104,10 +118,52 @@ internal static partial class SensitiveTelemetry
         return result is null ? text : result.Append(text, copied, text.Length - copied).ToString();
     }
 
+    // A JSON member is judged like a parameter: "sig" and "code" lose every value. An error document's "code" may be a
+    // harmless error code, but a function key cannot be told from one by its shape, and a leaked key is worse.
     private static bool IsSecretParameter(string name) =>
         IsSensitive(name)
         || name.Equals("sig", StringComparison.OrdinalIgnoreCase)
         || name.Equals("code", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Whether a sensitive header name followed by "," starts a header pair: always for the names that are nothing but
+    /// header names (<c>x-functions-key</c>, <c>x-ms-client-principal</c>); for the ordinary words (<c>authorization</c>,
+    /// <c>cookie</c>) only inside brackets or quotes (<c>[Cookie, a=b]</c>, <c>["Authorization", "Bearer x"]</c>) or at
+    /// the start of a line, so that prose ("set a cookie, then retry") stays readable.
+    /// </summary>
+    private static bool IsHeaderPair(string text, Match match)
+    {
+        if (match.Groups["name"].Value.StartsWith("x-", StringComparison.OrdinalIgnoreCase)
+            || match.Groups["open"].Length > 0 || match.Groups["quote"].Length > 0)
+        {
+            return true;
+        }
+
+        var lineStart = text.AsSpan(0, match.Index).LastIndexOfAny('\r', '\n') + 1;
+        return text.AsSpan(lineStart, match.Index - lineStart).IsWhiteSpace();
+    }
+
+    /// <summary>
+    /// A header pair's value: a quoted one to its closing quote; after "[" or "(" to the last "]" or ")" on its line
+    /// (a value may hold either, so this errs towards too much); otherwise to the end of its line.
+    /// </summary>
+    private static (int Start, int End) HeaderPairValue(string text, Match match, int i)
+    {
+        if (Quoted(text, i) is { } quoted)
+        {
+            return quoted;
+        }
+
+        var lineEnd = text.AsSpan(i).IndexOfAny('\r', '\n');
+        var line = text.AsSpan(i, lineEnd < 0 ? text.Length - i : lineEnd);
+        var close = match.Groups["open"].Value switch
+        {
+            "[" => line.LastIndexOf(']'),
+            "(" => line.LastIndexOf(')'),
+            _ => -1,
+        };
+        return (i, i + (close < 0 ? line.Length : close));
+    }
 
     /// <summary>A JSON member's value: a string's content (to its closing quote, at its level of escaping), or a bare value.</summary>
     private static (int Start, int End) JsonValue(string text, int i)
@@ -371,6 +427,14 @@ internal static partial class SensitiveTelemetry
         @"(?<separator>\s*(?:=|%3[Dd]|\\u003[Dd]|:(?!//))\s*)",
         RegexOptions.CultureInvariant)]
     private static partial Regex ParameterName();
+
+    // A sensitive header as a pair: [x-functions-key, value], (Cookie, value), ["authorization","value"] (also with
+    // JSON-escaped quotes), or x-functions-key, value. Whether it is a pair is decided by IsHeaderPair, the value is
+    // read by HeaderPairValue.
+    [GeneratedRegex(
+        @"(?<![\w.\-])(?<open>[\[(]?)\s*(?<quote>\\?[""']?)(?<name>x-functions-key|x-ms-client-principal[\w\-]*|(?:proxy-)?authorization|(?:set-)?cookie)\k<quote>\s*,\s*",
+        RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex HeaderPairName();
 }
 
 /// <summary>
@@ -402,15 +466,81 @@ internal sealed class RedactedException(Exception original)
 
 /// <summary>
 /// Replaces secrets in spans before any exporter sees them: the value of a tag with a sensitive name, and secret
-/// values inside any text tag (<c>url.full</c>, <c>url.query</c>, <c>http.target</c>, ...), the span's name and
-/// its status description.
+/// values inside any text tag (<c>url.full</c>, <c>url.query</c>, <c>http.target</c>, ...), the span's name, its
+/// status description, and the tags of its events (an exception recorded on the span - by the Functions worker when
+/// it escapes a function, or by <c>Activity.AddException</c> - is an event whose <c>exception.message</c> and
+/// <c>exception.stacktrace</c> tags hold the message). Neither an event nor its tags can be edited, and
+/// <c>Activity.Events</c> is read-only with no public way to remove one; so when an event holds a secret, the span's
+/// event list is emptied (its private field) and every event is added again through <c>AddEvent</c>, scrubbed. Should
+/// a runtime lack that field, the span is not exported at all (its Recorded flag is cleared) rather than leak.
 /// </summary>
 internal sealed class SensitiveTagRedactor : BaseProcessor<Activity>
 {
+    private static readonly System.Reflection.FieldInfo? EventsField =
+        typeof(Activity).GetField("_events", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+
     public override void OnEnd(Activity data)
     {
-        List<(string Key, string Value)>? replaced = null;
-        foreach (var tag in data.TagObjects)
+        foreach (var (key, value) in Replacements(data.TagObjects))
+        {
+            data.SetTag(key, value);
+        }
+
+        ScrubEvents(data);
+        data.DisplayName = SensitiveTelemetry.Scrub(data.DisplayName);
+        if (data.StatusDescription is { } description)
+        {
+            data.SetStatus(data.Status, SensitiveTelemetry.Scrub(description));
+        }
+    }
+
+    private static void ScrubEvents(Activity data)
+    {
+        List<ActivityEvent> events = [];
+        var changed = false;
+        foreach (var spanEvent in data.Events)
+        {
+            var name = SensitiveTelemetry.Scrub(spanEvent.Name);
+            var replacements = Replacements(spanEvent.Tags);
+            if (replacements.Count == 0 && ReferenceEquals(name, spanEvent.Name))
+            {
+                events.Add(spanEvent);
+                continue;
+            }
+
+            changed = true;
+            var tags = new ActivityTagsCollection(spanEvent.Tags);
+            foreach (var (key, value) in replacements)
+            {
+                tags[key] = value;
+            }
+
+            events.Add(new ActivityEvent(name, spanEvent.Timestamp, tags));
+        }
+
+        if (!changed)
+        {
+            return;
+        }
+
+        if (EventsField is null || EventsField.FieldType.IsValueType)
+        {
+            data.ActivityTraceFlags &= ~ActivityTraceFlags.Recorded;
+            return;
+        }
+
+        EventsField.SetValue(data, null);
+        foreach (var spanEvent in events)
+        {
+            data.AddEvent(spanEvent);
+        }
+    }
+
+    /// <summary>The tags whose values must change, with their new values (collected first: the tags are rewritten after).</summary>
+    private static List<(string Key, string Value)> Replacements(IEnumerable<KeyValuePair<string, object?>> tags)
+    {
+        List<(string Key, string Value)> replaced = [];
+        foreach (var tag in tags)
         {
             if (tag.Value is null)
             {
@@ -420,20 +550,11 @@ internal sealed class SensitiveTagRedactor : BaseProcessor<Activity>
             var replacement = SensitiveTelemetry.IsSensitive(tag.Key) ? SensitiveTelemetry.Redacted : SensitiveTelemetry.ScrubValue(tag.Value);
             if (replacement is not null && !Equals(replacement, tag.Value))
             {
-                (replaced ??= []).Add((tag.Key, replacement));
+                replaced.Add((tag.Key, replacement));
             }
         }
 
-        foreach (var (key, value) in replaced ?? [])
-        {
-            data.SetTag(key, value);
-        }
-
-        data.DisplayName = SensitiveTelemetry.Scrub(data.DisplayName);
-        if (data.StatusDescription is { } description)
-        {
-            data.SetStatus(data.Status, SensitiveTelemetry.Scrub(description));
-        }
+        return replaced;
     }
 }
 

@@ -17,6 +17,7 @@ using Smp.Core.Requests;
 using Smp.Core.Updates;
 using Smp.Functions.Functions;
 using Smp.Functions.Http;
+using Smp.Functions.Staff;
 
 namespace Smp.Functions.Hosting;
 
@@ -71,6 +72,7 @@ public static class SmpHost
         services.AddSmpCustomerLinks(configuration);
         services.AddSmpMailTransport(configuration);
         services.AddSingleton<LicenseService>();
+        services.AddSingleton<Smp.Core.Search.LicenseSearch>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmpOptions>>().Value.UpdatePolicy());
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmpOptions>>().Value.Limits());
         services.AddSingleton<UpdateService>().AddSingleton<UpdateAnnouncer>().AddSingleton<PasswordService>();
@@ -85,6 +87,17 @@ public static class SmpHost
         services.AddSingleton<ReminderScan>();
         services.AddSingleton<CustomerRequests>();
         services.AddSingleton<ImportService>();
+        AddStaffConsole(services, configuration);
         return services;
+    }
+
+    /// <summary>The staff console's identity (SPEC section 7) and its form protection (section 8).</summary>
+    private static void AddStaffConsole(IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<StaffOptions>().Bind(configuration.GetSection(StaffOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<StaffOptions>, StaffOptionsValidator>();
+        services.AddSingleton<StaffIdentity>();
+        services.AddSingleton<FormTokens>();
+        services.AddSingleton<ConsoleGate>();
     }
 }

@@ -40,6 +40,7 @@ public sealed class SmpOptions
     public AnonymousLimits Limits() => new()
     {
         PerClientPerDay = AnonymousLimits.PerClientPerDay,
+        PerNetworkPerDay = AnonymousLimits.PerNetworkPerDay,
         PasswordRequestsPerDay = AnonymousLimits.PasswordRequestsPerDay,
         TermRequestsPerDay = AnonymousLimits.TermRequestsPerDay,
         QuoteRequestsPerDay = AnonymousLimits.QuoteRequestsPerDay,
@@ -76,6 +77,8 @@ public sealed class SmpAnonymousLimitSettings
 
     public int PerClientPerDay { get; set; } = Defaults.PerClientPerDay;
 
+    public int PerNetworkPerDay { get; set; } = Defaults.PerNetworkPerDay;
+
     public int PasswordRequestsPerDay { get; set; } = Defaults.PasswordRequestsPerDay;
 
     public int TermRequestsPerDay { get; set; } = Defaults.TermRequestsPerDay;
@@ -89,6 +92,7 @@ public sealed class SmpAnonymousLimitSettings
         foreach (var (name, value) in new[]
         {
             (nameof(PerClientPerDay), PerClientPerDay),
+            (nameof(PerNetworkPerDay), PerNetworkPerDay),
             (nameof(PasswordRequestsPerDay), PasswordRequestsPerDay),
             (nameof(TermRequestsPerDay), TermRequestsPerDay),
             (nameof(QuoteRequestsPerDay), QuoteRequestsPerDay),

@@ -49,6 +49,24 @@ public static class ClientAddress
         return new IPAddress(bytes) + "/64";
     }
 
+    /// <summary>
+    /// The IPv6 allocation of the client (its /48 prefix, <c>2001:db8:1::/48</c>: what one site is usually given),
+    /// counted by <c>Smp:AnonymousLimits:PerNetworkPerDay</c>; null for an IPv4 client (an IPv4-mapped one included)
+    /// or an address that does not parse.
+    /// </summary>
+    public static string? NetworkKeyOf(HttpRequest request)
+    {
+        if (!IPAddress.TryParse(AddressOf(request), out var parsed) || parsed.IsIPv4MappedToIPv6
+            || parsed.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            return null;
+        }
+
+        var bytes = parsed.GetAddressBytes();
+        bytes.AsSpan(6).Clear();
+        return new IPAddress(bytes) + "/48";
+    }
+
     /// <summary>The address without a port (<c>203.0.113.7:5123</c>, <c>[2001:db8::1]:443</c>), in its canonical text form when it parses.</summary>
     private static string Normalize(string value)
     {

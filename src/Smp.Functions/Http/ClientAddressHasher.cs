@@ -31,6 +31,13 @@ public sealed class ClientAddressHasher(ISecretStore secrets)
     public async Task<string> HashOfAsync(HttpRequest request, CancellationToken cancellationToken) =>
         await HashAsync(ClientAddress.LimitKeyOf(request), cancellationToken);
 
+    /// <summary>The hash of the IPv6 allocation (/48) of <paramref name="call"/>'s client; null for an IPv4 client.</summary>
+    public async Task<string?> NetworkHashOfAsync(HttpCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        return ClientAddress.NetworkKeyOf(call.Request) is { } network ? await HashAsync(network, call.Cancellation) : null;
+    }
+
     public async Task<string> HashAsync(string address, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(address);

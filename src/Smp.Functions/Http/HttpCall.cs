@@ -38,6 +38,9 @@ public sealed class HttpCall
     /// <summary>Who made the request and its correlation id, for the audit trail (R15).</summary>
     public CommandContext Audit => RequestAudit.For(Request, _function ?? throw new InvalidOperationException("A call without its function context has no audit actor."));
 
+    /// <summary>The correlation id of this request, for an audit context built elsewhere (a signed-in person's).</summary>
+    public string CorrelationId => RequestAudit.CorrelationId(Request, _function ?? throw new InvalidOperationException("A call without its function context has no correlation id."));
+
     /// <summary>The prologue of a trigger that takes its <see cref="FunctionContext"/>.</summary>
     public static HttpCall Of(HttpRequest request, FunctionContext function)
     {
@@ -47,6 +50,17 @@ public sealed class HttpCall
 
     /// <summary>The prologue of a page that only reads its query (no use case, nothing audited).</summary>
     public static HttpCall Of(HttpRequest request) => new(request, null);
+
+    /// <summary>
+    /// A public document that changes only with a deployment (no customer data, no key, no setting): answered as
+    /// <paramref name="contentType"/> with <paramref name="cacheControl"/>, never sniffed as another type.
+    /// </summary>
+    public IActionResult PublicDocument(string content, string contentType, string cacheControl)
+    {
+        Request.HttpContext.Response.Headers.CacheControl = cacheControl;
+        Request.HttpContext.Response.Headers.XContentTypeOptions = "nosniff";
+        return new ContentResult { StatusCode = StatusCodes.Status200OK, ContentType = contentType, Content = content };
+    }
 
     /// <summary>The single value of a query parameter, as the request gave it (empty when absent).</summary>
     public string Query(string name) => Request.Query[name].ToString();

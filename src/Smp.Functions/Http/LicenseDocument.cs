@@ -66,14 +66,21 @@ public sealed record TermDocument(
         new(term.Kind, term.Start, term.End, term.Months, term.Days, term.Source, term.OrderReference, term.CoveredFrom);
 }
 
-/// <summary>An audit event: type, instant, actor and correlation id, and the facts of the change beside them.</summary>
+/// <summary>
+/// An audit event: type, instant, actor and correlation id, and the facts of the change beside them; <c>actorId</c> is
+/// the signed-in person's directory object id (SPEC section 7), absent for keys, timers and customers.
+/// </summary>
 public sealed record EventDocument(string Type, Instant At, string Actor, string CorrelationId)
 {
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ActorId { get; init; }
+
     [JsonExtensionData]
     public Dictionary<string, object>? Details { get; init; }
 
     public static EventDocument From(LicenseEvent e) => new(e.Type, e.At, e.Actor, e.CorrelationId)
     {
+        ActorId = e.ActorId,
         Details = e.Data.Count == 0 ? null : e.Data.ToDictionary(d => d.Key, d => (object)d.Value, StringComparer.Ordinal),
     };
 }
@@ -99,10 +106,16 @@ public sealed record ReminderDocument(string Stage, LocalDate? DueOn, LocalDate 
     }
 }
 
-public sealed record CustomerLicensesDocument(CustomerDocument Customer, IReadOnlyList<LicenseDocument> Licenses);
+/// <summary>
+/// <c>GET /api/customers/{customerId}/licenses</c>: the licenses that could be read; <see cref="Unreadable"/> names
+/// the serials left out because their records could not be read (absent when none).
+/// </summary>
+public sealed record CustomerLicensesDocument(CustomerDocument Customer, IReadOnlyList<LicenseDocument> Licenses, IReadOnlyList<string>? Unreadable = null);
 
 /// <summary>
 /// One page of <c>GET /api/reports/expiring</c>. When more licenses follow, <see cref="ContinuationToken"/> says where
 /// the next page starts and <see cref="Next"/> is the request that reads it; both are absent on the last page.
+/// <see cref="Unreadable"/> names the serials of this page's stretch whose records could not be read (absent when
+/// none); the next page starts after them.
 /// </summary>
-public sealed record ExpiringReportDocument(LocalDate From, LocalDate To, IReadOnlyList<LicenseDocument> Licenses, string? ContinuationToken, string? Next);
+public sealed record ExpiringReportDocument(LocalDate From, LocalDate To, IReadOnlyList<LicenseDocument> Licenses, string? ContinuationToken, string? Next, IReadOnlyList<string>? Unreadable = null);

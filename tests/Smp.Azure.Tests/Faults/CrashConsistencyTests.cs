@@ -26,15 +26,16 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
     private static CancellationToken Ct => CancellationToken.None;
 
     [Fact]
-    public Task An_activation_interrupted_at_any_write_and_run_again_stores_the_license_once() =>
+    public Task An_activation_interrupted_at_any_write_and_run_again_stores_the_license_and_its_search_rows_once() =>
         SweepAsync(new UseCase(
             // The first use of a new store records which reminder offsets its index is built for: a one-off write
             // that is not the activation's, so it happens here.
             Arrange: s => s.Store.GetAsync(Serial.Parse("CR-ACT-0"), Ct),
             Act: s => s.Licenses.ActivateAsync(Activation("CR-ACT-1", "ACME", onSiteTraining: true), Staff, Ct),
 
-            // Index rows (customer, expiry, 90-day and 30-day reminders), then the license with its event.
-            Writes: 5,
+            // Index rows (customer, expiry, 90-day and 30-day reminders; search: serial, customer id, the two words of
+            // the customer's name, the two contacts), then the license with its event.
+            Writes: 11,
             Customers: ["ACME"]));
 
     [Fact]
@@ -361,7 +362,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Customers: ["ACME"]));
 
     [Fact]
-    public Task A_contact_change_interrupted_at_any_write_and_made_again_stores_the_new_contacts_once() =>
+    public Task A_contact_change_interrupted_at_any_write_and_made_again_stores_the_new_contacts_once_and_moves_their_search_rows() =>
         SweepAsync(new UseCase(
             Arrange: s => s.Licenses.ActivateAsync(Activation("CR-CON-1", "ACME", onSiteTraining: true), Staff, Ct),
 
@@ -372,9 +373,39 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 new CommandContext("contacts-desk", "corr-contacts-1"),
                 Ct),
 
-            // The license with its event.
-            Writes: 1,
+            // The new contacts' search rows, the license with its event, the old contacts' search rows retired.
+            Writes: 5,
             Customers: ["ACME"]));
+
+    [Fact]
+    public Task Section8_a_search_index_backfill_interrupted_at_any_write_and_run_again_ends_built_with_every_license_findable() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                await s.Licenses.ActivateAsync(Activation("CR-SRC-1", "ACME"), Staff, Ct);
+                await s.Licenses.ActivateAsync(Activation("CR-SRC-2", "ACME"), Staff, Ct);
+                await s.Licenses.ActivateAsync(Activation("CR-SRC-3", "GLOBEX"), Staff, Ct);
+
+                // As stored before search existed: no search rows, no record of the search index.
+                var client = azurite.CreateServiceClient();
+                var index = client.GetTableClient(s.Tables.Index);
+                await foreach (var row in index.QueryAsync<global::Azure.Data.Tables.TableEntity>(select: ["PartitionKey", "RowKey"]))
+                {
+                    if (row.PartitionKey.StartsWith("search-", StringComparison.Ordinal))
+                    {
+                        await index.DeleteEntityAsync(row.PartitionKey, row.RowKey);
+                    }
+                }
+
+                await client.GetTableClient(s.Tables.Licenses).DeleteEntityAsync("~meta", "search-index");
+            },
+
+            // The first search after the upgrade, two licenses a page.
+            Act: s => s.Reconfigured(s.Reminders, rebuildPageSize: 2).Store.EnsureBuiltAsync(Ct),
+
+            // Per page, each license's six search rows and the progress; then the index recorded as built.
+            Writes: 21,
+            Customers: ["ACME", "GLOBEX"]));
 
     private static readonly ReminderSchedule NewOffsets = new([60, 14]);
 

@@ -105,7 +105,7 @@ internal sealed class SmpOnTables
         Announcer = new UpdateAnnouncer(updateStore, Store, Licenses, Outbox, Links, MailSettings, calendar, new TableStorageFailures());
         Passwords = new PasswordService(updateStore, Store, Licenses, Secrets, Links, Outbox, Limiter, MailSettings, calendar, updateOptions, Limits);
         Requests = new CustomerRequests(Licenses, Outbox, Limiter, RequestQueue, Passwords, Limits, MailSettings, calendar, ImmediateRetry);
-        Dispatcher = new MailDispatcher(Outbox, mailService, clock, Delivery, sendCheck: new ReminderSendCheck(Store, composer, schedule, Licenses, "DispatchMail"));
+        Dispatcher = new MailDispatcher(Outbox, mailService, clock, Delivery, sendCheck: new ReminderSendCheck(Store, composer, schedule, Licenses, calendar, "DispatchMail"));
     }
 
     public static DeliveryOptions Delivery { get; } = new();

@@ -49,7 +49,7 @@ internal sealed class SystemState
             .ToDictionary(g => g.Key, g => string.Join(",", g.Select(f => Column(f.Value, "Type"))), StringComparer.Ordinal);
 
     /// <summary>
-    /// Reads the state. Before reading the rows, it reads every index and marker the way the application's readers
+    /// Reads the state. Before reading the rows, it reads every index (search rows included) and marker the way the application's readers
     /// do, with the application's own classes: readers remove stale index rows and outbox markers (left by a change
     /// whose clean-up was interrupted, which the design allows), so what remains is what any reader would see.
     /// Outbox messages are compared without their delivery history (<see cref="DeliveryHistoryColumns"/>): a message
@@ -70,6 +70,23 @@ internal sealed class SystemState
         foreach (var customer in customerIds)
         {
             await foreach (var unused in store.ListByCustomerAsync(customer, CancellationToken.None))
+            {
+            }
+        }
+
+        // Search rows: each term found by the search that reads its rows (section 8), which removes the stale ones.
+        var searchLookups = new HashSet<Smp.Core.Search.SearchLookup>();
+        await foreach (var row in client.GetTableClient(tables.Index).QueryAsync<TableEntity>(select: ["PartitionKey", "RowKey"]))
+        {
+            if (LicenseSearchKeys.LookupOf(new IndexKey(row.PartitionKey, row.RowKey)) is { } lookup)
+            {
+                searchLookups.Add(lookup);
+            }
+        }
+
+        foreach (var lookup in searchLookups)
+        {
+            await foreach (var unused in store.FindAsync(lookup, 100, CancellationToken.None))
             {
             }
         }

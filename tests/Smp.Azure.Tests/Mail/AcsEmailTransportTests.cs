@@ -215,13 +215,23 @@ public sealed class AcsEmailTransportTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_conflict_without_an_operation_behind_it_is_permanent()
+    public async Task A_repeat_answered_409_while_the_first_request_is_still_in_progress_is_in_doubt_not_failed()
     {
-        server.Script = r => r.Method == "POST" ? ScriptedResponse.Error(409, "Conflict", "Conflict.") : null;
+        // ACS repeatable requests: a repeat of a send still in progress is answered 409, and its operation may not
+        // exist yet (404). ACS may still deliver the first request: the outcome is unknown, never a permanent failure.
+        server.Script = r => r.Method == "POST" ? ScriptedResponse.Error(409, "Conflict", "The original request is still in progress.") : null;
+        var mail = TestMail.Create();
 
-        var result = await Transport.SendAsync(TestMail.Create(), CancellationToken.None);
+        var result = await Transport.SendAsync(mail, CancellationToken.None);
 
-        Assert.Contains("Conflict", Assert.IsType<MailSendResult.PermanentFailure>(result).Error, StringComparison.Ordinal);
+        var doubt = Assert.IsType<MailSendResult.TransientFailure>(result);
+        Assert.Contains("409", doubt.Error, StringComparison.Ordinal);
+        Assert.Equal(["POST", "GET"], server.Requests.Select(r => r.Method));
+        Assert.Empty(server.Violations);
+
+        // Asked again later, the operation ACS created in the meantime is the truth about the mail.
+        server.Operations[mail.Id] = ("Succeeded", null, null);
+        Assert.IsType<MailSendResult.Delivered>(await Transport.GetStatusAsync(mail.Id, CancellationToken.None));
     }
 
     [Fact]

@@ -13,7 +13,7 @@ public sealed class LicenseIndexTests(AzuriteFixture azurite) : IClassFixture<Az
     private static CancellationToken Ct => CancellationToken.None;
 
     [Fact]
-    public void A_license_needs_one_customer_row_one_expiry_row_and_one_row_per_pending_reminder()
+    public void A_license_needs_one_customer_row_one_expiry_row_one_row_per_pending_reminder_and_its_search_rows()
     {
         var license = TestLicenses.Activate(Serial.Parse("AB-12"), customerId: "ACME/EU #1").License;
 
@@ -25,6 +25,13 @@ public sealed class LicenseIndexTests(AzuriteFixture azurite) : IClassFixture<Az
                 new("customer|ACME~002FEU~0020~00231", "AB-12"),
                 new("expires", "2026-05-01|AB-12"),
                 new("reminders", "2026-04-01|AB-12|2026-05-01|030"), // the 30-day term's only reminder, due on its start
+                // Search (section 8): the serial, the customer id, each word of the customer's name, each contact; folded.
+                new("search-serial|a", "ab-12|AB-12"),
+                new("search-customer|a", "acme~002Feu~0020~00231|AB-12"),
+                new("search-name|a", "acme|AB-12"),
+                new("search-name|t", "tubes|AB-12"),
+                new("search-email|b", "buyer~0040acme.example|AB-12"),
+                new("search-email|i", "it~0040acme.example|AB-12"),
             },
             keys);
     }
@@ -110,7 +117,7 @@ public sealed class LicenseIndexTests(AzuriteFixture azurite) : IClassFixture<Az
     }
 
     [Fact]
-    public async Task A_change_moves_the_expiry_and_reminder_rows_and_keeps_the_customer_row()
+    public async Task A_change_moves_the_expiry_and_reminder_rows_and_keeps_the_customer_and_search_rows()
     {
         var t = StoreUnderTest.Create(azurite);
         var serial = await AddAsync(t, "ACME");
@@ -130,6 +137,13 @@ public sealed class LicenseIndexTests(AzuriteFixture azurite) : IClassFixture<Az
                 // The renewed one-year term has both reminders; the trial's 30-day reminder row is gone.
                 ("reminders", $"2027-01-31|{serial.Value}|2027-05-01|090", (long?)2),
                 ("reminders", $"2027-04-01|{serial.Value}|2027-05-01|030", (long?)2),
+                // A renewal changes no search term: the search rows stay as the activation wrote them.
+                ("search-customer|a", $"acme|{serial.Value}", (long?)1),
+                ("search-email|b", $"buyer~0040acme.example|{serial.Value}", (long?)1),
+                ("search-email|i", $"it~0040acme.example|{serial.Value}", (long?)1),
+                ("search-name|a", $"acme|{serial.Value}", (long?)1),
+                ("search-name|t", $"tubes|{serial.Value}", (long?)1),
+                ("search-serial|t", $"{serial.Value.ToLowerInvariant()}|{serial.Value}", (long?)1),
             },
             rows.Order());
     }

@@ -270,6 +270,61 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
     }
 
     [Fact]
+    public async Task Storage_a_stale_writer_never_lowers_the_marker_of_a_newer_state()
+    {
+        var (outbox, table, read) = await EnqueuedAsync();
+        var leased = (await LeaseAsync(outbox, read, Now))!;
+        var retry = (await outbox.TryUpdateAsync(leased, DeliveryPolicy.After(leased.Message, new MailSendResult.Throttled(TimeSpan.FromMinutes(1)), Now, Delivery), Ct))!;
+
+        // A dispatcher that read version 1 long ago leases it only now: it writes its marker (for version 2), then loses.
+        Assert.Null(await LeaseAsync(outbox, read, Now + Duration.FromDays(1)));
+
+        // The marker still is version 3's: due when the message is, and safe from a late clean-up of version 2.
+        var marker = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, $"pending|{read.Message.Id}", cancellationToken: Ct)).Value;
+        Assert.Equal(3L, marker.GetInt64("Version"));
+        Assert.Equal([read.Message.Id], await DueIdsAsync(outbox, retry.Message.NextAttemptAt));
+    }
+
+    [Fact]
+    public async Task Storage_a_writer_that_loses_the_same_version_leaves_the_winners_marker()
+    {
+        var (outbox, _, read) = await EnqueuedAsync();
+        var winner = (await LeaseAsync(outbox, read, Now))!;
+
+        Assert.Null(await LeaseAsync(outbox, read, Now + Duration.FromDays(1)));
+
+        // The winner's lease runs out: the message is due again then, not when the loser's lease would have.
+        Assert.Equal([read.Message.Id], await DueIdsAsync(outbox, winner.Message.NextAttemptAt));
+    }
+
+    [Fact]
+    public async Task Storage_a_marker_written_first_by_a_writer_that_then_lost_does_not_delay_the_winner()
+    {
+        var (outbox, table, read) = await EnqueuedAsync();
+
+        // Another dispatcher read version 1 too, wrote its marker for version 2 first, and then lost (or crashed).
+        await table.UpsertEntityAsync(new TableEntity(TableMailOutbox.Partition, $"pending|{read.Message.Id}") { ["Version"] = 2L, ["At"] = (Now + Duration.FromDays(1)).ToDateTimeOffset() }, TableUpdateMode.Replace, Ct);
+        var winner = (await LeaseAsync(outbox, read, Now))!;
+
+        Assert.Equal([read.Message.Id], await DueIdsAsync(outbox, winner.Message.NextAttemptAt));
+    }
+
+    /// <summary>A new outbox holding one pending message, as read.</summary>
+    private async Task<(TableMailOutbox Outbox, TableClient Table, StoredOutboxMessage Read)> EnqueuedAsync()
+    {
+        var (outbox, table) = Create();
+        var mail = Mail();
+        await outbox.EnqueueAsync(mail, MailKinds.Term, [], Now, Ct);
+        return (outbox, table, (await outbox.GetAsync(mail.Id, Ct))!);
+    }
+
+    private static Task<StoredOutboxMessage?> LeaseAsync(TableMailOutbox outbox, StoredOutboxMessage read, Instant at) =>
+        outbox.TryUpdateAsync(read, DeliveryPolicy.Lease(read.Message, at, Delivery), Ct);
+
+    private static async Task<string[]> DueIdsAsync(TableMailOutbox outbox, Instant at) =>
+        [.. (await outbox.ListDueAsync(at, 10, Ct)).Select(m => m.Message.Id)];
+
+    [Fact]
     public async Task The_due_list_reads_only_messages_due_now_earliest_first_up_to_the_maximum()
     {
         var counter = new PointReadCounter();

@@ -551,8 +551,9 @@ public class MailDispatcherTests
         var term = TestMails.Numbered(2);
         await outbox.EnqueueAsync(term, MailKinds.Term, [], clock.GetCurrentInstant(), CancellationToken.None);
         var store = new FailingLicenseStore(broken);
-        var licenses = new LicenseService(store, new BusinessCalendar(clock, DateTimeZoneProviders.Tzdb["America/Denver"]), new PlanOptions(PlanOptions.DefaultProductName));
-        var check = new ReminderSendCheck(store, new UnusedComposer(), ReminderSchedule.Default, licenses, "DispatchMail");
+        var calendar = new BusinessCalendar(clock, DateTimeZoneProviders.Tzdb["America/Denver"]);
+        var licenses = new LicenseService(store, calendar, new PlanOptions(PlanOptions.DefaultProductName));
+        var check = new ReminderSendCheck(store, new UnusedComposer(), ReminderSchedule.Default, licenses, calendar, "DispatchMail");
         var dispatcher = new MailDispatcher(outbox, transport, clock, Options, sendCheck: check);
 
         var report = await dispatcher.RunAsync(CancellationToken.None);

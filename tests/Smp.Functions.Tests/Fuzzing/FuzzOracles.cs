@@ -100,6 +100,24 @@ public static partial class FuzzOracles
         return dates[1] < dates[0] ? Verdict.Invalid : Verdict.Valid;
     }
 
+    /// <summary>Search (section 8): q once, 1-100 characters once trimmed with a letter or digit; limit, if given, once and 1-100.</summary>
+    public static Verdict SearchQuery(string? rawQuery)
+    {
+        var query = QueryHelpers.ParseQuery(rawQuery is null ? null : "?" + rawQuery);
+        if (query.TryGetValue("limit", out var limits)
+            && (limits.Count != 1 || !(limits[0] is { Length: > 0 and <= 3 } l && l.All(char.IsAsciiDigit) && int.Parse(l, CultureInfo.InvariantCulture) is >= 1 and <= 100)))
+        {
+            return Verdict.Invalid;
+        }
+
+        if (!query.TryGetValue("q", out var texts) || texts.Count != 1 || texts[0]!.Trim() is not { Length: > 0 and <= 100 } text || !text.Any(char.IsLetterOrDigit))
+        {
+            return Verdict.Invalid;
+        }
+
+        return Verdict.Valid;
+    }
+
     /// <summary>A route's customer id: 1-64 characters once trimmed, no control characters.</summary>
     public static Verdict CustomerId(string value)
     {

@@ -29,6 +29,7 @@ public static class FuzzRoutes
         new("GetLicense", "get", "licenses/{serial}", (api, r, c, i) => api.Function<LicenseFunctions>().GetLicense(r, i["serial"], c)),
         new("ListCustomerLicenses", "get", "customers/{customerId}/licenses", (api, r, c, i) => api.Function<ReportFunctions>().ListCustomerLicenses(r, i["customerId"], c)),
         new("ExpiringReport", "get", "reports/expiring", (api, r, c, _) => api.Function<ReportFunctions>().ExpiringReport(r, c)) { Query = FuzzValues.ExpiringQuery },
+        new("SearchLicenses", "get", "search", (api, r, c, _) => api.Function<SearchFunctions>().SearchLicenses(r, c)) { Query = FuzzValues.SearchQuery },
         new("Health", "get", "health", (api, r, c, _) => api.Function<HealthFunction>().Health(r, c)),
         new("GetOpenApiDocument", "get", "openapi.json", (_, r, _, _) => Task.FromResult(OpenApiFunction.GetOpenApiDocument(r))),
         new("PublishUpdate", "put", "updates/{version}", (api, r, c, i) => api.Function<UpdateFunctions>().PublishUpdate(r, i["version"], c)) { RouteValues = Versions, Body = FuzzBodies.For(FuzzBodies.Publish) },

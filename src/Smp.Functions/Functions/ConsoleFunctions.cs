@@ -1,0 +1,295 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using NodaTime;
+using Smp.Core.Licenses;
+using Smp.Core.Outbox;
+using Smp.Core.Plans;
+using Smp.Core.Updates;
+using Smp.Functions.Http;
+using Smp.Functions.Staff;
+using static Smp.Functions.Http.ConsolePages;
+
+namespace Smp.Functions.Functions;
+
+/// <summary>
+/// The staff console (SPEC section 8): server-rendered pages at /console for signed-in people (section 7). Every
+/// action calls the same use case as its API route; a successful post redirects to the page that shows the change.
+/// Pages are anonymous to the Functions host: <see cref="ConsoleGate"/> decides who may do what.
+/// </summary>
+public sealed class ConsoleFunctions(
+    ConsoleGate gate,
+    LicenseService licenses,
+    LicenseResults results,
+    UpdateService updates,
+    BusinessCalendar calendar,
+    IMailOutbox outbox,
+    MailDispatcher dispatcher)
+{
+    /// <summary>Every console function's name starts with this; the headers of section 8 are set on them.</summary>
+    public const string NamePrefix = "Console";
+
+    private static readonly IReadOnlySet<string> NoFields = new HashSet<string>(StringComparer.Ordinal);
+    private static readonly IReadOnlySet<string> RenewalFields = new HashSet<string>(StringComparer.Ordinal) { "orderReference", "months" };
+    private static readonly IReadOnlySet<string> ContactsFields = new HashSet<string>(StringComparer.Ordinal) { "contacts" };
+
+    [Function("ConsoleStylesheet")]
+    public static IActionResult Stylesheet(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "console/console.css")] HttpRequest request)
+    {
+        _ = HttpCall.Of(request);
+        return new ContentResult { StatusCode = StatusCodes.Status200OK, ContentType = "text/css; charset=utf-8", Content = ConsoleStyles.Text };
+    }
+
+    [Function("ConsoleDashboard")]
+    public async Task<IActionResult> Dashboard(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "console")] HttpRequest request,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        var session = await gate.PageAsync(call, StaffRoles.Reader);
+        if (session.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        // The figures come from the expiry report of a bounded window around today, a page at a time.
+        var today = calendar.Today;
+        var (from, to) = ExpiryFigures.Window(today);
+        var expiries = new List<LocalDate>();
+        ExpiryPosition? after = null;
+        do
+        {
+            var page = await licenses.ListExpiringPageAsync(from, to, after, ReportFunctions.MaxPageSize, call.Cancellation);
+            expiries.AddRange(page.Licenses.Select(l => l.License.ExpiresOn));
+            after = page.Next;
+        }
+        while (after is not null && expiries.Count < ConsoleDashboardPage.MaxLicenses);
+
+        var failed = await outbox.ListFailedAsync(call.Cancellation);
+        var body = ConsoleDashboardPage.Body(ExpiryFigures.From(expiries, today), failed.Count, after is not null);
+        return Page(session.Person, StatusCodes.Status200OK, "Dashboard", body);
+    }
+
+    [Function("ConsoleFindLicense")]
+    public async Task<IActionResult> FindLicense(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "console/licenses")] HttpRequest request,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        var session = await gate.PageAsync(call, StaffRoles.Reader);
+        if (session.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        return RequestReaders.Serial(call.Query("serial").Trim(), call.Errors) is { } serial
+            ? new RedirectResult(LicensePath(serial))
+            : Message(session.Person, StatusCodes.Status400BadRequest, "No such serial", "serial: " + call.Errors.ToDictionary()["serial"][0]);
+    }
+
+    [Function("ConsoleLicense")]
+    public async Task<IActionResult> License(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "console/licenses/{serial}")] HttpRequest request,
+        string serial,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        var session = await gate.PageAsync(call, StaffRoles.Reader);
+        if (session.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        return await LicensePageAsync(call, session, serial, null, StatusCodes.Status200OK);
+    }
+
+    [Function("ConsoleRecordRenewal")]
+    public async Task<IActionResult> RecordRenewal(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "console/licenses/{serial}/renewals")] HttpRequest request,
+        string serial,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        var session = await gate.PostAsync(call, StaffRoles.Staff, RenewalFields);
+        if (session.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        var values = Values(session, RenewalFields);
+        var body = new JsonObject { ["orderReference"] = values["orderReference"] };
+        if (values["months"].Length > 0)
+        {
+            body["months"] = int.TryParse(values["months"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var months) ? months : values["months"];
+        }
+
+        using var json = JsonDocument.Parse(body.ToJsonString());
+        var parsed = RequestReaders.Serial(serial, call.Errors);
+        var command = RequestReaders.Renewal(json, call.Errors, calendar.Now);
+        if (parsed is null || command is null)
+        {
+            return await LicensePageAsync(call, session, serial, new ConsoleFormState("renewal", values, call.Errors), StatusCodes.Status400BadRequest);
+        }
+
+        var result = await licenses.RenewAsync(parsed.Value, command, session.Audit!, call.Cancellation);
+        return await OutcomeAsync(call, session, serial, result, result.Outcome == CommandOutcome.Unchanged ? "renewal-repeated" : "renewed", "renewal", values);
+    }
+
+    [Function("ConsoleRecordTraining")]
+    public async Task<IActionResult> RecordTraining(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "console/licenses/{serial}/training")] HttpRequest request,
+        string serial,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        var session = await gate.PostAsync(call, StaffRoles.Staff, NoFields);
+        if (session.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (RequestReaders.Serial(serial, call.Errors) is not { } parsed)
+        {
+            return Message(session.Person, StatusCodes.Status400BadRequest, "No such serial", "serial: " + call.Errors.ToDictionary()["serial"][0]);
+        }
+
+        var result = await licenses.RecordTrainingAsync(parsed, session.Audit!, call.Cancellation);
+        return await OutcomeAsync(call, session, serial, result, "training", "training", new Dictionary<string, string>());
+    }
+
+    [Function("ConsoleReplaceContacts")]
+    public async Task<IActionResult> ReplaceContacts(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "console/licenses/{serial}/contacts")] HttpRequest request,
+        string serial,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        var session = await gate.PostAsync(call, StaffRoles.Staff, ContactsFields);
+        if (session.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        var values = Values(session, ContactsFields);
+        var lines = values["contacts"].Split(['\n', ',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        using var json = JsonDocument.Parse(new JsonObject { ["contacts"] = new JsonArray([.. lines.Select(l => (JsonNode)JsonValue.Create(l)!)]) }.ToJsonString());
+        var parsed = RequestReaders.Serial(serial, call.Errors);
+        var contacts = RequestReaders.ContactsBody(json, call.Errors);
+        if (parsed is null || contacts is null)
+        {
+            return await LicensePageAsync(call, session, serial, new ConsoleFormState("contacts", values, call.Errors), StatusCodes.Status400BadRequest);
+        }
+
+        var result = await licenses.ReplaceContactsAsync(parsed.Value, contacts.Value, session.Audit!, call.Cancellation);
+        return await OutcomeAsync(call, session, serial, result, "contacts", "contacts", values);
+    }
+
+    [Function("ConsoleCustomer")]
+    public async Task<IActionResult> Customer(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "console/customers/{customerId}")] HttpRequest request,
+        string customerId,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        var session = await gate.PageAsync(call, StaffRoles.Reader);
+        if (session.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        var found = RequestReaders.CustomerId(customerId, call.Errors) is { } id ? await licenses.ListByCustomerAsync(id, call.Cancellation) : [];
+        if (found.Count == 0)
+        {
+            return Message(session.Person, StatusCodes.Status404NotFound, "Customer not found", "No license belongs to this customer.");
+        }
+
+        return Page(session.Person, StatusCodes.Status200OK, "Customer " + found[0].License.Customer.Name, ConsoleListPages.Customer([.. found.Select(l => results.Document(l))]));
+    }
+
+    [Function("ConsoleMail")]
+    public async Task<IActionResult> Mail(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "console/mail")] HttpRequest request,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        var session = await gate.PageAsync(call, StaffRoles.Reader);
+        if (session.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        var failed = await outbox.ListFailedAsync(call.Cancellation);
+        var pending = await outbox.ListDueAsync(calendar.Now + ConsoleListPages.PendingHorizon, ConsoleListPages.MaxPending, call.Cancellation);
+        var canRetry = session.Person!.Has(StaffRoles.Staff);
+        return Page(
+            session.Person,
+            StatusCodes.Status200OK,
+            "Mail",
+            ConsoleListPages.Mail(failed.Select(m => m.Message).ToList(), pending.Select(m => m.Message).ToList(), canRetry ? session.FormToken : null, calendar.Zone),
+            Confirmation(call));
+    }
+
+    [Function("ConsoleRetryMail")]
+    public async Task<IActionResult> RetryMail(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "console/mail/{id}/retry")] HttpRequest request,
+        string id,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        var session = await gate.PostAsync(call, StaffRoles.Staff, NoFields);
+        if (session.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (!Smp.Core.Mail.OutgoingMail.IsValidId(id))
+        {
+            return Message(session.Person, StatusCodes.Status400BadRequest, "No such mail", "id: a mail id is a GUID.");
+        }
+
+        return await dispatcher.RetryAsync(Guid.ParseExact(id, "D").ToString("D"), call.Cancellation) switch
+        {
+            RetryOutcome.Requeued => new RedirectResult("/console/mail?done=retried"),
+            RetryOutcome.NotFound => Message(session.Person, StatusCodes.Status404NotFound, "No such mail", "No mail has this id."),
+            _ => Message(session.Person, StatusCodes.Status409Conflict, "Not retried", "Only failed mail can be retried; this mail is pending or already sent.", new PageLink("/console/mail", "Back to the mail")),
+        };
+    }
+
+    private static string LicensePath(Serial serial) => "/console/licenses/" + Uri.EscapeDataString(serial.Value);
+
+    private static string? Confirmation(HttpCall call) => Confirmations.TryGetValue(call.Query("done"), out var text) ? text : null;
+
+    private static Dictionary<string, string> Values(ConsoleSession session, IReadOnlySet<string> fields) =>
+        fields.ToDictionary(f => f, session.Field, StringComparer.Ordinal);
+
+    private async Task<IActionResult> OutcomeAsync(HttpCall call, ConsoleSession session, string serial, CommandResult result, string done, string form, IReadOnlyDictionary<string, string> values)
+    {
+        switch (result.Outcome)
+        {
+            case CommandOutcome.Created or CommandOutcome.Updated or CommandOutcome.Unchanged:
+                return new RedirectResult(LicensePath(result.License!.License.Serial) + "?done=" + done);
+            case CommandOutcome.NotFound:
+                return Message(session.Person, StatusCodes.Status404NotFound, "License not found", "No license has this serial.");
+            default:
+                call.Errors.Add(form == "renewal" ? "orderReference" : form, result.Detail ?? "The change conflicts with the recorded license.");
+                return await LicensePageAsync(call, session, serial, new ConsoleFormState(form, values, call.Errors), StatusCodes.Status409Conflict);
+        }
+    }
+
+    private async Task<IActionResult> LicensePageAsync(HttpCall call, ConsoleSession session, string serial, ConsoleFormState? refused, int status)
+    {
+        if (!Serial.TryParse(serial, out var parsed) || await licenses.GetAsync(parsed, call.Cancellation) is not { } stored)
+        {
+            return Message(session.Person, StatusCodes.Status404NotFound, "License not found", "No license has this serial.");
+        }
+
+        var events = await licenses.GetEventsAsync(parsed, call.Cancellation);
+        var entitlements = await updates.EntitlementsAsync(stored.License, call.Cancellation);
+        var document = results.Document(stored, events) with { Updates = [.. entitlements.Select(UpdateEntitlementDocument.From)] };
+        var body = ConsoleLicensePage.Body(document, calendar.Today, calendar.Zone, session.Person!, session.FormToken!, refused);
+        return Page(session.Person, status, "License " + document.Serial, body, refused is null ? Confirmation(call) : null);
+    }
+}

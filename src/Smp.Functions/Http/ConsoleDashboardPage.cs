@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Text;
+using NodaTime;
+using NodaTime.Text;
+using Smp.Core.Licenses;
+using static Smp.Functions.Http.ConsolePages;
+
+namespace Smp.Functions.Http;
+
+/// <summary>The console's dashboard (SPEC section 8): counts, two monthly charts as inline SVG with the same numbers in tables, failed mail.</summary>
+public static class ConsoleDashboardPage
+{
+    private static readonly YearMonthPattern MonthPattern = YearMonthPattern.CreateWithInvariantCulture("MMM uuuu");
+
+    public static string Body(ExpiryFigures figures, int failedMail, bool partial)
+    {
+        ArgumentNullException.ThrowIfNull(figures);
+        var html = new StringBuilder("<dl class=\"facts\">")
+            .Append("<dt>Expiring in 30 days</dt><dd id=\"expiring-30\">").Append(Number(figures.ExpiringIn30Days)).Append("</dd>")
+            .Append("<dt>Expiring in 90 days</dt><dd id=\"expiring-90\">").Append(Number(figures.ExpiringIn90Days)).Append("</dd>")
+            .Append("<dt>Lapsed in the last 90 days</dt><dd id=\"lapsed-90\">").Append(Number(figures.LapsedInLast90Days)).Append("</dd>")
+            .Append("<dt>Failed mail</dt><dd id=\"failed-mail\"><a href=\"/console/mail\">").Append(Number(failedMail)).Append("</a></dd>")
+            .Append("</dl>");
+        if (partial)
+        {
+            html.Append("<p>Only the first ").Append(Number(MaxLicenses)).Append(" licenses of the period are counted.</p>");
+        }
+
+        html.Append("<h2>Expiries in the next 12 months</h2>").Append(Chart("expiries", "Licenses expiring per month, next 12 months", figures.ExpiriesByMonth));
+        html.Append("<h2>Lapses in the past 12 months</h2>").Append(Chart("lapses", "Licenses lapsed per month, past 12 months", figures.LapsesByMonth));
+        return html.ToString();
+    }
+
+    /// <summary>The most licenses the dashboard reads from the expiry report in one view.</summary>
+    public const int MaxLicenses = 5000;
+
+    private static string Chart(string id, string caption, IReadOnlyList<(YearMonth Month, int Count)> series)
+    {
+        const int Width = 600;
+        const int Height = 160;
+        var max = Math.Max(1, series.Max(s => s.Count));
+        var barWidth = (Width - 20) / series.Count;
+        var svg = new StringBuilder($"<svg class=\"chart\" viewBox=\"0 0 {Width} {Height + 20}\" role=\"img\" aria-labelledby=\"{id}-title\"><title id=\"{id}-title\">")
+            .Append(H(caption)).Append("</title>");
+        for (var i = 0; i < series.Count; i++)
+        {
+            var h = (Height - 10) * series[i].Count / (double)max;
+            svg.Append(string.Create(CultureInfo.InvariantCulture, $"<rect x=\"{10 + (i * barWidth) + 4}\" y=\"{Height - h:0.#}\" width=\"{barWidth - 8}\" height=\"{h:0.#}\"><title>"))
+                .Append(H($"{MonthPattern.Format(series[i].Month)}: {series[i].Count}")).Append("</title></rect>");
+        }
+
+        svg.Append("</svg>");
+        var table = new StringBuilder("<table><caption>").Append(H(caption)).Append("</caption><thead><tr><th scope=\"col\">Month</th><th scope=\"col\">Licenses</th></tr></thead><tbody>");
+        foreach (var (month, count) in series)
+        {
+            table.Append("<tr><td>").Append(H(MonthPattern.Format(month))).Append("</td><td>").Append(Number(count)).Append("</td></tr>");
+        }
+
+        return svg.Append(table).Append("</tbody></table>").ToString();
+    }
+}

@@ -1,0 +1,155 @@
+using System.Globalization;
+using Deque.AxeCore.Playwright;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Smp.Core.Outbox;
+using Smp.Core.Plans;
+using Smp.TestSupport;
+using static Smp.Functions.Tests.Console.ConsoleTestKit;
+
+namespace Smp.Functions.Tests.Console;
+
+/// <summary>
+/// SPEC section 8 in a real browser: the machine's Chromium, driven by Playwright, uses the real app served over HTTP
+/// on a loopback port (Kestrel in front of the real composition root). The App Service front end is played by the
+/// browser context, which sends the signed-in person's <c>X-MS-CLIENT-PRINCIPAL</c> with authentication on. axe-core
+/// checks every page for serious or critical WCAG violations, and the main pages are kept as screenshots in
+/// docs/console.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class ConsoleBrowserTests(AzuriteFixture azurite)
+{
+    private const string ChromiumPath = "/usr/bin/chromium";
+    private const string Serial = "VT-1001";
+
+    /// <summary>Set to 1 to rewrite the screenshots in docs/console.</summary>
+    public const string ScreenshotsSetting = "SMP_CONSOLE_SCREENSHOTS";
+
+    [Fact]
+    public async Task Section8_a_person_opens_a_license_records_a_renewal_sees_the_new_expiry_and_their_name_and_retries_failed_mail()
+    {
+        var transport = new FailingTransport();
+        using var api = App(azurite.ConnectionString, transport);
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody())).Status);
+        var mailId = Assert.Single(await MailDeliveryTests.EnqueueAsync(api, 1));
+        transport.Refusing = true;
+        await MailTestKit.DispatchAsync(api);
+        transport.Refusing = false;
+        Assert.Equal(MailStatus.Failed, (await MailTestKit.MessageAsync(api, mailId)).Status);
+
+        await using var server = await LoopbackServer.StartAsync(new ConsoleApp(api));
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
+        await using var context = await browser.NewContextAsync(new()
+        {
+            BaseURL = server.BaseAddress,
+            ViewportSize = new() { Width = 1200, Height = 900 },
+            ExtraHTTPHeaders = new Dictionary<string, string> { [Smp.Functions.Staff.ClientPrincipal.Header] = StaffPrincipal },
+        });
+        var page = await context.NewPageAsync();
+
+        // The dashboard; the serial field in the navigation bar opens the license.
+        await page.GotoAsync("/console");
+        Assert.Equal("Dashboard", await page.Locator("h1").InnerTextAsync());
+        Assert.Equal("1", await page.Locator("#failed-mail").InnerTextAsync());
+        await CheckPageAsync(page, "dashboard");
+        await page.GetByLabel("Serial").FillAsync(Serial);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Open" }).ClickAsync();
+        await page.WaitForURLAsync("**/console/licenses/" + Serial);
+        var before = await page.Locator("#expires-on").InnerTextAsync();
+        await CheckPageAsync(page, "license");
+
+        // A renewal: the browser is redirected to the license, which shows the new expiry and the person's event.
+        await page.GetByLabel("Order reference").FillAsync("SO-2026-0042");
+        await page.GetByLabel("Months").FillAsync("12");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Record renewal" }).ClickAsync();
+        await page.WaitForURLAsync("**/console/licenses/" + Serial + "?done=renewed");
+        Assert.Equal("The renewal was recorded.", await page.GetByRole(AriaRole.Status).InnerTextAsync());
+        var stored = await MailTestKit.StoredAsync(api, Serial);
+        var after = await page.Locator("#expires-on").InnerTextAsync();
+        Assert.Equal(stored.ExpiresOn.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), after);
+        Assert.True(LocalDateParse(after) > LocalDateParse(before), $"{after} is not after {before}");
+        var renewedRow = page.Locator("table.events tr", new() { HasText = "renewed" });
+        Assert.Contains("Dana Staff", await renewedRow.InnerTextAsync(), StringComparison.Ordinal);
+        await CheckPageAsync(page, "license-renewed");
+
+        // A refused form (the same order with other months: a conflict) comes back with the field named and the values kept.
+        await page.GetByLabel("Order reference").FillAsync("SO-2026-0042");
+        await page.GetByLabel("Months").FillAsync("24");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Record renewal" }).ClickAsync();
+        Assert.Contains("orderReference", await page.GetByRole(AriaRole.Alert).InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Equal("24", await page.GetByLabel("Months").InputValueAsync());
+        Assert.Equal(after, await page.Locator("#expires-on").InnerTextAsync());
+        await CheckPageAsync(page, null);
+
+        // The customer's page lists the license.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Acme Tube Works" }).ClickAsync();
+        await page.WaitForURLAsync("**/console/customers/**");
+        Assert.Equal(1, await page.GetByRole(AriaRole.Link, new() { Name = Serial }).CountAsync());
+        await CheckPageAsync(page, "customer");
+
+        // Failed mail, retried from the mail page.
+        await page.GetByRole(AriaRole.Link, new() { Name = "Mail", Exact = true }).ClickAsync();
+        await page.WaitForURLAsync("**/console/mail");
+        await CheckPageAsync(page, "mail");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Retry" }).ClickAsync();
+        await page.WaitForURLAsync("**/console/mail?done=retried");
+        Assert.Equal("The mail was queued to be sent again.", await page.GetByRole(AriaRole.Status).InnerTextAsync());
+        Assert.Equal(MailStatus.Pending, (await MailTestKit.MessageAsync(api, mailId)).Status);
+        await CheckPageAsync(page, null);
+    }
+
+    private static NodaTime.LocalDate LocalDateParse(string text) => NodaTime.Text.LocalDatePattern.Iso.Parse(text).Value;
+
+    /// <summary>axe-core finds no serious or critical violation; the page is kept as a screenshot when named.</summary>
+    private static async Task CheckPageAsync(IPage page, string? screenshot)
+    {
+        var axe = await page.RunAxe();
+        var bad = axe.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{v.Impact} {v.Id}: {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})").ToList();
+        Assert.True(bad.Count == 0, $"{page.Url}: {string.Join(Environment.NewLine, bad)}");
+        if (screenshot is not null)
+        {
+            // docs/console holds the screenshots the README shows; they are rewritten only when asked for, so an
+            // ordinary test run leaves the working tree as it was.
+            var folder = Environment.GetEnvironmentVariable(ScreenshotsSetting) == "1"
+                ? Path.Combine(RepositoryRoot.Path, "docs", "console")
+                : Path.Combine(Path.GetTempPath(), "smp-console-screenshots");
+            Directory.CreateDirectory(folder);
+            await page.ScreenshotAsync(new() { Path = Path.Combine(folder, screenshot + ".png"), FullPage = true });
+        }
+    }
+
+    /// <summary>Kestrel on 127.0.0.1 (a free port) in front of the console of the real app.</summary>
+    private sealed class LoopbackServer(WebApplication app, string baseAddress) : IAsyncDisposable
+    {
+        public string BaseAddress => baseAddress;
+
+        public static async Task<LoopbackServer> StartAsync(ConsoleApp console)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+            var app = builder.Build();
+            app.Run(async http =>
+            {
+                if (!await console.HandleAsync(http))
+                {
+                    http.Response.StatusCode = StatusCodes.Status404NotFound;
+                }
+            });
+            await app.StartAsync();
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+            return new LoopbackServer(app, address);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+}
