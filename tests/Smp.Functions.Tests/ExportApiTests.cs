@@ -1,5 +1,10 @@
+using System.Diagnostics.Metrics;
 using System.Text;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using NodaTime;
+using Smp.Core.Observability;
 using Smp.Functions.Functions;
 using Smp.TestSupport;
 using static Smp.Functions.Tests.MailTestKit;
@@ -45,6 +50,35 @@ public sealed class ExportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
 
         var (_, again) = await ExportAsync(empty);
         Assert.Equal(bytes, again);
+    }
+
+    [Fact]
+    public async Task Section9_an_unreadable_license_is_left_out_of_the_export_and_counted_while_the_others_are_exported()
+    {
+        // The export has answered 200 before it reaches the license, so no problem document can follow: the license is
+        // left out of the file, logged by serial and counted (smp.export.unreadable), and the rest of the file follows.
+        var unreadable = new ReportApiTests.FailReadsOf("VT-E2");
+        using var api = new ApiHarness(azurite.ConnectionString, Now, services: s => s.AddSingleton(_ =>
+        {
+            var options = new TableClientOptions();
+            options.Retry.MaxRetries = 0;
+            options.AddPolicy(unreadable, global::Azure.Core.HttpPipelinePosition.PerCall);
+            return new TableServiceClient(azurite.ConnectionString, options);
+        }));
+        foreach (var serial in new[] { "VT-E1", "VT-E2", "VT-E3" })
+        {
+            await ActivateAsync(api, serial, new LocalDate(2026, 6, 1));
+        }
+
+        using var counted = new MetricCollector<long>(api.Services.GetRequiredService<IMeterFactory>(), SmpMetrics.MeterName, SmpMetrics.Instruments.ExportUnreadable);
+        unreadable.Active = true;
+
+        var (response, _) = await ExportAsync(api);
+
+        Assert.Equal(200, response.Status);
+        var serials = response.Body.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(line => line.Split(',')[0]);
+        Assert.Equal(["VT-E1", "VT-E3"], serials);
+        Assert.Equal(1, counted.GetMeasurementSnapshot().EvaluateAsCounter());
     }
 
     private static async Task<System.Text.Json.JsonElement> ImportAndWaitAsync(ApiHarness api, byte[] body)

@@ -10,9 +10,10 @@ namespace Smp.Functions.Http;
 /// <summary>
 /// The export of SPEC section 9, written to the response a page of licenses at a time (in expiry order, through the
 /// expiry index): memory holds one page whatever the number of licenses. UTF-8 with a byte-order mark, so that Excel
-/// reads it as UTF-8.
+/// reads it as UTF-8. A license that cannot be read is left out and handed to <paramref name="unreadable"/>: the 200 is
+/// already sent by then, so the caller logs and counts it.
 /// </summary>
-public sealed class LicenseCsvResult(LicenseService licenses, LocalDate today, CancellationToken cancellationToken) : IActionResult
+public sealed class LicenseCsvResult(LicenseService licenses, LocalDate today, Action<LicenseReadFailure> unreadable, CancellationToken cancellationToken) : IActionResult
 {
     public const int PageSize = 500;
     public const string ContentType = "text/csv; charset=utf-8";
@@ -38,6 +39,11 @@ public sealed class LicenseCsvResult(LicenseService licenses, LocalDate today, C
             foreach (var stored in page.Licenses)
             {
                 await writer.WriteAsync(LicenseCsv.Record(stored.License, today));
+            }
+
+            foreach (var failure in page.Unreadable ?? [])
+            {
+                unreadable(failure);
             }
 
             await writer.FlushAsync(cancellationToken);
