@@ -32,6 +32,9 @@ public class FunctionMetadataTests
         { "RetryMail", "api/mail/{id}/retry", "post", "Function" },
         { "PasswordRequestPage", "api/password-requests", "get", "Anonymous" },
         { "GetOpenApiDocument", "api/openapi.json", "get", "Anonymous" },
+        { "StartImport", "api/imports", "post", "Function" },
+        { "GetImport", "api/imports/{id}", "get", "Function" },
+        { "ExportLicenses", "api/exports/licenses.csv", "get", "Function" },
         // The staff console (SPEC section 8): anonymous to the host, the app decides who may do what (section 7).
         { "ConsoleStylesheet", "console/console.css", "get", "Anonymous" },
         { "ConsoleDashboard", "console", "get", "Anonymous" },
@@ -50,6 +53,7 @@ public class FunctionMetadataTests
         { "RunReminderScan", "%Smp:ReminderSchedule%" },
         { "DispatchMail", "0 */1 * * * *" },
         { "ProcessCustomerRequests", "0 */1 * * * *" },
+        { "ProcessImports", "*/20 * * * * *" },
     };
 
     [Theory]
@@ -102,7 +106,7 @@ public class FunctionMetadataTests
     }
 
     /// <summary>Timer and other non-HTTP functions, checked by their own tests.</summary>
-    internal static readonly string[] NonHttpFunctions = ["RunReminderScan", "DispatchMail", "ProcessCustomerRequests"];
+    internal static readonly string[] NonHttpFunctions = ["RunReminderScan", "DispatchMail", "ProcessCustomerRequests", "ProcessImports"];
 
     internal static IEnumerable<JsonElement> Functions()
     {

@@ -92,7 +92,7 @@ public sealed class ReportApiTests(AzuriteFixture azurite) : IDisposable
     }
 
     /// <summary>While active, every read of one license's record fails as storage answers when it is unavailable.</summary>
-    private sealed class FailReadsOf(string serial) : global::Azure.Core.Pipeline.HttpPipelinePolicy
+    internal sealed class FailReadsOf(string serial) : global::Azure.Core.Pipeline.HttpPipelinePolicy
     {
         public volatile bool Active;
 

@@ -23,7 +23,8 @@ internal sealed record LicenseJson(
     LocalDate? TrainingRecordedOn = null,
     IReadOnlyList<ReminderJson>? Reminders = null,
     string? ReplacementOf = null,
-    ReplacementJson? Replacement = null);
+    ReplacementJson? Replacement = null,
+    ImportedJson? Imported = null);
 
 /// <summary>A dongle replacement on the old license (added to schema 1 as an optional member: older rows have none).</summary>
 internal sealed record ReplacementJson(
@@ -33,6 +34,9 @@ internal sealed record ReplacementJson(
     string Actor,
     string CorrelationId,
     bool Completed);
+
+/// <summary>The dates of an imported plan (added to schema 1 as an optional member: activated licenses have none).</summary>
+internal sealed record ImportedJson(LocalDate? ActivationEmailSentOn, LocalDate Start, LocalDate ExpiresOn);
 
 /// <summary>A reminder sent or missed (added to schema 1 as an optional member: older rows have none).</summary>
 internal sealed record ReminderJson(
@@ -88,7 +92,8 @@ internal static class LicenseJsonMapper
             license.ReplacementOf?.Value,
             license.Replacement is { } replacement
                 ? new ReplacementJson(replacement.NewSerial.Value, replacement.Reason, replacement.RequestedAt, replacement.Actor, replacement.CorrelationId, replacement.Completed)
-                : null);
+                : null,
+            license.Imported is { } imported ? new ImportedJson(imported.ActivationEmailSentOn, imported.Start, imported.ExpiresOn) : null);
         return JsonSerializer.Serialize(document, Options);
     }
 
@@ -131,6 +136,7 @@ internal static class LicenseJsonMapper
             Replacement = document.Replacement is { } replacement
                 ? new Replacement(Smp.Core.Plans.Serial.Parse(replacement.NewSerial), replacement.Reason, replacement.RequestedAt, replacement.Actor, replacement.CorrelationId, replacement.Completed)
                 : null,
+            Imported = document.Imported is { } imported ? new ImportedPlan(imported.ActivationEmailSentOn, imported.Start, imported.ExpiresOn) : null,
         };
     }
 

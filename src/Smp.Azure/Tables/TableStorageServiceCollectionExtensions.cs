@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Smp.Core.Imports;
 using Smp.Core.Observability;
 using Smp.Core.Licenses;
 using Smp.Core.Outbox;
@@ -42,6 +43,7 @@ public static partial class TableStorageServiceCollectionExtensions
         services.TryAddSingleton<ICustomerRequestQueue>(sp => new TableCustomerRequestQueue(sp.GetRequiredService<TableServiceClient>(), prefix + "customerrequests"));
         services.TryAddSingleton<IMailOutbox>(sp => new TableMailOutbox(sp.GetRequiredService<TableServiceClient>(), prefix + "mailoutbox", UnreadableMailReporter(sp)));
         services.TryAddSingleton<IUpdateStore>(sp => new TableUpdateStore(sp.GetRequiredService<TableServiceClient>(), prefix + "updates"));
+        services.TryAddSingleton<IImportStore>(sp => new TableImportStore(sp.GetRequiredService<TableServiceClient>(), prefix + "imports"));
         return services;
     }
 

@@ -38,6 +38,44 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
             cancellationToken);
     }
 
+    /// <summary>
+    /// SPEC section 9: imports one validated CSV row. Created when the serial is new, unchanged when the same imported
+    /// facts are already stored (the same file again, or a run resumed after a crash), a conflict otherwise.
+    /// </summary>
+    public async Task<CommandResult> ImportAsync(ImportRow row, ImportSource source, ReminderSchedule schedule, CommandContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        {
+            var existing = await store.GetAsync(row.Serial, cancellationToken);
+            switch (PlanDecisions.Import(existing?.License, row, source, options.DefaultProduct, schedule, calendar.Zone, calendar.Now, context))
+            {
+                case Decision.NoChange:
+                    return new CommandResult(CommandOutcome.Unchanged, existing);
+                case Decision.Refuse refuse:
+                    return new CommandResult(CommandOutcome.Conflict, existing, refuse.Detail);
+                case Decision.Change change:
+                    try
+                    {
+                        if (await store.TryAddAsync(change.License, change.Event, cancellationToken))
+                        {
+                            return new CommandResult(CommandOutcome.Created, null);
+                        }
+                    }
+                    catch (LicenseTooLargeException tooLarge)
+                    {
+                        return new CommandResult(CommandOutcome.TooLarge, existing, tooLarge.Message);
+                    }
+
+                    break; // Another writer stored this serial first: decide again against what it stored.
+            }
+
+            await BackOffAsync(attempt, cancellationToken);
+        }
+
+        throw new ConcurrencyExhaustedException(row.Serial);
+    }
+
     public Task<CommandResult> RecordTrainingAsync(Serial serial, CommandContext context, CancellationToken cancellationToken) =>
         UpdateAsync(serial, license => PlanDecisions.RecordTraining(license, calendar.Today, calendar.Now, context), cancellationToken);
 

@@ -38,6 +38,7 @@ public sealed class SmpMetrics
         public const string CustomerRequestsGivenUp = "smp.requests.given_up";
         public const string CustomerRequestsUnreadable = "smp.requests.unreadable";
         public const string MailUnreadable = "smp.mail.unreadable";
+        public const string ExportUnreadable = "smp.export.unreadable";
         public const string CustomerRequestsPurgeFailed = "smp.requests.purge_failed";
         public const string CustomerRequestsPending = "smp.requests.pending";
         public const string CustomerRequestsOldestPendingAge = "smp.requests.oldest_pending_age";
@@ -59,6 +60,7 @@ public sealed class SmpMetrics
     private readonly Counter<long> requestsGivenUp;
     private readonly Counter<long> requestsUnreadable;
     private readonly Counter<long> mailUnreadable;
+    private readonly Counter<long> exportUnreadable;
     private readonly Counter<long> requestsPurgeFailed;
     private readonly Gauge<long> requestsPending;
     private readonly Gauge<long> requestsOldestPendingAge;
@@ -95,6 +97,8 @@ public sealed class SmpMetrics
             Instruments.CustomerRequestsUnreadable, "{request}", "Stored customer requests that could not be read and were removed.");
         mailUnreadable = meter.CreateCounter<long>(
             Instruments.MailUnreadable, "{message}", "Outbox messages that could not be read while listing them; each is skipped and left for staff.");
+        exportUnreadable = meter.CreateCounter<long>(
+            Instruments.ExportUnreadable, "{license}", "Licenses an export could not read and left out of its file (each logged by serial).");
         requestsPurgeFailed = meter.CreateCounter<long>(
             Instruments.CustomerRequestsPurgeFailed, "{run}", "Runs of the customer-request work whose purge of past days failed (the next run purges what is left).");
         requestsPending = meter.CreateGauge<long>(
@@ -164,6 +168,9 @@ public sealed class SmpMetrics
 
     /// <summary>An outbox message could not be read while messages were listed; it was skipped and left in place.</summary>
     public void MailUnreadable() => mailUnreadable.Add(1);
+
+    /// <summary>A license could not be read while the licenses were exported; it is missing from that export's file.</summary>
+    public void ExportUnreadable() => exportUnreadable.Add(1);
 
     /// <summary>The purge of past days' customer requests and counters failed in one run of the background work.</summary>
     public void CustomerRequestPurgeFailed() => requestsPurgeFailed.Add(1);

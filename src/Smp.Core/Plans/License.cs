@@ -61,11 +61,31 @@ public sealed record License(
     /// <summary>True once the plan has moved to <see cref="Replacement"/>'s serial: never current again.</summary>
     public bool IsReplaced => Replacement is { Completed: true };
 
+    /// <summary>
+    /// The plan as a CSV import brought it in (SPEC section 9), or null for a license activated here. When set, it,
+    /// not the activation, gives the first term; <see cref="Activation"/> then holds the row's product, customer,
+    /// contacts and training, sent on the first covered day.
+    /// </summary>
+    public ImportedPlan? Imported { get; init; }
+
     public ImmutableArray<Term> Terms => PlanRules.Terms(this);
 
     public LocalDate ExpiresOn => Terms[^1].End;
 
     public PlanStatus StatusOn(LocalDate date) => PlanRules.StatusOn(this, date);
+}
+
+/// <summary>
+/// The dates of an imported plan (SPEC section 9): its term runs from <see cref="Start"/> to <see cref="ExpiresOn"/> and
+/// is covered from <see cref="ActivationEmailSentOn"/> when the row gave it (R4), else from <see cref="Start"/>.
+/// </summary>
+public sealed record ImportedPlan(LocalDate? ActivationEmailSentOn, LocalDate Start, LocalDate ExpiresOn)
+{
+    public LocalDate CoveredFrom => ActivationEmailSentOn ?? Start;
+
+    /// <summary>The start of an imported term: <c>planStart</c>, else the R2 start of <c>activationEmailSentOn</c>, else <c>expiresOn</c> minus 12 months.</summary>
+    public static LocalDate StartFor(LocalDate? planStart, LocalDate? activationEmailSentOn, LocalDate expiresOn) =>
+        planStart ?? (activationEmailSentOn is { } sentOn ? PlanRules.StartFor(sentOn) : expiresOn.PlusMonths(-12));
 }
 
 public enum PlanStatus

@@ -19,6 +19,9 @@ public sealed record LicenseEvent(
 public static class LicenseEventTypes
 {
     public const string Activated = "activated";
+
+    /// <summary>The license came in through a CSV import (SPEC section 9); always its first event.</summary>
+    public const string Imported = "imported";
     public const string TrainingRecorded = "trainingRecorded";
     public const string Renewed = "renewed";
     public const string ContactsChanged = "contactsChanged";

@@ -88,4 +88,19 @@ public static class LicenseEventData
 
     /// <summary>Replacement events: why the dongle was replaced, when given; <see cref="LicenseEventTypes.ReminderWithdrawn"/>: why the reminder was withdrawn from its mail before delivery.</summary>
     public const string Reason = "reason";
+
+    /// <summary><see cref="LicenseEventTypes.Imported"/>: the row's number in its file (the header is row 1).</summary>
+    public const string Row = "row";
+
+    /// <summary><see cref="LicenseEventTypes.Imported"/>: the SHA-256 of the imported file, lower-case hex.</summary>
+    public const string FileSha256 = "fileSha256";
+
+    /// <summary><see cref="LicenseEventTypes.Imported"/>: the row's note, when it had one.</summary>
+    public const string Note = "note";
+
+    /// <summary><see cref="LicenseEventTypes.Imported"/>: the row's activation email date, when it had one.</summary>
+    public const string ActivationEmailSentOn = "activationEmailSentOn";
+
+    /// <summary><see cref="LicenseEventTypes.Imported"/>: the id of the import that brought the license in.</summary>
+    public const string ImportId = "importId";
 }

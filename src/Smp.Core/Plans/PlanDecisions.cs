@@ -61,6 +61,70 @@ public static class PlanDecisions
         }));
     }
 
+    /// <summary>
+    /// SPEC section 9: a row of a CSV import. A new serial becomes a license whose first term is the imported one and
+    /// whose first event is <c>imported</c>; each reminder of that term already due before the import's business date
+    /// is recorded as handled before import, so it is never sent. The same row again (same imported facts) changes
+    /// nothing; any other license under that serial is a conflict and stays as it is.
+    /// </summary>
+    public static Decision Import(License? existing, ImportRow row, ImportSource source, string defaultProduct, ReminderSchedule schedule, DateTimeZone zone, Instant now, CommandContext context)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(schedule);
+        ArgumentNullException.ThrowIfNull(zone);
+        var coveredFrom = row.Plan.CoveredFrom;
+        var activation = new Activation(
+            string.IsNullOrWhiteSpace(row.Product) ? defaultProduct : row.Product.Trim(),
+            row.Customer,
+            row.Contacts,
+            row.OnSiteTraining,
+            coveredFrom.AtStartOfDayInZone(zone).ToInstant(),
+            coveredFrom);
+
+        if (existing is not null)
+        {
+            return existing.Imported == row.Plan && SameImport(existing.Activation, activation)
+                ? new Decision.NoChange()
+                : new Decision.Refuse($"Serial {existing.Serial} already exists with other data.");
+        }
+
+        var license = new License(row.Serial, activation, row.Contacts, null, []) { Imported = row.Plan };
+        var handled = schedule.Planned(license)
+            .Where(p => p.DueOn < source.ImportedOn)
+            .Select(p => new ReminderRecord(p.Stage, p.ExpiresOn, ReminderOutcome.BeforeImport, now, null, p.DueOn));
+        license = license with { Reminders = [.. handled] };
+
+        var term = license.Terms[0];
+        var data = new Dictionary<string, string>
+        {
+            [LicenseEventData.Row] = row.RowNumber.ToString(CultureInfo.InvariantCulture),
+            [LicenseEventData.FileSha256] = source.FileSha256,
+            [LicenseEventData.Product] = activation.Product,
+            [LicenseEventData.CustomerId] = activation.Customer.Id,
+            [LicenseEventData.OnSiteTraining] = activation.OnSiteTraining ? "true" : "false",
+            [LicenseEventData.Start] = IsoDate.Format(term.Start),
+            [LicenseEventData.CoveredFrom] = IsoDate.Format(term.CoveredFrom),
+            [LicenseEventData.ExpiresOn] = IsoDate.Format(term.End),
+        };
+        if (row.Plan.ActivationEmailSentOn is { } sentOn)
+        {
+            data[LicenseEventData.ActivationEmailSentOn] = IsoDate.Format(sentOn);
+        }
+
+        if (source.ImportId is { } importId)
+        {
+            data[LicenseEventData.ImportId] = importId;
+        }
+
+        if (!string.IsNullOrEmpty(row.Note))
+        {
+            data[LicenseEventData.Note] = row.Note;
+        }
+
+        return new Decision.Change(license, Event(LicenseEventTypes.Imported, now, context, data));
+    }
+
     public static Decision RecordTraining(License license, LocalDate today, Instant now, CommandContext context)
     {
         if (license.OnSiteTraining)
@@ -412,6 +476,13 @@ public static class PlanDecisions
                 [LicenseEventData.NewSerial] = replacement.NewSerial.Value,
             }));
     }
+
+    private static bool SameImport(Activation stored, Activation imported) =>
+        string.Equals(stored.Product, imported.Product, StringComparison.Ordinal)
+        && stored.Customer == imported.Customer
+        && stored.OnSiteTraining == imported.OnSiteTraining
+        && stored.EmailSentOn == imported.EmailSentOn
+        && stored.Contacts.ToHashSet().SetEquals(imported.Contacts);
 
     private static bool SameOrder(string stored, string requested) =>
         string.Equals(stored.Trim(), requested.Trim(), StringComparison.OrdinalIgnoreCase);

@@ -108,8 +108,26 @@ public static class PlanRules
         return spans.ToImmutable();
     }
 
+    /// <summary>
+    /// SPEC section 9: the term of an imported plan, counted in whole months when its dates are whole months apart,
+    /// else in days. Training recorded later does not change it (R5 is about the 30-day initial term).
+    /// </summary>
+    public static Term ImportedTerm(ImportedPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        var months = Period.Between(plan.Start, plan.ExpiresOn, PeriodUnits.Months).Months;
+        return plan.Start.PlusMonths(months) == plan.ExpiresOn
+            ? new Term(TermKind.Imported, plan.Start, plan.ExpiresOn, months, null, TermSource.Import, null, plan.CoveredFrom)
+            : new Term(TermKind.Imported, plan.Start, plan.ExpiresOn, null, Period.Between(plan.Start, plan.ExpiresOn, PeriodUnits.Days).Days, TermSource.Import, null, plan.CoveredFrom);
+    }
+
     private static Term InitialTerm(License license)
     {
+        if (license.Imported is { } imported)
+        {
+            return ImportedTerm(imported);
+        }
+
         var activation = license.Activation;
         var start = StartFor(activation.EmailSentOn);
         var coveredFrom = activation.EmailSentOn; // R4: covered from the activation date itself.

@@ -16,6 +16,12 @@ public enum ReminderOutcome
     /// (serial, expiresOn, stage) is not sent again.
     /// </summary>
     Withdrawn,
+
+    /// <summary>
+    /// The license was imported (SPEC section 9) after the reminder was due: the vendor's earlier system handled it,
+    /// and it is never sent, so that an import does not mail a flood of late reminders.
+    /// </summary>
+    BeforeImport,
 }
 
 /// <summary>

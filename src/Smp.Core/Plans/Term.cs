@@ -6,6 +6,9 @@ public enum TermKind
 {
     Initial,
     Renewal,
+
+    /// <summary>The term a plan brought in by the CSV import had when it was imported (SPEC section 9).</summary>
+    Imported,
 }
 
 /// <summary>What created a term.</summary>
@@ -19,6 +22,9 @@ public enum TermSource
 
     /// <summary>A prepaid renewal (R6).</summary>
     Renewal,
+
+    /// <summary>A row of a CSV import (SPEC section 9): the plan as the vendor tracked it before this system.</summary>
+    Import,
 }
 
 /// <summary>
@@ -38,7 +44,8 @@ public sealed record Term(
     LocalDate CoveredFrom)
 {
     /// <summary>True when the term is at least twelve months long (the 90-day reminder applies, R8).</summary>
-    public bool IsYearOrLonger => Months is >= 12;
+    /// An imported term counts by its dates: twelve months or more from its start to its end.
+    public bool IsYearOrLonger => Months is >= 12 || (Kind == TermKind.Imported && Start.PlusMonths(12) <= End);
 
     public bool Covers(LocalDate date) => date >= CoveredFrom && date < End;
 }

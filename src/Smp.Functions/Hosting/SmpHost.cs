@@ -8,6 +8,7 @@ using NodaTime;
 using Smp.Azure.Mail;
 using Smp.Azure.Secrets;
 using Smp.Azure.Tables;
+using Smp.Core.Imports;
 using Smp.Core.Licenses;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
@@ -85,6 +86,7 @@ public static class SmpHost
         services.AddSingleton<IReminderMailComposer, ReminderMailComposer>();
         services.AddSingleton<ReminderScan>();
         services.AddSingleton<CustomerRequests>();
+        services.AddSingleton<ImportService>();
         AddStaffConsole(services, configuration);
         return services;
     }

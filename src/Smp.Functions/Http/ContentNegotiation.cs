@@ -26,6 +26,14 @@ public static class ContentNegotiation
         return json > 0 && json > html;
     }
 
+    /// <summary>True when the request's body is declared as <paramref name="mediaType"/> (<c>Content-Type</c>, parameters such as <c>charset</c> allowed).</summary>
+    public static bool BodyIs(HttpRequest request, string mediaType)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            && type.MediaType.Equals(mediaType, StringComparison.OrdinalIgnoreCase);
+    }
+
     private static (double Html, double Json) Qualities(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);

@@ -74,6 +74,33 @@ public sealed class HttpCall
     /// <summary>The posted form's fields, or null with the reasons recorded (see <see cref="FormBody"/>).</summary>
     public Task<IFormCollection?> FormAsync(IReadOnlySet<string> known) => FormBody.ReadAsync(Request, known, Errors, Cancellation);
 
+    /// <summary>
+    /// The raw body, or null when it is larger than <paramref name="maxBytes"/>: reading stops at the limit (the declared
+    /// <c>Content-Length</c> is checked first), so an oversize body never fills memory.
+    /// </summary>
+    public async Task<byte[]?> BytesAsync(int maxBytes)
+    {
+        if (Request.ContentLength > maxBytes)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await Request.Body.ReadAsync(chunk, Cancellation)) > 0)
+        {
+            if (buffer.Length + read > maxBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+
     /// <summary>The 400 problem naming every refused field.</summary>
     public ObjectResult Invalid() => Problems.Validation(Errors);
 

@@ -108,7 +108,7 @@ public sealed record ReminderDocument(string Stage, LocalDate? DueOn, LocalDate 
             r.Stage.Name,
             r.DueOn,
             r.ExpiresOn,
-            r.Outcome switch { ReminderOutcome.Sent => "sent", ReminderOutcome.Withdrawn => "withdrawn", _ => "missed" },
+            r.Outcome switch { ReminderOutcome.Sent => "sent", ReminderOutcome.Withdrawn => "withdrawn", ReminderOutcome.BeforeImport => "beforeImport", _ => "missed" },
             r.Outcome == ReminderOutcome.Sent ? r.At : null,
             r.MailId)));
         var planned = schedule.Pending(license).Select(p => (p.Stage.DaysBefore, Document: new ReminderDocument(p.Stage.Name, p.DueOn, p.ExpiresOn, "planned", null, null)));

@@ -19,6 +19,7 @@ public static class Problems
         public const string Busy = TypeBase + "busy";
         public const string TooLarge = TypeBase + "too-large";
         public const string TooManyRequests = TypeBase + "too-many-requests";
+        public const string PayloadTooLarge = TypeBase + "payload-too-large";
     }
 
     public static ObjectResult Validation(ValidationErrors errors) =>
@@ -47,6 +48,10 @@ public static class Problems
 
     public static ObjectResult TooManyRequests(string detail) =>
         Result(new ProblemDetails { Type = Types.TooManyRequests, Title = "Too many requests today.", Status = StatusCodes.Status429TooManyRequests, Detail = detail });
+
+    /// <summary>413: a body larger than the route takes (the import's 10 MiB); nothing was read past the limit.</summary>
+    public static ObjectResult PayloadTooLarge(string detail) =>
+        Result(new ProblemDetails { Type = Types.PayloadTooLarge, Title = "The request body is too large.", Status = StatusCodes.Status413PayloadTooLarge, Detail = detail });
 
     private static ObjectResult Result(ProblemDetails problem)
     {

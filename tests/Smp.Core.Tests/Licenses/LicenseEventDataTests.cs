@@ -36,7 +36,7 @@ public partial class LicenseEventDataTests
             "product", "customerId", "onSiteTraining", "activationEmailSentAt", "start", "expiresOn", "previousExpiresOn",
             "orderReference", "months", "coveredFrom", "paidAt", "contacts", "previousContacts", "stage", "dueOn", "mailId",
             "version", "clientAddressHash", "releasedOn", "requestedFor", "scope", "notificationMailId",
-            "acknowledgementMailId", "newSerial", "serial", "reason",
+            "acknowledgementMailId", "newSerial", "serial", "reason", "row", "fileSha256", "note", "activationEmailSentOn", "importId",
         ];
 
         Assert.Equal(stored.Order(StringComparer.Ordinal), Names.Order(StringComparer.Ordinal));

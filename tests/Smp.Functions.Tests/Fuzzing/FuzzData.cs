@@ -2,6 +2,7 @@ using System.Collections.Immutable;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using Smp.Core.Imports;
 using Smp.Core.Mail;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
@@ -41,6 +42,9 @@ public static class FuzzData
     /// <summary>Mail that could not be delivered, stored before the run so that retries reach it.</summary>
     public static readonly string[] FailedMailIds = ["0c6f1f0f-7a11-4c1b-9a51-3f2b8c1e6a4d", "9a51e0c6-1f0f-4a11-8c1b-3f2b6a4d7a11"];
 
+    /// <summary>An import stored before the run (queued, a dry run of <see cref="FuzzImports.ValidFile"/>), so GET /api/imports/{id} finds one.</summary>
+    public const string StoredImportId = "5eed0000000000000000000000000001";
+
     public static string Activation(string serial, bool training) =>
         ActivationApiTests.ActivationBody(serial: serial, training: training, customerId: CustomerId.Replace("\\", "\\\\", StringComparison.Ordinal));
 
@@ -63,6 +67,30 @@ public static class FuzzData
         Assert.Equal(201, (await UpdateApi.PublishAsync(api, version: ReleasedVersion, releasedOn: ReleasedOn)).Status);
         Assert.Equal(201, (await UpdateApi.PublishAsync(api, version: UnreleasedVersion, releasedOn: UnreleasedOn, password: null)).Status);
         await SeedFailedMailAsync(api);
+        await SeedImportAsync(api);
+    }
+
+    private static async Task SeedImportAsync(ApiHarness api)
+    {
+        var file = Encoding.UTF8.GetBytes(FuzzImports.ValidFile);
+        var job = new ImportJob(
+            StoredImportId,
+            DryRun: true,
+            ImportStatus.Queued,
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file)),
+            new LocalDate(2026, 3, 20),
+            "fuzz",
+            "fuzz-seed",
+            Now,
+            Total: 5,
+            Processed: 0,
+            Attempted: 0,
+            Created: 0,
+            Unchanged: 0,
+            Conflicts: 0,
+            Invalid: 0,
+            []);
+        await api.Services.GetRequiredService<IImportStore>().CreateAsync(job, file, CancellationToken.None);
     }
 
     private static async Task SeedFailedMailAsync(ApiHarness api)

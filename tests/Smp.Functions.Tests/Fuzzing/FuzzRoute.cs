@@ -38,6 +38,12 @@ public sealed partial class FuzzRoute(string name, string method, string templat
     /// </summary>
     public Gen<Fuzzed<byte[]?>>? Form { get; init; }
 
+    /// <summary>
+    /// Bodies together with their content type, for routes that read something other than JSON (the CSV import): the
+    /// body's verdict already covers its content type. When set, it replaces <see cref="Body"/> and the JSON content types.
+    /// </summary>
+    public Gen<(Fuzzed<byte[]?> Body, string? ContentType)>? Payloads { get; init; }
+
     /// <summary>What a 2xx of this route may carry: JSON unless the route serves pages or answers without a body.</summary>
     public SuccessBodies Success { get; init; } = SuccessBodies.Json;
 
@@ -45,7 +51,7 @@ public sealed partial class FuzzRoute(string name, string method, string templat
     public bool RepeatIsNoOp { get; init; } = true;
 
     /// <summary>Whether some generated requests must be refused (false for routes without inputs, such as health).</summary>
-    public bool HasInputs => Placeholders.Count > 0 || Body != FuzzBodies.Ignored || Query != FuzzValues.IgnoredQuery || Form is not null;
+    public bool HasInputs => Placeholders.Count > 0 || Body != FuzzBodies.Ignored || Query != FuzzValues.IgnoredQuery || Form is not null || Payloads is not null;
 
     public IReadOnlyList<string> Placeholders => [.. Placeholder().Matches(Template).Select(m => m.Groups[1].Value)];
 
@@ -88,6 +94,11 @@ public sealed partial class FuzzRoute(string name, string method, string templat
 
     private Gen<(Fuzzed<byte[]?> Body, string? ContentType)> Payload()
     {
+        if (Payloads is { } payloads)
+        {
+            return payloads;
+        }
+
         var json = from body in Body
                    from contentType in FuzzValues.ContentType
                    select (Form is not null && FuzzValues.IsFormContentType(contentType) && body.Verdict != Verdict.Unknown
@@ -123,4 +134,7 @@ public enum SuccessBodies
 
     /// <summary>No body at all (a 202 that only says the work was queued).</summary>
     Empty = 4,
+
+    /// <summary>A CSV file (the export).</summary>
+    Csv = 8,
 }

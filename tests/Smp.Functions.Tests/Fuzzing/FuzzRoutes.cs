@@ -7,6 +7,7 @@ using Smp.Core.Plans;
 using Smp.Core.Updates;
 using Smp.Functions.Functions;
 using FsCheck;
+using FsCheck.Fluent;
 using static Smp.Functions.Tests.Fuzzing.FuzzCustomerInputs;
 
 namespace Smp.Functions.Tests.Fuzzing;
@@ -63,7 +64,32 @@ public static class FuzzRoutes
         {
             RouteValues = new Dictionary<string, Gen<Fuzzed<string>>> { ["id"] = MailId }, Success = SuccessBodies.Json | SuccessBodies.Empty, RepeatIsNoOp = false,
         },
+
+        // Each accepted file starts a new import (202 with its Location), so a repeat is not a no-op.
+        new("StartImport", "post", "imports", (api, r, c, _) => api.Function<ImportFunctions>().StartImport(r, c))
+        {
+            Query = FuzzImports.Query, Payloads = FuzzImports.Payloads, RepeatIsNoOp = false,
+        },
+        new("GetImport", "get", "imports/{id}", (api, r, c, i) => api.Function<ImportFunctions>().GetImport(r, i["id"], c))
+        {
+            RouteValues = new Dictionary<string, Gen<Fuzzed<string>>> { ["id"] = ImportId },
+        },
+        new("ExportLicenses", "get", "exports/licenses.csv", (api, r, c, _) => Task.FromResult(api.Function<ExportFunctions>().ExportLicenses(r, c))) { Success = SuccessBodies.Csv },
     ];
+
+    private static Gen<Guid> AnyGuid => Gen.Choose(0, 255).Select(b => (byte)b).ArrayOf(16).Select(b => new Guid(b));
+
+    /// <summary>Import ids: 32 lower-case hex digits (often the stored import's); other GUID forms, cases and hostile text are refused.</summary>
+    private static Gen<Fuzzed<string>> ImportId =>
+        Gen.Frequency(
+                (3, Gen.Constant(FuzzData.StoredImportId)),
+                (3, AnyGuid.Select(g => g.ToString("N"))),
+                (2, from guid in AnyGuid
+                    from format in Gen.Elements("D", "B", "X")
+                    select guid.ToString(format)),
+                (1, AnyGuid.Select(g => g.ToString("N").ToUpperInvariant())),
+                (2, FuzzText.Hostile))
+            .Select(s => new Fuzzed<string>(s, s.Length == 32 && s.All(char.IsAsciiHexDigitLower) ? Verdict.Valid : Verdict.Invalid, "import id"));
 
     private static Dictionary<string, Gen<Fuzzed<string>>> Versions => new() { ["version"] = FuzzCustomerInputs.Version };
 

@@ -89,6 +89,16 @@ public static class ResponseRules
             return;
         }
 
+        if (success.HasFlag(SuccessBodies.Csv) && response.MediaType == "text/csv")
+        {
+            if (!response.Body.TrimStart('\uFEFF').StartsWith("serial,", StringComparison.Ordinal))
+            {
+                violations.Add("a CSV answer must start with its header row");
+            }
+
+            return;
+        }
+
         if (success.HasFlag(SuccessBodies.Html) && response.MediaType == "text/html")
         {
             CheckPage(response, violations);

@@ -100,6 +100,7 @@ public static class PlanTermMail
         {
             TermKind.Initial => "Initial",
             TermKind.Renewal => "Renewal",
+            TermKind.Imported => "Imported",
             _ => term.Kind.ToString(),
         },
         MailDates.Format(term.Start),
@@ -115,6 +116,7 @@ public static class PlanTermMail
             TermSource.Activation => "Activation",
             TermSource.Training => "On-site training",
             TermSource.Renewal => "Renewal",
+            TermSource.Import => "Import",
             _ => term.Source.ToString(),
         },
         term.OrderReference ?? string.Empty,

@@ -1,0 +1,93 @@
+using System.Security.Cryptography;
+using System.Text;
+using Smp.Core.Plans;
+
+namespace Smp.Core.Imports;
+
+/// <summary>What an import does with one row (SPEC section 9).</summary>
+public enum ImportOutcome
+{
+    Created,
+    Unchanged,
+    Conflict,
+    Invalid,
+}
+
+/// <summary>
+/// One record of an import file after validation: the row to import, or why it cannot be: its errors (invalid), or
+/// the earlier row of the same file that has its serial (<see cref="DuplicateOf"/>: the second is a conflict).
+/// </summary>
+public sealed record ImportFileRow(int Index, int RowNumber, ImportRow? Row, IReadOnlyList<ImportError> Errors, int? DuplicateOf);
+
+/// <summary>
+/// An import file (SPEC section 9): UTF-8 (a byte-order mark allowed) CSV whose header names the columns. Opening it
+/// checks the encoding and the header before any row is read; <see cref="Rows"/> then validates the rows one by one,
+/// always in the same order with the same results, so that an import resumed half-way goes on exactly where it was.
+/// </summary>
+public sealed class ImportFile
+{
+    /// <summary>The largest file an import takes: 10 MiB.</summary>
+    public const int MaxBytes = 10 * 1024 * 1024;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private readonly string text;
+
+    private ImportFile(string text, ImportColumns columns, string sha256)
+    {
+        this.text = text;
+        Columns = columns;
+        Sha256 = sha256;
+    }
+
+    public ImportColumns Columns { get; }
+
+    /// <summary>The SHA-256 of the file's bytes, lower-case hex.</summary>
+    public string Sha256 { get; }
+
+    /// <summary>
+    /// Reads the file's encoding and header. Null, with <paramref name="errors"/> saying what is wrong (the columns at
+    /// fault, or an encoding that is not UTF-8), when no row can be read.
+    /// </summary>
+    public static ImportFile? Open(ReadOnlySpan<byte> bytes, out IReadOnlyList<ImportError> errors)
+    {
+        if (bytes.Length > MaxBytes)
+        {
+            errors = [new ImportError(1, null, $"The file is larger than {MaxBytes / (1024 * 1024)} MiB.")];
+            return null;
+        }
+
+        string text;
+        try
+        {
+            text = StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            errors = [new ImportError(1, null, "The file is not UTF-8 text: save it from the spreadsheet as \"CSV UTF-8\".")];
+            return null;
+        }
+
+        var header = CsvRecords.Read(text).FirstOrDefault();
+        var columns = ImportColumns.FromHeader(header, out errors);
+        return columns is null ? null : new ImportFile(text, columns, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+    }
+
+    /// <summary>The rows after the header, validated, each with its index (0 for the first row after the header).</summary>
+    public IEnumerable<ImportFileRow> Rows()
+    {
+        var firstRowOf = new Dictionary<Serial, int>();
+        var index = 0;
+        foreach (var record in CsvRecords.Read(text).Skip(1))
+        {
+            var row = ImportRowReader.Read(record, Columns, out var errors);
+            int? duplicateOf = null;
+            if (row is not null && !firstRowOf.TryAdd(row.Serial, record.Row))
+            {
+                duplicateOf = firstRowOf[row.Serial];
+            }
+
+            yield return new ImportFileRow(index++, record.Row, row, errors, duplicateOf);
+        }
+    }
+}

@@ -1,0 +1,183 @@
+using NodaTime;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
+
+namespace Smp.Core.Imports;
+
+/// <summary>The answer to a new import: the job, or why the file was refused before any job existed.</summary>
+public sealed record ImportStart(ImportJob? Job, IReadOnlyList<ImportError> Errors);
+
+/// <summary>
+/// The CSV import of SPEC section 9: checks a file and stores it with its job, then advances the jobs in the
+/// background, a batch of rows at a time. Each batch is announced on the job (<see cref="ImportJob.Attempted"/>) before
+/// its first row and counted after its last; a run that dies in between leaves the counts of the last whole batch, and
+/// the next run does the batch again: a row this job already imported is found by its <c>imported</c> event (same
+/// import id and row) and counted as created once more, never imported twice.
+/// </summary>
+public sealed class ImportService(IImportStore imports, ILicenseStore store, LicenseService licenses, BusinessCalendar calendar, ReminderSchedule schedule, PlanOptions options)
+{
+    public const int BatchSize = 100;
+
+    public async Task<ImportStart> StartAsync(ReadOnlyMemory<byte> bytes, bool dryRun, CommandContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var file = ImportFile.Open(bytes.Span, out var errors);
+        if (file is null)
+        {
+            return new ImportStart(null, errors);
+        }
+
+        var job = new ImportJob(
+            Guid.NewGuid().ToString("N"),
+            dryRun,
+            ImportStatus.Queued,
+            file.Sha256,
+            calendar.Today,
+            context.Actor,
+            context.CorrelationId,
+            calendar.Now,
+            file.Rows().Count(),
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            []);
+        await imports.CreateAsync(job, bytes, cancellationToken);
+        return new ImportStart(job, []);
+    }
+
+    public async Task<ImportJob?> GetAsync(string id, CancellationToken cancellationToken) =>
+        (await imports.GetAsync(id, cancellationToken))?.Job;
+
+    /// <summary>Advances every unfinished job by at most <paramref name="maxBatches"/> batches in all; the number of rows processed.</summary>
+    public async Task<int> ProcessPendingAsync(int maxBatches, CancellationToken cancellationToken)
+    {
+        var rows = 0;
+        foreach (var stored in await imports.ListUnfinishedAsync(cancellationToken))
+        {
+            var (done, batches) = await ProcessAsync(stored, maxBatches, cancellationToken);
+            rows += done;
+            maxBatches -= batches;
+            if (maxBatches <= 0)
+            {
+                break;
+            }
+        }
+
+        return rows;
+    }
+
+    private async Task<(int Rows, int Batches)> ProcessAsync(StoredImportJob stored, int maxBatches, CancellationToken cancellationToken)
+    {
+        var bytes = await imports.ReadFileAsync(stored.Job.Id, cancellationToken);
+        var file = ImportFile.Open(bytes, out _) ?? throw new InvalidDataException($"The file of import {stored.Job.Id} can no longer be read.");
+        var job = stored.Job;
+        var source = new ImportSource(job.FileSha256, job.ImportedOn);
+        var importContext = new CommandContext(job.Actor, job.CorrelationId);
+        using var rows = file.Rows().Skip(job.Processed).GetEnumerator();
+        var processed = 0;
+        var batches = 0;
+        while (batches < maxBatches)
+        {
+            var batch = new List<ImportFileRow>(BatchSize);
+            while (batch.Count < BatchSize && rows.MoveNext())
+            {
+                batch.Add(rows.Current);
+            }
+
+            if (batch.Count == 0)
+            {
+                await imports.TryUpdateAsync(stored, stored.Job with { Status = ImportStatus.Done }, cancellationToken);
+                break;
+            }
+
+            // Announce the batch before its first write: a run after a crash knows these rows may be imported already.
+            var resumed = stored.Job.Attempted;
+            var announced = await imports.TryUpdateAsync(stored, stored.Job with { Status = ImportStatus.Running, Attempted = stored.Job.Processed + batch.Count }, cancellationToken);
+            if (announced is null)
+            {
+                break; // Another run took the job over.
+            }
+
+            job = announced.Job;
+            foreach (var row in batch)
+            {
+                job = await ProcessRowAsync(job, row, resumed, source, importContext, cancellationToken);
+            }
+
+            job = job with { Processed = job.Processed + batch.Count };
+            var done = job.Processed >= job.Total;
+            var counted = await imports.TryUpdateAsync(announced, done ? job with { Status = ImportStatus.Done } : job, cancellationToken);
+            if (counted is null)
+            {
+                break; // Another run took the job over; it counts this batch again.
+            }
+
+            stored = counted;
+            processed += batch.Count;
+            batches++;
+            if (done)
+            {
+                break;
+            }
+        }
+
+        return (processed, batches);
+    }
+
+    private async Task<ImportJob> ProcessRowAsync(ImportJob job, ImportFileRow row, int resumed, ImportSource source, CommandContext context, CancellationToken cancellationToken)
+    {
+        if (row.Row is null)
+        {
+            return (job with { Invalid = job.Invalid + 1 }).WithErrors(row.Errors);
+        }
+
+        if (row.DuplicateOf is { } first)
+        {
+            return Conflict(job, row, $"Serial {row.Row.Serial} is already in row {first} of this file.");
+        }
+
+        var importRow = row.Row;
+        if (job.DryRun)
+        {
+            var existing = await store.GetAsync(importRow.Serial, cancellationToken);
+            return PlanDecisions.Import(existing?.License, importRow, source, options.DefaultProduct, schedule, calendar.Zone, calendar.Now, context) switch
+            {
+                Decision.Change => job with { Created = job.Created + 1 },
+                Decision.NoChange => job with { Unchanged = job.Unchanged + 1 },
+                Decision.Refuse refuse => Conflict(job, row, refuse.Detail),
+                _ => throw new InvalidOperationException("Unknown decision."),
+            };
+        }
+
+        var result = await licenses.ImportAsync(importRow, source with { ImportId = job.Id }, schedule, context, cancellationToken);
+        switch (result.Outcome)
+        {
+            case CommandOutcome.Created:
+                return job with { Created = job.Created + 1 };
+            case CommandOutcome.Unchanged when row.Index < resumed && await ImportedByAsync(job, row, cancellationToken):
+                return job with { Created = job.Created + 1 };
+            case CommandOutcome.Unchanged:
+                return job with { Unchanged = job.Unchanged + 1 };
+            case CommandOutcome.Conflict:
+                return Conflict(job, row, result.Detail ?? $"Serial {importRow.Serial} already exists with other data.");
+            default:
+                return (job with { Invalid = job.Invalid + 1 }).WithErrors([new ImportError(row.RowNumber, null, result.Detail ?? "The row cannot be stored.")]);
+        }
+    }
+
+    /// <summary>True when this job's own earlier run imported the row (its first event names this import and row).</summary>
+    private async Task<bool> ImportedByAsync(ImportJob job, ImportFileRow row, CancellationToken cancellationToken)
+    {
+        var events = await store.GetEventsAsync(row.Row!.Serial, cancellationToken);
+        return events.Count > 0
+            && events[0].Type == LicenseEventTypes.Imported
+            && events[0].Data.GetValueOrDefault(LicenseEventData.ImportId) == job.Id
+            && events[0].Data.GetValueOrDefault(LicenseEventData.Row) == row.RowNumber.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static ImportJob Conflict(ImportJob job, ImportFileRow row, string detail) =>
+        (job with { Conflicts = job.Conflicts + 1 }).WithErrors([new ImportError(row.RowNumber, ImportColumns.Serial, detail)]);
+}

@@ -1,0 +1,90 @@
+using System.Collections.Immutable;
+using System.Text;
+using FsCheck;
+using FsCheck.Xunit;
+using NodaTime;
+using Smp.Core.Imports;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
+using static Smp.Core.Tests.Given;
+
+namespace Smp.Core.Tests.Imports;
+
+/// <summary>SPEC section 9: the export's columns, quoting and formula guard, and its round trip through the import.</summary>
+public class LicenseCsvTests
+{
+    private static readonly LocalDate Today = Date("2027-02-15");
+
+    [Fact]
+    public void Section9_export_writes_the_import_columns_plus_status()
+    {
+        Assert.Equal("serial,customerId,customerName,contacts,product,activationEmailSentOn,planStart,expiresOn,onSiteTraining,note,status\r\n", LicenseCsv.Header());
+        var license = ActivatedOn("2026-03-14", onSiteTraining: true).RenewedOn("2027-01-10");
+
+        Assert.Equal(
+            "VT-10042,CUST-042,Acme Tube Works,buyer@acme.example;cad.lead@acme.example,VTube-LASER,2026-03-14,2027-04-01,2028-04-01,yes,,current\r\n",
+            LicenseCsv.Record(license, Today));
+    }
+
+    [Theory]
+    [InlineData("=1+2", "'=1+2")]
+    [InlineData("+49 30", "'+49 30")]
+    [InlineData("-Acme", "'-Acme")]
+    [InlineData("@sum", "'@sum")]
+    [InlineData("'=x", "''=x")]
+    [InlineData("Acme, Inc.", "\"Acme, Inc.\"")]
+    [InlineData("Say \"hi\"", "\"Say \"\"hi\"\"\"")]
+    [InlineData("'quoted'", "'quoted'")]
+    public void Section9_export_guards_formulas_and_quotes_per_RFC4180_and_the_import_reads_the_text_back(string name, string cell)
+    {
+        var license = ActivatedOn("2026-03-14") with { Activation = ActivatedOn("2026-03-14").Activation with { Customer = new Customer("C-1", name) } };
+
+        var record = LicenseCsv.Record(license, Today);
+
+        Assert.StartsWith($"VT-10042,C-1,{cell},", record);
+        var row = ImportRowOf(LicenseCsv.Header() + record);
+        Assert.Equal(name, row.Row!.Customer.Name);
+    }
+
+    /// <summary>
+    /// Export, import into an empty store, export again: the same row, for every license whose current term starts on
+    /// the 1st of a month. A term continuing a 30-day term at its end (R6, such as 2027-03-03) cannot be imported, as
+    /// section 9 refuses a planStart that is not the 1st: that row is reported invalid on planStart, never changed.
+    /// </summary>
+    [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay, MaxTest = 300)]
+    public void Section9_export_import_export_gives_the_same_row(NonNegativeInt sentDays, bool training, bool trainingLater, NonNegativeInt[] renewals, NonNegativeInt todayDays)
+    {
+        var license = ActivatedOn(Date("2022-01-01").PlusDays(sentDays.Get % 1500), training);
+        if (trainingLater && !training)
+        {
+            license = license.WithTrainingRecordedOn(NodaTime.Text.LocalDatePattern.Iso.Format(license.Activation.EmailSentOn.PlusDays(10)));
+        }
+
+        var n = 0;
+        foreach (var step in renewals.Take(4))
+        {
+            var recordedOn = license.ExpiresOn.PlusDays((step.Get % 200) - 100);
+            license = license.RenewedOn(NodaTime.Text.LocalDatePattern.Iso.Format(LocalDate.Max(recordedOn, license.Activation.EmailSentOn)), 1 + (step.Get % 24), $"PO-{n++}");
+        }
+
+        var today = Date("2022-01-01").PlusDays(todayDays.Get % 3000);
+        var exported = LicenseCsv.Header() + LicenseCsv.Record(license, today);
+        var row = ImportRowOf(exported);
+
+        if (license.Terms[^1].Start.Day != 1)
+        {
+            Assert.Equal(ImportColumns.PlanStart, Assert.Single(row.Errors).Column);
+            return;
+        }
+
+        var imported = Changed(PlanDecisions.Import(null, row.Row!, new ImportSource(new string('c', 64), today), PlanOptions.DefaultProductName, ReminderSchedule.Default, BusinessZone, NoonOn(today), Staff)).License;
+        Assert.Equal(LicenseCsv.Record(license, today), LicenseCsv.Record(imported, today));
+    }
+
+    private static ImportFileRow ImportRowOf(string csv)
+    {
+        var file = ImportFile.Open(Encoding.UTF8.GetBytes(csv), out var errors);
+        Assert.True(file is not null, string.Join("; ", errors.Select(e => e.Message)));
+        return Assert.Single(file!.Rows());
+    }
+}
