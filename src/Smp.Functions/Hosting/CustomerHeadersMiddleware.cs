@@ -42,26 +42,19 @@ public sealed class CustomerHeadersMiddleware : IFunctionsWorkerMiddleware
     /// </summary>
     public const string ConsoleContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-    private static void ApplyConsole(IHeaderDictionary headers)
-    {
-        headers.CacheControl = "no-store";
-        headers.Pragma = "no-cache";
-        headers.XContentTypeOptions = "nosniff";
-        headers.ContentSecurityPolicy = ConsoleContentSecurityPolicy;
-        headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "same-origin";
-        headers["X-Robots-Tag"] = "noindex, nofollow";
-        headers.StrictTransportSecurity = StrictTransportSecurity;
-    }
+    private static void ApplyConsole(IHeaderDictionary headers) => Apply(headers, ConsoleContentSecurityPolicy, "same-origin");
 
-    private static void Apply(IHeaderDictionary headers)
+    private static void Apply(IHeaderDictionary headers) => Apply(headers, ContentSecurityPolicy, "no-referrer");
+
+    /// <summary>The headers customer answers and console pages share; they differ only in their policy and referrer.</summary>
+    private static void Apply(IHeaderDictionary headers, string contentSecurityPolicy, string referrerPolicy)
     {
         headers.CacheControl = "no-store";
         headers.Pragma = "no-cache";
         headers.XContentTypeOptions = "nosniff";
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
+        headers.ContentSecurityPolicy = contentSecurityPolicy;
         headers.XFrameOptions = "DENY";
-        headers["Referrer-Policy"] = "no-referrer";
+        headers["Referrer-Policy"] = referrerPolicy;
         headers["X-Robots-Tag"] = "noindex, nofollow";
         headers.StrictTransportSecurity = StrictTransportSecurity;
     }
