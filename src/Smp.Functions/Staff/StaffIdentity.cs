@@ -105,7 +105,7 @@ public static class ClientPrincipal
 
             string? First(string? type) => type is null ? null : claims.FirstOrDefault(c => string.Equals(c.Type, type, StringComparison.Ordinal) && c.Value.Trim().Length > 0).Value;
 
-            var name = First(nameType) ?? First("name") ?? First("preferred_username") ?? First("email")
+            var name = First(nameType) ?? First("preferred_username") ?? First("email")
                 ?? First("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress");
             var id = First(ObjectIdClaim) ?? First("oid");
             if (name is null || id is null)

@@ -101,6 +101,13 @@ public sealed class StaffIdentityTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public void Section7_without_the_name_typ_claim_the_name_is_preferred_username_before_any_other_name_claim()
+    {
+        var person = Identity("True").Who(WithPrincipal(Base64("""{"name_typ":"x","claims":[{"typ":"name","val":"Display Name"},{"typ":"preferred_username","val":"ana@vendor.example"},{"typ":"oid","val":"oid-4"}]}""")));
+        Assert.Equal("ana@vendor.example", person?.Name);
+    }
+
+    [Fact]
     public void Section7_the_decision_is_401_without_a_person_403_without_the_role()
     {
         var reader = new StaffPerson("R", "r", [StaffRoles.Reader]);
