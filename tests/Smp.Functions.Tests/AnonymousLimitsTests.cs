@@ -47,6 +47,44 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task Section5_made_up_or_unreleased_versions_never_use_up_a_serials_password_link_allowance()
+    {
+        var limit = new AnonymousLimits().PerSerialPerDay;
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());
+        await UpdateApi.PublishAsync(_api, "1.99", releasedOn: "2026-04-30", password: "pw-later"); // published, not released yet
+        var released = Enumerable.Range(0, limit + 2).Select(i => $"1.9{i}").ToList();
+        foreach (var version in released)
+        {
+            await UpdateApi.PublishAsync(_api, version, releasedOn: "2026-03-16", password: "pw-" + version);
+        }
+
+        // More asks than the serial's allowance, for versions that do not exist or are not released, from several addresses.
+        var junk = Enumerable.Range(1, limit + 2).Select(i => $"7.0{i}").Append("1.99").ToList();
+        var i = 0;
+        foreach (var version in junk)
+        {
+            Assert.Equal(202, (await PostAsync(_api, "password-requests", "VT-1001", $"198.51.100.{++i}", version)).Status);
+        }
+
+        await ProcessCustomerRequestsAsync(_api);
+        Assert.Equal(202, (await PostAsync(_api, "password-requests", "VT-1001", "203.0.113.7", released[0])).Status);
+        var links = (await UpdateApi.PendingMailAsync(_api)).Where(m => m.Kind == MailKinds.PasswordLink).ToList();
+        Assert.Single(links);
+        Assert.Contains(released[0], links[0].Mail.Subject, StringComparison.Ordinal);
+
+        // A flood of real released versions still gets the serial's few link mails a day, never more.
+        foreach (var version in released.Concat(released))
+        {
+            Assert.Equal(202, (await PostAsync(_api, "password-requests", "VT-1001", "203.0.113.8", version)).Status);
+        }
+
+        links = [.. (await UpdateApi.PendingMailAsync(_api)).Where(m => m.Kind == MailKinds.PasswordLink)];
+        Assert.Equal(limit, links.Count);
+        Assert.Equal(limit, links.Select(m => m.Mail.Subject).Distinct().Count());
+        Assert.Equal(limit, (await UpdateApi.EventsAsync(_api, "VT-1001")).Count(e => e.GetProperty("type").GetString() == "passwordLinkRequested"));
+    }
+
+    [Fact]
     public async Task Section5_twenty_five_openings_of_one_link_with_forged_forwarded_addresses_add_one_release_event()
     {
         await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());
@@ -264,9 +302,9 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
         }
     }
 
-    private static async Task<ApiResponse> PostAsync(ApiHarness api, string route, string serial, string forwardedFor)
+    private static async Task<ApiResponse> PostAsync(ApiHarness api, string route, string serial, string forwardedFor, string version = "1.96")
     {
-        var body = route == "password-requests" ? $$"""{"serial":"{{serial}}","version":"1.96"}""" : $$"""{"serial":"{{serial}}"}""";
+        var body = route == "password-requests" ? $$"""{"serial":"{{serial}}","version":"{{version}}"}""" : $$"""{"serial":"{{serial}}"}""";
         var request = api.Request("POST", "/api/" + route, body);
         request.Headers["X-Forwarded-For"] = forwardedFor;
         var result = route switch
