@@ -149,6 +149,52 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
         Assert.DoesNotContain(known, c => c.Contains("licenses", StringComparison.Ordinal) || c.Contains("mailoutbox", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("term-requests")]
+    [InlineData("quote-requests")]
+    [InlineData("password-requests")]
+    public async Task Section5_a_repeated_request_makes_the_same_storage_calls_as_a_fresh_one_for_known_and_unknown_serials(string route)
+    {
+        var calls = new StorageCallLog();
+        using var api = new ApiHarness(azurite.ConnectionString, Now, services: s => s.AddSingleton(_ =>
+        {
+            var options = new TableClientOptions();
+            options.AddPolicy(calls, HttpPipelinePosition.PerCall);
+            return new TableServiceClient(azurite.ConnectionString, options);
+        }));
+        await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody());
+        await UpdateApi.PublishAsync(api);
+        // Each client below has asked something else today already, so its own counter exists before every request.
+        foreach (var client in new[] { 10, 11, 12 })
+        {
+            await PostAsync(api, route, $"WARM-{client}", $"192.0.2.{client}");
+        }
+
+        var observed = new Dictionary<string, List<string>>();
+        async Task Observe(string name, string serial, string client)
+        {
+            calls.Clear();
+            await PostAsync(api, route, serial, client);
+            observed[name] = calls.Take();
+        }
+
+        await Observe("known, fresh", "VT-1001", "192.0.2.10");
+        await Observe("known, repeated by the same client", "VT-1001", "192.0.2.10");
+        await Observe("known, repeated a second time", "VT-1001", "192.0.2.10");
+        await Observe("known, asked before by another client", "VT-1001", "192.0.2.11");
+        await Observe("unknown, fresh", "NOPE-404", "192.0.2.12");
+        await Observe("unknown, repeated by the same client", "NOPE-404", "192.0.2.12");
+        await Observe("unknown, asked before by another client", "NOPE-404", "192.0.2.11");
+
+        var fresh = observed["known, fresh"];
+        Assert.NotEmpty(fresh);
+        Assert.Contains(fresh, c => c.StartsWith("PUT ", StringComparison.Ordinal)); // the client's counter is written
+        foreach (var (name, seen) in observed)
+        {
+            Assert.True(fresh.SequenceEqual(seen), $"{name}: [{string.Join(", ", seen)}] differs from a fresh request's [{string.Join(", ", fresh)}]");
+        }
+    }
+
     [Fact]
     public async Task Section5_a_client_address_gets_a_capped_number_of_requests_a_day_checked_before_anything_is_written()
     {
