@@ -47,6 +47,44 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
     }
 
     [Fact]
+    public async Task Section5_made_up_or_unreleased_versions_never_use_up_a_serials_password_link_allowance()
+    {
+        var limit = new AnonymousLimits().PerSerialPerDay;
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());
+        await UpdateApi.PublishAsync(_api, "1.99", releasedOn: "2026-04-30", password: "pw-later"); // published, not released yet
+        var released = Enumerable.Range(0, limit + 2).Select(i => $"1.9{i}").ToList();
+        foreach (var version in released)
+        {
+            await UpdateApi.PublishAsync(_api, version, releasedOn: "2026-03-16", password: "pw-" + version);
+        }
+
+        // More asks than the serial's allowance, for versions that do not exist or are not released, from several addresses.
+        var junk = Enumerable.Range(1, limit + 2).Select(i => $"7.0{i}").Append("1.99").ToList();
+        var i = 0;
+        foreach (var version in junk)
+        {
+            Assert.Equal(202, (await PostAsync(_api, "password-requests", "VT-1001", $"198.51.100.{++i}", version)).Status);
+        }
+
+        await ProcessCustomerRequestsAsync(_api);
+        Assert.Equal(202, (await PostAsync(_api, "password-requests", "VT-1001", "203.0.113.7", released[0])).Status);
+        var links = (await UpdateApi.PendingMailAsync(_api)).Where(m => m.Kind == MailKinds.PasswordLink).ToList();
+        Assert.Single(links);
+        Assert.Contains(released[0], links[0].Mail.Subject, StringComparison.Ordinal);
+
+        // A flood of real released versions still gets the serial's few link mails a day, never more.
+        foreach (var version in released.Concat(released))
+        {
+            Assert.Equal(202, (await PostAsync(_api, "password-requests", "VT-1001", "203.0.113.8", version)).Status);
+        }
+
+        links = [.. (await UpdateApi.PendingMailAsync(_api)).Where(m => m.Kind == MailKinds.PasswordLink)];
+        Assert.Equal(limit, links.Count);
+        Assert.Equal(limit, links.Select(m => m.Mail.Subject).Distinct().Count());
+        Assert.Equal(limit, (await UpdateApi.EventsAsync(_api, "VT-1001")).Count(e => e.GetProperty("type").GetString() == "passwordLinkRequested"));
+    }
+
+    [Fact]
     public async Task Section5_twenty_five_openings_of_one_link_with_forged_forwarded_addresses_add_one_release_event()
     {
         await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());
@@ -109,6 +147,52 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
         Assert.NotEmpty(known);
         Assert.Equal(known, unknown);
         Assert.DoesNotContain(known, c => c.Contains("licenses", StringComparison.Ordinal) || c.Contains("mailoutbox", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("term-requests")]
+    [InlineData("quote-requests")]
+    [InlineData("password-requests")]
+    public async Task Section5_a_repeated_request_makes_the_same_storage_calls_as_a_fresh_one_for_known_and_unknown_serials(string route)
+    {
+        var calls = new StorageCallLog();
+        using var api = new ApiHarness(azurite.ConnectionString, Now, services: s => s.AddSingleton(_ =>
+        {
+            var options = new TableClientOptions();
+            options.AddPolicy(calls, HttpPipelinePosition.PerCall);
+            return new TableServiceClient(azurite.ConnectionString, options);
+        }));
+        await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody());
+        await UpdateApi.PublishAsync(api);
+        // Each client below has asked something else today already, so its own counter exists before every request.
+        foreach (var client in new[] { 10, 11, 12 })
+        {
+            await PostAsync(api, route, $"WARM-{client}", $"192.0.2.{client}");
+        }
+
+        var observed = new Dictionary<string, List<string>>();
+        async Task Observe(string name, string serial, string client)
+        {
+            calls.Clear();
+            await PostAsync(api, route, serial, client);
+            observed[name] = calls.Take();
+        }
+
+        await Observe("known, fresh", "VT-1001", "192.0.2.10");
+        await Observe("known, repeated by the same client", "VT-1001", "192.0.2.10");
+        await Observe("known, repeated a second time", "VT-1001", "192.0.2.10");
+        await Observe("known, asked before by another client", "VT-1001", "192.0.2.11");
+        await Observe("unknown, fresh", "NOPE-404", "192.0.2.12");
+        await Observe("unknown, repeated by the same client", "NOPE-404", "192.0.2.12");
+        await Observe("unknown, asked before by another client", "NOPE-404", "192.0.2.11");
+
+        var fresh = observed["known, fresh"];
+        Assert.NotEmpty(fresh);
+        Assert.Contains(fresh, c => c.StartsWith("PUT ", StringComparison.Ordinal)); // the client's counter is written
+        foreach (var (name, seen) in observed)
+        {
+            Assert.True(fresh.SequenceEqual(seen), $"{name}: [{string.Join(", ", seen)}] differs from a fresh request's [{string.Join(", ", fresh)}]");
+        }
     }
 
     [Fact]
@@ -264,9 +348,9 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
         }
     }
 
-    private static async Task<ApiResponse> PostAsync(ApiHarness api, string route, string serial, string forwardedFor)
+    private static async Task<ApiResponse> PostAsync(ApiHarness api, string route, string serial, string forwardedFor, string version = "1.96")
     {
-        var body = route == "password-requests" ? $$"""{"serial":"{{serial}}","version":"1.96"}""" : $$"""{"serial":"{{serial}}"}""";
+        var body = route == "password-requests" ? $$"""{"serial":"{{serial}}","version":"{{version}}"}""" : $$"""{"serial":"{{serial}}"}""";
         var request = api.Request("POST", "/api/" + route, body);
         request.Headers["X-Forwarded-For"] = forwardedFor;
         var result = route switch

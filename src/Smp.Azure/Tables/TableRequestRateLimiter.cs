@@ -13,8 +13,10 @@ namespace Smp.Azure.Tables;
 /// (the row), changed only under its ETag (single operations, which the emulator checks as Azure does), so concurrent
 /// requests never both take the last allowance. A counter with request keys lists the keys it counted, so a request
 /// counted once is never counted again: not when the caller repeats it, and not when Azure.Core resends a write whose
-/// answer was lost (the resent write conflicts, and the row read again already names the request). Past days are
-/// removed by <see cref="PurgeBeforeAsync"/>, so the table does not grow without bound.
+/// answer was lost (the resent write conflicts, and the row read again already names the request). A repeat writes
+/// the row back unchanged, so it makes the same calls (a read, then a replace) as a request counted now: the calls do
+/// not tell whether an ask was made before. Past days are removed by <see cref="PurgeBeforeAsync"/>, so the table does
+/// not grow without bound.
 /// </summary>
 public sealed class TableRequestRateLimiter : IRequestRateLimiter
 {
@@ -67,6 +69,9 @@ public sealed class TableRequestRateLimiter : IRequestRateLimiter
                 var counted = CountedKeys(entity);
                 if (requestKey is not null && counted.Contains(requestKey, StringComparer.Ordinal))
                 {
+                    // Written back unchanged, under its ETag: a repeat makes the same storage calls as a request
+                    // counted now (a read and a replace), so they do not tell whether the same ask was made before.
+                    await table.UpdateEntityAsync(entity, entity.ETag, TableUpdateMode.Replace, cancellationToken);
                     return LimitDecision.Repeat;
                 }
 

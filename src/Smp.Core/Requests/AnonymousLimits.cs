@@ -9,7 +9,10 @@ public sealed record AnonymousLimits
     /// <summary>The largest daily cap a setting may give (a counter keeps what it counted, and must stay within one table row).</summary>
     public const int MaxPerDay = 2000;
 
-    /// <summary>Different requests (kind, serial, version/scope) one serial may have acted on per kind and day.</summary>
+    /// <summary>
+    /// Different requests (kind, serial, version/scope) one serial may have mailed for per kind and day (taken in the
+    /// background, only for a request about to mail an existing license).
+    /// </summary>
     public int PerSerialPerDay { get; init; } = 3;
 
     /// <summary><c>Smp:AnonymousLimits:PerClientPerDay</c>: requests one client address may make per route that causes mail.</summary>

@@ -63,8 +63,10 @@ public sealed record CustomerRequestRetry(int MaxAttempts, NodaTime.Duration Fir
 /// <summary>
 /// Customer requests made through links in mail (R11, R12, R13; SPEC section 5). The request path
 /// (<see cref="AcceptAsync"/>) checks the limits and records the request, and does exactly that whether or not the
-/// serial exists, so neither the answer nor its timing says anything about the serial. The background work
-/// (<see cref="ProcessPendingAsync"/>) reads the license and mails its registered contacts and the renewals desk.
+/// serial exists, and whether or not the same ask was made before, so neither the answer nor its storage calls say
+/// anything about the serial. The background work (<see cref="ProcessPendingAsync"/>) reads the license and mails its
+/// registered contacts and the renewals desk; it takes the serial's daily allowance and the route's daily cap only
+/// for a request about to mail an existing license, so asks for made-up serials or versions use up neither.
 /// A request is identified by what it asks (kind, serial, version or scope, day): its mail ids come from that, so a
 /// repeat, or a run again after a crash, sends no second copy and records no second event.
 /// </summary>
@@ -105,11 +107,14 @@ public sealed class CustomerRequests(
     }
 
     /// <summary>
-    /// The request path: the client's and the serial's daily limits, in that order, then the request is recorded for
-    /// the background work. Nothing past a refused limit is written. The same storage calls run whether or not a
-    /// license has the serial (no license is read here). The route's daily cap is not taken here: requests for
-    /// made-up serials would use it up and silence every real customer for the day; the background work takes it
-    /// only for a request that is about to mail an existing license (<see cref="WithinDailyCapAsync"/>).
+    /// The request path: the client's daily limit (and its network's), then the request is recorded for the background
+    /// work. Nothing past a refused limit is written. The same storage calls run whether or not a license has the
+    /// serial (no license is read here) and whether or not the same ask was made before (a repeat is counted as
+    /// nothing, but written alike, and its recording conflicts). Neither the serial's allowance nor the route's daily
+    /// cap is taken here: asks for made-up serials or versions, which this path cannot tell apart without becoming an
+    /// oracle, would use them up and silence real customers, and a serial's counter would tell whether anyone asked
+    /// about it today. The background work takes both only for a request about to mail an existing license
+    /// (<see cref="WithinLimitsAsync"/>).
     /// </summary>
     public Task<bool> AcceptAsync(CustomerRequest request, string clientAddressHash, CancellationToken cancellationToken) =>
         AcceptAsync(request, clientAddressHash, null, cancellationToken);
@@ -127,8 +132,7 @@ public sealed class CustomerRequests(
         var key = request.Digest;
         if (await limiter.TryAcquireAsync($"{request.Kind}|client|{clientAddressHash}", request.Day, limits.PerClientPerDay, key, cancellationToken) == LimitDecision.Refused
             || (networkHash is not null
-                && await limiter.TryAcquireAsync($"{request.Kind}|network|{networkHash}", request.Day, limits.PerNetworkPerDay, key, cancellationToken) == LimitDecision.Refused)
-            || await limiter.TryAcquireAsync($"{request.Kind}|serial|{request.Serial.Value}", request.Day, limits.PerSerialPerDay, key, cancellationToken) == LimitDecision.Refused)
+                && await limiter.TryAcquireAsync($"{request.Kind}|network|{networkHash}", request.Day, limits.PerNetworkPerDay, key, cancellationToken) == LimitDecision.Refused))
         {
             return false;
         }
@@ -222,18 +226,20 @@ public sealed class CustomerRequests(
     {
         CustomerRequestKinds.Term => SendTermAsync(request, cancellationToken),
         CustomerRequestKinds.Quote => SendQuoteAsync(request, cancellationToken),
-        CustomerRequestKinds.PasswordLink => passwords.SendLinkAsync(request, ct => WithinDailyCapAsync(request, ct), cancellationToken),
+        CustomerRequestKinds.PasswordLink => passwords.SendLinkAsync(request, ct => WithinLimitsAsync(request, ct), cancellationToken),
         _ => throw new InvalidOperationException($"Unknown kind of customer request '{request.Kind}'."),
     };
 
     /// <summary>
-    /// The route's daily cap (all callers together), taken by the background work only once a request is about to
-    /// mail an existing license: made-up serials, unknown updates and refused asks never use it up, while the mail
-    /// the route causes per day stays bounded. Counted by what the request asks, so a run again after a crash takes
-    /// no second allowance.
+    /// The serial's daily allowance (a few different asks per kind), then the route's daily cap (all callers
+    /// together), taken by the background work only once a request is about to mail an existing license: made-up
+    /// serials, unknown or unreleased updates and refused asks never use them up, while the mail each serial and the
+    /// route cause per day stays bounded. A serial over its allowance takes nothing of the route's cap. Counted by what
+    /// the request asks, so a repeat, or a run again after a crash, takes no second allowance.
     /// </summary>
-    private async Task<bool> WithinDailyCapAsync(CustomerRequest request, CancellationToken cancellationToken) =>
-        await limiter.TryAcquireAsync($"{request.Kind}|all", request.Day, limits.GlobalPerDay(request.Kind), request.Digest, cancellationToken) != LimitDecision.Refused;
+    private async Task<bool> WithinLimitsAsync(CustomerRequest request, CancellationToken cancellationToken) =>
+        await limiter.TryAcquireAsync($"{request.Kind}|serial|{request.Serial.Value}", request.Day, limits.PerSerialPerDay, request.Digest, cancellationToken) != LimitDecision.Refused
+        && await limiter.TryAcquireAsync($"{request.Kind}|all", request.Day, limits.GlobalPerDay(request.Kind), request.Digest, cancellationToken) != LimitDecision.Refused;
 
     /// <summary>R12: mails the license's plan term to its registered contacts, never to any other address.</summary>
     private async Task SendTermAsync(CustomerRequest request, CancellationToken cancellationToken)
@@ -262,7 +268,7 @@ public sealed class CustomerRequests(
             return;
         }
 
-        if (!await WithinDailyCapAsync(request, cancellationToken))
+        if (!await WithinLimitsAsync(request, cancellationToken))
         {
             return;
         }
@@ -313,7 +319,7 @@ public sealed class CustomerRequests(
             today,
             [.. acknowledged.Select(l => new PlanExpiry(l.Serial, l.ExpiresOn))],
             mail.RenewalsDesk)));
-        if (notification is null || acknowledgement is null || !await WithinDailyCapAsync(request, cancellationToken))
+        if (notification is null || acknowledgement is null || !await WithinLimitsAsync(request, cancellationToken))
         {
             return;
         }

@@ -26,7 +26,8 @@ public interface IRequestRateLimiter
     /// Takes one of the <paramref name="limitPerDay"/> allowances of <paramref name="counter"/> on
     /// <paramref name="day"/>. With a <paramref name="requestKey"/> (what the request asks, never an id the caller
     /// chose), a key counted before is a <see cref="LimitDecision.Repeat"/> and takes nothing; without one, every
-    /// call counts. Works the same whatever the counter names, so it reveals nothing about a serial.
+    /// call counts. Works the same whatever the counter names, so it reveals nothing about a serial, and a repeat makes
+    /// the same storage calls as a request counted now, so nothing tells whether the same ask was made before.
     /// </summary>
     Task<LimitDecision> TryAcquireAsync(string counter, LocalDate day, int limitPerDay, string? requestKey, CancellationToken cancellationToken);
 

@@ -59,7 +59,7 @@ public enum PasswordLinkRequestOutcome
     /// <summary>The stored license holds data no mail can carry (written before validation refused it): nothing was sent.</summary>
     Unmailable,
 
-    /// <summary>The route's daily cap (all callers together) is used up: nothing was sent.</summary>
+    /// <summary>The serial's daily allowance of link mails, or the route's daily cap (all callers together), is used up: nothing was sent.</summary>
     OverDailyCap,
 }
 
@@ -148,13 +148,14 @@ public sealed class PasswordService(
     /// The background work of a customer's request for a fresh link (<c>POST /api/password-requests</c>, recorded by
     /// <see cref="CustomerRequests.AcceptAsync"/>). Only for a license entitled to a released update with a password is
     /// a link mailed, to the license's registered contacts only. The mail id comes from what the request asks (serial,
-    /// version, day), so a repeat, or a run again after a crash, sends no second copy. <paramref name="withinDailyCap"/>
-    /// is asked last, just before the mail: only a request that would mail takes the route's daily cap.
+    /// version, day), so a repeat, or a run again after a crash, sends no second copy. <paramref name="withinLimits"/>
+    /// (the serial's daily allowance, then the route's daily cap) is asked last, just before the mail: only a request
+    /// that would mail takes them, so made-up or unreleased versions never use up a real customer's allowance.
     /// </summary>
-    public async Task<PasswordLinkRequestOutcome> SendLinkAsync(CustomerRequest request, Func<CancellationToken, Task<bool>> withinDailyCap, CancellationToken cancellationToken)
+    public async Task<PasswordLinkRequestOutcome> SendLinkAsync(CustomerRequest request, Func<CancellationToken, Task<bool>> withinLimits, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(withinDailyCap);
+        ArgumentNullException.ThrowIfNull(withinLimits);
         var serial = request.Serial;
         var version = UpdateVersion.Parse(request.Version ?? string.Empty);
         // Entitlement and release are judged on the day the link is mailed, not the day it was asked for (a request
@@ -197,7 +198,7 @@ public sealed class PasswordService(
             return PasswordLinkRequestOutcome.Unmailable;
         }
         var message = new OutgoingMail(mailId, mail.Sender, license.Contacts, mail.RenewalsDesk, content.Subject, content.PlainText, content.Html);
-        if (!await withinDailyCap(cancellationToken))
+        if (!await withinLimits(cancellationToken))
         {
             return PasswordLinkRequestOutcome.OverDailyCap;
         }

@@ -111,9 +111,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.RequestAsync(CustomerRequestKinds.Quote, Serial.Parse("CR-QUO-1"), QuoteScope.Customer, new CommandContext("quote-requests", "corr-quote-1"), Ct),
 
-            // Two counts and the recorded request; then the route's daily count, the desk's mail, the customer's
-            // acknowledgement, the requester's event, the other license's daily allowance and its event, and the
-            // request marked done.
+            // The client's count and the recorded request; then the serial's and the route's daily counts, the
+            // desk's mail, the customer's acknowledgement, the requester's event, the other license's daily allowance
+            // and its event, and the request marked done.
             Writes: 10,
             Customers: ["ACME"]));
 
@@ -123,8 +123,8 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Arrange: ArrangeReleasedUpdateAsync("CR-PWL-1"),
             Act: s => s.RequestAsync(CustomerRequestKinds.PasswordLink, Serial.Parse("CR-PWL-1"), QuoteScope.License, new CommandContext("password-requests", "corr-pwl-1"), Ct, Version),
 
-            // Two counts and the recorded request; then the route's daily count, the link mail, the license's record of
-            // it, and the request marked done.
+            // The client's count and the recorded request; then the serial's and the route's daily counts, the link
+            // mail, the license's record of it, and the request marked done.
             Writes: 7,
             Customers: ["ACME"]));
 
@@ -140,8 +140,8 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // Run again means the timer's next run: the request is not made again.
             Act: s => s.ProcessRequestsAsync(Ct),
 
-            // The route's daily count, the mail, the event, the request marked done.
-            Writes: 4,
+            // The serial's and the route's daily counts, the mail, the event, the request marked done.
+            Writes: 5,
             Customers: ["ACME"]));
 
     [Fact]
@@ -155,9 +155,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.ProcessRequestsAsync(Ct),
 
-            // The route's daily count, the desk's mail, the acknowledgement, the requester's event, the other
-            // license's daily allowance and its event, the request marked done.
-            Writes: 7,
+            // The serial's and the route's daily counts, the desk's mail, the acknowledgement, the requester's event,
+            // the other license's daily allowance and its event, the request marked done.
+            Writes: 8,
             Customers: ["ACME"]));
 
     [Fact]
@@ -170,8 +170,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.ProcessRequestsAsync(Ct),
 
-            // The route's daily count, the link mail, the license's record of it, the request marked done.
-            Writes: 4,
+            // The serial's and the route's daily counts, the link mail, the license's record of it, the request marked
+            // done.
+            Writes: 5,
             Customers: ["ACME"]));
 
     [Fact]

@@ -100,6 +100,35 @@ public sealed class TableRequestRateLimiterTests(AzuriteFixture azurite) : IClas
         Assert.True(await Allowed(limiter.TryAcquireAsync("term-request|" + serial.Value, Day, 2, first, CancellationToken.None)));
     }
 
+    [Fact]
+    public async Task Section5_a_repeat_makes_the_same_storage_calls_as_a_request_counted_now_and_takes_no_allowance()
+    {
+        var calls = new CallRecorder();
+        var options = new TableClientOptions();
+        options.AddPolicy(calls, HttpPipelinePosition.PerCall);
+        var limiter = Create(options);
+        var first = NewRequest();
+        Assert.Equal(LimitDecision.Counted, await limiter.TryAcquireAsync("term|client|c1", Day, 3, first, CancellationToken.None));
+
+        var second = NewRequest();
+        calls.Clear();
+        Assert.Equal(LimitDecision.Counted, await limiter.TryAcquireAsync("term|client|c1", Day, 3, second, CancellationToken.None));
+        var counted = calls.Take();
+        Assert.Equal(LimitDecision.Repeat, await limiter.TryAcquireAsync("term|client|c1", Day, 3, second, CancellationToken.None));
+        var repeated = calls.Take();
+        Assert.Equal(LimitDecision.Repeat, await limiter.TryAcquireAsync("term|client|c1", Day, 3, first, CancellationToken.None));
+        var repeatedAgain = calls.Take();
+
+        Assert.Equal(["GET", "PUT"], counted);
+        Assert.Equal(counted, repeated);
+        Assert.Equal(counted, repeatedAgain);
+
+        // The repeats took nothing: one allowance is left, then the day's are used up.
+        Assert.Equal(LimitDecision.Counted, await limiter.TryAcquireAsync("term|client|c1", Day, 3, NewRequest(), CancellationToken.None));
+        Assert.Equal(LimitDecision.Refused, await limiter.TryAcquireAsync("term|client|c1", Day, 3, NewRequest(), CancellationToken.None));
+        Assert.Equal(LimitDecision.Repeat, await limiter.TryAcquireAsync("term|client|c1", Day, 3, second, CancellationToken.None));
+    }
+
     [Theory]
     [InlineData(StorageFault.ResponseLost)]
     [InlineData(StorageFault.TimeoutAfterProcessing)]
@@ -151,5 +180,22 @@ public sealed class TableRequestRateLimiterTests(AzuriteFixture azurite) : IClas
 
         Assert.Equal(["2027-01-17", "2027-01-17", "2027-01-18", "2027-01-18"], left.Order());
         Assert.Equal(0, await limiter.PurgeBeforeAsync(Day.PlusDays(2), CancellationToken.None));
+    }
+
+    /// <summary>Records the method of each storage call.</summary>
+    private sealed class CallRecorder : global::Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> calls = new();
+
+        public override void OnSendingRequest(HttpMessage message) => calls.Enqueue(message.Request.Method.ToString());
+
+        public void Clear() => calls.Clear();
+
+        public List<string> Take()
+        {
+            var taken = calls.ToList();
+            calls.Clear();
+            return taken;
+        }
     }
 }
