@@ -105,6 +105,26 @@ public class LicenseCsvTests
         Assert.Equal(LicenseCsv.Status, Assert.Single(row.Errors).Column);
     }
 
+    [Fact]
+    public void Section10_a_replaced_row_names_the_first_row_of_its_plan_that_is_not_replaced_and_imports_once()
+    {
+        var (old, replacement) = Replaced(ActivatedOn("2026-03-14", onSiteTraining: true), Today);
+        var file = LicenseCsv.Header() + LicenseCsv.Record(old, Today) + LicenseCsv.Record(replacement, Today);
+
+        var rows = ImportRowsOf(file);
+
+        Assert.Equal(replacement.Serial, rows[0].Row!.ReplacedBy);
+        Assert.Null(rows[1].Row!.ReplacedBy);
+        var source = new ImportSource(new string('c', 64), Today);
+        var imported = Changed(PlanDecisions.Import(null, rows[0].Row!, source, PlanOptions.DefaultProductName, ReminderSchedule.Default, BusinessZone, NoonOn(Today), Staff));
+        Assert.Equal(PlanStatus.Replaced, imported.License.StatusOn(Today));
+        Assert.Empty(ReminderSchedule.Default.Pending(imported.License));
+        Assert.Equal(replacement.Serial.Value, imported.Event.Data[LicenseEventData.NewSerial]);
+        // The same file again changes nothing; the row naming another replacement is a conflict.
+        Assert.IsType<Decision.NoChange>(PlanDecisions.Import(imported.License, rows[0].Row!, source, PlanOptions.DefaultProductName, ReminderSchedule.Default, BusinessZone, NoonOn(Today), Staff));
+        Assert.IsType<Decision.Refuse>(PlanDecisions.Import(imported.License, rows[0].Row! with { ReplacedBy = Serial.Parse("VT-30042") }, source, PlanOptions.DefaultProductName, ReminderSchedule.Default, BusinessZone, NoonOn(Today), Staff));
+    }
+
     /// <summary>SPEC section 10: <paramref name="license"/> replaced by VT-20042 on <paramref name="on"/>: the old license and the new one.</summary>
     private static (License Old, License Replacement) Replaced(License license, LocalDate on)
     {
