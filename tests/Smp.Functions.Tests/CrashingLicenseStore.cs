@@ -50,6 +50,8 @@ internal sealed class CrashingLicenseStore(ILicenseStore inner, int crashOnUpdat
 
     public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
 
+    public IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListAllAsync(after, pageSize, onFailure, cancellationToken);
+
     public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
 }
 

@@ -1,11 +1,18 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using Azure.Data.Tables;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using NodaTime;
+using Smp.Core.Licenses;
 using Smp.Core.Observability;
+using Smp.Core.Plans;
 using Smp.Functions.Functions;
+using Smp.Functions.Http;
 using Smp.TestSupport;
 using static Smp.Functions.Tests.MailTestKit;
 
@@ -34,6 +41,9 @@ public sealed class ExportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
         }
 
         await ImportApiTests.ImportAndWaitAsync(source, ImportApiTests.Sample);
+        // SPEC section 10: a replaced license is exported too (status replaced), next to the license that replaced it.
+        var replaced = await ReplacementApiTests.ReplaceAsync(source, "VT-0003", """{"newSerial":"VT-R003","reason":"broken"}""");
+        Assert.Equal(201, replaced.Status);
 
         var (first, bytes) = await ExportAsync(source);
 
@@ -42,11 +52,18 @@ public sealed class ExportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
         Assert.Equal([0xEF, 0xBB, 0xBF], bytes[..3]);
         Assert.StartsWith("serial,customerId,customerName,contacts,product,activationEmailSentOn,planStart,expiresOn,onSiteTraining,note,status\r\n", first.Body);
         var lines = first.Body.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(1 + 505 + 3, lines.Length);
+        Assert.Equal(1 + 505 + 1 + 3, lines.Length);
+        Assert.EndsWith(",replaced", Assert.Single(lines, l => l.StartsWith("VT-0003,", StringComparison.Ordinal)));
+        Assert.EndsWith(",current", Assert.Single(lines, l => l.StartsWith("VT-R003,", StringComparison.Ordinal)));
+        // The note is kept on the imported event and exported with the license.
+        Assert.EndsWith(",yes,first,current", Assert.Single(lines, l => l.StartsWith("VT-101,", StringComparison.Ordinal)));
 
         using var empty = new ApiHarness(azurite.ConnectionString, Now);
         var imported = await ImportAndWaitAsync(empty, bytes);
-        Assert.Equal(508, imported.GetProperty("created").GetInt32());
+        Assert.Equal(509, imported.GetProperty("created").GetInt32());
+        Assert.Equal(0, imported.GetProperty("invalid").GetInt32());
+        Assert.True((await StoredAsync(empty, "VT-0003")).IsReplaced);
+        Assert.False((await StoredAsync(empty, "VT-R003")).IsReplaced);
 
         var (_, again) = await ExportAsync(empty);
         Assert.Equal(bytes, again);
@@ -57,21 +74,19 @@ public sealed class ExportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
     {
         // The export has answered 200 before it reaches the license, so no problem document can follow: the license is
         // left out of the file, logged by serial and counted (smp.export.unreadable), and the rest of the file follows.
-        var unreadable = new ReportApiTests.FailReadsOf("VT-E2");
-        using var api = new ApiHarness(azurite.ConnectionString, Now, services: s => s.AddSingleton(_ =>
-        {
-            var options = new TableClientOptions();
-            options.Retry.MaxRetries = 0;
-            options.AddPolicy(unreadable, global::Azure.Core.HttpPipelinePosition.PerCall);
-            return new TableServiceClient(azurite.ConnectionString, options);
-        }));
+        // The export reads the license records themselves, so the unreadable one is a record that is no longer JSON.
+        using var api = new ApiHarness(azurite.ConnectionString, Now);
         foreach (var serial in new[] { "VT-E1", "VT-E2", "VT-E3" })
         {
             await ActivateAsync(api, serial, new LocalDate(2026, 6, 1));
         }
 
+        var table = api.Services.GetRequiredService<TableServiceClient>().GetTableClient(api.TablePrefix + "licenses");
+        var row = (await table.GetEntityAsync<TableEntity>("VT-E2", "license")).Value;
+        row["License"] = "{\"serial\": \"VT-E";
+        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace);
+
         using var counted = new MetricCollector<long>(api.Services.GetRequiredService<IMeterFactory>(), SmpMetrics.MeterName, SmpMetrics.Instruments.ExportUnreadable);
-        unreadable.Active = true;
 
         var (response, _) = await ExportAsync(api);
 
@@ -79,6 +94,87 @@ public sealed class ExportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
         var serials = response.Body.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(line => line.Split(',')[0]);
         Assert.Equal(["VT-E1", "VT-E3"], serials);
         Assert.Equal(1, counted.GetMeasurementSnapshot().EvaluateAsCounter());
+    }
+
+    [Fact]
+    public async Task Section9_export_pages_by_serial_so_a_renewal_and_an_activation_between_pages_list_every_license_once()
+    {
+        BetweenPagesStore? hooked = null;
+        using var api = new ApiHarness(azurite.ConnectionString, Now, services: s => s.Decorate<ILicenseStore>((inner, _) => hooked = new BetweenPagesStore(inner)));
+        // In expiry order VT-P1 comes first; a renewal moves it behind every other license.
+        await ActivateAsync(api, "VT-P1", new LocalDate(2026, 6, 1));
+        await ActivateAsync(api, "VT-P2", new LocalDate(2026, 7, 1));
+        await ActivateAsync(api, "VT-P3", new LocalDate(2026, 8, 1));
+        await ActivateAsync(api, "VT-P4", new LocalDate(2026, 9, 1));
+        var licenses = api.Services.GetRequiredService<LicenseService>();
+        Assert.NotNull(hooked);
+        hooked!.BeforeSecondPage = async () =>
+        {
+            var renewed = await licenses.RenewAsync(Serial.Parse("VT-P1"), new RenewalRequest("SO-P1", 12, null), new CommandContext("test", "corr-p"), CancellationToken.None);
+            Assert.Equal(CommandOutcome.Updated, renewed.Outcome);
+            await ActivateAsync(api, "VT-P5", new LocalDate(2026, 5, 1));
+        };
+
+        var http = new DefaultHttpContext();
+        http.Response.Body = new MemoryStream();
+        await new LicenseCsvResult(licenses, Now.InZone(DateTimeZoneProviders.Tzdb["America/Denver"]).Date, _ => { }, CancellationToken.None, pageSize: 2)
+            .ExecuteResultAsync(new ActionContext(http, new RouteData(), new ActionDescriptor()));
+
+        Assert.Null(hooked.BeforeSecondPage); // The change did come between two pages.
+        var serials = Encoding.UTF8.GetString(((MemoryStream)http.Response.Body).ToArray())
+            .Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(line => line.Split(',')[0]).ToList();
+        Assert.Equal(serials.Distinct(), serials);
+        Assert.All(new[] { "VT-P1", "VT-P2", "VT-P3", "VT-P4", "VT-P5" }, serial => Assert.Single(serials, serial));
+    }
+
+    /// <summary>Runs <see cref="BeforeSecondPage"/> once, when the export asks for its second page of licenses.</summary>
+    private sealed class BetweenPagesStore(ILicenseStore inner) : ILicenseStore
+    {
+        private int listings;
+
+        public Func<Task>? BeforeSecondPage { get; set; }
+
+        public IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+            Paged(() => inner.ListAllAsync(after, pageSize, onFailure, cancellationToken));
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+            Paged(() => inner.ListExpiringAfterAsync(from, to, after, onFailure, cancellationToken));
+
+        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
+
+        public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) => inner.GetEventsAsync(serial, cancellationToken);
+
+        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => inner.TryAddAsync(license, firstEvent, cancellationToken);
+
+        public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, onFailure, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) => inner.ListExpiringAfterAsync(from, to, after, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
+
+        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+
+        private async IAsyncEnumerable<StoredLicense> Paged(Func<IAsyncEnumerable<StoredLicense>> list)
+        {
+            if (++listings == 2 && BeforeSecondPage is { } hook)
+            {
+                BeforeSecondPage = null;
+                await hook();
+            }
+
+            await foreach (var license in list())
+            {
+                yield return license;
+            }
+        }
     }
 
     private static async Task<System.Text.Json.JsonElement> ImportAndWaitAsync(ApiHarness api, byte[] body)

@@ -100,7 +100,7 @@ public sealed class TableImportStore : IImportStore
     {
         await created.EnsureAsync(cancellationToken);
         var jobs = new List<StoredImportJob>();
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {JobRow} and Status ne {nameof(ImportStatus.Done)}");
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {JobRow} and Status ne {nameof(ImportStatus.Done)} and Status ne {nameof(ImportStatus.Failed)}");
         await foreach (var entity in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {
             jobs.Add(FromEntity(entity));
@@ -148,6 +148,8 @@ public sealed class TableImportStore : IImportStore
             ["Unchanged"] = job.Unchanged,
             ["Conflicts"] = job.Conflicts,
             ["Invalid"] = job.Invalid,
+            ["Failures"] = job.Failures,
+            ["Failure"] = job.Failure ?? string.Empty,
         };
 
         // The first 1,000 errors are bounded (every message and column name is), but larger than one property holds.
@@ -190,7 +192,11 @@ public sealed class TableImportStore : IImportStore
             entity.GetInt32("Unchanged") ?? 0,
             entity.GetInt32("Conflicts") ?? 0,
             entity.GetInt32("Invalid") ?? 0,
-            errors);
+            errors)
+        {
+            Failures = entity.GetInt32("Failures") ?? 0,
+            Failure = entity.GetString("Failure") is { Length: > 0 } failure ? failure : null,
+        };
         return new StoredImportJob(job, entity.ETag.ToString());
     }
 

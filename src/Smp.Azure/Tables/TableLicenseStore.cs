@@ -268,6 +268,38 @@ public sealed partial class TableLicenseStore : ILicenseStore
         }
     }
 
+    /// <summary>
+    /// <see cref="ILicenseStore.ListAllAsync"/> over the summary rows of the licenses table (one per license, in
+    /// partition order, which is serial order: a serial's characters stand for themselves in a key), resumed after a
+    /// serial by its partition key.
+    /// </summary>
+    public async IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onFailure);
+        pageSize = Math.Clamp(pageSize, 1, 1000);
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var from = after is { } serial ? LicenseEntities.PartitionKey(serial) : string.Empty;
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {LicenseEntities.SummaryRowKey} and PartitionKey gt {from}");
+        await foreach (var page in licenses.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(pageSizeHint: pageSize))
+        {
+            foreach (var row in page.Values)
+            {
+                StoredLicense stored;
+                try
+                {
+                    stored = LicenseEntities.ToStoredLicense(row);
+                }
+                catch (Exception e) when (IsUnreadableRecord(e))
+                {
+                    onFailure(new LicenseReadFailure(SerialOf(row.PartitionKey), e));
+                    continue;
+                }
+
+                yield return stored;
+            }
+        }
+    }
+
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

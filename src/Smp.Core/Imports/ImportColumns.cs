@@ -79,6 +79,9 @@ public sealed class ImportColumns
         return found.Count == 0 ? new ImportColumns(indexes, header.Cells.Count) : null;
     }
 
+    /// <summary>True when the header has <paramref name="column"/>.</summary>
+    public bool Has(string column) => indexes.ContainsKey(column);
+
     /// <summary>The cell of <paramref name="column"/> in <paramref name="record"/>, or null when the header has no such column.</summary>
     public string? Cell(CsvRecord record, string column) =>
         indexes.TryGetValue(column, out var index) && index < record.Cells.Count ? record.Cells[index] : null;

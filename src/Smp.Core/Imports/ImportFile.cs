@@ -73,14 +73,34 @@ public sealed class ImportFile
         return columns is null ? null : new ImportFile(text, columns, Convert.ToHexStringLower(SHA256.HashData(bytes)));
     }
 
-    /// <summary>The rows after the header, validated, each with its index (0 for the first row after the header).</summary>
+    /// <summary>
+    /// The rows after the header, validated, each with its index (0 for the first row after the header). A row whose
+    /// <c>status</c> is <c>replaced</c> (SPEC section 10) is imported as replaced by the first row of the file that holds
+    /// the same plan (serial aside: customer, contacts, product, training and the three dates) and is not replaced
+    /// itself, since the file names no replacement; without such a row it is invalid on <c>status</c>, so that an import
+    /// never makes a replaced dongle's plan current a second time.
+    /// </summary>
     public IEnumerable<ImportFileRow> Rows()
     {
+        var holders = Columns.Has(LicenseCsv.Status) ? PlanHolders() : [];
         var firstRowOf = new Dictionary<Serial, int>();
         var index = 0;
         foreach (var record in CsvRecords.Read(text).Skip(1))
         {
             var row = ImportRowReader.Read(record, Columns, out var errors);
+            if (row is not null && ImportRowReader.IsReplaced(record, Columns))
+            {
+                if (holders.TryGetValue(PlanKey.Of(row), out var holder) && holder != row.Serial)
+                {
+                    row = row with { ReplacedBy = holder };
+                }
+                else
+                {
+                    row = null;
+                    errors = [new ImportError(record.Row, LicenseCsv.Status, "A replaced license is imported only with the license that replaced it: the file must also hold a row with the same customer, contacts, product, training and dates that is not replaced.")];
+                }
+            }
+
             int? duplicateOf = null;
             if (row is not null && !firstRowOf.TryAdd(row.Serial, record.Row))
             {
@@ -89,5 +109,31 @@ public sealed class ImportFile
 
             yield return new ImportFileRow(index++, record.Row, row, errors, duplicateOf);
         }
+    }
+
+    /// <summary>For each plan of a valid row that is not replaced, the serial of its first such row.</summary>
+    private Dictionary<PlanKey, Serial> PlanHolders()
+    {
+        var holders = new Dictionary<PlanKey, Serial>();
+        foreach (var record in CsvRecords.Read(text).Skip(1))
+        {
+            if (ImportRowReader.Read(record, Columns, out _) is { } row && !ImportRowReader.IsReplaced(record, Columns))
+            {
+                holders.TryAdd(PlanKey.Of(row), row.Serial);
+            }
+        }
+
+        return holders;
+    }
+
+    /// <summary>A row's plan, serial aside: what a replacement carries over from the license it replaced.</summary>
+    private sealed record PlanKey(string? Product, Customer Customer, string Contacts, bool OnSiteTraining, ImportedPlan Plan)
+    {
+        public static PlanKey Of(ImportRow row) => new(
+            row.Product?.Trim(),
+            row.Customer,
+            string.Join(';', row.Contacts.Select(c => c.Value.ToUpperInvariant()).Order(StringComparer.Ordinal)),
+            row.OnSiteTraining,
+            row.Plan);
     }
 }

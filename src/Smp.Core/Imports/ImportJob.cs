@@ -8,6 +8,9 @@ public enum ImportStatus
     Queued,
     Running,
     Done,
+
+    /// <summary>The job failed on every one of its attempts (<see cref="ImportJob.MaxFailures"/>); <see cref="ImportJob.Failure"/> says why.</summary>
+    Failed,
 }
 
 /// <summary>
@@ -36,6 +39,15 @@ public sealed record ImportJob(
 {
     public const int MaxErrors = 1000;
 
+    /// <summary>A job whose runs fail this many times in all is marked <see cref="ImportStatus.Failed"/>, so the jobs after it run.</summary>
+    public const int MaxFailures = 3;
+
+    /// <summary>How many runs of this job failed (an error that is no row's own: its file cannot be read, storage fails).</summary>
+    public int Failures { get; init; }
+
+    /// <summary>Why the job's last failed run failed: the kind of error, never its message (which may quote storage addresses).</summary>
+    public string? Failure { get; init; }
+
     public ImportJob WithErrors(IEnumerable<ImportError> more) =>
         this with { Errors = Errors.Length >= MaxErrors ? Errors : [.. Errors, .. more.Take(MaxErrors - Errors.Length)] };
 }
@@ -55,7 +67,7 @@ public interface IImportStore
 
     Task<byte[]> ReadFileAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>The jobs not done yet, oldest first.</summary>
+    /// <summary>The jobs neither done nor failed, oldest first.</summary>
     Task<IReadOnlyList<StoredImportJob>> ListUnfinishedAsync(CancellationToken cancellationToken);
 
     /// <summary>Replaces the job under its version; null, with nothing written, when another run changed it meanwhile.</summary>

@@ -23,6 +23,16 @@ public static class ImportRowReader
 
     private static readonly LocalDatePattern IsoDate = LocalDatePattern.Iso;
 
+    /// <summary>
+    /// True when the record's <c>status</c> (a column the export writes and the import otherwise ignores) is
+    /// <c>replaced</c>: the export of a license whose dongle was replaced (SPEC section 10).
+    /// </summary>
+    public static bool IsReplaced(CsvRecord record, ImportColumns columns)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        return string.Equals(columns.Cell(record, LicenseCsv.Status)?.Trim(), LicenseCsv.Replaced, StringComparison.OrdinalIgnoreCase);
+    }
+
     public static ImportRow? Read(CsvRecord record, ImportColumns columns, out IReadOnlyList<ImportError> errors)
     {
         ArgumentNullException.ThrowIfNull(record);

@@ -14,7 +14,15 @@ public sealed record ImportStart(ImportJob? Job, IReadOnlyList<ImportError> Erro
 /// the next run does the batch again: a row this job already imported is found by its <c>imported</c> event (same
 /// import id and row) and counted as created once more, never imported twice.
 /// </summary>
-public sealed class ImportService(IImportStore imports, ILicenseStore store, LicenseService licenses, BusinessCalendar calendar, ReminderSchedule schedule, PlanOptions options)
+/// <remarks>
+/// Each row and each job stands alone. A row whose license cannot be read or stored (storage failing past its retries,
+/// a stored record that cannot be understood, a license that kept changing under the import) is counted invalid with
+/// an error that says so, and the next row follows. A run of a job that fails otherwise (its file cannot be read, the
+/// job cannot be saved, a fault) is recorded on the job, and the next job still gets its turn; after
+/// <see cref="ImportJob.MaxFailures"/> failed runs the job is marked failed with the kind of error, so it never holds
+/// up the jobs behind it. The run then reports the first such error to its caller.
+/// </remarks>
+public sealed class ImportService(IImportStore imports, ILicenseStore store, LicenseService licenses, BusinessCalendar calendar, ReminderSchedule schedule, PlanOptions options, IStorageFailures? storageFailures = null)
 {
     public const int BatchSize = 100;
 
@@ -55,18 +63,61 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
     public async Task<int> ProcessPendingAsync(int maxBatches, CancellationToken cancellationToken)
     {
         var rows = 0;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? firstFailure = null;
         foreach (var stored in await imports.ListUnfinishedAsync(cancellationToken))
         {
-            var (done, batches) = await ProcessAsync(stored, maxBatches, cancellationToken);
-            rows += done;
-            maxBatches -= batches;
+            try
+            {
+                var (done, batches) = await ProcessAsync(stored, maxBatches, cancellationToken);
+                rows += done;
+                maxBatches -= batches;
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                // This job's trouble is its own: record it on the job, and let the next job run.
+                firstFailure ??= System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e);
+                await RecordFailureAsync(stored.Job.Id, e, cancellationToken);
+                maxBatches--;
+            }
+
             if (maxBatches <= 0)
             {
                 break;
             }
         }
 
+        firstFailure?.Throw();
         return rows;
+    }
+
+    /// <summary>Counts a failed run on the job; the <see cref="ImportJob.MaxFailures"/>th marks it failed. Best effort: storage may be what failed.</summary>
+    private async Task RecordFailureAsync(string id, Exception error, CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (var attempt = 0; attempt < 3; attempt++)
+            {
+                if (await imports.GetAsync(id, cancellationToken) is not { Job.Status: ImportStatus.Queued or ImportStatus.Running } current)
+                {
+                    return;
+                }
+
+                var failures = current.Job.Failures + 1;
+                var failed = failures >= ImportJob.MaxFailures;
+                var reason = failed
+                    ? $"The import stopped: each of its last {failures} runs failed ({error.GetType().Name}). The rows counted so far stay imported; post the rest of the file again."
+                    : $"Run {failures} failed ({error.GetType().Name}); the next run tries again.";
+                var updated = current.Job with { Failures = failures, Failure = reason, Status = failed ? ImportStatus.Failed : current.Job.Status };
+                if (await imports.TryUpdateAsync(current, updated, cancellationToken) is not null)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The failure stays uncounted this time; the run still reports the original error.
+        }
     }
 
     private async Task<(int Rows, int Batches)> ProcessAsync(StoredImportJob stored, int maxBatches, CancellationToken cancellationToken)
@@ -89,7 +140,7 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
 
             if (batch.Count == 0)
             {
-                await imports.TryUpdateAsync(stored, stored.Job with { Status = ImportStatus.Done }, cancellationToken);
+                await imports.TryUpdateAsync(stored, stored.Job with { Status = ImportStatus.Done, Failure = null }, cancellationToken);
                 break;
             }
 
@@ -109,7 +160,7 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
 
             job = job with { Processed = job.Processed + batch.Count };
             var done = job.Processed >= job.Total;
-            var counted = await imports.TryUpdateAsync(announced, done ? job with { Status = ImportStatus.Done } : job, cancellationToken);
+            var counted = await imports.TryUpdateAsync(announced, done ? job with { Status = ImportStatus.Done, Failure = null } : job, cancellationToken);
             if (counted is null)
             {
                 break; // Another run took the job over; it counts this batch again.
@@ -139,7 +190,32 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
             return Conflict(job, row, $"Serial {row.Row.Serial} is already in row {first} of this file.");
         }
 
-        var importRow = row.Row;
+        try
+        {
+            return await DecideRowAsync(job, row, resumed, source, context, cancellationToken);
+        }
+        catch (Exception e) when (IsRowFailure(e, cancellationToken))
+        {
+            return (job with { Invalid = job.Invalid + 1 }).WithErrors([new ImportError(
+                row.RowNumber,
+                ImportColumns.Serial,
+                $"The license of serial {row.Row.Serial} could not be read or stored ({e.GetType().Name}); nothing was imported for this row. Post it again later.")]);
+        }
+    }
+
+    /// <summary>
+    /// A failure that belongs to one row's license: storage that failed past its retries, a stored record that cannot
+    /// be understood, a license that kept changing under the import. Anything else (a fault, a process going down) is
+    /// the run's.
+    /// </summary>
+    private bool IsRowFailure(Exception e, CancellationToken cancellationToken) =>
+        !cancellationToken.IsCancellationRequested
+        && (e is ConcurrencyExhaustedException or System.Text.Json.JsonException or InvalidDataException or FormatException or NotSupportedException
+            || storageFailures?.IsStorageFailure(e) == true);
+
+    private async Task<ImportJob> DecideRowAsync(ImportJob job, ImportFileRow row, int resumed, ImportSource source, CommandContext context, CancellationToken cancellationToken)
+    {
+        var importRow = row.Row!;
         if (job.DryRun)
         {
             var existing = await store.GetAsync(importRow.Serial, cancellationToken);

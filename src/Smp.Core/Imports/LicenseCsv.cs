@@ -15,9 +15,16 @@ public static class LicenseCsv
 {
     public const string Status = "status";
 
+    /// <summary>The <c>status</c> of a license whose dongle was replaced (SPEC section 10).</summary>
+    public const string Replaced = "replaced";
+
     public static string Header() => string.Join(',', ImportColumns.All.Append(Status)) + "\r\n";
 
-    public static string Record(License license, LocalDate today)
+    /// <summary>
+    /// The record of <paramref name="license"/>: <c>status</c> on <paramref name="today"/> (<c>current</c>, <c>lapsed</c>
+    /// or <c>replaced</c>) and <paramref name="note"/>, the note its import kept on its <c>imported</c> event.
+    /// </summary>
+    public static string Record(License license, LocalDate today, string? note = null)
     {
         ArgumentNullException.ThrowIfNull(license);
         var term = license.Terms[^1];
@@ -33,8 +40,13 @@ public static class LicenseCsv
             LocalDatePattern.Iso.Format(term.Start),
             LocalDatePattern.Iso.Format(license.ExpiresOn),
             license.OnSiteTraining ? "yes" : "no",
-            string.Empty,
-            license.StatusOn(today) == PlanStatus.Current ? "current" : "lapsed",
+            note ?? string.Empty,
+            license.StatusOn(today) switch
+            {
+                PlanStatus.Current => "current",
+                PlanStatus.Replaced => Replaced,
+                _ => "lapsed",
+            },
         };
         var line = new StringBuilder();
         for (var i = 0; i < cells.Length; i++)

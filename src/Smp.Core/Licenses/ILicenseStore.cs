@@ -91,6 +91,15 @@ public interface ILicenseStore
     IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
         ListByCustomerAsync(customerId, cancellationToken);
 
+    /// <summary>
+    /// Every license (replaced ones included), by serial in ordinal order, after <paramref name="after"/> when one is
+    /// given, read from the license records themselves <paramref name="pageSize"/> at a time: no index, and nothing
+    /// read but the licenses listed, so a reader that stops after a page has read that page only. A serial never
+    /// changes, so a license changed while a reader steps through the listing keeps its place. A license that cannot be
+    /// read is reported to <paramref name="onFailure"/> (with its serial when known) and skipped.
+    /// </summary>
+    IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken);
+
     /// <summary>True when the store answers (health check).</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }

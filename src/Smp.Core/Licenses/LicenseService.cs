@@ -219,6 +219,59 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     }
 
     /// <summary>
+    /// One page of every license (SPEC section 9's export), replaced ones included: at most <paramref name="pageSize"/>
+    /// of them, by serial, after <paramref name="after"/>, each with the note its import kept on its <c>imported</c>
+    /// event. The page's <see cref="LicensePage.Next"/> is where the next page starts (null after the last): a serial
+    /// never changes, so a license renewed or replaced while a reader steps through the pages is listed exactly once,
+    /// and the pages read no more than the licenses they hold (and one event read per imported license). A license
+    /// created meanwhile is listed when its serial comes after the page being read. A license that cannot be read is
+    /// left out and named in <see cref="LicensePage.Unreadable"/>.
+    /// </summary>
+    public async Task<LicensePage> ListAllPageAsync(Serial? after, int pageSize, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        await FinishPendingReplacementsAsync(cancellationToken);
+        var listed = new List<ListedLicense>(pageSize);
+        var unreadable = new List<LicenseReadFailure>();
+        var last = after;
+        var seen = 0;
+        void Unreadable(LicenseReadFailure failure)
+        {
+            unreadable.Add(failure);
+            last = failure.Serial ?? last;
+            seen++;
+        }
+
+        await foreach (var stored in store.ListAllAsync(after, pageSize, Unreadable, cancellationToken))
+        {
+            last = stored.License.Serial;
+            seen++;
+            try
+            {
+                listed.Add(new ListedLicense(stored.License, stored.License.Imported is null ? null : await ImportNoteAsync(stored.License.Serial, cancellationToken)));
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
+            {
+                unreadable.Add(new LicenseReadFailure(stored.License.Serial, e));
+            }
+
+            if (seen >= pageSize)
+            {
+                break;
+            }
+        }
+
+        return new LicensePage(listed, seen >= pageSize ? last : null, unreadable);
+    }
+
+    /// <summary>The note an import kept on the license's first event, <c>imported</c> (a replacement's first event is another).</summary>
+    private async Task<string?> ImportNoteAsync(Serial serial, CancellationToken cancellationToken)
+    {
+        var events = await store.GetEventsAsync(serial, cancellationToken);
+        return events.Count > 0 && events[0].Type == LicenseEventTypes.Imported ? events[0].Data.GetValueOrDefault(LicenseEventData.Note) : null;
+    }
+
+    /// <summary>
     /// SPEC section 10: replaces the dongle of <paramref name="serial"/> by <paramref name="newSerial"/>. The two licenses
     /// live in two partitions, so the replacement is three writes, each one converging when the request is repeated,
     /// when any reader meets the old license, or when a listing or scan starts: (1) the old license records the
@@ -416,6 +469,13 @@ public sealed class ConcurrencyExhaustedException(Serial serial)
 /// <summary>A page of the expiring report: its licenses and, when more follow, the position the next page starts after.</summary>
 /// <see cref="Unreadable"/> are the licenses of the page's stretch of the index that could not be read (left out).
 public sealed record ExpiringPage(IReadOnlyList<StoredLicense> Licenses, ExpiryPosition? Next, IReadOnlyList<LicenseReadFailure>? Unreadable = null);
+
+/// <summary>A page of every license, by serial: its licenses and, when more may follow, the serial the next page starts after.</summary>
+/// <see cref="Unreadable"/> are the licenses of the page's stretch that could not be read (left out).
+public sealed record LicensePage(IReadOnlyList<ListedLicense> Licenses, Serial? Next, IReadOnlyList<LicenseReadFailure> Unreadable);
+
+/// <summary>A license as the export lists it: the license and the note its import kept, if any.</summary>
+public sealed record ListedLicense(License License, string? Note);
 
 /// <summary>A customer's licenses that could be read, by serial, and the ones that could not (left out).</summary>
 public sealed record CustomerLicenses(IReadOnlyList<StoredLicense> Licenses, IReadOnlyList<LicenseReadFailure> Unreadable);

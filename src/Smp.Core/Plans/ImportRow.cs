@@ -5,7 +5,9 @@ namespace Smp.Core.Plans;
 
 /// <summary>
 /// A validated row of a CSV import (SPEC section 9). <see cref="Plan"/> holds its dates, already checked:
-/// <c>planStart</c> is the 1st of a month and <c>expiresOn</c> is after the start.
+/// <c>planStart</c> is the 1st of a month and <c>expiresOn</c> is after the start. <see cref="ReplacedBy"/> is set on a
+/// row whose <c>status</c> is <c>replaced</c> (an export of a replaced license, SPEC section 10): the serial of the
+/// row of the same file that holds its plan now.
 /// </summary>
 public sealed record ImportRow(
     int RowNumber,
@@ -15,7 +17,8 @@ public sealed record ImportRow(
     ImmutableArray<EmailAddress> Contacts,
     bool OnSiteTraining,
     ImportedPlan Plan,
-    string? Note);
+    string? Note,
+    Serial? ReplacedBy = null);
 
 /// <summary>
 /// Where an import row comes from: its file's SHA-256 (lower-case hex), the business date of the import and, for a

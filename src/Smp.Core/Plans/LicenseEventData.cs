@@ -80,7 +80,7 @@ public static class LicenseEventData
     /// <summary><see cref="LicenseEventTypes.QuoteRequested"/>: the acknowledgement mailed to the customer.</summary>
     public const string AcknowledgementMailId = "acknowledgementMailId";
 
-    /// <summary><see cref="LicenseEventTypes.ReplacementStarted"/>, <see cref="LicenseEventTypes.ReplacedBy"/>: the new serial.</summary>
+    /// <summary><see cref="LicenseEventTypes.ReplacementStarted"/>, <see cref="LicenseEventTypes.ReplacedBy"/>, and <see cref="LicenseEventTypes.Imported"/> of a row exported as replaced: the new serial.</summary>
     public const string NewSerial = "newSerial";
 
     /// <summary><see cref="LicenseEventTypes.ReplacementOf"/>: the serial of the replaced dongle.</summary>

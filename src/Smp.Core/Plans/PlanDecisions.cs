@@ -65,7 +65,9 @@ public static class PlanDecisions
     /// SPEC section 9: a row of a CSV import. A new serial becomes a license whose first term is the imported one and
     /// whose first event is <c>imported</c>; each reminder of that term already due before the import's business date
     /// is recorded as handled before import, so it is never sent. The same row again (same imported facts) changes
-    /// nothing; any other license under that serial is a conflict and stays as it is.
+    /// nothing; any other license under that serial is a conflict and stays as it is. A row of a replaced license
+    /// (<see cref="ImportRow.ReplacedBy"/>, SPEC section 10) becomes a license already replaced by that serial: never
+    /// current, no reminders, so the plan is current under one serial only.
     /// </summary>
     public static Decision Import(License? existing, ImportRow row, ImportSource source, string defaultProduct, ReminderSchedule schedule, DateTimeZone zone, Instant now, CommandContext context)
     {
@@ -85,15 +87,23 @@ public static class PlanDecisions
         if (existing is not null)
         {
             return existing.Imported == row.Plan && SameImport(existing.Activation, activation)
+                && (row.ReplacedBy is not { } replacedBy || existing.Replacement is { Completed: true } done && done.NewSerial == replacedBy)
                 ? new Decision.NoChange()
                 : new Decision.Refuse($"Serial {existing.Serial} already exists with other data.");
         }
 
         var license = new License(row.Serial, activation, row.Contacts, null, []) { Imported = row.Plan };
-        var handled = schedule.Planned(license)
-            .Where(p => p.DueOn < source.ImportedOn)
-            .Select(p => new ReminderRecord(p.Stage, p.ExpiresOn, ReminderOutcome.BeforeImport, now, null, p.DueOn));
-        license = license with { Reminders = [.. handled] };
+        if (row.ReplacedBy is { } newSerial)
+        {
+            license = license with { Replacement = new Replacement(newSerial, null, now, context.Actor, context.CorrelationId, Completed: true) };
+        }
+        else
+        {
+            var handled = schedule.Planned(license)
+                .Where(p => p.DueOn < source.ImportedOn)
+                .Select(p => new ReminderRecord(p.Stage, p.ExpiresOn, ReminderOutcome.BeforeImport, now, null, p.DueOn));
+            license = license with { Reminders = [.. handled] };
+        }
 
         var term = license.Terms[0];
         var data = new Dictionary<string, string>
@@ -120,6 +130,11 @@ public static class PlanDecisions
         if (!string.IsNullOrEmpty(row.Note))
         {
             data[LicenseEventData.Note] = row.Note;
+        }
+
+        if (row.ReplacedBy is { } replacement)
+        {
+            data[LicenseEventData.NewSerial] = replacement.Value;
         }
 
         return new Decision.Change(license, Event(LicenseEventTypes.Imported, now, context, data));

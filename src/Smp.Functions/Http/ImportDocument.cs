@@ -2,7 +2,10 @@ using Smp.Core.Imports;
 
 namespace Smp.Functions.Http;
 
-/// <summary>The import document of SPEC section 9: the job's status, exact counts and its first 1,000 errors.</summary>
+/// <summary>
+/// The import document of SPEC section 9: the job's status, exact counts and its first 1,000 errors; <see cref="Failure"/>
+/// says why a run of the job failed (status <c>failed</c> once every attempt has).
+/// </summary>
 public sealed record ImportDocument(
     string Id,
     bool DryRun,
@@ -13,7 +16,8 @@ public sealed record ImportDocument(
     int Unchanged,
     int Conflicts,
     int Invalid,
-    IReadOnlyList<ImportErrorDocument> Errors)
+    IReadOnlyList<ImportErrorDocument> Errors,
+    string? Failure = null)
 {
     public static ImportDocument From(ImportJob job)
     {
@@ -28,7 +32,8 @@ public sealed record ImportDocument(
             job.Unchanged,
             job.Conflicts,
             job.Invalid,
-            [.. job.Errors.Select(e => new ImportErrorDocument(e.Row, e.Column, e.Message))]);
+            [.. job.Errors.Select(e => new ImportErrorDocument(e.Row, e.Column, e.Message))],
+            job.Failure);
     }
 }
 

@@ -46,13 +46,23 @@ public class LicenseCsvTests
         Assert.Equal(name, row.Row!.Customer.Name);
     }
 
+    [Fact]
+    public void Section10_a_replaced_license_is_exported_with_status_replaced()
+    {
+        var (old, replacement) = Replaced(ActivatedOn("2026-03-14", onSiteTraining: true), Today);
+
+        Assert.EndsWith(",yes,,replaced\r\n", LicenseCsv.Record(old, Today));
+        Assert.EndsWith(",yes,,current\r\n", LicenseCsv.Record(replacement, Today));
+    }
+
     /// <summary>
-    /// Export, import into an empty store, export again: the same row, for every license whose current term starts on
-    /// the 1st of a month. A term continuing a 30-day term at its end (R6, such as 2027-03-03) cannot be imported, as
-    /// section 9 refuses a planStart that is not the 1st: that row is reported invalid on planStart, never changed.
+    /// Export, import into an empty store, export again: the same rows, for every license whose current term starts on
+    /// the 1st of a month, a replaced one (exported with its replacement) included. A term continuing a 30-day term at
+    /// its end (R6, such as 2027-03-03) cannot be imported, as section 9 refuses a planStart that is not the 1st: that
+    /// row is reported invalid on planStart, never changed.
     /// </summary>
     [Property(Replay = Smp.Core.Tests.Properties.PropertySeeds.Replay, MaxTest = 300)]
-    public void Section9_export_import_export_gives_the_same_row(NonNegativeInt sentDays, bool training, bool trainingLater, NonNegativeInt[] renewals, NonNegativeInt todayDays)
+    public void Section9_export_import_export_gives_the_same_row(NonNegativeInt sentDays, bool training, bool trainingLater, NonNegativeInt[] renewals, NonNegativeInt todayDays, bool replaced)
     {
         var license = ActivatedOn(Date("2022-01-01").PlusDays(sentDays.Get % 1500), training);
         if (trainingLater && !training)
@@ -68,17 +78,68 @@ public class LicenseCsvTests
         }
 
         var today = Date("2022-01-01").PlusDays(todayDays.Get % 3000);
-        var exported = LicenseCsv.Header() + LicenseCsv.Record(license, today);
-        var row = ImportRowOf(exported);
+        License[] licenses = replaced ? [.. Pair(Replaced(license, today))] : [license];
+        var exported = string.Concat(licenses.Select(l => LicenseCsv.Record(l, today)));
+        var rows = ImportRowsOf(LicenseCsv.Header() + exported);
 
         if (license.Terms[^1].Start.Day != 1)
         {
-            Assert.Equal(ImportColumns.PlanStart, Assert.Single(row.Errors).Column);
+            Assert.All(rows, row => Assert.Equal(ImportColumns.PlanStart, Assert.Single(row.Errors).Column));
             return;
         }
 
-        var imported = Changed(PlanDecisions.Import(null, row.Row!, new ImportSource(new string('c', 64), today), PlanOptions.DefaultProductName, ReminderSchedule.Default, BusinessZone, NoonOn(today), Staff)).License;
-        Assert.Equal(LicenseCsv.Record(license, today), LicenseCsv.Record(imported, today));
+        var imported = rows.Select(row => Changed(PlanDecisions.Import(null, row.Row!, new ImportSource(new string('c', 64), today), PlanOptions.DefaultProductName, ReminderSchedule.Default, BusinessZone, NoonOn(today), Staff)).License).ToList();
+        Assert.Equal(exported, string.Concat(imported.Select(l => LicenseCsv.Record(l, today))));
+        Assert.Equal(replaced, imported[0].IsReplaced);
+        Assert.All(imported.Skip(1), l => Assert.False(l.IsReplaced));
+    }
+
+    [Fact]
+    public void Section10_a_replaced_row_without_its_replacement_in_the_file_is_refused_never_a_second_current_license()
+    {
+        var (old, _) = Replaced(ActivatedOn("2026-03-14", onSiteTraining: true), Today);
+
+        var row = Assert.Single(ImportRowsOf(LicenseCsv.Header() + LicenseCsv.Record(old, Today)));
+
+        Assert.Null(row.Row);
+        Assert.Equal(LicenseCsv.Status, Assert.Single(row.Errors).Column);
+    }
+
+    [Fact]
+    public void Section10_a_replaced_row_names_the_first_row_of_its_plan_that_is_not_replaced_and_imports_once()
+    {
+        var (old, replacement) = Replaced(ActivatedOn("2026-03-14", onSiteTraining: true), Today);
+        var file = LicenseCsv.Header() + LicenseCsv.Record(old, Today) + LicenseCsv.Record(replacement, Today);
+
+        var rows = ImportRowsOf(file);
+
+        Assert.Equal(replacement.Serial, rows[0].Row!.ReplacedBy);
+        Assert.Null(rows[1].Row!.ReplacedBy);
+        var source = new ImportSource(new string('c', 64), Today);
+        var imported = Changed(PlanDecisions.Import(null, rows[0].Row!, source, PlanOptions.DefaultProductName, ReminderSchedule.Default, BusinessZone, NoonOn(Today), Staff));
+        Assert.Equal(PlanStatus.Replaced, imported.License.StatusOn(Today));
+        Assert.Empty(ReminderSchedule.Default.Pending(imported.License));
+        Assert.Equal(replacement.Serial.Value, imported.Event.Data[LicenseEventData.NewSerial]);
+        // The same file again changes nothing; the row naming another replacement is a conflict.
+        Assert.IsType<Decision.NoChange>(PlanDecisions.Import(imported.License, rows[0].Row!, source, PlanOptions.DefaultProductName, ReminderSchedule.Default, BusinessZone, NoonOn(Today), Staff));
+        Assert.IsType<Decision.Refuse>(PlanDecisions.Import(imported.License, rows[0].Row! with { ReplacedBy = Serial.Parse("VT-30042") }, source, PlanOptions.DefaultProductName, ReminderSchedule.Default, BusinessZone, NoonOn(Today), Staff));
+    }
+
+    /// <summary>SPEC section 10: <paramref name="license"/> replaced by VT-20042 on <paramref name="on"/>: the old license and the new one.</summary>
+    private static (License Old, License Replacement) Replaced(License license, LocalDate on)
+    {
+        var begun = Changed(PlanDecisions.BeginReplacement(license, Serial.Parse("VT-20042"), "broken", NoonOn(on), Staff)).License;
+        var replacement = Changed(PlanDecisions.CreateReplacement(begun, null)).License;
+        return (Changed(PlanDecisions.CompleteReplacement(begun, NoonOn(on))).License, replacement);
+    }
+
+    private static IEnumerable<License> Pair((License Old, License Replacement) pair) => [pair.Old, pair.Replacement];
+
+    private static List<ImportFileRow> ImportRowsOf(string csv)
+    {
+        var file = ImportFile.Open(Encoding.UTF8.GetBytes(csv), out var errors);
+        Assert.True(file is not null, string.Join("; ", errors.Select(e => e.Message)));
+        return [.. file!.Rows()];
     }
 
     private static ImportFileRow ImportRowOf(string csv)

@@ -600,6 +600,8 @@ public class MailDispatcherTests
 
         public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => AsyncEnumerable.Empty<Serial>();
 
+        public IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => throw new NotSupportedException();
+
         public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(false);
     }
 

@@ -117,6 +117,9 @@ public sealed class InMemoryLicenseStore(ReminderSchedule schedule) : ILicenseSt
     public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) =>
         ListAsync(l => l.Replacement is { Completed: false } || schedule.Pending(l).Any(p => p.DueOn <= dueOnOrBefore), cancellationToken);
 
+    public IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListAsync(l => after is not { } position || string.CompareOrdinal(l.Serial.Value, position.Value) > 0, cancellationToken);
+
     public Task<bool> PingAsync(CancellationToken cancellationToken) => Task.FromResult(true);
 
     private async IAsyncEnumerable<StoredLicense> ListAsync(Func<License, bool> filter, [EnumeratorCancellation] CancellationToken cancellationToken)
