@@ -98,6 +98,51 @@ public sealed class ReplacementRaceTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task Section10_R9_a_reminder_in_the_outbox_when_a_replacement_was_left_pending_is_delivered_once_and_counts_for_the_new_serial()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        string queued;
+        using (var crashing = Harness(prefix, InDenver(2026, 3, 20), s => s.Decorate<ILicenseStore>((store, _) => new CrashingLicenseStore(store, crashOnUpdate: 1))))
+        {
+            await ActivateAsync(crashing, "VT-1001", April2026);
+            crashing.Clock.Reset(InDenver(2027, 1, 1));
+            await Assert.ThrowsAsync<SimulatedCrashException>(() => RunScanAsync(crashing)); // queued, not recorded
+            queued = Assert.Single(await UndeliveredAsync(crashing)).Id;
+        }
+
+        using var api = Harness(prefix, InDenver(2027, 1, 1, 10));
+        await BeginOnlyAsync(api, "VT-1001", "VT-2002"); // the replacement's intent, then the process died
+
+        await DispatchAsync(api); // the send check meets the pending replacement first
+        await RunScanAsync(api);
+        await DispatchAsync(api);
+        api.Clock.Reset(InDenver(2027, 1, 2));
+        await RunScanAsync(api);
+        await DispatchAsync(api);
+
+        Assert.Equal(queued + ".eml", Path.GetFileName(Assert.Single(PickedUpFiles(api))));
+        Assert.True((await StoredAsync(api, "VT-1001")).IsReplaced);
+        Assert.Contains(("90-day", "sent", queued), (await RemindersAsync(api, "VT-2002")).Select(r => (r.Stage!, r.Status!, r.MailId)));
+    }
+
+    [Fact]
+    public async Task Section10_R13_R15_a_password_whose_release_the_license_refuses_to_record_is_not_shown()
+    {
+        // The replacement begins between the entitlement check and the record of the release: the record is refused,
+        // so the password is not shown (never a password without its release recorded).
+        using var api = Harness(ApiHarness.UniqueTablePrefix(), Instant.FromUtc(2026, 3, 20, 16, 0), s => s.Decorate<ILicenseStore>((store, _) => new BeginReplacementBeforeRelease(store)));
+        await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody(training: true));
+        await UpdateApi.PublishAsync(api);
+
+        var opened = await UpdateApi.OpenAsync(api, await UpdateApi.LinkAsync(api, serial: "VT-1001"), accept: "application/json");
+
+        Assert.Equal(403, opened.Status);
+        Assert.DoesNotContain(UpdateApi.Password, opened.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("expired", opened.Json().GetProperty("detail").GetString()!, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(await EventsAsync(api, "VT-1001", "passwordReleased"));
+    }
+
+    [Fact]
     public async Task Section10_R13_the_old_serials_link_answers_403_without_claiming_the_plan_expired_or_naming_the_new_serial()
     {
         using var api = Harness(ApiHarness.UniqueTablePrefix(), Instant.FromUtc(2026, 3, 20, 16, 0));
@@ -214,6 +259,44 @@ public sealed class ReplacementRaceTests(AzuriteFixture azurite)
 
     private ApiHarness Harness(string prefix, Instant now, Action<IServiceCollection>? services = null) =>
         new(azurite.ConnectionString, now, new Dictionary<string, string?> { ["Smp:TablePrefix"] = prefix }, services);
+
+    /// <summary>
+    /// The real license store, except that just before the first password release is recorded, the license's
+    /// replacement by VT-2002 begins (its intent is written): the release's write then meets a license being replaced.
+    /// </summary>
+    private sealed class BeginReplacementBeforeRelease(ILicenseStore inner) : ILicenseStore
+    {
+        private int releases;
+
+        public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
+        {
+            if (newEvent.Type == LicenseEventTypes.PasswordReleased && Interlocked.Increment(ref releases) == 1)
+            {
+                var begun = Assert.IsType<Decision.Change>(PlanDecisions.BeginReplacement(current.License, Serial.Parse("VT-2002"), null, newEvent.At, new CommandContext("support", "corr-race")));
+                Assert.True(await inner.TryUpdateAsync(current, begun.License, begun.Event, cancellationToken));
+            }
+
+            return await inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
+        }
+
+        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
+
+        public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) => inner.GetEventsAsync(serial, cancellationToken);
+
+        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => inner.TryAddAsync(license, firstEvent, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) => inner.ListExpiringAfterAsync(from, to, after, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
+
+        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+    }
 
     /// <summary>
     /// The real outbox, except that just before the first reminder mail is written, VT-1001 is replaced by VT-2002

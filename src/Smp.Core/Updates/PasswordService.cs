@@ -142,7 +142,7 @@ public sealed class PasswordService(
                 case CommandOutcome.Conflict:
                     // The license refused the record (a replacement began since it was read): no record, no password.
                     var refused = recorded.License?.License ?? license;
-                    return new PasswordRelease.NotEntitled(serial, version, refused.IsReplaced ? PlanStatus.Replaced : refused.StatusOn(today), refused.ExpiresOn);
+                    return new PasswordRelease.NotEntitled(serial, version, refused.Replacement is null ? refused.StatusOn(today) : PlanStatus.Replaced, refused.ExpiresOn);
                 case not (CommandOutcome.Updated or CommandOutcome.Unchanged):
                     throw new InvalidOperationException($"The release of update {version} on license {serial} could not be recorded ({recorded.Outcome}); the password is not shown.");
             }
