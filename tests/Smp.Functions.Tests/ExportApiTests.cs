@@ -160,6 +160,8 @@ public sealed class ExportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
 
         public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
 
+        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(onFailure, cancellationToken);
+
         public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
 
         private async IAsyncEnumerable<StoredLicense> Paged(Func<IAsyncEnumerable<StoredLicense>> list)

@@ -257,12 +257,18 @@ public sealed partial class TableLicenseStore : ILicenseStore
         }
     }
 
-    public async IAsyncEnumerable<Serial> ListPendingReplacementsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) =>
+        ListPendingReplacementsCoreAsync(null, cancellationToken);
+
+    public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListPendingReplacementsCoreAsync(onFailure ?? throw new ArgumentNullException(nameof(onFailure)), cancellationToken);
+
+    private async IAsyncEnumerable<Serial> ListPendingReplacementsCoreAsync(Action<LicenseReadFailure>? onFailure, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await tablesCreated.EnsureAsync(cancellationToken);
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {LicenseIndex.RemindersPartition} and RowKey ge {LicenseIndex.ReplacingRowPrefix} and RowKey lt {LicenseIndex.ReplacingRowEnd}");
-        await foreach (var license in ResolveIndexAsync(filter, null, cancellationToken))
+        await foreach (var license in ResolveIndexAsync(filter, onFailure, cancellationToken))
         {
             yield return license.License.Serial;
         }

@@ -77,6 +77,13 @@ public interface ILicenseStore
     IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken);
 
     /// <summary>
+    /// As <see cref="ListPendingReplacementsAsync(CancellationToken)"/>, but a pending replacement whose license cannot be
+    /// read is reported to <paramref name="onFailure"/> and skipped: the others are still listed.
+    /// </summary>
+    IAsyncEnumerable<Serial> ListPendingReplacementsAsync(Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>
+        ListPendingReplacementsAsync(cancellationToken);
+
+    /// <summary>
     /// As <see cref="ListExpiringAfterAsync(LocalDate, LocalDate, ExpiryPosition?, CancellationToken)"/>, but a license
     /// that cannot be read is reported to <paramref name="onFailure"/> (with its place in the expiry order, so a page
     /// can end after it) and skipped: the others are still listed.

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using NodaTime;
+using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
 using Smp.Core.Updates;
@@ -13,14 +14,38 @@ public sealed record PlanOptions(string DefaultProduct)
 }
 
 /// <summary>
+/// Where a reader reports a dongle replacement it found begun and could not read or finish (SPEC section 10): the
+/// host logs its serial (never the record) and counts it; the reader answers without it, and the next one tries again.
+/// </summary>
+public interface IUnfinishedReplacements
+{
+    void Report(LicenseReadFailure failure);
+}
+
+/// <summary>
 /// The license use cases: read the license, decide, write the license and its event atomically.
 /// A write that loses an optimistic-concurrency race is decided again on fresh data, never
 /// written over another writer's change.
 /// </summary>
-public sealed class LicenseService(ILicenseStore store, BusinessCalendar calendar, PlanOptions options)
+/// <param name="outbox">
+/// With <paramref name="reminders"/>: a dongle replacement looks up the reminders the scan queued for the old serial and
+/// has not recorded on it yet (a crash or a race between the queueing and the record), so that they count for the new
+/// serial too (SPEC section 10, R9). The host always gives both.
+/// </param>
+/// <param name="unfinished">Where a replacement that could not be finished before a listing is reported.</param>
+public sealed class LicenseService(
+    ILicenseStore store,
+    BusinessCalendar calendar,
+    PlanOptions options,
+    IMailOutbox? outbox = null,
+    ReminderSchedule? reminders = null,
+    IUnfinishedReplacements? unfinished = null)
 {
     /// <summary>How many times a command is decided again after losing a concurrent write.</summary>
     public const int MaxAttempts = 50;
+
+    /// <summary>The longest chain of replacements followed from a serial to the license holding its plan now.</summary>
+    public const int MaxReplacementHops = 16;
 
     public Task<CommandResult> ActivateAsync(ActivationRequest request, CommandContext context, CancellationToken cancellationToken)
     {
@@ -90,8 +115,12 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
         UpdateAsync(serial, license => PlanDecisions.RecordReminder(license, reminder, outcome, mailId, calendar.Now, context), cancellationToken);
 
     /// <summary>R9, R15: records that the reminder queued in mail <paramref name="mailId"/> was left out of it before delivery; idempotent.</summary>
+    /// <remarks>
+    /// Also on a replaced license (SPEC section 10): a reminder queued for the old serial and withdrawn at send time is an
+    /// audit record of the mail, not a change of the plan, so the 409 of a replaced license does not apply to it.
+    /// </remarks>
     public Task<CommandResult> WithdrawReminderAsync(Serial serial, ReminderStage stage, LocalDate expiresOn, string mailId, string reason, CommandContext context, CancellationToken cancellationToken) =>
-        UpdateAsync(serial, license => PlanDecisions.WithdrawReminder(license, stage, expiresOn, mailId, reason, calendar.Now, context), cancellationToken);
+        UpdateAsync(serial, (license, _) => PlanDecisions.WithdrawReminder(license, stage, expiresOn, mailId, reason, calendar.Now, context), readHistory: false, cancellationToken);
 
     /// <summary>R14: records that the announcement of <paramref name="version"/> went into mail <paramref name="mailId"/>; idempotent per version.</summary>
     public Task<CommandResult> RecordAnnouncementAsync(Serial serial, UpdateVersion version, string mailId, CommandContext context, CancellationToken cancellationToken) =>
@@ -127,6 +156,23 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
         {
             await FinishReplacementAsync(stored, cancellationToken);
             stored = await store.GetAsync(serial, cancellationToken);
+        }
+
+        return stored;
+    }
+
+    /// <summary>
+    /// SPEC section 10: the license that holds the plan of <paramref name="serial"/> now: its own license, or, for a
+    /// dongle that was replaced, the license of the serial that replaced it (following replacements of replacements);
+    /// null when no license has the serial. A replacement found pending on the way is finished first.
+    /// </summary>
+    public async Task<StoredLicense?> GetPlanHolderAsync(Serial serial, CancellationToken cancellationToken)
+    {
+        var stored = await GetAsync(serial, cancellationToken);
+        for (var hop = 0; hop < MaxReplacementHops && stored?.License.Replacement is { Completed: true } replacement; hop++)
+        {
+            stored = await GetAsync(replacement.NewSerial, cancellationToken)
+                ?? throw new InvalidOperationException($"License {stored.License.Serial} was replaced by serial {replacement.NewSerial}, which has no license.");
         }
 
         return stored;
@@ -322,13 +368,28 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
     /// SPEC section 10: finishes every replacement that was begun and not finished, so that a listing or scan that
     /// follows sees each plan under one current license.
     /// </summary>
+    /// <remarks>
+    /// Each pending replacement stands alone: one that cannot be read or finished is reported to the host (logged by
+    /// serial and counted) and the others, and the reader that asked, go on; the next reader tries it again. Until it is
+    /// finished its plan is missing from expiry listings (the old license has no expiry row from the intent on), never
+    /// listed twice.
+    /// </remarks>
     public async Task FinishPendingReplacementsAsync(CancellationToken cancellationToken)
     {
-        await foreach (var serial in store.ListPendingReplacementsAsync(cancellationToken))
+        void Unfinished(LicenseReadFailure failure) => unfinished?.Report(failure);
+        await foreach (var serial in store.ListPendingReplacementsAsync(Unfinished, cancellationToken))
         {
-            if (await store.GetAsync(serial, cancellationToken) is { License.Replacement: { Completed: false } } pending)
+            try
             {
-                await FinishReplacementAsync(pending, cancellationToken);
+                if (await store.GetAsync(serial, cancellationToken) is { License.Replacement: { Completed: false } } pending)
+                {
+                    await FinishReplacementAsync(pending, cancellationToken);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Finishing is a repair the reader does on its way, not what it was asked for: it answers all the same.
+                Unfinished(new LicenseReadFailure(serial, e));
             }
         }
     }
@@ -346,7 +407,8 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
             async ct =>
             {
                 var existing = await store.GetAsync(replacement.NewSerial, ct);
-                return new Attempt(existing, PlanDecisions.CreateReplacement(old.License, existing?.License));
+                var queued = existing is null ? await QueuedRemindersAsync(old.License, ct) : [];
+                return new Attempt(existing, PlanDecisions.CreateReplacement(old.License, existing?.License, queued));
             },
             (_, change, ct) => store.TryAddAsync(change.License, change.Event, ct),
             cancellationToken);
@@ -373,6 +435,31 @@ public sealed class LicenseService(ILicenseStore store, BusinessCalendar calenda
 
         var result = await store.GetAsync(replacement.NewSerial, cancellationToken);
         return new CommandResult(made.Outcome == CommandOutcome.Created ? CommandOutcome.Created : CommandOutcome.Unchanged, result);
+    }
+
+    /// <summary>
+    /// R9, SPEC section 10: the reminders of the old license's plan that are in an outbox mail (claimed for the old
+    /// serial) but not recorded on it: the scan queued them, and the replacement came before the record (or the scan
+    /// died in between). They are sent for the plan, so the new license records them as sent in that mail. A reminder
+    /// the scan queues after this look-up is not recorded on the new license, and the send check withdraws it.
+    /// </summary>
+    private async Task<IReadOnlyList<ReminderRecord>> QueuedRemindersAsync(License old, CancellationToken cancellationToken)
+    {
+        if (outbox is null || reminders is null)
+        {
+            return [];
+        }
+
+        var planned = reminders.Planned(old with { Replacement = null })
+            .Where(p => !old.Reminders.Any(r => r.ExpiresOn == p.ExpiresOn && r.Stage == p.Stage))
+            .ToDictionary(p => MailClaim.Reminder(old.Serial, p.ExpiresOn, p.Stage));
+        if (planned.Count == 0)
+        {
+            return [];
+        }
+
+        var claimed = await outbox.FindClaimsAsync(planned.Keys, cancellationToken);
+        return [.. claimed.Select(c => new ReminderRecord(planned[c.Key].Stage, planned[c.Key].ExpiresOn, ReminderOutcome.Sent, calendar.Now, c.Value, planned[c.Key].DueOn))];
     }
 
     private Task<CommandResult> UpdateAsync(Serial serial, Func<License, Decision> decide, CancellationToken cancellationToken) =>

@@ -39,6 +39,7 @@ public sealed class SmpMetrics
         public const string CustomerRequestsUnreadable = "smp.requests.unreadable";
         public const string MailUnreadable = "smp.mail.unreadable";
         public const string ExportUnreadable = "smp.export.unreadable";
+        public const string ReplacementsUnfinished = "smp.replacements.unfinished";
         public const string CustomerRequestsPurgeFailed = "smp.requests.purge_failed";
         public const string CustomerRequestsPending = "smp.requests.pending";
         public const string CustomerRequestsOldestPendingAge = "smp.requests.oldest_pending_age";
@@ -61,6 +62,7 @@ public sealed class SmpMetrics
     private readonly Counter<long> requestsUnreadable;
     private readonly Counter<long> mailUnreadable;
     private readonly Counter<long> exportUnreadable;
+    private readonly Counter<long> replacementsUnfinished;
     private readonly Counter<long> requestsPurgeFailed;
     private readonly Gauge<long> requestsPending;
     private readonly Gauge<long> requestsOldestPendingAge;
@@ -99,6 +101,8 @@ public sealed class SmpMetrics
             Instruments.MailUnreadable, "{message}", "Outbox messages that could not be read while listing them; each is skipped and left for staff.");
         exportUnreadable = meter.CreateCounter<long>(
             Instruments.ExportUnreadable, "{license}", "Licenses an export could not read and left out of its file (each logged by serial).");
+        replacementsUnfinished = meter.CreateCounter<long>(
+            Instruments.ReplacementsUnfinished, "{license}", "Dongle replacements found begun and not finished that a reader could not finish (each logged by serial; the next reader tries again).");
         requestsPurgeFailed = meter.CreateCounter<long>(
             Instruments.CustomerRequestsPurgeFailed, "{run}", "Runs of the customer-request work whose purge of past days failed (the next run purges what is left).");
         requestsPending = meter.CreateGauge<long>(
@@ -171,6 +175,9 @@ public sealed class SmpMetrics
 
     /// <summary>A license could not be read while the licenses were exported; it is missing from that export's file.</summary>
     public void ExportUnreadable() => exportUnreadable.Add(1);
+
+    /// <summary>A reader met a dongle replacement left begun (SPEC section 10) and could not read or finish it; it answered without it.</summary>
+    public void ReplacementUnfinished() => replacementsUnfinished.Add(1);
 
     /// <summary>The purge of past days' customer requests and counters failed in one run of the background work.</summary>
     public void CustomerRequestPurgeFailed() => requestsPurgeFailed.Add(1);

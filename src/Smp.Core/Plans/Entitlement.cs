@@ -21,7 +21,8 @@ public static class Entitlement
     /// <summary>
     /// True when <paramref name="license"/> may have the password of <paramref name="release"/> on
     /// <paramref name="today"/> under <paramref name="policy"/>. An update whose release date is still to come
-    /// entitles no one, whatever the policy, and neither does a replaced dongle (SPEC section 10: its plan moved).
+    /// entitles no one, whatever the policy, and neither does a dongle being replaced or replaced (SPEC section 10: its
+    /// plan moves, from the intent on, to the new serial).
     /// </summary>
     public static bool IsEntitled(License license, UpdateRelease release, LocalDate today, EntitlementPolicy policy)
     {
@@ -34,7 +35,7 @@ public static class Entitlement
     public static bool IsEntitled(License license, LocalDate releasedOn, LocalDate today, EntitlementPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(license);
-        if (releasedOn > today || license.IsReplaced)
+        if (releasedOn > today || license.Replacement is not null)
         {
             return false;
         }

@@ -411,9 +411,11 @@ public static class PlanDecisions
     /// SPEC section 10, step 2: the new license, made from the old one's begun replacement. It carries the old one's
     /// product, customer, contacts, training, renewals (so its terms and <c>expiresOn</c>) and reminder records (the
     /// reminders already sent count as sent). Its first event is <c>replacementOf</c>, recorded with the actor and
-    /// correlation id of the request that began the replacement, whoever finishes it.
+    /// correlation id of the request that began the replacement, whoever finishes it. <paramref name="queued"/> are the
+    /// reminders of the plan found in an outbox mail for the old serial but not recorded on it (R9: queued just before
+    /// the replacement): they count as sent for the new license too, so the plan gets each reminder once.
     /// </summary>
-    public static Decision CreateReplacement(License old, License? existing)
+    public static Decision CreateReplacement(License old, License? existing, IEnumerable<ReminderRecord>? queued = null)
     {
         ArgumentNullException.ThrowIfNull(old);
         if (old.Replacement is not { } replacement)
@@ -428,11 +430,21 @@ public static class PlanDecisions
                 : new Decision.Refuse($"Serial {replacement.NewSerial} already exists.");
         }
 
+        var recorded = old.Reminders;
+        foreach (var sent in queued ?? [])
+        {
+            if (!recorded.Any(r => r.ExpiresOn == sent.ExpiresOn && r.Stage == sent.Stage))
+            {
+                recorded = recorded.Add(sent);
+            }
+        }
+
         var license = old with
         {
             Serial = replacement.NewSerial,
             ReplacementOf = old.Serial,
             Replacement = null,
+            Reminders = recorded,
         };
         var data = new Dictionary<string, string>
         {

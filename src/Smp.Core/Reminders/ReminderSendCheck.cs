@@ -11,7 +11,8 @@ namespace Smp.Core.Reminders;
 /// index use), is dropped; so is one whose plan has expired by the time the mail would go out (<c>expiresOn</c> on or
 /// before today in <c>Smp:BusinessTimeZone</c>: reminders go out only while <c>expiresOn</c> is after the day they are
 /// sent, and a missed reminder is never sent late, however long the mail waited: a staff retry, backoff, an outage).
-/// None left: the mail is superseded and never sent. Some left: the mail is composed again
+/// So is a license whose dongle is being replaced or was replaced (SPEC section 10), unless the
+/// reminder is the one that counts for the plan (see <see cref="PlanOfReplacedAsync"/>). None left: the mail is superseded and never sent. Some left: the mail is composed again
 /// for those only, under the same id. Other kinds of mail, and reminders stored without their claims, go out as stored.
 /// <para>
 /// R15: each license dropped is first recorded as withdrawn from the mail (a <c>reminderWithdrawn</c> event beside the
@@ -40,21 +41,24 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
                 return new SendDecision.Unchanged(); // Not a claim this check understands: leave the mail alone.
             }
 
-            var license = (await store.GetAsync(serial, cancellationToken))?.License;
-            var why = license is null ? "no longer stored"
-                : license.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
+            var stored = (await store.GetAsync(serial, cancellationToken))?.License;
+            var (license, replaced) = stored?.Replacement is null ? (stored, null) : await PlanOfReplacedAsync(serial, expiresOn, stage, message.Id, cancellationToken);
+            var why = stored is null ? "no longer stored"
+                : replaced is not null ? replaced
+                : license!.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
                 : expiresOn <= today ? $"the plan expired on {expiresOn:yyyy-MM-dd} before delivery"
                 : !schedule.Stages.Contains(stage) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
-                : license.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Withdrawn && r.MailId == message.Id)
+                : stored.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Withdrawn && r.MailId == message.Id)
                     ? "withdrawn from this mail earlier"
                     : null;
             if (why is not null)
             {
-                overtaken.Add((serial, stage, expiresOn, why, license is not null));
+                overtaken.Add((serial, stage, expiresOn, why, stored is not null));
                 continue;
             }
 
-            due.Add((claim, new DueReminder(license!, new PlannedReminder(stage, expiresOn.PlusDays(-stage.DaysBefore), expiresOn))));
+            // A mail composed again names each license as it was queued for (a replaced one under its old serial).
+            due.Add((claim, new DueReminder(stored!, new PlannedReminder(stage, expiresOn.PlusDays(-stage.DaysBefore), expiresOn))));
         }
 
         if (overtaken.Count == 0)
@@ -79,5 +83,25 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var batch = new ReminderBatch(first.Customer.Id, due[0].Item.Reminder.Stage, message.Mail.To, [.. due.Select(d => d.Item)]);
         var mail = composer.Compose(batch) with { Id = message.Id };
         return new SendDecision.Narrowed(mail, [.. due.Select(d => d.Claim)], $"{reason} Sent for the others.");
+    }
+
+    /// <summary>
+    /// SPEC section 10, R9: a reminder queued for a serial whose dongle is being (or was) replaced goes out only when it
+    /// is the one that counts for the plan: the license holding the plan now records it as sent in this very mail
+    /// (copied with the plan by the replacement). Then the other checks judge it on that license (a renewal recorded
+    /// there moves <c>expiresOn</c>). Otherwise it is dropped with why, and the plan's license gets its own reminder.
+    /// A replacement found pending is finished first, so the answer is the one the replacement settles on.
+    /// </summary>
+    private async Task<(License? Plan, string? Replaced)> PlanOfReplacedAsync(Serial serial, NodaTime.LocalDate expiresOn, ReminderStage stage, string mailId, CancellationToken cancellationToken)
+    {
+        var holder = (await licenses.GetPlanHolderAsync(serial, cancellationToken))?.License;
+        if (holder is null || holder.Serial == serial)
+        {
+            return (holder, holder is null ? "no longer stored" : null); // The replacement was abandoned: the plan stayed.
+        }
+
+        return holder.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Sent && r.MailId == mailId)
+            ? (holder, null)
+            : (null, $"serial {serial} was replaced by serial {holder.Serial}, whose plan gets its own {stage.Name} reminder");
     }
 }

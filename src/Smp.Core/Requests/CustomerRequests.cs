@@ -241,10 +241,14 @@ public sealed class CustomerRequests(
         await limiter.TryAcquireAsync($"{request.Kind}|serial|{request.Serial.Value}", request.Day, limits.PerSerialPerDay, request.Digest, cancellationToken) != LimitDecision.Refused
         && await limiter.TryAcquireAsync($"{request.Kind}|all", request.Day, limits.GlobalPerDay(request.Kind), request.Digest, cancellationToken) != LimitDecision.Refused;
 
-    /// <summary>R12: mails the license's plan term to its registered contacts, never to any other address.</summary>
+    /// <summary>
+    /// R12: mails the license's plan term to its registered contacts, never to any other address. For a dongle that was
+    /// replaced (SPEC section 10) that is the plan's term under the serial holding it now, mailed to that license's
+    /// contacts and recorded on it: the customer asked about their plan, and it lives on there.
+    /// </summary>
     private async Task SendTermAsync(CustomerRequest request, CancellationToken cancellationToken)
     {
-        var stored = await licenses.GetAsync(request.Serial, cancellationToken);
+        var stored = await licenses.GetPlanHolderAsync(request.Serial, cancellationToken);
         if (stored is null)
         {
             return;
@@ -283,9 +287,10 @@ public sealed class CustomerRequests(
     /// today for the default twelve months), and acknowledges to the requesting license's registered contacts. Each
     /// mail names the products of the licenses it lists (a customer may hold several products), as reminders do (R10).
     /// </summary>
+    /// <remarks>For a dongle that was replaced, the quotation is for the plan under the serial holding it now (SPEC section 10).</remarks>
     private async Task SendQuoteAsync(CustomerRequest request, CancellationToken cancellationToken)
     {
-        var stored = await licenses.GetAsync(request.Serial, cancellationToken);
+        var stored = await licenses.GetPlanHolderAsync(request.Serial, cancellationToken);
         if (stored is null)
         {
             return;
@@ -300,6 +305,7 @@ public sealed class CustomerRequests(
         var included = scope == QuoteScope.Customer
             ? (await licenses.ListByCustomerAsync(requester.Customer.Id, cancellationToken))
                 .Select(l => l.License)
+                .Where(l => !l.IsReplaced) // SPEC section 10: a replaced dongle's plan is quoted under its new serial.
                 .ToImmutableArray()
             : [requester];
         if (!included.Any(l => l.Serial == requester.Serial))

@@ -84,9 +84,11 @@ public sealed record SearchResult(IReadOnlyList<SearchMatch> Matches, bool More)
 /// <summary>
 /// Search answered from index rows (never by reading every license): the look-ups of the query one after the other,
 /// each license listed once, until the limit. Its reads follow its results: one query per look-up (a page of index
-/// rows) and one read per license found.
+/// rows) and one read per license found. A license found with a dongle replacement begun and not finished (a crash came
+/// between its writes) is finished first, through <paramref name="licenses"/>, and shown as it is then (SPEC section 10:
+/// never two current licenses for one plan); the host always gives it.
 /// </summary>
-public sealed class LicenseSearch(ILicenseSearchIndex index, BusinessCalendar calendar)
+public sealed class LicenseSearch(ILicenseSearchIndex index, BusinessCalendar calendar, LicenseService? licenses = null)
 {
     /// <summary>The most matches one search lists.</summary>
     public const int MaxLimit = 100;
@@ -110,6 +112,11 @@ public sealed class LicenseSearch(ILicenseSearchIndex index, BusinessCalendar ca
             await foreach (var stored in index.FindAsync(lookup, limit + 1, cancellationToken))
             {
                 var license = stored.License;
+                if (license.Replacement is { Completed: false } && licenses is not null)
+                {
+                    license = (await licenses.GetAsync(license.Serial, cancellationToken))?.License ?? license;
+                }
+
                 if (!query.Accepts(lookup, license) || !seen.Add(license.Serial))
                 {
                     continue;

@@ -69,7 +69,6 @@ public enum PasswordLinkRequestOutcome
 /// </summary>
 public sealed class PasswordService(
     IUpdateStore updates,
-    ILicenseStore store,
     LicenseService licenses,
     ISecretStore secrets,
     LinkService links,
@@ -105,7 +104,8 @@ public sealed class PasswordService(
             return NoPassword(version);
         }
 
-        var stored = await store.GetAsync(serial, cancellationToken);
+        // SPEC section 10: a replacement found pending is finished first; its old serial is then replaced.
+        var stored = await licenses.GetAsync(serial, cancellationToken);
         if (stored is null)
         {
             return new PasswordRelease.NotFound("No license has this serial.");
@@ -135,9 +135,16 @@ public sealed class PasswordService(
         if (await limiter.TryAcquireAsync("password-release|" + link, today, limits.ReleaseEventsPerLinkPerDay, clientAddressHash, cancellationToken) != LimitDecision.Refused)
         {
             var recorded = await licenses.RecordPasswordReleasedAsync(serial, version, clientAddressHash, context, cancellationToken);
-            if (recorded.Outcome == CommandOutcome.NotFound)
+            switch (recorded.Outcome)
             {
-                return new PasswordRelease.NotFound("No license has this serial.");
+                case CommandOutcome.NotFound:
+                    return new PasswordRelease.NotFound("No license has this serial.");
+                case CommandOutcome.Conflict:
+                    // The license refused the record (a replacement began since it was read): no record, no password.
+                    var refused = recorded.License?.License ?? license;
+                    return new PasswordRelease.NotEntitled(serial, version, refused.Replacement is null ? refused.StatusOn(today) : PlanStatus.Replaced, refused.ExpiresOn);
+                case not (CommandOutcome.Updated or CommandOutcome.Unchanged):
+                    throw new InvalidOperationException($"The release of update {version} on license {serial} could not be recorded ({recorded.Outcome}); the password is not shown.");
             }
         }
 
@@ -161,7 +168,7 @@ public sealed class PasswordService(
         // Entitlement and release are judged on the day the link is mailed, not the day it was asked for (a request
         // may wait days): a plan that lapsed meanwhile gets no link. The request's day serves only its ids and limits.
         var today = calendar.Today;
-        var stored = await store.GetAsync(serial, cancellationToken);
+        var stored = await licenses.GetAsync(serial, cancellationToken);
         if (stored is null)
         {
             return PasswordLinkRequestOutcome.UnknownSerial;

@@ -71,6 +71,7 @@ public static class SmpHost
         services.AddSmpSecretStore(configuration);
         services.AddSmpCustomerLinks(configuration);
         services.AddSmpMailTransport(configuration);
+        services.AddSingleton<IUnfinishedReplacements, UnfinishedReplacementLog>();
         services.AddSingleton<LicenseService>();
         services.AddSingleton<Smp.Core.Search.LicenseSearch>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<SmpOptions>>().Value.UpdatePolicy());

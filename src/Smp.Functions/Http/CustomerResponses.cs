@@ -53,9 +53,12 @@ public static class CustomerResponses
             "urn:smp:problem:not-entitled",
             "The maintenance plan does not include this update.",
             StatusCodes.Status403Forbidden,
-            status == PlanStatus.Current
-                ? $"The Software Maintenance Plan of license {serial.Value} (current, expires on {IsoDate.Format(expiresOn)}) did not cover the day update {version.Value} was released, so it does not include it. For questions, reply to any of our emails to reach the renewals desk."
-                : $"The Software Maintenance Plan of license {serial.Value} expired on {IsoDate.Format(expiresOn)}, so it does not include update {version.Value}. To renew it, ask for a quotation: POST /api/quote-requests with {{\"serial\":\"{serial.Value}\"}}, or reply to any of our emails to reach the renewals desk.");
+            status switch
+            {
+                PlanStatus.Current => $"The Software Maintenance Plan of license {serial.Value} (current, expires on {IsoDate.Format(expiresOn)}) did not cover the day update {version.Value} was released, so it does not include it. For questions, reply to any of our emails to reach the renewals desk.",
+                PlanStatus.Replaced => $"{ReplacedText(serial, version)} Ask for a link with the new dongle's serial: POST /api/password-requests with {{\"serial\":\"<new serial>\",\"version\":\"{version.Value}\"}}, or reply to any of our emails to reach the renewals desk.",
+                _ => $"The Software Maintenance Plan of license {serial.Value} expired on {IsoDate.Format(expiresOn)}, so it does not include update {version.Value}. To renew it, ask for a quotation: POST /api/quote-requests with {{\"serial\":\"{serial.Value}\"}}, or reply to any of our emails to reach the renewals desk.",
+            });
         ((ProblemDetails)result.Value!).Extensions["expiresOn"] = IsoDate.Format(expiresOn);
         return result;
     }
@@ -99,14 +102,29 @@ public static class CustomerResponses
     public static IActionResult NotEntitled(HttpRequest request, Serial serial, UpdateVersion version, PlanStatus status, LocalDate expiresOn)
     {
         var problem = NotEntitled(serial, version, status, expiresOn);
-        return status == PlanStatus.Current
-            ? ForCaller(request, problem)
-            : ForCaller(
+        return status switch
+        {
+            PlanStatus.Current => ForCaller(request, problem),
+            PlanStatus.Replaced => ForCaller(
+                request,
+                problem,
+                [$"{ReplacedText(serial, version)} Ask for a link with the new dongle's serial on the page that asks for a new link.", WayBack],
+                link: new PageLink(PasswordRequestPath(serial, version), "Ask for a new link")),
+            _ => ForCaller(
                 request,
                 problem,
                 [$"The Software Maintenance Plan of license {serial.Value} expired on {IsoDate.Format(expiresOn)}, so it does not include update {version.Value}. To renew it, ask our renewals desk for a quotation.", WayBack],
-                new FormSpec("/api/quote-requests", "Request a quotation", [("serial", serial.Value), ("scope", "license")]));
+                new FormSpec("/api/quote-requests", "Request a quotation", [("serial", serial.Value), ("scope", "license")])),
+        };
     }
+
+    /// <summary>
+    /// SPEC section 10: the link of a dongle that was replaced answers like a license not entitled, with a text true of
+    /// it (its plan did not expire: it moved), and never names the new serial to whoever holds the link.
+    /// </summary>
+    private static string ReplacedText(Serial serial, UpdateVersion version) =>
+        $"License {serial.Value} no longer carries a Software Maintenance Plan, so this link does not give the password of update {version.Value}. "
+        + "If its dongle was replaced, the plan moved to the new dongle, with the same dates.";
 
     /// <summary>
     /// The 429 of a genuine link opened more often today than the reveals per link allow (SPEC section 5), as a problem

@@ -89,7 +89,7 @@ internal sealed class SmpOnTables
         Store = new TableLicenseStore(service, tables.StoreOptionsFor(schedule, rebuildPageSize));
         Outbox = new TableMailOutbox(service, tables.Outbox);
         Limiter = new TableRequestRateLimiter(service, tables.RateLimits);
-        Licenses = new LicenseService(Store, calendar, new PlanOptions(PlanOptions.DefaultProductName));
+        Licenses = new LicenseService(Store, calendar, new PlanOptions(PlanOptions.DefaultProductName), Outbox, schedule);
         var composer = new ReminderMailComposer(MailSettings, schedule);
         Scan = new ReminderScan(Store, Licenses, Outbox, composer, schedule, calendar);
         RequestQueue = new TableCustomerRequestQueue(service, tables.CustomerRequests);
@@ -103,7 +103,7 @@ internal sealed class SmpOnTables
         Links = new LinkService(Secrets, clock, new LinkOptions(MailSettings.PublicBaseUrl));
         Updates = new UpdateService(updateStore, Secrets, calendar, updateOptions);
         Announcer = new UpdateAnnouncer(updateStore, Store, Licenses, Outbox, Links, MailSettings, calendar, new TableStorageFailures());
-        Passwords = new PasswordService(updateStore, Store, Licenses, Secrets, Links, Outbox, Limiter, MailSettings, calendar, updateOptions, Limits);
+        Passwords = new PasswordService(updateStore, Licenses, Secrets, Links, Outbox, Limiter, MailSettings, calendar, updateOptions, Limits);
         Requests = new CustomerRequests(Licenses, Outbox, Limiter, RequestQueue, Passwords, Limits, MailSettings, calendar, ImmediateRetry);
         Dispatcher = new MailDispatcher(Outbox, mailService, clock, Delivery, sendCheck: new ReminderSendCheck(Store, composer, schedule, Licenses, calendar, "DispatchMail"));
     }

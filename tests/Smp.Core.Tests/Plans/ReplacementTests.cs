@@ -90,6 +90,31 @@ public class ReplacementTests
     }
 
     [Fact]
+    public void Section10_R9_a_reminder_queued_for_the_old_serial_and_not_recorded_on_it_counts_as_sent_on_the_new_license_once()
+    {
+        var license = ActivatedOn("2026-03-14", onSiteTraining: true); // expires 2027-04-01; 90-day reminder due 2027-01-01.
+        var begun = Changed(PlanDecisions.BeginReplacement(license, New, null, NoonOn(ReplacedOn), Support)).License;
+        var queued = new ReminderRecord(new ReminderStage(90), license.ExpiresOn, ReminderOutcome.Sent, NoonOn(ReplacedOn), "mail-90", Date("2027-01-01"));
+
+        var replacement = Changed(PlanDecisions.CreateReplacement(begun, null, [queued, queued with { MailId = "mail-other" }])).License;
+
+        var record = Assert.Single(replacement.Reminders);
+        Assert.Equal(("mail-90", ReminderOutcome.Sent), (record.MailId, record.Outcome));
+        Assert.Equal(30, Assert.Single(ReminderSchedule.Default.Pending(replacement)).Stage.DaysBefore);
+    }
+
+    [Fact]
+    public void Section10_R13_a_dongle_being_replaced_gets_no_update_password_from_the_intent_on()
+    {
+        var license = ActivatedOn("2026-03-14", onSiteTraining: true);
+        var begun = Changed(PlanDecisions.BeginReplacement(license, New, null, NoonOn(ReplacedOn), Support)).License;
+
+        Assert.True(Entitlement.IsEntitled(license, Date("2026-09-01"), ReplacedOn, EntitlementPolicy.CurrentPlan));
+        Assert.False(Entitlement.IsEntitled(begun, Date("2026-09-01"), ReplacedOn, EntitlementPolicy.CurrentPlan));
+        Assert.False(Entitlement.IsEntitled(begun, Date("2026-09-01"), ReplacedOn, EntitlementPolicy.ReleasedDuringCover));
+    }
+
+    [Fact]
     public void Section10_every_change_to_the_replaced_license_is_refused_naming_the_new_serial()
     {
         var (old, _, _, _, _) = Replace(ActivatedOn("2026-03-14"));
