@@ -102,6 +102,14 @@ public sealed partial class TableLicenseStore : ILicenseStore
         return await ReadAsync(serial, cancellationToken);
     }
 
+    public async Task<long?> GetVersionAsync(Serial serial, CancellationToken cancellationToken)
+    {
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var response = await licenses.GetEntityIfExistsAsync<TableEntity>(
+            LicenseEntities.PartitionKey(serial), LicenseEntities.SummaryRowKey, [LicenseEntities.VersionColumn], cancellationToken);
+        return response.HasValue ? response.Value!.GetInt64(LicenseEntities.VersionColumn) : null;
+    }
+
     public async Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken)
     {
         await tablesCreated.EnsureAsync(cancellationToken);

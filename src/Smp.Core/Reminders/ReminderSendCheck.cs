@@ -33,6 +33,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var today = calendar.Today;
         var due = new List<(MailClaim Claim, DueReminder Item)>();
         var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored)>();
+        var versions = new Dictionary<Serial, long>(); // Of the licenses still due, as read: the fence before the send.
         foreach (var claim in message.Claims)
         {
             if (!claim.TryParseReminder(out var serial, out var expiresOn, out var stage))
@@ -40,7 +41,8 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
                 return new SendDecision.Unchanged(); // Not a claim this check understands: leave the mail alone.
             }
 
-            var license = (await store.GetAsync(serial, cancellationToken))?.License;
+            var read = await store.GetAsync(serial, cancellationToken);
+            var license = read?.License;
             var why = license is null ? "no longer stored"
                 : license.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
                 : expiresOn <= today ? $"the plan expired on {expiresOn:yyyy-MM-dd} before delivery"
@@ -55,11 +57,12 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             }
 
             due.Add((claim, new DueReminder(license!, new PlannedReminder(stage, expiresOn.PlusDays(-stage.DaysBefore), expiresOn))));
+            versions[serial] = read!.Version;
         }
 
         if (overtaken.Count == 0)
         {
-            return new SendDecision.Unchanged();
+            return new SendDecision.Unchanged { StillCurrent = Unchanged(versions) };
         }
 
         // The dispatcher's run is a timer's: the actor is its function, the mail id ties the events to the mail.
@@ -78,6 +81,23 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var first = due[0].Item.License;
         var batch = new ReminderBatch(first.Customer.Id, due[0].Item.Reminder.Stage, message.Mail.To, [.. due.Select(d => d.Item)]);
         var mail = composer.Compose(batch) with { Id = message.Id };
-        return new SendDecision.Narrowed(mail, [.. due.Select(d => d.Claim)], $"{reason} Sent for the others.");
+        return new SendDecision.Narrowed(mail, [.. due.Select(d => d.Claim)], $"{reason} Sent for the others.") { StillCurrent = Unchanged(versions) };
     }
+
+    /// <summary>
+    /// The fence right before the send: each license still due is at the version this check read (one small point read
+    /// each). A renewal or training committed after the check changes the version, and the dispatcher checks again.
+    /// </summary>
+    private Func<CancellationToken, Task<bool>> Unchanged(IReadOnlyDictionary<Serial, long> versions) => async cancellationToken =>
+    {
+        foreach (var (serial, version) in versions)
+        {
+            if (await store.GetVersionAsync(serial, cancellationToken) != version)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    };
 }
