@@ -20,7 +20,12 @@ namespace Smp.Core.Reminders;
 /// dispatcher that dies between the two writes comes to the same decision when the lease runs out.
 /// </para>
 /// </summary>
-public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer composer, ReminderSchedule schedule, LicenseService licenses, BusinessCalendar calendar, string actor) : IMailSendCheck
+/// <remarks>
+/// A stage this host does not configure is judged by the configuration the reminder index belongs to
+/// (<see cref="IReminderIndexOwnership"/>): while that is another, newer one, this host withdraws nothing for its own
+/// offsets' sake, only for that configuration's.
+/// </remarks>
+public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer composer, ReminderSchedule schedule, LicenseService licenses, BusinessCalendar calendar, string actor, IReminderIndexOwnership? ownership = null) : IMailSendCheck
 {
     public async Task<SendDecision> CheckAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
@@ -46,7 +51,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             var why = license is null ? "no longer stored"
                 : license.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
                 : expiresOn <= today ? $"the plan expired on {expiresOn:yyyy-MM-dd} before delivery"
-                : !schedule.Stages.Contains(stage) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
+                : !schedule.Stages.Contains(stage) && !await ConfiguredByIndexOwnerAsync(stage, cancellationToken) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
                 : license.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Withdrawn && r.MailId == message.Id)
                     ? "withdrawn from this mail earlier"
                     : null;
@@ -83,6 +88,10 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var mail = composer.Compose(batch) with { Id = message.Id };
         return new SendDecision.Narrowed(mail, [.. due.Select(d => d.Claim)], $"{reason} Sent for the others.") { StillCurrent = Unchanged(versions) };
     }
+
+    /// <summary>Whether the reminder index belongs to another configuration of <c>Smp:Reminders</c>, one that has <paramref name="stage"/>.</summary>
+    private async Task<bool> ConfiguredByIndexOwnerAsync(ReminderStage stage, CancellationToken cancellationToken) =>
+        ownership is not null && await ownership.CheckAsync(cancellationToken) is { } conflict && conflict.IndexConfigures(stage);
 
     /// <summary>
     /// The fence right before the send: each license still due is at the version this check read (one small point read
