@@ -280,6 +280,101 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
         Assert.Equal(0, failed.GetMeasurementSnapshot().EvaluateAsCounter());
     }
 
+    [Fact]
+    public async Task R9_a_host_with_older_offsets_that_scans_and_dispatches_after_the_newer_configuration_destroys_none_of_its_rows_or_mail()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using var old = Harness(prefix, "90,30", InDenver(2026, 3, 20));
+        await ActivateAsync(old, "VT-7601", April2026);
+        old.Clock.Reset(InDenver(2027, 1, 1, 6));
+        await RunScanAsync(old);
+        await DispatchAsync(old);
+
+        // The changed setting reaches a newer host first; it sends the 14-day reminder due on 18 March 2027.
+        using var @new = Harness(prefix, "90,14", InDenver(2027, 3, 18, 6));
+        await RunScanAsync(@new);
+        var final = Assert.Single(await UndeliveredAsync(@new));
+        ReminderScanTests.AssertReminder(final, ["VT-7601"], DefaultContacts);
+
+        // The old host, still running, scans and dispatches later that day: it refuses to scan, says so, and withdraws nothing.
+        using var conflicts = new MetricCollector<long>(old.Services.GetRequiredService<IMeterFactory>(), SmpMetrics.MeterName, "smp.reminders.offsets_conflicts");
+        old.Clock.Reset(InDenver(2027, 3, 18, 7));
+        await RunScanAsync(old);
+        await DispatchAsync(old);
+        AssertConflictCounted(conflicts, own: "90,30", index: "90,14");
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(old, final.Id)).Status);
+        Assert.Empty(await EventsAsync(old, "VT-7601", "reminderWithdrawn"));
+        Assert.Equal(["90-day", "14-day"], (await EventsAsync(old, "VT-7601", "reminderSent")).Select(e => Data(e, "stage")));
+        Assert.Equal("90,14", (await IndexStateAsync(@new, prefix)).GetString("BuiltFor"));
+
+        // The newer host goes on as before: nothing more, and no 30-day reminder from either.
+        @new.Clock.Reset(InDenver(2027, 3, 19, 6));
+        await RunScanAsync(@new);
+        await DispatchAsync(@new);
+        Assert.Empty(await UndeliveredAsync(@new));
+        Assert.Equal(["90-day", "14-day"], (await EventsAsync(@new, "VT-7601", "reminderSent")).Select(e => Data(e, "stage")));
+    }
+
+    [Fact]
+    public async Task R9_a_host_with_older_offsets_that_scans_first_on_the_day_a_newer_stage_is_due_leaves_that_reminder_to_the_newer_configuration()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using var old = Harness(prefix, "90,30", InDenver(2026, 3, 20));
+        await ActivateAsync(old, "VT-7701", April2026);
+        old.Clock.Reset(InDenver(2026, 4, 20));
+        await ActivateAsync(old, "VT-7702", new LocalDate(2026, 5, 1), customerId: "C-77");
+        old.Clock.Reset(InDenver(2027, 1, 1, 6));
+        await RunScanAsync(old);
+        await DispatchAsync(old);
+        old.Clock.Reset(InDenver(2027, 1, 31, 6));
+        await RunScanAsync(old);
+        await DispatchAsync(old);
+
+        // The newer configuration takes the index over on 17 March: the 14-day reminder of VT-7701 is due the next day.
+        using var @new = Harness(prefix, "90,14", InDenver(2027, 3, 17, 6));
+        await RunScanAsync(@new);
+        Assert.Empty(await UndeliveredAsync(@new));
+
+        // On 18 March the old host scans first: it would have sent a 30-day reminder and removed the 14-day row.
+        using var conflicts = new MetricCollector<long>(old.Services.GetRequiredService<IMeterFactory>(), SmpMetrics.MeterName, "smp.reminders.offsets_conflicts");
+        old.Clock.Reset(InDenver(2027, 3, 18, 6));
+        await RunScanAsync(old);
+        await DispatchAsync(old);
+        AssertConflictCounted(conflicts, own: "90,30", index: "90,14");
+        Assert.Empty(await UndeliveredAsync(old));
+
+        @new.Clock.Reset(InDenver(2027, 3, 18, 7));
+        await RunScanAsync(@new);
+        var final = Assert.Single(await UndeliveredAsync(@new));
+        ReminderScanTests.AssertReminder(final, ["VT-7701"], DefaultContacts);
+        await DispatchAsync(@new);
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(@new, final.Id)).Status);
+        Assert.Equal(["90-day", "14-day"], (await EventsAsync(@new, "VT-7701", "reminderSent")).Select(e => Data(e, "stage")));
+
+        // VT-7702's 14-day reminder (17 April) is still indexed: the old host's scans removed no row of the newer offsets.
+        old.Clock.Reset(InDenver(2027, 4, 17, 6));
+        await RunScanAsync(old);
+        @new.Clock.Reset(InDenver(2027, 4, 17, 7));
+        await RunScanAsync(@new);
+        Assert.Single(await UndeliveredAsync(@new), m => m.Mail.PlainText.Contains("VT-7702", StringComparison.Ordinal));
+        Assert.Equal(["90-day", "14-day"], (await EventsAsync(@new, "VT-7702", "reminderSent")).Select(e => Data(e, "stage")));
+        Assert.Empty(await EventsAsync(@new, "VT-7702", "reminderWithdrawn"));
+    }
+
+    private static void AssertConflictCounted(MetricCollector<long> conflicts, string own, string index)
+    {
+        var measured = conflicts.GetMeasurementSnapshot();
+        Assert.NotEmpty(measured);
+        Assert.All(measured, m =>
+        {
+            Assert.Equal(own, m.Tags["own_offsets"]);
+            Assert.Equal(index, m.Tags["index_offsets"]);
+        });
+    }
+
+    private static async Task<TableEntity> IndexStateAsync(ApiHarness api, string prefix) =>
+        (await api.Services.GetRequiredService<TableServiceClient>().GetTableClient(prefix + "licenses").GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value;
+
     private ApiHarness Harness(string prefix, string offsets, Instant now, Action<IServiceCollection>? services = null) =>
         new(azurite.ConnectionString, now, new Dictionary<string, string?> { ["Smp:TablePrefix"] = prefix, ["Smp:Reminders"] = offsets }, services);
 

@@ -40,7 +40,7 @@ namespace Smp.Azure.Tables;
 /// their own event instead.
 /// </para>
 /// </remarks>
-public sealed partial class TableLicenseStore : ILicenseStore
+public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwnership
 {
     private const int ParallelReads = 16;
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
@@ -58,6 +58,12 @@ public sealed partial class TableLicenseStore : ILicenseStore
     private const string TargetColumn = "RebuildingFor";
     private const string AfterColumn = "RebuiltThrough";
 
+    /// <summary>
+    /// When the newest host of the configuration the index belongs to (or is being rebuilt for) took its configuration
+    /// (Unix ticks); a host of other offsets takes the index over only when its own configuration is newer.
+    /// </summary>
+    private const string SinceColumn = "ConfiguredSince";
+
     /// <summary>The licenses (partition keys, space-separated) whose records a rebuild could not read; see <see cref="EnsureReminderIndexAsync(Action{LicenseReadFailure}?, CancellationToken)"/>.</summary>
     private const string SkippedColumn = "Skipped";
 
@@ -72,6 +78,7 @@ public sealed partial class TableLicenseStore : ILicenseStore
     private readonly AsyncOnce tablesCreated;
     private readonly ReminderSchedule reminders;
     private readonly int rebuildPageSize;
+    private readonly Instant configuredAt;
 
     /// <summary>Creates the store; the tables are created on first use, not here.</summary>
     public TableLicenseStore(TableServiceClient service, TableLicenseStoreOptions? options = null)
@@ -87,6 +94,7 @@ public sealed partial class TableLicenseStore : ILicenseStore
         rebuildPageSize = options.ReminderRebuildPageSize is >= 1 and <= 1000
             ? options.ReminderRebuildPageSize
             : throw new ArgumentException("The reminder index rebuild reads 1-1000 licenses per page.", nameof(options));
+        configuredAt = options.ConfiguredAt ?? SystemClock.Instance.GetCurrentInstant();
         tablesCreated = new AsyncOnce(async ct =>
         {
             await licenses.CreateIfNotExistsAsync(ct);
@@ -100,6 +108,14 @@ public sealed partial class TableLicenseStore : ILicenseStore
     {
         await tablesCreated.EnsureAsync(cancellationToken);
         return await ReadAsync(serial, cancellationToken);
+    }
+
+    public async Task<long?> GetVersionAsync(Serial serial, CancellationToken cancellationToken)
+    {
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var response = await licenses.GetEntityIfExistsAsync<TableEntity>(
+            LicenseEntities.PartitionKey(serial), LicenseEntities.SummaryRowKey, [LicenseEntities.VersionColumn], cancellationToken);
+        return response.HasValue ? response.Value!.GetInt64(LicenseEntities.VersionColumn) : null;
     }
 
     public async Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken)
@@ -354,20 +370,63 @@ public sealed partial class TableLicenseStore : ILicenseStore
     {
         await tablesCreated.EnsureAsync(cancellationToken);
         var wanted = OffsetsText(reminders);
-        var state = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, cancellationToken: cancellationToken);
-        if (state.HasValue && state.Value!.GetString(BuiltForColumn) == wanted)
+        while (true)
         {
-            await RetrySkippedAsync(state.Value, onFailure, cancellationToken);
-            return;
+            var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, cancellationToken: cancellationToken);
+            var state = read.HasValue ? read.Value : null;
+            if (Conflict(state) is { } conflict)
+            {
+                throw new ReminderOffsetsConflictException(conflict);
+            }
+
+            if (state is not null && state.GetString(BuiltForColumn) == wanted && state.GetString(TargetColumn) is null)
+            {
+                if (SinceOf(state) < configuredAt)
+                {
+                    // This host is the newest of its configuration: the index records it, so an older one of other offsets keeps off.
+                    state[SinceColumn] = configuredAt.ToUnixTimeTicks();
+                    if (await TryWriteStateAsync(state, state.ETag, cancellationToken) is null)
+                    {
+                        continue;
+                    }
+                }
+
+                await RetrySkippedAsync(state, onFailure, cancellationToken);
+                return;
+            }
+
+            // Resume a rebuild toward the same offsets; start over when it was toward others (this host is newer).
+            var resuming = state?.GetString(TargetColumn) == wanted;
+            var rebuild = new TableEntity(MetaPartition, ReminderIndexRow)
+            {
+                [BuiltForColumn] = state?.GetString(BuiltForColumn),
+                [TargetColumn] = wanted,
+                [AfterColumn] = resuming ? state!.GetString(AfterColumn) ?? string.Empty : string.Empty,
+                [SkippedColumn] = resuming ? state!.GetString(SkippedColumn) : null,
+                [SinceColumn] = (resuming && SinceOf(state!) > configuredAt ? SinceOf(state!) : configuredAt).ToUnixTimeTicks(),
+            };
+            var etag = await TryWriteStateAsync(rebuild, state?.ETag, cancellationToken);
+            if (etag is null)
+            {
+                continue; // Another host changed the record since it was read: read it again.
+            }
+
+            if (await RebuildAsync(rebuild, etag.Value, onFailure, cancellationToken))
+            {
+                return;
+            }
         }
+    }
 
-        // Resume a rebuild toward the same offsets; start over when it was toward others.
-        var resuming = state.HasValue && state.Value!.GetString(TargetColumn) == wanted;
-        var after = resuming ? state.Value!.GetString(AfterColumn) ?? string.Empty : string.Empty;
-        var skipped = resuming ? SkippedOf(state.Value!) : [];
-        var builtFor = state.HasValue ? state.Value!.GetString(BuiltForColumn) : null;
-        await SaveRebuildStateAsync(builtFor, target: wanted, after, skipped, cancellationToken);
-
+    /// <summary>
+    /// Writes every license's reminder rows for this host's offsets from where <paramref name="state"/> says, recording
+    /// progress after each page under the record's ETag. False when the record must be read again.
+    /// </summary>
+    private async Task<bool> RebuildAsync(TableEntity state, ETag etag, Action<LicenseReadFailure>? onFailure, CancellationToken cancellationToken)
+    {
+        var wanted = OffsetsText(reminders);
+        var after = state.GetString(AfterColumn) ?? string.Empty;
+        var skipped = SkippedOf(state);
         var filter = TableClient.CreateQueryFilter($"RowKey eq {LicenseEntities.SummaryRowKey} and PartitionKey gt {after}");
         var done = after;
         string? resumeAfter = null; // Set at the first license whose storage failed: where the next rebuild resumes.
@@ -399,19 +458,105 @@ public sealed partial class TableLicenseStore : ILicenseStore
 
             if (page.Values.Count > 0)
             {
-                await SaveRebuildStateAsync(builtFor, wanted, resumeAfter ?? done, skipped, cancellationToken);
+                state[AfterColumn] = resumeAfter ?? done;
+                state[SkippedColumn] = SkippedText(skipped);
+                var saved = await SaveRebuildStateAsync(state, etag, wanted, cancellationToken);
+                if (saved is not { } next)
+                {
+                    return true; // Another host of these offsets finished it.
+                }
+
+                etag = next;
             }
         }
 
         if (resumeAfter is not null)
         {
-            return;
+            return true;
         }
 
-        await licenses.UpsertEntityAsync(
-            new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = wanted, [SkippedColumn] = SkippedText(skipped) },
-            TableUpdateMode.Replace,
-            cancellationToken);
+        state[BuiltForColumn] = wanted;
+        state[TargetColumn] = null;
+        state[AfterColumn] = null;
+        await SaveRebuildStateAsync(state, etag, wanted, cancellationToken);
+        return true;
+    }
+
+    /// <summary>
+    /// Records a rebuild's progress (or its end) under <paramref name="etag"/>. A lost race reads the record again:
+    /// another host of the same offsets working on the same rebuild adds its skipped records and this one writes again;
+    /// one that finished it ends this one (null); a newer configuration that took the index over stops it (throws).
+    /// </summary>
+    private async Task<ETag?> SaveRebuildStateAsync(TableEntity state, ETag etag, string wanted, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (await TryWriteStateAsync(state, etag, cancellationToken) is { } written)
+            {
+                return written;
+            }
+
+            var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, cancellationToken: cancellationToken);
+            var current = read.HasValue ? read.Value! : null;
+            if (current?.GetString(TargetColumn) == wanted)
+            {
+                state[SkippedColumn] = SkippedText([.. SkippedOf(state).Union(SkippedOf(current))]);
+                state[SinceColumn] = Math.Max(current.GetInt64(SinceColumn) ?? 0, state.GetInt64(SinceColumn) ?? 0);
+                etag = current.ETag;
+                continue;
+            }
+
+            if (current is not null && current.GetString(BuiltForColumn) == wanted && current.GetString(TargetColumn) is null)
+            {
+                return null;
+            }
+
+            throw new ReminderOffsetsConflictException(new ReminderOffsetsConflict(wanted, current?.GetString(TargetColumn) ?? current?.GetString(BuiltForColumn) ?? "(none)"));
+        }
+    }
+
+    /// <summary>Writes the record under <paramref name="etag"/> (adds it when null); the new ETag, or null when another host changed it first.</summary>
+    private async Task<ETag?> TryWriteStateAsync(TableEntity state, ETag? etag, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = etag is { } match
+                ? await licenses.UpdateEntityAsync(state, match, TableUpdateMode.Replace, cancellationToken)
+                : await licenses.AddEntityAsync(state, cancellationToken);
+            return response.Headers.ETag;
+        }
+        catch (RequestFailedException e) when (IsConflict(e) || e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The reminder index belongs to the offsets it is being rebuilt for, else to those it was built for. A host of other
+    /// offsets may take it over only when its configuration is newer than the newest recorded for the index's offsets
+    /// (a record without a date is older than any host); otherwise it is in conflict and must leave the index alone.
+    /// </summary>
+    private ReminderOffsetsConflict? Conflict(TableEntity? state)
+    {
+        if (state is null)
+        {
+            return null;
+        }
+
+        var wanted = OffsetsText(reminders);
+        var owner = state.GetString(TargetColumn) ?? state.GetString(BuiltForColumn);
+        return owner is null || owner == wanted || configuredAt > SinceOf(state) ? null : new ReminderOffsetsConflict(wanted, owner);
+    }
+
+    private static Instant SinceOf(TableEntity state) =>
+        state.GetInt64(SinceColumn) is { } ticks ? Instant.FromUnixTimeTicks(ticks) : Instant.MinValue;
+
+    /// <summary>Whether the reminder index belongs to another configuration of <c>Smp:Reminders</c> (see <see cref="Conflict"/>).</summary>
+    public async Task<ReminderOffsetsConflict?> CheckAsync(CancellationToken cancellationToken)
+    {
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, [BuiltForColumn, TargetColumn, SinceColumn], cancellationToken);
+        return Conflict(read.HasValue ? read.Value : null);
     }
 
     /// <summary>Writes the reminder rows of the current offsets for the license of a summary row.</summary>
@@ -477,7 +622,7 @@ public sealed partial class TableLicenseStore : ILicenseStore
     private static List<string> SkippedOf(TableEntity state) =>
         [.. (state.GetString(SkippedColumn) ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries)];
 
-    private static string? SkippedText(IReadOnlyCollection<string> skipped) => skipped.Count == 0 ? null : string.Join(' ', skipped);
+    private static string? SkippedText(List<string> skipped) => skipped.Count == 0 ? null : string.Join(' ', skipped);
 
     /// <summary>A record that cannot be understood: reading it again gives the same answer until someone corrects it.</summary>
     private static bool IsUnreadableRecord(Exception e) =>
@@ -491,12 +636,6 @@ public sealed partial class TableLicenseStore : ILicenseStore
     /// <summary>The offsets as the index records them: "90,30".</summary>
     private static string OffsetsText(ReminderSchedule schedule) =>
         string.Join(',', schedule.Stages.Select(s => s.DaysBefore.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-
-    private async Task SaveRebuildStateAsync(string? builtFor, string target, string after, IReadOnlyCollection<string> skipped, CancellationToken cancellationToken) =>
-        await licenses.UpsertEntityAsync(
-            new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = builtFor, [TargetColumn] = target, [AfterColumn] = after, [SkippedColumn] = SkippedText(skipped) },
-            TableUpdateMode.Replace,
-            cancellationToken);
 
     /// <summary>
     /// A store that holds no license yet has nothing to rebuild: its index is built for this store's offsets from
@@ -528,7 +667,7 @@ public sealed partial class TableLicenseStore : ILicenseStore
 
         try
         {
-            await licenses.AddEntityAsync(new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = OffsetsText(reminders) }, cancellationToken);
+            await licenses.AddEntityAsync(new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = OffsetsText(reminders), [SinceColumn] = configuredAt.ToUnixTimeTicks() }, cancellationToken);
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {

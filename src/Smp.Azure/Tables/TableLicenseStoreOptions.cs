@@ -17,4 +17,11 @@ public sealed class TableLicenseStoreOptions
 
     /// <summary>Licenses read per page (and progress recorded per page) when the reminder index is rebuilt for new offsets.</summary>
     public int ReminderRebuildPageSize { get; init; } = 100;
+
+    /// <summary>
+    /// When this host's configuration took effect (null: when the store is created, at host start; a change of app
+    /// settings restarts the host). Of two configurations of <c>Smp:Reminders</c> over the same tables, the newer one
+    /// takes the reminder index over; see <see cref="TableLicenseStore.EnsureReminderIndexAsync(CancellationToken)"/>.
+    /// </summary>
+    public NodaTime.Instant? ConfiguredAt { get; init; }
 }

@@ -16,6 +16,9 @@ public interface ILicenseStore
 {
     Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken);
 
+    /// <summary>The license's version (see <see cref="StoredLicense.Version"/>), null when it is not stored; reads no more than that.</summary>
+    async Task<long?> GetVersionAsync(Serial serial, CancellationToken cancellationToken) => (await GetAsync(serial, cancellationToken))?.Version;
+
     /// <summary>The license's events, oldest first.</summary>
     Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken);
 

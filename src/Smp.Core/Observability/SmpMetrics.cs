@@ -40,6 +40,7 @@ public sealed class SmpMetrics
         public const string MailUnreadable = "smp.mail.unreadable";
         public const string ExportUnreadable = "smp.export.unreadable";
         public const string ReplacementsUnfinished = "smp.replacements.unfinished";
+        public const string ReminderOffsetsConflicts = "smp.reminders.offsets_conflicts";
         public const string CustomerRequestsPurgeFailed = "smp.requests.purge_failed";
         public const string CustomerRequestsPending = "smp.requests.pending";
         public const string CustomerRequestsOldestPendingAge = "smp.requests.oldest_pending_age";
@@ -63,6 +64,7 @@ public sealed class SmpMetrics
     private readonly Counter<long> mailUnreadable;
     private readonly Counter<long> exportUnreadable;
     private readonly Counter<long> replacementsUnfinished;
+    private readonly Counter<long> offsetsConflicts;
     private readonly Counter<long> requestsPurgeFailed;
     private readonly Gauge<long> requestsPending;
     private readonly Gauge<long> requestsOldestPendingAge;
@@ -103,6 +105,8 @@ public sealed class SmpMetrics
             Instruments.ExportUnreadable, "{license}", "Licenses an export could not read and left out of its file (each logged by serial).");
         replacementsUnfinished = meter.CreateCounter<long>(
             Instruments.ReplacementsUnfinished, "{license}", "Dongle replacements found begun and not finished that a reader could not finish (each logged by serial; the next reader tries again).");
+        offsetsConflicts = meter.CreateCounter<long>(
+            Instruments.ReminderOffsetsConflicts, "{refusal}", "Reminder scans refused, and reminder stages kept from withdrawal, because the reminder index belongs to other offsets (Smp:Reminders) than the host's, by both offset lists.");
         requestsPurgeFailed = meter.CreateCounter<long>(
             Instruments.CustomerRequestsPurgeFailed, "{run}", "Runs of the customer-request work whose purge of past days failed (the next run purges what is left).");
         requestsPending = meter.CreateGauge<long>(
@@ -137,6 +141,13 @@ public sealed class SmpMetrics
         remindersMissed.Add(missed);
         scanDuration.Record(duration.TotalSeconds);
     }
+
+    /// <summary>
+    /// This host (offsets <paramref name="ownOffsets"/>) refused to scan or to withdraw a reminder for a stage it does not
+    /// configure, because the reminder index belongs to <paramref name="indexOffsets"/> (both from configuration, "90,30").
+    /// </summary>
+    public void ReminderOffsetsConflict(string ownOffsets, string indexOffsets) =>
+        offsetsConflicts.Add(1, new KeyValuePair<string, object?>("own_offsets", ownOffsets), new KeyValuePair<string, object?>("index_offsets", indexOffsets));
 
     /// <summary>A reminder scan left <paramref name="failed"/> reminders unsent because their license or batch failed.</summary>
     public void ScanFailed(int failed)

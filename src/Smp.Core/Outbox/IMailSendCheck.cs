@@ -18,6 +18,14 @@ public abstract record SendDecision
     {
     }
 
+    /// <summary>
+    /// Asked by the dispatcher right before it hands the message over, after the decision is stored: does what the
+    /// check read still hold (a cheap comparison of versions, not a second check)? False: a license changed in the
+    /// meantime (a renewal committed after the check), so the message is checked again instead of sent. Null: nothing
+    /// to compare.
+    /// </summary>
+    public Func<CancellationToken, Task<bool>>? StillCurrent { get; init; }
+
     /// <summary>Everything in it still holds: send it as stored.</summary>
     public sealed record Unchanged : SendDecision;
 

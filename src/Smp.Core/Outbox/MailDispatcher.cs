@@ -24,6 +24,9 @@ public sealed record DispatchReport(int Sent, int Retried, int Failed, int Recon
 /// </summary>
 public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport, IClock clock, DeliveryOptions options, SmpMetrics? metrics = null, IMailSendCheck? sendCheck = null)
 {
+    /// <summary>How often a message whose licenses keep changing under the check is checked again before the run leaves it to its backoff.</summary>
+    private const int MaxChecksBeforeSend = 3;
+
     public async Task<DispatchReport> RunAsync(CancellationToken cancellationToken)
     {
         int sent = 0, retried = 0, failed = 0, reconciled = 0, handedOver = 0, customerHandedOver = 0, superseded = 0;
@@ -34,6 +37,16 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
         var reminders = await outbox.ListDueAsync(now, options.MaxPerMinute * 2, MailLane.Reminders, cancellationToken);
         var requests = await outbox.ListDueAsync(now, options.CustomerRequestSharePerMinute * 2, MailLane.CustomerRequests, cancellationToken);
         var due = reminders.Concat(requests).ToList();
+        async Task HoldAsync(StoredOutboxMessage message, string error)
+        {
+            var held = await outbox.TryUpdateAsync(message, DeliveryPolicy.CheckFailed(message.Message, error, clock.GetCurrentInstant(), options), cancellationToken);
+            if (held is not null)
+            {
+                Count(held.Message.Status, ref sent, ref retried, ref failed);
+                Record(held.Message);
+            }
+        }
+
         foreach (var candidate in due)
         {
             if (handedOver >= options.MaxPerMinute)
@@ -87,44 +100,73 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                 continue; // Another dispatcher has it.
             }
 
-            SendDecision decision;
-            try
+            // The check, then right before the send a fence: a license the check read has not changed since (a
+            // renewal committed in between). When one has, the message is checked again rather than sent (R9).
+            var ready = false;
+            for (var check = 1; check <= MaxChecksBeforeSend; check++)
             {
-                decision = sendCheck is null ? new SendDecision.Unchanged() : await sendCheck.CheckAsync(leased.Message, cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // The check could not read or compose what still holds (a storage error, a record that cannot be
-                // mailed). Nothing was handed over: the message waits its backoff and counts an attempt, so it ends
-                // failed for staff after the attempt budget, and the messages behind it go on.
-                var held = await outbox.TryUpdateAsync(leased, DeliveryPolicy.CheckFailed(leased.Message, $"The check before sending failed ({ex.GetType().Name}).", clock.GetCurrentInstant(), options), cancellationToken);
-                if (held is not null)
+                SendDecision decision;
+                try
                 {
-                    Count(held.Message.Status, ref sent, ref retried, ref failed);
-                    Record(held.Message);
+                    decision = sendCheck is null ? new SendDecision.Unchanged() : await sendCheck.CheckAsync(leased.Message, cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // The check could not read or compose what still holds (a storage error, a record that cannot be
+                    // mailed). Nothing was handed over: the message waits its backoff and counts an attempt, so it ends
+                    // failed for staff after the attempt budget, and the messages behind it go on.
+                    await HoldAsync(leased, $"The check before sending failed ({ex.GetType().Name}).");
+                    break;
                 }
 
-                continue;
-            }
-
-            switch (decision)
-            {
-                case SendDecision.Superseded drop:
+                if (decision is SendDecision.Superseded drop)
+                {
                     if (await outbox.TryUpdateAsync(leased, DeliveryPolicy.Supersede(leased.Message, drop.Reason, clock.GetCurrentInstant()), cancellationToken) is not null)
                     {
                         superseded++;
                     }
 
-                    continue;
-                case SendDecision.Narrowed narrowed:
+                    break;
+                }
+
+                if (decision is SendDecision.Narrowed narrowed)
+                {
                     // Stored before it goes out: staff see what was sent, and a repeat sends the same mail.
-                    leased = await outbox.TryUpdateAsync(leased, leased.Message with { Mail = narrowed.Mail, Claims = narrowed.Claims, Note = narrowed.Note }, cancellationToken);
-                    if (leased is null)
+                    var narrowedMessage = await outbox.TryUpdateAsync(leased, leased.Message with { Mail = narrowed.Mail, Claims = narrowed.Claims, Note = narrowed.Note }, cancellationToken);
+                    if (narrowedMessage is null)
                     {
-                        continue;
+                        break;
                     }
 
+                    leased = narrowedMessage;
+                }
+
+                bool stillCurrent;
+                try
+                {
+                    stillCurrent = decision.StillCurrent is null || await decision.StillCurrent(cancellationToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    await HoldAsync(leased, $"The check before sending failed ({ex.GetType().Name}).");
                     break;
+                }
+
+                if (stillCurrent)
+                {
+                    ready = true;
+                    break;
+                }
+
+                if (check == MaxChecksBeforeSend)
+                {
+                    await HoldAsync(leased, "What the mail says kept changing while it was checked before sending.");
+                }
+            }
+
+            if (!ready)
+            {
+                continue;
             }
 
             handedOver++;

@@ -21,7 +21,12 @@ namespace Smp.Core.Reminders;
 /// dispatcher that dies between the two writes comes to the same decision when the lease runs out.
 /// </para>
 /// </summary>
-public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer composer, ReminderSchedule schedule, LicenseService licenses, BusinessCalendar calendar, string actor) : IMailSendCheck
+/// <remarks>
+/// A stage this host does not configure is judged by the configuration the reminder index belongs to
+/// (<see cref="IReminderIndexOwnership"/>): while that is another, newer one, this host withdraws nothing for its own
+/// offsets' sake, only for that configuration's.
+/// </remarks>
+public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer composer, ReminderSchedule schedule, LicenseService licenses, BusinessCalendar calendar, string actor, IReminderIndexOwnership? ownership = null) : IMailSendCheck
 {
     public async Task<SendDecision> CheckAsync(OutboxMessage message, CancellationToken cancellationToken)
     {
@@ -34,6 +39,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var today = calendar.Today;
         var due = new List<(MailClaim Claim, DueReminder Item)>();
         var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored)>();
+        var versions = new Dictionary<Serial, long>(); // Of the licenses still due, as read: the fence before the send.
         foreach (var claim in message.Claims)
         {
             if (!claim.TryParseReminder(out var serial, out var expiresOn, out var stage))
@@ -41,13 +47,14 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
                 return new SendDecision.Unchanged(); // Not a claim this check understands: leave the mail alone.
             }
 
-            var stored = (await store.GetAsync(serial, cancellationToken))?.License;
+            var read = await store.GetAsync(serial, cancellationToken);
+            var stored = read?.License;
             var (license, replaced) = stored?.Replacement is null ? (stored, null) : await PlanOfReplacedAsync(serial, expiresOn, stage, message.Id, cancellationToken);
             var why = stored is null ? "no longer stored"
                 : replaced is not null ? replaced
                 : license!.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
                 : expiresOn <= today ? $"the plan expired on {expiresOn:yyyy-MM-dd} before delivery"
-                : !schedule.Stages.Contains(stage) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
+                : !schedule.Stages.Contains(stage) && !await ConfiguredByIndexOwnerAsync(stage, cancellationToken) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
                 : stored.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Withdrawn && r.MailId == message.Id)
                     ? "withdrawn from this mail earlier"
                     : null;
@@ -59,11 +66,12 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
 
             // A mail composed again names each license as it was queued for (a replaced one under its old serial).
             due.Add((claim, new DueReminder(stored!, new PlannedReminder(stage, expiresOn.PlusDays(-stage.DaysBefore), expiresOn))));
+            versions[serial] = read!.Version;
         }
 
         if (overtaken.Count == 0)
         {
-            return new SendDecision.Unchanged();
+            return new SendDecision.Unchanged { StillCurrent = Unchanged(versions) };
         }
 
         // The dispatcher's run is a timer's: the actor is its function, the mail id ties the events to the mail.
@@ -82,7 +90,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var first = due[0].Item.License;
         var batch = new ReminderBatch(first.Customer.Id, due[0].Item.Reminder.Stage, message.Mail.To, [.. due.Select(d => d.Item)]);
         var mail = composer.Compose(batch) with { Id = message.Id };
-        return new SendDecision.Narrowed(mail, [.. due.Select(d => d.Claim)], $"{reason} Sent for the others.");
+        return new SendDecision.Narrowed(mail, [.. due.Select(d => d.Claim)], $"{reason} Sent for the others.") { StillCurrent = Unchanged(versions) };
     }
 
     /// <summary>
@@ -104,4 +112,25 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             ? (holder, null)
             : (null, $"serial {serial} was replaced by serial {holder.Serial}, whose plan gets its own {stage.Name} reminder");
     }
+
+    /// <summary>Whether the reminder index belongs to another configuration of <c>Smp:Reminders</c>, one that has <paramref name="stage"/>.</summary>
+    private async Task<bool> ConfiguredByIndexOwnerAsync(ReminderStage stage, CancellationToken cancellationToken) =>
+        ownership is not null && await ownership.CheckAsync(cancellationToken) is { } conflict && conflict.IndexConfigures(stage);
+
+    /// <summary>
+    /// The fence right before the send: each license still due is at the version this check read (one small point read
+    /// each). A renewal or training committed after the check changes the version, and the dispatcher checks again.
+    /// </summary>
+    private Func<CancellationToken, Task<bool>> Unchanged(IReadOnlyDictionary<Serial, long> versions) => async cancellationToken =>
+    {
+        foreach (var (serial, version) in versions)
+        {
+            if (await store.GetVersionAsync(serial, cancellationToken) != version)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    };
 }

@@ -19,7 +19,19 @@ public sealed partial class ReminderFunctions(ReminderScan scan, SmpMetrics metr
     public async Task RunReminderScan([TimerTrigger("%Smp:ReminderSchedule%")] TimerInfo timer, FunctionContext context)
     {
         var started = Stopwatch.GetTimestamp();
-        var report = await scan.RunAsync(new CommandContext(context.FunctionDefinition.Name, context.InvocationId), context.CancellationToken);
+        ScanReport report;
+        try
+        {
+            report = await scan.RunAsync(new CommandContext(context.FunctionDefinition.Name, context.InvocationId), context.CancellationToken);
+        }
+        catch (ReminderOffsetsConflictException refused)
+        {
+            // Another host, of a newer configuration of Smp:Reminders, owns the reminder index: this one destroys nothing.
+            metrics.ReminderOffsetsConflict(refused.Conflict.OwnOffsets, refused.Conflict.IndexOffsets);
+            LogRefused(logger, refused.Conflict.OwnOffsets, refused.Conflict.IndexOffsets);
+            return;
+        }
+
         metrics.ScanCompleted(report.LicensesExamined, report.RemindersDue, report.MailsEnqueued, report.RemindersMissed, Stopwatch.GetElapsedTime(started));
         metrics.ScanFailed(report.RemindersFailed);
         foreach (var failure in report.Failures.IsDefault ? [] : report.Failures)
@@ -29,6 +41,9 @@ public sealed partial class ReminderFunctions(ReminderScan scan, SmpMetrics metr
 
         LogScan(logger, timer.IsPastDue, report.LicensesExamined, report.RemindersDue, report.MailsEnqueued, report.RemindersRepaired, report.RemindersMissed);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reminder scan refused: this host's offsets (Smp:Reminders) are {OwnOffsets}, the reminder index belongs to {IndexOffsets}, set by a newer configuration. Give every host sharing this storage the same offsets.")]
+    private static partial void LogRefused(ILogger logger, string ownOffsets, string indexOffsets);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reminder scan could not handle serials {Serials} (stage {Stage}); the next scan tries again.")]
     private static partial void LogFailure(ILogger logger, Exception error, string serials, string stage);

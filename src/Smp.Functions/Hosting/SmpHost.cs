@@ -82,6 +82,7 @@ public static class SmpHost
 
         services.AddSingleton(DeliverySettings.Options(configuration));
         // R15: withdrawals recorded at send time name the dispatcher's timer function as their actor.
+        services.AddSingleton<IReminderIndexOwnership>(sp => ActivatorUtilities.CreateInstance<ReportedReminderIndexOwnership>(sp, sp.GetRequiredService<Smp.Azure.Tables.TableLicenseStore>()));
         services.AddSingleton<IMailSendCheck>(sp => ActivatorUtilities.CreateInstance<ReminderSendCheck>(sp, MailFunctions.DispatchFunctionName));
         services.AddSingleton<MailDispatcher>();
         services.AddSingleton<IReminderMailComposer, ReminderMailComposer>();

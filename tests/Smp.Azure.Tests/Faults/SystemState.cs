@@ -26,7 +26,11 @@ internal sealed class SystemState
 
     private const string MessagePrefix = "outbox/" + TableMailOutbox.Partition + "|msg|";
 
-    private static readonly string[] RowMetadata = ["odata.etag", "Timestamp"];
+    /// <summary>
+    /// Row metadata, and the reminder index record's <c>ConfiguredSince</c>: it dates the start of the newest process
+    /// of its offsets, which a history with a crash (and so a restart) has later than one without, by design.
+    /// </summary>
+    private static readonly string[] RowMetadata = ["odata.etag", "Timestamp", "ConfiguredSince"];
 
     private SystemState(SortedDictionary<string, string> facts) => Facts = facts;
 
