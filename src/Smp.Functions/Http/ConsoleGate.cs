@@ -13,7 +13,7 @@ namespace Smp.Functions.Http;
 /// <c>Origin</c>, when sent, that is the app's own). A request with no person is sent to sign in (a page) or answered
 /// 401 (a form post); a person without the role, or a cross-site post, gets a 403 page and nothing changes.
 /// </summary>
-public sealed class ConsoleGate(StaffIdentity identity, FormTokens tokens, MailSettings mail)
+public sealed partial class ConsoleGate(StaffIdentity identity, FormTokens tokens, MailSettings mail)
 {
     public const string LoginPath = "/.auth/login/aad";
     public const string LogoutPath = "/.auth/logout";
