@@ -24,7 +24,8 @@ public sealed partial class ConsoleGate
     /// <summary>
     /// Runs one console form post. <paramref name="form"/> names the form on its page (the key its
     /// <see cref="ConsoleFormState"/> carries); <paramref name="fields"/> are its own fields (the token is added);
-    /// <paramref name="showAgain"/> renders the page holding the form from <see cref="ConsolePost.State"/> with the status given.
+    /// <paramref name="showAgain"/> renders the page holding the form from <see cref="ConsolePost.State"/> with the status given;
+    /// <paramref name="maxBodyBytes"/> bounds the body (more than a form's 64 KiB only for an upload, such as an import's file).
     /// </summary>
     public async Task<IActionResult> FormAsync(
         HttpCall call,
@@ -32,13 +33,14 @@ public sealed partial class ConsoleGate
         string form,
         IReadOnlyCollection<string> fields,
         Func<ConsolePost, Task<ConsoleOutcome>> action,
-        Func<ConsolePost, int, Task<IActionResult>> showAgain)
+        Func<ConsolePost, int, Task<IActionResult>> showAgain,
+        long maxBodyBytes = JsonBody.MaxBytes)
     {
         ArgumentNullException.ThrowIfNull(call);
         ArgumentNullException.ThrowIfNull(fields);
         ArgumentNullException.ThrowIfNull(action);
         ArgumentNullException.ThrowIfNull(showAgain);
-        var session = await PostAsync(call, role, new HashSet<string>(fields, StringComparer.Ordinal));
+        var session = await PostAsync(call, role, new HashSet<string>(fields, StringComparer.Ordinal), maxBodyBytes);
         if (session.Refusal is { } refusal)
         {
             return refusal;
