@@ -20,7 +20,7 @@ public static class ConsoleImportsPage
     /// <summary>The confirmations a redirect to an import's page may show, by key.</summary>
     public static string? Confirmation(string done) => done switch
     {
-        "dry-run" => "The file was accepted; its dry run is under way. Nothing is imported until you start the real run.",
+        "dry-run" => "The file was accepted for a dry run: nothing is imported until you start the real run.",
         "started" => "The import was started.",
         _ => null,
     };
