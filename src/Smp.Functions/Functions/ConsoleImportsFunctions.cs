@@ -15,9 +15,6 @@ namespace Smp.Functions.Functions;
 /// </summary>
 public sealed class ConsoleImportsFunctions(ConsoleGate gate, ImportService imports)
 {
-    /// <summary>An upload's body: the file's 10 MiB and room for the form around it.</summary>
-    public const long MaxUploadBytes = ImportFile.MaxBytes + JsonBody.MaxBytes;
-
     private static readonly string[] UploadFields = [ConsoleImportsPage.FileField];
     private static readonly string[] NoFields = [];
 
@@ -52,7 +49,7 @@ public sealed class ConsoleImportsFunctions(ConsoleGate gate, ImportService impo
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);
-        if (request.ContentLength > MaxUploadBytes)
+        if (request.ContentLength > ConsoleImportsPage.MaxUploadBytes)
         {
             return TooLarge(null);
         }
@@ -88,7 +85,7 @@ public sealed class ConsoleImportsFunctions(ConsoleGate gate, ImportService impo
             }
 
             return post.Done(ConsoleImportsPage.JobPath(job.Id), "dry-run");
-        }, (post, status) => Task.FromResult<IActionResult>(UploadPage(post.Session, status, post.Errors)), MaxUploadBytes);
+        }, (post, status) => Task.FromResult<IActionResult>(UploadPage(post.Session, status, post.Errors)), ConsoleImportsPage.MaxUploadBytes);
     }
 
     [Function("ConsoleImport")]

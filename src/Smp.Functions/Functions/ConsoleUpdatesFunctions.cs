@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
 using Smp.Core.Plans;
 using Smp.Core.Secrets;
 using Smp.Core.Updates;
@@ -16,7 +17,7 @@ namespace Smp.Functions.Functions;
 /// The console's updates page (SPEC section 8): the updates listed for readers; publishing and announcing for
 /// <c>Smp.Admin</c>, through the same use cases as <c>PUT /api/updates/{version}</c> and its announcements route.
 /// </summary>
-public sealed class ConsoleUpdatesFunctions(ConsoleGate gate, UpdateService updates, UpdateAnnouncer announcer, BusinessCalendar calendar)
+public sealed partial class ConsoleUpdatesFunctions(ConsoleGate gate, UpdateService updates, UpdateAnnouncer announcer, BusinessCalendar calendar, ILogger<ConsoleUpdatesFunctions> logger)
 {
     private static readonly string[] PublishFields = ["version", "releasedOn", "password"];
     private static readonly string[] NoFields = [];
@@ -33,7 +34,7 @@ public sealed class ConsoleUpdatesFunctions(ConsoleGate gate, UpdateService upda
             return refusal;
         }
 
-        var confirmation = ConsoleUpdatesPage.Confirmation(call.Query("done"), call.Query("recipients"), call.Query("licenses"));
+        var confirmation = ConsoleUpdatesPage.Confirmation(call.Query("done"), call.Query("recipients"), call.Query("licenses"), call.Query("failed"));
         return await ListPageAsync(call, session, StatusCodes.Status200OK, null, confirmation);
     }
 
@@ -112,13 +113,28 @@ public sealed class ConsoleUpdatesFunctions(ConsoleGate gate, UpdateService upda
 
             return await announcer.AnnounceAsync(parsed, post.Audit, call.Cancellation) switch
             {
-                AnnouncementResult.Announced a => post.Done($"{ConsoleUpdatesPage.Path}?recipients={Number(a.Recipients)}&licenses={Number(a.Licenses)}", "announced"),
+                AnnouncementResult.Announced a => Announced(parsed, a, post),
                 AnnouncementResult.NotReleased n => post.Answer(Message(post.Person, StatusCodes.Status409Conflict, "Not announced", $"Update {parsed.Value} is released on {Date(n.ReleasedOn)}; it cannot be announced before that day.", Back)),
                 AnnouncementResult.NoPassword => post.Answer(Message(post.Person, StatusCodes.Status409Conflict, "Not announced", $"No password is stored for update {parsed.Value}, so no link could show one. Publish it again with its password first.", Back)),
                 _ => post.Answer(NotFound(post.Person)),
             };
         }, (post, status) => Task.FromResult<IActionResult>(NotFound(post.Person)));
     }
+
+    /// <summary>The announcement's counts go to the page; licenses it could not reach are logged, as the API route logs them.</summary>
+    private ConsoleOutcome Announced(UpdateVersion version, AnnouncementResult.Announced announced, ConsolePost post)
+    {
+        foreach (var failure in announced.Failures ?? [])
+        {
+            LogAnnouncementFailure(logger, failure.Error, version.Value, string.Join(' ', failure.Serials));
+        }
+
+        var failed = announced.Failed > 0 ? "&failed=" + Number(announced.Failed) : string.Empty;
+        return post.Done($"{ConsoleUpdatesPage.Path}?recipients={Number(announced.Recipients)}&licenses={Number(announced.Licenses)}{failed}", "announced");
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Update {Version} could not be announced to serials {Serials}; announcing again retries them.")]
+    private static partial void LogAnnouncementFailure(ILogger logger, Exception error, string version, string serials);
 
     private static readonly PageLink Back = new(ConsoleUpdatesPage.Path, "Back to the updates");
 

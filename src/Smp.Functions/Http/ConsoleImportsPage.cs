@@ -15,6 +15,9 @@ public static class ConsoleImportsPage
     public const string ScriptPath = "/console/console.js";
     public const string FileField = "file";
 
+    /// <summary>An upload's body: the file's 10 MiB and room for the form around it.</summary>
+    public const long MaxUploadBytes = ImportFile.MaxBytes + JsonBody.MaxBytes;
+
     public static string JobPath(string id) => Path + "/" + id;
 
     /// <summary>The confirmations a redirect to an import's page may show, by key.</summary>

@@ -15,10 +15,11 @@ public static class ConsoleUpdatesPage
     public const string Path = "/console/updates";
 
     /// <summary>The confirmations a redirect to the updates page may show, by key (nothing the caller wrote is echoed).</summary>
-    public static string? Confirmation(string done, string recipients, string licenses) => done switch
+    public static string? Confirmation(string done, string recipients, string licenses, string failed) => done switch
     {
         "published" => "The update was published.",
-        "announced" when Count(recipients) is { } r && Count(licenses) is { } l => $"The update was announced: {Number(r)} recipients about {Number(l)} licenses.",
+        "announced" when Count(recipients) is { } r && Count(licenses) is { } l => $"The update was announced: {Number(r)} recipients about {Number(l)} licenses."
+            + (Count(failed) is > 0 and var f ? $" {Number(f)} licenses could not be reached; announce again to retry them." : string.Empty),
         _ => null,
     };
 
