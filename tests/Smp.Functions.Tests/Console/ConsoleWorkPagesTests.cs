@@ -433,6 +433,12 @@ public sealed partial class ConsoleWorkPagesTests : IDisposable
         Assert.NotNull(await LicenseAsync("VT-101"));
         var imported = Assert.Single(await MailTestKit.EventsAsync(_api, "VT-101", LicenseEventTypes.Imported));
         Assert.Equal("Avery Admin", imported.GetProperty("actor").GetString());
+
+        // Only a dry run has a real run; the real one cannot be started again from its page.
+        Assert.DoesNotContain("Import these rows", result.Body, StringComparison.Ordinal);
+        var again = await PostAsync($"/console/imports/{realId}/run", new() { ["__form"] = await IssuedTokenAsync(AdminId) }, AdminPrincipal);
+        Assert.Equal(404, again.Status);
+        Assert.Empty(await UnfinishedImportsAsync());
     }
 
     [Fact]
