@@ -46,6 +46,18 @@ public class FunctionMetadataTests
         { "ConsoleCustomer", "console/customers/{customerId}", "get", "Anonymous" },
         { "ConsoleMail", "console/mail", "get", "Anonymous" },
         { "ConsoleRetryMail", "console/mail/{id}/retry", "post", "Anonymous" },
+        { "ConsoleSearch", "console/search", "get", "Anonymous" },
+        { "ConsoleRenewals", "console/renewals", "get", "Anonymous" },
+        { "ConsoleRenewalsCsv", "console/renewals.csv", "get", "Anonymous" },
+        { "ConsoleUpdates", "console/updates", "get", "Anonymous" },
+        { "ConsolePublishUpdate", "console/updates", "post", "Anonymous" },
+        { "ConsoleConfirmAnnouncement", "console/updates/{version}/announcements", "get", "Anonymous" },
+        { "ConsoleAnnounceUpdate", "console/updates/{version}/announcements", "post", "Anonymous" },
+        { "ConsoleScript", "console/console.js", "get", "Anonymous" },
+        { "ConsoleImports", "console/imports", "get", "Anonymous" },
+        { "ConsoleUploadImport", "console/imports", "post", "Anonymous" },
+        { "ConsoleImport", "console/imports/{id}", "get", "Anonymous" },
+        { "ConsoleRunImport", "console/imports/{id}/run", "post", "Anonymous" },
     };
 
     public static TheoryData<string, string> TimerFunctions => new()

@@ -56,6 +56,21 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
         return new ImportStart(job, []);
     }
 
+    /// <summary>
+    /// The real run of a dry run's file (the console's "import these rows"): a new job over the very bytes the dry run
+    /// reported on, so what is imported is what was checked; null when <paramref name="dryRunId"/> is no dry run.
+    /// </summary>
+    public async Task<ImportStart?> StartRealRunAsync(string dryRunId, CommandContext context, CancellationToken cancellationToken)
+    {
+        if (await imports.GetAsync(dryRunId, cancellationToken) is not { Job.DryRun: true })
+        {
+            return null;
+        }
+
+        var bytes = await imports.ReadFileAsync(dryRunId, cancellationToken);
+        return await StartAsync(bytes, dryRun: false, context, cancellationToken);
+    }
+
     public async Task<ImportJob?> GetAsync(string id, CancellationToken cancellationToken) =>
         (await imports.GetAsync(id, cancellationToken))?.Job;
 

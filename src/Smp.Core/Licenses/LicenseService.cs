@@ -310,6 +310,30 @@ public sealed class LicenseService(
         return new LicensePage(listed, seen >= pageSize ? last : null, unreadable);
     }
 
+    /// <summary>
+    /// As <see cref="ListExpiringPageAsync"/>, each license with the note its import kept (the renewals download writes
+    /// the export's columns for a range).
+    /// </summary>
+    public async Task<ListedExpiringPage> ListExpiringListedPageAsync(LocalDate from, LocalDate to, ExpiryPosition? after, int pageSize, CancellationToken cancellationToken)
+    {
+        var page = await ListExpiringPageAsync(from, to, after, pageSize, cancellationToken);
+        var listed = new List<ListedLicense>(page.Licenses.Count);
+        var unreadable = new List<LicenseReadFailure>(page.Unreadable ?? []);
+        foreach (var stored in page.Licenses)
+        {
+            try
+            {
+                listed.Add(new ListedLicense(stored.License, stored.License.Imported is null ? null : await ImportNoteAsync(stored.License.Serial, cancellationToken)));
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
+            {
+                unreadable.Add(new LicenseReadFailure(stored.License.Serial, e));
+            }
+        }
+
+        return new ListedExpiringPage(listed, page.Next, unreadable);
+    }
+
     /// <summary>The note an import kept on the license's first event, <c>imported</c> (a replacement's first event is another).</summary>
     private async Task<string?> ImportNoteAsync(Serial serial, CancellationToken cancellationToken)
     {
@@ -560,6 +584,9 @@ public sealed record ExpiringPage(IReadOnlyList<StoredLicense> Licenses, ExpiryP
 /// <summary>A page of every license, by serial: its licenses and, when more may follow, the serial the next page starts after.</summary>
 /// <see cref="Unreadable"/> are the licenses of the page's stretch that could not be read (left out).
 public sealed record LicensePage(IReadOnlyList<ListedLicense> Licenses, Serial? Next, IReadOnlyList<LicenseReadFailure> Unreadable);
+
+/// <summary>A page of the licenses expiring in a range, each with its import's note (see <see cref="LicenseService.ListExpiringListedPageAsync"/>).</summary>
+public sealed record ListedExpiringPage(IReadOnlyList<ListedLicense> Licenses, ExpiryPosition? Next, IReadOnlyList<LicenseReadFailure> Unreadable);
 
 /// <summary>A license as the export lists it: the license and the note its import kept, if any.</summary>
 public sealed record ListedLicense(License License, string? Note);

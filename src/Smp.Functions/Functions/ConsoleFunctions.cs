@@ -31,9 +31,9 @@ public sealed class ConsoleFunctions(
     /// <summary>Every console function's name starts with this; the headers of section 8 are set on them.</summary>
     public const string NamePrefix = "Console";
 
-    private static readonly IReadOnlySet<string> NoFields = new HashSet<string>(StringComparer.Ordinal);
-    private static readonly IReadOnlySet<string> RenewalFields = new HashSet<string>(StringComparer.Ordinal) { "orderReference", "months" };
-    private static readonly IReadOnlySet<string> ContactsFields = new HashSet<string>(StringComparer.Ordinal) { "contacts" };
+    private static readonly string[] NoFields = [];
+    private static readonly string[] RenewalFields = ["orderReference", "months"];
+    private static readonly string[] ContactsFields = ["contacts"];
 
     [Function("ConsoleStylesheet")]
     public static IActionResult Stylesheet(
@@ -113,29 +113,25 @@ public sealed class ConsoleFunctions(
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);
-        var session = await gate.PostAsync(call, StaffRoles.Staff, RenewalFields);
-        if (session.Refusal is { } refusal)
+        return await gate.FormAsync(call, StaffRoles.Staff, "renewal", RenewalFields, async post =>
         {
-            return refusal;
-        }
+            var body = new JsonObject { ["orderReference"] = post["orderReference"] };
+            if (post["months"].Length > 0)
+            {
+                body["months"] = int.TryParse(post["months"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var months) ? months : post["months"];
+            }
 
-        var values = Values(session, RenewalFields);
-        var body = new JsonObject { ["orderReference"] = values["orderReference"] };
-        if (values["months"].Length > 0)
-        {
-            body["months"] = int.TryParse(values["months"], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var months) ? months : values["months"];
-        }
+            using var json = JsonDocument.Parse(body.ToJsonString());
+            var parsed = RequestReaders.Serial(serial, post.Errors);
+            var command = RequestReaders.Renewal(json, post.Errors, calendar.Now);
+            if (parsed is null || command is null)
+            {
+                return post.Invalid();
+            }
 
-        using var json = JsonDocument.Parse(body.ToJsonString());
-        var parsed = RequestReaders.Serial(serial, call.Errors);
-        var command = RequestReaders.Renewal(json, call.Errors, calendar.Now);
-        if (parsed is null || command is null)
-        {
-            return await LicensePageAsync(call, session, serial, new ConsoleFormState("renewal", values, call.Errors), StatusCodes.Status400BadRequest);
-        }
-
-        var result = await licenses.RenewAsync(parsed.Value, command, session.Audit!, call.Cancellation);
-        return await OutcomeAsync(call, session, serial, result, result.Outcome == CommandOutcome.Unchanged ? "renewal-repeated" : "renewed", "renewal", values);
+            var result = await licenses.RenewAsync(parsed.Value, command, post.Audit, call.Cancellation);
+            return LicenseOutcome(post, result, result.Outcome == CommandOutcome.Unchanged ? "renewal-repeated" : "renewed", "orderReference");
+        }, LicenseFormAgain(serial));
     }
 
     [Function("ConsoleRecordTraining")]
@@ -145,19 +141,16 @@ public sealed class ConsoleFunctions(
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);
-        var session = await gate.PostAsync(call, StaffRoles.Staff, NoFields);
-        if (session.Refusal is { } refusal)
+        return await gate.FormAsync(call, StaffRoles.Staff, "training", NoFields, async post =>
         {
-            return refusal;
-        }
+            if (RequestReaders.Serial(serial, post.Errors) is not { } parsed)
+            {
+                return post.Answer(NoSuchSerial(post));
+            }
 
-        if (RequestReaders.Serial(serial, call.Errors) is not { } parsed)
-        {
-            return Message(session.Person, StatusCodes.Status400BadRequest, "No such serial", "serial: " + call.Errors.ToDictionary()["serial"][0]);
-        }
-
-        var result = await licenses.RecordTrainingAsync(parsed, session.Audit!, call.Cancellation);
-        return await OutcomeAsync(call, session, serial, result, "training", "training", new Dictionary<string, string>());
+            var result = await licenses.RecordTrainingAsync(parsed, post.Audit, call.Cancellation);
+            return LicenseOutcome(post, result, "training", "training");
+        }, LicenseFormAgain(serial));
     }
 
     [Function("ConsoleReplaceContacts")]
@@ -167,24 +160,20 @@ public sealed class ConsoleFunctions(
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);
-        var session = await gate.PostAsync(call, StaffRoles.Staff, ContactsFields);
-        if (session.Refusal is { } refusal)
+        return await gate.FormAsync(call, StaffRoles.Staff, "contacts", ContactsFields, async post =>
         {
-            return refusal;
-        }
+            var lines = post["contacts"].Split(['\n', ',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            using var json = JsonDocument.Parse(new JsonObject { ["contacts"] = new JsonArray([.. lines.Select(l => (JsonNode)JsonValue.Create(l)!)]) }.ToJsonString());
+            var parsed = RequestReaders.Serial(serial, post.Errors);
+            var contacts = RequestReaders.ContactsBody(json, post.Errors);
+            if (parsed is null || contacts is null)
+            {
+                return post.Invalid();
+            }
 
-        var values = Values(session, ContactsFields);
-        var lines = values["contacts"].Split(['\n', ',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        using var json = JsonDocument.Parse(new JsonObject { ["contacts"] = new JsonArray([.. lines.Select(l => (JsonNode)JsonValue.Create(l)!)]) }.ToJsonString());
-        var parsed = RequestReaders.Serial(serial, call.Errors);
-        var contacts = RequestReaders.ContactsBody(json, call.Errors);
-        if (parsed is null || contacts is null)
-        {
-            return await LicensePageAsync(call, session, serial, new ConsoleFormState("contacts", values, call.Errors), StatusCodes.Status400BadRequest);
-        }
-
-        var result = await licenses.ReplaceContactsAsync(parsed.Value, contacts.Value, session.Audit!, call.Cancellation);
-        return await OutcomeAsync(call, session, serial, result, "contacts", "contacts", values);
+            var result = await licenses.ReplaceContactsAsync(parsed.Value, contacts.Value, post.Audit, call.Cancellation);
+            return LicenseOutcome(post, result, "contacts", "contacts");
+        }, LicenseFormAgain(serial));
     }
 
     [Function("ConsoleCustomer")]
@@ -239,45 +228,40 @@ public sealed class ConsoleFunctions(
         FunctionContext context)
     {
         var call = HttpCall.Of(request, context);
-        var session = await gate.PostAsync(call, StaffRoles.Staff, NoFields);
-        if (session.Refusal is { } refusal)
+        return await gate.FormAsync(call, StaffRoles.Staff, "retry", NoFields, async post =>
         {
-            return refusal;
-        }
+            if (!Smp.Core.Mail.OutgoingMail.IsValidId(id))
+            {
+                return post.Answer(Message(post.Person, StatusCodes.Status400BadRequest, "No such mail", "id: a mail id is a GUID."));
+            }
 
-        if (!Smp.Core.Mail.OutgoingMail.IsValidId(id))
-        {
-            return Message(session.Person, StatusCodes.Status400BadRequest, "No such mail", "id: a mail id is a GUID.");
-        }
-
-        return await dispatcher.RetryAsync(Guid.ParseExact(id, "D").ToString("D"), call.Cancellation) switch
-        {
-            RetryOutcome.Requeued => new RedirectResult("/console/mail?done=retried"),
-            RetryOutcome.NotFound => Message(session.Person, StatusCodes.Status404NotFound, "No such mail", "No mail has this id."),
-            _ => Message(session.Person, StatusCodes.Status409Conflict, "Not retried", "Only failed mail can be retried; this mail is pending or already sent.", new PageLink("/console/mail", "Back to the mail")),
-        };
+            return await dispatcher.RetryAsync(Guid.ParseExact(id, "D").ToString("D"), call.Cancellation) switch
+            {
+                RetryOutcome.Requeued => post.Done("/console/mail", "retried"),
+                RetryOutcome.NotFound => post.Answer(Message(post.Person, StatusCodes.Status404NotFound, "No such mail", "No mail has this id.")),
+                _ => post.Answer(Message(post.Person, StatusCodes.Status409Conflict, "Not retried", "Only failed mail can be retried; this mail is pending or already sent.", new PageLink("/console/mail", "Back to the mail"))),
+            };
+        }, (post, status) => Task.FromResult<IActionResult>(Message(post.Person, status, "Not retried", "The mail could not be retried.")));
     }
 
     private static string LicensePath(Serial serial) => "/console/licenses/" + Uri.EscapeDataString(serial.Value);
 
     private static string? Confirmation(HttpCall call) => Confirmations.TryGetValue(call.Query("done"), out var text) ? text : null;
 
-    private static Dictionary<string, string> Values(ConsoleSession session, IReadOnlySet<string> fields) =>
-        fields.ToDictionary(f => f, session.Field, StringComparer.Ordinal);
+    private static ContentResult NoSuchSerial(ConsolePost post) =>
+        Message(post.Person, StatusCodes.Status400BadRequest, "No such serial", "serial: " + post.Errors.ToDictionary()["serial"][0]);
 
-    private async Task<IActionResult> OutcomeAsync(HttpCall call, ConsoleSession session, string serial, CommandResult result, string done, string form, IReadOnlyDictionary<string, string> values)
+    /// <summary>A license use case's result as a console outcome: the license page with the confirmation, a 404, or the form again with the conflict on <paramref name="conflictField"/>.</summary>
+    private static ConsoleOutcome LicenseOutcome(ConsolePost post, CommandResult result, string done, string conflictField) => result.Outcome switch
     {
-        switch (result.Outcome)
-        {
-            case CommandOutcome.Created or CommandOutcome.Updated or CommandOutcome.Unchanged:
-                return new RedirectResult(LicensePath(result.License!.License.Serial) + "?done=" + done);
-            case CommandOutcome.NotFound:
-                return Message(session.Person, StatusCodes.Status404NotFound, "License not found", "No license has this serial.");
-            default:
-                call.Errors.Add(form == "renewal" ? "orderReference" : form, result.Detail ?? "The change conflicts with the recorded license.");
-                return await LicensePageAsync(call, session, serial, new ConsoleFormState(form, values, call.Errors), StatusCodes.Status409Conflict);
-        }
-    }
+        CommandOutcome.Created or CommandOutcome.Updated or CommandOutcome.Unchanged => post.Done(LicensePath(result.License!.License.Serial), done),
+        CommandOutcome.NotFound => post.Answer(Message(post.Person, StatusCodes.Status404NotFound, "License not found", "No license has this serial.")),
+        _ => post.Invalid(conflictField, result.Detail ?? "The change conflicts with the recorded license.", StatusCodes.Status409Conflict),
+    };
+
+    /// <summary>Shows the license page again with the refused form.</summary>
+    private Func<ConsolePost, int, Task<IActionResult>> LicenseFormAgain(string serial) =>
+        (post, status) => LicensePageAsync(post.Call, post.Session, serial, post.State, status);
 
     private async Task<IActionResult> LicensePageAsync(HttpCall call, ConsoleSession session, string serial, ConsoleFormState? refused, int status)
     {

@@ -124,10 +124,10 @@ public sealed partial class ReportFunctions(LicenseService licenses, LicenseResu
     }
 
     /// <summary>The token of a page that has more after it: <c>yyyy-MM-dd_SERIAL</c> of the last license listed.</summary>
-    private static string FormatToken(ExpiryPosition position) =>
+    internal static string FormatToken(ExpiryPosition position) =>
         LocalDatePattern.Iso.Format(position.ExpiresOn) + TokenSeparator + position.Serial.Value;
 
-    private static ExpiryPosition? ContinuationToken(HttpRequest request, ValidationErrors errors)
+    internal static ExpiryPosition? ContinuationToken(HttpRequest request, ValidationErrors errors)
     {
         var values = request.Query["continuationToken"];
         if (values.Count == 0)
@@ -145,7 +145,7 @@ public sealed partial class ReportFunctions(LicenseService licenses, LicenseResu
         return null;
     }
 
-    private static LocalDate? Date(HttpRequest request, string name, ValidationErrors errors)
+    internal static LocalDate? Date(HttpRequest request, string name, ValidationErrors errors)
     {
         var values = request.Query[name];
         if (values.Count != 1 || string.IsNullOrEmpty(values[0]))

@@ -37,10 +37,10 @@ public sealed class CustomerHeadersMiddleware : IFunctionsWorkerMiddleware
     }
 
     /// <summary>
-    /// The staff console's pages (SPEC section 8): styles from the app's own stylesheet only, no script, no inline
+    /// The staff console's pages (SPEC section 8): styles and the one script from the app's own files only, no inline
     /// anything; forms post to the app; never framed, sniffed or cached (they show customer data).
     /// </summary>
-    public const string ConsoleContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    public const string ConsoleContentSecurityPolicy = "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
     private static void ApplyConsole(IHeaderDictionary headers) => Apply(headers, ConsoleContentSecurityPolicy, "same-origin");
 

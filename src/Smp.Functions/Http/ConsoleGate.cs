@@ -13,7 +13,7 @@ namespace Smp.Functions.Http;
 /// <c>Origin</c>, when sent, that is the app's own). A request with no person is sent to sign in (a page) or answered
 /// 401 (a form post); a person without the role, or a cross-site post, gets a 403 page and nothing changes.
 /// </summary>
-public sealed class ConsoleGate(StaffIdentity identity, FormTokens tokens, MailSettings mail)
+public sealed partial class ConsoleGate(StaffIdentity identity, FormTokens tokens, MailSettings mail)
 {
     public const string LoginPath = "/.auth/login/aad";
     public const string LogoutPath = "/.auth/logout";
@@ -21,10 +21,13 @@ public sealed class ConsoleGate(StaffIdentity identity, FormTokens tokens, MailS
     /// <summary>Opens a page (a GET) for a person holding <paramref name="role"/>.</summary>
     public Task<ConsoleSession> PageAsync(HttpCall call, string role) => OpenAsync(call, role, null);
 
-    /// <summary>Opens a form post for a person holding <paramref name="role"/>; <paramref name="fields"/> are the form's own fields.</summary>
-    public Task<ConsoleSession> PostAsync(HttpCall call, string role, IReadOnlySet<string> fields) => OpenAsync(call, role, fields);
+    /// <summary>
+    /// Opens a form post for a person holding <paramref name="role"/>; <paramref name="fields"/> are the form's own
+    /// fields (and files); <paramref name="maxBytes"/> bounds its body.
+    /// </summary>
+    public Task<ConsoleSession> PostAsync(HttpCall call, string role, IReadOnlySet<string> fields, long maxBytes = JsonBody.MaxBytes) => OpenAsync(call, role, fields, maxBytes);
 
-    private async Task<ConsoleSession> OpenAsync(HttpCall call, string role, IReadOnlySet<string>? fields)
+    private async Task<ConsoleSession> OpenAsync(HttpCall call, string role, IReadOnlySet<string>? fields, long maxBytes = JsonBody.MaxBytes)
     {
         ArgumentNullException.ThrowIfNull(call);
         var request = call.Request;
@@ -44,7 +47,7 @@ public sealed class ConsoleGate(StaffIdentity identity, FormTokens tokens, MailS
         if (fields is not null)
         {
             var known = new HashSet<string>(fields, StringComparer.Ordinal) { FormTokens.FieldName };
-            form = request.HasFormContentType && ForeignOrigin(request) is false ? await call.FormAsync(known) : null;
+            form = request.HasFormContentType && ForeignOrigin(request) is false ? await call.FormAsync(known, maxBytes) : null;
             var posted = form is null ? null : FormBody.Single(form, FormTokens.FieldName);
             if (form is null || !await tokens.VerifyAsync(person.Id, posted, call.Cancellation))
             {

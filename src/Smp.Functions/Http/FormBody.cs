@@ -11,19 +11,22 @@ public static class FormBody
     /// </summary>
     public const int MaxValueLength = 1024;
 
-    /// <summary>The form's fields, or null with the reasons recorded; a field not in <paramref name="known"/> is refused.</summary>
-    public static async Task<IFormCollection?> ReadAsync(HttpRequest request, IReadOnlySet<string> known, ValidationErrors errors, CancellationToken cancellationToken)
+    /// <summary>
+    /// The form's fields, or null with the reasons recorded; a field (or file) not in <paramref name="known"/> is
+    /// refused. <paramref name="maxBytes"/> bounds the body (a console upload's file allows more than the 64 KiB of a form).
+    /// </summary>
+    public static async Task<IFormCollection?> ReadAsync(HttpRequest request, IReadOnlySet<string> known, ValidationErrors errors, CancellationToken cancellationToken, long maxBytes = JsonBody.MaxBytes)
     {
-        if (request.ContentLength > JsonBody.MaxBytes)
+        if (request.ContentLength > maxBytes)
         {
-            errors.Add("body", $"The request body is larger than {JsonBody.MaxBytes} bytes.");
+            errors.Add("body", $"The request body is larger than {maxBytes} bytes.");
             return null;
         }
 
         IFormCollection form;
         try
         {
-            form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { ValueLengthLimit = MaxValueLength, KeyLengthLimit = 64, ValueCountLimit = 16, MultipartBodyLengthLimit = JsonBody.MaxBytes }, cancellationToken);
+            form = await request.ReadFormAsync(new Microsoft.AspNetCore.Http.Features.FormOptions { ValueLengthLimit = MaxValueLength, KeyLengthLimit = 64, ValueCountLimit = 16, MultipartBodyLengthLimit = maxBytes }, cancellationToken);
         }
         catch (InvalidDataException ex)
         {
@@ -39,7 +42,7 @@ public static class FormBody
             return null;
         }
 
-        foreach (var key in form.Keys.Where(k => !known.Contains(k)))
+        foreach (var key in form.Keys.Concat(form.Files.Select(f => f.Name)).Where(k => !known.Contains(k)))
         {
             errors.Add(key, "Unknown field.");
         }

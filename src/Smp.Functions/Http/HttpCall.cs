@@ -72,7 +72,7 @@ public sealed class HttpCall
     public Task<JsonDocument?> JsonAsync() => JsonBody.ReadObjectAsync(Request, Errors, Cancellation);
 
     /// <summary>The posted form's fields, or null with the reasons recorded (see <see cref="FormBody"/>).</summary>
-    public Task<IFormCollection?> FormAsync(IReadOnlySet<string> known) => FormBody.ReadAsync(Request, known, Errors, Cancellation);
+    public Task<IFormCollection?> FormAsync(IReadOnlySet<string> known, long maxBytes = JsonBody.MaxBytes) => FormBody.ReadAsync(Request, known, Errors, Cancellation, maxBytes);
 
     /// <summary>
     /// The raw body, or null when it is larger than <paramref name="maxBytes"/>: reading stops at the limit (the declared

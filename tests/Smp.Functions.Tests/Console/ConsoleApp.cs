@@ -119,9 +119,10 @@ public sealed class ConsoleApp(ApiHarness api)
     }
 
     private static List<Endpoint> Discover() =>
-        [.. from method in typeof(ConsoleFunctions).GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static)
+        [.. from type in typeof(ConsoleFunctions).Assembly.GetTypes()
+            from method in type.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly)
             let function = method.GetCustomAttribute<FunctionAttribute>()
-            where function is not null
+            where function is not null && function.Name.StartsWith(ConsoleFunctions.NamePrefix, StringComparison.Ordinal)
             let trigger = method.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).Single(t => t is not null)!
             from verb in trigger.Methods!
             select new Endpoint(function.Name, verb.ToUpperInvariant(), trigger.Route!, method, new TemplateMatcher(TemplateParser.Parse(trigger.Route!), new RouteValueDictionary()))];

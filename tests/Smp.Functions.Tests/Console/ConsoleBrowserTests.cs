@@ -22,7 +22,7 @@ namespace Smp.Functions.Tests.Console;
 /// docs/console.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class ConsoleBrowserTests(AzuriteFixture azurite)
+public sealed partial class ConsoleBrowserTests(AzuriteFixture azurite)
 {
     private const string ChromiumPath = "/usr/bin/chromium";
     private const string Serial = "VT-1001";
