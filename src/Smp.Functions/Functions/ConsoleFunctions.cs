@@ -76,7 +76,7 @@ public sealed class ConsoleFunctions(
         while (after is not null && expiries.Count < ConsoleDashboardPage.MaxLicenses);
 
         var failed = await outbox.ListFailedAsync(call.Cancellation);
-        var body = ConsoleDashboardPage.Body(ExpiryFigures.From(expiries, today), failed.Count, after is not null);
+        var body = ConsoleDashboardPage.Body(ExpiryFigures.From(expiries, today), failed.Count, after is not null, session.Person!.Has(StaffRoles.Staff));
         return Page(session.Person, StatusCodes.Status200OK, "Dashboard", body);
     }
 
