@@ -388,7 +388,7 @@ public static class PlanDecisions
             data[LicenseEventData.Reason] = reason;
         }
 
-        var updated = license with { Replacement = new Replacement(newSerial, reason, now, context.Actor, context.CorrelationId, Completed: false) };
+        var updated = license with { Replacement = new Replacement(newSerial, reason, now, context.Actor, context.CorrelationId, Completed: false, context.ActorId) };
         return new Decision.Change(updated, Event(LicenseEventTypes.ReplacementStarted, now, context, data));
     }
 
@@ -429,7 +429,7 @@ public static class PlanDecisions
             data[LicenseEventData.Reason] = replacement.Reason;
         }
 
-        return new Decision.Change(license, Event(LicenseEventTypes.ReplacementOf, replacement.RequestedAt, new CommandContext(replacement.Actor, replacement.CorrelationId), data));
+        return new Decision.Change(license, Event(LicenseEventTypes.ReplacementOf, replacement.RequestedAt, replacement.Context, data));
     }
 
     /// <summary>SPEC section 10, step 3 on the old license: the replacement is done; the license is replaced from now on.</summary>
@@ -454,7 +454,7 @@ public static class PlanDecisions
 
         return new Decision.Change(
             license with { Replacement = replacement with { Completed = true } },
-            Event(LicenseEventTypes.ReplacedBy, now, new CommandContext(replacement.Actor, replacement.CorrelationId), data));
+            Event(LicenseEventTypes.ReplacedBy, now, replacement.Context, data));
     }
 
     /// <summary>
@@ -471,7 +471,7 @@ public static class PlanDecisions
 
         return new Decision.Change(
             license with { Replacement = null },
-            Event(LicenseEventTypes.ReplacementAbandoned, now, new CommandContext(replacement.Actor, replacement.CorrelationId), new Dictionary<string, string>
+            Event(LicenseEventTypes.ReplacementAbandoned, now, replacement.Context, new Dictionary<string, string>
             {
                 [LicenseEventData.NewSerial] = replacement.NewSerial.Value,
             }));

@@ -145,6 +145,21 @@ public sealed class ConsoleLicenseActionTests : IDisposable
     }
 
     [Fact]
+    public async Task R15_every_event_of_a_console_replacement_records_the_person_and_their_id()
+    {
+        await ActivateAsync();
+
+        Assert.Equal(302, (await PostAsync($"/console/licenses/{Serial}/replacement", new() { ["newSerial"] = NewSerial }, await TokenAsync(AdminPrincipal), AdminPrincipal)).Status);
+
+        foreach (var (serial, type) in new[] { (Serial, LicenseEventTypes.ReplacedBy), (NewSerial, LicenseEventTypes.ReplacementOf) })
+        {
+            var recorded = Assert.Single(await MailTestKit.EventsAsync(_api, serial, type));
+            Assert.Equal("Avery Admin", recorded.GetProperty("actor").GetString());
+            Assert.Equal(AdminId, recorded.GetProperty("actorId").GetString());
+        }
+    }
+
+    [Fact]
     public async Task Section10_a_replacement_onto_the_same_serial_shows_the_form_again_naming_newSerial()
     {
         await ActivateAsync();
