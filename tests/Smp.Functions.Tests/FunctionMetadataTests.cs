@@ -46,6 +46,11 @@ public class FunctionMetadataTests
         { "ConsoleCustomer", "console/customers/{customerId}", "get", "Anonymous" },
         { "ConsoleMail", "console/mail", "get", "Anonymous" },
         { "ConsoleRetryMail", "console/mail/{id}/retry", "post", "Anonymous" },
+        { "ConsoleSendTermMail", "console/licenses/{serial}/term-mail", "post", "Anonymous" },
+        { "ConsoleSendPasswordLink", "console/licenses/{serial}/password-link", "post", "Anonymous" },
+        { "ConsoleReplaceDongle", "console/licenses/{serial}/replacement", "post", "Anonymous" },
+        { "ConsoleNewActivation", "console/activations/new", "get", "Anonymous" },
+        { "ConsoleRecordActivation", "console/activations", "post", "Anonymous" },
     };
 
     public static TheoryData<string, string> TimerFunctions => new()
