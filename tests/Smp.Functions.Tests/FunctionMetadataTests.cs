@@ -58,6 +58,11 @@ public class FunctionMetadataTests
         { "ConsoleUploadImport", "console/imports", "post", "Anonymous" },
         { "ConsoleImport", "console/imports/{id}", "get", "Anonymous" },
         { "ConsoleRunImport", "console/imports/{id}/run", "post", "Anonymous" },
+        { "ConsoleSendTermMail", "console/licenses/{serial}/term-mail", "post", "Anonymous" },
+        { "ConsoleSendPasswordLink", "console/licenses/{serial}/password-link", "post", "Anonymous" },
+        { "ConsoleReplaceDongle", "console/licenses/{serial}/replacement", "post", "Anonymous" },
+        { "ConsoleNewActivation", "console/activations/new", "get", "Anonymous" },
+        { "ConsoleRecordActivation", "console/activations", "post", "Anonymous" },
     };
 
     public static TheoryData<string, string> TimerFunctions => new()

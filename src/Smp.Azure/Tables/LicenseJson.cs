@@ -33,7 +33,8 @@ internal sealed record ReplacementJson(
     Instant RequestedAt,
     string Actor,
     string CorrelationId,
-    bool Completed);
+    bool Completed,
+    string? ActorId = null);
 
 /// <summary>The dates of an imported plan (added to schema 1 as an optional member: activated licenses have none).</summary>
 internal sealed record ImportedJson(LocalDate? ActivationEmailSentOn, LocalDate Start, LocalDate ExpiresOn);
@@ -91,7 +92,7 @@ internal static class LicenseJsonMapper
             [.. license.Reminders.Select(r => new ReminderJson(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId, r.DueOn))],
             license.ReplacementOf?.Value,
             license.Replacement is { } replacement
-                ? new ReplacementJson(replacement.NewSerial.Value, replacement.Reason, replacement.RequestedAt, replacement.Actor, replacement.CorrelationId, replacement.Completed)
+                ? new ReplacementJson(replacement.NewSerial.Value, replacement.Reason, replacement.RequestedAt, replacement.Actor, replacement.CorrelationId, replacement.Completed, replacement.ActorId)
                 : null,
             license.Imported is { } imported ? new ImportedJson(imported.ActivationEmailSentOn, imported.Start, imported.ExpiresOn) : null);
         return JsonSerializer.Serialize(document, Options);
@@ -134,7 +135,7 @@ internal static class LicenseJsonMapper
                 r.DueOn))],
             ReplacementOf = document.ReplacementOf is { } replacementOf ? Smp.Core.Plans.Serial.Parse(replacementOf) : null,
             Replacement = document.Replacement is { } replacement
-                ? new Replacement(Smp.Core.Plans.Serial.Parse(replacement.NewSerial), replacement.Reason, replacement.RequestedAt, replacement.Actor, replacement.CorrelationId, replacement.Completed)
+                ? new Replacement(Smp.Core.Plans.Serial.Parse(replacement.NewSerial), replacement.Reason, replacement.RequestedAt, replacement.Actor, replacement.CorrelationId, replacement.Completed, replacement.ActorId)
                 : null,
             Imported = document.Imported is { } imported ? new ImportedPlan(imported.ActivationEmailSentOn, imported.Start, imported.ExpiresOn) : null,
         };

@@ -40,6 +40,7 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
             ["Scope"] = request.Scope == QuoteScope.Customer ? "customer" : "license",
             ["Actor"] = request.Actor,
             ["CorrelationId"] = request.CorrelationId,
+            ["ActorId"] = request.ActorId,
             ["Status"] = Pending,
         };
         try
@@ -119,7 +120,8 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
                 entity.GetString("Scope") == "customer" ? QuoteScope.Customer : QuoteScope.License,
                 LocalDatePattern.Iso.Parse(entity.PartitionKey).Value,
                 entity.GetString("Actor"),
-                entity.GetString("CorrelationId")),
+                entity.GetString("CorrelationId"),
+                entity.GetString("ActorId")),
             entity.ETag.ToString(),
             entity.GetInt32("FailedAttempts") ?? 0));
     }

@@ -101,4 +101,8 @@ public enum PlanStatus
 /// A dongle replacement as recorded on the old license: the new serial, why, and who asked when. The intent is
 /// written first (<see cref="Completed"/> false) so that any reader, a repeated request or the next scan can finish it.
 /// </summary>
-public sealed record Replacement(Serial NewSerial, string? Reason, Instant RequestedAt, string Actor, string CorrelationId, bool Completed);
+public sealed record Replacement(Serial NewSerial, string? Reason, Instant RequestedAt, string Actor, string CorrelationId, bool Completed, string? ActorId = null)
+{
+    /// <summary>Who asked for the replacement (R15): every event of it records them, whichever run finishes it.</summary>
+    public CommandContext Context => new(Actor, CorrelationId, ActorId);
+}

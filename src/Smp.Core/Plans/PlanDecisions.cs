@@ -403,7 +403,7 @@ public static class PlanDecisions
             data[LicenseEventData.Reason] = reason;
         }
 
-        var updated = license with { Replacement = new Replacement(newSerial, reason, now, context.Actor, context.CorrelationId, Completed: false) };
+        var updated = license with { Replacement = new Replacement(newSerial, reason, now, context.Actor, context.CorrelationId, Completed: false, context.ActorId) };
         return new Decision.Change(updated, Event(LicenseEventTypes.ReplacementStarted, now, context, data));
     }
 
@@ -456,7 +456,7 @@ public static class PlanDecisions
             data[LicenseEventData.Reason] = replacement.Reason;
         }
 
-        return new Decision.Change(license, Event(LicenseEventTypes.ReplacementOf, replacement.RequestedAt, new CommandContext(replacement.Actor, replacement.CorrelationId), data));
+        return new Decision.Change(license, Event(LicenseEventTypes.ReplacementOf, replacement.RequestedAt, replacement.Context, data));
     }
 
     /// <summary>SPEC section 10, step 3 on the old license: the replacement is done; the license is replaced from now on.</summary>
@@ -481,7 +481,7 @@ public static class PlanDecisions
 
         return new Decision.Change(
             license with { Replacement = replacement with { Completed = true } },
-            Event(LicenseEventTypes.ReplacedBy, now, new CommandContext(replacement.Actor, replacement.CorrelationId), data));
+            Event(LicenseEventTypes.ReplacedBy, now, replacement.Context, data));
     }
 
     /// <summary>
@@ -498,7 +498,7 @@ public static class PlanDecisions
 
         return new Decision.Change(
             license with { Replacement = null },
-            Event(LicenseEventTypes.ReplacementAbandoned, now, new CommandContext(replacement.Actor, replacement.CorrelationId), new Dictionary<string, string>
+            Event(LicenseEventTypes.ReplacementAbandoned, now, replacement.Context, new Dictionary<string, string>
             {
                 [LicenseEventData.NewSerial] = replacement.NewSerial.Value,
             }));

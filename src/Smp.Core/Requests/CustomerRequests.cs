@@ -103,7 +103,7 @@ public sealed class CustomerRequests(
     public CustomerRequest Today(string kind, Serial serial, string? version, QuoteScope scope, CommandContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new CustomerRequest(kind, serial, version, scope, calendar.Today, context.Actor, context.CorrelationId);
+        return new CustomerRequest(kind, serial, version, scope, calendar.Today, context.Actor, context.CorrelationId, context.ActorId);
     }
 
     /// <summary>
@@ -139,6 +139,18 @@ public sealed class CustomerRequests(
 
         await queue.RecordAsync(request, cancellationToken);
         return true;
+    }
+
+    /// <summary>
+    /// A request a signed-in staff member makes for the license's contacts from the console (SPEC section 7): recorded
+    /// for the same background work as a customer's, without the anonymous limits (the person is known and recorded
+    /// on the event); the route's daily cap still applies when it is acted on. False when the same request (kind,
+    /// serial, version, day) was recorded before: it is acted on once, so no second mail goes out.
+    /// </summary>
+    public Task<bool> AcceptFromStaffAsync(CustomerRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return queue.RecordAsync(request, cancellationToken);
     }
 
     /// <summary>

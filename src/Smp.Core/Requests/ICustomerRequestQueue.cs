@@ -14,13 +14,14 @@ public static class CustomerRequestKinds
 
 /// <summary>
 /// One customer request, identified by what it asks (<see cref="Key"/>: kind, serial, version or scope, business
-/// day), never by an id the caller chose. The actor and correlation id are kept for the audit trail.
+/// day), never by an id the caller chose. The actor, their id (a signed-in person asking from the console) and the
+/// correlation id are kept for the audit trail.
 /// </summary>
-public sealed record CustomerRequest(string Kind, Serial Serial, string? Version, QuoteScope Scope, LocalDate Day, string Actor, string CorrelationId)
+public sealed record CustomerRequest(string Kind, Serial Serial, string? Version, QuoteScope Scope, LocalDate Day, string Actor, string CorrelationId, string? ActorId = null)
 {
     public string Key => string.Join('|', Kind, Serial.Value, Version ?? "-", Scope == QuoteScope.Customer ? "customer" : "license", NodaTime.Text.LocalDatePattern.Iso.Format(Day));
 
-    public CommandContext Context => new(Actor, CorrelationId);
+    public CommandContext Context => new(Actor, CorrelationId, ActorId);
 
     /// <summary>64 bits of SHA-256 of <see cref="Key"/>, as the limits count it.</summary>
     public string Digest => DigestOf(Key);

@@ -7,6 +7,7 @@ using NodaTime;
 using Smp.Core.Licenses;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
+using Smp.Core.Requests;
 using Smp.Core.Updates;
 using Smp.Functions.Http;
 using Smp.Functions.Staff;
@@ -26,7 +27,8 @@ public sealed class ConsoleFunctions(
     UpdateService updates,
     BusinessCalendar calendar,
     IMailOutbox outbox,
-    MailDispatcher dispatcher)
+    MailDispatcher dispatcher,
+    CustomerRequests requests)
 {
     /// <summary>Every console function's name starts with this; the headers of section 8 are set on them.</summary>
     public const string NamePrefix = "Console";
@@ -34,6 +36,11 @@ public sealed class ConsoleFunctions(
     private static readonly string[] NoFields = [];
     private static readonly string[] RenewalFields = ["orderReference", "months"];
     private static readonly string[] ContactsFields = ["contacts"];
+    private static readonly string[] PasswordLinkFields = ["version"];
+    private static readonly string[] ReplacementFields = ["newSerial", "reason"];
+
+    /// <summary>The activation form's fields, named as the API's body fields so that each error names its field.</summary>
+    private static readonly string[] ActivationFields = ["serial", "product", "customer.id", "customer.name", "contacts", "onSiteTraining", "activationEmailSentAt"];
 
     [Function("ConsoleStylesheet")]
     public static IActionResult Stylesheet(
@@ -69,7 +76,7 @@ public sealed class ConsoleFunctions(
         while (after is not null && expiries.Count < ConsoleDashboardPage.MaxLicenses);
 
         var failed = await outbox.ListFailedAsync(call.Cancellation);
-        var body = ConsoleDashboardPage.Body(ExpiryFigures.From(expiries, today), failed.Count, after is not null);
+        var body = ConsoleDashboardPage.Body(ExpiryFigures.From(expiries, today), failed.Count, after is not null, session.Person!.Has(StaffRoles.Staff));
         return Page(session.Person, StatusCodes.Status200OK, "Dashboard", body);
     }
 
@@ -176,6 +183,158 @@ public sealed class ConsoleFunctions(
         }, LicenseFormAgain(serial));
     }
 
+    [Function("ConsoleSendTermMail")]
+    public async Task<IActionResult> SendTermMail(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "console/licenses/{serial}/term-mail")] HttpRequest request,
+        string serial,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        return await gate.FormAsync(call, StaffRoles.Staff, "term-mail", NoFields, async post =>
+        {
+            if (RequestReaders.Serial(serial, post.Errors) is not { } parsed)
+            {
+                return post.Answer(NoSuchSerial(post));
+            }
+
+            if (await licenses.GetAsync(parsed, call.Cancellation) is null)
+            {
+                return post.Answer(LicenseNotFound(post));
+            }
+
+            // The same use case as POST /api/term-requests: recorded for the background work, which mails the contacts.
+            var recorded = await requests.AcceptFromStaffAsync(requests.Today(CustomerRequestKinds.Term, parsed, null, QuoteScope.License, post.Audit), call.Cancellation);
+            return post.Done(LicensePath(parsed), recorded ? "term-queued" : "term-already");
+        }, LicenseFormAgain(serial));
+    }
+
+    [Function("ConsoleSendPasswordLink")]
+    public async Task<IActionResult> SendPasswordLink(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "console/licenses/{serial}/password-link")] HttpRequest request,
+        string serial,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        return await gate.FormAsync(call, StaffRoles.Staff, "password-link", PasswordLinkFields, async post =>
+        {
+            if (RequestReaders.Serial(serial, post.Errors) is not { } parsed)
+            {
+                return post.Answer(NoSuchSerial(post));
+            }
+
+            if (await licenses.GetAsync(parsed, call.Cancellation) is not { } stored)
+            {
+                return post.Answer(LicenseNotFound(post));
+            }
+
+            if (UpdateReaders.Version(post["version"], post.Errors) is not { } version)
+            {
+                return post.Invalid();
+            }
+
+            var released = await updates.EntitlementsAsync(stored.License, call.Cancellation);
+            if (!released.Any(e => e.Release.Version == version))
+            {
+                return post.Invalid("version", "No update with this version has been released.");
+            }
+
+            // The same use case as POST /api/password-requests: the background work sends the link when R13 allows.
+            var recorded = await requests.AcceptFromStaffAsync(requests.Today(CustomerRequestKinds.PasswordLink, parsed, version.Value, QuoteScope.License, post.Audit), call.Cancellation);
+            return post.Done(LicensePath(parsed), recorded ? "password-link-queued" : "password-link-already");
+        }, LicenseFormAgain(serial));
+    }
+
+    [Function("ConsoleReplaceDongle")]
+    public async Task<IActionResult> ReplaceDongle(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "console/licenses/{serial}/replacement")] HttpRequest request,
+        string serial,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        return await gate.FormAsync(call, StaffRoles.Admin, "replacement", ReplacementFields, async post =>
+        {
+            var body = new JsonObject { ["newSerial"] = post["newSerial"] };
+            if (post["reason"].Length > 0)
+            {
+                body["reason"] = post["reason"];
+            }
+
+            using var json = JsonDocument.Parse(body.ToJsonString());
+            var parsed = RequestReaders.Serial(serial, post.Errors);
+            if (parsed is null)
+            {
+                return post.Answer(NoSuchSerial(post));
+            }
+
+            if (RequestReaders.Replacement(json, parsed, post.Errors) is not { } replacement)
+            {
+                return post.Invalid();
+            }
+
+            var result = await licenses.ReplaceAsync(parsed.Value, replacement.NewSerial, replacement.Reason, post.Audit, call.Cancellation);
+            return result.Outcome switch
+            {
+                // The old license's page, which now says replaced and links the new serial; the confirmation links it too.
+                CommandOutcome.Created or CommandOutcome.Updated or CommandOutcome.Unchanged => post.Done(LicensePath(parsed.Value), "replaced"),
+                CommandOutcome.NotFound => post.Answer(LicenseNotFound(post)),
+                _ => post.Invalid("newSerial", result.Detail ?? "The replacement conflicts with the recorded licenses.", StatusCodes.Status409Conflict),
+            };
+        }, LicenseFormAgain(serial));
+    }
+
+    [Function("ConsoleNewActivation")]
+    public async Task<IActionResult> NewActivation(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "console/activations/new")] HttpRequest request,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        var session = await gate.PageAsync(call, StaffRoles.Staff);
+        if (session.Refusal is { } refusal)
+        {
+            return refusal;
+        }
+
+        return Page(session.Person, StatusCodes.Status200OK, "Record an activation", ConsoleActivationPage.Body(session.FormToken!, null, calendar.Now, calendar.Zone));
+    }
+
+    [Function("ConsoleRecordActivation")]
+    public async Task<IActionResult> RecordActivation(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = "console/activations")] HttpRequest request,
+        FunctionContext context)
+    {
+        var call = HttpCall.Of(request, context);
+        return await gate.FormAsync(call, StaffRoles.Staff, "activation", ActivationFields, async post =>
+        {
+            var lines = post["contacts"].Split(['\n', ',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var body = new JsonObject
+            {
+                ["serial"] = post["serial"],
+                ["customer"] = new JsonObject { ["id"] = post["customer.id"], ["name"] = post["customer.name"] },
+                ["contacts"] = new JsonArray([.. lines.Select(l => (JsonNode)JsonValue.Create(l)!)]),
+                ["onSiteTraining"] = post["onSiteTraining"] == "true",
+                ["activationEmailSentAt"] = ConsoleActivationPage.InstantText(post["activationEmailSentAt"], calendar.Zone),
+            };
+            if (post["product"].Length > 0)
+            {
+                body["product"] = post["product"];
+            }
+
+            using var json = JsonDocument.Parse(body.ToJsonString());
+            if (RequestReaders.Activation(json, post.Errors, calendar.Now) is not { } command)
+            {
+                return post.Invalid();
+            }
+
+            var result = await licenses.ActivateAsync(command, post.Audit, call.Cancellation);
+            return result.Outcome switch
+            {
+                CommandOutcome.Created or CommandOutcome.Updated => post.Done(LicensePath(command.Serial), "activated"),
+                CommandOutcome.Unchanged => post.Done(LicensePath(command.Serial), "activation-repeated"),
+                _ => post.Invalid("serial", result.Detail ?? "This serial is already activated with other data.", StatusCodes.Status409Conflict),
+            };
+        }, (post, status) => Task.FromResult<IActionResult>(Page(post.Person, status, "Record an activation", ConsoleActivationPage.Body(post.Session.FormToken!, post.State, calendar.Now, calendar.Zone))));
+    }
+
     [Function("ConsoleCustomer")]
     public async Task<IActionResult> Customer(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "console/customers/{customerId}")] HttpRequest request,
@@ -248,6 +407,9 @@ public sealed class ConsoleFunctions(
 
     private static string? Confirmation(HttpCall call) => Confirmations.TryGetValue(call.Query("done"), out var text) ? text : null;
 
+    private static ContentResult LicenseNotFound(ConsolePost post) =>
+        Message(post.Person, StatusCodes.Status404NotFound, "License not found", "No license has this serial.");
+
     private static ContentResult NoSuchSerial(ConsolePost post) =>
         Message(post.Person, StatusCodes.Status400BadRequest, "No such serial", "serial: " + post.Errors.ToDictionary()["serial"][0]);
 
@@ -255,7 +417,7 @@ public sealed class ConsoleFunctions(
     private static ConsoleOutcome LicenseOutcome(ConsolePost post, CommandResult result, string done, string conflictField) => result.Outcome switch
     {
         CommandOutcome.Created or CommandOutcome.Updated or CommandOutcome.Unchanged => post.Done(LicensePath(result.License!.License.Serial), done),
-        CommandOutcome.NotFound => post.Answer(Message(post.Person, StatusCodes.Status404NotFound, "License not found", "No license has this serial.")),
+        CommandOutcome.NotFound => post.Answer(LicenseNotFound(post)),
         _ => post.Invalid(conflictField, result.Detail ?? "The change conflicts with the recorded license.", StatusCodes.Status409Conflict),
     };
 
@@ -274,6 +436,10 @@ public sealed class ConsoleFunctions(
         var entitlements = await updates.EntitlementsAsync(stored.License, call.Cancellation);
         var document = results.Document(stored, events) with { Updates = [.. entitlements.Select(UpdateEntitlementDocument.From)] };
         var body = ConsoleLicensePage.Body(document, calendar.Today, calendar.Zone, session.Person!, session.FormToken!, refused);
-        return Page(session.Person, status, "License " + document.Serial, body, refused is null ? Confirmation(call) : null);
+        var confirmation = refused is null ? Confirmation(call) : null;
+        var link = confirmation is not null && call.Query("done") == "replaced" && document.ReplacedBy is { } newSerial
+            ? new PageLink("/console/licenses/" + Uri.EscapeDataString(newSerial), "Open the new license " + newSerial)
+            : null;
+        return Page(session.Person, status, "License " + document.Serial, body, confirmation, link);
     }
 }

@@ -11,11 +11,13 @@ namespace Smp.Functions.Http;
 public static class ConsoleDashboardPage
 {
     private static readonly YearMonthPattern MonthPattern = YearMonthPattern.CreateWithInvariantCulture("MMM uuuu");
+    private static readonly YearMonthPattern ShortMonthPattern = YearMonthPattern.CreateWithInvariantCulture("MMM");
+    private static readonly YearMonthPattern YearPattern = YearMonthPattern.CreateWithInvariantCulture("uuuu");
 
-    public static string Body(ExpiryFigures figures, int failedMail, bool partial)
+    public static string Body(ExpiryFigures figures, int failedMail, bool partial, bool canActivate = false)
     {
         ArgumentNullException.ThrowIfNull(figures);
-        var html = new StringBuilder("<dl class=\"facts\">")
+        var html = new StringBuilder(canActivate ? "<p><a href=\"/console/activations/new\">Record an activation</a></p>" : string.Empty).Append("<dl class=\"facts\">")
             .Append("<dt>Expiring in 30 days</dt><dd id=\"expiring-30\">").Append(Number(figures.ExpiringIn30Days)).Append("</dd>")
             .Append("<dt>Expiring in 90 days</dt><dd id=\"expiring-90\">").Append(Number(figures.ExpiringIn90Days)).Append("</dd>")
             .Append("<dt>Lapsed in the last 90 days</dt><dd id=\"lapsed-90\">").Append(Number(figures.LapsedInLast90Days)).Append("</dd>")
@@ -40,13 +42,20 @@ public static class ConsoleDashboardPage
         const int Height = 160;
         var max = Math.Max(1, series.Max(s => s.Count));
         var barWidth = (Width - 20) / series.Count;
-        var svg = new StringBuilder($"<svg class=\"chart\" viewBox=\"0 0 {Width} {Height + 20}\" role=\"img\" aria-labelledby=\"{id}-title\"><title id=\"{id}-title\">")
+        var svg = new StringBuilder($"<svg class=\"chart\" viewBox=\"0 0 {Width} {Height + 36}\" role=\"img\" aria-labelledby=\"{id}-title\"><title id=\"{id}-title\">")
             .Append(H(caption)).Append("</title>");
         for (var i = 0; i < series.Count; i++)
         {
             var h = (Height - 10) * series[i].Count / (double)max;
             svg.Append(string.Create(CultureInfo.InvariantCulture, $"<rect x=\"{10 + (i * barWidth) + 4}\" y=\"{Height - h:0.#}\" width=\"{barWidth - 8}\" height=\"{h:0.#}\"><title>"))
                 .Append(H($"{MonthPattern.Format(series[i].Month)}: {series[i].Count}")).Append("</title></rect>");
+
+            // The month under its bar on the axis: its short name, and the year below it.
+            var centre = 10 + (i * barWidth) + (barWidth / 2);
+            svg.Append(string.Create(CultureInfo.InvariantCulture, $"<text class=\"month\" x=\"{centre}\" y=\"{Height + 16}\" text-anchor=\"middle\"><tspan x=\"{centre}\">"))
+                .Append(H(ShortMonthPattern.Format(series[i].Month)))
+                .Append(string.Create(CultureInfo.InvariantCulture, $"</tspan><tspan x=\"{centre}\" dy=\"14\">"))
+                .Append(H(YearPattern.Format(series[i].Month))).Append("</tspan></text>");
         }
 
         svg.Append("</svg>");

@@ -42,21 +42,37 @@ public sealed partial class ConsoleGate(StaffIdentity identity, FormTokens token
                 return ConsoleSession.Refused(ConsolePages.Message(person, StatusCodes.Status403Forbidden, "Not allowed", $"This needs the role {role}, which you do not have. Ask an administrator to grant it."));
         }
 
-        var token = await tokens.IssueAsync(person!.Id, call.Cancellation);
+        var signedIn = person!;
+        var token = await tokens.IssueAsync(signedIn, call.Cancellation);
         IFormCollection? form = null;
         if (fields is not null)
         {
-            var known = new HashSet<string>(fields, StringComparer.Ordinal) { FormTokens.FieldName };
-            form = request.HasFormContentType && ForeignOrigin(request) is false ? await call.FormAsync(known, maxBytes) : null;
-            var posted = form is null ? null : FormBody.Single(form, FormTokens.FieldName);
-            if (form is null || !await tokens.VerifyAsync(person.Id, posted, call.Cancellation))
+            if (ForeignOrigin(request))
             {
-                return ConsoleSession.Refused(ConsolePages.Message(person, StatusCodes.Status403Forbidden, "Form refused", "This form was not sent from this console (or the page was open too long). Open the page again and repeat the change."));
+                return FormRefused(signedIn, "This form was sent from another site, so it is not accepted. Open the page in the console and repeat the change.");
+            }
+
+            var known = new HashSet<string>(fields, StringComparer.Ordinal) { FormTokens.FieldName };
+            form = request.HasFormContentType ? await call.FormAsync(known, maxBytes) : null;
+            var posted = form is null ? null : FormBody.Single(form, FormTokens.FieldName);
+            switch (await tokens.CheckAsync(signedIn, posted, call.Cancellation))
+            {
+                case FormTokenCheck.Valid:
+                    break;
+                case FormTokenCheck.Expired:
+                    return FormRefused(signedIn, $"This form was opened more than {FormTokens.Lifetime.TotalHours:0} hours ago, so it is no longer accepted. Open the page again and repeat the change.");
+                case FormTokenCheck.FromTheFuture:
+                    return FormRefused(signedIn, "This form carries an issue time ahead of the server's clock, so it is not accepted. Open the page again and repeat the change.");
+                default:
+                    return FormRefused(signedIn, "This form was not issued by this console to your current sign-in (it may come from another site, another person or an earlier sign-in). Open the page again and repeat the change.");
             }
         }
 
-        return new ConsoleSession(person, null, token, form, person.Audit(call.CorrelationId));
+        return new ConsoleSession(signedIn, null, token, form, signedIn.Audit(call.CorrelationId));
     }
+
+    private static ConsoleSession FormRefused(StaffPerson person, string text) =>
+        ConsoleSession.Refused(ConsolePages.Message(person, StatusCodes.Status403Forbidden, "Form refused", text));
 
     /// <summary>The sign-in address that brings the browser back to the page it asked for.</summary>
     public static string LoginUrl(HttpRequest request)

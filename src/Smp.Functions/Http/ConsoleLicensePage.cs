@@ -32,8 +32,18 @@ public static class ConsoleLicensePage
             .Append(H(license.Customer.Name)).Append("</a> (").Append(H(license.Customer.Id)).Append(")</dd>")
             .Append("<dt>Contacts</dt><dd>").Append(H(string.Join(", ", license.Contacts))).Append("</dd>")
             .Append("<dt>On-site training</dt><dd>").Append(license.OnSiteTraining ? "yes" : "no").Append("</dd>")
-            .Append("<dt>Activated</dt><dd>").Append(Date(license.ActivatedOn)).Append("</dd>")
-            .Append("</dl>");
+            .Append("<dt>Activated</dt><dd>").Append(Date(license.ActivatedOn)).Append("</dd>");
+        if (license.ReplacedBy is { } replacedBy)
+        {
+            html.Append("<dt>Replaced by</dt><dd id=\"replaced-by\">").Append(LicenseLink(replacedBy)).Append("</dd>");
+        }
+
+        if (license.ReplacementOf is { } replacementOf)
+        {
+            html.Append("<dt>Replacement of</dt><dd id=\"replacement-of\">").Append(LicenseLink(replacementOf)).Append("</dd>");
+        }
+
+        html.Append("</dl>");
 
         html.Append("<h2>Terms</h2>").Append(Timeline(license.Terms, today));
         html.Append("<table><caption>Terms of the plan</caption><thead><tr><th scope=\"col\">Kind</th><th scope=\"col\">Start</th><th scope=\"col\">End</th><th scope=\"col\">Length</th><th scope=\"col\">Source</th><th scope=\"col\">Order</th></tr></thead><tbody>");
@@ -70,7 +80,11 @@ public static class ConsoleLicensePage
 
         html.Append("</ul>");
 
-        if (person.Has(StaffRoles.Staff))
+        if (license.ReplacedBy is not null)
+        {
+            html.Append("<p>This dongle was replaced: its plan goes on under the new serial, where every action is.</p>");
+        }
+        else if (person.Has(StaffRoles.Staff))
         {
             html.Append("<h2>Actions</h2><div class=\"actions\">");
             var renewal = refused?.Form == "renewal" ? refused : null;
@@ -103,7 +117,54 @@ public static class ConsoleLicensePage
                     + (contactsError is null ? string.Empty : " aria-invalid=\"true\" aria-describedby=\"contacts-error\"") + ">" + H(contactsValue) + "</textarea>"
                     + (contactsError is null ? string.Empty : "<span class=\"error\" id=\"contacts-error\">Contacts: " + H(contactsError) + "</span>") + "</p>",
                     "Save contacts"))
-                .Append("</section></div>");
+                .Append("</section>");
+
+            html.Append("<section aria-labelledby=\"term-mail-heading\"><h3 id=\"term-mail-heading\">Term mail</h3>")
+                .Append("<p>Mails the plan term (status, dates, terms) to the registered contacts, as a customer's request does.</p>")
+                .Append(Form($"/console/licenses/{Uri.EscapeDataString(serial)}/term-mail", token, string.Empty, "Send the term mail"))
+                .Append("</section>");
+
+            var released = license.Updates ?? [];
+            if (released.Count > 0)
+            {
+                var link = refused?.Form == "password-link" ? refused : null;
+                var chosen = link?.Value("version") ?? released.FirstOrDefault(u => u.Entitled)?.Version ?? released[0].Version;
+                var versionError = ErrorFor(link?.Errors, "version");
+                var options = new StringBuilder();
+                foreach (var update in released)
+                {
+                    options.Append("<option value=\"").Append(H(update.Version)).Append('"').Append(update.Version == chosen ? " selected" : string.Empty).Append('>')
+                        .Append(H(update.Version)).Append(update.Entitled ? " (entitled)" : " (not entitled)").Append("</option>");
+                }
+
+                html.Append("<section aria-labelledby=\"password-link-heading\"><h3 id=\"password-link-heading\">Password link</h3>")
+                    .Append(ErrorSummary(link?.Errors))
+                    .Append(Form(
+                        $"/console/licenses/{Uri.EscapeDataString(serial)}/password-link",
+                        token,
+                        "<p class=\"field\"><label for=\"version\">Update</label><select id=\"version\" name=\"version\""
+                        + (versionError is null ? string.Empty : " aria-invalid=\"true\" aria-describedby=\"version-error\"") + ">" + options + "</select>"
+                        + (versionError is null ? string.Empty : "<span class=\"error\" id=\"version-error\">Update: " + H(versionError) + "</span>") + "</p>",
+                        "Send a password link"))
+                    .Append("</section>");
+            }
+
+            if (person.Has(StaffRoles.Admin))
+            {
+                var replacement = refused?.Form == "replacement" ? refused : null;
+                html.Append("<section aria-labelledby=\"replacement-heading\"><h3 id=\"replacement-heading\">Replace the dongle</h3>")
+                    .Append("<p>Moves the plan, its history and the reminders sent to the new dongle's serial; this license becomes replaced.</p>")
+                    .Append(ErrorSummary(replacement?.Errors))
+                    .Append(Form(
+                        $"/console/licenses/{Uri.EscapeDataString(serial)}/replacement",
+                        token,
+                        Field("newSerial", "newSerial", "New serial", replacement?.Value("newSerial") ?? string.Empty, replacement?.Errors, extra: " required maxlength=\"32\"")
+                        + Field("reason", "reason", "Reason (optional)", replacement?.Value("reason") ?? string.Empty, replacement?.Errors, extra: " maxlength=\"500\""),
+                        "Replace the dongle"))
+                    .Append("</section>");
+            }
+
+            html.Append("</div>");
         }
 
         html.Append("<h2>Events</h2><table class=\"events\"><caption>Every change, oldest first</caption><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Event</th><th scope=\"col\">By</th><th scope=\"col\">Details</th></tr></thead><tbody>");
@@ -120,6 +181,9 @@ public static class ConsoleLicensePage
 
         return html.Append("</tbody></table>").ToString();
     }
+
+    private static string LicenseLink(string serial) =>
+        "<a href=\"/console/licenses/" + H(Uri.EscapeDataString(serial)) + "\">" + H(serial) + "</a>";
 
     /// <summary>The terms as bars on one line of time, with today marked; the table beside it holds the same dates.</summary>
     private static string Timeline(IReadOnlyList<TermDocument> terms, LocalDate today)

@@ -24,6 +24,13 @@ public static class ConsolePages
         ["training"] = "The on-site training was recorded.",
         ["contacts"] = "The contacts were saved.",
         ["retried"] = "The mail was queued to be sent again.",
+        ["term-queued"] = "The term mail was queued: the background work mails it to the license's registered contacts within a few minutes.",
+        ["term-already"] = "A term mail for this license was already asked for today; it goes out once, so no second copy is sent.",
+        ["password-link-queued"] = "The password link was queued: the background work mails it to the license's registered contacts within a few minutes, if the plan includes this update.",
+        ["password-link-already"] = "A password link for this update was already asked for today; it goes out once, so no second copy is sent.",
+        ["replaced"] = "The dongle was replaced: the plan, its history and the reminders sent moved to the new serial.",
+        ["activated"] = "The activation was recorded.",
+        ["activation-repeated"] = "This activation was already recorded with the same data; nothing changed.",
     };
 
     public static string H(string text) => CustomerPages.Html(text);
@@ -34,7 +41,7 @@ public static class ConsolePages
         ZonedDateTimePattern.CreateWithInvariantCulture("uuuu'-'MM'-'dd HH':'mm", null).Format(instant.InZone(zone));
 
     /// <summary>A whole console page.</summary>
-    public static ContentResult Page(StaffPerson? person, int status, string title, string body, string? confirmation = null)
+    public static ContentResult Page(StaffPerson? person, int status, string title, string body, string? confirmation = null, PageLink? confirmationLink = null)
     {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
@@ -60,7 +67,13 @@ public static class ConsolePages
         html.Append("</header><main><h1>").Append(H(title)).Append("</h1>");
         if (confirmation is not null)
         {
-            html.Append("<p class=\"done\" role=\"status\">").Append(H(confirmation)).Append("</p>");
+            html.Append("<p class=\"done\" role=\"status\">").Append(H(confirmation));
+            if (confirmationLink is not null)
+            {
+                html.Append(" <a href=\"").Append(H(confirmationLink.Href)).Append("\">").Append(H(confirmationLink.Text)).Append("</a>");
+            }
+
+            html.Append("</p>");
         }
 
         html.Append(body).Append("</main></body></html>");

@@ -38,8 +38,11 @@ public static class StaffRoles
     }
 }
 
-/// <summary>A signed-in person: the sign-in name shown and recorded as actor, the directory object id and their roles.</summary>
-public sealed record StaffPerson(string Name, string Id, IReadOnlyList<string> Roles)
+/// <summary>
+/// A signed-in person: the sign-in name shown and recorded as actor, the directory object id, their roles, and the
+/// sign-in session when the platform names one (Entra ID's <c>sid</c> claim; form tokens are bound to it).
+/// </summary>
+public sealed record StaffPerson(string Name, string Id, IReadOnlyList<string> Roles, string? Session = null)
 {
     public bool Has(string role) => StaffRoles.Covers(Roles, role);
 
@@ -64,6 +67,9 @@ public static class ClientPrincipal
 {
     public const string Header = "X-MS-CLIENT-PRINCIPAL";
     public const string ObjectIdClaim = "http://schemas.microsoft.com/identity/claims/objectidentifier";
+
+    /// <summary>Entra ID's sign-in session id, the same for every token of one sign-in.</summary>
+    public const string SessionClaim = "sid";
     private const int MaxHeaderLength = 16 * 1024;
 
     public static StaffPerson? Parse(string? header)
@@ -114,7 +120,7 @@ public static class ClientPrincipal
             }
 
             var roles = claims.Where(c => string.Equals(c.Type, roleType, StringComparison.Ordinal)).Select(c => c.Value).Distinct(StringComparer.Ordinal).ToArray();
-            return new StaffPerson(name.Trim(), id.Trim(), roles);
+            return new StaffPerson(name.Trim(), id.Trim(), roles, First(SessionClaim)?.Trim());
         }
         catch (JsonException)
         {

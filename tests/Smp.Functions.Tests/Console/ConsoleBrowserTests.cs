@@ -104,6 +104,58 @@ public sealed partial class ConsoleBrowserTests(AzuriteFixture azurite)
         await CheckPageAsync(page, null);
     }
 
+    [Fact]
+    public async Task Section8_Section10_an_admin_records_an_activation_sends_the_term_mail_and_replaces_the_dongle_then_sees_the_old_license_replaced_and_the_new_one_current()
+    {
+        using var api = App(azurite.ConnectionString);
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody())).Status);
+
+        await using var server = await LoopbackServer.StartAsync(new ConsoleApp(api));
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
+        await using var context = await browser.NewContextAsync(new()
+        {
+            BaseURL = server.BaseAddress,
+            ViewportSize = new() { Width = 1200, Height = 900 },
+            ExtraHTTPHeaders = new Dictionary<string, string> { [Smp.Functions.Staff.ClientPrincipal.Header] = Smp.Functions.Staff.ClientPrincipal.Encode("Avery Admin", AdminId, Smp.Functions.Staff.StaffRoles.Admin) },
+        });
+        var page = await context.NewPageAsync();
+
+        // An activation from the dashboard's link.
+        await page.GotoAsync("/console");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Record an activation" }).ClickAsync();
+        await page.WaitForURLAsync("**/console/activations/new");
+        await CheckPageAsync(page, "activation");
+        await page.GetByLabel("Serial", new() { Exact = true }).Last.FillAsync("VT-3003");
+        await page.GetByLabel("Customer id").FillAsync("C-77");
+        await page.GetByLabel("Customer name").FillAsync("Vertex Tooling");
+        await page.GetByLabel("Contact email addresses, one per line").FillAsync("buyer@example.com");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Record the activation" }).ClickAsync();
+        await page.WaitForURLAsync("**/console/licenses/VT-3003?done=activated");
+        Assert.Equal("The activation was recorded.", await page.GetByRole(AriaRole.Status).InnerTextAsync());
+
+        // The term mail of the first license, queued and said so.
+        await page.GotoAsync("/console/licenses/" + Serial);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send the term mail" }).ClickAsync();
+        await page.WaitForURLAsync("**/console/licenses/" + Serial + "?done=term-queued");
+        Assert.StartsWith("The term mail was queued", await page.GetByRole(AriaRole.Status).InnerTextAsync(), StringComparison.Ordinal);
+
+        // The replacement: back on the old license, now replaced, with the new serial linked from the confirmation.
+        await page.GetByLabel("New serial").FillAsync("VT-2002");
+        await page.GetByLabel("Reason (optional)").FillAsync("Dongle broken in transit");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Replace the dongle" }).ClickAsync();
+        await page.WaitForURLAsync("**/console/licenses/" + Serial + "?done=replaced");
+        Assert.Equal("Replaced", await page.Locator("dd.status").InnerTextAsync());
+        Assert.Equal("VT-2002", await page.Locator("#replaced-by").InnerTextAsync());
+        await CheckPageAsync(page, "license-replaced");
+        await page.GetByRole(AriaRole.Status).GetByRole(AriaRole.Link).ClickAsync();
+        await page.WaitForURLAsync("**/console/licenses/VT-2002");
+        Assert.Equal("Current", await page.Locator("dd.status").InnerTextAsync());
+        Assert.Equal(Serial, await page.Locator("#replacement-of").InnerTextAsync());
+        Assert.Contains("Avery Admin", await page.Locator("table.events tr", new() { HasText = "replacementOf" }).InnerTextAsync(), StringComparison.Ordinal);
+        await CheckPageAsync(page, null);
+    }
+
     private static NodaTime.LocalDate LocalDateParse(string text) => NodaTime.Text.LocalDatePattern.Iso.Parse(text).Value;
 
     /// <summary>axe-core finds no serious or critical violation; the page is kept as a screenshot when named.</summary>

@@ -38,7 +38,7 @@ public sealed class ConsoleTests : IDisposable
 
     /// <summary>A valid token of a person the page shows no form to (a reader): issued as the console would.</summary>
     private Task<string> IssuedTokenAsync(string personId) =>
-        _api.Services.GetRequiredService<Smp.Functions.Staff.FormTokens>().IssueAsync(personId, CancellationToken.None);
+        _api.Services.GetRequiredService<Smp.Functions.Staff.FormTokens>().IssueAsync(new Smp.Functions.Staff.StaffPerson("Robin Reader", personId, [Smp.Functions.Staff.StaffRoles.Reader]), CancellationToken.None);
 
     private async Task<string> FailedMailAsync()
     {

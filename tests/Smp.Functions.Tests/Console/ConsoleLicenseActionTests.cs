@@ -1,0 +1,235 @@
+using Microsoft.Extensions.DependencyInjection;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
+using Smp.Core.Requests;
+using Smp.Functions.Staff;
+using Smp.TestSupport;
+using static Smp.Functions.Tests.Console.ConsoleTestKit;
+
+namespace Smp.Functions.Tests.Console;
+
+/// <summary>
+/// SPEC sections 7, 8 and 10 through the real app: the license page's term mail, password link and dongle replacement,
+/// and the activation form; each calls the API route's use case, with its role enforced.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class ConsoleLicenseActionTests : IDisposable
+{
+    private const string Serial = "VT-1001";
+    private const string NewSerial = "VT-2002";
+    private readonly ApiHarness _api;
+    private readonly ConsoleApp _console;
+
+    public ConsoleLicenseActionTests(AzuriteFixture azurite)
+    {
+        _api = App(azurite.ConnectionString);
+        _console = new ConsoleApp(_api);
+    }
+
+    public void Dispose() => _api.Dispose();
+
+    private static string AdminPrincipal => ClientPrincipal.Encode("Avery Admin", AdminId, StaffRoles.Admin);
+
+    private async Task ActivateAsync() =>
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody())).Status);
+
+    private Task<StoredLicense?> StoredAsync(string serial) =>
+        _api.Services.GetRequiredService<ILicenseStore>().GetAsync(Smp.Core.Plans.Serial.Parse(serial), CancellationToken.None);
+
+    private async Task<int> PendingRequestsAsync() =>
+        (await _api.Services.GetRequiredService<ICustomerRequestQueue>().ListPendingAsync(_api.Clock.GetCurrentInstant(), 100, CancellationToken.None)).Count;
+
+    private async Task<string> TokenAsync(string principal, string page = "/console/licenses/" + Serial) =>
+        TokenOf((await _console.SendAsync("GET", page, headers: As(principal))).Body);
+
+    private Task<string> IssuedTokenAsync(string principal) =>
+        _api.Services.GetRequiredService<FormTokens>().IssueAsync(ClientPrincipal.Parse(principal)!, CancellationToken.None);
+
+    private Task<ApiResponse> PostAsync(string path, Dictionary<string, string> fields, string token, string? principal) =>
+        _console.SendAsync("POST", path, new Dictionary<string, string>(fields) { ["__form"] = token }, principal is null ? null : As(principal));
+
+    private static Dictionary<string, string> ActivationForm(string serial = "VT-3003", string contacts = "buyer@example.com\ncad@example.com", string name = "Vertex Tooling") => new()
+    {
+        ["serial"] = serial,
+        ["customer.id"] = "C-77",
+        ["customer.name"] = name,
+        ["contacts"] = contacts,
+        ["onSiteTraining"] = "true",
+        ["activationEmailSentAt"] = "2026-03-19T09:30",
+    };
+
+    public static TheoryData<string> Actions => new() { "term-mail", "password-link", "activation", "replacement" };
+
+    /// <summary>The action's path, form, the role it needs, a principal that lacks it, and what changes when it succeeds.</summary>
+    private async Task<(string Path, Dictionary<string, string> Fields, string Role, string Without, Func<Task<string>> State)> ActionAsync(string action)
+    {
+        await ActivateAsync();
+        switch (action)
+        {
+            case "term-mail":
+                return ($"/console/licenses/{Serial}/term-mail", [], StaffRoles.Staff, ReaderPrincipal, async () => (await PendingRequestsAsync()).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            case "password-link":
+                Assert.Equal(201, (await UpdateApi.PublishAsync(_api)).Status);
+                return ($"/console/licenses/{Serial}/password-link", new() { ["version"] = "1.96" }, StaffRoles.Staff, ReaderPrincipal, async () => (await PendingRequestsAsync()).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            case "activation":
+                return ("/console/activations", ActivationForm(), StaffRoles.Staff, ReaderPrincipal, async () => (await StoredAsync("VT-3003") is null).ToString());
+            default:
+                return ($"/console/licenses/{Serial}/replacement", new() { ["newSerial"] = NewSerial, ["reason"] = "Broken in transit" }, StaffRoles.Admin, StaffPrincipal, async () => (await StoredAsync(Serial))!.Version + "/" + (await StoredAsync(NewSerial) is null));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Actions))]
+    public async Task Section7_each_license_page_action_and_the_activation_succeed_with_their_role_are_403_without_it_and_401_without_a_person(string action)
+    {
+        var (path, fields, role, without, state) = await ActionAsync(action);
+        var before = await state();
+        var withRole = role == StaffRoles.Admin ? AdminPrincipal : StaffPrincipal;
+
+        var nobody = await PostAsync(path, fields, await IssuedTokenAsync(withRole), null);
+        Assert.Equal(401, nobody.Status);
+        Assert.Contains("/.auth/login/aad?post_login_redirect_uri=", nobody.Body, StringComparison.Ordinal);
+        Assert.Equal(before, await state());
+
+        var lacking = await PostAsync(path, fields, await IssuedTokenAsync(without), without);
+        Assert.Equal(403, lacking.Status);
+        Assert.Contains(role, lacking.Body, StringComparison.Ordinal);
+        Assert.Equal(before, await state());
+
+        var allowed = await PostAsync(path, fields, await IssuedTokenAsync(withRole), withRole);
+        Assert.Equal(302, allowed.Status);
+        Assert.NotEqual(before, await state());
+    }
+
+    [Fact]
+    public async Task Section7_the_activation_page_opens_for_Smp_Staff_is_403_for_a_reader_and_sends_nobody_to_sign_in()
+    {
+        Assert.Equal(200, (await _console.SendAsync("GET", "/console/activations/new", headers: As(StaffPrincipal))).Status);
+        var reader = await _console.SendAsync("GET", "/console/activations/new", headers: As(ReaderPrincipal));
+        Assert.Equal(403, reader.Status);
+        Assert.Contains("Smp.Staff", reader.Body, StringComparison.Ordinal);
+        Assert.Equal(302, (await _console.SendAsync("GET", "/console/activations/new")).Status);
+    }
+
+    [Fact]
+    public async Task Section8_the_replace_form_is_shown_to_Smp_Admin_only()
+    {
+        await ActivateAsync();
+
+        Assert.Contains("/replacement\"", (await _console.SendAsync("GET", "/console/licenses/" + Serial, headers: As(AdminPrincipal))).Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("/replacement\"", (await _console.SendAsync("GET", "/console/licenses/" + Serial, headers: As(StaffPrincipal))).Body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Section10_a_console_replacement_links_the_new_serial_and_the_old_license_shows_replaced()
+    {
+        await ActivateAsync();
+        var token = await TokenAsync(AdminPrincipal);
+
+        var posted = await PostAsync($"/console/licenses/{Serial}/replacement", new() { ["newSerial"] = NewSerial, ["reason"] = "Broken" }, token, AdminPrincipal);
+
+        Assert.Equal(302, posted.Status);
+        Assert.Equal($"/console/licenses/{Serial}?done=replaced", posted.Headers.Location.ToString());
+        var old = await _console.SendAsync("GET", posted.Headers.Location.ToString(), headers: As(AdminPrincipal));
+        Assert.Contains("<dd class=\"status\">Replaced</dd>", old.Body, StringComparison.Ordinal);
+        Assert.Contains("The dongle was replaced", old.Body, StringComparison.Ordinal);
+        Assert.Contains($"<a href=\"/console/licenses/{NewSerial}\">Open the new license {NewSerial}</a>", old.Body, StringComparison.Ordinal);
+        Assert.Contains($"<dd id=\"replaced-by\"><a href=\"/console/licenses/{NewSerial}\">{NewSerial}</a></dd>", old.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("/renewals\"", old.Body, StringComparison.Ordinal);
+
+        var current = await _console.SendAsync("GET", "/console/licenses/" + NewSerial, headers: As(AdminPrincipal));
+        Assert.Contains("<dd class=\"status\">Current</dd>", current.Body, StringComparison.Ordinal);
+        Assert.Contains($"<dd id=\"replacement-of\"><a href=\"/console/licenses/{Serial}\">{Serial}</a></dd>", current.Body, StringComparison.Ordinal);
+        Assert.Contains("Avery Admin", current.Body, StringComparison.Ordinal);
+        Assert.Equal(PlanStatus.Replaced, (await StoredAsync(Serial))!.License.StatusOn(new NodaTime.LocalDate(2026, 3, 20)));
+    }
+
+    [Fact]
+    public async Task R15_every_event_of_a_console_replacement_records_the_person_and_their_id()
+    {
+        await ActivateAsync();
+
+        Assert.Equal(302, (await PostAsync($"/console/licenses/{Serial}/replacement", new() { ["newSerial"] = NewSerial }, await TokenAsync(AdminPrincipal), AdminPrincipal)).Status);
+
+        foreach (var (serial, type) in new[] { (Serial, LicenseEventTypes.ReplacedBy), (NewSerial, LicenseEventTypes.ReplacementOf) })
+        {
+            var recorded = Assert.Single(await MailTestKit.EventsAsync(_api, serial, type));
+            Assert.Equal("Avery Admin", recorded.GetProperty("actor").GetString());
+            Assert.Equal(AdminId, recorded.GetProperty("actorId").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task Section10_a_replacement_onto_the_same_serial_shows_the_form_again_naming_newSerial()
+    {
+        await ActivateAsync();
+        var before = (await StoredAsync(Serial))!.Version;
+
+        var refused = await PostAsync($"/console/licenses/{Serial}/replacement", new() { ["newSerial"] = Serial, ["reason"] = "<b>x</b>" }, await TokenAsync(AdminPrincipal), AdminPrincipal);
+
+        Assert.Equal(400, refused.Status);
+        Assert.Contains("newSerial: ", refused.Body, StringComparison.Ordinal);
+        Assert.Contains("value=\"&lt;b&gt;x&lt;/b&gt;\"", refused.Body, StringComparison.Ordinal);
+        Assert.Equal(before, (await StoredAsync(Serial))!.Version);
+    }
+
+    [Fact]
+    public async Task Section8_R12_R15_the_term_mail_is_queued_like_a_customers_request_says_so_and_records_the_person()
+    {
+        await ActivateAsync();
+        var token = await TokenAsync(StaffPrincipal);
+
+        var first = await PostAsync($"/console/licenses/{Serial}/term-mail", [], token, StaffPrincipal);
+        Assert.Equal($"/console/licenses/{Serial}?done=term-queued", first.Headers.Location.ToString());
+        Assert.Contains("The term mail was queued", (await _console.SendAsync("GET", first.Headers.Location.ToString(), headers: As(StaffPrincipal))).Body, StringComparison.Ordinal);
+        var again = await PostAsync($"/console/licenses/{Serial}/term-mail", [], token, StaffPrincipal);
+        Assert.Equal($"/console/licenses/{Serial}?done=term-already", again.Headers.Location.ToString());
+
+        var mail = await MailTestKit.UndeliveredAsync(_api);
+        Assert.Single(mail, m => m.Kind == Smp.Core.Outbox.MailKinds.Term);
+        var requested = Assert.Single(await MailTestKit.EventsAsync(_api, Serial, LicenseEventTypes.TermRequested));
+        Assert.Equal("Dana Staff", requested.GetProperty("actor").GetString());
+        Assert.Equal(StaffId, requested.GetProperty("actorId").GetString());
+    }
+
+    [Fact]
+    public async Task Section8_R13_a_password_link_for_an_update_that_was_never_released_shows_the_form_again_naming_version()
+    {
+        await ActivateAsync();
+        Assert.Equal(201, (await UpdateApi.PublishAsync(_api)).Status);
+
+        var refused = await PostAsync($"/console/licenses/{Serial}/password-link", new() { ["version"] = "9.99" }, await TokenAsync(StaffPrincipal), StaffPrincipal);
+
+        Assert.Equal(400, refused.Status);
+        Assert.Contains("version: No update with this version has been released.", refused.Body, StringComparison.Ordinal);
+        Assert.Equal(0, await PendingRequestsAsync());
+    }
+
+    [Fact]
+    public async Task Section8_the_activation_form_records_the_license_and_a_refused_one_names_each_bad_field_and_keeps_the_values()
+    {
+        var token = await TokenAsync(StaffPrincipal, "/console/activations/new");
+
+        var refused = await PostAsync("/console/activations", ActivationForm(contacts: "buyer@example.com\nnot-an-address", name: ""), token, StaffPrincipal);
+        Assert.Equal(400, refused.Status);
+        Assert.Contains("contacts[1]", refused.Body, StringComparison.Ordinal);
+        Assert.Contains("customer.name: ", refused.Body, StringComparison.Ordinal);
+        Assert.Contains("value=\"VT-3003\"", refused.Body, StringComparison.Ordinal);
+        Assert.Contains("not-an-address", refused.Body, StringComparison.Ordinal);
+        Assert.Null(await StoredAsync("VT-3003"));
+
+        var posted = await PostAsync("/console/activations", ActivationForm(), token, StaffPrincipal);
+        Assert.Equal("/console/licenses/VT-3003?done=activated", posted.Headers.Location.ToString());
+        var license = (await StoredAsync("VT-3003"))!.License;
+        Assert.True(license.OnSiteTraining);
+        Assert.Equal("Vertex Tooling", license.Customer.Name);
+        var activated = Assert.Single(await MailTestKit.EventsAsync(_api, "VT-3003", LicenseEventTypes.Activated));
+        Assert.Equal(StaffId, activated.GetProperty("actorId").GetString());
+
+        var repeated = await PostAsync("/console/activations", ActivationForm(), token, StaffPrincipal);
+        Assert.Equal("/console/licenses/VT-3003?done=activation-repeated", repeated.Headers.Location.ToString());
+        var conflict = await PostAsync("/console/activations", ActivationForm(name: "Someone Else"), token, StaffPrincipal);
+        Assert.Equal(409, conflict.Status);
+        Assert.Contains("serial: ", conflict.Body, StringComparison.Ordinal);
+    }
+}
