@@ -41,8 +41,8 @@ public sealed partial class ConsoleWorkPagesTests : IDisposable
     private async Task ActivateAsync(string serial = Serial) =>
         Assert.Equal(201, (await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(serial: serial))).Status);
 
-    private Task<string> IssuedTokenAsync(string personId) =>
-        _api.Services.GetRequiredService<FormTokens>().IssueAsync(personId, CancellationToken.None);
+    private Task<string> IssuedTokenAsync(string principal) =>
+        _api.Services.GetRequiredService<FormTokens>().IssueAsync(ClientPrincipal.Parse(principal)!, CancellationToken.None);
 
     private async Task<string> PageTokenAsync(string path, string principal) =>
         TokenOf((await _console.SendAsync("GET", path, headers: As(principal))).Body);
@@ -372,21 +372,21 @@ public sealed partial class ConsoleWorkPagesTests : IDisposable
         var (post, state) = await AdminActionAsync(action);
         var before = await state();
 
-        var nobody = await post(await IssuedTokenAsync(AdminId), null);
+        var nobody = await post(await IssuedTokenAsync(AdminPrincipal), null);
         Assert.Equal(401, nobody.Status);
         Assert.Contains("/.auth/login/aad?post_login_redirect_uri=", nobody.Body, StringComparison.Ordinal);
         Assert.Equal(before, await state());
 
-        var staff = await post(await IssuedTokenAsync(StaffId), StaffPrincipal);
+        var staff = await post(await IssuedTokenAsync(StaffPrincipal), StaffPrincipal);
         Assert.Equal(403, staff.Status);
         Assert.Contains("Smp.Admin", staff.Body, StringComparison.Ordinal);
         Assert.Equal(before, await state());
 
-        var crossSite = await post("x" + await IssuedTokenAsync(AdminId), AdminPrincipal);
+        var crossSite = await post("x" + await IssuedTokenAsync(AdminPrincipal), AdminPrincipal);
         Assert.Equal(403, crossSite.Status);
         Assert.Equal(before, await state());
 
-        var admin = await post(await IssuedTokenAsync(AdminId), AdminPrincipal);
+        var admin = await post(await IssuedTokenAsync(AdminPrincipal), AdminPrincipal);
         Assert.Equal(302, admin.Status);
         Assert.NotEqual(before, await state());
     }
@@ -436,7 +436,7 @@ public sealed partial class ConsoleWorkPagesTests : IDisposable
 
         // Only a dry run has a real run; the real one cannot be started again from its page.
         Assert.DoesNotContain("Import these rows", result.Body, StringComparison.Ordinal);
-        var again = await PostAsync($"/console/imports/{realId}/run", new() { ["__form"] = await IssuedTokenAsync(AdminId) }, AdminPrincipal);
+        var again = await PostAsync($"/console/imports/{realId}/run", new() { ["__form"] = await IssuedTokenAsync(AdminPrincipal) }, AdminPrincipal);
         Assert.Equal(404, again.Status);
         Assert.Empty(await UnfinishedImportsAsync());
     }
