@@ -348,6 +348,61 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Section5_a_serials_allowance_of_its_day_holds_when_the_background_work_acts_on_it_days_later_over_several_runs()
+    {
+        var limit = new AnonymousLimits().PerSerialPerDay;
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());
+        var versions = Enumerable.Range(0, 2 * limit).Select(i => $"1.9{i}").ToList();
+        foreach (var version in versions)
+        {
+            await UpdateApi.PublishAsync(_api, version, releasedOn: "2026-03-16", password: "pw-" + version);
+        }
+
+        // Half the asks, then more requests than one run of the background work takes (100), then the other half.
+        foreach (var version in versions.Take(limit))
+        {
+            Assert.Equal(202, (await PostAsync(_api, "password-requests", "VT-1001", "203.0.113.7", version)).Status);
+        }
+
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal(202, (await PostAsync(_api, "term-requests", $"JUNK-{i}", $"198.51.100.{i / 20}")).Status);
+        }
+
+        foreach (var version in versions.Skip(limit))
+        {
+            Assert.Equal(202, (await PostAsync(_api, "password-requests", "VT-1001", "203.0.113.8", version)).Status);
+        }
+
+        // The background work was down for two days: it catches up in two runs, each of which purges past days.
+        _api.Clock.Reset(Now.Plus(Duration.FromDays(2)));
+        await ProcessCustomerRequestsAsync(_api);
+        await ProcessCustomerRequestsAsync(_api);
+
+        var links = (await UndeliveredAsync(_api)).Where(m => m.Kind == MailKinds.PasswordLink).ToList();
+        Assert.Equal(limit, links.Count);
+        Assert.Equal(limit, (await EventsAsync(_api, "VT-1001", "passwordLinkRequested")).Count);
+        var day = NodaTime.Text.LocalDatePattern.Iso.Format(new LocalDate(2026, 3, 20));
+        Assert.Contains(await LimitRowsAsync(_api), r => r.PartitionKey == day);
+
+        // Limit rows still expire: once no request of that day can be acted on any more, its counters go.
+        _api.Clock.Reset(Now.Plus(Duration.FromDays(CustomerRequests.MaxAgeDays + 1)));
+        await ProcessCustomerRequestsAsync(_api);
+        Assert.DoesNotContain(await LimitRowsAsync(_api), r => r.PartitionKey == day);
+    }
+
+    private static async Task<List<TableEntity>> LimitRowsAsync(ApiHarness api)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in api.Services.GetRequiredService<TableServiceClient>().GetTableClient(api.TablePrefix + "ratelimits").QueryAsync<TableEntity>())
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
     private static async Task<ApiResponse> PostAsync(ApiHarness api, string route, string serial, string forwardedFor, string version = "1.96")
     {
         var body = route == "password-requests" ? $$"""{"serial":"{{serial}}","version":"{{version}}"}""" : $$"""{"serial":"{{serial}}"}""";
