@@ -340,11 +340,16 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
             await ProcessCustomerRequestsAsync(_api);
         }
 
+        // Each request is its own serial's ask, within that serial's allowance: the desk hears of each once (R11).
+        // Asks made through the other serials add at most the per-serial limit of events to each license, and use up
+        // none of its own allowance.
         var toDesk = (await UndeliveredAsync(_api)).Count(m => m.Mail.To.Any(a => string.Equals(a.Value, RenewalsDesk, StringComparison.OrdinalIgnoreCase)));
-        Assert.InRange(toDesk, 1, limit);
+        Assert.Equal(serials.Length, toDesk);
         foreach (var serial in serials)
         {
-            Assert.InRange((await EventsAsync(_api, serial, "quoteRequested")).Count, 1, limit);
+            var events = await EventsAsync(_api, serial, "quoteRequested");
+            Assert.Single(events, e => Data(e, "requestedFor") == serial);
+            Assert.Equal(limit, events.Count(e => Data(e, "requestedFor") != serial));
         }
     }
 
@@ -392,6 +397,37 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
         Assert.DoesNotContain(await LimitRowsAsync(_api), r => r.PartitionKey == day);
     }
 
+    [Fact]
+    public async Task Section5_customer_scope_quotes_through_other_serials_never_use_up_a_licenses_own_quote_allowance()
+    {
+        var limit = new AnonymousLimits().PerSerialPerDay;
+        var serials = Enumerable.Range(1, limit + 1).Select(i => $"VT-{i}").ToArray();
+        foreach (var serial in serials)
+        {
+            await ActivateAsync(_api, serial, new LocalDate(2026, 1, 1), contacts: [$"{serial.ToLowerInvariant()}@example.com"]);
+        }
+
+        // Customer-scope quotes through every other license of the customer, from as many addresses.
+        var i = 0;
+        foreach (var serial in serials[..^1])
+        {
+            Assert.Equal(202, (await PostQuoteAsync(_api, serial, "customer", $"198.51.100.{++i}")).Status);
+        }
+
+        await ProcessCustomerRequestsAsync(_api);
+
+        // The last license's own contact asks for a quote of that license only: acknowledged, and the desk hears of it.
+        var own = serials[^1];
+        var contact = $"{own.ToLowerInvariant()}@example.com";
+        Assert.Equal(202, (await PostQuoteAsync(_api, own, "license", "203.0.113.44")).Status);
+        var mail = await UndeliveredAsync(_api);
+        Assert.Single(mail, m => m.Kind == MailKinds.QuoteAcknowledgement && m.Mail.To.Any(a => a.Value == contact));
+        Assert.Single(mail, m => m.Kind == MailKinds.QuoteNotification && m.Mail.ReplyTo?.Value == contact);
+        var events = await EventsAsync(_api, own, "quoteRequested");
+        Assert.Single(events, e => Data(e, "requestedFor") == own);
+        Assert.Equal(limit, events.Count(e => Data(e, "requestedFor") != own));
+    }
+
     private static async Task<List<TableEntity>> LimitRowsAsync(ApiHarness api)
     {
         var rows = new List<TableEntity>();
@@ -401,6 +437,14 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
         }
 
         return rows;
+    }
+
+    private static async Task<ApiResponse> PostQuoteAsync(ApiHarness api, string serial, string scope, string forwardedFor)
+    {
+        var request = api.Request("POST", "/api/quote-requests", $$"""{"serial":"{{serial}}","scope":"{{scope}}"}""");
+        request.Headers["X-Forwarded-For"] = forwardedFor;
+        var result = await api.Function<CustomerRequestFunctions>().RequestQuote(request, ApiHarness.Context("RequestQuote"));
+        return await ApiHarness.ExecuteAsync(request, result);
     }
 
     private static async Task<ApiResponse> PostAsync(ApiHarness api, string route, string serial, string forwardedFor, string version = "1.96")

@@ -335,8 +335,10 @@ public sealed class CustomerRequests(
         // identified by what the request asks (requesting serial, scope, day), so a repeat, or a run again after a
         // crash, sends no second copy, while two requesters of one customer each get their own. The per-serial and
         // per-client limits bound these mails. Every other license of the customer records each requester's ask
-        // once, and only within its own daily allowance, so requests through each serial of a customer buy no more
-        // events on any license than the per-serial limit (SPEC section 5).
+        // once, within an allowance of its own for asks made through other licenses (as many a day as the
+        // per-serial limit), so requests through each serial of a customer buy no more such events on any license
+        // than that limit (SPEC section 5), and never use up the license's own allowance: its own contacts' asks
+        // still reach the desk and are acknowledged.
         var deskId = scope == QuoteScope.Customer
             ? DeterministicId.From("quote-desk-customer", requester.Serial.Value, request.Key)
             : DeterministicId.From("quote-desk", requester.Serial.Value, request.Key);
@@ -354,7 +356,7 @@ public sealed class CustomerRequests(
         var askOfCustomer = CustomerRequest.DigestOf(string.Join('|', CustomerRequestKinds.Quote, "customer-of", requester.Customer.Id, request.Key));
         foreach (var license in included.Where(l => l.Serial != requester.Serial))
         {
-            if (await limiter.TryAcquireAsync($"{CustomerRequestKinds.Quote}|serial|{license.Serial.Value}", request.Day, limits.PerSerialPerDay, askOfCustomer, cancellationToken) != LimitDecision.Refused)
+            if (await limiter.TryAcquireAsync($"{CustomerRequestKinds.Quote}|customer-of|{license.Serial.Value}", request.Day, limits.PerSerialPerDay, askOfCustomer, cancellationToken) != LimitDecision.Refused)
             {
                 await licenses.RecordRequestOnceAsync(license.Serial, LicenseEventTypes.QuoteRequested, data, LicenseEventData.NotificationMailId, request.Context, cancellationToken);
             }
