@@ -340,12 +340,111 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
             await ProcessCustomerRequestsAsync(_api);
         }
 
+        // Each request is its own serial's ask, within that serial's allowance: the desk hears of each once (R11).
+        // Asks made through the other serials add at most the per-serial limit of events to each license, and use up
+        // none of its own allowance.
         var toDesk = (await UndeliveredAsync(_api)).Count(m => m.Mail.To.Any(a => string.Equals(a.Value, RenewalsDesk, StringComparison.OrdinalIgnoreCase)));
-        Assert.InRange(toDesk, 1, limit);
+        Assert.Equal(serials.Length, toDesk);
         foreach (var serial in serials)
         {
-            Assert.InRange((await EventsAsync(_api, serial, "quoteRequested")).Count, 1, limit);
+            var events = await EventsAsync(_api, serial, "quoteRequested");
+            Assert.Single(events, e => Data(e, "requestedFor") == serial);
+            Assert.Equal(limit, events.Count(e => Data(e, "requestedFor") != serial));
         }
+    }
+
+    [Fact]
+    public async Task Section5_a_serials_allowance_of_its_day_holds_when_the_background_work_acts_on_it_days_later_over_several_runs()
+    {
+        var limit = new AnonymousLimits().PerSerialPerDay;
+        await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody());
+        var versions = Enumerable.Range(0, 2 * limit).Select(i => $"1.9{i}").ToList();
+        foreach (var version in versions)
+        {
+            await UpdateApi.PublishAsync(_api, version, releasedOn: "2026-03-16", password: "pw-" + version);
+        }
+
+        // Half the asks, then more requests than one run of the background work takes (100), then the other half.
+        foreach (var version in versions.Take(limit))
+        {
+            Assert.Equal(202, (await PostAsync(_api, "password-requests", "VT-1001", "203.0.113.7", version)).Status);
+        }
+
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal(202, (await PostAsync(_api, "term-requests", $"JUNK-{i}", $"198.51.100.{i / 20}")).Status);
+        }
+
+        foreach (var version in versions.Skip(limit))
+        {
+            Assert.Equal(202, (await PostAsync(_api, "password-requests", "VT-1001", "203.0.113.8", version)).Status);
+        }
+
+        // The background work was down for two days: it catches up in two runs, each of which purges past days.
+        _api.Clock.Reset(Now.Plus(Duration.FromDays(2)));
+        await ProcessCustomerRequestsAsync(_api);
+        await ProcessCustomerRequestsAsync(_api);
+
+        var links = (await UndeliveredAsync(_api)).Where(m => m.Kind == MailKinds.PasswordLink).ToList();
+        Assert.Equal(limit, links.Count);
+        Assert.Equal(limit, (await EventsAsync(_api, "VT-1001", "passwordLinkRequested")).Count);
+        var day = NodaTime.Text.LocalDatePattern.Iso.Format(new LocalDate(2026, 3, 20));
+        Assert.Contains(await LimitRowsAsync(_api), r => r.PartitionKey == day);
+
+        // Limit rows still expire: once no request of that day can be acted on any more, its counters go.
+        _api.Clock.Reset(Now.Plus(Duration.FromDays(CustomerRequests.MaxAgeDays + 1)));
+        await ProcessCustomerRequestsAsync(_api);
+        Assert.DoesNotContain(await LimitRowsAsync(_api), r => r.PartitionKey == day);
+    }
+
+    [Fact]
+    public async Task Section5_customer_scope_quotes_through_other_serials_never_use_up_a_licenses_own_quote_allowance()
+    {
+        var limit = new AnonymousLimits().PerSerialPerDay;
+        var serials = Enumerable.Range(1, limit + 1).Select(i => $"VT-{i}").ToArray();
+        foreach (var serial in serials)
+        {
+            await ActivateAsync(_api, serial, new LocalDate(2026, 1, 1), contacts: [$"{serial.ToLowerInvariant()}@example.com"]);
+        }
+
+        // Customer-scope quotes through every other license of the customer, from as many addresses.
+        var i = 0;
+        foreach (var serial in serials[..^1])
+        {
+            Assert.Equal(202, (await PostQuoteAsync(_api, serial, "customer", $"198.51.100.{++i}")).Status);
+        }
+
+        await ProcessCustomerRequestsAsync(_api);
+
+        // The last license's own contact asks for a quote of that license only: acknowledged, and the desk hears of it.
+        var own = serials[^1];
+        var contact = $"{own.ToLowerInvariant()}@example.com";
+        Assert.Equal(202, (await PostQuoteAsync(_api, own, "license", "203.0.113.44")).Status);
+        var mail = await UndeliveredAsync(_api);
+        Assert.Single(mail, m => m.Kind == MailKinds.QuoteAcknowledgement && m.Mail.To.Any(a => a.Value == contact));
+        Assert.Single(mail, m => m.Kind == MailKinds.QuoteNotification && m.Mail.ReplyTo?.Value == contact);
+        var events = await EventsAsync(_api, own, "quoteRequested");
+        Assert.Single(events, e => Data(e, "requestedFor") == own);
+        Assert.Equal(limit, events.Count(e => Data(e, "requestedFor") != own));
+    }
+
+    private static async Task<List<TableEntity>> LimitRowsAsync(ApiHarness api)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in api.Services.GetRequiredService<TableServiceClient>().GetTableClient(api.TablePrefix + "ratelimits").QueryAsync<TableEntity>())
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    private static async Task<ApiResponse> PostQuoteAsync(ApiHarness api, string serial, string scope, string forwardedFor)
+    {
+        var request = api.Request("POST", "/api/quote-requests", $$"""{"serial":"{{serial}}","scope":"{{scope}}"}""");
+        request.Headers["X-Forwarded-For"] = forwardedFor;
+        var result = await api.Function<CustomerRequestFunctions>().RequestQuote(request, ApiHarness.Context("RequestQuote"));
+        return await ApiHarness.ExecuteAsync(request, result);
     }
 
     private static async Task<ApiResponse> PostAsync(ApiHarness api, string route, string serial, string forwardedFor, string version = "1.96")

@@ -244,6 +244,13 @@ public sealed class ValueBasedRedactionTests
     // Percent-encoded URLs inside a parameter: "%26" ends a value only before "name%3D"; a literal "&" before "name=".
     [InlineData("next=https%3A%2F%2Fx.example%2Fp%3Fserial%3DVT-1%26sig%3Dab%2526cd%26expires%3D17", "next=https%3A%2F%2Fx.example%2Fp%3Fserial%3DVT-1%26sig%3D[REDACTED]%26expires%3D17")]
     [InlineData("/login?next=%2Fp%3Fsig%3Dab%26cd&lang=en", "/login?next=%2Fp%3Fsig%3D[REDACTED]&lang=en")]
+    // Percent-encoded names (ASP.NET decodes "%73ig" to "sig") and URLs encoded twice ("%253D" is an encoded "%3D").
+    [InlineData("https://x.example/p?serial=VT-1&%73ig=ab,cd&expires=17", "https://x.example/p?serial=VT-1&%73ig=[REDACTED]&expires=17")]
+    [InlineData("?%63%6F%64%65=ab&serial=VT-1", "?%63%6F%64%65=[REDACTED]&serial=VT-1")]
+    [InlineData("?serial=VT-1&%70assword=ab", "?serial=VT-1&%70assword=[REDACTED]")]
+    [InlineData("next=https%253A%252F%252Fx.example%252Fp%253Fserial%253DVT-1%2526sig%253Dab%252526cd%2526expires%253D17", "next=https%253A%252F%252Fx.example%252Fp%253Fserial%253DVT-1%2526sig%253D[REDACTED]%2526expires%253D17")]
+    [InlineData("/login?next=%252Fp%253Fsig%253Dab&lang=en", "/login?next=%252Fp%253Fsig%253D[REDACTED]&lang=en")]
+    [InlineData("https%253A%252F%252Fx.example%252Fp%253Fsig%253Dab", "https%253A%252F%252Fx.example%252Fp%253Fsig%253D[REDACTED]")]
     // JSON, and JSON escaped inside a JSON string.
     [InlineData(@"{""password"":""a \""b\"" c"",""serial"":""VT-1""}", @"{""password"":""[REDACTED]"",""serial"":""VT-1""}")]
     [InlineData(@"{""token"": 12345, ""serial"": ""VT-1""}", @"{""token"": [REDACTED], ""serial"": ""VT-1""}")]

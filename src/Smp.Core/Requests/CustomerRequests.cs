@@ -85,15 +85,19 @@ public sealed class CustomerRequests(
     private readonly CustomerRequestRetry retry = retry ?? CustomerRequestRetry.Default;
 
     /// <summary>
-    /// How long (business days) counters and recorded requests are kept: today and yesterday. A request still pending
-    /// is kept until it is acted on or given up, whatever its day.
+    /// How long (business days) recorded requests are kept once acted on or given up: today and yesterday. A request
+    /// still pending is kept until it is acted on or given up, whatever its day. Counters are kept longer (see
+    /// <see cref="MaxAgeDays"/>).
     /// </summary>
     public const int KeptDays = 2;
 
     /// <summary>
     /// The oldest request the background work still acts on, in business days before today: a reply later than that
     /// is of no use (the customer asked again, or called). Older pending requests (the work was down that long) are
-    /// given up unprocessed, reported in <see cref="CustomerRequestReport.Expired"/>.
+    /// given up unprocessed, reported in <see cref="CustomerRequestReport.Expired"/>. The counters of a day are kept
+    /// as long as a request of that day can be acted on, since the serial's allowance and the route's cap are taken
+    /// in the partition of the request's day: purged sooner, a backlog processed over several runs would find them
+    /// empty again and mail more than the limits allow.
     /// </summary>
     public const int MaxAgeDays = 7;
 
@@ -157,8 +161,9 @@ public sealed class CustomerRequests(
     /// The background work: acts on every recorded request that is due, then marks it done. A request that fails
     /// is tried again later and given up after a bounded number of attempts (<see cref="CustomerRequestRetry"/>); it
     /// never stops the others, nor hides the ones behind it. A request older than <see cref="MaxAgeDays"/> is given up
-    /// unprocessed, and a stored request that cannot be read is removed; both are reported. Purges counters of past
-    /// days and the requests of past days that were acted on or given up (never a pending one).
+    /// unprocessed, and a stored request that cannot be read is removed; both are reported. Purges the counters of
+    /// days no request can be acted on any more, and the requests of past days that were acted on or given up (never
+    /// a pending one).
     /// </summary>
     public async Task<CustomerRequestReport> ProcessPendingAsync(CancellationToken cancellationToken)
     {
@@ -216,12 +221,14 @@ public sealed class CustomerRequests(
 
         // The purge is tidying only: a storage error there never hides what this run did (requests given up,
         // removed or failed are still reported); it is reported beside them, and the next run purges what is left.
+        // Counters are kept back to the oldest day whose requests this run acts on (the same "today" as the age
+        // check), so a request acted on late never finds its day's counters emptied by an earlier run's purge.
         var keepFrom = calendar.Today.PlusDays(1 - KeptDays);
         var purged = 0;
         string? purgeFailure = null;
         try
         {
-            purged += await limiter.PurgeBeforeAsync(keepFrom, cancellationToken);
+            purged += await limiter.PurgeBeforeAsync(oldestActedOn, cancellationToken);
             purged += await queue.PurgeBeforeAsync(keepFrom, cancellationToken);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && storageFailures?.IsStorageFailure(e) == true)
@@ -346,8 +353,10 @@ public sealed class CustomerRequests(
         // identified by what the request asks (requesting serial, scope, day), so a repeat, or a run again after a
         // crash, sends no second copy, while two requesters of one customer each get their own. The per-serial and
         // per-client limits bound these mails. Every other license of the customer records each requester's ask
-        // once, and only within its own daily allowance, so requests through each serial of a customer buy no more
-        // events on any license than the per-serial limit (SPEC section 5).
+        // once, within an allowance of its own for asks made through other licenses (as many a day as the
+        // per-serial limit), so requests through each serial of a customer buy no more such events on any license
+        // than that limit (SPEC section 5), and never use up the license's own allowance: its own contacts' asks
+        // still reach the desk and are acknowledged.
         var deskId = scope == QuoteScope.Customer
             ? DeterministicId.From("quote-desk-customer", requester.Serial.Value, request.Key)
             : DeterministicId.From("quote-desk", requester.Serial.Value, request.Key);
@@ -365,7 +374,7 @@ public sealed class CustomerRequests(
         var askOfCustomer = CustomerRequest.DigestOf(string.Join('|', CustomerRequestKinds.Quote, "customer-of", requester.Customer.Id, request.Key));
         foreach (var license in included.Where(l => l.Serial != requester.Serial))
         {
-            if (await limiter.TryAcquireAsync($"{CustomerRequestKinds.Quote}|serial|{license.Serial.Value}", request.Day, limits.PerSerialPerDay, askOfCustomer, cancellationToken) != LimitDecision.Refused)
+            if (await limiter.TryAcquireAsync($"{CustomerRequestKinds.Quote}|customer-of|{license.Serial.Value}", request.Day, limits.PerSerialPerDay, askOfCustomer, cancellationToken) != LimitDecision.Refused)
             {
                 await licenses.RecordRequestOnceAsync(license.Serial, LicenseEventTypes.QuoteRequested, data, LicenseEventData.NotificationMailId, request.Context, cancellationToken);
             }

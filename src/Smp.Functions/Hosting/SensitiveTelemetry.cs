@@ -64,7 +64,8 @@ internal static partial class SensitiveTelemetry
     /// </summary>
     public static string Scrub(string text)
     {
-        if (string.IsNullOrEmpty(text) || (text.AsSpan().IndexOfAny(':', '=', ',') < 0 && !text.Contains("%3D", StringComparison.OrdinalIgnoreCase) && !text.Contains("\\u003d", StringComparison.OrdinalIgnoreCase)))
+        // "3D" covers "%3D", "%253D" (encoded twice) and "\u003d".
+        if (string.IsNullOrEmpty(text) || (text.AsSpan().IndexOfAny(':', '=', ',') < 0 && !text.Contains("3D", StringComparison.OrdinalIgnoreCase)))
         {
             return text;
         }
@@ -91,7 +92,7 @@ internal static partial class SensitiveTelemetry
         var position = 0;
         while (position < text.Length && names.Match(text, position) is { Success: true } match)
         {
-            var name = match.Groups["name"].Value;
+            var name = kind is Kind.Parameter ? DecodedName(match.Groups["name"].Value) : match.Groups["name"].Value;
             var valueStart = match.Index + match.Length;
             position = valueStart;
             if (!(kind is Kind.HeaderPair ? IsHeaderPair(text, match) : IsSecretParameter(name)))
@@ -117,6 +118,24 @@ internal static partial class SensitiveTelemetry
 
         return result is null ? text : result.Append(text, copied, text.Length - copied).ToString();
     }
+
+    /// <summary>
+    /// A parameter name as the host reads it: ASP.NET decodes <c>%73ig</c> to <c>sig</c>. The name pattern admits only
+    /// encoded letters, digits, "_", "." and "-" (at most three levels of encoding), so this is bounded and never
+    /// yields a separator.
+    /// </summary>
+    private static string DecodedName(string name)
+    {
+        for (var level = 0; level < MaxEncodingLevels && name.Contains('%', StringComparison.Ordinal); level++)
+        {
+            name = Uri.UnescapeDataString(name);
+        }
+
+        return name;
+    }
+
+    /// <summary>How many times a URL may be percent-encoded (a link inside a link inside a link) and still be read.</summary>
+    private const int MaxEncodingLevels = 3;
 
     // A JSON member is judged like a parameter: "sig" and "code" lose every value. An error document's "code" may be a
     // harmless error code, but a function key cannot be told from one by its shape, and a leaked key is worse.
@@ -214,7 +233,11 @@ internal static partial class SensitiveTelemetry
             return (i, EndOfPlainValue(text, AfterScheme(text, i)));
         }
 
+        // A value after "%3D" ends at "%26" before another "name%3D"; after "%253D" (encoded twice) at "%2526" before
+        // "name%253D"; and so on: at the same level of encoding as its own "=".
         var percentEncoded = separator.StartsWith('%');
+        var encodedEquals = percentEncoded ? separator.ToString() : string.Empty;
+        var encodedAmpersand = percentEncoded ? string.Concat(separator[..^2], "26") : string.Empty;
         for (var end = i; end < text.Length; end++)
         {
             var c = text[end];
@@ -233,7 +256,7 @@ internal static partial class SensitiveTelemetry
                 return (i, end);
             }
 
-            if (percentEncoded && At(text, end, "%26") && NextParameter(text, end + 3, "%3D"))
+            if (percentEncoded && At(text, end, encodedAmpersand) && NextParameter(text, end + encodedAmpersand.Length, encodedEquals))
             {
                 return (i, end);
             }
@@ -357,13 +380,31 @@ internal static partial class SensitiveTelemetry
         return c;
     }
 
-    /// <summary>Whether the name at <paramref name="nameStart"/> is a URL query parameter: it follows "?" or "&amp;", plain or encoded.</summary>
+    /// <summary>
+    /// Whether the name at <paramref name="nameStart"/> is a URL query parameter: it follows "?" or "&amp;", plain,
+    /// JSON-escaped or percent-encoded (up to <see cref="MaxEncodingLevels"/> times: "%3F", "%253F", ...).
+    /// </summary>
     private static bool InQuery(string text, int nameStart)
     {
         var before = text.AsSpan(0, nameStart);
-        return before.EndsWith("?") || before.EndsWith("&")
-            || before.EndsWith("%3F", StringComparison.OrdinalIgnoreCase) || before.EndsWith("%26", StringComparison.Ordinal)
-            || before.EndsWith("\\u0026", StringComparison.Ordinal) || before.EndsWith("\\u003F", StringComparison.OrdinalIgnoreCase);
+        if (before.EndsWith("?") || before.EndsWith("&")
+            || before.EndsWith("\\u0026", StringComparison.Ordinal) || before.EndsWith("\\u003F", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        if (!(before.EndsWith("3F", StringComparison.OrdinalIgnoreCase) || before.EndsWith("26", StringComparison.Ordinal)))
+        {
+            return false;
+        }
+
+        before = before[..^2];
+        for (var level = 1; level < MaxEncodingLevels && before.EndsWith("%25", StringComparison.Ordinal); level++)
+        {
+            before = before[..^2];
+        }
+
+        return before.EndsWith("%");
     }
 
     /// <summary>Whether a parameter name followed by one of <paramref name="separators"/> starts at <paramref name="i"/>.</summary>
@@ -421,10 +462,13 @@ internal static partial class SensitiveTelemetry
 
     // A parameter's name and separator anywhere: ?code=, https://host/p?sig=, next=https%3A...%3Fsig%3D, ...\u0026sig\u003d,
     // sig: (a header). A scheme ("https://") is not a name; a name right after "?", "&" or their encodings is always
-    // looked at. The value is read by ParameterValue.
+    // looked at. "?", "&", "=" may be percent-encoded up to three times (%3F, %253F, %25253F), and a name's letters,
+    // digits, "_", "." and "-" too (&%73ig=, which the host reads as sig=; decoded by DecodedName), never a
+    // separator. The value is read by ParameterValue.
     [GeneratedRegex(
-        @"(?:(?<![\w.\-%\\])|(?<=%3[Ff]|%26|\\u00(?:26|3[Ff])))(?<name>[A-Za-z][\w.\-]{0,99})" +
-        @"(?<separator>\s*(?:=|%3[Dd]|\\u003[Dd]|:(?!//))\s*)",
+        @"(?:(?<![\w.\-%\\])|(?<=%(?:25){0,2}(?:3[Ff]|26)|\\u00(?:26|3[Ff])))" +
+        @"(?<name>(?:[A-Za-z]|%(?:25){0,2}(?:[46][1-9A-Fa-f]|[57][0-9Aa]))(?:[\w.\-]|%(?:25){0,2}(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[DdEe]|5[Ff])){0,99})" +
+        @"(?<separator>\s*(?:=|%(?:25){0,2}3[Dd]|\\u003[Dd]|:(?!//))\s*)",
         RegexOptions.CultureInvariant)]
     private static partial Regex ParameterName();
 
