@@ -106,6 +106,37 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Section11_a_digest_that_failed_is_listed_as_failed_mail_and_counted_in_the_next_weeks_digest()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Monday);
+        await RunDigestAsync(api);
+        var stored = Assert.IsType<StoredOutboxMessage>(await Outbox(api).GetAsync(RenewalsDigestService.MailId(IsoWeek.Of(new LocalDate(2026, 12, 7))), CancellationToken.None));
+        Assert.NotNull(await Outbox(api).TryUpdateAsync(stored, stored.Message with { Status = MailStatus.Failed, Attempts = 1, LastError = "550 5.1.1 Mailbox does not exist." }, CancellationToken.None));
+
+        var failed = await MailApiTests.ListAsync(api, "status=failed"); // validated against the OpenAPI document
+        api.Clock.Reset(InDenver(2026, 12, 14, hour: 7));
+        await RunDigestAsync(api);
+
+        Assert.Equal(200, failed.Status);
+        Assert.Equal(MailKinds.Digest, Assert.Single(failed.Json().GetProperty("mail").EnumerateArray()).GetProperty("kind").GetString());
+        var next = Assert.Single(await DigestsAsync(api));
+        Assert.Equal("Renewals digest, week 2026-W51", next.Mail.Subject);
+        Assert.Contains("1 message could not be delivered and waits for staff to retry it.", next.Mail.PlainText, StringComparison.Ordinal);
+        Assert.DoesNotContain("Nothing to report", next.Mail.PlainText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Section11_an_empty_week_gets_a_digest_that_says_so_in_one_line()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Monday);
+
+        await RunDigestAsync(api);
+
+        var digest = Assert.Single(await DigestsAsync(api));
+        Assert.Single(digest.Mail.PlainText.Split('\n'), l => l.StartsWith("Nothing to report this week", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Section11_quote_requests_stay_listed_for_14_days_though_other_requests_are_purged_after_2()
     {
         using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 24));
