@@ -6,8 +6,10 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
 using Smp.Core.Digest;
+using Smp.Core.Licenses;
 using Smp.Core.Mail;
 using Smp.Core.Outbox;
+using Smp.Core.Plans;
 using Smp.Functions.Functions;
 using Smp.TestSupport;
 using Xunit.Abstractions;
@@ -126,6 +128,22 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Section11_a_license_whose_history_cannot_be_read_is_named_and_the_others_are_still_listed()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 20), services: s =>
+            s.Decorate<ILicenseStore>((inner, _) => new EventsFailFor(inner, Serial.Parse("VT-BAD"))));
+        await ActivateAsync(api, "VT-BAD", new LocalDate(2026, 1, 1), customerId: "C-1");
+        await ActivateAsync(api, "VT-GOOD", new LocalDate(2026, 1, 1), customerId: "C-2");
+        api.Clock.Reset(Monday);
+
+        await RunDigestAsync(api);
+
+        var digest = Assert.Single(await DigestsAsync(api));
+        Assert.Contains("VT-GOOD, VTube-LASER, expires on 1 January 2027.", digest.Mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("These licenses could not be read and are left out of the lists: VT-BAD.", digest.Mail.PlainText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Section11_an_empty_week_gets_a_digest_that_says_so_in_one_line()
     {
         using var api = new ApiHarness(azurite.ConnectionString, Monday);
@@ -214,6 +232,31 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
         }
 
         api.Clock.Reset(clock);
+    }
+
+    /// <summary>The real store, except that the events of one serial cannot be read (storage failed for good).</summary>
+    private sealed class EventsFailFor(ILicenseStore inner, Serial failing) : ILicenseStore
+    {
+        public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) =>
+            serial == failing ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.GetEventsAsync(serial, cancellationToken);
+
+        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
+
+        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => inner.TryAddAsync(license, firstEvent, cancellationToken);
+
+        public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) => inner.ListExpiringAfterAsync(from, to, after, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
+
+        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
     }
 
     /// <summary>Stands for a process that dies right after the outbox stored a digest: the caller never hears back.</summary>

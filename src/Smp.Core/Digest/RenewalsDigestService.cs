@@ -23,7 +23,8 @@ public sealed class RenewalsDigestService(
     ICustomerRequestQueue requests,
     IMailOutbox outbox,
     MailSettings mail,
-    BusinessCalendar calendar)
+    BusinessCalendar calendar,
+    IStorageFailures? storageFailures = null)
 {
     /// <summary>Licenses read from the expiry index per page.</summary>
     public const int PageSize = 100;
@@ -50,9 +51,17 @@ public sealed class RenewalsDigestService(
             var page = await licenses.ListExpiringPageAsync(DigestRules.ReadFrom(today), DigestRules.ReadTo(today), after, PageSize, cancellationToken);
             foreach (var stored in page.Licenses)
             {
-                var source = new DigestSource(stored.License, await EventsAsync(stored.License, cancellationToken));
-                read[stored.License.Serial] = source;
-                byExpiry.Add(source);
+                try
+                {
+                    var source = new DigestSource(stored.License, await EventsAsync(stored.License, cancellationToken));
+                    read[stored.License.Serial] = source;
+                    byExpiry.Add(source);
+                }
+                catch (Exception e) when (IsIsolated(e, cancellationToken))
+                {
+                    // One license whose history cannot be read is named in the digest; the others are still listed.
+                    unreadable.Add(stored.License.Serial);
+                }
             }
 
             unreadable.AddRange((page.Unreadable ?? []).Select(u => u.Serial).OfType<Serial>());
@@ -63,9 +72,16 @@ public sealed class RenewalsDigestService(
         var quotes = new List<DigestQuoteRequest>();
         foreach (var request in await requests.ListQuoteRequestsAsync(DigestRules.QuotesFrom(today), today, cancellationToken))
         {
-            if (await CurrentAsync(request.Serial, read, cancellationToken) is { } source)
+            try
             {
-                quotes.Add(new DigestQuoteRequest(source, request.Day));
+                if (await CurrentAsync(request.Serial, read, cancellationToken) is { } source)
+                {
+                    quotes.Add(new DigestQuoteRequest(source, request.Day));
+                }
+            }
+            catch (Exception e) when (IsIsolated(e, cancellationToken))
+            {
+                unreadable.Add(request.Serial);
             }
         }
 
@@ -94,6 +110,11 @@ public sealed class RenewalsDigestService(
         var result = await outbox.EnqueueAsync(message, MailKinds.Digest, [], calendar.Now, cancellationToken);
         return new DigestSendReport(week, id, result is EnqueueResult.Enqueued, digest);
     }
+
+    /// <summary>A failure of one license's reads only: storage that failed for good, or a record that cannot be understood.</summary>
+    private bool IsIsolated(Exception e, CancellationToken cancellationToken) =>
+        !cancellationToken.IsCancellationRequested
+        && (storageFailures?.IsStorageFailure(e) == true || e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or FormatException);
 
     /// <summary>A listed license's events, and those of the dongle it replaced (its quote requests were recorded there).</summary>
     private async Task<IReadOnlyList<LicenseEvent>> EventsAsync(License license, CancellationToken cancellationToken)
