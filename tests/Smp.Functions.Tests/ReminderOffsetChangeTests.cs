@@ -281,6 +281,33 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task R9_a_license_activated_by_a_host_of_older_offsets_after_the_newer_configuration_took_the_index_gets_the_newer_stages_sent()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using var old = Harness(prefix, "90,30", InDenver(2026, 3, 20));
+        await RunScanAsync(old);
+        using var @new = Harness(prefix, "60,14", InDenver(2026, 3, 20));
+        await RunScanAsync(@new);
+        Assert.Equal("60,14", (await IndexStateAsync(@new, prefix)).GetString("BuiltFor"));
+
+        // The host not yet restarted with the new settings (or a staging slot) serves the activation.
+        await ActivateAsync(old, "VT-7801", April2026);
+
+        // 1 April 2027 - 60 days = 31 January 2027; - 14 days = 18 March 2027.
+        @new.Clock.Reset(InDenver(2027, 1, 31, 6));
+        await RunScanAsync(@new);
+        ReminderScanTests.AssertReminder(Assert.Single(await UndeliveredAsync(@new)), ["VT-7801"], DefaultContacts);
+
+        @new.Clock.Reset(InDenver(2027, 3, 18, 6));
+        await RunScanAsync(@new);
+        var messages = await UndeliveredAsync(@new);
+        Assert.Equal(2, messages.Count);
+        var final = Assert.Single(messages, m => m.Mail.Subject.StartsWith("Final reminder", StringComparison.Ordinal));
+        ReminderScanTests.AssertReminder(final, ["VT-7801"], DefaultContacts);
+        Assert.Equal(["60-day", "14-day"], (await EventsAsync(@new, "VT-7801", "reminderSent")).Select(e => Data(e, "stage")));
+    }
+
+    [Fact]
     public async Task R9_a_host_with_older_offsets_that_scans_and_dispatches_after_the_newer_configuration_destroys_none_of_its_rows_or_mail()
     {
         var prefix = ApiHarness.UniqueTablePrefix();
