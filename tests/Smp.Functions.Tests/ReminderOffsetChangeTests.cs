@@ -388,6 +388,35 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
         Assert.Empty(await EventsAsync(@new, "VT-7702", "reminderWithdrawn"));
     }
 
+    [Fact]
+    public async Task R9_a_reminder_an_older_host_queued_for_a_stage_the_index_owner_removed_is_superseded_when_that_host_dispatches_it()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using var old = Harness(prefix, "90,30", InDenver(2026, 3, 20));
+        await ActivateAsync(old, "VT-7801", April2026);
+        old.Clock.Reset(InDenver(2027, 1, 1, 6));
+        await RunScanAsync(old);
+        var queued = Assert.Single(await UndeliveredAsync(old));
+
+        // The operator removed the 90-day stage; a newer host scans at 07:00 and takes the index over.
+        using var @new = Harness(prefix, "30", InDenver(2027, 1, 1, 7));
+        await RunScanAsync(@new);
+        Assert.Equal("30", (await IndexStateAsync(@new, prefix)).GetString("BuiltFor"));
+
+        // The old host's dispatcher leases the held-back mail at 11:00: the index owner has no 90-day stage.
+        using var conflicts = new MetricCollector<long>(old.Services.GetRequiredService<IMeterFactory>(), SmpMetrics.MeterName, "smp.reminders.offsets_conflicts");
+        old.Clock.Reset(InDenver(2027, 1, 1, 11));
+        await DispatchAsync(old);
+
+        Assert.Empty(PickedUpFiles(old));
+        var stored = await MessageAsync(old, queued.Id);
+        Assert.Equal(MailStatus.Superseded, stored.Status);
+        Assert.Contains("90-day reminder is no longer configured", stored.Note, StringComparison.Ordinal);
+        var withdrawn = Assert.Single(await EventsAsync(old, "VT-7801", "reminderWithdrawn"));
+        Assert.Equal(queued.Id, Data(withdrawn, "mailId"));
+        AssertConflictCounted(conflicts, own: "90,30", index: "30");
+    }
+
     private static void AssertConflictCounted(MetricCollector<long> conflicts, string own, string index)
     {
         var measured = conflicts.GetMeasurementSnapshot();
