@@ -59,10 +59,12 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     private const string AfterColumn = "RebuiltThrough";
 
     /// <summary>
-    /// When the newest host of the configuration the index belongs to (or is being rebuilt for) took its configuration
-    /// (Unix ticks); a host of other offsets takes the index over only when its own configuration is newer.
+    /// One row per configuration of <c>Smp:Reminders</c> that any host ran ("reminder-config|90,30"): when it was first seen
+    /// (inserted if absent, never moved by a restart) and last seen (its lease, refreshed by every host of it).
     /// </summary>
-    private const string SinceColumn = "ConfiguredSince";
+    private const string ConfigRowPrefix = "reminder-config|";
+    private const string FirstSeenColumn = "FirstSeen";
+    private const string LastSeenColumn = "LastSeen";
 
     /// <summary>The licenses (partition keys, space-separated) whose records a rebuild could not read; see <see cref="EnsureReminderIndexAsync(Action{LicenseReadFailure}?, CancellationToken)"/>.</summary>
     private const string SkippedColumn = "Skipped";
@@ -78,7 +80,19 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     private readonly AsyncOnce tablesCreated;
     private readonly ReminderSchedule reminders;
     private readonly int rebuildPageSize;
-    private readonly Instant configuredAt;
+    private readonly IClock clock;
+
+    /// <summary>When this store last refreshed its configuration's lease (Unix ticks; <see cref="long.MinValue"/>: not yet).</summary>
+    private long seenAt = long.MinValue;
+
+    /// <summary>A host refreshes its configuration's <c>LastSeen</c> at most this often (at start-up and when a scan runs).</summary>
+    private static readonly Duration SeenRefreshInterval = Duration.FromMinutes(10);
+
+    /// <summary>
+    /// A configuration of <c>Smp:Reminders</c> not seen by any host for longer than this is gone: another may take the
+    /// reminder index over from it. Longer than the daily scan period, so that a live owner never loses the index.
+    /// </summary>
+    public static readonly Duration ReminderConfigurationGoneAfter = Duration.FromDays(2);
 
     /// <summary>
     /// How long the offsets that own the reminder index are remembered before a write reads them again: a host of
@@ -105,11 +119,12 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         rebuildPageSize = options.ReminderRebuildPageSize is >= 1 and <= 1000
             ? options.ReminderRebuildPageSize
             : throw new ArgumentException("The reminder index rebuild reads 1-1000 licenses per page.", nameof(options));
-        configuredAt = options.ConfiguredAt ?? SystemClock.Instance.GetCurrentInstant();
+        clock = options.Clock ?? SystemClock.Instance;
         tablesCreated = new AsyncOnce(async ct =>
         {
             await licenses.CreateIfNotExistsAsync(ct);
             await index.CreateIfNotExistsAsync(ct);
+            await SeeConfigurationAsync(ct); // Before the index record names these offsets: their configuration is dated first.
             await MarkNewStoreAsync(ct);
             await MarkNewSearchIndexAsync(ct);
         });
@@ -367,7 +382,8 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     /// the index record the new offsets; until then each scan finishes the rebuild before it reads the index, so
     /// no scan works from a half-built index. Rows of the old offsets are stale for the new ones: readers remove
     /// them as they meet them. Rewriting a row is idempotent, and the outbox claims keep overlapping scans at one
-    /// mail per reminder.
+    /// mail per reminder. Each call refreshes this configuration's lease; whether this store may take the index over
+    /// from other offsets is <see cref="ConflictAsync"/>'s rule.
     /// </summary>
     public Task EnsureReminderIndexAsync(CancellationToken cancellationToken) => EnsureReminderIndexAsync(null, cancellationToken);
 
@@ -382,33 +398,24 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     public async Task EnsureReminderIndexAsync(Action<LicenseReadFailure>? onFailure, CancellationToken cancellationToken)
     {
         await tablesCreated.EnsureAsync(cancellationToken);
+        await SeeConfigurationAsync(cancellationToken);
         var wanted = OffsetsText(reminders);
         while (true)
         {
             var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, cancellationToken: cancellationToken);
             var state = read.HasValue ? read.Value : null;
-            if (Conflict(state) is { } conflict)
+            if (await ConflictAsync(state, cancellationToken) is { } conflict)
             {
                 throw new ReminderOffsetsConflictException(conflict);
             }
 
             if (state is not null && state.GetString(BuiltForColumn) == wanted && state.GetString(TargetColumn) is null)
             {
-                if (SinceOf(state) < configuredAt)
-                {
-                    // This host is the newest of its configuration: the index records it, so an older one of other offsets keeps off.
-                    state[SinceColumn] = configuredAt.ToUnixTimeTicks();
-                    if (await TryWriteStateAsync(state, state.ETag, cancellationToken) is null)
-                    {
-                        continue;
-                    }
-                }
-
                 await RetrySkippedAsync(state, onFailure, cancellationToken);
                 return;
             }
 
-            // Resume a rebuild toward the same offsets; start over when it was toward others (this host is newer).
+            // Resume a rebuild toward the same offsets; start over when it was toward others (they may be taken over).
             var resuming = state?.GetString(TargetColumn) == wanted;
             var rebuild = new TableEntity(MetaPartition, ReminderIndexRow)
             {
@@ -416,7 +423,6 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
                 [TargetColumn] = wanted,
                 [AfterColumn] = resuming ? state!.GetString(AfterColumn) ?? string.Empty : string.Empty,
                 [SkippedColumn] = resuming ? state!.GetString(SkippedColumn) : null,
-                [SinceColumn] = (resuming && SinceOf(state!) > configuredAt ? SinceOf(state!) : configuredAt).ToUnixTimeTicks(),
             };
             var etag = await TryWriteStateAsync(rebuild, state?.ETag, cancellationToken);
             if (etag is null)
@@ -514,7 +520,6 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             if (current?.GetString(TargetColumn) == wanted)
             {
                 state[SkippedColumn] = SkippedText([.. SkippedOf(state).Union(SkippedOf(current))]);
-                state[SinceColumn] = Math.Max(current.GetInt64(SinceColumn) ?? 0, state.GetInt64(SinceColumn) ?? 0);
                 etag = current.ETag;
                 continue;
             }
@@ -546,23 +551,77 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
 
     /// <summary>
     /// The reminder index belongs to the offsets it is being rebuilt for, else to those it was built for. A host of other
-    /// offsets may take it over only when its configuration is newer than the newest recorded for the index's offsets
-    /// (a record without a date is older than any host); otherwise it is in conflict and must leave the index alone.
+    /// offsets may take it over only when the owner's configuration is gone (not seen for longer than
+    /// <see cref="ReminderConfigurationGoneAfter"/>, or never recorded) or when its own configuration was first seen
+    /// later than the owner's: of the live configurations, the one first seen most recently owns the index, and a host
+    /// that merely restarts does not date its configuration anew. Otherwise it is in conflict and must leave the index alone.
     /// </summary>
-    private ReminderOffsetsConflict? Conflict(TableEntity? state)
+    private async Task<ReminderOffsetsConflict?> ConflictAsync(TableEntity? state, CancellationToken cancellationToken)
     {
-        if (state is null)
+        var wanted = OffsetsText(reminders);
+        var owner = state?.GetString(TargetColumn) ?? state?.GetString(BuiltForColumn);
+        if (owner is null || owner == wanted)
         {
             return null;
         }
 
-        var wanted = OffsetsText(reminders);
-        var owner = state.GetString(TargetColumn) ?? state.GetString(BuiltForColumn);
-        return owner is null || owner == wanted || configuredAt > SinceOf(state) ? null : new ReminderOffsetsConflict(wanted, owner);
+        var theirs = await ReadSeenAsync(owner, cancellationToken);
+        if (theirs is null || clock.GetCurrentInstant() - theirs.Value.LastSeen > ReminderConfigurationGoneAfter)
+        {
+            return null;
+        }
+
+        var mine = await ReadSeenAsync(wanted, cancellationToken);
+        return mine is { } own && own.FirstSeen > theirs.Value.FirstSeen ? null : new ReminderOffsetsConflict(wanted, owner);
     }
 
-    private static Instant SinceOf(TableEntity state) =>
-        state.GetInt64(SinceColumn) is { } ticks ? Instant.FromUnixTimeTicks(ticks) : Instant.MinValue;
+    /// <summary>When a configuration (offsets as the index records them) was first and last seen; null when no host recorded it.</summary>
+    private async Task<(Instant FirstSeen, Instant LastSeen)?> ReadSeenAsync(string offsets, CancellationToken cancellationToken)
+    {
+        var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ConfigRowPrefix + offsets, [FirstSeenColumn, LastSeenColumn], cancellationToken);
+        if (!read.HasValue || read.Value!.GetInt64(FirstSeenColumn) is not { } first)
+        {
+            return null;
+        }
+
+        return (Instant.FromUnixTimeTicks(first), Instant.FromUnixTimeTicks(read.Value!.GetInt64(LastSeenColumn) ?? first));
+    }
+
+    /// <summary>
+    /// Records that this host runs its configuration: inserts the configuration's row, first seen now, if no host did
+    /// before, else moves its <c>LastSeen</c> (the lease) forward. At start-up and when a scan runs, at most once per
+    /// <see cref="SeenRefreshInterval"/>. A lost race leaves the other host's write: it is as recent.
+    /// </summary>
+    private async Task SeeConfigurationAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetCurrentInstant();
+        var last = Interlocked.Read(ref seenAt);
+        if (last != long.MinValue && now - Instant.FromUnixTimeTicks(last) < SeenRefreshInterval && now >= Instant.FromUnixTimeTicks(last))
+        {
+            return;
+        }
+
+        var rowKey = ConfigRowPrefix + OffsetsText(reminders);
+        var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, rowKey, [LastSeenColumn], cancellationToken);
+        try
+        {
+            if (!read.HasValue)
+            {
+                await licenses.AddEntityAsync(new TableEntity(MetaPartition, rowKey) { [FirstSeenColumn] = now.ToUnixTimeTicks(), [LastSeenColumn] = now.ToUnixTimeTicks() }, cancellationToken);
+            }
+            else if ((read.Value!.GetInt64(LastSeenColumn) ?? long.MinValue) < now.ToUnixTimeTicks())
+            {
+                var update = new TableEntity(MetaPartition, rowKey) { [LastSeenColumn] = now.ToUnixTimeTicks() };
+                await licenses.UpdateEntityAsync(update, read.Value!.ETag, TableUpdateMode.Merge, cancellationToken);
+            }
+        }
+        catch (RequestFailedException e) when (IsConflict(e) || e.Status == 404)
+        {
+            // Another host of this configuration recorded it at the same moment.
+        }
+
+        Interlocked.Exchange(ref seenAt, now.ToUnixTimeTicks());
+    }
 
     /// <summary>
     /// The index rows a license's state needs: its keys for this store's offsets and, when the reminder index belongs to
@@ -641,12 +700,12 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         }
     }
 
-    /// <summary>Whether the reminder index belongs to another configuration of <c>Smp:Reminders</c> (see <see cref="Conflict"/>).</summary>
+    /// <summary>Whether the reminder index belongs to another configuration of <c>Smp:Reminders</c> (see <see cref="ConflictAsync"/>).</summary>
     public async Task<ReminderOffsetsConflict?> CheckAsync(CancellationToken cancellationToken)
     {
         await tablesCreated.EnsureAsync(cancellationToken);
-        var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, [BuiltForColumn, TargetColumn, SinceColumn], cancellationToken);
-        return Conflict(read.HasValue ? read.Value : null);
+        var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, [BuiltForColumn, TargetColumn], cancellationToken);
+        return await ConflictAsync(read.HasValue ? read.Value : null, cancellationToken);
     }
 
     /// <summary>Writes the reminder rows of the current offsets for the license of a summary row.</summary>
@@ -757,7 +816,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
 
         try
         {
-            await licenses.AddEntityAsync(new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = OffsetsText(reminders), [SinceColumn] = configuredAt.ToUnixTimeTicks() }, cancellationToken);
+            await licenses.AddEntityAsync(new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = OffsetsText(reminders) }, cancellationToken);
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {

@@ -19,9 +19,9 @@ public sealed class TableLicenseStoreOptions
     public int ReminderRebuildPageSize { get; init; } = 100;
 
     /// <summary>
-    /// When this host's configuration took effect (null: when the store is created, at host start; a change of app
-    /// settings restarts the host). Of two configurations of <c>Smp:Reminders</c> over the same tables, the newer one
-    /// takes the reminder index over; see <see cref="TableLicenseStore.EnsureReminderIndexAsync(CancellationToken)"/>.
+    /// The clock that dates this host's configuration of <c>Smp:Reminders</c> (first seen, last seen) for the ownership
+    /// of the reminder index (null: the system clock; wall-clock time, not the business clock); see
+    /// <see cref="TableLicenseStore.EnsureReminderIndexAsync(CancellationToken)"/>.
     /// </summary>
-    public NodaTime.Instant? ConfiguredAt { get; init; }
+    public NodaTime.IClock? Clock { get; init; }
 }

@@ -5,7 +5,8 @@ namespace Smp.Core.Reminders;
 /// <summary>
 /// Whose offsets (<c>Smp:Reminders</c>) the stored reminder index belongs to. Hosts that share storage may run with
 /// different offsets for a while (a settings change rolling across instances, a staging slot): the index belongs to
-/// the newest configuration that started its rebuild, and a host of another configuration destroys nothing of it.
+/// the live configuration first seen most recently (see the store's rule), and a host of another configuration destroys
+/// nothing of it.
 /// </summary>
 public interface IReminderIndexOwnership
 {

@@ -296,9 +296,10 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 await AssertWithdrawnOnceAsync(reconfigured, withdrawn: ["CR-RMV-1", "CR-RMV-2"], kept: []);
             },
 
-            // The lease (marker, message), each license's withdrawal (license with its event), the mail marked
-            // superseded (its marker, the message), the pending marker retired.
-            Writes: 7,
+            // The new configuration of Smp:Reminders recorded (first seen), the lease (marker, message), each license's
+            // withdrawal (license with its event), the mail marked superseded (its marker, the message), the pending
+            // marker retired.
+            Writes: 8,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"],
             ReadReminders: OnlyNinetyDays));
@@ -316,8 +317,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // Deployed again with other offsets (Smp:Reminders), rebuilding two licenses a page.
             Act: s => s.Reconfigured(NewOffsets, rebuildPageSize: 2).Store.EnsureReminderIndexAsync(Ct),
 
-            // The rebuild started; per page, each license's new reminder rows and the progress; the index built for the new offsets.
-            Writes: 10,
+            // The new configuration of Smp:Reminders recorded (first seen); the rebuild started; per page, each license's
+            // new reminder rows and the progress; the index built for the new offsets.
+            Writes: 11,
             Customers: ["ACME", "GLOBEX"],
             ReadReminders: NewOffsets));
 
@@ -404,8 +406,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // The first search after the upgrade, two licenses a page.
             Act: s => s.Reconfigured(s.Reminders, rebuildPageSize: 2).Store.EnsureBuiltAsync(Ct),
 
-            // Per page, each license's six search rows and the progress; then the index recorded as built.
-            Writes: 21,
+            // The process's configuration of Smp:Reminders seen again (its lease, at start-up); per page, each license's
+            // six search rows and the progress; then the index recorded as built.
+            Writes: 22,
             Customers: ["ACME", "GLOBEX"]));
 
     [Fact]

@@ -27,10 +27,10 @@ internal sealed class SystemState
     private const string MessagePrefix = "outbox/" + TableMailOutbox.Partition + "|msg|";
 
     /// <summary>
-    /// Row metadata, and the reminder index record's <c>ConfiguredSince</c>: it dates the start of the newest process
-    /// of its offsets, which a history with a crash (and so a restart) has later than one without, by design.
+    /// Row metadata, and the dates of a reminder configuration's row (<c>FirstSeen</c>, <c>LastSeen</c>): they record when
+    /// hosts ran, which differs between two runs of the same history by design.
     /// </summary>
-    private static readonly string[] RowMetadata = ["odata.etag", "Timestamp", "ConfiguredSince"];
+    private static readonly string[] RowMetadata = ["odata.etag", "Timestamp", "FirstSeen", "LastSeen"];
 
     private SystemState(SortedDictionary<string, string> facts) => Facts = facts;
 

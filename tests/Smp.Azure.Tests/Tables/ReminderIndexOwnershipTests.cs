@@ -1,5 +1,6 @@
 using Azure.Data.Tables;
 using NodaTime;
+using NodaTime.Testing;
 using Smp.Azure.Tables;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
@@ -9,8 +10,9 @@ using Smp.TestSupport;
 namespace Smp.Azure.Tests.Tables;
 
 /// <summary>
-/// R9 with two configurations of <c>Smp:Reminders</c> over the same tables: the reminder index belongs to the newest
-/// configuration that started its rebuild; its state row is written under ETags only, so concurrent writers never
+/// R9 with two configurations of <c>Smp:Reminders</c> over the same tables: the reminder index belongs to the live
+/// configuration first seen most recently (a restart does not date a configuration anew; one not seen for longer than
+/// the lease is gone); its state row is written under ETags only, so concurrent writers never
 /// undo each other, and a store of older offsets neither scans nor removes rows.
 /// </summary>
 public sealed class ReminderIndexOwnershipTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
@@ -59,7 +61,11 @@ public sealed class ReminderIndexOwnershipTests(AzuriteFixture azurite) : IClass
         var state = (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value;
         Assert.Equal("90,14", state.GetString("BuiltFor"));
         Assert.Null(state.GetString("RebuildingFor"));
-        Assert.Equal((Started + Duration.FromHours(2)).ToUnixTimeTicks(), state.GetInt64("ConfiguredSince"));
+
+        // The 90,14 configuration is dated by whichever of its two hosts recorded it first, the 90,30 one by its first host.
+        var firstSeen = (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-config|90,14")).Value.GetInt64("FirstSeen");
+        Assert.Contains(firstSeen, new long?[] { (Started + Duration.FromHours(1)).ToUnixTimeTicks(), (Started + Duration.FromHours(2)).ToUnixTimeTicks() });
+        Assert.Equal(Started.ToUnixTimeTicks(), (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-config|90,30")).Value.GetInt64("FirstSeen"));
 
         Assert.Null(await newer.CheckAsync(Ct));
         Assert.Null(await twin.CheckAsync(Ct));
@@ -174,6 +180,106 @@ public sealed class ReminderIndexOwnershipTests(AzuriteFixture azurite) : IClass
         Assert.Equal(serials.Select(s => s.Value).Order(), candidates.Select(c => c.License.Serial.Value).Order());
     }
 
+    [Fact]
+    public async Task R9_an_old_host_that_restarts_does_not_take_the_index_back_from_a_newer_live_configuration()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var a = Store(t, ReminderSchedule.Default, Started);
+        var activated = TestLicenses.Activate(TestLicenses.NewSerial("RS"));
+        Assert.True(await a.TryAddAsync(activated.License, activated.Event, Ct));
+        await a.EnsureReminderIndexAsync(Ct);
+        var b = Store(t, new ReminderSchedule([90, 14]), Started + Duration.FromHours(1));
+        await b.EnsureReminderIndexAsync(Ct);
+
+        // An instance still on the old settings recycles 30 hours later (scale-out, maintenance, crash).
+        var restarted = Store(t, ReminderSchedule.Default, Started + Duration.FromHours(30));
+        var refused = await Assert.ThrowsAsync<ReminderOffsetsConflictException>(() => restarted.EnsureReminderIndexAsync(Ct));
+        Assert.Equal(new ReminderOffsetsConflict("90,30", "90,14"), refused.Conflict);
+        Assert.Equal("90,14", (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetString("BuiltFor"));
+        Assert.Null(await b.CheckAsync(Ct));
+
+        // The restart refreshed its configuration's lease but did not date it anew.
+        var config = (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-config|90,30")).Value;
+        Assert.Equal(Started.ToUnixTimeTicks(), config.GetInt64("FirstSeen"));
+        Assert.Equal((Started + Duration.FromHours(30)).ToUnixTimeTicks(), config.GetInt64("LastSeen"));
+    }
+
+    [Fact]
+    public async Task R9_a_configuration_first_seen_later_takes_the_index_over_from_an_older_one_that_is_still_alive()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var clock = new FakeClock(Started);
+        var a = Store(t, ReminderSchedule.Default, clock);
+        await a.EnsureReminderIndexAsync(Ct);
+        clock.AdvanceHours(2);
+        await a.EnsureReminderIndexAsync(Ct); // Its scan keeps its lease fresh.
+
+        var b = Store(t, new ReminderSchedule([90, 14]), Started + Duration.FromHours(3));
+        await b.EnsureReminderIndexAsync(Ct);
+
+        clock.AdvanceHours(2);
+        await Assert.ThrowsAsync<ReminderOffsetsConflictException>(() => a.EnsureReminderIndexAsync(Ct));
+        Assert.Equal(new ReminderOffsetsConflict("90,30", "90,14"), await a.CheckAsync(Ct));
+        Assert.Equal("90,14", (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetString("BuiltFor"));
+    }
+
+    [Fact]
+    public async Task R9_an_owner_not_seen_for_longer_than_the_lease_loses_the_index_to_a_live_configuration()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var clock = new FakeClock(Started);
+        var production = Store(t, ReminderSchedule.Default, clock);
+        var activated = TestLicenses.Activate(TestLicenses.NewSerial("GO"));
+        Assert.True(await production.TryAddAsync(activated.License, activated.Event, Ct));
+        await production.EnsureReminderIndexAsync(Ct);
+
+        // A short-lived host of other offsets (a staging slot later deleted) takes the index over with one scan, then is gone.
+        var lastSeen = Started + Duration.FromHours(1);
+        await Store(t, new ReminderSchedule([60, 14]), lastSeen).EnsureReminderIndexAsync(Ct);
+
+        // Production, never restarted, is refused while the other configuration may still be alive ...
+        clock.Reset(lastSeen + TableLicenseStore.ReminderConfigurationGoneAfter - Duration.FromMinutes(1));
+        await Assert.ThrowsAsync<ReminderOffsetsConflictException>(() => production.EnsureReminderIndexAsync(Ct));
+
+        // ... and takes the index back once that one has not been seen for longer than the lease.
+        clock.Reset(lastSeen + TableLicenseStore.ReminderConfigurationGoneAfter + Duration.FromMinutes(1));
+        Assert.Null(await production.CheckAsync(Ct));
+        var candidates = await CandidatesAsync(production, activated.License.ExpiresOn.PlusDays(-30));
+        Assert.Equal(activated.License.Serial, Assert.Single(candidates).License.Serial);
+        var state = (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value;
+        Assert.Equal("90,30", state.GetString("BuiltFor"));
+        Assert.Null(state.GetString("RebuildingFor"));
+    }
+
+    [Fact]
+    public async Task R9_offsets_set_back_to_an_older_list_take_the_index_over_once_the_replaced_configuration_is_gone()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        await Store(t, ReminderSchedule.Default, Started).EnsureReminderIndexAsync(Ct);
+
+        // The operator changes the offsets to 90,14: its hosts scan daily for three days.
+        var changedClock = new FakeClock(Started + Duration.FromHours(1));
+        var changed = Store(t, new ReminderSchedule([90, 14]), changedClock);
+        for (var day = 0; day < 3; day++)
+        {
+            await changed.EnsureReminderIndexAsync(Ct);
+            changedClock.AdvanceDays(1);
+        }
+
+        var lastScan = changedClock.GetCurrentInstant() - Duration.FromDays(1);
+
+        // Then sets them back to 90,30: a configuration first seen earlier, so refused while 90,14 may still be alive.
+        var backClock = new FakeClock(lastScan + Duration.FromHours(1));
+        var back = Store(t, ReminderSchedule.Default, backClock);
+        await Assert.ThrowsAsync<ReminderOffsetsConflictException>(() => back.EnsureReminderIndexAsync(Ct));
+        Assert.Equal(new ReminderOffsetsConflict("90,30", "90,14"), await back.CheckAsync(Ct));
+
+        backClock.Reset(lastScan + TableLicenseStore.ReminderConfigurationGoneAfter + Duration.FromMinutes(1));
+        await back.EnsureReminderIndexAsync(Ct);
+        Assert.Null(await back.CheckAsync(Ct));
+        Assert.Equal("90,30", (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetString("BuiltFor"));
+    }
+
     private static async Task<List<StoredLicense>> CandidatesAsync(TableLicenseStore store, LocalDate dueOnOrBefore)
     {
         var candidates = new List<StoredLicense>();
@@ -185,14 +291,17 @@ public sealed class ReminderIndexOwnershipTests(AzuriteFixture azurite) : IClass
         return candidates;
     }
 
-    private TableLicenseStore Store(StoreUnderTest t, ReminderSchedule reminders, Instant configuredAt) =>
+    private TableLicenseStore Store(StoreUnderTest t, ReminderSchedule reminders, Instant startedAt) =>
+        Store(t, reminders, new FakeClock(startedAt));
+
+    private TableLicenseStore Store(StoreUnderTest t, ReminderSchedule reminders, IClock clock) =>
         new(azurite.CreateServiceClient(), new TableLicenseStoreOptions
         {
             LicensesTable = t.Options.LicensesTable,
             IndexTable = t.Options.IndexTable,
             Reminders = reminders,
             ReminderRebuildPageSize = 1,
-            ConfiguredAt = configuredAt,
+            Clock = clock,
         });
 
     private static async Task<List<string>> ReminderRowsAsync(StoreUnderTest t)
