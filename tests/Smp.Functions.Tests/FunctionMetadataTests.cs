@@ -84,6 +84,21 @@ public class FunctionMetadataTests
         Assert.Equal(schedule, trigger.GetProperty("schedule").GetString());
     }
 
+    /// <summary>
+    /// SPEC section 11: the digest is weekly, so a run that fails (storage failing past the client's own retries) must
+    /// not wait a week. The host runs the function again on its retry policy; the outbox id from the ISO week keeps it
+    /// to one mail.
+    /// </summary>
+    [Fact]
+    public void Section11_the_digest_timer_runs_again_after_a_failed_run()
+    {
+        var function = Assert.Single(Functions(), f => f.GetProperty("name").GetString() == "SendRenewalsDigest");
+
+        Assert.True(function.TryGetProperty("retry", out var retry), "SendRenewalsDigest declares no retry policy.");
+        Assert.Equal("fixedDelay", retry.GetProperty("strategy").GetString(), ignoreCase: true);
+        Assert.True(retry.GetProperty("maxRetryCount").GetInt32() >= 3, retry.ToString());
+    }
+
     [Theory]
     [MemberData(nameof(HttpFunctions))]
     public void Http_function_is_declared_with_its_route_method_and_auth_level(string name, string route, string method, string authLevel)

@@ -108,6 +108,26 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Section11_a_run_whose_failed_mail_listing_fails_is_followed_by_a_run_that_sends_the_weeks_digest_once()
+    {
+        var failures = 1;
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 20), services: s =>
+            s.Decorate<IMailOutbox>((inner, _) => new FailedListingFailsOnce(inner, () => Interlocked.Exchange(ref failures, 0) == 1)));
+        await ActivateAsync(api, "VT-1", new LocalDate(2026, 1, 1));
+        api.Clock.Reset(Monday);
+
+        await Assert.ThrowsAsync<global::Azure.RequestFailedException>(() => RunDigestAsync(api));
+        Assert.Empty(await DigestsAsync(api));
+        api.Clock.Reset(Monday + Duration.FromMinutes(10)); // the host runs the function again on its retry policy
+        await RunDigestAsync(api);
+        await RunDigestAsync(api);
+
+        var digest = Assert.Single(await DigestsAsync(api));
+        Assert.Equal("Renewals digest, week 2026-W50", digest.Mail.Subject);
+        Assert.Contains("VT-1", digest.Mail.PlainText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Section11_a_digest_that_failed_is_listed_as_failed_mail_and_counted_in_the_next_weeks_digest()
     {
         using var api = new ApiHarness(azurite.ConnectionString, Monday);
@@ -283,6 +303,31 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
         public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, lane, cancellationToken);
 
         public Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken) => inner.ListFailedAsync(cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken) => inner.ListSupersededAsync(cancellationToken);
+
+        public Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, cancellationToken);
+
+        public Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken) => inner.PurgeSentBodiesAsync(queuedBefore, max, cancellationToken);
+    }
+
+    /// <summary>Stands for storage failing past the client's retries once, on the failed-mail listing the digest counts.</summary>
+    private sealed class FailedListingFailsOnce(IMailOutbox inner, Func<bool> failNow) : IMailOutbox
+    {
+        public int MaxClaimsPerMessage => inner.MaxClaimsPerMessage;
+
+        public Task<EnqueueResult> EnqueueAsync(OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken) => inner.EnqueueAsync(mail, kind, claims, now, cancellationToken);
+
+        public Task<IReadOnlyDictionary<MailClaim, string>> FindClaimsAsync(IReadOnlyCollection<MailClaim> claims, CancellationToken cancellationToken) => inner.FindClaimsAsync(claims, cancellationToken);
+
+        public Task<StoredOutboxMessage?> GetAsync(string id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, lane, cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken) =>
+            failNow() ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.ListFailedAsync(cancellationToken);
 
         public Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken) => inner.ListSupersededAsync(cancellationToken);
 

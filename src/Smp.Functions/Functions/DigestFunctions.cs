@@ -7,13 +7,16 @@ namespace Smp.Functions.Functions;
 /// <summary>
 /// The renewals desk's weekly digest (SPEC section 11) on <c>Smp:DigestSchedule</c> (NCRONTAB, in UTC). The week is the
 /// ISO week of the business date; the digest's outbox id comes from it, so the week's mail is enqueued once whatever
-/// runs again, overlaps or crashes.
+/// runs again, overlaps or crashes. The schedule is weekly, so a run that fails (storage failing past the client's
+/// retries) is run again by the host every 10 minutes, up to 12 times, rather than waiting a week; the same id keeps
+/// the retries to one mail.
 /// </summary>
 public sealed partial class DigestFunctions(RenewalsDigestService digests, ILogger<DigestFunctions> logger)
 {
     public const string FunctionName = "SendRenewalsDigest";
 
     [Function(FunctionName)]
+    [FixedDelayRetry(12, "00:10:00")]
     public async Task SendRenewalsDigest([TimerTrigger("%Smp:DigestSchedule%")] TimerInfo timer, FunctionContext context)
     {
         var report = await digests.SendAsync(context.CancellationToken);
