@@ -147,7 +147,14 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(license.Serial, version, firstEvent)),
         ];
         await WriteIndexRowsAsync(license.Serial, LicenseIndex.KeysFor(license, reminders), version, cancellationToken);
-        return await TrySubmitAsync(actions, cancellationToken);
+        await WriteRecentRowAsync(license.Serial, version, firstEvent, cancellationToken);
+        if (!await TrySubmitAsync(actions, cancellationToken))
+        {
+            return false;
+        }
+
+        await PruneRecentRowsAsync(firstEvent.At, cancellationToken);
+        return true;
     }
 
     public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
@@ -173,6 +180,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         var oldKeys = LicenseIndex.KeysFor(current.License, reminders);
         var newKeys = LicenseIndex.KeysFor(updated, reminders);
         await WriteIndexRowsAsync(updated.Serial, newKeys.Except(oldKeys), version, cancellationToken);
+        await WriteRecentRowAsync(updated.Serial, version, newEvent, cancellationToken);
 
         var committed = await TrySubmitAsync(actions, cancellationToken);
         if (!committed)
@@ -194,6 +202,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             // The change is committed. A row left behind is stale, which readers skip and remove.
         }
 
+        await PruneRecentRowsAsync(newEvent.At, cancellationToken);
         return true;
     }
 
