@@ -111,7 +111,17 @@ public sealed partial class TableLicenseStore : ILicenseActivity
             return null;
         }
 
-        var licenseEvent = LicenseEntities.ToEvent(stored.Value!);
+        LicenseEvent licenseEvent;
+        try
+        {
+            licenseEvent = LicenseEntities.ToEvent(stored.Value!);
+        }
+        catch (Exception e) when (IsUnreadableRecord(e))
+        {
+            // An event this version cannot read: the license page reports it; the dashboard shows the others.
+            return null;
+        }
+
         if (row.RowKey.StartsWith(RecentTicks(licenseEvent.At) + "|", StringComparison.Ordinal))
         {
             return new RecentLicenseEvent(serial, version, licenseEvent);
