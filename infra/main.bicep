@@ -44,6 +44,9 @@ param businessTimeZone string = 'America/Denver'
 @description('NCRONTAB schedule (six fields) of the daily reminder run: Smp:ReminderSchedule. Flex Consumption runs schedules in UTC; the default is 13:00 UTC, early morning in the business time zone.')
 param reminderSchedule string = '0 0 13 * * *'
 
+@description('NCRONTAB schedule (six fields, UTC) of the renewals desk\'s weekly digest: Smp:DigestSchedule. The default is Mondays at 14:00 UTC.')
+param digestSchedule string = '0 0 14 * * 1'
+
 @minLength(3)
 @description('Mailbox of the renewals desk, which receives quote requests: Smp:RenewalsDeskEmail.')
 param renewalsDeskEmail string
@@ -296,6 +299,7 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     businessTimeZone: businessTimeZone
     reminderSchedule: reminderSchedule
+    digestSchedule: digestSchedule
     renewalsDeskEmail: renewalsDeskEmail
     linkValidityDays: linkValidityDays
     updatesEntitlement: updatesEntitlement

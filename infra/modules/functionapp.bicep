@@ -72,6 +72,9 @@ param businessTimeZone string
 @description('NCRONTAB schedule of the reminder run, in UTC (Smp:ReminderSchedule).')
 param reminderSchedule string
 
+@description('NCRONTAB schedule of the renewals desk\'s weekly digest, in UTC (Smp:DigestSchedule).')
+param digestSchedule string
+
 @description('Mailbox of the renewals desk (Smp:RenewalsDeskEmail).')
 param renewalsDeskEmail string
 
@@ -207,6 +210,7 @@ resource appSettings 'Microsoft.Web/sites/config@2025-03-01' = {
     // SMP settings (the app's Smp:* configuration section; "__" stands for ":" on Linux).
     Smp__BusinessTimeZone: businessTimeZone
     Smp__ReminderSchedule: reminderSchedule
+    Smp__DigestSchedule: digestSchedule
     Smp__RenewalsDeskEmail: renewalsDeskEmail
     Smp__SenderAddress: senderAddress
     Smp__PublicBaseUrl: 'https://${site.properties.defaultHostName}'

@@ -40,6 +40,7 @@ public sealed class ApiHarness : IDisposable
             ["Smp:PublicBaseUrl"] = "https://smp.example.com",
             ["Smp:SenderAddress"] = "DoNotReply@smp.example.com",
             ["Smp:ReminderSchedule"] = "0 0 13 * * *",
+            ["Smp:DigestSchedule"] = "0 0 14 * * 1",
             ["Smp:RenewalsDeskEmail"] = "renewals@vendor.example.com",
             ["Smp:Secrets:Store"] = "Local",
             ["Smp:Secrets:LocalDirectory"] = Path.Combine(WorkDirectory, "secrets"),

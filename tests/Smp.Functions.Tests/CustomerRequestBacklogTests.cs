@@ -97,7 +97,12 @@ public sealed class CustomerRequestBacklogTests(AzuriteFixture azurite)
         Assert.Single(await EventsAsync(api, "VT-11", "termRequested"));
         Assert.Single(await EventsAsync(api, "VT-12", "quoteRequested"));
 
-        // Acted on, they go with the next purge.
+        // Acted on, they go with the next purge; quote requests stay 15 days, for the renewals desk's digest (SPEC section 11).
+        await ProcessCustomerRequestsAsync(api);
+        var kept = await RowsAsync(Requests(api));
+        Assert.NotEmpty(kept);
+        Assert.All(kept, r => Assert.True(r.GetString("Kind") == CustomerRequestKinds.Quote && r.GetString("Status") != "Pending", $"{r.GetString("Kind")} {r.GetString("Status")}"));
+        api.Clock.Reset(InDenver(2026, 4, 4, 9));
         await ProcessCustomerRequestsAsync(api);
         Assert.Empty(await RowsAsync(Requests(api)));
     }

@@ -68,6 +68,7 @@ public class FunctionMetadataTests
     public static TheoryData<string, string> TimerFunctions => new()
     {
         { "RunReminderScan", "%Smp:ReminderSchedule%" },
+        { "SendRenewalsDigest", "%Smp:DigestSchedule%" },
         { "DispatchMail", "0 */1 * * * *" },
         { "ProcessCustomerRequests", "0 */1 * * * *" },
         { "ProcessImports", "*/20 * * * * *" },
@@ -123,7 +124,7 @@ public class FunctionMetadataTests
     }
 
     /// <summary>Timer and other non-HTTP functions, checked by their own tests.</summary>
-    internal static readonly string[] NonHttpFunctions = ["RunReminderScan", "DispatchMail", "ProcessCustomerRequests", "ProcessImports"];
+    internal static readonly string[] NonHttpFunctions = ["RunReminderScan", "SendRenewalsDigest", "DispatchMail", "ProcessCustomerRequests", "ProcessImports"];
 
     internal static IEnumerable<JsonElement> Functions()
     {

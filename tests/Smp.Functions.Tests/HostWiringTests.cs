@@ -95,6 +95,19 @@ public sealed class HostWiringTests(AzuriteFixture azurite)
     }
 
     [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("0 0 14 * * 8")]
+    [InlineData("0 14 * * 1")]
+    public void Section11_a_digest_schedule_that_is_missing_or_not_ncrontab_with_seconds_fails_start_up_naming_the_setting(string? schedule)
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Instant.FromUtc(2026, 1, 1, 0, 0), new Dictionary<string, string?> { ["Smp:DigestSchedule"] = schedule });
+
+        var error = Assert.Throws<OptionsValidationException>(() => api.Services.GetRequiredService<IStartupValidator>().Validate());
+        Assert.Contains("Smp:DigestSchedule", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("\u200E")]
     [InlineData("\u200F \u200E\t")]
     public void Section6_a_default_product_without_visible_text_fails_start_up_naming_the_setting(string product)

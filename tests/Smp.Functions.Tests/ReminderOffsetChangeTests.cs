@@ -281,6 +281,33 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task R9_a_license_activated_by_a_host_of_older_offsets_after_the_newer_configuration_took_the_index_gets_the_newer_stages_sent()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using var old = Harness(prefix, "90,30", InDenver(2026, 3, 20));
+        await RunScanAsync(old);
+        using var @new = Harness(prefix, "60,14", InDenver(2026, 3, 20));
+        await RunScanAsync(@new);
+        Assert.Equal("60,14", (await IndexStateAsync(@new, prefix)).GetString("BuiltFor"));
+
+        // The host not yet restarted with the new settings (or a staging slot) serves the activation.
+        await ActivateAsync(old, "VT-7801", April2026);
+
+        // 1 April 2027 - 60 days = 31 January 2027; - 14 days = 18 March 2027.
+        @new.Clock.Reset(InDenver(2027, 1, 31, 6));
+        await RunScanAsync(@new);
+        ReminderScanTests.AssertReminder(Assert.Single(await UndeliveredAsync(@new)), ["VT-7801"], DefaultContacts);
+
+        @new.Clock.Reset(InDenver(2027, 3, 18, 6));
+        await RunScanAsync(@new);
+        var messages = await UndeliveredAsync(@new);
+        Assert.Equal(2, messages.Count);
+        var final = Assert.Single(messages, m => m.Mail.Subject.StartsWith("Final reminder", StringComparison.Ordinal));
+        ReminderScanTests.AssertReminder(final, ["VT-7801"], DefaultContacts);
+        Assert.Equal(["60-day", "14-day"], (await EventsAsync(@new, "VT-7801", "reminderSent")).Select(e => Data(e, "stage")));
+    }
+
+    [Fact]
     public async Task R9_a_host_with_older_offsets_that_scans_and_dispatches_after_the_newer_configuration_destroys_none_of_its_rows_or_mail()
     {
         var prefix = ApiHarness.UniqueTablePrefix();
@@ -359,6 +386,35 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
         Assert.Single(await UndeliveredAsync(@new), m => m.Mail.PlainText.Contains("VT-7702", StringComparison.Ordinal));
         Assert.Equal(["90-day", "14-day"], (await EventsAsync(@new, "VT-7702", "reminderSent")).Select(e => Data(e, "stage")));
         Assert.Empty(await EventsAsync(@new, "VT-7702", "reminderWithdrawn"));
+    }
+
+    [Fact]
+    public async Task R9_a_reminder_an_older_host_queued_for_a_stage_the_index_owner_removed_is_superseded_when_that_host_dispatches_it()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using var old = Harness(prefix, "90,30", InDenver(2026, 3, 20));
+        await ActivateAsync(old, "VT-7801", April2026);
+        old.Clock.Reset(InDenver(2027, 1, 1, 6));
+        await RunScanAsync(old);
+        var queued = Assert.Single(await UndeliveredAsync(old));
+
+        // The operator removed the 90-day stage; a newer host scans at 07:00 and takes the index over.
+        using var @new = Harness(prefix, "30", InDenver(2027, 1, 1, 7));
+        await RunScanAsync(@new);
+        Assert.Equal("30", (await IndexStateAsync(@new, prefix)).GetString("BuiltFor"));
+
+        // The old host's dispatcher leases the held-back mail at 11:00: the index owner has no 90-day stage.
+        using var conflicts = new MetricCollector<long>(old.Services.GetRequiredService<IMeterFactory>(), SmpMetrics.MeterName, "smp.reminders.offsets_conflicts");
+        old.Clock.Reset(InDenver(2027, 1, 1, 11));
+        await DispatchAsync(old);
+
+        Assert.Empty(PickedUpFiles(old));
+        var stored = await MessageAsync(old, queued.Id);
+        Assert.Equal(MailStatus.Superseded, stored.Status);
+        Assert.Contains("90-day reminder is no longer configured", stored.Note, StringComparison.Ordinal);
+        var withdrawn = Assert.Single(await EventsAsync(old, "VT-7801", "reminderWithdrawn"));
+        Assert.Equal(queued.Id, Data(withdrawn, "mailId"));
+        AssertConflictCounted(conflicts, own: "90,30", index: "30");
     }
 
     private static void AssertConflictCounted(MetricCollector<long> conflicts, string own, string index)

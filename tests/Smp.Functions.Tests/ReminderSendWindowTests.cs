@@ -78,6 +78,24 @@ public sealed class ReminderSendWindowTests : IDisposable
         Assert.Empty(await EventsAsync(_api, "VT-1301", "reminderWithdrawn"));
     }
 
+    [Fact]
+    public async Task Section10_R9_a_renewal_of_the_replacement_license_committed_between_the_send_check_and_the_send_stops_the_reminder_of_the_replaced_serial()
+    {
+        var reminder = await ReminderEnqueuedAsync("VT-1501");
+        Assert.Equal(201, (await ReplacementApiTests.ReplaceAsync(_api, "VT-1501", """{"newSerial":"VT-2501"}""")).Status);
+        _hook.Renew = () => RenewAsync("VT-2501");
+
+        _api.Clock.Reset(InDenver(2027, 1, 1, 11));
+        await DispatchAsync(_api);
+
+        Assert.Equal(1, _hook.Renewals);
+        Assert.Empty(PickedUpFiles(_api));
+        var stored = await MessageAsync(_api, reminder.Id);
+        Assert.Equal(MailStatus.Superseded, stored.Status);
+        Assert.Null(stored.SentAt);
+        Assert.Contains("2028-04-01", stored.Note, StringComparison.Ordinal);
+    }
+
     /// <summary>The 90-day reminder of plans expiring on 1 April 2027 is enqueued at 06:00 on 1 January (Denver).</summary>
     private async Task<OutboxMessage> ReminderEnqueuedAsync(params string[] serials)
     {

@@ -11,6 +11,7 @@ public sealed partial class FunctionAppTests(CompiledInfrastructure infrastructu
     {
         "Smp__BusinessTimeZone",
         "Smp__ReminderSchedule",
+        "Smp__DigestSchedule",
         "Smp__RenewalsDeskEmail",
         "Smp__SenderAddress",
         "Smp__PublicBaseUrl",
@@ -99,6 +100,7 @@ public sealed partial class FunctionAppTests(CompiledInfrastructure infrastructu
         Assert.Equal("30", settings["Smp__Reminders__1"].GetString());
         Assert.Equal("America/Denver", settings["Smp__BusinessTimeZone"].GetString());
         Assert.Equal("0 0 13 * * *", settings["Smp__ReminderSchedule"].GetString());
+        Assert.Equal("0 0 14 * * 1", settings["Smp__DigestSchedule"].GetString());
         Assert.Equal("CurrentPlan", settings["Smp__Updates__Entitlement"].GetString());
         Assert.Equal(
             """["CurrentPlan","ReleasedDuringCover"]""",

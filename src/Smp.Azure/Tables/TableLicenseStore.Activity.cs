@@ -14,7 +14,8 @@ namespace Smp.Azure.Tables;
 /// event's time). A reader takes the first page of those rows and reads the event each one names; a row whose event
 /// is missing (its change not stored yet, or a crash between the row and the transaction) is skipped, and one whose
 /// version holds another event (written by a change that lost the race for that version) is removed. Rows older than
-/// <see cref="RecentRetention"/> are pruned by the writes that come after them, two at a time.
+/// <see cref="RecentRetention"/> are pruned by the readers, <see cref="RecentPrunedPerRead"/> at a time (a change's
+/// write touches its own rows only).
 /// </summary>
 public sealed partial class TableLicenseStore : ILicenseActivity
 {
@@ -24,7 +25,7 @@ public sealed partial class TableLicenseStore : ILicenseActivity
     /// <summary>How long a change keeps its row among the latest events.</summary>
     internal static readonly Duration RecentRetention = Duration.FromDays(400);
 
-    private const int RecentPrunedPerWrite = 2;
+    private const int RecentPrunedPerRead = 50;
     private static readonly string[] RecentColumns = ["PartitionKey", "RowKey", LicenseEntities.SerialColumn, LicenseEntities.VersionColumn];
     private static readonly string[] KeyOnly = ["RowKey"];
 
@@ -41,6 +42,11 @@ public sealed partial class TableLicenseStore : ILicenseActivity
         }
 
         var found = await Task.WhenAll(rows.Select(row => ReadRecentAsync(row, cancellationToken)));
+        if (rows.Count > 0)
+        {
+            await PruneRecentRowsAsync(LatestOf(rows) - RecentRetention, cancellationToken);
+        }
+
         var seen = new HashSet<(Serial, long)>();
         return [.. found.OfType<RecentLicenseEvent>().Where(e => seen.Add((e.Serial, e.Version)))];
     }
@@ -73,17 +79,21 @@ public sealed partial class TableLicenseStore : ILicenseActivity
             },
             cancellationToken);
 
-    /// <summary>After a change is stored: removes a few rows older than <see cref="RecentRetention"/> before its event. Best effort.</summary>
-    private async Task PruneRecentRowsAsync(Instant at, CancellationToken cancellationToken)
+    /// <summary>The time of the newest of the rows read (the first).</summary>
+    private static Instant LatestOf(List<TableEntity> rows) =>
+        Instant.FromUnixTimeTicks(long.MaxValue - long.Parse(rows[0].RowKey.AsSpan(0, 19), CultureInfo.InvariantCulture));
+
+    /// <summary>Removes up to <see cref="RecentPrunedPerRead"/> rows of changes before <paramref name="before"/>. Best effort.</summary>
+    private async Task PruneRecentRowsAsync(Instant before, CancellationToken cancellationToken)
     {
         try
         {
             var filter = TableClient.CreateQueryFilter(
-                $"PartitionKey eq {RecentPartition} and RowKey ge {RecentTicks(at - RecentRetention - Duration.Epsilon)}");
-            var pages = index.QueryAsync<TableEntity>(filter, maxPerPage: RecentPrunedPerWrite, select: KeyOnly, cancellationToken: cancellationToken).AsPages(pageSizeHint: RecentPrunedPerWrite);
+                $"PartitionKey eq {RecentPartition} and RowKey ge {RecentTicks(before - Duration.Epsilon)}");
+            var pages = index.QueryAsync<TableEntity>(filter, maxPerPage: RecentPrunedPerRead, select: KeyOnly, cancellationToken: cancellationToken).AsPages(pageSizeHint: RecentPrunedPerRead);
             await foreach (var page in pages)
             {
-                foreach (var row in page.Values.Take(RecentPrunedPerWrite))
+                foreach (var row in page.Values.Take(RecentPrunedPerRead))
                 {
                     await index.DeleteEntityAsync(RecentPartition, row.RowKey, ETag.All, cancellationToken);
                 }
@@ -93,7 +103,7 @@ public sealed partial class TableLicenseStore : ILicenseActivity
         }
         catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
         {
-            // The change is stored; the old rows are pruned by a later one.
+            // The old rows are pruned by a later read.
         }
     }
 

@@ -36,7 +36,8 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
             foreach (var chunk in page.Values.Chunk(ParallelReads))
             {
                 var resolved = await Task.WhenAll(chunk.Select(row => ResolveIndexRowAsync(row, isolate: false, cancellationToken)));
-                foreach (var (license, _) in resolved)
+                await Task.WhenAll(resolved.Where(r => r.Stale is not null).Select(r => indexRows.RemoveStaleAsync(r.Stale!, cancellationToken)));
+                foreach (var (license, _, _) in resolved)
                 {
                     if (license is not null)
                     {

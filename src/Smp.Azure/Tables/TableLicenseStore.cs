@@ -80,6 +80,17 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     private readonly int rebuildPageSize;
     private readonly Instant configuredAt;
 
+    /// <summary>
+    /// How long the offsets that own the reminder index are remembered before a write reads them again: a host of
+    /// other offsets writes the owner's reminder rows too (see <see cref="OwnerScheduleAsync"/>).
+    /// </summary>
+    private static readonly TimeSpan OwnerReadInterval = TimeSpan.FromSeconds(10);
+
+    private volatile OwnerRead? owner;
+
+    /// <summary>The offsets that owned the reminder index when it was last read (null: this store's own), and when (<see cref="Environment.TickCount64"/>).</summary>
+    private sealed record OwnerRead(ReminderSchedule? Schedule, long ReadAt);
+
     /// <summary>Creates the store; the tables are created on first use, not here.</summary>
     public TableLicenseStore(TableServiceClient service, TableLicenseStoreOptions? options = null)
     {
@@ -146,15 +157,10 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Summary(license, version)),
             new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(license.Serial, version, firstEvent)),
         ];
-        await WriteIndexRowsAsync(license.Serial, LicenseIndex.KeysFor(license, reminders), version, cancellationToken);
+        var ownerSchedule = await OwnerScheduleAsync(cancellationToken);
+        await WriteIndexRowsAsync(license.Serial, KeysFor(license, ownerSchedule), version, cancellationToken);
         await WriteRecentRowAsync(license.Serial, version, firstEvent, cancellationToken);
-        if (!await TrySubmitAsync(actions, cancellationToken))
-        {
-            return false;
-        }
-
-        await PruneRecentRowsAsync(firstEvent.At, cancellationToken);
-        return true;
+        return await TrySubmitAsync(actions, cancellationToken);
     }
 
     public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
@@ -177,8 +183,9 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             new TableTransactionAction(TableTransactionActionType.UpdateReplace, LicenseEntities.Summary(updated, version), new ETag(current.ConcurrencyToken)),
             new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(updated.Serial, version, newEvent)),
         ];
-        var oldKeys = LicenseIndex.KeysFor(current.License, reminders);
-        var newKeys = LicenseIndex.KeysFor(updated, reminders);
+        var ownerSchedule = await OwnerScheduleAsync(cancellationToken);
+        var oldKeys = KeysFor(current.License, ownerSchedule);
+        var newKeys = KeysFor(updated, ownerSchedule);
         await WriteIndexRowsAsync(updated.Serial, newKeys.Except(oldKeys), version, cancellationToken);
         await WriteRecentRowAsync(updated.Serial, version, newEvent, cancellationToken);
 
@@ -202,7 +209,6 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             // The change is committed. A row left behind is stale, which readers skip and remove.
         }
 
-        await PruneRecentRowsAsync(newEvent.At, cancellationToken);
         return true;
     }
 
@@ -272,7 +278,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {LicenseIndex.RemindersPartition} and RowKey lt {LicenseIndex.RemindersUpperBound(dueOnOrBefore)}");
         var seen = new HashSet<Serial>();
-        await foreach (var license in ResolveIndexAsync(filter, onFailure, cancellationToken))
+        await foreach (var license in ResolveIndexAsync(filter, onFailure, StillOwnerAsync, cancellationToken))
         {
             // A license with two stages due (a catch-up) has two rows: it is one candidate.
             if (seen.Add(license.License.Serial))
@@ -560,6 +566,83 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     private static Instant SinceOf(TableEntity state) =>
         state.GetInt64(SinceColumn) is { } ticks ? Instant.FromUnixTimeTicks(ticks) : Instant.MinValue;
 
+    /// <summary>
+    /// The index rows a license's state needs: its keys for this store's offsets and, when the reminder index belongs to
+    /// other offsets (<paramref name="ownerSchedule"/>), the reminder rows of those too, so that the owner's scan finds
+    /// the reminders of a license this host wrote (R9: a reminder is never lost to a configuration change under way).
+    /// </summary>
+    private IReadOnlySet<IndexKey> KeysFor(License license, ReminderSchedule? ownerSchedule)
+    {
+        var keys = LicenseIndex.KeysFor(license, reminders);
+        if (ownerSchedule is null)
+        {
+            return keys;
+        }
+
+        var union = new HashSet<IndexKey>(keys);
+        union.UnionWith(LicenseIndex.KeysFor(license, ownerSchedule));
+        return union;
+    }
+
+    /// <summary>
+    /// The offsets that own the reminder index (those it is being rebuilt for, else those it was built for) when they
+    /// are not this store's; null when they are (or nothing is recorded). Read at most every <see cref="OwnerReadInterval"/>.
+    /// </summary>
+    private async Task<ReminderSchedule?> OwnerScheduleAsync(CancellationToken cancellationToken)
+    {
+        var known = owner;
+        if (known is not null && Environment.TickCount64 - known.ReadAt < (long)OwnerReadInterval.TotalMilliseconds)
+        {
+            return known.Schedule;
+        }
+
+        var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, [BuiltForColumn, TargetColumn], cancellationToken);
+        var schedule = read.HasValue ? OtherSchedule(read.Value!.GetString(TargetColumn) ?? read.Value!.GetString(BuiltForColumn)) : null;
+        owner = new OwnerRead(schedule, Environment.TickCount64);
+        return schedule;
+    }
+
+    /// <summary>The schedule of recorded offsets ("90,14") when they are not this store's; null for this store's or unreadable ones.</summary>
+    private ReminderSchedule? OtherSchedule(string? offsets)
+    {
+        if (offsets is null || offsets == OffsetsText(reminders))
+        {
+            return null;
+        }
+
+        var days = new List<int>();
+        foreach (var part in offsets.Split(','))
+        {
+            if (!int.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var day) || day is < 1 or > 366)
+            {
+                return null;
+            }
+
+            days.Add(day);
+        }
+
+        return days.Count == 0 ? null : new ReminderSchedule(days);
+    }
+
+    /// <summary>
+    /// Whether the reminder index is still built for this store's offsets, read just before a scan removes reminder rows
+    /// it found stale: a host of other offsets may have taken the index over since the scan began, and the rows this
+    /// store finds stale are then the new owner's (R9). Anything else (a rebuild under way, other offsets, no record)
+    /// leaves the rows in place; stale rows that stay are only skipped.
+    /// </summary>
+    private async Task<bool> StillOwnerAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, [BuiltForColumn, TargetColumn], cancellationToken);
+            return read.HasValue && read.Value!.GetString(TargetColumn) is null && read.Value!.GetString(BuiltForColumn) == OffsetsText(reminders);
+        }
+        catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
+        {
+            return false; // Removal is best effort: the rows stay and are skipped again.
+        }
+    }
+
     /// <summary>Whether the reminder index belongs to another configuration of <c>Smp:Reminders</c> (see <see cref="Conflict"/>).</summary>
     public async Task<ReminderOffsetsConflict?> CheckAsync(CancellationToken cancellationToken)
     {
@@ -725,7 +808,14 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     /// With <paramref name="onFailure"/>, a license that cannot be read is reported (in row order) and skipped;
     /// without, its error ends the listing.
     /// </summary>
-    private async IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, Action<LicenseReadFailure>? onFailure, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, Action<LicenseReadFailure>? onFailure, CancellationToken cancellationToken) =>
+        ResolveIndexAsync(filter, onFailure, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ResolveIndexAsync(string, Action{LicenseReadFailure}?, CancellationToken)"/>; with
+    /// <paramref name="mayRemove"/>, the stale rows of each batch are removed only when it answers true just before.
+    /// </summary>
+    private async IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, Action<LicenseReadFailure>? onFailure, Func<CancellationToken, Task<bool>>? mayRemove, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var rows = index.QueryAsync<TableEntity>(filter, select: IndexColumns, cancellationToken: cancellationToken);
         await foreach (var page in rows.AsPages())
@@ -733,7 +823,13 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             foreach (var chunk in page.Values.Chunk(ParallelReads))
             {
                 var resolved = await Task.WhenAll(chunk.Select(row => ResolveIndexRowAsync(row, onFailure is not null, cancellationToken)));
-                foreach (var (license, failure) in resolved)
+                var stale = resolved.Where(r => r.Stale is not null).Select(r => r.Stale!).ToList();
+                if (stale.Count > 0 && (mayRemove is null || await mayRemove(cancellationToken)))
+                {
+                    await Task.WhenAll(stale.Select(row => indexRows.RemoveStaleAsync(row, cancellationToken)));
+                }
+
+                foreach (var (license, failure, _) in resolved)
                 {
                     if (failure is not null)
                     {
@@ -748,45 +844,42 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         }
     }
 
-    private async Task<(StoredLicense? License, LicenseReadFailure? Failure)> ResolveIndexRowAsync(TableEntity row, bool isolate, CancellationToken cancellationToken)
+    private async Task<(StoredLicense? License, LicenseReadFailure? Failure, TableEntity? Stale)> ResolveIndexRowAsync(TableEntity row, bool isolate, CancellationToken cancellationToken)
     {
         if (!Serial.TryParse(row.GetString(LicenseEntities.SerialColumn), out var serial))
         {
-            return (null, null);
+            return (null, null, null);
         }
 
         try
         {
-            return (await ResolveIndexRowAsync(row, serial, cancellationToken), null);
+            var (license, stale) = await ResolveIndexRowAsync(row, serial, cancellationToken);
+            return (license, null, stale);
         }
         catch (Exception e) when (isolate && IsRowFailure(e, cancellationToken))
         {
-            return (null, new LicenseReadFailure(serial, e, LicenseIndex.TryReadExpiresKey(row.PartitionKey, row.RowKey, serial)));
+            return (null, new LicenseReadFailure(serial, e, LicenseIndex.TryReadExpiresKey(row.PartitionKey, row.RowKey, serial)), null);
         }
     }
 
-    private async Task<StoredLicense?> ResolveIndexRowAsync(TableEntity row, Serial serial, CancellationToken cancellationToken)
+    /// <summary>The license the row points to when the row applies to it; else, when the row may be removed, the row (stale).</summary>
+    private async Task<(StoredLicense? License, TableEntity? Stale)> ResolveIndexRowAsync(TableEntity row, Serial serial, CancellationToken cancellationToken)
     {
         var stored = await ReadAsync(serial, cancellationToken);
         if (stored is null)
         {
             // Written ahead of an add that failed or is still under way: nothing to show, and not ours to remove.
-            return null;
+            return (null, null);
         }
 
         var key = new IndexKey(row.PartitionKey, row.RowKey);
         if (LicenseIndex.KeysFor(stored.License, reminders).Contains(key))
         {
-            return stored;
+            return (stored, null);
         }
 
         // Stale: written ahead of a change that lost or crashed, or left by an interrupted clean-up.
         // A writer about to need it again would first raise its version above the stored one.
-        if (WriteAheadRows.VersionOf(row) <= stored.Version)
-        {
-            await indexRows.RemoveStaleAsync(row, cancellationToken);
-        }
-
-        return null;
+        return (null, WriteAheadRows.VersionOf(row) <= stored.Version ? row : null);
     }
 }

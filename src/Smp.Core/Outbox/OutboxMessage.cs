@@ -35,6 +35,9 @@ public static class MailKinds
     public const string Term = "term";
     public const string QuoteAcknowledgement = "quoteAcknowledgement";
     public const string QuoteNotification = "quoteNotification";
+
+    /// <summary>The renewals desk's weekly digest (SPEC section 11).</summary>
+    public const string Digest = "digest";
 }
 
 /// <summary>A message in the durable outbox, with its delivery state.</summary>

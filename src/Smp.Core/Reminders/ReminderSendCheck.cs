@@ -22,9 +22,9 @@ namespace Smp.Core.Reminders;
 /// </para>
 /// </summary>
 /// <remarks>
-/// A stage this host does not configure is judged by the configuration the reminder index belongs to
-/// (<see cref="IReminderIndexOwnership"/>): while that is another, newer one, this host withdraws nothing for its own
-/// offsets' sake, only for that configuration's.
+/// While the reminder index belongs to another, newer configuration (<see cref="IReminderIndexOwnership"/>), every
+/// stage is judged by that configuration's offsets, not this host's, in both directions: a stage only the owner has is
+/// still due, a stage only this host has is withdrawn. The ownership is read once per mail.
 /// </remarks>
 public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer composer, ReminderSchedule schedule, LicenseService licenses, BusinessCalendar calendar, string actor, IReminderIndexOwnership? ownership = null) : IMailSendCheck
 {
@@ -37,6 +37,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         }
 
         var today = calendar.Today;
+        var conflict = ownership is null ? null : await ownership.CheckAsync(cancellationToken);
         var due = new List<(MailClaim Claim, DueReminder Item)>();
         var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored)>();
         var versions = new Dictionary<Serial, long>(); // Of the licenses still due, as read: the fence before the send.
@@ -49,12 +50,13 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
 
             var read = await store.GetAsync(serial, cancellationToken);
             var stored = read?.License;
-            var (license, replaced) = stored?.Replacement is null ? (stored, null) : await PlanOfReplacedAsync(serial, expiresOn, stage, message.Id, cancellationToken);
+            var (holder, replaced) = stored?.Replacement is null ? (read, null) : await PlanOfReplacedAsync(serial, expiresOn, stage, message.Id, cancellationToken);
+            var license = holder?.License;
             var why = stored is null ? "no longer stored"
                 : replaced is not null ? replaced
                 : license!.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
                 : expiresOn <= today ? $"the plan expired on {expiresOn:yyyy-MM-dd} before delivery"
-                : !schedule.Stages.Contains(stage) && !await ConfiguredByIndexOwnerAsync(stage, cancellationToken) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
+                : !Configured(stage, conflict) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
                 : stored.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Withdrawn && r.MailId == message.Id)
                     ? "withdrawn from this mail earlier"
                     : null;
@@ -67,6 +69,10 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             // A mail composed again names each license as it was queued for (a replaced one under its old serial).
             due.Add((claim, new DueReminder(stored!, new PlannedReminder(stage, expiresOn.PlusDays(-stage.DaysBefore), expiresOn))));
             versions[serial] = read!.Version;
+            if (holder!.License.Serial != serial)
+            {
+                versions[holder.License.Serial] = holder.Version; // Expiry was judged on the replacement: fence it too.
+            }
         }
 
         if (overtaken.Count == 0)
@@ -100,26 +106,30 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
     /// there moves <c>expiresOn</c>). Otherwise it is dropped with why, and the plan's license gets its own reminder.
     /// A replacement found pending is finished first, so the answer is the one the replacement settles on.
     /// </summary>
-    private async Task<(License? Plan, string? Replaced)> PlanOfReplacedAsync(Serial serial, NodaTime.LocalDate expiresOn, ReminderStage stage, string mailId, CancellationToken cancellationToken)
+    private async Task<(StoredLicense? Plan, string? Replaced)> PlanOfReplacedAsync(Serial serial, NodaTime.LocalDate expiresOn, ReminderStage stage, string mailId, CancellationToken cancellationToken)
     {
-        var holder = (await licenses.GetPlanHolderAsync(serial, cancellationToken))?.License;
-        if (holder is null || holder.Serial == serial)
+        var holder = await licenses.GetPlanHolderAsync(serial, cancellationToken);
+        if (holder is null || holder.License.Serial == serial)
         {
             return (holder, holder is null ? "no longer stored" : null); // The replacement was abandoned: the plan stayed.
         }
 
-        return holder.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Sent && r.MailId == mailId)
+        return holder.License.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Sent && r.MailId == mailId)
             ? (holder, null)
-            : (null, $"serial {serial} was replaced by serial {holder.Serial}, whose plan gets its own {stage.Name} reminder");
+            : (null, $"serial {serial} was replaced by serial {holder.License.Serial}, whose plan gets its own {stage.Name} reminder");
     }
 
-    /// <summary>Whether the reminder index belongs to another configuration of <c>Smp:Reminders</c>, one that has <paramref name="stage"/>.</summary>
-    private async Task<bool> ConfiguredByIndexOwnerAsync(ReminderStage stage, CancellationToken cancellationToken) =>
-        ownership is not null && await ownership.CheckAsync(cancellationToken) is { } conflict && conflict.IndexConfigures(stage);
+    /// <summary>
+    /// Whether <paramref name="stage"/> is configured by the offsets the reminder index belongs to: this host's, or, while
+    /// the index belongs to another configuration (<paramref name="conflict"/>), that one's alone.
+    /// </summary>
+    private bool Configured(ReminderStage stage, ReminderOffsetsConflict? conflict) =>
+        conflict is null ? schedule.Stages.Contains(stage) : conflict.IndexConfigures(stage);
 
     /// <summary>
-    /// The fence right before the send: each license still due is at the version this check read (one small point read
-    /// each). A renewal or training committed after the check changes the version, and the dispatcher checks again.
+    /// The fence right before the send: each license still due, and for a replaced serial the license holding its plan
+    /// (whose <c>expiresOn</c> the check judged), is at the version this check read (one small point read each). A
+    /// renewal or training committed after the check changes the version, and the dispatcher checks again.
     /// </summary>
     private Func<CancellationToken, Task<bool>> Unchanged(IReadOnlyDictionary<Serial, long> versions) => async cancellationToken =>
     {

@@ -101,6 +101,12 @@ public sealed class CustomerRequests(
     /// </summary>
     public const int MaxAgeDays = 7;
 
+    /// <summary>
+    /// How long (business days) quote requests acted on are kept: the renewals desk's digest lists those of the last
+    /// 14 days (SPEC section 11), and a day more lets a digest run late in the day still see its first day.
+    /// </summary>
+    public const int KeptQuoteDays = Digest.DigestRules.QuoteDays + 1;
+
     private const int BatchSize = 100;
 
     /// <summary>A request made today (business calendar) by <paramref name="context"/>.</summary>
@@ -229,7 +235,7 @@ public sealed class CustomerRequests(
         try
         {
             purged += await limiter.PurgeBeforeAsync(oldestActedOn, cancellationToken);
-            purged += await queue.PurgeBeforeAsync(keepFrom, cancellationToken);
+            purged += await queue.PurgeBeforeAsync(keepFrom, calendar.Today.PlusDays(1 - KeptQuoteDays), cancellationToken);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested && storageFailures?.IsStorageFailure(e) == true)
         {

@@ -85,6 +85,21 @@ public interface ICustomerRequestQueue
     /// request is never removed: it waits for the background work, which acts on it or gives it up, never silently.
     /// </summary>
     Task<int> PurgeBeforeAsync(LocalDate day, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// As <see cref="PurgeBeforeAsync(LocalDate, CancellationToken)"/>, but quote requests acted on are kept from
+    /// <paramref name="quotesFrom"/> on (the renewals desk's digest lists those of the last 14 days, SPEC section 11).
+    /// </summary>
+    Task<int> PurgeBeforeAsync(LocalDate day, LocalDate quotesFrom, CancellationToken cancellationToken) =>
+        PurgeBeforeAsync(day < quotesFrom ? day : quotesFrom, cancellationToken);
+
+    /// <summary>
+    /// The quote requests acted on (mailed to the desk, or found to name no license) whose day lies in
+    /// [<paramref name="from"/>, <paramref name="to"/>], read from the days' rows only: the renewals desk's digest
+    /// (SPEC section 11). Their number is bounded by the daily limits of the quote route, not by the licenses stored.
+    /// </summary>
+    Task<IReadOnlyList<CustomerRequest>> ListQuoteRequestsAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("This request queue keeps no quote requests for the digest.");
 }
 
 /// <summary>

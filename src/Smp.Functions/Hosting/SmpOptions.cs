@@ -22,6 +22,9 @@ public sealed class SmpOptions
     /// <summary><c>Smp:ReminderSchedule</c>: when the reminder scan runs (NCRONTAB with seconds, in UTC).</summary>
     public string? ReminderSchedule { get; set; }
 
+    /// <summary><c>Smp:DigestSchedule</c>: when the renewals desk's weekly digest is mailed (NCRONTAB with seconds, in UTC; deployed as <c>0 0 14 * * 1</c>).</summary>
+    public string? DigestSchedule { get; set; }
+
     /// <summary><c>Smp:SenderAddress</c>: the From address of every mail.</summary>
     public string? SenderAddress { get; set; }
 
@@ -131,6 +134,11 @@ public sealed class SmpOptionsValidator : IValidateOptions<SmpOptions>
         if (!IsNcrontabWithSeconds(options.ReminderSchedule))
         {
             failures.Add($"Setting 'Smp:ReminderSchedule' must be an NCRONTAB expression with six fields (seconds first, UTC), such as '0 0 13 * * *' (found '{options.ReminderSchedule}').");
+        }
+
+        if (!IsNcrontabWithSeconds(options.DigestSchedule))
+        {
+            failures.Add($"Setting 'Smp:DigestSchedule' must be an NCRONTAB expression with six fields (seconds first, UTC), such as '0 0 14 * * 1' for Mondays at 14:00 (found '{options.DigestSchedule}').");
         }
 
         if (!EmailAddress.TryParse(options.SenderAddress, out _))

@@ -38,6 +38,23 @@ public sealed class LatestEventsOnTablesTests(AzuriteFixture azurite) : IClassFi
     }
 
     [Fact]
+    public async Task Section8_a_read_of_the_latest_events_prunes_the_rows_older_than_the_retention_before_the_newest()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var old = TestLicenses.Activate(TestLicenses.NewSerial());
+        Assert.True(await t.Store.TryAddAsync(old.License, old.Event with { At = T0 - TableLicenseStore.RecentRetention - Duration.FromDays(1) }, Ct));
+        var kept = TestLicenses.Activate(TestLicenses.NewSerial());
+        Assert.True(await t.Store.TryAddAsync(kept.License, kept.Event with { At = T0 - TableLicenseStore.RecentRetention + Duration.FromDays(1) }, Ct));
+        var latest = TestLicenses.Activate(TestLicenses.NewSerial());
+        Assert.True(await t.Store.TryAddAsync(latest.License, latest.Event with { At = T0 }, Ct));
+
+        Assert.Equal([latest.License.Serial], (await t.Store.ListLatestEventsAsync(1, Ct)).Select(e => e.Serial));
+
+        Assert.Equal([latest.License.Serial.Value, kept.License.Serial.Value], (await RecentRowsAsync(t)).Select(r => r.GetString("Serial")));
+        Assert.NotNull(await t.Store.GetAsync(old.License.Serial, Ct));
+    }
+
+    [Fact]
     public async Task Section8_a_change_that_crashed_after_recording_its_place_is_not_shown_and_shows_once_when_run_again()
     {
         var t = StoreUnderTest.Create(azurite);

@@ -103,6 +103,88 @@ public sealed class ReminderIndexOwnershipTests(AzuriteFixture azurite) : IClass
         Assert.Equal("90,30", (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetString("BuiltFor"));
     }
 
+    [Fact]
+    public async Task R9_a_license_activated_and_renewed_by_a_host_of_other_offsets_is_found_by_the_owners_scan_with_the_owners_stage()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var ownerOffsets = new ReminderSchedule([60, 14]);
+        var owner = Store(t, ownerOffsets, Started + Duration.FromHours(1));
+        await owner.EnsureReminderIndexAsync(Ct);
+
+        // A staging slot or an instance not yet restarted with the new settings serves the activation and the renewal.
+        var other = Store(t, ReminderSchedule.Default, Started);
+        var activated = TestLicenses.Activate(TestLicenses.NewSerial("OW"));
+        Assert.True(await other.TryAddAsync(activated.License, activated.Event, Ct));
+        var serial = activated.License.Serial;
+
+        var dueDay = activated.License.ExpiresOn.PlusDays(-14);
+        var found = Assert.Single(await CandidatesAsync(owner, dueDay));
+        Assert.Equal(serial, found.License.Serial);
+        Assert.Equal(14, ownerOffsets.DueOn(found.License, dueDay)?.Stage.DaysBefore);
+
+        var current = (await other.GetAsync(serial, Ct))!;
+        var renewed = TestLicenses.Renew(current.License, "SO-OW-1");
+        Assert.True(await other.TryUpdateAsync(current, renewed.License, renewed.Event, Ct));
+        Assert.NotEqual(activated.License.ExpiresOn, renewed.License.ExpiresOn);
+
+        var renewedDueDay = renewed.License.ExpiresOn.PlusDays(-14);
+        var afterRenewal = Assert.Single(await CandidatesAsync(owner, renewedDueDay));
+        Assert.Equal(renewed.License.ExpiresOn, afterRenewal.License.ExpiresOn);
+        Assert.Equal(14, ownerOffsets.DueOn(afterRenewal.License, renewedDueDay)?.Stage.DaysBefore);
+        Assert.Equal(60, ownerOffsets.DueOn(afterRenewal.License, renewed.License.ExpiresOn.PlusDays(-60))?.Stage.DaysBefore);
+    }
+
+    [Fact]
+    public async Task R9_a_scan_that_began_before_a_takeover_by_other_offsets_leaves_the_new_owners_rows_in_place()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var first = Store(t, new ReminderSchedule([30]), Started);
+        await first.EnsureReminderIndexAsync(Ct);
+        var serials = new List<Serial>();
+        for (var i = 0; i < 17; i++)
+        {
+            var activated = TestLicenses.Activate(TestLicenses.NewSerial("TK"), customerId: $"TK-{i}");
+            Assert.True(await first.TryAddAsync(activated.License, activated.Event, Ct));
+            serials.Add(activated.License.Serial);
+        }
+
+        // Written by the host of the newer offsets before it took the index over: rows for 30 (the owner's) and 14 days.
+        var later = Store(t, new ReminderSchedule([14]), Started + Duration.FromHours(1));
+        var written = TestLicenses.Activate(TestLicenses.NewSerial("TK"), customerId: "TK-late");
+        Assert.True(await later.TryAddAsync(written.License, written.Event, Ct));
+        serials.Add(written.License.Serial);
+        var fourteenDaysBefore = written.License.ExpiresOn.PlusDays(-14);
+
+        // The first host's scan checks its ownership and resolves its first batch (16 rows of 30 days) ...
+        await using (var scan = first.ListReminderCandidatesAsync(fourteenDaysBefore, Ct).GetAsyncEnumerator(Ct))
+        {
+            Assert.True(await scan.MoveNextAsync());
+
+            // ... the host of the newer offsets takes the index over and rebuilds it ...
+            await later.EnsureReminderIndexAsync(Ct);
+            Assert.NotNull(await first.CheckAsync(Ct));
+
+            // ... and the rest of the scan, which meets the 14-day row of the license written above, removes nothing.
+            while (await scan.MoveNextAsync())
+            {
+            }
+        }
+
+        var candidates = await CandidatesAsync(later, fourteenDaysBefore);
+        Assert.Equal(serials.Select(s => s.Value).Order(), candidates.Select(c => c.License.Serial.Value).Order());
+    }
+
+    private static async Task<List<StoredLicense>> CandidatesAsync(TableLicenseStore store, LocalDate dueOnOrBefore)
+    {
+        var candidates = new List<StoredLicense>();
+        await foreach (var stored in store.ListReminderCandidatesAsync(dueOnOrBefore, Ct))
+        {
+            candidates.Add(stored);
+        }
+
+        return candidates;
+    }
+
     private TableLicenseStore Store(StoreUnderTest t, ReminderSchedule reminders, Instant configuredAt) =>
         new(azurite.CreateServiceClient(), new TableLicenseStoreOptions
         {

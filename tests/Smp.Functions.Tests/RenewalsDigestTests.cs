@@ -1,0 +1,331 @@
+using System.Text.Json;
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using Smp.Core.Digest;
+using Smp.Core.Licenses;
+using Smp.Core.Mail;
+using Smp.Core.Outbox;
+using Smp.Core.Plans;
+using Smp.Functions.Functions;
+using Smp.TestSupport;
+using Xunit.Abstractions;
+using static Smp.Functions.Tests.MailTestKit;
+
+namespace Smp.Functions.Tests;
+
+/// <summary>
+/// SPEC section 11, through the real composition root on Azurite: the timer mails the renewals desk one digest per ISO
+/// week, exactly once whatever runs again, overlaps or crashes after the enqueue, and its reads follow the licenses it
+/// lists, not the licenses stored.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelper output)
+{
+    /// <summary>Monday 7 December 2026, 07:00 in Denver (14:00 UTC, the default schedule): ISO week 2026-W50.</summary>
+    private static readonly Instant Monday = InDenver(2026, 12, 7, hour: 7);
+
+    private static Task RunDigestAsync(ApiHarness api) =>
+        api.Function<DigestFunctions>().SendRenewalsDigest(new TimerInfo(), ApiHarness.Context(DigestFunctions.FunctionName));
+
+    private static async Task<IReadOnlyList<OutboxMessage>> DigestsAsync(ApiHarness api) =>
+        [.. (await UndeliveredAsync(api)).Where(m => m.Kind == MailKinds.Digest)];
+
+    private static async Task RequestQuoteAsync(ApiHarness api, string serial)
+    {
+        var response = await CustomerRequestTests.RequestQuoteAsync(api, $$"""{"serial":"{{serial}}"}""");
+        Assert.Equal(202, response.Status);
+        await ProcessCustomerRequestsAsync(api);
+    }
+
+    [Fact]
+    public async Task Section11_the_timer_enqueues_the_weeks_digest_to_the_desk_with_its_subject_and_both_bodies()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 20));
+        await ActivateAsync(api, "VT-SOON", new LocalDate(2026, 1, 1), customerId: "C-1"); // expires 1 January 2027
+        await ActivateAsync(api, "VT-LATER", new LocalDate(2026, 6, 1), customerId: "C-2"); // expires 1 June 2027
+        api.Clock.Reset(InDenver(2026, 11, 30));
+        await RequestQuoteAsync(api, "VT-LATER");
+        api.Clock.Reset(Monday);
+
+        await RunDigestAsync(api);
+
+        var digest = Assert.Single(await DigestsAsync(api));
+        Assert.Equal(RenewalsDigestService.MailId(IsoWeek.Of(new LocalDate(2026, 12, 7))), digest.Id);
+        Assert.Equal([RenewalsDesk], Addresses(digest.Mail.To));
+        Assert.Equal("Renewals digest, week 2026-W50", digest.Mail.Subject);
+        Assert.Contains("VT-SOON, VTube-LASER, expires on 1 January 2027.", digest.Mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("https://smp.example.com/console/licenses/VT-SOON", digest.Mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("VT-LATER, VTube-LASER, expires on 1 June 2027. No reminder sent. Quote requested on 30 November 2026. Not renewed since the quote request.", digest.Mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("<a href=\"https://smp.example.com/console/licenses/VT-LATER\">Open VT-LATER in the console</a>", digest.Mail.Html, StringComparison.Ordinal);
+        Assert.Contains("<title>Renewals digest, week 2026-W50</title>", digest.Mail.Html, StringComparison.Ordinal);
+
+        await DispatchAsync(api);
+        Assert.Equal("Renewals digest, week 2026-W50", PickedUp(api, digest.Id).Subject);
+    }
+
+    [Fact]
+    public async Task Section11_overlapping_runs_and_runs_later_in_the_week_send_one_digest_and_the_next_week_its_own()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 20));
+        await ActivateAsync(api, "VT-1", new LocalDate(2026, 1, 1));
+        api.Clock.Reset(Monday);
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => RunDigestAsync(api)));
+        await ActivateAsync(api, "VT-2", new LocalDate(2026, 1, 1)); // the lists change; the week's digest does not
+        api.Clock.Reset(InDenver(2026, 12, 13, hour: 20)); // Sunday evening: still 2026-W50 in the business zone
+        await RunDigestAsync(api);
+
+        var digest = Assert.Single(await DigestsAsync(api));
+        Assert.DoesNotContain("VT-2", digest.Mail.PlainText, StringComparison.Ordinal);
+
+        api.Clock.Reset(InDenver(2026, 12, 14, hour: 7));
+        await RunDigestAsync(api);
+        await RunDigestAsync(api);
+        Assert.Equal(["Renewals digest, week 2026-W50", "Renewals digest, week 2026-W51"], (await DigestsAsync(api)).Select(m => m.Mail.Subject).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Section11_a_run_that_dies_after_enqueueing_the_digest_is_followed_by_no_second_one()
+    {
+        var crashes = 1;
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 20), services: s =>
+            s.Decorate<IMailOutbox>((inner, _) => new DiesAfterEnqueue(inner, () => Interlocked.Exchange(ref crashes, 0) == 1)));
+        await ActivateAsync(api, "VT-1", new LocalDate(2026, 1, 1));
+        api.Clock.Reset(Monday);
+
+        await Assert.ThrowsAsync<IOException>(() => RunDigestAsync(api));
+        Assert.Equal(0, crashes);
+        api.Clock.Reset(Monday + Duration.FromHours(2)); // the host runs the timer again after a restart
+        await RunDigestAsync(api);
+        await RunDigestAsync(api);
+
+        var digest = Assert.Single(await DigestsAsync(api));
+        Assert.Contains("VT-1", digest.Mail.PlainText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Section11_a_digest_that_failed_is_listed_as_failed_mail_and_counted_in_the_next_weeks_digest()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Monday);
+        await RunDigestAsync(api);
+        var stored = Assert.IsType<StoredOutboxMessage>(await Outbox(api).GetAsync(RenewalsDigestService.MailId(IsoWeek.Of(new LocalDate(2026, 12, 7))), CancellationToken.None));
+        Assert.NotNull(await Outbox(api).TryUpdateAsync(stored, stored.Message with { Status = MailStatus.Failed, Attempts = 1, LastError = "550 5.1.1 Mailbox does not exist." }, CancellationToken.None));
+
+        var failed = await MailApiTests.ListAsync(api, "status=failed"); // validated against the OpenAPI document
+        api.Clock.Reset(InDenver(2026, 12, 14, hour: 7));
+        await RunDigestAsync(api);
+
+        Assert.Equal(200, failed.Status);
+        Assert.Equal(MailKinds.Digest, Assert.Single(failed.Json().GetProperty("mail").EnumerateArray()).GetProperty("kind").GetString());
+        var next = Assert.Single(await DigestsAsync(api));
+        Assert.Equal("Renewals digest, week 2026-W51", next.Mail.Subject);
+        Assert.Contains("1 message could not be delivered and waits for staff to retry it.", next.Mail.PlainText, StringComparison.Ordinal);
+        Assert.DoesNotContain("Nothing to report", next.Mail.PlainText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Section11_a_license_whose_history_cannot_be_read_is_named_and_the_others_are_still_listed()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 20), services: s =>
+            s.Decorate<ILicenseStore>((inner, _) => new EventsFailFor(inner, Serial.Parse("VT-BAD"))));
+        await ActivateAsync(api, "VT-BAD", new LocalDate(2026, 1, 1), customerId: "C-1");
+        await ActivateAsync(api, "VT-GOOD", new LocalDate(2026, 1, 1), customerId: "C-2");
+        api.Clock.Reset(Monday);
+
+        await RunDigestAsync(api);
+
+        var digest = Assert.Single(await DigestsAsync(api));
+        Assert.Contains("VT-GOOD, VTube-LASER, expires on 1 January 2027.", digest.Mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("These licenses could not be read and are left out of the lists: VT-BAD.", digest.Mail.PlainText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Section11_an_empty_week_gets_a_digest_that_says_so_in_one_line()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Monday);
+
+        await RunDigestAsync(api);
+
+        var digest = Assert.Single(await DigestsAsync(api));
+        Assert.Single(digest.Mail.PlainText.Split('\n'), l => l.StartsWith("Nothing to report this week", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Section11_quote_requests_stay_listed_for_14_days_though_other_requests_are_purged_after_2()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 24));
+        await ActivateAsync(api, "VT-Q", new LocalDate(2026, 6, 1)); // expires 1 June 2027: listed only for its quote
+        await RequestQuoteAsync(api, "VT-Q");
+        var digests = api.Services.GetRequiredService<RenewalsDigestService>();
+
+        api.Clock.Reset(Monday); // 13 days later; the purge of the customer requests runs every minute
+        await ProcessCustomerRequestsAsync(api);
+        var listed = await digests.ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+        api.Clock.Reset(InDenver(2026, 12, 9));
+        await ProcessCustomerRequestsAsync(api);
+        var past = await digests.ComputeAsync(new LocalDate(2026, 12, 9), CancellationToken.None);
+
+        var line = Assert.Single(Assert.Single(listed.Quotes).Licenses);
+        Assert.Equal("VT-Q", line.Serial.Value);
+        Assert.Equal(new LocalDate(2026, 11, 24), line.QuoteRequestedOn);
+        Assert.Empty(past.Quotes);
+    }
+
+    [Fact]
+    public async Task Section11_the_digest_reads_follow_the_licenses_it_lists_not_the_licenses_stored()
+    {
+        var counter = new StorageCounter();
+        var options = new TableClientOptions();
+        options.AddPolicy(counter, HttpPipelinePosition.PerCall);
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 20), services: s =>
+            s.AddSingleton(new TableServiceClient(azurite.ConnectionString, options)));
+        // Listed: three expiring, one lapsed, one with a quote request. Not listed: plans expiring from May to October 2027.
+        foreach (var serial in new[] { "VT-E1", "VT-E2", "VT-E3" })
+        {
+            await ActivateAsync(api, serial, new LocalDate(2026, 1, 1), customerId: "C-" + serial);
+        }
+
+        await ActivateAsync(api, "VT-L1", new LocalDate(2025, 12, 1), customerId: "C-L1");
+        await ActivateAsync(api, "VT-Q1", new LocalDate(2026, 5, 1), customerId: "C-Q1");
+        api.Clock.Reset(InDenver(2026, 11, 30));
+        await RequestQuoteAsync(api, "VT-Q1");
+        await AddOutsideTheWindowAsync(api, 0, 20);
+        api.Clock.Reset(Monday);
+        var digests = api.Services.GetRequiredService<RenewalsDigestService>();
+        var today = new LocalDate(2026, 12, 7);
+        await digests.ComputeAsync(today, CancellationToken.None); // creates what tables a first use creates
+
+        counter.Reset();
+        var few = await digests.ComputeAsync(today, CancellationToken.None);
+        var withFew = counter.Snapshot();
+        await AddOutsideTheWindowAsync(api, 20, 220);
+        counter.Reset();
+        var many = await digests.ComputeAsync(today, CancellationToken.None);
+        var withMany = counter.Snapshot();
+        output.WriteLine($"Digest with 20 licenses outside its window: {withFew}; with 220: {withMany}.");
+
+        Assert.Equal(["VT-E1", "VT-E2", "VT-E3"], few.Expiring.SelectMany(c => c.Licenses).Select(l => l.Serial.Value));
+        Assert.Equal(["VT-L1"], few.Lapsed.SelectMany(c => c.Licenses).Select(l => l.Serial.Value));
+        Assert.Equal(["VT-Q1"], few.Quotes.SelectMany(c => c.Licenses).Select(l => l.Serial.Value));
+        Assert.Equal(Listed(few), Listed(many));
+        Assert.Equal(withFew, withMany);
+        // Per license listed: its record and its events; besides, the index range, the replacements under way, the quote
+        // rows and the failed-mail markers.
+        Assert.True(withFew.Requests <= (2 * 5) + 4, $"The digest of 5 licenses made {withFew}.");
+    }
+
+    private static string Listed(RenewalsDigest digest) =>
+        string.Join(' ', new[] { digest.Expiring, digest.Lapsed, digest.Quotes }.Select(list => string.Join(',', list.SelectMany(c => c.Licenses).Select(l => l.Serial.Value))))
+        + " failed " + digest.FailedMail;
+
+    private static async Task AddOutsideTheWindowAsync(ApiHarness api, int from, int to)
+    {
+        var clock = api.Clock.GetCurrentInstant();
+        api.Clock.Reset(InDenver(2026, 11, 20));
+        foreach (var chunk in Enumerable.Range(from, to - from).Chunk(8))
+        {
+            await Task.WhenAll(chunk.Select(i => ActivateAsync(api, $"VT-X{i:D4}", new LocalDate(2026, 5 + (i % 6), 1), customerId: $"C-X{i:D4}")));
+        }
+
+        api.Clock.Reset(clock);
+    }
+
+    /// <summary>The real store, except that the events of one serial cannot be read (storage failed for good).</summary>
+    private sealed class EventsFailFor(ILicenseStore inner, Serial failing) : ILicenseStore
+    {
+        public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) =>
+            serial == failing ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.GetEventsAsync(serial, cancellationToken);
+
+        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
+
+        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => inner.TryAddAsync(license, firstEvent, cancellationToken);
+
+        public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) => inner.ListExpiringAfterAsync(from, to, after, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
+
+        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
+
+        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(onFailure, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListAllAsync(after, pageSize, onFailure, cancellationToken);
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+    }
+
+    /// <summary>Stands for a process that dies right after the outbox stored a digest: the caller never hears back.</summary>
+    private sealed class DiesAfterEnqueue(IMailOutbox inner, Func<bool> dieNow) : IMailOutbox
+    {
+        public int MaxClaimsPerMessage => inner.MaxClaimsPerMessage;
+
+        public async Task<EnqueueResult> EnqueueAsync(OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken)
+        {
+            var result = await inner.EnqueueAsync(mail, kind, claims, now, cancellationToken);
+            return kind == MailKinds.Digest && dieNow() ? throw new IOException("The process died after the enqueue.") : result;
+        }
+
+        public Task<IReadOnlyDictionary<MailClaim, string>> FindClaimsAsync(IReadOnlyCollection<MailClaim> claims, CancellationToken cancellationToken) => inner.FindClaimsAsync(claims, cancellationToken);
+
+        public Task<StoredOutboxMessage?> GetAsync(string id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, lane, cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken) => inner.ListFailedAsync(cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken) => inner.ListSupersededAsync(cancellationToken);
+
+        public Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, cancellationToken);
+
+        public Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken) => inner.PurgeSentBodiesAsync(queuedBefore, max, cancellationToken);
+    }
+
+    private sealed record StorageCounts(int Requests, int Reads, int EntitiesRead)
+    {
+        public override string ToString() => $"{Requests} requests, {Reads} of them reads returning {EntitiesRead} entities";
+    }
+
+    /// <summary>Counts requests, reads (GET) and the entities they returned: one for a point read, the rows of a query page.</summary>
+    private sealed class StorageCounter : HttpPipelineSynchronousPolicy
+    {
+        private int requests;
+        private int reads;
+        private int entities;
+
+        public void Reset()
+        {
+            Interlocked.Exchange(ref requests, 0);
+            Interlocked.Exchange(ref reads, 0);
+            Interlocked.Exchange(ref entities, 0);
+        }
+
+        public StorageCounts Snapshot() => new(Volatile.Read(ref requests), Volatile.Read(ref reads), Volatile.Read(ref entities));
+
+        public override void OnReceivedResponse(HttpMessage message)
+        {
+            Interlocked.Increment(ref requests);
+            if (message.Request.Method != RequestMethod.Get)
+            {
+                return;
+            }
+
+            Interlocked.Increment(ref reads);
+            if (message.Response.Status == 200)
+            {
+                using var json = JsonDocument.Parse(message.Response.Content);
+                Interlocked.Add(ref entities, json.RootElement.TryGetProperty("value", out var rows) && rows.ValueKind == JsonValueKind.Array ? rows.GetArrayLength() : 1);
+            }
+        }
+    }
+}
