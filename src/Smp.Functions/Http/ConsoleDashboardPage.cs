@@ -38,8 +38,8 @@ public static class ConsoleDashboardPage
             return html.Append("<p id=\"latest-events\">No events yet.</p>").ToString();
         }
 
-        html.Append("<table class=\"events\" id=\"latest-events\"><caption>The latest ").Append(Number(latest.Count))
-            .Append(" changes, newest first</caption><thead><tr><th scope=\"col\">When</th><th scope=\"col\">Event</th><th scope=\"col\">License</th><th scope=\"col\">By</th></tr></thead><tbody>");
+        html.Append("<table class=\"events\" id=\"latest-events\"><caption>The latest changes to any license, newest first</caption>")
+            .Append("<thead><tr><th scope=\"col\">When</th><th scope=\"col\">Event</th><th scope=\"col\">License</th><th scope=\"col\">By</th></tr></thead><tbody>");
         foreach (var (serial, _, e) in latest)
         {
             html.Append("<tr><td>").Append(H(ConsolePages.Instant(e.At, zone))).Append("</td><td>").Append(H(e.Type)).Append("</td><td><a href=\"")
