@@ -174,6 +174,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         ];
         var ownerSchedule = await OwnerScheduleAsync(cancellationToken);
         await WriteIndexRowsAsync(license.Serial, KeysFor(license, ownerSchedule), version, cancellationToken);
+        await WriteRecentRowAsync(license.Serial, version, firstEvent, cancellationToken);
         return await TrySubmitAsync(actions, cancellationToken);
     }
 
@@ -201,6 +202,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         var oldKeys = KeysFor(current.License, ownerSchedule);
         var newKeys = KeysFor(updated, ownerSchedule);
         await WriteIndexRowsAsync(updated.Serial, newKeys.Except(oldKeys), version, cancellationToken);
+        await WriteRecentRowAsync(updated.Serial, version, newEvent, cancellationToken);
 
         var committed = await TrySubmitAsync(actions, cancellationToken);
         if (!committed)

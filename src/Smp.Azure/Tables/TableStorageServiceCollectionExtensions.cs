@@ -38,6 +38,7 @@ public static partial class TableStorageServiceCollectionExtensions
         }));
         services.TryAddSingleton<ILicenseStore>(sp => sp.GetRequiredService<TableLicenseStore>());
         services.TryAddSingleton<Smp.Core.Search.ILicenseSearchIndex>(sp => sp.GetRequiredService<TableLicenseStore>());
+        services.TryAddSingleton<ILicenseActivity>(sp => sp.GetRequiredService<TableLicenseStore>());
         services.TryAddSingleton<IStorageFailures, TableStorageFailures>();
         services.TryAddSingleton<IRequestRateLimiter>(sp => new TableRequestRateLimiter(sp.GetRequiredService<TableServiceClient>(), prefix + "ratelimits"));
         services.TryAddSingleton<ICustomerRequestQueue>(sp => new TableCustomerRequestQueue(sp.GetRequiredService<TableServiceClient>(), prefix + "customerrequests"));

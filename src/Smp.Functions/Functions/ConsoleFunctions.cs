@@ -28,7 +28,8 @@ public sealed class ConsoleFunctions(
     BusinessCalendar calendar,
     IMailOutbox outbox,
     MailDispatcher dispatcher,
-    CustomerRequests requests)
+    CustomerRequests requests,
+    ILicenseActivity activity)
 {
     /// <summary>Every console function's name starts with this; the headers of section 8 are set on them.</summary>
     public const string NamePrefix = "Console";
@@ -75,8 +76,11 @@ public sealed class ConsoleFunctions(
         }
         while (after is not null && expiries.Count < ConsoleDashboardPage.MaxLicenses);
 
+        // The count of current licenses reads expiry index rows only; the latest events one page of rows and their events.
+        var current = await activity.CountExpiringOnOrAfterAsync(today, call.Cancellation);
+        var latest = await activity.ListLatestEventsAsync(ConsoleDashboardPage.LatestEvents, call.Cancellation);
         var failed = await outbox.ListFailedAsync(call.Cancellation);
-        var body = ConsoleDashboardPage.Body(ExpiryFigures.From(expiries, today), failed.Count, after is not null, session.Person!.Has(StaffRoles.Staff));
+        var body = ConsoleDashboardPage.Body(ExpiryFigures.From(expiries, today), current, failed.Count, after is not null, latest, calendar.Zone, session.Person!.Has(StaffRoles.Staff));
         return Page(session.Person, StatusCodes.Status200OK, "Dashboard", body);
     }
 

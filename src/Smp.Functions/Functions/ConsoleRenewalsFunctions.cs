@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using NodaTime;
+using Smp.Core.Digest;
 using Smp.Core.Licenses;
 using Smp.Core.Observability;
 using Smp.Core.Plans;
@@ -14,7 +15,8 @@ namespace Smp.Functions.Functions;
 
 /// <summary>
 /// The console's renewals page (SPEC section 8): the expiring report of <c>GET /api/reports/expiring</c> for a chosen
-/// range, a page at a time, and the same range as CSV, written by the export's writer.
+/// range, a page at a time, and the same range as CSV, written by the export's writer; below the report, the weekly
+/// digest's lists (section 11).
 /// </summary>
 public sealed partial class ConsoleRenewalsFunctions(
     ConsoleGate gate,
@@ -22,7 +24,8 @@ public sealed partial class ConsoleRenewalsFunctions(
     LicenseResults results,
     BusinessCalendar calendar,
     SmpMetrics metrics,
-    ILogger<ConsoleRenewalsFunctions> logger)
+    ILogger<ConsoleRenewalsFunctions> logger,
+    RenewalsDigestService digests)
 {
     [Function("ConsoleRenewals")]
     public async Task<IActionResult> Renewals(
@@ -52,6 +55,14 @@ public sealed partial class ConsoleRenewalsFunctions(
 
         var next = page.Next is { } position ? ReportFunctions.FormatToken(position) : null;
         var body = ConsoleRenewalsPage.Body(from, to, [.. page.Licenses.Select(l => results.Document(l))], next, after is not null, unreadable);
+
+        // SPEC section 11: the weekly digest's lists, computed by the digest's own use case as of today (on the first
+        // page of the report only: the later pages are the report's).
+        if (after is null)
+        {
+            body += ConsoleRenewalsPage.Digest(await digests.ComputeAsync(calendar.Today, call.Cancellation));
+        }
+
         return Page(session.Person, StatusCodes.Status200OK, "Renewals", body);
     }
 

@@ -7,17 +7,19 @@ using static Smp.Functions.Http.ConsolePages;
 
 namespace Smp.Functions.Http;
 
-/// <summary>The console's dashboard (SPEC section 8): counts, two monthly charts as inline SVG with the same numbers in tables, failed mail.</summary>
+/// <summary>The console's dashboard (SPEC section 8): counts, two monthly charts as inline SVG with the same numbers in tables, failed mail, the latest events.</summary>
 public static class ConsoleDashboardPage
 {
     private static readonly YearMonthPattern MonthPattern = YearMonthPattern.CreateWithInvariantCulture("MMM uuuu");
     private static readonly YearMonthPattern ShortMonthPattern = YearMonthPattern.CreateWithInvariantCulture("MMM");
     private static readonly YearMonthPattern YearPattern = YearMonthPattern.CreateWithInvariantCulture("uuuu");
 
-    public static string Body(ExpiryFigures figures, int failedMail, bool partial, bool canActivate = false)
+    public static string Body(ExpiryFigures figures, int current, int failedMail, bool partial, IReadOnlyList<RecentLicenseEvent> latest, DateTimeZone zone, bool canActivate = false)
     {
         ArgumentNullException.ThrowIfNull(figures);
+        ArgumentNullException.ThrowIfNull(latest);
         var html = new StringBuilder(canActivate ? "<p><a href=\"/console/activations/new\">Record an activation</a></p>" : string.Empty).Append("<dl class=\"facts\">")
+            .Append("<dt>Current (not expired)</dt><dd id=\"current\">").Append(Number(current)).Append("</dd>")
             .Append("<dt>Expiring in 30 days</dt><dd id=\"expiring-30\">").Append(Number(figures.ExpiringIn30Days)).Append("</dd>")
             .Append("<dt>Expiring in 90 days</dt><dd id=\"expiring-90\">").Append(Number(figures.ExpiringIn90Days)).Append("</dd>")
             .Append("<dt>Lapsed in the last 90 days</dt><dd id=\"lapsed-90\">").Append(Number(figures.LapsedInLast90Days)).Append("</dd>")
@@ -30,8 +32,25 @@ public static class ConsoleDashboardPage
 
         html.Append("<h2>Expiries in the next 12 months</h2>").Append(Chart("expiries", "Licenses expiring per month, next 12 months", figures.ExpiriesByMonth));
         html.Append("<h2>Lapses in the past 12 months</h2>").Append(Chart("lapses", "Licenses lapsed per month, past 12 months", figures.LapsesByMonth));
-        return html.ToString();
+        html.Append("<h2>Latest events</h2>");
+        if (latest.Count == 0)
+        {
+            return html.Append("<p id=\"latest-events\">No events yet.</p>").ToString();
+        }
+
+        html.Append("<table class=\"events\" id=\"latest-events\"><caption>The latest changes to any license, newest first</caption>")
+            .Append("<thead><tr><th scope=\"col\">When</th><th scope=\"col\">Event</th><th scope=\"col\">License</th><th scope=\"col\">By</th></tr></thead><tbody>");
+        foreach (var (serial, _, e) in latest)
+        {
+            html.Append("<tr><td>").Append(H(ConsolePages.Instant(e.At, zone))).Append("</td><td>").Append(H(e.Type)).Append("</td><td><a href=\"")
+                .Append(H("/console/licenses/" + Uri.EscapeDataString(serial.Value))).Append("\">").Append(H(serial.Value)).Append("</a></td><td>").Append(H(e.Actor)).Append("</td></tr>");
+        }
+
+        return html.Append("</tbody></table>").ToString();
     }
+
+    /// <summary>How many of the latest events the dashboard shows.</summary>
+    public const int LatestEvents = 20;
 
     /// <summary>The most licenses the dashboard reads from the expiry report in one view.</summary>
     public const int MaxLicenses = 5000;

@@ -1,13 +1,16 @@
+using System.Collections.Immutable;
 using System.Text;
 using Microsoft.AspNetCore.WebUtilities;
 using NodaTime;
+using Smp.Core.Digest;
+using Smp.Core.Mail.Templates;
 using static Smp.Functions.Http.ConsolePages;
 
 namespace Smp.Functions.Http;
 
 /// <summary>
 /// The console's renewals page (SPEC sections 8 and 11): the expiring report for a chosen range, a page at a time,
-/// with the same range as a CSV download.
+/// with the same range as a CSV download, and the weekly digest's lists.
 /// </summary>
 public static class ConsoleRenewalsPage
 {
@@ -80,9 +83,67 @@ public static class ConsoleRenewalsPage
         }
 
         html.Append("</p></nav>");
-
-        // The weekly digest's lists (SPEC section 11: lapsed without renewal, open quote requests, failed mail) belong
-        // here, below the report, rendered from the digest's own use case once it exists; nothing stands in for them.
         return html.ToString();
+    }
+
+    /// <summary>
+    /// The weekly digest's four lists (SPEC section 11) as the digest computes them: each grouped by customer, every
+    /// serial linking to its license page, dates written out.
+    /// </summary>
+    public static string Digest(RenewalsDigest digest)
+    {
+        ArgumentNullException.ThrowIfNull(digest);
+        var html = new StringBuilder("<section id=\"digest\" aria-labelledby=\"digest-title\"><h2 id=\"digest-title\">The weekly digest's lists (week ")
+            .Append(H(digest.Week.ToString())).Append(", as of ").Append(H(MailDates.Format(digest.Today))).Append(")</h2>");
+        if (digest.IsEmpty && digest.Unreadable.IsEmpty)
+        {
+            return html.Append("<p id=\"digest-empty\">Nothing to report: no plan expires in the next ").Append(Number(DigestRules.ExpiringDays))
+                .Append(" days, none lapsed in the last ").Append(Number(DigestRules.LapsedDays)).Append(" days, no quote request of the last ")
+                .Append(Number(DigestRules.QuoteDays)).Append(" days waits for a renewal, and no mail failed.</p></section>").ToString();
+        }
+
+        DigestList(html, "digest-expiring", $"Expiring in the next {DigestRules.ExpiringDays} days", digest.Expiring, l => "expires on " + MailDates.Format(l.ExpiresOn));
+        DigestList(html, "digest-lapsed", $"Lapsed in the last {DigestRules.LapsedDays} days without renewal", digest.Lapsed, l => "lapsed on " + MailDates.Format(l.ExpiresOn));
+        DigestList(html, "digest-quotes", $"Quote requests of the last {DigestRules.QuoteDays} days with no renewal since", digest.Quotes, l => "expires on " + MailDates.Format(l.ExpiresOn));
+        html.Append("<h3>Failed mail</h3><p id=\"digest-failed-mail\">");
+        if (digest.FailedMail == 0)
+        {
+            html.Append("No mail failed.");
+        }
+        else
+        {
+            html.Append("<a href=\"/console/mail\">").Append(Number(digest.FailedMail)).Append(digest.FailedMail == 1 ? " message" : " messages").Append(" could not be delivered</a>.");
+        }
+
+        html.Append("</p>");
+        if (!digest.Unreadable.IsEmpty)
+        {
+            html.Append("<p class=\"errors\" role=\"alert\">These licenses could not be read and are left out of the lists: ").Append(H(string.Join(", ", digest.Unreadable.Select(s => s.Value)))).Append(".</p>");
+        }
+
+        return html.Append("</section>").ToString();
+    }
+
+    private static void DigestList(StringBuilder html, string id, string title, ImmutableArray<DigestCustomer> customers, Func<DigestLicense, string> expiry)
+    {
+        html.Append("<h3 id=\"").Append(id).Append("\">").Append(H(title)).Append("</h3>");
+        if (customers.IsEmpty)
+        {
+            html.Append("<p>None.</p>");
+            return;
+        }
+
+        foreach (var customer in customers)
+        {
+            html.Append("<h4><a href=\"/console/customers/").Append(H(Uri.EscapeDataString(customer.Customer.Id))).Append("\">")
+                .Append(H(customer.Customer.Name.Length > 0 ? customer.Customer.Name : "(no name)")).Append("</a> (customer id ").Append(H(customer.Customer.Id)).Append(")</h4><ul aria-labelledby=\"").Append(id).Append("\">");
+            foreach (var license in customer.Licenses)
+            {
+                html.Append("<li><a href=\"/console/licenses/").Append(H(Uri.EscapeDataString(license.Serial.Value))).Append("\">").Append(H(license.Serial.Value)).Append("</a>, ")
+                    .Append(H(license.Product)).Append(", ").Append(H(expiry(license))).Append(". ").Append(H(RenewalsDigestMail.Details(license))).Append("</li>");
+            }
+
+            html.Append("</ul>");
+        }
     }
 }

@@ -11,7 +11,8 @@ namespace Smp.Azure.Tests.Faults;
 /// <summary>
 /// Everything a system stores, as sorted "what = value" facts that compare by value: every row of the license,
 /// index, outbox, rate-limit, customer-request and update tables, the secrets (by a hash of their value), and the deliveries the mail service saw per mail id. What may legitimately
-/// differ between two histories that did the same work is left out, each with its reason (see <see cref="ReadAsync"/>).
+/// differ between two histories that did the same work is left out, each with its reason (see <see cref="ReadAsync"/>
+/// and <see cref="WithoutRecentTimes"/>).
 /// </summary>
 internal sealed class SystemState
 {
@@ -99,6 +100,9 @@ internal sealed class SystemState
             }
         }
 
+        // The latest events: the reader removes rows of changes that lost the race for their version.
+        await store.ListLatestEventsAsync(1000, CancellationToken.None);
+
         var outbox = new TableMailOutbox(client, tables.Outbox);
         await outbox.ListDueAsync(Instant.MaxValue, int.MaxValue, CancellationToken.None);
         await outbox.ListFailedAsync(CancellationToken.None);
@@ -106,6 +110,7 @@ internal sealed class SystemState
         var facts = new SortedDictionary<string, string>(StringComparer.Ordinal);
         await AddRowsAsync(facts, client.GetTableClient(tables.Licenses), "licenses", (row, column) => !IsWithdrawalTime(row, column), WithoutWithdrawalTimes);
         await AddRowsAsync(facts, client.GetTableClient(tables.Index), "index", (_, _) => true);
+        WithoutRecentTimes(facts);
         await AddRowsAsync(facts, client.GetTableClient(tables.RateLimits), "ratelimits", (_, _) => true);
         await AddRowsAsync(facts, client.GetTableClient(tables.CustomerRequests), "customerrequests", (_, column) => !RequestAttemptColumns.Contains(column)); // How often it failed first is bookkeeping.
         await AddRowsAsync(facts, client.GetTableClient(tables.Updates), "updates", (_, _) => true);
@@ -153,6 +158,22 @@ internal sealed class SystemState
     /// </summary>
     private static bool IsWithdrawalTime(TableEntity row, string column) =>
         column == "At" && row.GetString("Type") == "reminderWithdrawn";
+
+    /// <summary>
+    /// A row among the latest events is keyed by its event's time, then serial and version. Once the reader has run, every
+    /// row left whose event exists has that event's time, which the event row itself is compared by (or, for a withdrawal,
+    /// is bookkeeping): the row is compared by its serial and version.
+    /// </summary>
+    private static void WithoutRecentTimes(SortedDictionary<string, string> facts)
+    {
+        const string Prefix = "index/" + TableLicenseStore.RecentPartition + "|";
+        foreach (var key in facts.Keys.Where(k => k.StartsWith(Prefix, StringComparison.Ordinal)).ToList())
+        {
+            var rest = key[Prefix.Length..];
+            facts[Prefix + "(time)" + rest[rest.IndexOf('|', StringComparison.Ordinal)..]] = facts[key];
+            facts.Remove(key);
+        }
+    }
 
     /// <summary>As <see cref="IsWithdrawalTime"/>, for the license's own record of the withdrawn reminder; everything else of it is compared.</summary>
     private static string WithoutWithdrawalTimes(string value) =>

@@ -124,8 +124,9 @@ public sealed class LicenseIndexTests(AzuriteFixture azurite) : IClassFixture<Az
         await RenewAsync(t, serial, "PO-1");
 
         var rows = new List<(string, string, long?)>();
-        await foreach (var row in t.Index.QueryAsync<TableEntity>(cancellationToken: Ct))
+        await foreach (var row in t.Index.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey ne {TableLicenseStore.RecentPartition}"), cancellationToken: Ct))
         {
+            // The latest events' rows (one per change, section 8) are not the license's index rows.
             rows.Add((row.PartitionKey, row.RowKey, row.GetInt64("Version")));
         }
 

@@ -77,8 +77,8 @@ public static class RenewalsDigestMail
         }
     }
 
-    /// <summary>Reminders sent, the quote request and a renewal since, in words.</summary>
-    private static string Details(DigestLicense license)
+    /// <summary>Reminders sent, the quote request and a renewal since, in words (the console's renewals page says the same).</summary>
+    public static string Details(DigestLicense license)
     {
         var reminders = license.Reminders.IsEmpty
             ? "No reminder sent."

@@ -1,0 +1,151 @@
+using System.Globalization;
+using Azure;
+using Azure.Data.Tables;
+using NodaTime;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
+
+namespace Smp.Azure.Tables;
+
+/// <summary>
+/// The dashboard's reads (<see cref="ILicenseActivity"/>). The latest events: every change writes, ahead of its
+/// transaction and by the same write-ahead protocol as the index rows, a row in the <see cref="RecentPartition"/>
+/// partition of the index table whose key sorts newest first (<c>invertedTicks|SERIAL|version</c>, the ticks of the
+/// event's time). A reader takes the first page of those rows and reads the event each one names; a row whose event
+/// is missing (its change not stored yet, or a crash between the row and the transaction) is skipped, and one whose
+/// version holds another event (written by a change that lost the race for that version) is removed. Rows older than
+/// <see cref="RecentRetention"/> are pruned by the readers, <see cref="RecentPrunedPerRead"/> at a time (a change's
+/// write touches its own rows only).
+/// </summary>
+public sealed partial class TableLicenseStore : ILicenseActivity
+{
+    /// <summary>The partition of the index table holding one row per stored change, newest first.</summary>
+    internal const string RecentPartition = "recent";
+
+    /// <summary>How long a change keeps its row among the latest events.</summary>
+    internal static readonly Duration RecentRetention = Duration.FromDays(400);
+
+    private const int RecentPrunedPerRead = 50;
+    private static readonly string[] RecentColumns = ["PartitionKey", "RowKey", LicenseEntities.SerialColumn, LicenseEntities.VersionColumn];
+    private static readonly string[] KeyOnly = ["RowKey"];
+
+    public async Task<IReadOnlyList<RecentLicenseEvent>> ListLatestEventsAsync(int count, CancellationToken cancellationToken)
+    {
+        count = Math.Clamp(count, 1, 1000);
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {RecentPartition}");
+        var rows = new List<TableEntity>();
+        await foreach (var page in index.QueryAsync<TableEntity>(filter, maxPerPage: count, select: RecentColumns, cancellationToken: cancellationToken).AsPages(pageSizeHint: count))
+        {
+            rows.AddRange(page.Values.Take(count));
+            break;
+        }
+
+        var found = await Task.WhenAll(rows.Select(row => ReadRecentAsync(row, cancellationToken)));
+        if (rows.Count > 0)
+        {
+            await PruneRecentRowsAsync(LatestOf(rows) - RecentRetention, cancellationToken);
+        }
+
+        var seen = new HashSet<(Serial, long)>();
+        return [.. found.OfType<RecentLicenseEvent>().Where(e => seen.Add((e.Serial, e.Version)))];
+    }
+
+    public async Task<int> CountExpiringOnOrAfterAsync(LocalDate date, CancellationToken cancellationToken)
+    {
+        date = LocalDate.Max(date, EarliestIndexedDate);
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {LicenseIndex.ExpiresPartition} and RowKey ge {LicenseIndex.ExpiresLowerBound(date)}");
+
+        // A license whose renewal was interrupted before its old row was retired has two rows: it counts once.
+        var serials = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in index.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: KeyOnly, cancellationToken: cancellationToken))
+        {
+            var separator = row.RowKey.IndexOf('|', StringComparison.Ordinal);
+            serials.Add(separator >= 0 ? row.RowKey[(separator + 1)..] : row.RowKey);
+        }
+
+        return serials.Count;
+    }
+
+    /// <summary>Step 1 of a change: its row among the latest events, before the transaction that stores the event.</summary>
+    private Task WriteRecentRowAsync(Serial serial, long version, LicenseEvent licenseEvent, CancellationToken cancellationToken) =>
+        indexRows.WriteAsync(
+            new TableEntity(RecentPartition, RecentRowKey(licenseEvent.At, serial, version))
+            {
+                [LicenseEntities.SerialColumn] = serial.Value,
+                [LicenseEntities.VersionColumn] = version,
+            },
+            cancellationToken);
+
+    /// <summary>The time of the newest of the rows read (the first).</summary>
+    private static Instant LatestOf(List<TableEntity> rows) =>
+        Instant.FromUnixTimeTicks(long.MaxValue - long.Parse(rows[0].RowKey.AsSpan(0, 19), CultureInfo.InvariantCulture));
+
+    /// <summary>Removes up to <see cref="RecentPrunedPerRead"/> rows of changes before <paramref name="before"/>. Best effort.</summary>
+    private async Task PruneRecentRowsAsync(Instant before, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var filter = TableClient.CreateQueryFilter(
+                $"PartitionKey eq {RecentPartition} and RowKey ge {RecentTicks(before - Duration.Epsilon)}");
+            var pages = index.QueryAsync<TableEntity>(filter, maxPerPage: RecentPrunedPerRead, select: KeyOnly, cancellationToken: cancellationToken).AsPages(pageSizeHint: RecentPrunedPerRead);
+            await foreach (var page in pages)
+            {
+                foreach (var row in page.Values.Take(RecentPrunedPerRead))
+                {
+                    await index.DeleteEntityAsync(RecentPartition, row.RowKey, ETag.All, cancellationToken);
+                }
+
+                break;
+            }
+        }
+        catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
+        {
+            // The old rows are pruned by a later read.
+        }
+    }
+
+    private async Task<RecentLicenseEvent?> ReadRecentAsync(TableEntity row, CancellationToken cancellationToken)
+    {
+        if (!Serial.TryParse(row.GetString(LicenseEntities.SerialColumn), out var serial) || row.GetInt64(LicenseEntities.VersionColumn) is not { } version)
+        {
+            return null;
+        }
+
+        var stored = await licenses.GetEntityIfExistsAsync<TableEntity>(LicenseEntities.PartitionKey(serial), LicenseEntities.EventRowKey(version), cancellationToken: cancellationToken);
+        if (!stored.HasValue)
+        {
+            // Written ahead of a change still under way, or one that a crash stopped: nothing to show.
+            return null;
+        }
+
+        LicenseEvent licenseEvent;
+        try
+        {
+            licenseEvent = LicenseEntities.ToEvent(stored.Value!);
+        }
+        catch (Exception e) when (IsUnreadableRecord(e))
+        {
+            // An event this version cannot read: the license page reports it; the dashboard shows the others.
+            return null;
+        }
+
+        if (row.RowKey.StartsWith(RecentTicks(licenseEvent.At) + "|", StringComparison.Ordinal))
+        {
+            return new RecentLicenseEvent(serial, version, licenseEvent);
+        }
+
+        // The version holds the event of another change (this row's change lost the race for it): never to be shown.
+        await indexRows.RemoveStaleAsync(row, cancellationToken);
+        return null;
+    }
+
+    private static string RecentRowKey(Instant at, Serial serial, long version) =>
+        string.Join('|', RecentTicks(at), TableKey.Encode(serial.Value), version.ToString("D19", CultureInfo.InvariantCulture));
+
+    /// <summary>The time as a key part that sorts newest first.</summary>
+    private static string RecentTicks(Instant at) =>
+        (long.MaxValue - Math.Max(0, at.ToUnixTimeTicks())).ToString("D19", CultureInfo.InvariantCulture);
+}
