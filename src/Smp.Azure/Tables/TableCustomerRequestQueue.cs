@@ -41,6 +41,7 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
             ["Actor"] = request.Actor,
             ["CorrelationId"] = request.CorrelationId,
             ["ActorId"] = request.ActorId,
+            ["FromStaff"] = request.FromStaff ? true : null,
             ["Status"] = Pending,
         };
         try
@@ -121,7 +122,8 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
                 LocalDatePattern.Iso.Parse(entity.PartitionKey).Value,
                 entity.GetString("Actor"),
                 entity.GetString("CorrelationId"),
-                entity.GetString("ActorId")),
+                entity.GetString("ActorId"),
+                entity.GetBoolean("FromStaff") ?? false),
             entity.ETag.ToString(),
             entity.GetInt32("FailedAttempts") ?? 0));
     }

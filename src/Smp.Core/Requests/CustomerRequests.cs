@@ -153,14 +153,15 @@ public sealed class CustomerRequests(
 
     /// <summary>
     /// A request a signed-in staff member makes for the license's contacts from the console (SPEC section 7): recorded
-    /// for the same background work as a customer's, without the anonymous limits (the person is known and recorded
-    /// on the event); the route's daily cap still applies when it is acted on. False when the same request (kind,
+    /// for the same background work as a customer's, marked as the staff's, without the anonymous limits: neither the
+    /// client's here nor the serial's allowance and the route's daily cap when it is acted on (they exist against
+    /// anonymous abuse; the person is signed in and recorded on the event). False when the same request (kind,
     /// serial, version, day) was recorded before: it is acted on once, so no second mail goes out.
     /// </summary>
     public Task<bool> AcceptFromStaffAsync(CustomerRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return queue.RecordAsync(request, cancellationToken);
+        return queue.RecordAsync(request with { FromStaff = true }, cancellationToken);
     }
 
     /// <summary>
@@ -260,10 +261,12 @@ public sealed class CustomerRequests(
     /// together), taken by the background work only once a request is about to mail an existing license: made-up
     /// serials, unknown or unreleased updates and refused asks never use them up, while the mail each serial and the
     /// route cause per day stays bounded. A serial over its allowance takes nothing of the route's cap. Counted by what
-    /// the request asks, so a repeat, or a run again after a crash, takes no second allowance.
+    /// the request asks, so a repeat, or a run again after a crash, takes no second allowance. A staff member's request
+    /// from the console takes neither: it is always within them.
     /// </summary>
     private async Task<bool> WithinLimitsAsync(CustomerRequest request, CancellationToken cancellationToken) =>
-        await limiter.TryAcquireAsync($"{request.Kind}|serial|{request.Serial.Value}", request.Day, limits.PerSerialPerDay, request.Digest, cancellationToken) != LimitDecision.Refused
+        request.FromStaff
+        || await limiter.TryAcquireAsync($"{request.Kind}|serial|{request.Serial.Value}", request.Day, limits.PerSerialPerDay, request.Digest, cancellationToken) != LimitDecision.Refused
         && await limiter.TryAcquireAsync($"{request.Kind}|all", request.Day, limits.GlobalPerDay(request.Kind), request.Digest, cancellationToken) != LimitDecision.Refused;
 
     /// <summary>

@@ -15,9 +15,10 @@ public static class CustomerRequestKinds
 /// <summary>
 /// One customer request, identified by what it asks (<see cref="Key"/>: kind, serial, version or scope, business
 /// day), never by an id the caller chose. The actor, their id (a signed-in person asking from the console) and the
-/// correlation id are kept for the audit trail.
+/// correlation id are kept for the audit trail. <see cref="FromStaff"/> marks a request a signed-in staff member made
+/// from the console: the anonymous limits (the serial's allowance, the route's daily cap) do not apply to it.
 /// </summary>
-public sealed record CustomerRequest(string Kind, Serial Serial, string? Version, QuoteScope Scope, LocalDate Day, string Actor, string CorrelationId, string? ActorId = null)
+public sealed record CustomerRequest(string Kind, Serial Serial, string? Version, QuoteScope Scope, LocalDate Day, string Actor, string CorrelationId, string? ActorId = null, bool FromStaff = false)
 {
     public string Key => string.Join('|', Kind, Serial.Value, Version ?? "-", Scope == QuoteScope.Customer ? "customer" : "license", NodaTime.Text.LocalDatePattern.Iso.Format(Day));
 

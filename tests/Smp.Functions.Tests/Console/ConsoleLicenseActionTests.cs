@@ -20,8 +20,11 @@ public sealed class ConsoleLicenseActionTests : IDisposable
     private readonly ApiHarness _api;
     private readonly ConsoleApp _console;
 
+    private readonly string _azuriteTables;
+
     public ConsoleLicenseActionTests(AzuriteFixture azurite)
     {
+        _azuriteTables = azurite.ConnectionString;
         _api = App(azurite.ConnectionString);
         _console = new ConsoleApp(_api);
     }
@@ -189,6 +192,63 @@ public sealed class ConsoleLicenseActionTests : IDisposable
         Assert.Single(mail, m => m.Kind == Smp.Core.Outbox.MailKinds.Term);
         var requested = Assert.Single(await MailTestKit.EventsAsync(_api, Serial, LicenseEventTypes.TermRequested));
         Assert.Equal("Dana Staff", requested.GetProperty("actor").GetString());
+        Assert.Equal(StaffId, requested.GetProperty("actorId").GetString());
+    }
+
+    [Fact]
+    public async Task Section5_Section7_R13_a_staff_password_link_is_mailed_when_anonymous_asks_used_up_the_serials_allowance()
+    {
+        await ActivateAsync();
+        string[] versions = ["1.90", "1.91", "1.92", "1.93"];
+        foreach (var version in versions)
+        {
+            Assert.Equal(201, (await UpdateApi.PublishAsync(_api, version, releasedOn: "2026-03-16", password: "pw-" + version)).Status);
+        }
+
+        // Anyone who knows the serial uses up its daily allowance (three asks) from one address.
+        foreach (var version in versions[..3])
+        {
+            Assert.Equal(202, (await UpdateApi.RequestLinkAsync(_api, Serial, version)).Status);
+        }
+
+        await MailTestKit.ProcessCustomerRequestsAsync(_api);
+
+        var posted = await PostAsync($"/console/licenses/{Serial}/password-link", new() { ["version"] = "1.93" }, await TokenAsync(StaffPrincipal), StaffPrincipal);
+        Assert.Equal($"/console/licenses/{Serial}?done=password-link-queued", posted.Headers.Location.ToString());
+
+        var links = (await MailTestKit.UndeliveredAsync(_api)).Where(m => m.Kind == Smp.Core.Outbox.MailKinds.PasswordLink).ToList();
+        Assert.Equal(4, links.Count);
+        Assert.Single(links, m => m.Mail.Subject.Contains("1.93", StringComparison.Ordinal));
+        var requested = await MailTestKit.EventsAsync(_api, Serial, LicenseEventTypes.PasswordLinkRequested);
+        Assert.Equal(4, requested.Count);
+        Assert.Single(requested, e => e.TryGetProperty("actorId", out var id) && id.GetString() == StaffId);
+
+        // The same ask again is no second copy.
+        var again = await PostAsync($"/console/licenses/{Serial}/password-link", new() { ["version"] = "1.93" }, await TokenAsync(StaffPrincipal), StaffPrincipal);
+        Assert.Equal($"/console/licenses/{Serial}?done=password-link-already", again.Headers.Location.ToString());
+        Assert.Equal(4, (await MailTestKit.UndeliveredAsync(_api)).Count(m => m.Kind == Smp.Core.Outbox.MailKinds.PasswordLink));
+    }
+
+    [Fact]
+    public async Task Section5_Section7_R12_a_staff_term_mail_is_mailed_when_anonymous_asks_used_up_the_routes_daily_cap()
+    {
+        using var api = App(_azuriteTables, settings: new Dictionary<string, string?> { ["Smp:AnonymousLimits:TermRequestsPerDay"] = "1" });
+        var console = new ConsoleApp(api);
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody())).Status);
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody(serial: NewSerial, customerId: "C-43", contacts: "[\"other@example.com\"]"))).Status);
+
+        // An anonymous ask about another license uses up the route's cap for the day.
+        Assert.Equal(202, (await CustomerRequestTests.RequestTermAsync(api, $$"""{"serial":"{{NewSerial}}"}""")).Status);
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+
+        var token = TokenOf((await console.SendAsync("GET", $"/console/licenses/{Serial}", headers: As(StaffPrincipal))).Body);
+        var posted = await console.SendAsync("POST", $"/console/licenses/{Serial}/term-mail", new Dictionary<string, string> { ["__form"] = token }, As(StaffPrincipal));
+        Assert.Equal($"/console/licenses/{Serial}?done=term-queued", posted.Headers.Location.ToString());
+
+        var terms = (await MailTestKit.UndeliveredAsync(api)).Where(m => m.Kind == Smp.Core.Outbox.MailKinds.Term).ToList();
+        Assert.Equal(2, terms.Count);
+        Assert.Single(terms, m => m.Mail.To.Any(a => a.Value == "buyer@example.com"));
+        var requested = Assert.Single(await MailTestKit.EventsAsync(api, Serial, LicenseEventTypes.TermRequested));
         Assert.Equal(StaffId, requested.GetProperty("actorId").GetString());
     }
 
