@@ -51,7 +51,10 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
             0,
             0,
             0,
-            []);
+            [])
+        {
+            ActorId = context.ActorId,
+        };
         await imports.CreateAsync(job, bytes, cancellationToken);
         return new ImportStart(job, []);
     }
@@ -141,7 +144,7 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
         var file = ImportFile.Open(bytes, out _) ?? throw new InvalidDataException($"The file of import {stored.Job.Id} can no longer be read.");
         var job = stored.Job;
         var source = new ImportSource(job.FileSha256, job.ImportedOn);
-        var importContext = new CommandContext(job.Actor, job.CorrelationId);
+        var importContext = new CommandContext(job.Actor, job.CorrelationId, job.ActorId);
         using var rows = file.Rows().Skip(job.Processed).GetEnumerator();
         var processed = 0;
         var batches = 0;
