@@ -205,5 +205,44 @@ public sealed class ImportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
         Assert.Equal(ImportJob.MaxErrors, done.GetProperty("errors").GetArrayLength());
     }
 
+    [Fact]
+    public async Task Section10_a_replaced_row_never_hands_its_plan_to_another_customers_license()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Now);
+        await ActivateAsync(api, "VT-900", new LocalDate(2026, 6, 1), customerId: "OTHER-1");
+        const string file = "serial,customerId,customerName,contacts,expiresOn,status\r\n"
+            + "VT-899,C-1,Acme,buyer@acme.example,2027-06-01,replaced\r\n"
+            + "VT-900,C-1,Acme,buyer@acme.example,2027-06-01,current\r\n";
+
+        foreach (var dryRun in new[] { "true", "false" })
+        {
+            var done = await ImportAndWaitAsync(api, file, dryRun);
+
+            Assert.Equal((2, 2, 0, 0, 2, 0), Counts(done));
+            var errors = done.GetProperty("errors").EnumerateArray().Select(e => (e.GetProperty("row").GetInt32(), e.GetProperty("column").GetString())).Order().ToList();
+            Assert.Equal([(2, LicenseCsv.Status), (3, ImportColumns.Serial)], errors);
+        }
+
+        Assert.Null(await api.Services.GetRequiredService<ILicenseStore>().GetAsync(Serial.Parse("VT-899"), CancellationToken.None));
+        Assert.Equal("OTHER-1", (await StoredAsync(api, "VT-900")).Activation.Customer.Id);
+    }
+
+    [Fact]
+    public async Task Section10_a_replaced_row_is_imported_after_its_replacement_even_when_the_file_lists_it_first()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Now);
+        const string file = "serial,customerId,customerName,contacts,expiresOn,status\r\n"
+            + "VT-899,C-1,Acme,buyer@acme.example,2027-06-01,replaced\r\n"
+            + "VT-900,C-1,Acme,buyer@acme.example,2027-06-01,current\r\n";
+
+        var dry = await ImportAndWaitAsync(api, file, "true");
+        var done = await ImportAndWaitAsync(api, file);
+
+        Assert.Equal((2, 2, 2, 0, 0, 0), Counts(dry));
+        Assert.Equal((2, 2, 2, 0, 0, 0), Counts(done));
+        Assert.Equal(PlanStatus.Replaced, (await StoredAsync(api, "VT-899")).StatusOn(new LocalDate(2027, 2, 15)));
+        Assert.Equal(PlanStatus.Current, (await StoredAsync(api, "VT-900")).StatusOn(new LocalDate(2027, 2, 15)));
+    }
+
     private static string CultureInfoInvariant(FormattableString text) => FormattableString.Invariant(text);
 }

@@ -140,6 +140,7 @@ public sealed class TableImportStore : IImportStore
             ["ImportedOn"] = LocalDatePattern.Iso.Format(job.ImportedOn),
             ["Actor"] = job.Actor,
             ["CorrelationId"] = job.CorrelationId,
+            ["ActorId"] = job.ActorId ?? string.Empty,
             ["CreatedAt"] = job.CreatedAt.ToDateTimeOffset(),
             ["Total"] = job.Total,
             ["Processed"] = job.Processed,
@@ -194,6 +195,7 @@ public sealed class TableImportStore : IImportStore
             entity.GetInt32("Invalid") ?? 0,
             errors)
         {
+            ActorId = entity.GetString("ActorId") is { Length: > 0 } actorId ? actorId : null,
             Failures = entity.GetInt32("Failures") ?? 0,
             Failure = entity.GetString("Failure") is { Length: > 0 } failure ? failure : null,
         };

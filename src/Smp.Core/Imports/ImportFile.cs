@@ -78,14 +78,16 @@ public sealed class ImportFile
     /// <c>status</c> is <c>replaced</c> (SPEC section 10) is imported as replaced by the first row of the file that holds
     /// the same plan (serial aside: customer, contacts, product, training and the three dates) and is not replaced
     /// itself, since the file names no replacement; without such a row it is invalid on <c>status</c>, so that an import
-    /// never makes a replaced dongle's plan current a second time.
+    /// never makes a replaced dongle's plan current a second time. Replaced rows come after every other row, in file
+    /// order, so that the row of the license that replaced one is imported before it (the import checks it was).
     /// </summary>
     public IEnumerable<ImportFileRow> Rows()
     {
         var holders = Columns.Has(LicenseCsv.Status) ? PlanHolders() : [];
         var firstRowOf = new Dictionary<Serial, int>();
         var index = 0;
-        foreach (var record in CsvRecords.Read(text).Skip(1))
+        var replaced = new List<CsvRecord>();
+        foreach (var record in CsvRecords.Read(text).Skip(1).Where(r => !Defer(r)).Concat(replaced))
         {
             var row = ImportRowReader.Read(record, Columns, out var errors);
             if (row is not null && ImportRowReader.IsReplaced(record, Columns))
@@ -108,6 +110,17 @@ public sealed class ImportFile
             }
 
             yield return new ImportFileRow(index++, record.Row, row, errors, duplicateOf);
+        }
+
+        bool Defer(CsvRecord record)
+        {
+            if (!ImportRowReader.IsReplaced(record, Columns))
+            {
+                return false;
+            }
+
+            replaced.Add(record);
+            return true;
         }
     }
 

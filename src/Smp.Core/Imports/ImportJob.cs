@@ -42,6 +42,9 @@ public sealed record ImportJob(
     /// <summary>A job whose runs fail this many times in all is marked <see cref="ImportStatus.Failed"/>, so the jobs after it run.</summary>
     public const int MaxFailures = 3;
 
+    /// <summary>The id of the person who started the job (R15), when the caller has one: its events carry it too.</summary>
+    public string? ActorId { get; init; }
+
     /// <summary>How many runs of this job failed (an error that is no row's own: its file cannot be read, storage fails).</summary>
     public int Failures { get; init; }
 

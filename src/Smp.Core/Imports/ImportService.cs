@@ -51,7 +51,10 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
             0,
             0,
             0,
-            []);
+            [])
+        {
+            ActorId = context.ActorId,
+        };
         await imports.CreateAsync(job, bytes, cancellationToken);
         return new ImportStart(job, []);
     }
@@ -141,7 +144,7 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
         var file = ImportFile.Open(bytes, out _) ?? throw new InvalidDataException($"The file of import {stored.Job.Id} can no longer be read.");
         var job = stored.Job;
         var source = new ImportSource(job.FileSha256, job.ImportedOn);
-        var importContext = new CommandContext(job.Actor, job.CorrelationId);
+        var importContext = new CommandContext(job.Actor, job.CorrelationId, job.ActorId);
         using var rows = file.Rows().Skip(job.Processed).GetEnumerator();
         var processed = 0;
         var batches = 0;
@@ -231,6 +234,12 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
     private async Task<ImportJob> DecideRowAsync(ImportJob job, ImportFileRow row, int resumed, ImportSource source, CommandContext context, CancellationToken cancellationToken)
     {
         var importRow = row.Row!;
+        if (importRow.ReplacedBy is { } holderSerial
+            && HolderProblem((await store.GetAsync(holderSerial, cancellationToken))?.License, importRow, job.DryRun, source, context) is { } problem)
+        {
+            return Conflict(job, row, problem, LicenseCsv.Status);
+        }
+
         if (job.DryRun)
         {
             var existing = await store.GetAsync(importRow.Serial, cancellationToken);
@@ -269,6 +278,25 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
             && events[0].Data.GetValueOrDefault(LicenseEventData.Row) == row.RowNumber.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static ImportJob Conflict(ImportJob job, ImportFileRow row, string detail) =>
-        (job with { Conflicts = job.Conflicts + 1 }).WithErrors([new ImportError(row.RowNumber, ImportColumns.Serial, detail)]);
+    /// <summary>
+    /// SPEC section 10: a replaced row is imported only when the license that replaced it holds the same plan and is
+    /// current: its row came first in this job (<see cref="ImportFile.Rows"/>) and was created or unchanged, so the
+    /// stored license under that serial is that row's. Otherwise the plan would pass to another license, or be left with
+    /// none current. A dry run writes nothing: there the holder's row, checked before, would create it.
+    /// </summary>
+    private string? HolderProblem(License? holder, ImportRow row, bool dryRun, ImportSource source, CommandContext context)
+    {
+        var holderSerial = row.ReplacedBy!.Value;
+        if (holder is null)
+        {
+            return dryRun ? null : $"Serial {row.Serial} is replaced by {holderSerial}, whose row was not imported; nothing was imported for this row.";
+        }
+
+        var samePlan = !holder.IsReplaced
+            && PlanDecisions.Import(holder, row with { ReplacedBy = null }, source, options.DefaultProduct, schedule, calendar.Zone, calendar.Now, context) is Decision.NoChange;
+        return samePlan ? null : $"Serial {row.Serial} is replaced by {holderSerial}, but the stored license {holderSerial} is not this plan's current license (another customer, product, contacts, training or dates); nothing was imported for this row.";
+    }
+
+    private static ImportJob Conflict(ImportJob job, ImportFileRow row, string detail, string column = ImportColumns.Serial) =>
+        (job with { Conflicts = job.Conflicts + 1 }).WithErrors([new ImportError(row.RowNumber, column, detail)]);
 }

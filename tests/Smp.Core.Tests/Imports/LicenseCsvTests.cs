@@ -88,7 +88,7 @@ public class LicenseCsvTests
             return;
         }
 
-        var imported = rows.Select(row => Changed(PlanDecisions.Import(null, row.Row!, new ImportSource(new string('c', 64), today), PlanOptions.DefaultProductName, ReminderSchedule.Default, BusinessZone, NoonOn(today), Staff)).License).ToList();
+        var imported = rows.OrderBy(row => row.RowNumber).Select(row => Changed(PlanDecisions.Import(null, row.Row!, new ImportSource(new string('c', 64), today), PlanOptions.DefaultProductName, ReminderSchedule.Default, BusinessZone, NoonOn(today), Staff)).License).ToList();
         Assert.Equal(exported, string.Concat(imported.Select(l => LicenseCsv.Record(l, today))));
         Assert.Equal(replaced, imported[0].IsReplaced);
         Assert.All(imported.Skip(1), l => Assert.False(l.IsReplaced));
@@ -113,6 +113,9 @@ public class LicenseCsvTests
 
         var rows = ImportRowsOf(file);
 
+        // The replaced row is listed first in the file but comes after the row of its replacement.
+        Assert.Equal([3, 2], rows.Select(r => r.RowNumber));
+        rows.Reverse();
         Assert.Equal(replacement.Serial, rows[0].Row!.ReplacedBy);
         Assert.Null(rows[1].Row!.ReplacedBy);
         var source = new ImportSource(new string('c', 64), Today);

@@ -435,6 +435,9 @@ public sealed partial class ConsoleWorkPagesTests : IDisposable
         Assert.NotNull(await LicenseAsync("VT-101"));
         var imported = Assert.Single(await MailTestKit.EventsAsync(_api, "VT-101", LicenseEventTypes.Imported));
         Assert.Equal("Avery Admin", imported.GetProperty("actor").GetString());
+        // R15: the job runs in the background, yet its events name the admin who started it by id too.
+        Assert.True(imported.TryGetProperty("actorId", out var actorId), "The imported event has no actorId.");
+        Assert.Equal(AdminId, actorId.GetString());
 
         // Only a dry run has a real run; the real one cannot be started again from its page.
         Assert.DoesNotContain("Import these rows", result.Body, StringComparison.Ordinal);
