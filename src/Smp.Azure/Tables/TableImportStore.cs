@@ -11,8 +11,10 @@ namespace Smp.Azure.Tables;
 
 /// <summary>
 /// <see cref="IImportStore"/> on Table Storage: one partition per import, holding the file in rows <c>file-NNNN</c>
-/// (binary properties of at most 60,000 bytes, at most 16 to a row) and the job in row <c>job</c>, written last, so a
-/// stored job always has its whole file. The job's errors are JSON in binary properties beside its counts; every
+/// (binary properties of at most 60,000 bytes, at most 8 to a row, so a row's 480,000 bytes stay about 640 KB on the
+/// wire, well under the 1 MiB entity limit of Azure and Azurite) and the job in row <c>job</c>, written last, so a
+/// stored job always has its whole file. A row is read part by part until a part is missing, so files stored with the
+/// earlier 16 parts to a row still read. The job's errors are JSON in binary properties beside its counts; every
 /// update is made under the row's ETag.
 /// </summary>
 public sealed class TableImportStore : IImportStore
@@ -20,7 +22,7 @@ public sealed class TableImportStore : IImportStore
     private const string JobRow = "job";
     private const string FileRowPrefix = "file-";
     private const int PartBytes = 60_000;
-    private const int PartsPerRow = 16;
+    private const int PartsPerRow = 8;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly TableClient table;
     private readonly AsyncOnce created;
