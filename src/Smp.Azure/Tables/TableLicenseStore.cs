@@ -85,7 +85,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     /// <summary>When this store last refreshed its configuration's lease (Unix ticks; <see cref="long.MinValue"/>: not yet).</summary>
     private long seenAt = long.MinValue;
 
-    /// <summary>A host refreshes its configuration's <c>LastSeen</c> at most this often (at start-up and when a scan runs).</summary>
+    /// <summary>A host refreshes its configuration's <c>LastSeen</c> at most this often (at start-up, when a scan runs and from the mail dispatch).</summary>
     private static readonly Duration SeenRefreshInterval = Duration.FromMinutes(10);
 
     /// <summary>
@@ -589,7 +589,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
 
     /// <summary>
     /// Records that this host runs its configuration: inserts the configuration's row, first seen now, if no host did
-    /// before, else moves its <c>LastSeen</c> (the lease) forward. At start-up and when a scan runs, at most once per
+    /// before, else moves its <c>LastSeen</c> (the lease) forward. At start-up, when a scan runs and from every mail dispatch run, at most once per
     /// <see cref="SeenRefreshInterval"/>. A lost race leaves the other host's write: it is as recent.
     /// </summary>
     private async Task SeeConfigurationAsync(CancellationToken cancellationToken)
@@ -706,6 +706,13 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         await tablesCreated.EnsureAsync(cancellationToken);
         var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, [BuiltForColumn, TargetColumn], cancellationToken);
         return await ConflictAsync(read.HasValue ? read.Value : null, cancellationToken);
+    }
+
+    /// <summary>Refreshes this configuration's lease (see <see cref="SeeConfigurationAsync"/>); the mail dispatcher calls it every run.</summary>
+    public async Task KeepAliveAsync(CancellationToken cancellationToken)
+    {
+        await tablesCreated.EnsureAsync(cancellationToken);
+        await SeeConfigurationAsync(cancellationToken);
     }
 
     /// <summary>Writes the reminder rows of the current offsets for the license of a summary row.</summary>
