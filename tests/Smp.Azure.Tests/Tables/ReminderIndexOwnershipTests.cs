@@ -280,6 +280,26 @@ public sealed class ReminderIndexOwnershipTests(AzuriteFixture azurite) : IClass
     }
 
     [Fact]
+    public async Task R9_an_index_owner_recorded_by_older_code_without_a_configuration_row_is_dated_so_its_restart_does_not_take_the_index_back()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        await Store(t, ReminderSchedule.Default, Started).EnsureReminderIndexAsync(Ct);
+        await t.Licenses.DeleteEntityAsync("~meta", "reminder-config|90,30"); // Data written before configurations had rows.
+
+        // The first deploy of 90,14 takes the index over ...
+        var production = Store(t, new ReminderSchedule([90, 14]), Started + Duration.FromHours(2));
+        await production.EnsureReminderIndexAsync(Ct);
+        Assert.Equal("90,14", (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetString("BuiltFor"));
+
+        // ... and a slot still on 90,30 that restarts an hour later does not date its configuration anew and take it back.
+        var staging = Store(t, ReminderSchedule.Default, Started + Duration.FromHours(3));
+        var refused = await Assert.ThrowsAsync<ReminderOffsetsConflictException>(() => staging.EnsureReminderIndexAsync(Ct));
+        Assert.Equal(new ReminderOffsetsConflict("90,30", "90,14"), refused.Conflict);
+        Assert.Equal("90,14", (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetString("BuiltFor"));
+        Assert.NotNull((await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetInt64("ConfiguredSince"));
+    }
+
+    [Fact]
     public async Task R9_offsets_set_back_to_an_older_list_take_the_index_over_once_the_replaced_configuration_is_gone()
     {
         var t = StoreUnderTest.Create(azurite);
