@@ -66,6 +66,13 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     private const string FirstSeenColumn = "FirstSeen";
     private const string LastSeenColumn = "LastSeen";
 
+    /// <summary>
+    /// Written on the index record by older code, which kept a host off the index when its process started before this.
+    /// Still written (the later of the stored value and now) on every rewrite so that hosts on that code keep off; read
+    /// to date an owner that older code recorded without a configuration row.
+    /// </summary>
+    private const string SinceColumn = "ConfiguredSince";
+
     /// <summary>The licenses (partition keys, space-separated) whose records a rebuild could not read; see <see cref="EnsureReminderIndexAsync(Action{LicenseReadFailure}?, CancellationToken)"/>.</summary>
     private const string SkippedColumn = "Skipped";
 
@@ -85,7 +92,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     /// <summary>When this store last refreshed its configuration's lease (Unix ticks; <see cref="long.MinValue"/>: not yet).</summary>
     private long seenAt = long.MinValue;
 
-    /// <summary>A host refreshes its configuration's <c>LastSeen</c> at most this often (at start-up and when a scan runs).</summary>
+    /// <summary>A host refreshes its configuration's <c>LastSeen</c> at most this often (at start-up, when a scan runs and from the mail dispatch).</summary>
     private static readonly Duration SeenRefreshInterval = Duration.FromMinutes(10);
 
     /// <summary>
@@ -425,6 +432,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
                 [TargetColumn] = wanted,
                 [AfterColumn] = resuming ? state!.GetString(AfterColumn) ?? string.Empty : string.Empty,
                 [SkippedColumn] = resuming ? state!.GetString(SkippedColumn) : null,
+                [SinceColumn] = state?.GetInt64(SinceColumn),
             };
             var etag = await TryWriteStateAsync(rebuild, state?.ETag, cancellationToken);
             if (etag is null)
@@ -538,6 +546,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     /// <summary>Writes the record under <paramref name="etag"/> (adds it when null); the new ETag, or null when another host changed it first.</summary>
     private async Task<ETag?> TryWriteStateAsync(TableEntity state, ETag? etag, CancellationToken cancellationToken)
     {
+        state[SinceColumn] = Math.Max(state.GetInt64(SinceColumn) ?? long.MinValue, clock.GetCurrentInstant().ToUnixTimeTicks());
         try
         {
             var response = etag is { } match
@@ -567,7 +576,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             return null;
         }
 
-        var theirs = await ReadSeenAsync(owner, cancellationToken);
+        var theirs = await ReadSeenAsync(owner, cancellationToken) ?? await RecordOlderOwnerAsync(owner, state!, cancellationToken);
         if (theirs is null || clock.GetCurrentInstant() - theirs.Value.LastSeen > ReminderConfigurationGoneAfter)
         {
             return null;
@@ -575,6 +584,26 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
 
         var mine = await ReadSeenAsync(wanted, cancellationToken);
         return mine is { } own && own.FirstSeen > theirs.Value.FirstSeen ? null : new ReminderOffsetsConflict(wanted, owner);
+    }
+
+    /// <summary>
+    /// An owner recorded by older code has no configuration row: it is given one, first and last seen at the record's
+    /// <c>ConfiguredSince</c> (the earliest instant when absent), so that it is judged like any other and a later restart
+    /// of its offsets is not dated "now".
+    /// </summary>
+    private async Task<(Instant FirstSeen, Instant LastSeen)?> RecordOlderOwnerAsync(string offsets, TableEntity state, CancellationToken cancellationToken)
+    {
+        var since = state.GetInt64(SinceColumn) ?? Instant.MinValue.ToUnixTimeTicks();
+        try
+        {
+            await licenses.AddEntityAsync(new TableEntity(MetaPartition, ConfigRowPrefix + offsets) { [FirstSeenColumn] = since, [LastSeenColumn] = since }, cancellationToken);
+        }
+        catch (RequestFailedException e) when (IsConflict(e))
+        {
+            // Another host recorded it first: judge by that row.
+        }
+
+        return await ReadSeenAsync(offsets, cancellationToken);
     }
 
     /// <summary>When a configuration (offsets as the index records them) was first and last seen; null when no host recorded it.</summary>
@@ -591,7 +620,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
 
     /// <summary>
     /// Records that this host runs its configuration: inserts the configuration's row, first seen now, if no host did
-    /// before, else moves its <c>LastSeen</c> (the lease) forward. At start-up and when a scan runs, at most once per
+    /// before, else moves its <c>LastSeen</c> (the lease) forward. At start-up, when a scan runs and from every mail dispatch run, at most once per
     /// <see cref="SeenRefreshInterval"/>. A lost race leaves the other host's write: it is as recent.
     /// </summary>
     private async Task SeeConfigurationAsync(CancellationToken cancellationToken)
@@ -706,8 +735,15 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     public async Task<ReminderOffsetsConflict?> CheckAsync(CancellationToken cancellationToken)
     {
         await tablesCreated.EnsureAsync(cancellationToken);
-        var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, [BuiltForColumn, TargetColumn], cancellationToken);
+        var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, [BuiltForColumn, TargetColumn, SinceColumn], cancellationToken);
         return await ConflictAsync(read.HasValue ? read.Value : null, cancellationToken);
+    }
+
+    /// <summary>Refreshes this configuration's lease (see <see cref="SeeConfigurationAsync"/>); the mail dispatcher calls it every run.</summary>
+    public async Task KeepAliveAsync(CancellationToken cancellationToken)
+    {
+        await tablesCreated.EnsureAsync(cancellationToken);
+        await SeeConfigurationAsync(cancellationToken);
     }
 
     /// <summary>Writes the reminder rows of the current offsets for the license of a summary row.</summary>
@@ -818,7 +854,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
 
         try
         {
-            await licenses.AddEntityAsync(new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = OffsetsText(reminders) }, cancellationToken);
+            await licenses.AddEntityAsync(new TableEntity(MetaPartition, ReminderIndexRow) { [BuiltForColumn] = OffsetsText(reminders), [SinceColumn] = clock.GetCurrentInstant().ToUnixTimeTicks() }, cancellationToken);
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {

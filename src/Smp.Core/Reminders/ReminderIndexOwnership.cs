@@ -12,6 +12,12 @@ public interface IReminderIndexOwnership
 {
     /// <summary>Null when the index is this host's to use (or to take over); otherwise the conflict, naming both offset lists.</summary>
     Task<ReminderOffsetsConflict?> CheckAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records that this host still runs its configuration (refreshes its lease, at most every 10 minutes). The mail
+    /// dispatcher calls it every run, so a live owner keeps the index even when its scan schedule pauses for days.
+    /// </summary>
+    Task KeepAliveAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>This host runs with <paramref name="OwnOffsets"/>, the index belongs to <paramref name="IndexOffsets"/> ("90,30").</summary>

@@ -4,12 +4,13 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using NodaTime;
 using Smp.Core.Outbox;
+using Smp.Core.Reminders;
 using Smp.Functions.Http;
 
 namespace Smp.Functions.Functions;
 
 /// <summary>Mail delivery from the outbox (every minute) and the staff routes for mail that could not be delivered or was superseded.</summary>
-public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox outbox, ILogger<MailFunctions> logger)
+public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox outbox, IReminderIndexOwnership ownership, ILogger<MailFunctions> logger)
 {
     /// <summary>Every minute: the dispatcher sends at most the per-minute cap (<c>Smp:Email:MaxPerMinute</c>).</summary>
     public const string DispatchSchedule = "0 */1 * * * *";
@@ -20,6 +21,8 @@ public sealed partial class MailFunctions(MailDispatcher dispatcher, IMailOutbox
     [Function(DispatchFunctionName)]
     public async Task DispatchMail([TimerTrigger(DispatchSchedule)] TimerInfo timer, FunctionContext context)
     {
+        // Every minute, so that this host's reminder configuration stays alive between scans days apart (R9).
+        await ownership.KeepAliveAsync(context.CancellationToken);
         var report = await dispatcher.RunAsync(context.CancellationToken);
         LogDispatch(logger, report.Sent, report.Retried, report.Failed, report.Reconciled, report.Throttled, report.Purged);
     }

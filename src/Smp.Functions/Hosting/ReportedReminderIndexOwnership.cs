@@ -23,6 +23,8 @@ internal sealed partial class ReportedReminderIndexOwnership(IReminderIndexOwner
         return conflict;
     }
 
+    public Task KeepAliveAsync(CancellationToken cancellationToken) => inner.KeepAliveAsync(cancellationToken);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "A reminder for a stage this host does not configure is judged by the reminder index's offsets {IndexOffsets}, set by a newer configuration, not by this host's {OwnOffsets} (Smp:Reminders). Give every host sharing this storage the same offsets.")]
     private static partial void LogConflict(ILogger logger, string ownOffsets, string indexOffsets);
 }

@@ -252,6 +252,54 @@ public sealed class ReminderIndexOwnershipTests(AzuriteFixture azurite) : IClass
     }
 
     [Fact]
+    public async Task R9_a_live_owner_whose_scans_pause_over_a_weekend_keeps_the_index_through_its_every_minute_mail_dispatch()
+    {
+        var t = StoreUnderTest.Create(azurite);
+
+        // A staging slot of 90,14 built the index on Wednesday; production's 90,30, first seen on Thursday, took it over.
+        var wednesday = Instant.FromUtc(2026, 12, 2, 13, 0);
+        await Store(t, new ReminderSchedule([90, 14]), wednesday).EnsureReminderIndexAsync(Ct);
+        var clock = new FakeClock(wednesday + Duration.FromDays(1));
+        var production = Store(t, ReminderSchedule.Default, clock);
+        await production.EnsureReminderIndexAsync(Ct);
+
+        // Production scans on weekdays only (0 0 13 * * 1-5): its last scan is Friday 13:00; its mail dispatch runs all weekend.
+        clock.AdvanceDays(1);
+        await production.EnsureReminderIndexAsync(Ct);
+        var monday = clock.GetCurrentInstant() + Duration.FromDays(3);
+        while (clock.GetCurrentInstant() < monday - Duration.FromMinutes(1))
+        {
+            clock.AdvanceMinutes(30);
+            await production.KeepAliveAsync(Ct);
+        }
+
+        // On Monday the staging slot's scan is still refused: production's configuration is alive.
+        var refused = await Assert.ThrowsAsync<ReminderOffsetsConflictException>(() => Store(t, new ReminderSchedule([90, 14]), monday).EnsureReminderIndexAsync(Ct));
+        Assert.Equal(new ReminderOffsetsConflict("90,14", "90,30"), refused.Conflict);
+        Assert.Equal("90,30", (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetString("BuiltFor"));
+    }
+
+    [Fact]
+    public async Task R9_an_index_owner_recorded_by_older_code_without_a_configuration_row_is_dated_so_its_restart_does_not_take_the_index_back()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        await Store(t, ReminderSchedule.Default, Started).EnsureReminderIndexAsync(Ct);
+        await t.Licenses.DeleteEntityAsync("~meta", "reminder-config|90,30"); // Data written before configurations had rows.
+
+        // The first deploy of 90,14 takes the index over ...
+        var production = Store(t, new ReminderSchedule([90, 14]), Started + Duration.FromHours(2));
+        await production.EnsureReminderIndexAsync(Ct);
+        Assert.Equal("90,14", (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetString("BuiltFor"));
+
+        // ... and a slot still on 90,30 that restarts an hour later does not date its configuration anew and take it back.
+        var staging = Store(t, ReminderSchedule.Default, Started + Duration.FromHours(3));
+        var refused = await Assert.ThrowsAsync<ReminderOffsetsConflictException>(() => staging.EnsureReminderIndexAsync(Ct));
+        Assert.Equal(new ReminderOffsetsConflict("90,30", "90,14"), refused.Conflict);
+        Assert.Equal("90,14", (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetString("BuiltFor"));
+        Assert.NotNull((await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetInt64("ConfiguredSince"));
+    }
+
+    [Fact]
     public async Task R9_offsets_set_back_to_an_older_list_take_the_index_over_once_the_replaced_configuration_is_gone()
     {
         var t = StoreUnderTest.Create(azurite);
