@@ -28,10 +28,11 @@ internal sealed class SystemState
     private const string MessagePrefix = "outbox/" + TableMailOutbox.Partition + "|msg|";
 
     /// <summary>
-    /// Row metadata, and the dates of a reminder configuration's row (<c>FirstSeen</c>, <c>LastSeen</c>): they record when
-    /// hosts ran, which differs between two runs of the same history by design.
+    /// Row metadata, and the dates of a reminder configuration's row (<c>FirstSeen</c>, <c>LastSeen</c>) and of the index
+    /// record (<c>ConfiguredSince</c>, kept moving forward for hosts on older code): they record when hosts ran, which
+    /// differs between two runs of the same history by design.
     /// </summary>
-    private static readonly string[] RowMetadata = ["odata.etag", "Timestamp", "FirstSeen", "LastSeen"];
+    private static readonly string[] RowMetadata = ["odata.etag", "Timestamp", "FirstSeen", "LastSeen", "ConfiguredSince"];
 
     private SystemState(SortedDictionary<string, string> facts) => Facts = facts;
 
