@@ -26,8 +26,9 @@ public interface ILicenseActivity
     Task<int> CountExpiringOnOrAfterAsync(LocalDate date, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Removes the places among the latest events of changes made before <paramref name="before"/>, oldest first, at
-    /// most <paramref name="max"/> of them; the number removed. The events themselves stay on their licenses.
+    /// Removes the places among the latest events of changes made before <paramref name="before"/>, at most
+    /// <paramref name="max"/> of them, the newest of them first (the order the store reads them in); the number removed.
+    /// Fewer than <paramref name="max"/> means none older is left. The events themselves stay on their licenses.
     /// </summary>
     Task<int> PruneLatestEventsAsync(Instant before, int max, CancellationToken cancellationToken);
 }

@@ -1,21 +1,66 @@
 using NodaTime;
+using Smp.Core.Observability;
 
 namespace Smp.Core.Licenses;
+
+/// <summary>What one daily pruning of the latest events did.</summary>
+/// <param name="Pruned">Places removed.</param>
+/// <param name="Complete">True when no place older than the retention was left.</param>
+/// <param name="Failure">The kind of storage error that stopped it (the next run prunes what is left); null when none did.</param>
+public sealed record LatestEventsPruning(int Pruned, bool Complete, string? Failure);
 
 /// <summary>
 /// How long a change keeps its place among the console dashboard's latest events (SPEC section 8), and the daily
 /// pruning of older places, run with the daily reminder scan: the places of a busy system no longer grow without
-/// bound while nobody reads the dashboard. Bounded work per run; what is left is pruned by the next run (or a read).
+/// bound while nobody reads the dashboard. Each run removes batch after batch until no older place is left, so a
+/// system that makes more changes a day than one batch still catches up in one run; the run stops early when the
+/// host shuts down or after <see cref="MaxPrunedPerRun"/>, and the next run (or a read) prunes what is left.
 /// </summary>
-public sealed class LatestEventsRetention(ILicenseActivity activity, IClock clock)
+public sealed class LatestEventsRetention(ILicenseActivity activity, IClock clock, SmpMetrics metrics, IStorageFailures? storageFailures = null)
 {
     /// <summary>How long a change keeps its place among the latest events.</summary>
     public static readonly Duration Retention = Duration.FromDays(400);
 
-    /// <summary>At most this many places are removed per run (a few thousand storage calls, well within a timer's run).</summary>
-    public const int MaxPrunedPerRun = 5000;
+    /// <summary>Places removed per batch (one page of the query that finds them).</summary>
+    public const int PrunedPerBatch = 1000;
 
-    /// <summary>Removes the places of changes older than <see cref="Retention"/>, at most <see cref="MaxPrunedPerRun"/>; the number removed.</summary>
-    public Task<int> PruneAsync(CancellationToken cancellationToken) =>
-        activity.PruneLatestEventsAsync(clock.GetCurrentInstant() - Retention, MaxPrunedPerRun, cancellationToken);
+    /// <summary>
+    /// A bound on one run: twenty times the changes one run could prune before, so any install base's day is pruned
+    /// by its run, while a run after a long backlog (or a pruner gone wrong) still ends in minutes of deletes, well
+    /// within the timer's time limit; the next run goes on where it stopped.
+    /// </summary>
+    public const int MaxPrunedPerRun = 100_000;
+
+    /// <summary>
+    /// Removes the places of changes older than <see cref="Retention"/>, batch by batch, counting each batch in the
+    /// metrics. A storage failure stops it and is counted and reported, never thrown (tidying must not hide the scan's
+    /// outcome); any other error is thrown, and so is a cancellation of <paramref name="cancellationToken"/> while a
+    /// batch runs. Between batches a cancellation ends it quietly.
+    /// </summary>
+    public async Task<LatestEventsPruning> PruneAsync(CancellationToken cancellationToken)
+    {
+        var before = clock.GetCurrentInstant() - Retention;
+        var pruned = 0;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested && pruned < MaxPrunedPerRun)
+            {
+                var batch = Math.Min(PrunedPerBatch, MaxPrunedPerRun - pruned);
+                var removed = await activity.PruneLatestEventsAsync(before, batch, cancellationToken);
+                pruned += removed;
+                metrics.LatestEventsPruned(removed);
+                if (removed < batch)
+                {
+                    return new LatestEventsPruning(pruned, Complete: true, Failure: null);
+                }
+            }
+
+            return new LatestEventsPruning(pruned, Complete: false, Failure: null);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && storageFailures?.IsStorageFailure(e) == true)
+        {
+            metrics.LatestEventsPruneFailed();
+            return new LatestEventsPruning(pruned, Complete: false, Failure: e.GetType().Name);
+        }
+    }
 }

@@ -44,6 +44,8 @@ public sealed class SmpMetrics
         public const string CustomerRequestsPurgeFailed = "smp.requests.purge_failed";
         public const string CustomerRequestsPending = "smp.requests.pending";
         public const string CustomerRequestsOldestPendingAge = "smp.requests.oldest_pending_age";
+        public const string LatestEventsPruned = "smp.latest_events.pruned";
+        public const string LatestEventsPruneFailed = "smp.latest_events.prune_failed";
     }
 
     // A reminder scan takes from well under a second (nothing due) to minutes (a big catch-up run).
@@ -66,6 +68,8 @@ public sealed class SmpMetrics
     private readonly Counter<long> replacementsUnfinished;
     private readonly Counter<long> offsetsConflicts;
     private readonly Counter<long> requestsPurgeFailed;
+    private readonly Counter<long> latestEventsPruned;
+    private readonly Counter<long> latestEventsPruneFailed;
     private readonly Gauge<long> requestsPending;
     private readonly Gauge<long> requestsOldestPendingAge;
 
@@ -109,6 +113,10 @@ public sealed class SmpMetrics
             Instruments.ReminderOffsetsConflicts, "{refusal}", "Reminder scans refused, and reminder stages kept from withdrawal, because the reminder index belongs to other offsets (Smp:Reminders) than the host's, by both offset lists.");
         requestsPurgeFailed = meter.CreateCounter<long>(
             Instruments.CustomerRequestsPurgeFailed, "{run}", "Runs of the customer-request work whose purge of past days failed (the next run purges what is left).");
+        latestEventsPruned = meter.CreateCounter<long>(
+            Instruments.LatestEventsPruned, "{row}", "Places among the console dashboard's latest events older than their retention removed by the daily run.");
+        latestEventsPruneFailed = meter.CreateCounter<long>(
+            Instruments.LatestEventsPruneFailed, "{run}", "Daily runs whose pruning of the latest events failed on storage (the next run prunes what is left).");
         requestsPending = meter.CreateGauge<long>(
             Instruments.CustomerRequestsPending, "{request}", "Accepted customer requests waiting for the background work (due or not), at the start of each run.");
         requestsOldestPendingAge = meter.CreateGauge<long>(
@@ -192,6 +200,16 @@ public sealed class SmpMetrics
 
     /// <summary>The purge of past days' customer requests and counters failed in one run of the background work.</summary>
     public void CustomerRequestPurgeFailed() => requestsPurgeFailed.Add(1);
+
+    /// <summary>One batch of the daily pruning removed <paramref name="pruned"/> places among the latest events.</summary>
+    public void LatestEventsPruned(int pruned)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(pruned);
+        latestEventsPruned.Add(pruned);
+    }
+
+    /// <summary>The daily pruning of the latest events failed on storage in one run.</summary>
+    public void LatestEventsPruneFailed() => latestEventsPruneFailed.Add(1);
 
     /// <summary>The backlog of customer requests at the start of a run: how many wait, and how many days the oldest has.</summary>
     public void CustomerRequestBacklog(int pending, int oldestAgeDays)

@@ -19,26 +19,53 @@ public sealed partial class ReminderFunctions(ReminderScan scan, LatestEventsRet
     [Function("RunReminderScan")]
     public async Task RunReminderScan([TimerTrigger("%Smp:ReminderSchedule%")] TimerInfo timer, FunctionContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         try
         {
             await ScanAsync(timer, context);
         }
-        finally
+        catch (Exception scanFailure)
         {
-            await PruneLatestEventsAsync(context.CancellationToken);
+            // The scan's failure is the run's outcome: the tidying after it never replaces it.
+            await PruneAfterFailedScanAsync(scanFailure, context.CancellationToken);
+            throw;
+        }
+
+        await PruneLatestEventsAsync(context.CancellationToken);
+    }
+
+    /// <summary>
+    /// Tidying only: skipped while the host shuts down; a storage failure is logged and counted, and the next run
+    /// prunes what is left. Any other error is a bug and is thrown.
+    /// </summary>
+    private async Task PruneLatestEventsAsync(CancellationToken cancellationToken)
+    {
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var pruning = await latestEvents.PruneAsync(cancellationToken);
+        if (pruning.Failure is { } failure)
+        {
+            LogPruneFailed(logger, failure, pruning.Pruned);
+        }
+        else
+        {
+            LogPruned(logger, pruning.Pruned, pruning.Complete);
         }
     }
 
-    /// <summary>Tidying only: a storage error here never hides the scan's outcome; the next run prunes what is left.</summary>
-    private async Task PruneLatestEventsAsync(CancellationToken cancellationToken)
+    /// <summary>As <see cref="PruneLatestEventsAsync"/> after a failed scan, whose error must reach the host: any error of the prune is logged, never thrown.</summary>
+    private async Task PruneAfterFailedScanAsync(Exception scanFailure, CancellationToken cancellationToken)
     {
         try
         {
-            LogPruned(logger, await latestEvents.PruneAsync(cancellationToken));
+            await PruneLatestEventsAsync(cancellationToken);
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e)
         {
-            LogPruneFailed(logger, e.GetType().Name);
+            LogPruneErrorAfterScanFailure(logger, e, scanFailure.GetType().Name);
         }
     }
 
@@ -68,11 +95,14 @@ public sealed partial class ReminderFunctions(ReminderScan scan, LatestEventsRet
         LogScan(logger, timer.IsPastDue, report.LicensesExamined, report.RemindersDue, report.MailsEnqueued, report.RemindersRepaired, report.RemindersMissed);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Latest events pruned: {Pruned} places older than their retention removed.")]
-    private static partial void LogPruned(ILogger logger, int pruned);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Latest events pruned: {Pruned} places older than their retention removed (none left: {Complete}).")]
+    private static partial void LogPruned(ILogger logger, int pruned, bool complete);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Latest events not pruned ({Reason}); the next daily run prunes them.")]
-    private static partial void LogPruneFailed(ILogger logger, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Latest events not all pruned ({Reason}, {Pruned} removed); the next daily run prunes the rest.")]
+    private static partial void LogPruneFailed(ILogger logger, string reason, int pruned);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Latest events not pruned after the reminder scan failed ({ScanError}); the scan's error is the run's outcome.")]
+    private static partial void LogPruneErrorAfterScanFailure(ILogger logger, Exception error, string scanError);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reminder scan refused: this host's offsets (Smp:Reminders) are {OwnOffsets}, the reminder index belongs to {IndexOffsets}, set by a newer configuration. Give every host sharing this storage the same offsets.")]
     private static partial void LogRefused(ILogger logger, string ownOffsets, string indexOffsets);
