@@ -490,6 +490,8 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
 
         public Task<bool> RecordAsync(CustomerRequest request, CancellationToken cancellationToken) => inner.RecordAsync(request, cancellationToken);
 
+        public Task<bool> RecordFromStaffAsync(CustomerRequest request, CancellationToken cancellationToken) => inner.RecordFromStaffAsync(request, cancellationToken);
+
         public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, CancellationToken cancellationToken)
         {
             dead = false; // A run of the timer: a new process.

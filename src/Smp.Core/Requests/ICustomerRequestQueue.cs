@@ -62,10 +62,10 @@ public interface ICustomerRequestQueue
     /// (marked as the staff's, with their actor, so the anonymous limits no longer hold it back, and its mail ids kept,
     /// so a run acting on it meanwhile sends no second copy); an anonymous request with the key already acted on or
     /// given up is recorded again as pending, as a <see cref="CustomerRequest.StaffResend"/>. False when a staff
-    /// request with the key was recorded before: it is acted on once.
+    /// request with the key was recorded before: it is acted on once. No default body: a wrapper must forward it, or the
+    /// staff's request would silently be recorded as an anonymous one.
     /// </summary>
-    Task<bool> RecordFromStaffAsync(CustomerRequest request, CancellationToken cancellationToken) =>
-        RecordAsync(request, cancellationToken);
+    Task<bool> RecordFromStaffAsync(CustomerRequest request, CancellationToken cancellationToken);
 
     /// <summary>
     /// Requests not yet acted on nor given up whose next attempt is due at <paramref name="now"/>, at most
