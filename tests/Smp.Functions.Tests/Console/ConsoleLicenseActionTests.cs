@@ -366,6 +366,116 @@ public sealed class ConsoleLicenseActionTests : IDisposable
     }
 
     [Fact]
+    public async Task Section7_R12_R15_a_staff_term_mail_after_an_anonymous_ask_was_given_up_is_pending_with_attempts_of_its_own_and_mailed_once()
+    {
+        var licensesDown = new FailLicenseReads();
+        using var api = App(_azuriteTables, services: s => s.AddSingleton(_ =>
+        {
+            var options = new global::Azure.Data.Tables.TableClientOptions();
+            options.AddPolicy(licensesDown, global::Azure.Core.HttpPipelinePosition.PerCall);
+            return new global::Azure.Data.Tables.TableServiceClient(_azuriteTables, options);
+        }));
+        var console = new ConsoleApp(api);
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody())).Status);
+        Assert.Equal(202, (await CustomerRequestTests.RequestTermAsync(api, $$"""{"serial":"{{Serial}}"}""")).Status);
+
+        // Every attempt at the anonymous ask fails (the license cannot be read), until it is given up.
+        licensesDown.Table = api.TablePrefix + "licenses";
+        for (var run = 0; run < CustomerRequestRetry.Default.MaxAttempts; run++)
+        {
+            await MailTestKit.ProcessCustomerRequestsAsync(api);
+            api.Clock.Advance(NodaTime.Duration.FromHours(1));
+        }
+
+        licensesDown.Table = null;
+        Assert.True(licensesDown.Failed >= CustomerRequestRetry.Default.MaxAttempts);
+        var queue = api.Services.GetRequiredService<ICustomerRequestQueue>();
+        Assert.Empty(await queue.ListPendingAsync(NodaTime.Instant.MaxValue, 10, CancellationToken.None));
+
+        var token = TokenOf((await console.SendAsync("GET", $"/console/licenses/{Serial}", headers: As(StaffPrincipal))).Body);
+        var posted = await console.SendAsync("POST", $"/console/licenses/{Serial}/term-mail", new Dictionary<string, string> { ["__form"] = token }, As(StaffPrincipal));
+        Assert.Equal($"/console/licenses/{Serial}?done=term-queued", posted.Headers.Location.ToString());
+
+        var pending = Assert.Single(await queue.ListPendingAsync(api.Clock.GetCurrentInstant(), 10, CancellationToken.None));
+        Assert.True(pending.Request.FromStaff);
+        Assert.Equal(StaffId, pending.Request.ActorId);
+        Assert.Equal(0, pending.FailedAttempts);
+
+        Assert.Single(await MailTestKit.UndeliveredAsync(api), m => m.Kind == Smp.Core.Outbox.MailKinds.Term);
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+        Assert.Single(await MailTestKit.UndeliveredAsync(api), m => m.Kind == Smp.Core.Outbox.MailKinds.Term);
+        var requested = Assert.Single(await MailTestKit.EventsAsync(api, Serial, LicenseEventTypes.TermRequested));
+        Assert.Equal(StaffId, requested.GetProperty("actorId").GetString());
+    }
+
+    public static TheoryData<string> MailActions => new() { "term-mail", "password-link" };
+
+    [Theory]
+    [MemberData(nameof(MailActions))]
+    public async Task Section8_a_term_mail_or_password_link_for_a_serial_no_license_has_is_404_and_writes_nothing(string action)
+    {
+        await ActivateAsync();
+        Assert.Equal(201, (await UpdateApi.PublishAsync(_api)).Status);
+        var token = await TokenAsync(StaffPrincipal);
+
+        Dictionary<string, string> fields = action == "password-link" ? new() { ["version"] = "1.96" } : [];
+
+        var unknown = await PostAsync($"/console/licenses/VT-404/{action}", fields, token, StaffPrincipal);
+        var malformed = await PostAsync($"/console/licenses/{new string('X', 40)}/{action}", fields, token, StaffPrincipal);
+
+        Assert.Equal(404, unknown.Status);
+        Assert.Contains("No license has this serial.", unknown.Body, StringComparison.Ordinal);
+        Assert.Equal(400, malformed.Status);
+        Assert.Equal(0, await PendingRequestsAsync());
+        Assert.Empty(await MailTestKit.UndeliveredAsync(_api));
+        Assert.Empty(await MailTestKit.EventsAsync(_api, Serial, LicenseEventTypes.TermRequested));
+        Assert.Empty(await MailTestKit.EventsAsync(_api, Serial, LicenseEventTypes.PasswordLinkRequested));
+    }
+
+    [Fact]
+    public async Task Section7_R13_R15_a_staff_password_link_takes_over_an_anonymous_ask_not_yet_acted_on_and_is_mailed_once_as_the_persons()
+    {
+        await ActivateAsync();
+        Assert.Equal(201, (await UpdateApi.PublishAsync(_api)).Status);
+        Assert.Equal(202, (await UpdateApi.RequestLinkAsync(_api, Serial, "1.96")).Status);
+
+        var posted = await PostAsync($"/console/licenses/{Serial}/password-link", new() { ["version"] = "1.96" }, await TokenAsync(StaffPrincipal), StaffPrincipal);
+        Assert.Equal($"/console/licenses/{Serial}?done=password-link-queued", posted.Headers.Location.ToString());
+
+        var link = Assert.Single(await MailTestKit.UndeliveredAsync(_api), m => m.Kind == Smp.Core.Outbox.MailKinds.PasswordLink);
+        await MailTestKit.ProcessCustomerRequestsAsync(_api);
+        Assert.Single(await MailTestKit.UndeliveredAsync(_api), m => m.Kind == Smp.Core.Outbox.MailKinds.PasswordLink);
+        var requested = Assert.Single(await MailTestKit.EventsAsync(_api, Serial, LicenseEventTypes.PasswordLinkRequested));
+        Assert.Equal(StaffId, requested.GetProperty("actorId").GetString());
+        Assert.Equal(link.Mail.Id, MailTestKit.Data(requested, LicenseEventData.MailId));
+    }
+
+    [Fact]
+    public async Task Section7_R13_R15_a_staff_password_link_after_the_anonymous_one_was_mailed_is_sent_again_each_mail_recorded_once()
+    {
+        await ActivateAsync();
+        Assert.Equal(201, (await UpdateApi.PublishAsync(_api)).Status);
+        Assert.Equal(202, (await UpdateApi.RequestLinkAsync(_api, Serial, "1.96")).Status);
+        var anonymous = Assert.Single(await MailTestKit.UndeliveredAsync(_api), m => m.Kind == Smp.Core.Outbox.MailKinds.PasswordLink);
+
+        var token = await TokenAsync(StaffPrincipal);
+        var posted = await PostAsync($"/console/licenses/{Serial}/password-link", new() { ["version"] = "1.96" }, token, StaffPrincipal);
+        Assert.Equal($"/console/licenses/{Serial}?done=password-link-queued", posted.Headers.Location.ToString());
+        var again = await PostAsync($"/console/licenses/{Serial}/password-link", new() { ["version"] = "1.96" }, token, StaffPrincipal);
+        Assert.Equal($"/console/licenses/{Serial}?done=password-link-already", again.Headers.Location.ToString());
+        await MailTestKit.ProcessCustomerRequestsAsync(_api);
+
+        var links = (await MailTestKit.UndeliveredAsync(_api)).Where(m => m.Kind == Smp.Core.Outbox.MailKinds.PasswordLink).ToList();
+        Assert.Equal(2, links.Count);
+        var staff = Assert.Single(links, m => m.Mail.Id != anonymous.Mail.Id);
+        var requested = await MailTestKit.EventsAsync(_api, Serial, LicenseEventTypes.PasswordLinkRequested);
+        Assert.Equal(2, requested.Count);
+        Assert.Single(requested, e => MailTestKit.Data(e, LicenseEventData.MailId) == anonymous.Mail.Id && !e.TryGetProperty("actorId", out _));
+        var persons = Assert.Single(requested, e => MailTestKit.Data(e, LicenseEventData.MailId) == staff.Mail.Id);
+        Assert.Equal(StaffId, persons.GetProperty("actorId").GetString());
+    }
+
+    [Fact]
     public async Task Section8_R13_a_password_link_for_an_update_that_was_never_released_shows_the_form_again_naming_version()
     {
         await ActivateAsync();
@@ -404,6 +514,30 @@ public sealed class ConsoleLicenseActionTests : IDisposable
         var conflict = await PostAsync("/console/activations", ActivationForm(name: "Someone Else"), token, StaffPrincipal);
         Assert.Equal(409, conflict.Status);
         Assert.Contains("serial: ", conflict.Body, StringComparison.Ordinal);
+    }
+
+    /// <summary>While <see cref="Table"/> is set, every read of that table fails as storage answers when it is unavailable.</summary>
+    private sealed class FailLicenseReads : global::Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        private int failed;
+
+        public volatile string? Table;
+
+        public int Failed => Volatile.Read(ref failed);
+
+        public override void Process(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The stores call storage asynchronously.");
+
+        public override async ValueTask ProcessAsync(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            if (Table is { } table && message.Request.Method == global::Azure.Core.RequestMethod.Get && message.Request.Uri.Path.Contains("/" + table, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref failed);
+                throw new global::Azure.RequestFailedException(503, "The server is currently unable to receive requests.");
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
     }
 
     /// <summary>Runs <see cref="Before"/> once, just before a run marks a request done: a staff takeover in between.</summary>
