@@ -386,7 +386,9 @@ public sealed class CustomerRequests(
             [LicenseEventData.NotificationMailId] = deskId,
             [LicenseEventData.AcknowledgementMailId] = ackId,
         };
-        await licenses.RecordRequestAsync(requester.Serial, LicenseEventTypes.QuoteRequested, data, request.Context, cancellationToken);
+        // One desk mail, one event (R15), recorded by whoever's request first sent it, as for the term and the password
+        // link: a request acted on again after a takeover finds its desk mail recorded and records nothing more.
+        await licenses.RecordRequestOnceAsync(requester.Serial, LicenseEventTypes.QuoteRequested, data, LicenseEventData.NotificationMailId, request.Context, cancellationToken);
         var askOfCustomer = CustomerRequest.DigestOf(string.Join('|', CustomerRequestKinds.Quote, "customer-of", requester.Customer.Id, request.Key));
         foreach (var license in included.Where(l => l.Serial != requester.Serial))
         {

@@ -476,6 +476,31 @@ public sealed class ConsoleLicenseActionTests : IDisposable
     }
 
     [Fact]
+    public async Task R15_a_quote_request_taken_over_by_staff_after_a_run_just_mailed_it_records_one_event_for_the_one_desk_mail()
+    {
+        // The console has no quote action yet; the use case allows a staff quote, so its event is recorded once per
+        // mail like the term and the password link, whichever request acts on it again.
+        var race = new TakeoverBeforeMarkDone();
+        using var api = App(_azuriteTables, services: s => s.Decorate<ICustomerRequestQueue>((queue, _) => race.Around(queue)));
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody())).Status);
+        Assert.Equal(202, (await CustomerRequestTests.RequestQuoteAsync(api, $$"""{"serial":"{{Serial}}"}""")).Status);
+        var requests = api.Services.GetRequiredService<CustomerRequests>();
+        race.Before = async () => Assert.True(await requests.AcceptFromStaffAsync(
+            requests.Today(CustomerRequestKinds.Quote, Smp.Core.Plans.Serial.Parse(Serial), null, QuoteScope.License, new CommandContext("Dana Staff", "staff-quote-1", StaffId)),
+            CancellationToken.None));
+
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+        Assert.True(race.Happened);
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+
+        var desk = Assert.Single(await MailTestKit.UndeliveredAsync(api), m => m.Kind == Smp.Core.Outbox.MailKinds.QuoteNotification);
+        Assert.Single(await MailTestKit.UndeliveredAsync(api), m => m.Kind == Smp.Core.Outbox.MailKinds.QuoteAcknowledgement);
+        var requested = Assert.Single(await MailTestKit.EventsAsync(api, Serial, LicenseEventTypes.QuoteRequested));
+        Assert.Equal(desk.Mail.Id, MailTestKit.Data(requested, LicenseEventData.NotificationMailId));
+        Assert.False(requested.TryGetProperty("actorId", out _), "The one desk mail went out on the anonymous ask, so its event names no staff member.");
+    }
+
+    [Fact]
     public async Task Section8_R13_a_password_link_for_an_update_that_was_never_released_shows_the_form_again_naming_version()
     {
         await ActivateAsync();
