@@ -137,7 +137,7 @@ public sealed class SmpMetricsTests : IDisposable
         Assert.All(published, p => Assert.Equal(SmpMetrics.MeterName, p.Meter));
         Assert.Equal(
             [
-                "smp.export.unreadable", "smp.mail.delivery_attempts", "smp.mail.failed", "smp.mail.sent", "smp.mail.throttled", "smp.mail.unreadable",
+                "smp.export.unreadable", "smp.latest_events.prune_failed", "smp.latest_events.pruned", "smp.mail.delivery_attempts", "smp.mail.failed", "smp.mail.sent", "smp.mail.throttled", "smp.mail.unreadable",
                 "smp.reminders.due", "smp.reminders.failed", "smp.reminders.licenses_examined", "smp.reminders.mails_enqueued",
                 "smp.reminders.missed", "smp.reminders.offsets_conflicts", "smp.replacements.unfinished", "smp.requests.given_up", "smp.requests.oldest_pending_age", "smp.requests.pending",
                 "smp.requests.purge_failed", "smp.requests.unreadable", "smp.scan.duration",
