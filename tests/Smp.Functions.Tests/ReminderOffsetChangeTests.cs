@@ -469,6 +469,44 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
     }
 
     [Fact]
+    public async Task R9_a_mail_a_stray_configuration_withdrew_whose_dispatcher_died_before_storing_that_is_not_sent_beside_the_mail_that_queued_the_reminder_again()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using var main = Harness(prefix, "90,30", InDenver(2026, 3, 20), StoreOnAppClock);
+        await ActivateAsync(main, "VT-7902", April2026);
+        main.Clock.Reset(InDenver(2027, 1, 1, 6));
+        await RunScanAsync(main);
+        await DispatchAsync(main);
+        main.Clock.Reset(InDenver(2027, 3, 2, 6));
+        await RunScanAsync(main);
+        var queued = Assert.Single(await UndeliveredAsync(main));
+
+        // The staging slot's dispatcher withdraws the 30-day reminder as not configured, then dies before it stores the
+        // mail as superseded: the mail stays leased.
+        using (var stray = Harness(prefix, "90,14", InDenver(2027, 3, 2, 7), services => { StoreOnAppClock(services); DiesBeforeStoringASupersededMail(services); }))
+        {
+            await RunScanAsync(stray);
+            await Assert.ThrowsAsync<SimulatedCrashException>(() => DispatchAsync(stray));
+            Assert.Equal(MailStatus.Sending, (await MessageAsync(stray, queued.Id)).Status);
+            Assert.Single(await EventsAsync(stray, "VT-7902", "reminderWithdrawn"));
+        }
+
+        // Past the slot's lease the 90,30 configuration takes the index back and queues the reminder again; then one
+        // dispatch finds both mails: the first one's lease ran out long ago.
+        main.Clock.Reset(InDenver(2027, 3, 2, 7) + TableLicenseStore.ReminderConfigurationGoneAfter + Duration.FromHours(1));
+        await RunScanAsync(main);
+        var again = Assert.Single(await UndeliveredAsync(main), m => m.Id != queued.Id);
+        await DispatchAsync(main);
+
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(main, again.Id)).Status);
+        var first = await MessageAsync(main, queued.Id);
+        Assert.Equal(MailStatus.Superseded, first.Status);
+        Assert.Contains(again.Id, first.Note, StringComparison.Ordinal);
+        Assert.Equal(2, PickedUpFiles(main).Count); // The 90-day reminder of 1 January and the 30-day one, once.
+        Assert.Contains("VT-7902", PickedUp(main, again.Id).TextBody, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task R9_the_every_minute_mail_dispatch_keeps_the_index_owners_lease_alive_while_its_scans_pause()
     {
         var prefix = ApiHarness.UniqueTablePrefix();
@@ -509,6 +547,42 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
                 Clock = sp.GetRequiredService<IClock>(),
             });
         });
+
+    /// <summary>
+    /// The app's outbox, except that storing a mail as superseded makes the process "die" before the write is sent: the
+    /// dispatcher's check has recorded its withdrawals, the mail stays leased.
+    /// </summary>
+    private static void DiesBeforeStoringASupersededMail(IServiceCollection services) =>
+        services.AddSingleton<IMailOutbox>(sp => new CrashOnSupersede(new TableMailOutbox(
+            sp.GetRequiredService<TableServiceClient>(),
+            TableStorageServiceCollectionExtensions.TablePrefix(sp.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()) + "mailoutbox")));
+
+    private sealed class CrashOnSupersede(IMailOutbox inner) : IMailOutbox
+    {
+        public int MaxClaimsPerMessage => inner.MaxClaimsPerMessage;
+
+        public Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken) =>
+            updated.Status == MailStatus.Superseded ? throw new SimulatedCrashException() : inner.TryUpdateAsync(current, updated, cancellationToken);
+
+        public Task<EnqueueResult> EnqueueAsync(Smp.Core.Mail.OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken) =>
+            inner.EnqueueAsync(mail, kind, claims, now, cancellationToken);
+
+        public Task<IReadOnlyDictionary<MailClaim, string>> FindClaimsAsync(IReadOnlyCollection<MailClaim> claims, CancellationToken cancellationToken) =>
+            inner.FindClaimsAsync(claims, cancellationToken);
+
+        public Task<StoredOutboxMessage?> GetAsync(string id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, lane, cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken) => inner.ListFailedAsync(cancellationToken);
+
+        public Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken) => inner.ListSupersededAsync(cancellationToken);
+
+        public Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken) =>
+            inner.PurgeSentBodiesAsync(queuedBefore, max, cancellationToken);
+    }
 
     private static void AssertConflictCounted(MetricCollector<long> conflicts, string own, string index)
     {
