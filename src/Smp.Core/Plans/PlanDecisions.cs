@@ -245,13 +245,17 @@ public static class PlanDecisions
     /// reminder the license records as sent in another mail or as missed, changes nothing.
     /// <paramref name="stageNotConfigured"/>: withdrawn only because the offsets that judged it had no such stage; the
     /// record says so (<see cref="ReminderRecord.StageNotConfigured"/>), and offsets that have the stage send it again.
+    /// <paramref name="withdrawnFrom"/>: the mail <paramref name="mailId"/> was queued again after (its claim's
+    /// <c>after:</c> part). While the license still records only that earlier withdrawal (the scan had not yet recorded
+    /// the new mail), this withdrawal replaces it, so the reminder is queued next after this mail, never again in it.
     /// </summary>
-    public static Decision WithdrawReminder(License license, ReminderStage stage, LocalDate expiresOn, string mailId, string reason, Instant now, CommandContext context, bool stageNotConfigured = false)
+    public static Decision WithdrawReminder(License license, ReminderStage stage, LocalDate expiresOn, string mailId, string reason, Instant now, CommandContext context, bool stageNotConfigured = false, string? withdrawnFrom = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(mailId);
         ArgumentException.ThrowIfNullOrEmpty(reason);
         var existing = license.Reminders.FirstOrDefault(r => r.ExpiresOn == expiresOn && r.Stage == stage);
-        if (existing is not null && (existing.Outcome != ReminderOutcome.Sent || existing.MailId != mailId))
+        var queuedAgainAfterIt = existing is { Settled: false } && withdrawnFrom is not null && existing.MailId == withdrawnFrom;
+        if (existing is not null && !queuedAgainAfterIt && (existing.Outcome != ReminderOutcome.Sent || existing.MailId != mailId))
         {
             return new Decision.NoChange();
         }

@@ -41,7 +41,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var today = calendar.Today;
         var conflict = ownership is null ? null : await ownership.CheckAsync(cancellationToken);
         var due = new List<(MailClaim Claim, DueReminder Item)>();
-        var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored, bool StageNotConfigured)>();
+        var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored, bool StageNotConfigured, string? WithdrawnFrom)>();
         var versions = new Dictionary<Serial, long>(); // Of the licenses still due, as read: the fence before the send.
         foreach (var claim in message.Claims)
         {
@@ -62,7 +62,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
                 : RecordedElsewhere(stored.Reminders.FirstOrDefault(r => r.ExpiresOn == expiresOn && r.Stage == stage), message.Id, withdrawnFrom);
             if (why is not null)
             {
-                overtaken.Add((serial, stage, expiresOn, why, stored is not null, why == NotConfigured(stage)));
+                overtaken.Add((serial, stage, expiresOn, why, stored is not null, why == NotConfigured(stage), withdrawnFrom));
                 continue;
             }
 
@@ -84,7 +84,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var context = new CommandContext(actor, message.Id);
         foreach (var dropped in overtaken.Where(o => o.Stored))
         {
-            await licenses.WithdrawReminderAsync(dropped.Serial, dropped.Stage, dropped.ExpiresOn, message.Id, $"Superseded before delivery: {dropped.Why}.", context, cancellationToken, dropped.StageNotConfigured);
+            await licenses.WithdrawReminderAsync(dropped.Serial, dropped.Stage, dropped.ExpiresOn, message.Id, $"Superseded before delivery: {dropped.Why}.", context, cancellationToken, dropped.StageNotConfigured, dropped.WithdrawnFrom);
         }
 
         var reason = $"Superseded before delivery: {string.Join("; ", overtaken.Select(o => $"{o.Serial.Value} ({o.Why})"))}.";

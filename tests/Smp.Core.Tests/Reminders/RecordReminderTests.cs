@@ -124,4 +124,20 @@ public class RecordReminderTests
         Assert.Null(ReminderSchedule.Default.DueOn(withdrawn, Date("2027-03-04")));
         Assert.IsType<Decision.NoChange>(PlanDecisions.RecordReminder(withdrawn, ThirtyDay, ReminderOutcome.Sent, OtherMailId, Now, Timer));
     }
+
+    [Fact]
+    public void R9_a_mail_queued_again_after_a_withdrawal_for_its_stage_and_withdrawn_before_it_was_recorded_takes_the_withdrawals_place()
+    {
+        var withdrawn = WithdrawnThirtyDay(stageNotConfigured: true);
+
+        // The mail queued again after MailId is withdrawn too: the license now names it, and queues the reminder after it.
+        var again = Assert.IsType<Decision.Change>(PlanDecisions.WithdrawReminder(withdrawn, ThirtyDay.Stage, ThirtyDay.ExpiresOn, OtherMailId, "Superseded before delivery.", Now, Timer, stageNotConfigured: true, withdrawnFrom: MailId)).License;
+        var record = Assert.Single(again.Reminders);
+        Assert.Equal((ReminderOutcome.Withdrawn, true, OtherMailId, ThirtyDay.DueOn), (record.Outcome, record.StageNotConfigured, record.MailId, record.DueOn));
+        Assert.Equal(OtherMailId, Smp.Core.Reminders.ReminderClaims.WithdrawnFrom(again, ThirtyDay.Stage, ThirtyDay.ExpiresOn));
+
+        // The earlier mail, or a mail queued after another one, changes nothing.
+        Assert.IsType<Decision.NoChange>(PlanDecisions.WithdrawReminder(again, ThirtyDay.Stage, ThirtyDay.ExpiresOn, MailId, "Superseded before delivery.", Now, Timer, stageNotConfigured: true));
+        Assert.IsType<Decision.NoChange>(PlanDecisions.WithdrawReminder(withdrawn, ThirtyDay.Stage, ThirtyDay.ExpiresOn, OtherMailId, "Superseded before delivery.", Now, Timer, stageNotConfigured: true, withdrawnFrom: OtherMailId));
+    }
 }

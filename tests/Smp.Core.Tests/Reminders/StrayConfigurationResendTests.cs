@@ -122,6 +122,32 @@ public class StrayConfigurationResendTests
         Assert.Equal((ReminderOutcome.Sent, second), (record.Outcome, record.MailId));
     }
 
+    [Fact]
+    public async Task R9_a_mail_queued_again_that_a_stray_configuration_withdraws_before_the_scan_recorded_it_leaves_the_reminder_due_in_a_mail_after_that_one()
+    {
+        var first = await WithdrawnByAStrayDispatcherThatDiedAsync();
+        var second = await RequeueAsync(recorded: false);
+
+        // The slot's offsets judge again (it owns the index once more) and its dispatcher withdraws the second mail too.
+        var stray = new MailDispatcher(outbox, transport, clock, Options, sendCheck: StrayCheck());
+        await stray.RunAsync(CancellationToken.None);
+        Assert.Equal(MailStatus.Superseded, (await MessageAsync(second)).Status);
+        var withdrawn = Assert.Single(await RemindersAsync(), r => r.Stage == ThirtyDay);
+        Assert.Equal((ReminderOutcome.Withdrawn, true, second), (withdrawn.Outcome, withdrawn.StageNotConfigured, withdrawn.MailId));
+
+        // The owner's offsets queue it once more, after the second mail, and that mail is sent; the first stays unsent.
+        clock.Reset(Date("2027-03-03").At(new LocalTime(6, 0)).InZoneStrictly(Denver).ToInstant());
+        await Scan().RunAsync(TimerContext, CancellationToken.None);
+        var third = Assert.Single(outbox.All(), m => m.Id != first && m.Id != second).Id;
+        Assert.Equal([MailClaim.Reminder(Serial, ExpiresOn, ThirtyDay, second)], outbox.ClaimsOf(third));
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal([third], transport.SendOrder);
+        Assert.Equal(MailStatus.Superseded, (await MessageAsync(first)).Status);
+        var record = Assert.Single(await RemindersAsync(), r => r.Stage == ThirtyDay);
+        Assert.Equal((ReminderOutcome.Sent, third), (record.Outcome, record.MailId));
+    }
+
     /// <summary>
     /// A plan expiring on 1 April 2027; the 30-day reminder is queued on 2 March (mail returned). A dispatcher of a host
     /// whose offsets are 90,14 leases it, withdraws it as "stage not configured" and dies before storing the decision:
@@ -138,8 +164,7 @@ public class StrayConfigurationResendTests
 
         var stored = (await outbox.GetAsync(queued.Id, CancellationToken.None))!;
         var leased = await outbox.TryUpdateAsync(stored, DeliveryPolicy.Lease(stored.Message, clock.GetCurrentInstant(), Options), CancellationToken.None);
-        var stray = new ReminderSendCheck(store, composer, new ReminderSchedule([90, 14]), licenses, calendar, "DispatchMail");
-        Assert.IsType<SendDecision.Superseded>(await stray.CheckAsync(leased!.Message, CancellationToken.None));
+        Assert.IsType<SendDecision.Superseded>(await StrayCheck().CheckAsync(leased!.Message, CancellationToken.None));
         var withdrawn = Assert.Single(await RemindersAsync(), r => r.Stage == ThirtyDay);
         Assert.Equal((ReminderOutcome.Withdrawn, true, queued.Id), (withdrawn.Outcome, withdrawn.StageNotConfigured, withdrawn.MailId));
         clock.Advance(Duration.FromMinutes(1));
@@ -171,6 +196,9 @@ public class StrayConfigurationResendTests
     }
 
     private ReminderScan Scan() => new(store, licenses, outbox, composer, ReminderSchedule.Default, calendar);
+
+    /// <summary>The check of a host whose offsets are 90,14: the 30-day stage is not configured there.</summary>
+    private ReminderSendCheck StrayCheck() => new(store, composer, new ReminderSchedule([90, 14]), licenses, calendar, "DispatchMail");
 
     private ReminderSendCheck OwnerCheck() => new(store, composer, ReminderSchedule.Default, licenses, calendar, "DispatchMail");
 
