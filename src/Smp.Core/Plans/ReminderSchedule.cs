@@ -76,11 +76,14 @@ public sealed class ReminderSchedule
 
     /// <summary>
     /// Planned reminders not yet sent or given up, and not superseded by a later stage already sent or given up
-    /// for the same expiry (R9: at most once, ever; a renewal moves <c>expiresOn</c>, which drops the old ones).
+    /// for the same expiry (R9: at most once, ever; a renewal moves <c>expiresOn</c>, which drops the old ones). A reminder
+    /// withdrawn from its mail only because the offsets then in force had no such stage
+    /// (<see cref="ReminderRecord.StageNotConfigured"/>) does not count as handled for offsets that have its stage: it is
+    /// pending again under them (with the stages before it). Under offsets without its stage it counts as before.
     /// </summary>
     public ImmutableArray<PlannedReminder> Pending(License license)
     {
-        var recorded = license.Reminders.Where(r => r.ExpiresOn == license.ExpiresOn).ToList();
+        var recorded = license.Reminders.Where(r => r.ExpiresOn == license.ExpiresOn && (r.Settled || !Stages.Contains(r.Stage))).ToList();
         var latestRecorded = recorded.Count == 0 ? int.MaxValue : recorded.Min(r => r.Stage.DaysBefore);
         return [.. Planned(license).Where(p => p.Stage.DaysBefore > 0 && p.Stage.DaysBefore < latestRecorded)];
     }

@@ -18,7 +18,9 @@ namespace Smp.Core.Reminders;
 /// R15: each license dropped is first recorded as withdrawn from the mail (a <c>reminderWithdrawn</c> event beside the
 /// <c>reminderSent</c> one, see <see cref="PlanDecisions.WithdrawReminder"/>), before the dispatcher stores the
 /// decision. The record is idempotent, and a license recorded as withdrawn from this mail stays dropped, so a
-/// dispatcher that dies between the two writes comes to the same decision when the lease runs out.
+/// dispatcher that dies between the two writes comes to the same decision when the lease runs out; so does a license
+/// that by then records the reminder in another mail (queued again after a "stage not configured" withdrawal, see
+/// <see cref="RecordedElsewhere"/>).
 /// </para>
 /// </summary>
 /// <remarks>
@@ -39,11 +41,11 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var today = calendar.Today;
         var conflict = ownership is null ? null : await ownership.CheckAsync(cancellationToken);
         var due = new List<(MailClaim Claim, DueReminder Item)>();
-        var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored)>();
+        var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored, bool StageNotConfigured, string? WithdrawnFrom)>();
         var versions = new Dictionary<Serial, long>(); // Of the licenses still due, as read: the fence before the send.
         foreach (var claim in message.Claims)
         {
-            if (!claim.TryParseReminder(out var serial, out var expiresOn, out var stage))
+            if (!claim.TryParseReminder(out var serial, out var expiresOn, out var stage, out var withdrawnFrom))
             {
                 return new SendDecision.Unchanged(); // Not a claim this check understands: leave the mail alone.
             }
@@ -56,13 +58,11 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
                 : replaced is not null ? replaced
                 : license!.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
                 : expiresOn <= today ? $"the plan expired on {expiresOn:yyyy-MM-dd} before delivery"
-                : !Configured(stage, conflict) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
-                : stored.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Withdrawn && r.MailId == message.Id)
-                    ? "withdrawn from this mail earlier"
-                    : null;
+                : !Configured(stage, conflict) ? NotConfigured(stage)
+                : RecordedElsewhere(stored.Reminders.FirstOrDefault(r => r.ExpiresOn == expiresOn && r.Stage == stage), message.Id, withdrawnFrom);
             if (why is not null)
             {
-                overtaken.Add((serial, stage, expiresOn, why, stored is not null));
+                overtaken.Add((serial, stage, expiresOn, why, stored is not null, why == NotConfigured(stage), withdrawnFrom));
                 continue;
             }
 
@@ -84,7 +84,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var context = new CommandContext(actor, message.Id);
         foreach (var dropped in overtaken.Where(o => o.Stored))
         {
-            await licenses.WithdrawReminderAsync(dropped.Serial, dropped.Stage, dropped.ExpiresOn, message.Id, $"Superseded before delivery: {dropped.Why}.", context, cancellationToken);
+            await licenses.WithdrawReminderAsync(dropped.Serial, dropped.Stage, dropped.ExpiresOn, message.Id, $"Superseded before delivery: {dropped.Why}.", context, cancellationToken, dropped.StageNotConfigured, dropped.WithdrawnFrom);
         }
 
         var reason = $"Superseded before delivery: {string.Join("; ", overtaken.Select(o => $"{o.Serial.Value} ({o.Why})"))}.";
@@ -118,6 +118,33 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             ? (holder, null)
             : (null, $"serial {serial} was replaced by serial {holder.License.Serial}, whose plan gets its own {stage.Name} reminder");
     }
+
+    /// <summary>
+    /// R9, at most once: why the license's own record of the reminder rules this mail out, or null when it does not. It
+    /// does when the reminder was withdrawn from this very mail earlier; and when the record names another mail (the
+    /// reminder was queued again there after this mail left it out for its stage, and this mail is a retry after a
+    /// dispatcher died before storing that decision) or no mail (missed, before import). One record of another mail
+    /// does not: the withdrawal "stage not configured" from the mail this one was queued again after
+    /// (<paramref name="withdrawnFrom"/>), which the scan replaces by this mail's record right after the enqueue. So of a
+    /// withdrawn mail and the one queued after it, exactly one is sent, whichever is checked first.
+    /// </summary>
+    private static string? RecordedElsewhere(ReminderRecord? record, string mailId, string? withdrawnFrom) => record switch
+    {
+        null => null,
+        _ when string.Equals(record.MailId, mailId, StringComparison.Ordinal) =>
+            record.Outcome == ReminderOutcome.Withdrawn ? "withdrawn from this mail earlier" : null,
+        { Settled: false } when withdrawnFrom is not null && string.Equals(record.MailId, withdrawnFrom, StringComparison.Ordinal) => null,
+        { MailId: { } other } => $"recorded in mail {other} instead",
+        { Outcome: ReminderOutcome.BeforeImport } => "handled before the import",
+        _ => "recorded as missed",
+    };
+
+    /// <summary>
+    /// Why a reminder is dropped when the offsets in force have no such stage. Recorded as such
+    /// (<see cref="ReminderRecord.StageNotConfigured"/>): offsets that have the stage (the owner's again, once a stray
+    /// configuration's lease runs out) send it when due, in another mail.
+    /// </summary>
+    private static string NotConfigured(ReminderStage stage) => $"the {stage.Name} reminder is no longer configured (Smp:Reminders)";
 
     /// <summary>
     /// Whether <paramref name="stage"/> is configured by the offsets the reminder index belongs to: this host's, or, while
