@@ -44,26 +44,36 @@ public sealed class ExportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
         // SPEC section 10: a replaced license is exported too (status replaced), next to the license that replaced it.
         var replaced = await ReplacementApiTests.ReplaceAsync(source, "VT-0003", """{"newSerial":"VT-R003","reason":"broken"}""");
         Assert.Equal(201, replaced.Status);
+        // A chain: VT-0005 replaced by VT-R005, which is renewed and then replaced by VT-S005, whose contacts change.
+        Assert.Equal(201, (await ReplacementApiTests.ReplaceAsync(source, "VT-0005", """{"newSerial":"VT-R005"}""")).Status);
+        Assert.Equal(201, (await LicenseApiTests.RenewAsync(source, "VT-R005", """{"orderReference":"SO-R5","months":12}""")).Status);
+        Assert.Equal(201, (await ReplacementApiTests.ReplaceAsync(source, "VT-R005", """{"newSerial":"VT-S005"}""")).Status);
+        await source.Services.GetRequiredService<LicenseService>().ReplaceContactsAsync(Serial.Parse("VT-S005"), [EmailAddress.Parse("new.buyer@c5.example")], new CommandContext("test", "corr-c"), CancellationToken.None);
 
         var (first, bytes) = await ExportAsync(source);
 
         Assert.Equal(200, first.Status);
         Assert.Equal("text/csv", first.MediaType);
         Assert.Equal([0xEF, 0xBB, 0xBF], bytes[..3]);
-        Assert.StartsWith("serial,customerId,customerName,contacts,product,activationEmailSentOn,planStart,expiresOn,onSiteTraining,note,status\r\n", first.Body);
+        Assert.StartsWith("serial,customerId,customerName,contacts,product,activationEmailSentOn,planStart,expiresOn,onSiteTraining,note,status,replacedBy\r\n", first.Body);
         var lines = first.Body.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(1 + 505 + 1 + 3, lines.Length);
-        Assert.EndsWith(",replaced", Assert.Single(lines, l => l.StartsWith("VT-0003,", StringComparison.Ordinal)));
-        Assert.EndsWith(",current", Assert.Single(lines, l => l.StartsWith("VT-R003,", StringComparison.Ordinal)));
+        Assert.Equal(1 + 505 + 1 + 3 + 2, lines.Length);
+        Assert.EndsWith(",replaced,VT-R003", Assert.Single(lines, l => l.StartsWith("VT-0003,", StringComparison.Ordinal)));
+        Assert.EndsWith(",current,", Assert.Single(lines, l => l.StartsWith("VT-R003,", StringComparison.Ordinal)));
+        Assert.EndsWith(",replaced,VT-R005", Assert.Single(lines, l => l.StartsWith("VT-0005,", StringComparison.Ordinal)));
+        Assert.EndsWith(",replaced,VT-S005", Assert.Single(lines, l => l.StartsWith("VT-R005,", StringComparison.Ordinal)));
         // The note is kept on the imported event and exported with the license.
-        Assert.EndsWith(",yes,first,current", Assert.Single(lines, l => l.StartsWith("VT-101,", StringComparison.Ordinal)));
+        Assert.EndsWith(",yes,first,current,", Assert.Single(lines, l => l.StartsWith("VT-101,", StringComparison.Ordinal)));
 
         using var empty = new ApiHarness(azurite.ConnectionString, Now);
         var imported = await ImportAndWaitAsync(empty, bytes);
-        Assert.Equal(509, imported.GetProperty("created").GetInt32());
+        Assert.Equal(511, imported.GetProperty("created").GetInt32());
         Assert.Equal(0, imported.GetProperty("invalid").GetInt32());
+        Assert.Equal(0, imported.GetProperty("conflicts").GetInt32());
         Assert.True((await StoredAsync(empty, "VT-0003")).IsReplaced);
         Assert.False((await StoredAsync(empty, "VT-R003")).IsReplaced);
+        Assert.Equal("VT-R005", (await StoredAsync(empty, "VT-0005")).Replacement!.NewSerial.Value);
+        Assert.Equal("VT-S005", (await StoredAsync(empty, "VT-R005")).Replacement!.NewSerial.Value);
 
         var (_, again) = await ExportAsync(empty);
         Assert.Equal(bytes, again);
@@ -177,6 +187,29 @@ public sealed class ExportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
                 yield return license;
             }
         }
+    }
+
+    [Fact]
+    public async Task Section10_a_replacedBy_that_names_no_license_or_another_customers_is_a_conflict_on_replacedBy_and_imports_nothing_for_the_row()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, Now);
+        await ActivateAsync(api, "VT-X900", new LocalDate(2026, 3, 1), customerId: "C-OTHER");
+        const string Header = "serial,customerId,customerName,contacts,expiresOn,status,replacedBy\r\n";
+        var file = Header
+            + "VT-X901,C-1,Acme,buyer@acme.example,2027-04-01,replaced,VT-X999\r\n"
+            + "VT-X902,C-1,Acme,buyer@acme.example,2027-04-01,replaced,VT-X900\r\n"
+            + "VT-X903,C-1,Acme,buyer@acme.example,2027-04-01,current,\r\n"
+            + "VT-X904,C-1,Acme,buyer@acme.example,2027-04-01,replaced,VT-X903\r\n";
+
+        var done = await ImportAndWaitAsync(api, Encoding.UTF8.GetBytes(file));
+
+        Assert.Equal(2, done.GetProperty("created").GetInt32());
+        Assert.Equal(2, done.GetProperty("conflicts").GetInt32());
+        var errors = done.GetProperty("errors").EnumerateArray().Select(e => (e.GetProperty("row").GetInt32(), e.GetProperty("column").GetString())).Order().ToList();
+        Assert.Equal([(2, "replacedBy"), (3, "replacedBy")], errors);
+        Assert.Null(await api.Services.GetRequiredService<ILicenseStore>().GetAsync(Serial.Parse("VT-X901"), CancellationToken.None));
+        Assert.Null(await api.Services.GetRequiredService<ILicenseStore>().GetAsync(Serial.Parse("VT-X902"), CancellationToken.None));
+        Assert.Equal("VT-X903", (await StoredAsync(api, "VT-X904")).Replacement!.NewSerial.Value);
     }
 
     private static async Task<System.Text.Json.JsonElement> ImportAndWaitAsync(ApiHarness api, byte[] body)

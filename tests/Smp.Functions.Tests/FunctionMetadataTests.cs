@@ -49,6 +49,7 @@ public class FunctionMetadataTests
         { "ConsoleSearch", "console/search", "get", "Anonymous" },
         { "ConsoleRenewals", "console/renewals", "get", "Anonymous" },
         { "ConsoleRenewalsCsv", "console/renewals.csv", "get", "Anonymous" },
+        { "ConsoleExportLicenses", "console/exports/licenses.csv", "get", "Anonymous" },
         { "ConsoleUpdates", "console/updates", "get", "Anonymous" },
         { "ConsolePublishUpdate", "console/updates", "post", "Anonymous" },
         { "ConsoleConfirmAnnouncement", "console/updates/{version}/announcements", "get", "Anonymous" },

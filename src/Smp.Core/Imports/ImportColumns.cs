@@ -16,6 +16,13 @@ public sealed class ImportColumns
     public const string OnSiteTraining = "onSiteTraining";
     public const string Note = "note";
 
+    /// <summary>
+    /// The serial of the license that replaced this row's (SPEC section 10), empty otherwise: a trailing column the export
+    /// adds after <c>status</c>, so that the import attaches a replaced row to exactly that license. Optional: a file
+    /// without it imports as before.
+    /// </summary>
+    public const string ReplacedBy = "replacedBy";
+
     /// <summary>Every column, in the order the export writes them.</summary>
     public static readonly ImmutableArray<string> All =
         [Serial, CustomerId, CustomerName, Contacts, Product, ActivationEmailSentOn, PlanStart, ExpiresOn, OnSiteTraining, Note];
@@ -24,6 +31,9 @@ public sealed class ImportColumns
 
     /// <summary>Columns the export adds that an import accepts and ignores (<c>status</c> is computed, never imported).</summary>
     public static readonly ImmutableArray<string> Ignored = [LicenseCsv.Status];
+
+    /// <summary>The columns the export writes after <see cref="All"/>: <c>status</c>, then <see cref="ReplacedBy"/>.</summary>
+    public static readonly ImmutableArray<string> Trailing = [LicenseCsv.Status, ReplacedBy];
 
     private readonly Dictionary<string, int> indexes;
 
@@ -60,7 +70,7 @@ public sealed class ImportColumns
         for (var i = 0; i < header.Cells.Count; i++)
         {
             var name = header.Cells[i].Trim();
-            var column = All.Concat(Ignored).FirstOrDefault(c => string.Equals(c, name, StringComparison.OrdinalIgnoreCase));
+            var column = All.Concat(Trailing).FirstOrDefault(c => string.Equals(c, name, StringComparison.OrdinalIgnoreCase));
             if (column is null)
             {
                 found.Add(new ImportError(1, Shown(name), $"Unknown column '{Shown(name)}'; the columns are {string.Join(", ", All)}."));

@@ -15,9 +15,12 @@ public enum ImportOutcome
 
 /// <summary>
 /// One record of an import file after validation: the row to import, or why it cannot be: its errors (invalid), or
-/// the earlier row of the same file that has its serial (<see cref="DuplicateOf"/>: the second is a conflict).
+/// the earlier row of the same file that has its serial (<see cref="DuplicateOf"/>: the second is a conflict). For a
+/// replaced row (<see cref="ImportRow.ReplacedBy"/>), <see cref="NamedReplacement"/> tells that the file named the
+/// license that replaced it (the <c>replacedBy</c> column) rather than leaving the import to find it by its plan, and
+/// <see cref="ReplacementInFile"/> that a valid row of the file holds that serial.
 /// </summary>
-public sealed record ImportFileRow(int Index, int RowNumber, ImportRow? Row, IReadOnlyList<ImportError> Errors, int? DuplicateOf);
+public sealed record ImportFileRow(int Index, int RowNumber, ImportRow? Row, IReadOnlyList<ImportError> Errors, int? DuplicateOf, bool NamedReplacement = false, bool ReplacementInFile = false);
 
 /// <summary>
 /// An import file (SPEC section 9): UTF-8 (a byte-order mark allowed) CSV whose header names the columns. Opening it
@@ -74,32 +77,62 @@ public sealed class ImportFile
     }
 
     /// <summary>
-    /// The rows after the header, validated, each with its index (0 for the first row after the header). A row whose
-    /// <c>status</c> is <c>replaced</c> (SPEC section 10) is imported as replaced by the first row of the file that holds
-    /// the same plan (serial aside: customer, contacts, product, training and the three dates) and is not replaced
-    /// itself, since the file names no replacement; without such a row it is invalid on <c>status</c>, so that an import
-    /// never makes a replaced dongle's plan current a second time. Replaced rows come after every other row, in file
-    /// order, so that the row of the license that replaced one is imported before it (the import checks it was).
+    /// The rows after the header, validated, each with its index (0 for the first row after the header). A replaced row
+    /// (SPEC section 10) is imported as replaced by the serial its <c>replacedBy</c> cell names. A file without that
+    /// column (older exports) says only <c>status</c> <c>replaced</c>: such a row is imported as replaced by the first row
+    /// of the file that holds the same plan (serial aside: customer, contacts, product, training and the three dates) and
+    /// is not replaced itself; without such a row it is invalid on <c>status</c>, so that an import never makes a
+    /// replaced dongle's plan current a second time. Replaced rows come after every other row, a row after the row of the
+    /// license that replaced it (a chain of replacements from its newest end), otherwise in file order, so that the
+    /// license that replaced one is imported before it (the import checks it was). Rows whose <c>replacedBy</c> cells
+    /// form a cycle are invalid on <c>replacedBy</c>.
     /// </summary>
     public IEnumerable<ImportFileRow> Rows()
     {
         var holders = Columns.Has(LicenseCsv.Status) ? PlanHolders() : [];
+        var inFile = Columns.Has(ImportColumns.ReplacedBy) ? ValidSerials() : [];
         var firstRowOf = new Dictionary<Serial, int>();
         var index = 0;
         var replaced = new List<CsvRecord>();
-        foreach (var record in CsvRecords.Read(text).Skip(1).Where(r => !Defer(r)).Concat(replaced))
+        foreach (var record in CsvRecords.Read(text).Skip(1))
+        {
+            if (ImportRowReader.IsReplaced(record, Columns))
+            {
+                replaced.Add(record);
+                continue;
+            }
+
+            yield return Validated(record);
+        }
+
+        foreach (var record in InReplacementOrder(replaced, out var cyclic))
+        {
+            yield return cyclic.Contains(record.Row)
+                ? new ImportFileRow(index++, record.Row, null, [new ImportError(record.Row, ImportColumns.ReplacedBy, "The replacedBy cells of this row and others form a cycle: each license must be replaced by a newer one.")], null)
+                : Validated(record);
+        }
+
+        ImportFileRow Validated(CsvRecord record)
         {
             var row = ImportRowReader.Read(record, Columns, out var errors);
-            if (row is not null && ImportRowReader.IsReplaced(record, Columns))
+            var named = false;
+            var replacementInFile = false;
+            if (row is { ReplacedBy: { } newSerial })
+            {
+                named = true;
+                replacementInFile = inFile.Contains(newSerial);
+            }
+            else if (row is not null && ImportRowReader.IsReplaced(record, Columns))
             {
                 if (holders.TryGetValue(PlanKey.Of(row), out var holder) && holder != row.Serial)
                 {
                     row = row with { ReplacedBy = holder };
+                    replacementInFile = true;
                 }
                 else
                 {
                     row = null;
-                    errors = [new ImportError(record.Row, LicenseCsv.Status, "A replaced license is imported only with the license that replaced it: the file must also hold a row with the same customer, contacts, product, training and dates that is not replaced.")];
+                    errors = [new ImportError(record.Row, LicenseCsv.Status, "A replaced license is imported only with the license that replaced it: name its serial in the replacedBy column, or the file must also hold a row with the same customer, contacts, product, training and dates that is not replaced.")];
                 }
             }
 
@@ -109,19 +142,71 @@ public sealed class ImportFile
                 duplicateOf = firstRowOf[row.Serial];
             }
 
-            yield return new ImportFileRow(index++, record.Row, row, errors, duplicateOf);
+            return new ImportFileRow(index++, record.Row, row, errors, duplicateOf, named, replacementInFile);
+        }
+    }
+
+    /// <summary>
+    /// The replaced records ordered so that a record comes after the replaced record of the serial its <c>replacedBy</c>
+    /// names (by how many replacements separate it from a license that is not replaced), otherwise in file order;
+    /// <paramref name="cyclic"/> gets the row numbers whose <c>replacedBy</c> chain never ends.
+    /// </summary>
+    private List<CsvRecord> InReplacementOrder(List<CsvRecord> records, out HashSet<int> cyclic)
+    {
+        cyclic = [];
+        if (!Columns.Has(ImportColumns.ReplacedBy))
+        {
+            return records;
         }
 
-        bool Defer(CsvRecord record)
+        var next = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var links = new List<(CsvRecord Record, string? Serial, string? ReplacedBy)>(records.Count);
+        foreach (var record in records)
         {
-            if (!ImportRowReader.IsReplaced(record, Columns))
+            var serial = Columns.Cell(record, ImportColumns.Serial)?.Trim();
+            var replacedBy = Columns.Cell(record, ImportColumns.ReplacedBy)?.Trim();
+            links.Add((record, serial, string.IsNullOrEmpty(replacedBy) ? null : replacedBy));
+            if (!string.IsNullOrEmpty(serial) && !string.IsNullOrEmpty(replacedBy) && !string.Equals(serial, replacedBy, StringComparison.OrdinalIgnoreCase))
             {
-                return false;
+                next.TryAdd(serial, replacedBy);
+            }
+        }
+
+        var depths = new List<int>(links.Count);
+        foreach (var (record, serial, _) in links)
+        {
+            var depth = 0;
+            var at = serial;
+            while (at is not null && next.TryGetValue(at, out var newer))
+            {
+                depth++;
+                at = newer;
+                if (depth > next.Count)
+                {
+                    cyclic.Add(record.Row);
+                    break;
+                }
             }
 
-            replaced.Add(record);
-            return true;
+            depths.Add(depth);
         }
+
+        return [.. links.Select((link, i) => (link.Record, Depth: depths[i], i)).OrderBy(l => l.Depth).ThenBy(l => l.i).Select(l => l.Record)];
+    }
+
+    /// <summary>The serials of the file's valid rows.</summary>
+    private HashSet<Serial> ValidSerials()
+    {
+        var serials = new HashSet<Serial>();
+        foreach (var record in CsvRecords.Read(text).Skip(1))
+        {
+            if (ImportRowReader.Read(record, Columns, out _) is { } row)
+            {
+                serials.Add(row.Serial);
+            }
+        }
+
+        return serials;
     }
 
     /// <summary>For each plan of a valid row that is not replaced, the serial of its first such row.</summary>

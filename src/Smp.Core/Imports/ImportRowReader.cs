@@ -24,13 +24,15 @@ public static class ImportRowReader
     private static readonly LocalDatePattern IsoDate = LocalDatePattern.Iso;
 
     /// <summary>
-    /// True when the record's <c>status</c> (a column the export writes and the import otherwise ignores) is
-    /// <c>replaced</c>: the export of a license whose dongle was replaced (SPEC section 10).
+    /// True when the record is the export of a license whose dongle was replaced (SPEC section 10): its <c>replacedBy</c>
+    /// cell names a serial, or its <c>status</c> (a column the export writes and the import otherwise ignores) is
+    /// <c>replaced</c>.
     /// </summary>
     public static bool IsReplaced(CsvRecord record, ImportColumns columns)
     {
         ArgumentNullException.ThrowIfNull(columns);
-        return string.Equals(columns.Cell(record, LicenseCsv.Status)?.Trim(), LicenseCsv.Replaced, StringComparison.OrdinalIgnoreCase);
+        return !string.IsNullOrWhiteSpace(columns.Cell(record, ImportColumns.ReplacedBy))
+            || string.Equals(columns.Cell(record, LicenseCsv.Status)?.Trim(), LicenseCsv.Replaced, StringComparison.OrdinalIgnoreCase);
     }
 
     public static ImportRow? Read(CsvRecord record, ImportColumns columns, out IReadOnlyList<ImportError> errors)
@@ -89,6 +91,23 @@ public static class ImportRowReader
             Error(ImportColumns.Serial, "A serial is 1-32 characters of A-Z, a-z, 0-9 and '-'.");
         }
 
+        Serial? replacedBy = null;
+        if (Cell(ImportColumns.ReplacedBy)?.Trim() is { } replacedByText)
+        {
+            if (!Serial.TryParse(replacedByText, out var newSerial))
+            {
+                Error(ImportColumns.ReplacedBy, "replacedBy is the serial of the license that replaced this one (1-32 characters of A-Z, a-z, 0-9 and '-'), or empty.");
+            }
+            else if (serialText is not null && newSerial == serial)
+            {
+                Error(ImportColumns.ReplacedBy, "A license cannot be replaced by its own serial.");
+            }
+            else
+            {
+                replacedBy = newSerial;
+            }
+        }
+
         var customerId = Text(Cell(ImportColumns.CustomerId), ImportColumns.CustomerId, MaxCustomerIdLength, required: true, Error)?.Trim();
         var customerName = Text(Cell(ImportColumns.CustomerName), ImportColumns.CustomerName, MaxNameLength, required: true, Error);
         var product = Text(Cell(ImportColumns.Product), ImportColumns.Product, MaxProductLength, required: false, Error)?.Trim();
@@ -125,7 +144,7 @@ public static class ImportRowReader
 
         return found.Count > 0 || plan is null
             ? null
-            : new ImportRow(record.Row, serial, product, new Customer(customerId!, customerName!), contacts!.Value, training, plan, note);
+            : new ImportRow(record.Row, serial, product, new Customer(customerId!, customerName!), contacts!.Value, training, plan, note, replacedBy);
     }
 
     private static string? Text(string? value, string column, int maxLength, bool required, Action<string, string> error, bool lineBreaks = false)

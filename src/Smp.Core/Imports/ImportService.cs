@@ -235,9 +235,9 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
     {
         var importRow = row.Row!;
         if (importRow.ReplacedBy is { } holderSerial
-            && HolderProblem((await store.GetAsync(holderSerial, cancellationToken))?.License, importRow, job.DryRun, source, context) is { } problem)
+            && HolderProblem((await store.GetAsync(holderSerial, cancellationToken))?.License, row, job.DryRun, source, context) is { } problem)
         {
-            return Conflict(job, row, problem, LicenseCsv.Status);
+            return Conflict(job, row, problem, row.NamedReplacement ? ImportColumns.ReplacedBy : LicenseCsv.Status);
         }
 
         if (job.DryRun)
@@ -279,17 +279,33 @@ public sealed class ImportService(IImportStore imports, ILicenseStore store, Lic
     }
 
     /// <summary>
-    /// SPEC section 10: a replaced row is imported only when the license that replaced it holds the same plan and is
-    /// current: its row came first in this job (<see cref="ImportFile.Rows"/>) and was created or unchanged, so the
-    /// stored license under that serial is that row's. Otherwise the plan would pass to another license, or be left with
-    /// none current. A dry run writes nothing: there the holder's row, checked before, would create it.
+    /// SPEC section 10: a replaced row is imported only with the license that replaced it. When the file names it
+    /// (<c>replacedBy</c>), that license must be stored (its row, when the file holds one, came first in this job:
+    /// <see cref="ImportFile.Rows"/>) and hold the same plan: the same customer and product. It may have changed since
+    /// (renewed, other contacts) or have been replaced in turn (a chain). When the file only says <c>status</c>
+    /// <c>replaced</c>, the license found by its plan must be current and hold exactly this row's data. Otherwise the
+    /// plan would pass to another license, or be left with none current. A dry run writes nothing: there the
+    /// replacement's row in the file, checked before, would create it.
     /// </summary>
-    private string? HolderProblem(License? holder, ImportRow row, bool dryRun, ImportSource source, CommandContext context)
+    private string? HolderProblem(License? holder, ImportFileRow fileRow, bool dryRun, ImportSource source, CommandContext context)
     {
+        var row = fileRow.Row!;
         var holderSerial = row.ReplacedBy!.Value;
         if (holder is null)
         {
-            return dryRun ? null : $"Serial {row.Serial} is replaced by {holderSerial}, whose row was not imported; nothing was imported for this row.";
+            return dryRun && fileRow.ReplacementInFile
+                ? null
+                : fileRow.ReplacementInFile || !fileRow.NamedReplacement
+                    ? $"Serial {row.Serial} is replaced by {holderSerial}, whose row was not imported; nothing was imported for this row."
+                    : $"Serial {row.Serial} is replaced by {holderSerial}, which is neither in this file nor stored; nothing was imported for this row.";
+        }
+
+        if (fileRow.NamedReplacement)
+        {
+            var product = string.IsNullOrWhiteSpace(row.Product) ? options.DefaultProduct : row.Product.Trim();
+            return holder.Customer.Id == row.Customer.Id && holder.Product == product
+                ? null
+                : $"Serial {row.Serial} is replaced by {holderSerial}, but the license {holderSerial} belongs to another customer or product; nothing was imported for this row.";
         }
 
         var samePlan = !holder.IsReplaced

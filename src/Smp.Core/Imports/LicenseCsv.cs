@@ -6,7 +6,8 @@ using Smp.Core.Plans;
 namespace Smp.Core.Imports;
 
 /// <summary>
-/// The export of SPEC section 9 as pure text: the import's columns plus <c>status</c>, one RFC 4180 record per license
+/// The export of SPEC section 9 as pure text: the import's columns plus <c>status</c> and <c>replacedBy</c> (the serial
+/// that replaced a replaced license, SPEC section 10; empty otherwise), one RFC 4180 record per license
 /// (CRLF, cells quoted when they hold a comma, a quote, a line break or edge spaces). Text a spreadsheet would run as a
 /// formula (starting with = + - @, a tab or a CR, after any apostrophes) is written behind one more "'", which the
 /// import takes off again, so an export imports back as it was.
@@ -18,7 +19,7 @@ public static class LicenseCsv
     /// <summary>The <c>status</c> of a license whose dongle was replaced (SPEC section 10).</summary>
     public const string Replaced = "replaced";
 
-    public static string Header() => string.Join(',', ImportColumns.All.Append(Status)) + "\r\n";
+    public static string Header() => string.Join(',', ImportColumns.All.Concat(ImportColumns.Trailing)) + "\r\n";
 
     /// <summary>
     /// The record of <paramref name="license"/>: <c>status</c> on <paramref name="today"/> (<c>current</c>, <c>lapsed</c>
@@ -47,6 +48,7 @@ public static class LicenseCsv
                 PlanStatus.Replaced => Replaced,
                 _ => "lapsed",
             },
+            license.IsReplaced ? license.Replacement!.NewSerial.Value : string.Empty,
         };
         var line = new StringBuilder();
         for (var i = 0; i < cells.Length; i++)

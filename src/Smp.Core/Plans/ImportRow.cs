@@ -6,8 +6,7 @@ namespace Smp.Core.Plans;
 /// <summary>
 /// A validated row of a CSV import (SPEC section 9). <see cref="Plan"/> holds its dates, already checked:
 /// <c>planStart</c> is the 1st of a month and <c>expiresOn</c> is after the start. <see cref="ReplacedBy"/> is set on a
-/// row whose <c>status</c> is <c>replaced</c> (an export of a replaced license, SPEC section 10): the serial of the
-/// row of the same file that holds its plan now.
+/// row exported from a replaced license (SPEC section 10): the serial of the license that replaced it.
 /// </summary>
 public sealed record ImportRow(
     int RowNumber,

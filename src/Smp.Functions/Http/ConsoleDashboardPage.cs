@@ -18,7 +18,9 @@ public static class ConsoleDashboardPage
     {
         ArgumentNullException.ThrowIfNull(figures);
         ArgumentNullException.ThrowIfNull(latest);
-        var html = new StringBuilder(canActivate ? "<p><a href=\"/console/activations/new\">Record an activation</a></p>" : string.Empty).Append("<dl class=\"facts\">")
+        var html = new StringBuilder(canActivate ? "<p><a href=\"/console/activations/new\">Record an activation</a></p>" : string.Empty)
+            .Append("<p><a id=\"export-csv\" href=\"").Append(Functions.ExportFunctions.ConsolePath).Append("\" download>Export every license as CSV</a></p>")
+            .Append("<dl class=\"facts\">")
             .Append("<dt>Current (not expired)</dt><dd id=\"current\">").Append(Number(current)).Append("</dd>")
             .Append("<dt>Expiring in 30 days</dt><dd id=\"expiring-30\">").Append(Number(figures.ExpiringIn30Days)).Append("</dd>")
             .Append("<dt>Expiring in 90 days</dt><dd id=\"expiring-90\">").Append(Number(figures.ExpiringIn90Days)).Append("</dd>")

@@ -9,6 +9,7 @@ using Smp.Core.Licenses;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.Core.Updates;
+using Smp.Functions.Http;
 using Smp.Functions.Staff;
 using Smp.TestSupport;
 using static Smp.Functions.Tests.Console.ConsoleTestKit;
@@ -76,7 +77,7 @@ public sealed partial class ConsoleWorkPagesTests : IDisposable
     }
 
     /// <summary>One request with a raw body; the answer with its bytes as sent (a byte-order mark included).</summary>
-    private async Task<(ApiResponse Response, byte[] Bytes)> SendRawAsync(string method, string pathAndQuery, byte[]? body, string? contentType, string? principal, long? declaredLength = null)
+    private async Task<(ApiResponse Response, byte[] Bytes)> SendRawAsync(string method, string pathAndQuery, byte[]? body, string? contentType, string? principal, long? declaredLength = null, MemoryStream? responseBody = null)
     {
         var http = new DefaultHttpContext();
         var split = pathAndQuery.Split('?', 2);
@@ -102,7 +103,7 @@ public sealed partial class ConsoleWorkPagesTests : IDisposable
             http.Request.ContentType = contentType;
         }
 
-        http.Response.Body = new MemoryStream();
+        http.Response.Body = responseBody ?? new MemoryStream();
         http.User = new ClaimsPrincipal(new ClaimsIdentity());
         Assert.True(await _console.HandleAsync(http), $"No console function serves {method} {pathAndQuery}.");
         var bytes = ((MemoryStream)http.Response.Body).ToArray();
@@ -228,9 +229,62 @@ public sealed partial class ConsoleWorkPagesTests : IDisposable
         Assert.Contains(",'=1+2 Tubes,", lines.Single(l => l.StartsWith("VT-3001,", StringComparison.Ordinal)), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Section8_Section9_a_Reader_downloads_the_full_export_in_the_console_as_the_api_writes_it_streamed_a_page_at_a_time()
+    {
+        // More licenses than one page of the export (500), so the download is written in more than one piece.
+        var csv = new StringBuilder("serial,customerId,customerName,contacts,expiresOn\r\n");
+        for (var i = 0; i < LicenseCsvResult.PageSize + 20; i++)
+        {
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"VT-E{i:D4},C-{i % 9},Customer {i % 9},ops{i}@example.com,2027-0{1 + (i % 9)}-01\r\n");
+        }
+
+        Assert.Equal(LicenseCsvResult.PageSize + 20, (await ImportApiTests.ImportAndWaitAsync(_api, csv.ToString())).GetProperty("created").GetInt32());
+        var dashboard = await _console.SendAsync("GET", "/console", headers: As(ReaderPrincipal));
+        Assert.Contains("href=\"/console/exports/licenses.csv\"", dashboard.Body, StringComparison.Ordinal);
+
+        var body = new FlushCountingStream();
+        var (download, bytes) = await SendRawAsync("GET", "/console/exports/licenses.csv", null, null, ReaderPrincipal, responseBody: body);
+        var (api, export) = await ExportApiTests.ExportAsync(_api);
+
+        Assert.Equal(200, download.Status);
+        Assert.Equal(export, bytes);
+        Assert.Equal(api.ContentType, download.ContentType);
+        Assert.Equal("text/csv; charset=utf-8", download.ContentType);
+        Assert.Equal("attachment; filename=\"licenses.csv\"", download.Headers.ContentDisposition.ToString());
+        Assert.Equal("no-store", download.Headers.CacheControl.ToString());
+        Assert.Equal("nosniff", download.Headers.XContentTypeOptions.ToString());
+        Assert.Equal("same-origin", download.Headers["Referrer-Policy"].ToString());
+        Assert.Contains("frame-ancestors 'none'", download.Headers.ContentSecurityPolicy.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("unsafe-inline", download.Headers.ContentSecurityPolicy.ToString(), StringComparison.Ordinal);
+        // Streamed: the first page reached the response before the last was read, never the whole file at once.
+        Assert.True(body.LengthsAtFlush.Count >= 2, $"{body.LengthsAtFlush.Count} flushes");
+        Assert.InRange(body.LengthsAtFlush[0], 1, bytes.Length - 1);
+
+        // Nobody signed in is sent to sign in, as every console page does; a person without a role gets 403.
+        var (nobody, nothing) = await SendRawAsync("GET", "/console/exports/licenses.csv", null, null, null);
+        Assert.Equal(302, nobody.Status);
+        Assert.Equal("/.auth/login/aad?post_login_redirect_uri=" + Uri.EscapeDataString("/console/exports/licenses.csv"), nobody.Headers.Location.ToString());
+        Assert.DoesNotContain("VT-E0001", Encoding.UTF8.GetString(nothing), StringComparison.Ordinal);
+        var (noRole, _) = await SendRawAsync("GET", "/console/exports/licenses.csv", null, null, NoRolePrincipal);
+        Assert.Equal(403, noRole.Status);
+    }
+
+    /// <summary>A response body that records how much had been written each time the writer flushed it.</summary>
+    private sealed class FlushCountingStream : MemoryStream
+    {
+        public List<long> LengthsAtFlush { get; } = [];
+
+        public override Task FlushAsync(CancellationToken cancellationToken)
+        {
+            LengthsAtFlush.Add(Length);
+            return base.FlushAsync(cancellationToken);
+        }
+    }
+
     // ---- Roles on every page -----------------------------------------------------------------------------------
 
-    public static TheoryData<string> ReaderPages => new() { "/console/search?q=acme", "/console/renewals", "/console/renewals.csv", "/console/updates", "/console/imports" };
+    public static TheoryData<string> ReaderPages => new() { "/console/search?q=acme", "/console/renewals", "/console/renewals.csv", "/console/exports/licenses.csv", "/console/updates", "/console/imports" };
 
     [Theory]
     [MemberData(nameof(ReaderPages))]
