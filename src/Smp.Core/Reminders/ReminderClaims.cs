@@ -1,0 +1,21 @@
+using NodaTime;
+using Smp.Core.Outbox;
+using Smp.Core.Plans;
+
+namespace Smp.Core.Reminders;
+
+/// <summary>The outbox claim that keeps one reminder of a license in at most one mail (R9).</summary>
+public static class ReminderClaims
+{
+    /// <summary>
+    /// The claim of the (expiresOn, stage) reminder of <paramref name="license"/>: the reminder's own, or, when the license
+    /// records it as withdrawn from a mail only because its stage was not configured
+    /// (<see cref="ReminderRecord.StageNotConfigured"/>), the claim of one more mail after that one.
+    /// </summary>
+    public static MailClaim Of(License license, ReminderStage stage, LocalDate expiresOn)
+    {
+        ArgumentNullException.ThrowIfNull(license);
+        var withdrawn = license.Reminders.FirstOrDefault(r => r.ExpiresOn == expiresOn && r.Stage == stage && !r.Settled);
+        return MailClaim.Reminder(license.Serial, expiresOn, stage, withdrawn?.MailId);
+    }
+}
