@@ -15,7 +15,13 @@ public static class ReminderClaims
     public static MailClaim Of(License license, ReminderStage stage, LocalDate expiresOn)
     {
         ArgumentNullException.ThrowIfNull(license);
-        var withdrawn = license.Reminders.FirstOrDefault(r => r.ExpiresOn == expiresOn && r.Stage == stage && !r.Settled);
-        return MailClaim.Reminder(license.Serial, expiresOn, stage, withdrawn?.MailId);
+        return MailClaim.Reminder(license.Serial, expiresOn, stage, WithdrawnFrom(license, stage, expiresOn));
+    }
+
+    /// <summary>The mail that left the reminder out only because its stage was not configured; null when none did.</summary>
+    public static string? WithdrawnFrom(License license, ReminderStage stage, LocalDate expiresOn)
+    {
+        ArgumentNullException.ThrowIfNull(license);
+        return license.Reminders.FirstOrDefault(r => r.ExpiresOn == expiresOn && r.Stage == stage && !r.Settled)?.MailId;
     }
 }
