@@ -417,6 +417,99 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
         AssertConflictCounted(conflicts, own: "90,30", index: "30");
     }
 
+    [Fact]
+    public async Task R9_a_reminder_a_stray_configuration_withdrew_as_not_configured_is_queued_again_and_mailed_once_when_the_configuration_with_that_stage_takes_the_index_back()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using var main = Harness(prefix, "90,30", InDenver(2026, 3, 20), StoreOnAppClock);
+        await ActivateAsync(main, "VT-7901", April2026);
+        main.Clock.Reset(InDenver(2027, 1, 1, 6));
+        await RunScanAsync(main);
+        await DispatchAsync(main);
+
+        // 1 April 2027 - 30 days = 2 March 2027: queued at 06:00, held back (throttling, backoff).
+        main.Clock.Reset(InDenver(2027, 3, 2, 6));
+        await RunScanAsync(main);
+        var queued = Assert.Single(await UndeliveredAsync(main));
+
+        // A staging slot with other offsets, first seen later, takes the index and its dispatcher leases the held-back mail.
+        using (var stray = Harness(prefix, "90,14", InDenver(2027, 3, 2, 7), StoreOnAppClock))
+        {
+            await RunScanAsync(stray);
+            Assert.Equal("90,14", (await IndexStateAsync(stray, prefix)).GetString("BuiltFor"));
+            await DispatchAsync(stray);
+            var withdrawn = await MessageAsync(stray, queued.Id);
+            Assert.Equal(MailStatus.Superseded, withdrawn.Status);
+            Assert.Contains("30-day reminder is no longer configured", withdrawn.Note, StringComparison.Ordinal);
+        }
+
+        // The slot stops. The 90,30 host runs on; its scans leave the index alone while the slot's lease lasts.
+        main.Clock.Reset(InDenver(2027, 3, 3, 6));
+        await RunScanAsync(main);
+        await DispatchAsync(main);
+        Assert.Empty(await UndeliveredAsync(main));
+
+        // Past the slot's lease the 90,30 configuration takes the index back: the 30-day reminder is due again.
+        main.Clock.Reset(InDenver(2027, 3, 2, 7) + TableLicenseStore.ReminderConfigurationGoneAfter + Duration.FromHours(1));
+        await RunScanAsync(main);
+        Assert.Equal("90,30", (await IndexStateAsync(main, prefix)).GetString("BuiltFor"));
+        var again = Assert.Single(await UndeliveredAsync(main));
+        Assert.NotEqual(queued.Id, again.Id);
+        ReminderScanTests.AssertReminder(again, ["VT-7901"], DefaultContacts);
+        await DispatchAsync(main);
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(main, again.Id)).Status);
+        Assert.Contains("VT-7901", PickedUp(main, again.Id).TextBody, StringComparison.Ordinal);
+
+        // Mailed once: later scans queue nothing more.
+        main.Clock.Reset(InDenver(2027, 3, 6, 6));
+        await RunScanAsync(main);
+        Assert.Empty(await UndeliveredAsync(main));
+        Assert.Equal([queued.Id, again.Id], (await EventsAsync(main, "VT-7901", "reminderSent")).Where(e => Data(e, "stage") == "30-day").Select(e => Data(e, "mailId")));
+        Assert.Equal(2, PickedUpFiles(main).Count); // The 90-day reminder of 1 January and this one.
+    }
+
+    [Fact]
+    public async Task R9_the_every_minute_mail_dispatch_keeps_the_index_owners_lease_alive_while_its_scans_pause()
+    {
+        var prefix = ApiHarness.UniqueTablePrefix();
+        using var old = Harness(prefix, "90,30", InDenver(2026, 3, 20), StoreOnAppClock);
+        await RunScanAsync(old);
+        using var owner = Harness(prefix, "90,14", InDenver(2026, 3, 21), StoreOnAppClock);
+        await RunScanAsync(owner);
+        Assert.Equal("90,14", (await IndexStateAsync(owner, prefix)).GetString("BuiltFor"));
+
+        // The owner's scans pause for days (a schedule with gaps); only its mail dispatch runs.
+        var dispatchedAt = InDenver(2026, 3, 21) + TableLicenseStore.ReminderConfigurationGoneAfter - Duration.FromHours(1);
+        owner.Clock.Reset(dispatchedAt);
+        await DispatchAsync(owner);
+        var seen = (await owner.Services.GetRequiredService<TableServiceClient>().GetTableClient(prefix + "licenses").GetEntityAsync<TableEntity>("~meta", "reminder-config|90,14")).Value;
+        Assert.Equal(dispatchedAt.ToUnixTimeTicks(), seen.GetInt64("LastSeen"));
+
+        // Past the lease counted from its last scan, but not from its last dispatch: the other configuration stays out.
+        using var conflicts = new MetricCollector<long>(old.Services.GetRequiredService<IMeterFactory>(), SmpMetrics.MeterName, "smp.reminders.offsets_conflicts");
+        old.Clock.Reset(InDenver(2026, 3, 21) + TableLicenseStore.ReminderConfigurationGoneAfter + Duration.FromHours(1));
+        await RunScanAsync(old);
+        AssertConflictCounted(conflicts, own: "90,30", index: "90,14");
+        Assert.Equal("90,14", (await IndexStateAsync(old, prefix)).GetString("BuiltFor"));
+    }
+
+    /// <summary>
+    /// The app's license store dating this host's reminder configuration (first seen, last seen) by the harness clock
+    /// instead of the system clock, so that a test can move past a configuration's lease.
+    /// </summary>
+    private static void StoreOnAppClock(IServiceCollection services) =>
+        services.AddSingleton(sp =>
+        {
+            var prefix = TableStorageServiceCollectionExtensions.TablePrefix(sp.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>());
+            return new TableLicenseStore(sp.GetRequiredService<TableServiceClient>(), new TableLicenseStoreOptions
+            {
+                LicensesTable = prefix + "licenses",
+                IndexTable = prefix + "licenseindex",
+                Reminders = sp.GetRequiredService<ReminderSchedule>(),
+                Clock = sp.GetRequiredService<IClock>(),
+            });
+        });
+
     private static void AssertConflictCounted(MetricCollector<long> conflicts, string own, string index)
     {
         var measured = conflicts.GetMeasurementSnapshot();
