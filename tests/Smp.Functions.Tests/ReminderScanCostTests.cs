@@ -68,9 +68,10 @@ public sealed class ReminderScanCostTests : IDisposable
         await RunScanAsync(_api);
         var idle = _counter.Snapshot();
         _output.WriteLine($"Scan with nothing due: {idle}.");
-        // One entity: the record of which offsets the reminder index was built for, read once per scan.
+        // One entity: the record of which offsets the reminder index was built for, read once per scan. The daily run
+        // also makes one query for the latest events past their retention (SPEC section 8), which finds none here.
         Assert.InRange(idle.EntitiesRead, 0, 1);
-        Assert.True(idle.Requests <= 2, $"An idle scan made {idle}.");
+        Assert.True(idle.Requests <= 3, $"An idle scan made {idle}.");
         Assert.Equal(Due, (await UndeliveredAsync(_api)).Count);
     }
 

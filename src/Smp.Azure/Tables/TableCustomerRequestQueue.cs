@@ -32,18 +32,7 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
     {
         ArgumentNullException.ThrowIfNull(request);
         await created.EnsureAsync(cancellationToken);
-        var entity = new TableEntity(LocalDatePattern.Iso.Format(request.Day), TableKey.Encode(request.Key))
-        {
-            ["Kind"] = request.Kind,
-            ["Serial"] = request.Serial.Value,
-            ["Version"] = request.Version,
-            ["Scope"] = request.Scope == QuoteScope.Customer ? "customer" : "license",
-            ["Actor"] = request.Actor,
-            ["CorrelationId"] = request.CorrelationId,
-            ["ActorId"] = request.ActorId,
-            ["FromStaff"] = request.FromStaff ? true : null,
-            ["Status"] = Pending,
-        };
+        var entity = NewRow(request);
         try
         {
             await table.AddEntityAsync(entity, cancellationToken);
@@ -54,6 +43,86 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
             return false; // The same request, recorded before (or by this call, whose answer was lost).
         }
     }
+
+    /// <summary>
+    /// One conditional write per attempt, so a crash between any two leaves either the row as it was or the staff's
+    /// request recorded whole; a row changed between the read and the write (another run acted on it, or another
+    /// person asked) is read again.
+    /// </summary>
+    public async Task<bool> RecordFromStaffAsync(CustomerRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var staff = request with { FromStaff = true, StaffResend = false };
+        await created.EnsureAsync(cancellationToken);
+        var partition = LocalDatePattern.Iso.Format(staff.Day);
+        var rowKey = TableKey.Encode(staff.Key);
+        for (var attempt = 0; attempt < MaxStaffAttempts; attempt++)
+        {
+            if (await RecordAsync(staff, cancellationToken))
+            {
+                return true;
+            }
+
+            var found = await table.GetEntityIfExistsAsync<TableEntity>(partition, rowKey, cancellationToken: cancellationToken);
+            if (!found.HasValue || found.Value is not { } existing)
+            {
+                continue; // Purged since the insert conflicted: insert again.
+            }
+
+            if (existing.GetBoolean("FromStaff") == true)
+            {
+                return false; // A staff request for the same thing that day: acted on once.
+            }
+
+            try
+            {
+                if (existing.GetString("Status") == Pending)
+                {
+                    // Not acted on yet: the staff's now, with the same mail ids, so a run acting on it meanwhile
+                    // (under the ETag this write changes) sends no second copy; its limits no longer hold it back.
+                    var takeover = new TableEntity(partition, rowKey)
+                    {
+                        ["Actor"] = staff.Actor,
+                        ["CorrelationId"] = staff.CorrelationId,
+                        ["ActorId"] = staff.ActorId,
+                        ["FromStaff"] = true,
+                    };
+                    await table.UpdateEntityAsync(takeover, existing.ETag, TableUpdateMode.Merge, cancellationToken);
+                }
+                else
+                {
+                    // Acted on (refused by the limits, or mailed) or given up: recorded again, pending, as a new ask
+                    // of the staff's with mail ids of its own.
+                    await table.UpdateEntityAsync(NewRow(staff with { StaffResend = true }), existing.ETag, TableUpdateMode.Replace, cancellationToken);
+                }
+
+                return true;
+            }
+            catch (RequestFailedException e) when (e.Status is 404 or 412)
+            {
+                // Changed or purged since it was read: read it again.
+            }
+        }
+
+        throw new InvalidOperationException($"The staff's {staff.Kind} request could not be recorded: its row kept changing.");
+    }
+
+    private const int MaxStaffAttempts = 8;
+
+    private static TableEntity NewRow(CustomerRequest request) =>
+        new(LocalDatePattern.Iso.Format(request.Day), TableKey.Encode(request.Key))
+        {
+            ["Kind"] = request.Kind,
+            ["Serial"] = request.Serial.Value,
+            ["Version"] = request.Version,
+            ["Scope"] = request.Scope == QuoteScope.Customer ? "customer" : "license",
+            ["Actor"] = request.Actor,
+            ["CorrelationId"] = request.CorrelationId,
+            ["ActorId"] = request.ActorId,
+            ["FromStaff"] = request.FromStaff ? true : null,
+            ["StaffResend"] = request.StaffResend ? true : null,
+            ["Status"] = Pending,
+        };
 
     public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, CancellationToken cancellationToken) =>
         ListPendingAsync(now, max, static _ => { }, cancellationToken);
@@ -123,7 +192,8 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
                 entity.GetString("Actor"),
                 entity.GetString("CorrelationId"),
                 entity.GetString("ActorId"),
-                entity.GetBoolean("FromStaff") ?? false),
+                entity.GetBoolean("FromStaff") ?? false,
+                entity.GetBoolean("StaffResend") ?? false),
             entity.ETag.ToString(),
             entity.GetInt32("FailedAttempts") ?? 0));
     }

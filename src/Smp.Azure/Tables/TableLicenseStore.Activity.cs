@@ -15,7 +15,7 @@ namespace Smp.Azure.Tables;
 /// is missing (its change not stored yet, or a crash between the row and the transaction) is skipped, and one whose
 /// version holds another event (written by a change that lost the race for that version) is removed. Rows older than
 /// <see cref="RecentRetention"/> are pruned by the readers, <see cref="RecentPrunedPerRead"/> at a time (a change's
-/// write touches its own rows only).
+/// write touches its own rows only), and daily by <see cref="LatestEventsRetention"/> whether or not anyone reads them.
 /// </summary>
 public sealed partial class TableLicenseStore : ILicenseActivity
 {
@@ -23,7 +23,7 @@ public sealed partial class TableLicenseStore : ILicenseActivity
     internal const string RecentPartition = "recent";
 
     /// <summary>How long a change keeps its row among the latest events.</summary>
-    internal static readonly Duration RecentRetention = Duration.FromDays(400);
+    internal static readonly Duration RecentRetention = LatestEventsRetention.Retention;
 
     private const int RecentPrunedPerRead = 50;
     private static readonly string[] RecentColumns = ["PartitionKey", "RowKey", LicenseEntities.SerialColumn, LicenseEntities.VersionColumn];
@@ -83,23 +83,35 @@ public sealed partial class TableLicenseStore : ILicenseActivity
     private static Instant LatestOf(List<TableEntity> rows) =>
         Instant.FromUnixTimeTicks(long.MaxValue - long.Parse(rows[0].RowKey.AsSpan(0, 19), CultureInfo.InvariantCulture));
 
+    /// <summary>
+    /// Rows of changes before <paramref name="before"/>, at most <paramref name="max"/> read and removed (the newest of
+    /// them first: the partition sorts newest first). A row removed meanwhile by another pruner counts as removed.
+    /// </summary>
+    public async Task<int> PruneLatestEventsAsync(Instant before, int max, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        await tablesCreated.EnsureAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {RecentPartition} and RowKey ge {RecentTicks(before - Duration.Epsilon)}");
+        var removed = 0;
+        await foreach (var row in index.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), select: KeyOnly, cancellationToken: cancellationToken))
+        {
+            await index.DeleteEntityAsync(RecentPartition, row.RowKey, ETag.All, cancellationToken);
+            if (++removed >= max)
+            {
+                break;
+            }
+        }
+
+        return removed;
+    }
+
     /// <summary>Removes up to <see cref="RecentPrunedPerRead"/> rows of changes before <paramref name="before"/>. Best effort.</summary>
     private async Task PruneRecentRowsAsync(Instant before, CancellationToken cancellationToken)
     {
         try
         {
-            var filter = TableClient.CreateQueryFilter(
-                $"PartitionKey eq {RecentPartition} and RowKey ge {RecentTicks(before - Duration.Epsilon)}");
-            var pages = index.QueryAsync<TableEntity>(filter, maxPerPage: RecentPrunedPerRead, select: KeyOnly, cancellationToken: cancellationToken).AsPages(pageSizeHint: RecentPrunedPerRead);
-            await foreach (var page in pages)
-            {
-                foreach (var row in page.Values.Take(RecentPrunedPerRead))
-                {
-                    await index.DeleteEntityAsync(RecentPartition, row.RowKey, ETag.All, cancellationToken);
-                }
-
-                break;
-            }
+            await PruneLatestEventsAsync(before, RecentPrunedPerRead, cancellationToken);
         }
         catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
         {

@@ -24,4 +24,10 @@ public interface ILicenseActivity
     /// page, without reading the licenses (so a row a crash left stale counts until a reader of that date removes it).
     /// </summary>
     Task<int> CountExpiringOnOrAfterAsync(LocalDate date, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes the places among the latest events of changes made before <paramref name="before"/>, oldest first, at
+    /// most <paramref name="max"/> of them; the number removed. The events themselves stay on their licenses.
+    /// </summary>
+    Task<int> PruneLatestEventsAsync(Instant before, int max, CancellationToken cancellationToken);
 }

@@ -155,13 +155,17 @@ public sealed class CustomerRequests(
     /// A request a signed-in staff member makes for the license's contacts from the console (SPEC section 7): recorded
     /// for the same background work as a customer's, marked as the staff's, without the anonymous limits: neither the
     /// client's here nor the serial's allowance and the route's daily cap when it is acted on (they exist against
-    /// anonymous abuse; the person is signed in and recorded on the event). False when the same request (kind,
-    /// serial, version, day) was recorded before: it is acted on once, so no second mail goes out.
+    /// anonymous abuse; the person is signed in and recorded on the event). An anonymous request for the same thing
+    /// that day never swallows it: one not yet acted on is taken over (it is mailed once, as the staff's, whatever the
+    /// anonymous limits said), and after one already acted on (refused by the limits, or mailed) the staff's request
+    /// is mailed anew, a deliberate act recorded with its person (<see cref="ICustomerRequestQueue.RecordFromStaffAsync"/>).
+    /// False when the same request (kind, serial, version, day) was made by staff before: it is acted on once, so no
+    /// second mail goes out.
     /// </summary>
     public Task<bool> AcceptFromStaffAsync(CustomerRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return queue.RecordAsync(request with { FromStaff = true }, cancellationToken);
+        return queue.RecordFromStaffAsync(request with { FromStaff = true, StaffResend = false }, cancellationToken);
     }
 
     /// <summary>
@@ -305,7 +309,7 @@ public sealed class CustomerRequests(
             return;
         }
 
-        var id = DeterministicId.From("term", license.Serial.Value, request.Key);
+        var id = DeterministicId.From("term", license.Serial.Value, request.MailKey);
         await EnqueueAsync(new OutgoingMail(id, mail.Sender, license.Contacts, mail.RenewalsDesk, content.Subject, content.PlainText, content.Html), MailKinds.Term, cancellationToken);
         await licenses.RecordRequestAsync(license.Serial, LicenseEventTypes.TermRequested, new Dictionary<string, string> { [LicenseEventData.MailId] = id }, request.Context, cancellationToken);
     }
@@ -367,9 +371,9 @@ public sealed class CustomerRequests(
         // than that limit (SPEC section 5), and never use up the license's own allowance: its own contacts' asks
         // still reach the desk and are acknowledged.
         var deskId = scope == QuoteScope.Customer
-            ? DeterministicId.From("quote-desk-customer", requester.Serial.Value, request.Key)
-            : DeterministicId.From("quote-desk", requester.Serial.Value, request.Key);
-        var ackId = DeterministicId.From("quote-ack", requester.Serial.Value, request.Key);
+            ? DeterministicId.From("quote-desk-customer", requester.Serial.Value, request.MailKey)
+            : DeterministicId.From("quote-desk", requester.Serial.Value, request.MailKey);
+        var ackId = DeterministicId.From("quote-ack", requester.Serial.Value, request.MailKey);
         await EnqueueAsync(new OutgoingMail(deskId, mail.Sender, [mail.RenewalsDesk], requester.Contacts[0], notification.Subject, notification.PlainText, notification.Html), MailKinds.QuoteNotification, cancellationToken);
         await EnqueueAsync(new OutgoingMail(ackId, mail.Sender, requester.Contacts, mail.RenewalsDesk, acknowledgement.Subject, acknowledgement.PlainText, acknowledgement.Html), MailKinds.QuoteAcknowledgement, cancellationToken);
         var data = new Dictionary<string, string>

@@ -18,9 +18,18 @@ public static class CustomerRequestKinds
 /// correlation id are kept for the audit trail. <see cref="FromStaff"/> marks a request a signed-in staff member made
 /// from the console: the anonymous limits (the serial's allowance, the route's daily cap) do not apply to it.
 /// </summary>
-public sealed record CustomerRequest(string Kind, Serial Serial, string? Version, QuoteScope Scope, LocalDate Day, string Actor, string CorrelationId, string? ActorId = null, bool FromStaff = false)
+/// <see cref="StaffResend"/> marks a staff member's request made after an anonymous request with the same key had
+/// already been acted on: its mail is a new one (<see cref="MailKey"/>), sent on purpose by a signed-in person.
+public sealed record CustomerRequest(string Kind, Serial Serial, string? Version, QuoteScope Scope, LocalDate Day, string Actor, string CorrelationId, string? ActorId = null, bool FromStaff = false, bool StaffResend = false)
 {
     public string Key => string.Join('|', Kind, Serial.Value, Version ?? "-", Scope == QuoteScope.Customer ? "customer" : "license", NodaTime.Text.LocalDatePattern.Iso.Format(Day));
+
+    /// <summary>
+    /// What the request's mail ids are composed from: <see cref="Key"/>, so a repeat or a run again after a crash sends
+    /// no second copy; for a <see cref="StaffResend"/> the key marked as the staff's, so its mail is not taken for the
+    /// anonymous request's, and is still sent once.
+    /// </summary>
+    public string MailKey => StaffResend ? Key + "|staff" : Key;
 
     public CommandContext Context => new(Actor, CorrelationId, ActorId);
 
@@ -46,6 +55,17 @@ public interface ICustomerRequestQueue
 {
     /// <summary>Records the request; false when the same request (same key) is already recorded.</summary>
     Task<bool> RecordAsync(CustomerRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records a signed-in staff member's request (<see cref="CustomerRequest.FromStaff"/>), in one conditional write
+    /// per attempt: a new row when none has the key; an anonymous request with the key not yet acted on is taken over
+    /// (marked as the staff's, with their actor, so the anonymous limits no longer hold it back, and its mail ids kept,
+    /// so a run acting on it meanwhile sends no second copy); an anonymous request with the key already acted on or
+    /// given up is recorded again as pending, as a <see cref="CustomerRequest.StaffResend"/>. False when a staff
+    /// request with the key was recorded before: it is acted on once.
+    /// </summary>
+    Task<bool> RecordFromStaffAsync(CustomerRequest request, CancellationToken cancellationToken) =>
+        RecordAsync(request, cancellationToken);
 
     /// <summary>
     /// Requests not yet acted on nor given up whose next attempt is due at <paramref name="now"/>, at most

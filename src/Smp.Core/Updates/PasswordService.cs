@@ -186,7 +186,7 @@ public sealed class PasswordService(
             return PasswordLinkRequestOutcome.NotEntitled;
         }
 
-        var mailId = DeterministicId.From("password-link", serial.Value, version.Value, request.Key);
+        var mailId = DeterministicId.From("password-link", serial.Value, version.Value, request.MailKey);
         var link = await links.CreatePasswordLinkAsync(serial, version, cancellationToken);
         MailContent content;
         try

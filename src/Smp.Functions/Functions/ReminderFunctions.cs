@@ -11,12 +11,38 @@ namespace Smp.Functions.Functions;
 /// <summary>
 /// The daily reminder scan (R8-R10). The schedule is <c>Smp:ReminderSchedule</c> (NCRONTAB, in UTC on Linux
 /// plans); the business date is computed in code. After downtime the host runs it once, late: the scan's
-/// catch-up rules (R9) then send what is still worth sending.
+/// catch-up rules (R9) then send what is still worth sending. The same daily run prunes the dashboard's latest
+/// events older than their retention (SPEC section 8), whether or not anybody reads the dashboard.
 /// </summary>
-public sealed partial class ReminderFunctions(ReminderScan scan, SmpMetrics metrics, ILogger<ReminderFunctions> logger)
+public sealed partial class ReminderFunctions(ReminderScan scan, LatestEventsRetention latestEvents, SmpMetrics metrics, ILogger<ReminderFunctions> logger)
 {
     [Function("RunReminderScan")]
     public async Task RunReminderScan([TimerTrigger("%Smp:ReminderSchedule%")] TimerInfo timer, FunctionContext context)
+    {
+        try
+        {
+            await ScanAsync(timer, context);
+        }
+        finally
+        {
+            await PruneLatestEventsAsync(context.CancellationToken);
+        }
+    }
+
+    /// <summary>Tidying only: a storage error here never hides the scan's outcome; the next run prunes what is left.</summary>
+    private async Task PruneLatestEventsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            LogPruned(logger, await latestEvents.PruneAsync(cancellationToken));
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogPruneFailed(logger, e.GetType().Name);
+        }
+    }
+
+    private async Task ScanAsync(TimerInfo timer, FunctionContext context)
     {
         var started = Stopwatch.GetTimestamp();
         ScanReport report;
@@ -41,6 +67,12 @@ public sealed partial class ReminderFunctions(ReminderScan scan, SmpMetrics metr
 
         LogScan(logger, timer.IsPastDue, report.LicensesExamined, report.RemindersDue, report.MailsEnqueued, report.RemindersRepaired, report.RemindersMissed);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Latest events pruned: {Pruned} places older than their retention removed.")]
+    private static partial void LogPruned(ILogger logger, int pruned);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Latest events not pruned ({Reason}); the next daily run prunes them.")]
+    private static partial void LogPruneFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reminder scan refused: this host's offsets (Smp:Reminders) are {OwnOffsets}, the reminder index belongs to {IndexOffsets}, set by a newer configuration. Give every host sharing this storage the same offsets.")]
     private static partial void LogRefused(ILogger logger, string ownOffsets, string indexOffsets);

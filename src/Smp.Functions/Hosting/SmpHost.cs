@@ -87,6 +87,7 @@ public static class SmpHost
         services.AddSingleton<MailDispatcher>();
         services.AddSingleton<IReminderMailComposer, ReminderMailComposer>();
         services.AddSingleton<ReminderScan>();
+        services.AddSingleton<LatestEventsRetention>();
         services.AddSingleton<Smp.Core.Digest.RenewalsDigestService>();
         services.AddSingleton<CustomerRequests>();
         services.AddSingleton<ImportService>();

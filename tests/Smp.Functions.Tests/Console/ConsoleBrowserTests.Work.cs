@@ -21,8 +21,7 @@ public sealed partial class ConsoleBrowserTests
             ViewportSize = new() { Width = 1200, Height = 900 },
             ExtraHTTPHeaders = new Dictionary<string, string> { [Smp.Functions.Staff.ClientPrincipal.Header] = ConsoleWorkPagesTests.AdminPrincipal },
         });
-        // The machine is shared: waits for a page allow far more than the default 30 s, which a busy host can exceed.
-        context.SetDefaultTimeout(120_000);
+        context.SetDefaultTimeout(BrowserTimeoutMs);
         return (playwright, browser, await context.NewPageAsync());
     }
 
@@ -37,32 +36,32 @@ public sealed partial class ConsoleBrowserTests
         await using var __ = browser;
 
         // The navigation's search box finds the customer by a word of its name; the result opens the license.
-        await page.GotoAsync("/console");
+        await OpenAsync(page, "/console", page.GetByRole(AriaRole.Searchbox, new() { Name = "Find" }));
         await page.GetByRole(AriaRole.Searchbox, new() { Name = "Find" }).FillAsync("tube");
         await page.GetByRole(AriaRole.Button, new() { Name = "Find" }).ClickAsync();
-        await page.WaitForURLAsync("**/console/search?q=tube");
+        await ArriveAsync(page, "**/console/search?q=tube", page.Locator("table.results tbody td:nth-child(2)"));
         Assert.Equal("Acme Tube Works", await page.Locator("table.results tbody td:nth-child(2)").InnerTextAsync());
         await CheckPageAsync(page, "search");
         await page.GetByRole(AriaRole.Link, new() { Name = Serial }).ClickAsync();
-        await page.WaitForURLAsync("**/console/licenses/" + Serial);
+        await ArriveAsync(page, "**/console/licenses/" + Serial, page.Locator("#expires-on"));
         Assert.Equal("License " + Serial, await page.Locator("h1").InnerTextAsync());
 
         // The renewals page lists it in today's 90 days and offers the same range as CSV.
         await page.GetByRole(AriaRole.Link, new() { Name = "Renewals", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync("**/console/renewals");
+        await ArriveAsync(page, "**/console/renewals", page.Locator("table.renewals"));
         Assert.Equal(1, await page.Locator("table.renewals").GetByRole(AriaRole.Link, new() { Name = Serial }).CountAsync());
         Assert.Equal(1, await page.GetByRole(AriaRole.Link, new() { Name = "Download this range as CSV" }).CountAsync());
         await CheckPageAsync(page, "renewals");
 
         // Publish an update: the password field comes back empty.
         await page.GetByRole(AriaRole.Link, new() { Name = "Updates", Exact = true }).ClickAsync();
-        await page.WaitForURLAsync("**/console/updates");
+        await ArriveAsync(page, "**/console/updates", page.GetByRole(AriaRole.Button, new() { Name = "Publish update" }));
         await CheckPageAsync(page, null);
         await page.GetByLabel("Version").FillAsync("1.96");
         await page.GetByLabel("Released on").FillAsync("2026-03-16");
         await page.GetByLabel("Password").FillAsync("Tube-Bend 1.96");
         await page.GetByRole(AriaRole.Button, new() { Name = "Publish update" }).ClickAsync();
-        await page.WaitForURLAsync("**/console/updates?done=published");
+        await ArriveAsync(page, "**/console/updates?done=published", page.GetByRole(AriaRole.Status));
         Assert.Equal("The update was published.", await page.GetByRole(AriaRole.Status).InnerTextAsync());
         Assert.Equal(string.Empty, await page.GetByLabel("Password").InputValueAsync());
         Assert.DoesNotContain("Tube-Bend", await page.ContentAsync(), StringComparison.Ordinal);
@@ -70,10 +69,10 @@ public sealed partial class ConsoleBrowserTests
 
         // Announce it, after the confirmation page.
         await page.GetByRole(AriaRole.Link, new() { Name = "Announce update 1.96" }).ClickAsync();
-        await page.WaitForURLAsync("**/console/updates/1.96/announcements");
+        await ArriveAsync(page, "**/console/updates/1.96/announcements", page.GetByRole(AriaRole.Button, new() { Name = "Announce update 1.96" }));
         await CheckPageAsync(page, "announce");
         await page.GetByRole(AriaRole.Button, new() { Name = "Announce update 1.96" }).ClickAsync();
-        await page.WaitForURLAsync("**/console/updates?*done=announced");
+        await ArriveAsync(page, "**/console/updates?*done=announced", page.GetByRole(AriaRole.Status));
         Assert.Equal("The update was announced: 2 recipients about 1 licenses.", await page.GetByRole(AriaRole.Status).InnerTextAsync());
         Assert.Single(await MailTestKit.EventsAsync(api, Serial, LicenseEventTypes.UpdateAnnounced));
         await CheckPageAsync(page, null);
@@ -88,11 +87,11 @@ public sealed partial class ConsoleBrowserTests
         using var _ = playwright;
         await using var __ = browser;
 
-        await page.GotoAsync("/console/imports");
+        await OpenAsync(page, "/console/imports", page.Locator("#import-file"));
         await CheckPageAsync(page, "imports");
         await page.Locator("#import-file").SetInputFilesAsync(new FilePayload { Name = "plans.csv", MimeType = "text/csv", Buffer = Encoding.UTF8.GetBytes(ImportApiTests.Sample) });
         await page.GetByRole(AriaRole.Button, new() { Name = "Upload and check (dry run)" }).ClickAsync();
-        await page.WaitForURLAsync("**/console/imports/*?done=dry-run");
+        await ArriveAsync(page, "**/console/imports/*?done=dry-run", page.Locator("#import-status"));
         Assert.Equal("queued", await page.Locator("#import-status").InnerTextAsync());
         await CheckPageAsync(page, "import-progress");
 
@@ -104,7 +103,7 @@ public sealed partial class ConsoleBrowserTests
         await CheckPageAsync(page, "import-dry-run");
 
         await page.GetByRole(AriaRole.Button, new() { Name = "Import these rows" }).ClickAsync();
-        await page.WaitForURLAsync("**/console/imports/*?done=started");
+        await ArriveAsync(page, "**/console/imports/*?done=started", page.Locator("#import-status"));
         await ImportApiTests.ProcessAsync(api);
         await page.Locator("#import-status", new() { HasTextRegex = new System.Text.RegularExpressions.Regex("^done$") }).WaitForAsync();
         Assert.Equal("Import: licenses are written.", await page.Locator("#import-kind").InnerTextAsync());

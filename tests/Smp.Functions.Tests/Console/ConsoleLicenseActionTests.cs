@@ -253,6 +253,67 @@ public sealed class ConsoleLicenseActionTests : IDisposable
     }
 
     [Fact]
+    public async Task Section5_Section7_R12_a_staff_term_mail_after_an_anonymous_ask_refused_by_the_limits_is_mailed_once()
+    {
+        using var api = App(_azuriteTables, settings: new Dictionary<string, string?> { ["Smp:AnonymousLimits:TermRequestsPerDay"] = "1" });
+        var console = new ConsoleApp(api);
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody())).Status);
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody(serial: NewSerial, customerId: "C-43", contacts: "[\"other@example.com\"]"))).Status);
+
+        // Another license's anonymous ask uses up the route's cap, so this license's anonymous ask is refused: no mail.
+        Assert.Equal(202, (await CustomerRequestTests.RequestTermAsync(api, $$"""{"serial":"{{NewSerial}}"}""")).Status);
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+        Assert.Equal(202, (await CustomerRequestTests.RequestTermAsync(api, $$"""{"serial":"{{Serial}}"}""")).Status);
+        Assert.DoesNotContain(await MailTestKit.UndeliveredAsync(api), m => m.Kind == Smp.Core.Outbox.MailKinds.Term && m.Mail.To.Any(a => a.Value == "buyer@example.com"));
+
+        var token = TokenOf((await console.SendAsync("GET", $"/console/licenses/{Serial}", headers: As(StaffPrincipal))).Body);
+        var posted = await console.SendAsync("POST", $"/console/licenses/{Serial}/term-mail", new Dictionary<string, string> { ["__form"] = token }, As(StaffPrincipal));
+        Assert.Equal($"/console/licenses/{Serial}?done=term-queued", posted.Headers.Location.ToString());
+        Assert.Contains("The term mail was queued", (await console.SendAsync("GET", posted.Headers.Location.ToString(), headers: As(StaffPrincipal))).Body, StringComparison.Ordinal);
+
+        Assert.Single((await MailTestKit.UndeliveredAsync(api)).Where(m => m.Kind == Smp.Core.Outbox.MailKinds.Term), m => m.Mail.To.Any(a => a.Value == "buyer@example.com"));
+        var again = await console.SendAsync("POST", $"/console/licenses/{Serial}/term-mail", new Dictionary<string, string> { ["__form"] = token }, As(StaffPrincipal));
+        Assert.Equal($"/console/licenses/{Serial}?done=term-already", again.Headers.Location.ToString());
+        Assert.Single((await MailTestKit.UndeliveredAsync(api)).Where(m => m.Kind == Smp.Core.Outbox.MailKinds.Term), m => m.Mail.To.Any(a => a.Value == "buyer@example.com"));
+        var requested = Assert.Single(await MailTestKit.EventsAsync(api, Serial, LicenseEventTypes.TermRequested));
+        Assert.Equal(StaffId, requested.GetProperty("actorId").GetString());
+    }
+
+    [Fact]
+    public async Task Section7_R12_R15_a_staff_term_mail_takes_over_an_anonymous_ask_not_yet_acted_on_and_is_mailed_once_as_the_persons()
+    {
+        await ActivateAsync();
+        Assert.Equal(202, (await CustomerRequestTests.RequestTermAsync(_api, $$"""{"serial":"{{Serial}}"}""")).Status);
+
+        var posted = await PostAsync($"/console/licenses/{Serial}/term-mail", [], await TokenAsync(StaffPrincipal), StaffPrincipal);
+        Assert.Equal($"/console/licenses/{Serial}?done=term-queued", posted.Headers.Location.ToString());
+
+        Assert.Single(await MailTestKit.UndeliveredAsync(_api), m => m.Kind == Smp.Core.Outbox.MailKinds.Term);
+        var requested = Assert.Single(await MailTestKit.EventsAsync(_api, Serial, LicenseEventTypes.TermRequested));
+        Assert.Equal(StaffId, requested.GetProperty("actorId").GetString());
+    }
+
+    [Fact]
+    public async Task Section7_R12_R15_a_staff_term_mail_after_an_anonymous_ask_that_was_mailed_is_sent_again_once_as_the_persons()
+    {
+        // SPEC says nothing of it: a signed-in person asking is a deliberate act, recorded with its actor, so it is sent.
+        await ActivateAsync();
+        Assert.Equal(202, (await CustomerRequestTests.RequestTermAsync(_api, $$"""{"serial":"{{Serial}}"}""")).Status);
+        Assert.Single(await MailTestKit.UndeliveredAsync(_api), m => m.Kind == Smp.Core.Outbox.MailKinds.Term);
+
+        var token = await TokenAsync(StaffPrincipal);
+        var posted = await PostAsync($"/console/licenses/{Serial}/term-mail", [], token, StaffPrincipal);
+        Assert.Equal($"/console/licenses/{Serial}?done=term-queued", posted.Headers.Location.ToString());
+        var again = await PostAsync($"/console/licenses/{Serial}/term-mail", [], token, StaffPrincipal);
+        Assert.Equal($"/console/licenses/{Serial}?done=term-already", again.Headers.Location.ToString());
+
+        Assert.Equal(2, (await MailTestKit.UndeliveredAsync(_api)).Count(m => m.Kind == Smp.Core.Outbox.MailKinds.Term));
+        var requested = await MailTestKit.EventsAsync(_api, Serial, LicenseEventTypes.TermRequested);
+        Assert.Equal(2, requested.Count);
+        Assert.Single(requested, e => e.TryGetProperty("actorId", out var id) && id.GetString() == StaffId);
+    }
+
+    [Fact]
     public async Task Section8_R13_a_password_link_for_an_update_that_was_never_released_shows_the_form_again_naming_version()
     {
         await ActivateAsync();
