@@ -165,7 +165,16 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         return events;
     }
 
-    public async Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken)
+    public async Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) =>
+        await AddAsync(license, firstEvent, cancellationToken) is not null;
+
+    /// <summary>
+    /// <see cref="ILicenseStore.AddAsync"/> in one read-free pass: the rows written ahead of a new license (its index
+    /// rows and its row among the latest events) are inserted without reading them first, each read only when its
+    /// insert conflicts (see <see cref="WriteAheadRows.InsertAsync"/>), and the license is answered from the summary
+    /// just written with the ETag of the transaction's answer, not read back.
+    /// </summary>
+    public async Task<StoredLicense?> AddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(license);
         ArgumentNullException.ThrowIfNull(firstEvent);
@@ -174,15 +183,32 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         const long version = 1;
 
         // Build the rows first: a license too large to store must leave no index row behind.
+        var summary = LicenseEntities.Summary(license, version);
         TableTransactionAction[] actions =
         [
-            new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Summary(license, version)),
+            new TableTransactionAction(TableTransactionActionType.Add, summary),
             new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(license.Serial, version, firstEvent)),
         ];
         var ownerSchedule = await OwnerScheduleAsync(cancellationToken);
-        await WriteIndexRowsAsync(license.Serial, KeysFor(license, ownerSchedule), version, cancellationToken);
-        await WriteRecentRowAsync(license.Serial, version, firstEvent, cancellationToken);
-        return await TrySubmitAsync(actions, cancellationToken);
+        foreach (var key in KeysFor(license, ownerSchedule))
+        {
+            await indexRows.InsertAsync(LicenseEntities.IndexRow(key, license.Serial, version), cancellationToken);
+        }
+
+        await indexRows.InsertAsync(RecentRow(license.Serial, version, firstEvent), cancellationToken);
+        if (await TryCommitAsync(actions, cancellationToken) is not { } answers)
+        {
+            return null;
+        }
+
+        if (answers.Count == 0 || answers[0].Headers.ETag is not { } etag)
+        {
+            // An answer without the summary's ETag (not what Table Storage sends): read the license instead.
+            return await ReadAsync(license.Serial, cancellationToken);
+        }
+
+        summary.ETag = etag;
+        return LicenseEntities.ToStoredLicense(summary);
     }
 
     public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
@@ -871,18 +897,21 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         return response.HasValue ? LicenseEntities.ToStoredLicense(response.Value!) : null;
     }
 
-    private async Task<bool> TrySubmitAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken)
+    private async Task<bool> TrySubmitAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken) =>
+        await TryCommitAsync(actions, cancellationToken) is not null;
+
+    /// <summary>The answers to the transaction's operations, in their order; null when it was refused (nothing written).</summary>
+    private async Task<IReadOnlyList<Response>?> TryCommitAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken)
     {
         try
         {
-            await licenses.SubmitTransactionAsync(actions, cancellationToken);
-            return true;
+            return (await licenses.SubmitTransactionAsync(actions, cancellationToken)).Value;
         }
         catch (RequestFailedException e) when (IsConflict(e))
         {
             // 409: the summary or this version's event row exists (another writer got there first);
             // 412: the summary changed since it was read. Either way nothing of this batch was written.
-            return false;
+            return null;
         }
     }
 
