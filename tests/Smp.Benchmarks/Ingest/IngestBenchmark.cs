@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using Smp.Azure.Tables;
 using Smp.Benchmarks.Infrastructure;
 using Smp.Core.Licenses;
 using Smp.Functions.Functions;
@@ -225,13 +226,13 @@ internal sealed class IngestBenchmark(IngestSettings settings, TextWriter progre
                 rows.Add(row);
             }
 
-            return (rows.Single(r => r.RowKey == "license"), rows.Single(r => r.RowKey != "license"));
+            return (rows.Single(r => r.RowKey == LicenseEntities.SummaryRowKeyOf(serial)), rows.Single(r => r.RowKey != LicenseEntities.SummaryRowKeyOf(serial)));
         }
 
         public async Task ActivateAsync(string serial, string customer, CancellationToken cancellationToken)
         {
             // 1. Is the serial stored already?
-            var existing = await licenses.GetEntityIfExistsAsync<TableEntity>(serial, "license", cancellationToken: cancellationToken);
+            var existing = await licenses.GetEntityIfExistsAsync<TableEntity>(serial, LicenseEntities.SummaryRowKeyOf(serial), cancellationToken: cancellationToken);
             if (existing.HasValue)
             {
                 throw new InvalidOperationException($"Serial {serial} is stored already.");
@@ -252,8 +253,8 @@ internal sealed class IngestBenchmark(IngestSettings settings, TextWriter progre
             // 3. Summary and first event in one entity group transaction.
             await licenses.SubmitTransactionAsync(
                 [
-                    new TableTransactionAction(TableTransactionActionType.Add, Copy(summaryTemplate, serial, "license")),
-                    new TableTransactionAction(TableTransactionActionType.Add, Copy(eventTemplate, serial, eventTemplate.RowKey)),
+                    new TableTransactionAction(TableTransactionActionType.Add, Copy(summaryTemplate, serial, LicenseEntities.SummaryRowKeyOf(serial))),
+                    new TableTransactionAction(TableTransactionActionType.Add, Copy(eventTemplate, serial, LicenseEntities.EventRowKeyOf(serial, 1))),
                 ],
                 cancellationToken);
         }
