@@ -127,7 +127,12 @@ public sealed partial class TableLicenseStore : ILicenseActivity
             return null;
         }
 
-        var stored = await licenses.GetEntityIfExistsAsync<TableEntity>(LicenseEntities.PartitionKey(serial), LicenseEntities.EventRowKey(version), cancellationToken: cancellationToken);
+        var stored = await licenses.GetEntityIfExistsAsync<TableEntity>(LicenseEntities.PartitionKey(serial), LicenseEntities.EventRowKey(serial, version), cancellationToken: cancellationToken);
+        if (!stored.HasValue && oldLayoutRows)
+        {
+            stored = await licenses.GetEntityIfExistsAsync<TableEntity>(LicenseEntities.PartitionKey(serial), LicenseEntities.LegacyEventRowKey(version), cancellationToken: cancellationToken);
+        }
+
         if (!stored.HasValue)
         {
             // Written ahead of a change still under way, or one that a crash stopped: nothing to show.

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using Smp.Azure.Tables;
 using Smp.Benchmarks.Infrastructure;
 using Smp.Core.Licenses;
 using Smp.Functions.Functions;
@@ -235,13 +236,13 @@ internal sealed class IngestBenchmark(IngestSettings settings, TextWriter progre
                 ahead.Add(row);
             }
 
-            return new Templates(rows.Single(r => r.RowKey == "license"), rows.Single(r => r.RowKey != "license"), ahead, serial, customer);
+            return new Templates(rows.Single(r => r.RowKey == LicenseEntities.SummaryRowKeyOf(serial)), rows.Single(r => r.RowKey != LicenseEntities.SummaryRowKeyOf(serial)), ahead, serial, customer);
         }
 
         public async Task ActivateAsync(string serial, string customer, CancellationToken cancellationToken)
         {
             // 1. Is the serial stored already?
-            var existing = await licenses.GetEntityIfExistsAsync<TableEntity>(serial, "license", cancellationToken: cancellationToken);
+            var existing = await licenses.GetEntityIfExistsAsync<TableEntity>(serial, LicenseEntities.SummaryRowKeyOf(serial), cancellationToken: cancellationToken);
             if (existing.HasValue)
             {
                 throw new InvalidOperationException($"Serial {serial} is stored already.");
@@ -258,8 +259,8 @@ internal sealed class IngestBenchmark(IngestSettings settings, TextWriter progre
             // 3. Summary and first event in one entity group transaction.
             await licenses.SubmitTransactionAsync(
                 [
-                    new TableTransactionAction(TableTransactionActionType.Add, Copy(templates.Summary, serial, "license")),
-                    new TableTransactionAction(TableTransactionActionType.Add, Copy(templates.Event, serial, templates.Event.RowKey)),
+                    new TableTransactionAction(TableTransactionActionType.Add, Copy(templates.Summary, serial, LicenseEntities.SummaryRowKeyOf(serial))),
+                    new TableTransactionAction(TableTransactionActionType.Add, Copy(templates.Event, serial, LicenseEntities.EventRowKeyOf(serial, 1))),
                 ],
                 cancellationToken);
         }
