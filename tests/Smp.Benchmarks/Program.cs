@@ -99,7 +99,8 @@ internal static class Program
                     [
                         new Throttling(QuotaPerMinute: 20, RandomRate: 0, RandomRetryAfter: TimeSpan.Zero, Seed: 0),
                         new Throttling(QuotaPerMinute: 20, RandomRate: 0.05, RandomRetryAfter: TimeSpan.FromSeconds(90), Seed: 0),
-                    ]),
+                    ],
+                    options.Quick ? [300, 1000] : [300, 10_000]),
                 progress);
             var text = await dispatch.RunAsync(cancel.Token);
             report.AppendLine("## Mail dispatch").AppendLine().Append(text).AppendLine(Took(section, string.Empty));
