@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Smp.Benchmarks.Digest;
 using Smp.Benchmarks.Dispatch;
 using Smp.Benchmarks.Import;
 using Smp.Benchmarks.Infrastructure;
@@ -11,13 +12,13 @@ using Smp.Benchmarks.Search;
 namespace Smp.Benchmarks;
 
 /// <summary>
-/// dotnet run -c Release --project tests/Smp.Benchmarks -- all|scan|ingest|dispatch|search|import [options]
+/// dotnet run -c Release --project tests/Smp.Benchmarks -- all|scan|ingest|dispatch|search|import|digest [options]
 /// Prints the results as Markdown on standard output; progress goes to standard error.
 /// </summary>
 internal static class Program
 {
     private const string Usage = """
-        Usage: dotnet run -c Release --project tests/Smp.Benchmarks -- <all|scan|ingest|dispatch|search|import> [options]
+        Usage: dotnet run -c Release --project tests/Smp.Benchmarks -- <all|scan|ingest|dispatch|search|import|digest> [options]
 
           all        the benchmarks below, in this order
           scan       reminder scan: time and entities read with 100 reminders due, at growing numbers stored
@@ -26,6 +27,8 @@ internal static class Program
           search     staff search: storage requests and reads per search at 1,000 and 10,000 licenses stored
           import     CSV import of 20,000 new licenses (--quick: 2,000): rows/s and storage requests per row
                      through the import job, next to the bare store operations the same rows need
+          digest     the weekly renewals digest: storage requests and reads at 1,000 and 10,000 licenses stored
+                     with the same 50 licenses listed
 
         Options:
           --reps N            repetitions per measurement (default 5)
@@ -122,6 +125,14 @@ internal static class Program
             report.AppendLine("## CSV import").AppendLine().Append(text).AppendLine(Took(section, string.Empty));
         }
 
+        if (options.Runs("digest"))
+        {
+            var section = Stopwatch.StartNew();
+            var digest = new DigestBenchmark(new DigestSettings(options.Quick ? [200, 1000] : [1000, 10_000], 50, options.Repetitions, 32), progress);
+            var text = await digest.RunAsync(cancel.Token);
+            report.AppendLine("## Weekly digest").AppendLine().Append(text).AppendLine(Took(section, ", seeding included"));
+        }
+
         report.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Whole run: {clock.Elapsed.TotalMinutes:F1} min; load average (1/5/15 min) at the end: {MachineInfo.LoadAverage() ?? "unknown"}."));
 
@@ -148,7 +159,7 @@ internal static class Program
         bool Quick,
         bool SeedThroughStore)
     {
-        private static readonly string[] Commands = ["all", "scan", "ingest", "dispatch", "search", "import"];
+        private static readonly string[] Commands = ["all", "scan", "ingest", "dispatch", "search", "import", "digest"];
 
         public bool Runs(string benchmark) => Command == "all" || Command == benchmark;
 
