@@ -184,6 +184,10 @@ public sealed partial class ConsoleBrowserTests(AzuriteFixture azurite)
     /// <summary>axe-core finds no serious or critical violation; the page is kept as a screenshot when named.</summary>
     private static async Task CheckPageAsync(IPage page, string? screenshot)
     {
+        // The page's stylesheet must be applied before axe judges contrast and before a screenshot: the arrival waits
+        // stop at the committed document, so wait here for the document to be complete (a state, not an event that
+        // may already have fired).
+        await page.WaitForFunctionAsync("() => document.readyState === 'complete' && document.styleSheets.length > 0");
         var axe = await page.RunAxe();
         var bad = axe.Violations.Where(v => v.Impact is "serious" or "critical").Select(v => $"{v.Impact} {v.Id}: {v.Help} ({string.Join(", ", v.Nodes.Select(n => n.Html))})").ToList();
         Assert.True(bad.Count == 0, $"{page.Url}: {string.Join(Environment.NewLine, bad)}");
