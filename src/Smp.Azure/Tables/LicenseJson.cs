@@ -46,8 +46,7 @@ internal sealed record ReminderJson(
     string Outcome,
     Instant At,
     string? MailId = null,
-    LocalDate? DueOn = null,
-    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] bool? StageNotConfigured = null);
+    LocalDate? DueOn = null);
 
 internal sealed record ActivationJson(
     string Product,
@@ -90,7 +89,7 @@ internal static class LicenseJsonMapper
             [.. license.Contacts.Select(c => c.Value)],
             [.. license.Renewals.Select(r => new RenewalJson(r.OrderReference, r.Months, r.RecordedAt, r.RecordedOn, r.PaidAt))],
             license.TrainingRecordedOn,
-            [.. license.Reminders.Select(r => new ReminderJson(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId, r.DueOn, r.StageNotConfigured ? true : null))],
+            [.. license.Reminders.Select(r => new ReminderJson(r.Stage.DaysBefore, r.ExpiresOn, r.Outcome.ToString(), r.At, r.MailId, r.DueOn))],
             license.ReplacementOf?.Value,
             license.Replacement is { } replacement
                 ? new ReplacementJson(replacement.NewSerial.Value, replacement.Reason, replacement.RequestedAt, replacement.Actor, replacement.CorrelationId, replacement.Completed, replacement.ActorId)
@@ -133,7 +132,7 @@ internal static class LicenseJsonMapper
                 Enum.Parse<ReminderOutcome>(r.Outcome),
                 r.At,
                 r.MailId,
-                r.DueOn) { StageNotConfigured = r.StageNotConfigured == true })],
+                r.DueOn))],
             ReplacementOf = document.ReplacementOf is { } replacementOf ? Smp.Core.Plans.Serial.Parse(replacementOf) : null,
             Replacement = document.Replacement is { } replacement
                 ? new Replacement(Smp.Core.Plans.Serial.Parse(replacement.NewSerial), replacement.Reason, replacement.RequestedAt, replacement.Actor, replacement.CorrelationId, replacement.Completed, replacement.ActorId)

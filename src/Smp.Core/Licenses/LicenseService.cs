@@ -119,8 +119,8 @@ public sealed class LicenseService(
     /// Also on a replaced license (SPEC section 10): a reminder queued for the old serial and withdrawn at send time is an
     /// audit record of the mail, not a change of the plan, so the 409 of a replaced license does not apply to it.
     /// </remarks>
-    public Task<CommandResult> WithdrawReminderAsync(Serial serial, ReminderStage stage, LocalDate expiresOn, string mailId, string reason, CommandContext context, CancellationToken cancellationToken, bool stageNotConfigured = false) =>
-        UpdateAsync(serial, (license, _) => PlanDecisions.WithdrawReminder(license, stage, expiresOn, mailId, reason, calendar.Now, context, stageNotConfigured), readHistory: false, cancellationToken);
+    public Task<CommandResult> WithdrawReminderAsync(Serial serial, ReminderStage stage, LocalDate expiresOn, string mailId, string reason, CommandContext context, CancellationToken cancellationToken) =>
+        UpdateAsync(serial, (license, _) => PlanDecisions.WithdrawReminder(license, stage, expiresOn, mailId, reason, calendar.Now, context), readHistory: false, cancellationToken);
 
     /// <summary>R14: records that the announcement of <paramref name="version"/> went into mail <paramref name="mailId"/>; idempotent per version.</summary>
     public Task<CommandResult> RecordAnnouncementAsync(Serial serial, UpdateVersion version, string mailId, CommandContext context, CancellationToken cancellationToken) =>
@@ -475,8 +475,8 @@ public sealed class LicenseService(
         }
 
         var planned = reminders.Planned(old with { Replacement = null })
-            .Where(p => !old.Reminders.Any(r => r.ExpiresOn == p.ExpiresOn && r.Stage == p.Stage && r.Settled))
-            .ToDictionary(p => ReminderClaims.Of(old, p.Stage, p.ExpiresOn));
+            .Where(p => !old.Reminders.Any(r => r.ExpiresOn == p.ExpiresOn && r.Stage == p.Stage))
+            .ToDictionary(p => MailClaim.Reminder(old.Serial, p.ExpiresOn, p.Stage));
         if (planned.Count == 0)
         {
             return [];

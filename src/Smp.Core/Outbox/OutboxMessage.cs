@@ -120,14 +120,6 @@ public readonly record struct MailClaim(string Key)
     public static MailClaim Reminder(Serial serial, LocalDate expiresOn, ReminderStage stage) =>
         new($"reminder|{serial.Value}|{expiresOn:yyyy-MM-dd}|{stage.DaysBefore}");
 
-    /// <summary>
-    /// The claim of a reminder queued again after mail <paramref name="withdrawnFrom"/> left it out only because its stage
-    /// was not configured (<see cref="ReminderRecord.StageNotConfigured"/>): that mail keeps the first claim, and each
-    /// such withdrawal allows one mail more, never two.
-    /// </summary>
-    public static MailClaim Reminder(Serial serial, LocalDate expiresOn, ReminderStage stage, string? withdrawnFrom) =>
-        withdrawnFrom is null ? Reminder(serial, expiresOn, stage) : new($"{Reminder(serial, expiresOn, stage).Key}|after:{withdrawnFrom}");
-
     /// <summary>The serial, expiry and stage of a reminder claim; false for any other claim.</summary>
     public bool TryParseReminder(out Serial serial, out LocalDate expiresOn, out ReminderStage stage)
     {
@@ -135,8 +127,7 @@ public readonly record struct MailClaim(string Key)
         expiresOn = default;
         stage = default;
         var parts = (Key ?? string.Empty).Split('|');
-        if (parts.Length is not (4 or 5) || parts[0] != "reminder"
-            || (parts.Length == 5 && (!parts[4].StartsWith("after:", StringComparison.Ordinal) || parts[4].Length == "after:".Length))
+        if (parts.Length != 4 || parts[0] != "reminder"
             || !Serial.TryParse(parts[1], out serial)
             || !NodaTime.Text.LocalDatePattern.Iso.Parse(parts[2]).TryGetValue(default, out expiresOn)
             || !int.TryParse(parts[3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var days)

@@ -206,21 +206,16 @@ public static class PlanDecisions
 
     /// <summary>
     /// R9: records that a reminder went into the outbox (or can no longer be sent). Recording the same
-    /// (expiresOn, stage) twice changes nothing, so a scan that runs again only repairs what a crash left out. The one
-    /// record replaced is a reminder withdrawn only because its stage was not configured
-    /// (<see cref="ReminderRecord.StageNotConfigured"/>): queued again in another mail (or missed), that is recorded
-    /// instead; the mail it was withdrawn from never makes it sent.
+    /// (expiresOn, stage) twice changes nothing, so a scan that runs again only repairs what a crash left out.
     /// </summary>
     public static Decision RecordReminder(License license, PlannedReminder reminder, ReminderOutcome outcome, string? mailId, Instant now, CommandContext context)
     {
-        var existing = license.Reminders.FirstOrDefault(r => r.ExpiresOn == reminder.ExpiresOn && r.Stage == reminder.Stage);
-        if (existing is not null && (existing.Settled || existing.MailId == mailId))
+        if (license.Reminders.Any(r => r.ExpiresOn == reminder.ExpiresOn && r.Stage == reminder.Stage))
         {
             return new Decision.NoChange();
         }
 
-        var record = new ReminderRecord(reminder.Stage, reminder.ExpiresOn, outcome, now, mailId, reminder.DueOn);
-        var updated = license with { Reminders = existing is null ? license.Reminders.Add(record) : license.Reminders.Replace(existing, record) };
+        var updated = license with { Reminders = license.Reminders.Add(new ReminderRecord(reminder.Stage, reminder.ExpiresOn, outcome, now, mailId, reminder.DueOn)) };
         var data = new Dictionary<string, string>
         {
             [LicenseEventData.Stage] = reminder.Stage.Name,
@@ -243,10 +238,8 @@ public static class PlanDecisions
     /// taken: the outbox claim stays consumed, so that reminder is never sent, and the stages before it stay
     /// superseded). A reminder of another <c>expiresOn</c> is another reminder, untouched. Withdrawing it again, or a
     /// reminder the license records as sent in another mail or as missed, changes nothing.
-    /// <paramref name="stageNotConfigured"/>: withdrawn only because the offsets that judged it had no such stage; the
-    /// record says so (<see cref="ReminderRecord.StageNotConfigured"/>), and offsets that have the stage send it again.
     /// </summary>
-    public static Decision WithdrawReminder(License license, ReminderStage stage, LocalDate expiresOn, string mailId, string reason, Instant now, CommandContext context, bool stageNotConfigured = false)
+    public static Decision WithdrawReminder(License license, ReminderStage stage, LocalDate expiresOn, string mailId, string reason, Instant now, CommandContext context)
     {
         ArgumentException.ThrowIfNullOrEmpty(mailId);
         ArgumentException.ThrowIfNullOrEmpty(reason);
@@ -256,7 +249,7 @@ public static class PlanDecisions
             return new Decision.NoChange();
         }
 
-        var withdrawn = new ReminderRecord(stage, expiresOn, ReminderOutcome.Withdrawn, now, mailId, existing?.DueOn ?? expiresOn.PlusDays(-stage.DaysBefore)) { StageNotConfigured = stageNotConfigured };
+        var withdrawn = new ReminderRecord(stage, expiresOn, ReminderOutcome.Withdrawn, now, mailId, existing?.DueOn ?? expiresOn.PlusDays(-stage.DaysBefore));
         var reminders = existing is null ? license.Reminders.Add(withdrawn) : license.Reminders.Replace(existing, withdrawn);
         return new Decision.Change(license with { Reminders = reminders }, Event(LicenseEventTypes.ReminderWithdrawn, now, context, new Dictionary<string, string>
         {
@@ -440,15 +433,9 @@ public static class PlanDecisions
         var recorded = old.Reminders;
         foreach (var sent in queued ?? [])
         {
-            var recordedBefore = recorded.FirstOrDefault(r => r.ExpiresOn == sent.ExpiresOn && r.Stage == sent.Stage);
-            if (recordedBefore is null)
+            if (!recorded.Any(r => r.ExpiresOn == sent.ExpiresOn && r.Stage == sent.Stage))
             {
                 recorded = recorded.Add(sent);
-            }
-            else if (!recordedBefore.Settled)
-            {
-                // Withdrawn only for its stage, then queued again: the mail that carries it now is what counts (R9).
-                recorded = recorded.Replace(recordedBefore, sent);
             }
         }
 

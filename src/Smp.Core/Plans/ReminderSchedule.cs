@@ -76,14 +76,11 @@ public sealed class ReminderSchedule
 
     /// <summary>
     /// Planned reminders not yet sent or given up, and not superseded by a later stage already sent or given up
-    /// for the same expiry (R9: at most once, ever; a renewal moves <c>expiresOn</c>, which drops the old ones). A reminder
-    /// withdrawn from its mail only because the offsets then in force had no such stage
-    /// (<see cref="ReminderRecord.StageNotConfigured"/>) was never delivered and decides nothing: it is pending again
-    /// when these offsets have its stage, and supersedes no earlier stage.
+    /// for the same expiry (R9: at most once, ever; a renewal moves <c>expiresOn</c>, which drops the old ones).
     /// </summary>
     public ImmutableArray<PlannedReminder> Pending(License license)
     {
-        var recorded = license.Reminders.Where(r => r.ExpiresOn == license.ExpiresOn && r.Settled).ToList();
+        var recorded = license.Reminders.Where(r => r.ExpiresOn == license.ExpiresOn).ToList();
         var latestRecorded = recorded.Count == 0 ? int.MaxValue : recorded.Min(r => r.Stage.DaysBefore);
         return [.. Planned(license).Where(p => p.Stage.DaysBefore > 0 && p.Stage.DaysBefore < latestRecorded)];
     }

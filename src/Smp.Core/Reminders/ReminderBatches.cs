@@ -18,13 +18,7 @@ public sealed record ReminderBatch(string CustomerId, ReminderStage Stage, Immut
     public string MailId => DeterministicId.From(
         "reminder",
         Stage.Name,
-        string.Join(',', Items.Select(Part).Order(StringComparer.Ordinal)));
-
-    /// <summary>A reminder queued again after a mail left it out only for its stage is another mail: that mail's id is part of it.</summary>
-    private static string Part(DueReminder item) =>
-        ReminderClaims.WithdrawnFrom(item.License, item.Reminder.Stage, item.Reminder.ExpiresOn) is { } withdrawnFrom
-            ? $"{item.License.Serial.Value}@{item.Reminder.ExpiresOn:yyyy-MM-dd}|after:{withdrawnFrom}"
-            : $"{item.License.Serial.Value}@{item.Reminder.ExpiresOn:yyyy-MM-dd}";
+        string.Join(',', Items.Select(i => $"{i.License.Serial.Value}@{i.Reminder.ExpiresOn:yyyy-MM-dd}").Order(StringComparer.Ordinal)));
 }
 
 public static class ReminderBatches

@@ -116,10 +116,10 @@ public sealed class ReminderScan(
             : [.. schedule.Pending(license).Where(p => p.DueOn <= today && p.Stage.DaysBefore > reminder.Stage.DaysBefore)];
         if (!passed.IsEmpty)
         {
-            var claimed = await outbox.FindClaimsAsync([.. passed.Select(p => Claim(license, p))], cancellationToken);
+            var claimed = await outbox.FindClaimsAsync([.. passed.Select(p => Claim(license.Serial, p))], cancellationToken);
             foreach (var sent in passed)
             {
-                if (claimed.TryGetValue(Claim(license, sent), out var mailId))
+                if (claimed.TryGetValue(Claim(license.Serial, sent), out var mailId))
                 {
                     var result = await licenses.RecordReminderAsync(license.Serial, sent, ReminderOutcome.Sent, mailId, context, cancellationToken);
                     license = result.License?.License ?? license;
@@ -184,8 +184,8 @@ public sealed class ReminderScan(
         }
     }
 
-    private static MailClaim Claim(DueReminder item) => Claim(item.License, item.Reminder);
+    private static MailClaim Claim(DueReminder item) => Claim(item.License.Serial, item.Reminder);
 
-    private static MailClaim Claim(License license, PlannedReminder reminder) =>
-        ReminderClaims.Of(license, reminder.Stage, reminder.ExpiresOn);
+    private static MailClaim Claim(Serial serial, PlannedReminder reminder) =>
+        MailClaim.Reminder(serial, reminder.ExpiresOn, reminder.Stage);
 }

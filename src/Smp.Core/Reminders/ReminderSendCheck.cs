@@ -39,7 +39,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var today = calendar.Today;
         var conflict = ownership is null ? null : await ownership.CheckAsync(cancellationToken);
         var due = new List<(MailClaim Claim, DueReminder Item)>();
-        var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored, bool StageNotConfigured)>();
+        var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored)>();
         var versions = new Dictionary<Serial, long>(); // Of the licenses still due, as read: the fence before the send.
         foreach (var claim in message.Claims)
         {
@@ -56,13 +56,13 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
                 : replaced is not null ? replaced
                 : license!.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
                 : expiresOn <= today ? $"the plan expired on {expiresOn:yyyy-MM-dd} before delivery"
-                : !Configured(stage, conflict) ? NotConfigured(stage)
+                : !Configured(stage, conflict) ? $"the {stage.Name} reminder is no longer configured (Smp:Reminders)"
                 : stored.Reminders.Any(r => r.ExpiresOn == expiresOn && r.Stage == stage && r.Outcome == ReminderOutcome.Withdrawn && r.MailId == message.Id)
                     ? "withdrawn from this mail earlier"
                     : null;
             if (why is not null)
             {
-                overtaken.Add((serial, stage, expiresOn, why, stored is not null, why == NotConfigured(stage)));
+                overtaken.Add((serial, stage, expiresOn, why, stored is not null));
                 continue;
             }
 
@@ -84,7 +84,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var context = new CommandContext(actor, message.Id);
         foreach (var dropped in overtaken.Where(o => o.Stored))
         {
-            await licenses.WithdrawReminderAsync(dropped.Serial, dropped.Stage, dropped.ExpiresOn, message.Id, $"Superseded before delivery: {dropped.Why}.", context, cancellationToken, dropped.StageNotConfigured);
+            await licenses.WithdrawReminderAsync(dropped.Serial, dropped.Stage, dropped.ExpiresOn, message.Id, $"Superseded before delivery: {dropped.Why}.", context, cancellationToken);
         }
 
         var reason = $"Superseded before delivery: {string.Join("; ", overtaken.Select(o => $"{o.Serial.Value} ({o.Why})"))}.";
@@ -118,13 +118,6 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             ? (holder, null)
             : (null, $"serial {serial} was replaced by serial {holder.License.Serial}, whose plan gets its own {stage.Name} reminder");
     }
-
-    /// <summary>
-    /// Why a reminder is dropped when the offsets in force have no such stage. Recorded as such
-    /// (<see cref="ReminderRecord.StageNotConfigured"/>): offsets that have the stage (the owner's again, once a stray
-    /// configuration's lease runs out) send it when due, in another mail.
-    /// </summary>
-    private static string NotConfigured(ReminderStage stage) => $"the {stage.Name} reminder is no longer configured (Smp:Reminders)";
 
     /// <summary>
     /// Whether <paramref name="stage"/> is configured by the offsets the reminder index belongs to: this host's, or, while

@@ -84,44 +84,4 @@ public class RecordReminderTests
         Assert.IsType<Decision.Change>(PlanDecisions.RecordReminder(recorded, thirty, ReminderOutcome.Sent, MailId, Now, Timer));
         Assert.IsType<Decision.Change>(PlanDecisions.RecordReminder(recorded, nextYear, ReminderOutcome.Sent, MailId, Now, Timer));
     }
-
-    private const string OtherMailId = "0b7e4d21-5c9a-4f3e-8a6b-1d2c3e4f5a6b";
-
-    private static readonly PlannedReminder ThirtyDay = new(new ReminderStage(30), Date("2027-03-02"), Date("2027-04-01"));
-
-    private License WithdrawnThirtyDay(bool stageNotConfigured)
-    {
-        var sent = Assert.IsType<Decision.Change>(PlanDecisions.RecordReminder(license, ThirtyDay, ReminderOutcome.Sent, MailId, Now, Timer)).License;
-        return Assert.IsType<Decision.Change>(PlanDecisions.WithdrawReminder(sent, ThirtyDay.Stage, ThirtyDay.ExpiresOn, MailId, "Superseded before delivery.", Now, Timer, stageNotConfigured)).License;
-    }
-
-    [Fact]
-    public void R9_a_reminder_withdrawn_because_its_stage_was_not_configured_is_due_again_under_offsets_that_have_the_stage()
-    {
-        var withdrawn = WithdrawnThirtyDay(stageNotConfigured: true);
-
-        // "A stage added is sent when due": offsets with the 30-day stage send it; offsets without it do not.
-        Assert.Contains(ThirtyDay, ReminderSchedule.Default.Pending(withdrawn));
-        Assert.Equal(ThirtyDay, ReminderSchedule.Default.DueOn(withdrawn, Date("2027-03-04")));
-        Assert.DoesNotContain(new ReminderSchedule([90, 14]).Pending(withdrawn), p => p.Stage == ThirtyDay.Stage);
-
-        // Queued again in another mail, it is recorded as sent in that one, and then it is done.
-        var again = Assert.IsType<Decision.Change>(PlanDecisions.RecordReminder(withdrawn, ThirtyDay, ReminderOutcome.Sent, OtherMailId, Now, Timer)).License;
-        var record = Assert.Single(again.Reminders);
-        Assert.Equal((ReminderOutcome.Sent, OtherMailId), (record.Outcome, record.MailId));
-        Assert.DoesNotContain(ReminderSchedule.Default.Pending(again), p => p.Stage == ThirtyDay.Stage);
-
-        // The mail it was withdrawn from never makes it sent again.
-        Assert.IsType<Decision.NoChange>(PlanDecisions.RecordReminder(withdrawn, ThirtyDay, ReminderOutcome.Sent, MailId, Now, Timer));
-    }
-
-    [Fact]
-    public void R9_a_reminder_withdrawn_because_the_plan_moved_on_before_delivery_is_never_due_again()
-    {
-        var withdrawn = WithdrawnThirtyDay(stageNotConfigured: false);
-
-        Assert.DoesNotContain(ReminderSchedule.Default.Pending(withdrawn), p => p.Stage == ThirtyDay.Stage);
-        Assert.Null(ReminderSchedule.Default.DueOn(withdrawn, Date("2027-03-04")));
-        Assert.IsType<Decision.NoChange>(PlanDecisions.RecordReminder(withdrawn, ThirtyDay, ReminderOutcome.Sent, OtherMailId, Now, Timer));
-    }
 }
