@@ -164,6 +164,46 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task Section11_a_quote_request_is_listed_under_the_current_license_after_eleven_replacements()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 30));
+        await ActivateAsync(api, "VT-C0", new LocalDate(2026, 6, 1)); // expires 1 June 2027: listed only for its quote
+        await RequestQuoteAsync(api, "VT-C0");
+        await ReplaceChainAsync(api, "VT-C", 11);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        var line = Assert.Single(Assert.Single(digest.Quotes).Licenses);
+        Assert.Equal("VT-C11", line.Serial.Value);
+        Assert.Equal(new LocalDate(2026, 11, 30), line.QuoteRequestedOn);
+        Assert.Empty(digest.Unreadable);
+    }
+
+    [Fact]
+    public async Task Section11_a_quote_request_behind_a_replacement_chain_longer_than_followed_is_named_as_unreadable_not_dropped()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 30));
+        await ActivateAsync(api, "VT-L0", new LocalDate(2026, 6, 1));
+        await RequestQuoteAsync(api, "VT-L0");
+        await ReplaceChainAsync(api, "VT-L", LicenseService.MaxReplacementHops + 1);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        Assert.Empty(digest.Quotes);
+        Assert.Equal(["VT-L0"], digest.Unreadable.Select(s => s.Value));
+    }
+
+    /// <summary>Replaces {prefix}0 by {prefix}1, that by {prefix}2, and so on, <paramref name="count"/> times.</summary>
+    private static async Task ReplaceChainAsync(ApiHarness api, string prefix, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var replaced = await ReplacementApiTests.ReplaceAsync(api, $"{prefix}{i}", $$"""{"newSerial":"{{prefix}}{{i + 1}}"}""");
+            Assert.Equal(201, replaced.Status);
+        }
+    }
+
+    [Fact]
     public async Task Section11_an_empty_week_gets_a_digest_that_says_so_in_one_line()
     {
         using var api = new ApiHarness(azurite.ConnectionString, Monday);

@@ -74,9 +74,15 @@ public sealed class RenewalsDigestService(
         {
             try
             {
-                if (await CurrentAsync(request.Serial, read, cancellationToken) is { } source)
+                var (source, chainTooLong) = await CurrentAsync(request.Serial, read, cancellationToken);
+                if (source is not null)
                 {
                     quotes.Add(new DigestQuoteRequest(source, request.Day));
+                }
+                else if (chainTooLong)
+                {
+                    // Never dropped silently: the desk sees the serial among those that could not be read.
+                    unreadable.Add(request.Serial);
                 }
             }
             catch (Exception e) when (IsIsolated(e, cancellationToken))
@@ -125,11 +131,14 @@ public sealed class RenewalsDigestService(
             : events;
     }
 
-    /// <summary>The license a quote request leads to: the serial's, or its replacement's when the dongle was replaced since.</summary>
-    private async Task<DigestSource?> CurrentAsync(Serial serial, Dictionary<Serial, DigestSource?> read, CancellationToken cancellationToken)
+    /// <summary>
+    /// The license a quote request leads to: the serial's, or its replacement's when the dongle was replaced since,
+    /// following at most <see cref="LicenseService.MaxReplacementHops"/> replacements (as everywhere else). Null when no
+    /// license has the serial; <c>ChainTooLong</c> when the chain goes on beyond that bound.
+    /// </summary>
+    private async Task<(DigestSource? Source, bool ChainTooLong)> CurrentAsync(Serial serial, Dictionary<Serial, DigestSource?> read, CancellationToken cancellationToken)
     {
-        // Replacements form a chain; a few steps at most in practice, bounded here all the same.
-        for (var step = 0; step < 10; step++)
+        for (var hop = 0; hop <= LicenseService.MaxReplacementHops; hop++)
         {
             if (!read.TryGetValue(serial, out var source))
             {
@@ -138,15 +147,14 @@ public sealed class RenewalsDigestService(
                 read[serial] = source;
             }
 
-            if (source?.License.Replacement is { Completed: true } replacement)
+            if (source?.License.Replacement is not { Completed: true } replacement)
             {
-                serial = replacement.NewSerial;
-                continue;
+                return (source, false);
             }
 
-            return source;
+            serial = replacement.NewSerial;
         }
 
-        return null;
+        return (null, true);
     }
 }
