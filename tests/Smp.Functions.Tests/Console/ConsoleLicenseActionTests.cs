@@ -339,6 +339,30 @@ public sealed class ConsoleLicenseActionTests : IDisposable
     }
 
     [Fact]
+    public async Task R15_a_staff_password_link_taking_over_an_anonymous_ask_a_run_just_mailed_records_one_event_for_the_one_mail()
+    {
+        var race = new TakeoverBeforeMarkDone();
+        using var api = App(_azuriteTables, services: s => s.Decorate<ICustomerRequestQueue>((queue, _) => race.Around(queue)));
+        var console = new ConsoleApp(api);
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody())).Status);
+        Assert.Equal(201, (await UpdateApi.PublishAsync(api)).Status);
+        Assert.Equal(202, (await UpdateApi.RequestLinkAsync(api, Serial, "1.96")).Status);
+        var token = TokenOf((await console.SendAsync("GET", $"/console/licenses/{Serial}", headers: As(StaffPrincipal))).Body);
+        race.Before = async () => Assert.Equal(
+            $"/console/licenses/{Serial}?done=password-link-queued",
+            (await console.SendAsync("POST", $"/console/licenses/{Serial}/password-link", new Dictionary<string, string> { ["__form"] = token, ["version"] = "1.96" }, As(StaffPrincipal))).Headers.Location.ToString());
+
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+        Assert.True(race.Happened);
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+
+        var mail = Assert.Single(await MailTestKit.UndeliveredAsync(api), m => m.Kind == Smp.Core.Outbox.MailKinds.PasswordLink);
+        var requested = Assert.Single(await MailTestKit.EventsAsync(api, Serial, LicenseEventTypes.PasswordLinkRequested));
+        Assert.Equal(mail.Mail.Id, MailTestKit.Data(requested, LicenseEventData.MailId));
+        Assert.False(requested.TryGetProperty("actorId", out _), "The one mail went out on the anonymous ask, so its event names no staff member.");
+    }
+
+    [Fact]
     public async Task Section8_R13_a_password_link_for_an_update_that_was_never_released_shows_the_form_again_naming_version()
     {
         await ActivateAsync();
