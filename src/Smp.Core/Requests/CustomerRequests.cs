@@ -311,7 +311,10 @@ public sealed class CustomerRequests(
 
         var id = DeterministicId.From("term", license.Serial.Value, request.MailKey);
         await EnqueueAsync(new OutgoingMail(id, mail.Sender, license.Contacts, mail.RenewalsDesk, content.Subject, content.PlainText, content.Html), MailKinds.Term, cancellationToken);
-        await licenses.RecordRequestAsync(license.Serial, LicenseEventTypes.TermRequested, new Dictionary<string, string> { [LicenseEventData.MailId] = id }, request.Context, cancellationToken);
+        // One mail, one event (R15), recorded by whoever's request first sent it: a run acting on a request again
+        // (taken over by staff after a run had already mailed it, so still pending) finds the mail already queued and
+        // records nothing more.
+        await licenses.RecordRequestOnceAsync(license.Serial, LicenseEventTypes.TermRequested, new Dictionary<string, string> { [LicenseEventData.MailId] = id }, LicenseEventData.MailId, request.Context, cancellationToken);
     }
 
     /// <summary>

@@ -314,6 +314,55 @@ public sealed class ConsoleLicenseActionTests : IDisposable
     }
 
     [Fact]
+    public async Task R15_a_staff_term_mail_taking_over_an_anonymous_ask_a_run_just_mailed_records_one_event_for_the_one_mail()
+    {
+        // The run mails the anonymous ask; before it marks it done, a staff member takes it over (the row changes, so
+        // marking it done finds it rewritten and leaves it pending); the next run acts on it again.
+        var race = new TakeoverBeforeMarkDone();
+        using var api = App(_azuriteTables, services: s => s.Decorate<ICustomerRequestQueue>((queue, _) => race.Around(queue)));
+        var console = new ConsoleApp(api);
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody())).Status);
+        Assert.Equal(202, (await CustomerRequestTests.RequestTermAsync(api, $$"""{"serial":"{{Serial}}"}""")).Status);
+        var token = TokenOf((await console.SendAsync("GET", $"/console/licenses/{Serial}", headers: As(StaffPrincipal))).Body);
+        race.Before = async () => Assert.Equal(
+            $"/console/licenses/{Serial}?done=term-queued",
+            (await console.SendAsync("POST", $"/console/licenses/{Serial}/term-mail", new Dictionary<string, string> { ["__form"] = token }, As(StaffPrincipal))).Headers.Location.ToString());
+
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+        Assert.True(race.Happened);
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+
+        var mail = Assert.Single(await MailTestKit.UndeliveredAsync(api), m => m.Kind == Smp.Core.Outbox.MailKinds.Term);
+        var requested = Assert.Single(await MailTestKit.EventsAsync(api, Serial, LicenseEventTypes.TermRequested));
+        Assert.Equal(mail.Mail.Id, MailTestKit.Data(requested, LicenseEventData.MailId));
+        Assert.False(requested.TryGetProperty("actorId", out _), "The one mail went out on the anonymous ask, so its event names no staff member.");
+    }
+
+    [Fact]
+    public async Task R15_a_staff_password_link_taking_over_an_anonymous_ask_a_run_just_mailed_records_one_event_for_the_one_mail()
+    {
+        var race = new TakeoverBeforeMarkDone();
+        using var api = App(_azuriteTables, services: s => s.Decorate<ICustomerRequestQueue>((queue, _) => race.Around(queue)));
+        var console = new ConsoleApp(api);
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody())).Status);
+        Assert.Equal(201, (await UpdateApi.PublishAsync(api)).Status);
+        Assert.Equal(202, (await UpdateApi.RequestLinkAsync(api, Serial, "1.96")).Status);
+        var token = TokenOf((await console.SendAsync("GET", $"/console/licenses/{Serial}", headers: As(StaffPrincipal))).Body);
+        race.Before = async () => Assert.Equal(
+            $"/console/licenses/{Serial}?done=password-link-queued",
+            (await console.SendAsync("POST", $"/console/licenses/{Serial}/password-link", new Dictionary<string, string> { ["__form"] = token, ["version"] = "1.96" }, As(StaffPrincipal))).Headers.Location.ToString());
+
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+        Assert.True(race.Happened);
+        await MailTestKit.ProcessCustomerRequestsAsync(api);
+
+        var mail = Assert.Single(await MailTestKit.UndeliveredAsync(api), m => m.Kind == Smp.Core.Outbox.MailKinds.PasswordLink);
+        var requested = Assert.Single(await MailTestKit.EventsAsync(api, Serial, LicenseEventTypes.PasswordLinkRequested));
+        Assert.Equal(mail.Mail.Id, MailTestKit.Data(requested, LicenseEventData.MailId));
+        Assert.False(requested.TryGetProperty("actorId", out _), "The one mail went out on the anonymous ask, so its event names no staff member.");
+    }
+
+    [Fact]
     public async Task Section8_R13_a_password_link_for_an_update_that_was_never_released_shows_the_form_again_naming_version()
     {
         await ActivateAsync();
@@ -352,5 +401,49 @@ public sealed class ConsoleLicenseActionTests : IDisposable
         var conflict = await PostAsync("/console/activations", ActivationForm(name: "Someone Else"), token, StaffPrincipal);
         Assert.Equal(409, conflict.Status);
         Assert.Contains("serial: ", conflict.Body, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs <see cref="Before"/> once, just before a run marks a request done: a staff takeover in between.</summary>
+    private sealed class TakeoverBeforeMarkDone
+    {
+        public Func<Task>? Before { get; set; }
+
+        public bool Happened { get; private set; }
+
+        public ICustomerRequestQueue Around(ICustomerRequestQueue inner) => new Queue(this, inner);
+
+        private sealed class Queue(TakeoverBeforeMarkDone race, ICustomerRequestQueue inner) : ICustomerRequestQueue
+        {
+            public Task<bool> RecordAsync(CustomerRequest request, CancellationToken cancellationToken) => inner.RecordAsync(request, cancellationToken);
+
+            public Task<bool> RecordFromStaffAsync(CustomerRequest request, CancellationToken cancellationToken) => inner.RecordFromStaffAsync(request, cancellationToken);
+
+            public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, CancellationToken cancellationToken) => inner.ListPendingAsync(now, max, cancellationToken);
+
+            public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, CancellationToken cancellationToken) =>
+                inner.ListPendingAsync(now, max, onUnreadable, cancellationToken);
+
+            public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, Action<PendingBacklog> onBacklog, CancellationToken cancellationToken) =>
+                inner.ListPendingAsync(now, max, onUnreadable, onBacklog, cancellationToken);
+
+            public async Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken)
+            {
+                if (race.Before is { } before && !race.Happened)
+                {
+                    race.Happened = true;
+                    await before();
+                }
+
+                await inner.MarkDoneAsync(pending, cancellationToken);
+            }
+
+            public Task RecordFailureAsync(PendingCustomerRequest pending, NodaTime.Instant? retryAt, CancellationToken cancellationToken) => inner.RecordFailureAsync(pending, retryAt, cancellationToken);
+
+            public Task<int> PurgeBeforeAsync(NodaTime.LocalDate day, CancellationToken cancellationToken) => inner.PurgeBeforeAsync(day, cancellationToken);
+
+            public Task<int> PurgeBeforeAsync(NodaTime.LocalDate day, NodaTime.LocalDate quotesFrom, CancellationToken cancellationToken) => inner.PurgeBeforeAsync(day, quotesFrom, cancellationToken);
+
+            public Task<IReadOnlyList<CustomerRequest>> ListQuoteRequestsAsync(NodaTime.LocalDate from, NodaTime.LocalDate to, CancellationToken cancellationToken) => inner.ListQuoteRequestsAsync(from, to, cancellationToken);
+        }
     }
 }

@@ -25,7 +25,7 @@ public static partial class ConsoleTestKit
     public static Dictionary<string, string?> AuthOn() => new() { [StaffIdentity.AuthEnabledSetting] = "True" };
 
     /// <summary>The app with authentication on and a mail transport a test can make fail.</summary>
-    public static ApiHarness App(string tables, FailingTransport? transport = null, IDictionary<string, string?>? settings = null)
+    public static ApiHarness App(string tables, FailingTransport? transport = null, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var all = AuthOn();
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
@@ -33,7 +33,15 @@ public static partial class ConsoleTestKit
             all[key] = value;
         }
 
-        return new ApiHarness(tables, Now, all, transport is null ? null : services => services.Decorate<IMailTransport>((pickup, _) => transport.Around(pickup)));
+        return new ApiHarness(tables, Now, all, collection =>
+        {
+            if (transport is not null)
+            {
+                collection.Decorate<IMailTransport>((pickup, _) => transport.Around(pickup));
+            }
+
+            services?.Invoke(collection);
+        });
     }
 
     public static Dictionary<string, string> As(string principal, string? origin = null)
