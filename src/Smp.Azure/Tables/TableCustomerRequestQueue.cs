@@ -79,15 +79,19 @@ public sealed class TableCustomerRequestQueue : ICustomerRequestQueue
                 if (existing.GetString("Status") == Pending)
                 {
                     // Not acted on yet: the staff's now, with the same mail ids, so a run acting on it meanwhile
-                    // (under the ETag this write changes) sends no second copy; its limits no longer hold it back.
-                    var takeover = new TableEntity(partition, rowKey)
+                    // (under the ETag this write changes) sends no second copy; its limits no longer hold it back,
+                    // and neither do the anonymous ask's failed attempts: the staff's request starts with its own.
+                    var takeover = new TableEntity(existing)
                     {
                         ["Actor"] = staff.Actor,
                         ["CorrelationId"] = staff.CorrelationId,
                         ["ActorId"] = staff.ActorId,
                         ["FromStaff"] = true,
                     };
-                    await table.UpdateEntityAsync(takeover, existing.ETag, TableUpdateMode.Merge, cancellationToken);
+                    takeover.Remove("FailedAttempts");
+                    takeover.Remove("NextAttemptAt");
+                    takeover.Remove("odata.etag");
+                    await table.UpdateEntityAsync(takeover, existing.ETag, TableUpdateMode.Replace, cancellationToken);
                 }
                 else
                 {

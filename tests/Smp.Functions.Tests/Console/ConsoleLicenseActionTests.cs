@@ -314,50 +314,53 @@ public sealed class ConsoleLicenseActionTests : IDisposable
     }
 
     [Fact]
-    public async Task R15_a_staff_term_mail_taking_over_an_anonymous_ask_a_run_just_mailed_records_one_event_for_the_one_mail()
-    {
-        // The run mails the anonymous ask; before it marks it done, a staff member takes it over (the row changes, so
-        // marking it done finds it rewritten and leaves it pending); the next run acts on it again.
-        var race = new TakeoverBeforeMarkDone();
-        using var api = App(_azuriteTables, services: s => s.Decorate<ICustomerRequestQueue>((queue, _) => race.Around(queue)));
-        var console = new ConsoleApp(api);
-        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody())).Status);
-        Assert.Equal(202, (await CustomerRequestTests.RequestTermAsync(api, $$"""{"serial":"{{Serial}}"}""")).Status);
-        var token = TokenOf((await console.SendAsync("GET", $"/console/licenses/{Serial}", headers: As(StaffPrincipal))).Body);
-        race.Before = async () => Assert.Equal(
-            $"/console/licenses/{Serial}?done=term-queued",
-            (await console.SendAsync("POST", $"/console/licenses/{Serial}/term-mail", new Dictionary<string, string> { ["__form"] = token }, As(StaffPrincipal))).Headers.Location.ToString());
-
-        await MailTestKit.ProcessCustomerRequestsAsync(api);
-        Assert.True(race.Happened);
-        await MailTestKit.ProcessCustomerRequestsAsync(api);
-
-        var mail = Assert.Single(await MailTestKit.UndeliveredAsync(api), m => m.Kind == Smp.Core.Outbox.MailKinds.Term);
-        var requested = Assert.Single(await MailTestKit.EventsAsync(api, Serial, LicenseEventTypes.TermRequested));
-        Assert.Equal(mail.Mail.Id, MailTestKit.Data(requested, LicenseEventData.MailId));
-        Assert.False(requested.TryGetProperty("actorId", out _), "The one mail went out on the anonymous ask, so its event names no staff member.");
-    }
+    public Task R15_a_staff_term_mail_taking_over_an_anonymous_ask_a_run_just_mailed_records_one_event_for_the_one_mail() =>
+        TakeoverAfterARunMailedAsync(
+            ask: api => CustomerRequestTests.RequestTermAsync(api, $$"""{"serial":"{{Serial}}"}"""),
+            action: "term-mail",
+            fields: [],
+            done: "term-queued",
+            mailKind: Smp.Core.Outbox.MailKinds.Term,
+            eventType: LicenseEventTypes.TermRequested);
 
     [Fact]
-    public async Task R15_a_staff_password_link_taking_over_an_anonymous_ask_a_run_just_mailed_records_one_event_for_the_one_mail()
+    public Task R15_a_staff_password_link_taking_over_an_anonymous_ask_a_run_just_mailed_records_one_event_for_the_one_mail() =>
+        TakeoverAfterARunMailedAsync(
+            ask: async api =>
+            {
+                Assert.Equal(201, (await UpdateApi.PublishAsync(api)).Status);
+                return await UpdateApi.RequestLinkAsync(api, Serial, "1.96");
+            },
+            action: "password-link",
+            fields: new() { ["version"] = "1.96" },
+            done: "password-link-queued",
+            mailKind: Smp.Core.Outbox.MailKinds.PasswordLink,
+            eventType: LicenseEventTypes.PasswordLinkRequested);
+
+    /// <summary>
+    /// The run mails the anonymous ask; before it marks it done, a staff member takes it over (the row changes, so
+    /// marking it done finds it rewritten and leaves it pending); the next run acts on it again. One mail, one event.
+    /// </summary>
+    private async Task TakeoverAfterARunMailedAsync(
+        Func<ApiHarness, Task<ApiResponse>> ask, string action, Dictionary<string, string> fields, string done, string mailKind, string eventType)
     {
         var race = new TakeoverBeforeMarkDone();
         using var api = App(_azuriteTables, services: s => s.Decorate<ICustomerRequestQueue>((queue, _) => race.Around(queue)));
         var console = new ConsoleApp(api);
         Assert.Equal(201, (await ActivationApiTests.ActivateAsync(api, ActivationApiTests.ActivationBody())).Status);
-        Assert.Equal(201, (await UpdateApi.PublishAsync(api)).Status);
-        Assert.Equal(202, (await UpdateApi.RequestLinkAsync(api, Serial, "1.96")).Status);
+        Assert.Equal(202, (await ask(api)).Status);
         var token = TokenOf((await console.SendAsync("GET", $"/console/licenses/{Serial}", headers: As(StaffPrincipal))).Body);
+        fields["__form"] = token;
         race.Before = async () => Assert.Equal(
-            $"/console/licenses/{Serial}?done=password-link-queued",
-            (await console.SendAsync("POST", $"/console/licenses/{Serial}/password-link", new Dictionary<string, string> { ["__form"] = token, ["version"] = "1.96" }, As(StaffPrincipal))).Headers.Location.ToString());
+            $"/console/licenses/{Serial}?done={done}",
+            (await console.SendAsync("POST", $"/console/licenses/{Serial}/{action}", fields, As(StaffPrincipal))).Headers.Location.ToString());
 
         await MailTestKit.ProcessCustomerRequestsAsync(api);
         Assert.True(race.Happened);
         await MailTestKit.ProcessCustomerRequestsAsync(api);
 
-        var mail = Assert.Single(await MailTestKit.UndeliveredAsync(api), m => m.Kind == Smp.Core.Outbox.MailKinds.PasswordLink);
-        var requested = Assert.Single(await MailTestKit.EventsAsync(api, Serial, LicenseEventTypes.PasswordLinkRequested));
+        var mail = Assert.Single(await MailTestKit.UndeliveredAsync(api), m => m.Kind == mailKind);
+        var requested = Assert.Single(await MailTestKit.EventsAsync(api, Serial, eventType));
         Assert.Equal(mail.Mail.Id, MailTestKit.Data(requested, LicenseEventData.MailId));
         Assert.False(requested.TryGetProperty("actorId", out _), "The one mail went out on the anonymous ask, so its event names no staff member.");
     }
