@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Smp.Benchmarks.Bill;
+using Smp.Benchmarks.Digest;
 using Smp.Benchmarks.Dispatch;
 using Smp.Benchmarks.Import;
 using Smp.Benchmarks.Infrastructure;
@@ -11,13 +13,13 @@ using Smp.Benchmarks.Search;
 namespace Smp.Benchmarks;
 
 /// <summary>
-/// dotnet run -c Release --project tests/Smp.Benchmarks -- all|scan|ingest|dispatch|search|import [options]
+/// dotnet run -c Release --project tests/Smp.Benchmarks -- all|scan|ingest|dispatch|search|import|digest|bill [options]
 /// Prints the results as Markdown on standard output; progress goes to standard error.
 /// </summary>
 internal static class Program
 {
     private const string Usage = """
-        Usage: dotnet run -c Release --project tests/Smp.Benchmarks -- <all|scan|ingest|dispatch|search|import> [options]
+        Usage: dotnet run -c Release --project tests/Smp.Benchmarks -- <all|scan|ingest|dispatch|search|import|digest|bill> [options]
 
           all        the benchmarks below, in this order
           scan       reminder scan: time and entities read with 100 reminders due, at growing numbers stored
@@ -25,7 +27,12 @@ internal static class Program
           dispatch   mail dispatch: throughput, the per-minute cap, and 429 handling against a local ACS stand-in
           search     staff search: storage requests and reads per search at 1,000 and 10,000 licenses stored
           import     CSV import of 20,000 new licenses (--quick: 2,000): rows/s and storage requests per row
-                     through the import job, next to the bare store operations the same rows need
+                     through the import job, next to bare Table requests writing the same rows
+                     (--reps, at most 3 repetitions)
+          digest     the weekly renewals digest: storage requests and reads at 1,000 and 10,000 licenses stored
+                     with the same 50 licenses listed
+          bill       what a month costs at 1,000, 10,000 and 100,000 licenses, from storage requests per
+                     operation measured here and by the dispatch and digest benchmarks (run with them)
 
         Options:
           --reps N            repetitions per measurement (default 5)
@@ -87,7 +94,9 @@ internal static class Program
             report.AppendLine("## Activation ingest").AppendLine().Append(text).AppendLine(Took(section, string.Empty));
         }
 
-        if (options.Runs("dispatch"))
+        DispatchCosts? dispatchCosts = null;
+        double? digestRequests = null;
+        if (options.Runs("dispatch") || options.Command == "bill")
         {
             var section = Stopwatch.StartNew();
             var dispatch = new DispatchBenchmark(
@@ -99,9 +108,11 @@ internal static class Program
                     [
                         new Throttling(QuotaPerMinute: 20, RandomRate: 0, RandomRetryAfter: TimeSpan.Zero, Seed: 0),
                         new Throttling(QuotaPerMinute: 20, RandomRate: 0.05, RandomRetryAfter: TimeSpan.FromSeconds(90), Seed: 0),
-                    ]),
+                    ],
+                    options.Quick ? [300, 1000] : [300, 10_000]),
                 progress);
             var text = await dispatch.RunAsync(cancel.Token);
+            dispatchCosts = dispatch.Costs;
             report.AppendLine("## Mail dispatch").AppendLine().Append(text).AppendLine(Took(section, string.Empty));
         }
 
@@ -116,9 +127,26 @@ internal static class Program
         if (options.Runs("import"))
         {
             var section = Stopwatch.StartNew();
-            var import = new ImportBenchmark(options.Quick ? 2_000 : 20_000, options.Quick ? 1 : 3, progress);
+            var import = new ImportBenchmark(options.Quick ? 2_000 : 20_000, options.Quick ? 1 : Math.Min(options.Repetitions, 3), progress);
             var text = await import.RunAsync(cancel.Token);
             report.AppendLine("## CSV import").AppendLine().Append(text).AppendLine(Took(section, string.Empty));
+        }
+
+        if (options.Runs("digest") || options.Command == "bill")
+        {
+            var section = Stopwatch.StartNew();
+            var digest = new DigestBenchmark(new DigestSettings(options.Quick ? [200, 1000] : [1000, 10_000], 50, options.Repetitions, 32), progress);
+            var text = await digest.RunAsync(cancel.Token);
+            digestRequests = digest.RequestsPerRun;
+            report.AppendLine("## Weekly digest").AppendLine().Append(text).AppendLine(Took(section, ", seeding included"));
+        }
+
+        if (options.Runs("bill"))
+        {
+            var section = Stopwatch.StartNew();
+            var (activation, renewal, perDue, idle) = await new MonthlyBill(progress).MeasureAsync(cancel.Token);
+            var costs = new OperationCosts(activation, renewal, perDue, idle, dispatchCosts!.RequestsPerMailSent, dispatchCosts.RequestsPerEmptyRun, digestRequests ?? 0);
+            report.AppendLine("## The monthly bill").AppendLine().Append(MonthlyBill.Report(costs, started)).AppendLine(Took(section, string.Empty));
         }
 
         report.AppendLine(string.Create(CultureInfo.InvariantCulture,
@@ -147,7 +175,7 @@ internal static class Program
         bool Quick,
         bool SeedThroughStore)
     {
-        private static readonly string[] Commands = ["all", "scan", "ingest", "dispatch", "search", "import"];
+        private static readonly string[] Commands = ["all", "scan", "ingest", "dispatch", "search", "import", "digest", "bill"];
 
         public bool Runs(string benchmark) => Command == "all" || Command == benchmark;
 

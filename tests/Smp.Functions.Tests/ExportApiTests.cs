@@ -92,7 +92,7 @@ public sealed class ExportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
         }
 
         var table = api.Services.GetRequiredService<TableServiceClient>().GetTableClient(api.TablePrefix + "licenses");
-        var row = (await table.GetEntityAsync<TableEntity>("VT-E2", "license")).Value;
+        var row = (await table.GetEntityAsync<TableEntity>("VT-E2", "license|VT-E2")).Value;
         row["License"] = "{\"serial\": \"VT-E";
         await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace);
 

@@ -233,7 +233,7 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
 
             // The middle license's record is no longer JSON (damaged by hand or by a bad tool).
             var table = before.Services.GetRequiredService<TableServiceClient>().GetTableClient(prefix + "licenses");
-            var row = (await table.GetEntityAsync<TableEntity>(Corrupt, "license")).Value;
+            var row = (await table.GetEntityAsync<TableEntity>(Corrupt, "license|" + Corrupt)).Value;
             original = row.GetString("License");
             row["License"] = "{\"serial\": \"VT-75";
             await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace);
@@ -269,7 +269,7 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
 
         // Once the record is corrected, the next scan gives it its rows for the new offsets and its reminder goes out.
         var licensesTable = after.Services.GetRequiredService<TableServiceClient>().GetTableClient(prefix + "licenses");
-        var damaged = (await licensesTable.GetEntityAsync<TableEntity>(Corrupt, "license")).Value;
+        var damaged = (await licensesTable.GetEntityAsync<TableEntity>(Corrupt, "license|" + Corrupt)).Value;
         damaged["License"] = original;
         await licensesTable.UpdateEntityAsync(damaged, damaged.ETag, TableUpdateMode.Replace);
         failed.Clear();
@@ -664,7 +664,7 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
             foreach (var row in rows)
             {
                 if (row.TryGetProperty("PartitionKey", out var partition) && partition.GetString() is { } key && !key.StartsWith('~')
-                    && row.TryGetProperty("RowKey", out var rowKey) && rowKey.GetString() == "license")
+                    && row.TryGetProperty("RowKey", out var rowKey) && rowKey.GetString() == "license|" + key)
                 {
                     read.Enqueue(key);
                 }

@@ -142,7 +142,7 @@ public sealed class UnmailableRecordTests(AzuriteFixture azurite) : IDisposable
     private async Task SetStoredNameAsync(string serial, string name)
     {
         var table = _api.Services.GetRequiredService<TableServiceClient>().GetTableClient(_api.TablePrefix + "licenses");
-        var row = (await table.GetEntityAsync<TableEntity>(serial, "license")).Value;
+        var row = (await table.GetEntityAsync<TableEntity>(serial, "license|" + serial)).Value;
         var document = System.Text.Json.Nodes.JsonNode.Parse(row.GetString("License")!)!;
         Assert.True(SetCustomerName(document, name), "No customer name in the stored record.");
         row["License"] = document.ToJsonString();

@@ -7,17 +7,42 @@ using Smp.Core.Plans;
 namespace Smp.Azure.Tables;
 
 /// <summary>
-/// The rows of the licenses table. Each license is one partition (the encoded serial) holding the
-/// summary row <c>license</c> and one row <c>event-{version:D19}</c> per event, so a change and its
+/// The rows of the licenses table. Each license is one partition (the encoded serial, SERIAL below) holding the
+/// summary row <c>license|SERIAL</c> and one row <c>event|SERIAL|{version:D19}</c> per event, so a change and its
 /// event commit in one entity group transaction.
 /// </summary>
+/// <remarks>
+/// Every row key names its serial, so no two rows of the table share a row key. Table Storage serves a point read
+/// from (partition key, row key) either way; the emulator (Azurite) finds a row by its row key first and then tests
+/// every row that shares it, so the first layout, in which every summary had the row key <c>license</c> and every
+/// license's first event <c>event-0000000000000000001</c>, made each insert and point read cost time in proportion to
+/// the licenses stored. Rows of that layout (<see cref="LegacySummaryRowKey"/>, <see cref="LegacyEventRowKey"/>) are
+/// still read until <see cref="LicenseLayoutMigration"/> has moved them.
+/// </remarks>
 internal static class LicenseEntities
 {
-    public const string SummaryRowKey = "license";
-    public const string EventRowKeyPrefix = "event-";
+    /// <summary>Summary row keys are <c>license|SERIAL</c>; the first layout's was <c>license</c> alone.</summary>
+    private const string SummaryRowKeyPrefix = "license|";
 
-    /// <summary>Sorts just after every <see cref="EventRowKeyPrefix"/> row key ('.' follows '-').</summary>
-    public const string EventRowKeyEnd = "event.";
+    /// <summary>The summary row key of the first layout, shared by every license.</summary>
+    public const string LegacySummaryRowKey = "license";
+
+    /// <summary>Inclusive lower bound of every summary row key, both layouts ("license" sorts before "license|...").</summary>
+    public const string SummaryRowKeyLower = LegacySummaryRowKey;
+
+    /// <summary>Exclusive upper bound of every summary row key ('}' sorts just after '|').</summary>
+    public const string SummaryRowKeyUpper = "license}";
+
+    private const string EventRowKeyPrefix = "event|";
+
+    /// <summary>Event row keys of the first layout: <c>event-{version:D19}</c>.</summary>
+    public const string LegacyEventRowKeyPrefix = "event-";
+
+    /// <summary>Inclusive lower bound of every event row key of a partition, both layouts ('-' sorts before '|').</summary>
+    public const string EventRowKeyLower = LegacyEventRowKeyPrefix;
+
+    /// <summary>Exclusive upper bound of every event row key of a partition, both layouts ('}' sorts just after '|').</summary>
+    public const string EventRowKeyUpper = "event}";
 
     public const string SchemaColumn = "Schema";
     public const string SerialColumn = "Serial";
@@ -41,11 +66,22 @@ internal static class LicenseEntities
 
     public static string PartitionKey(Serial serial) => TableKey.Encode(serial.Value);
 
-    public static string EventRowKey(long version) =>
-        EventRowKeyPrefix + version.ToString("D19", CultureInfo.InvariantCulture);
+    public static string SummaryRowKey(Serial serial) => SummaryRowKeyOf(PartitionKey(serial));
+
+    /// <summary>The summary row key of the license whose partition is <paramref name="partitionKey"/>.</summary>
+    public static string SummaryRowKeyOf(string partitionKey) => SummaryRowKeyPrefix + partitionKey;
+
+    public static string EventRowKey(Serial serial, long version) => EventRowKeyOf(PartitionKey(serial), version);
+
+    /// <summary>The row key of the event of <paramref name="version"/> of the license whose partition is <paramref name="partitionKey"/>.</summary>
+    public static string EventRowKeyOf(string partitionKey, long version) =>
+        EventRowKeyPrefix + partitionKey + "|" + version.ToString("D19", CultureInfo.InvariantCulture);
+
+    public static string LegacyEventRowKey(long version) =>
+        LegacyEventRowKeyPrefix + version.ToString("D19", CultureInfo.InvariantCulture);
 
     public static TableEntity Summary(License license, long version) =>
-        new(PartitionKey(license.Serial), SummaryRowKey)
+        new(PartitionKey(license.Serial), SummaryRowKey(license.Serial))
         {
             [SchemaColumn] = LicenseJsonMapper.CurrentSchema,
             [SerialColumn] = license.Serial.Value,
@@ -76,7 +112,7 @@ internal static class LicenseEntities
     }
 
     private static TableEntity EventColumns(Serial serial, long version, LicenseEvent licenseEvent) =>
-        new(PartitionKey(serial), EventRowKey(version))
+        new(PartitionKey(serial), EventRowKey(serial, version))
         {
             [SchemaColumn] = EventSchema,
             [VersionColumn] = version,

@@ -71,13 +71,14 @@ public sealed partial class TableLicenseStore : ILicenseActivity
 
     /// <summary>Step 1 of a change: its row among the latest events, before the transaction that stores the event.</summary>
     private Task WriteRecentRowAsync(Serial serial, long version, LicenseEvent licenseEvent, CancellationToken cancellationToken) =>
-        indexRows.WriteAsync(
-            new TableEntity(RecentPartition, RecentRowKey(licenseEvent.At, serial, version))
-            {
-                [LicenseEntities.SerialColumn] = serial.Value,
-                [LicenseEntities.VersionColumn] = version,
-            },
-            cancellationToken);
+        indexRows.WriteAsync(RecentRow(serial, version, licenseEvent), cancellationToken);
+
+    private static TableEntity RecentRow(Serial serial, long version, LicenseEvent licenseEvent) =>
+        new(RecentPartition, RecentRowKey(licenseEvent.At, serial, version))
+        {
+            [LicenseEntities.SerialColumn] = serial.Value,
+            [LicenseEntities.VersionColumn] = version,
+        };
 
     /// <summary>The time of the newest of the rows read (the first).</summary>
     private static Instant LatestOf(List<TableEntity> rows) =>
@@ -126,7 +127,12 @@ public sealed partial class TableLicenseStore : ILicenseActivity
             return null;
         }
 
-        var stored = await licenses.GetEntityIfExistsAsync<TableEntity>(LicenseEntities.PartitionKey(serial), LicenseEntities.EventRowKey(version), cancellationToken: cancellationToken);
+        var stored = await licenses.GetEntityIfExistsAsync<TableEntity>(LicenseEntities.PartitionKey(serial), LicenseEntities.EventRowKey(serial, version), cancellationToken: cancellationToken);
+        if (!stored.HasValue && oldLayoutRows)
+        {
+            stored = await licenses.GetEntityIfExistsAsync<TableEntity>(LicenseEntities.PartitionKey(serial), LicenseEntities.LegacyEventRowKey(version), cancellationToken: cancellationToken);
+        }
+
         if (!stored.HasValue)
         {
             // Written ahead of a change still under way, or one that a crash stopped: nothing to show.

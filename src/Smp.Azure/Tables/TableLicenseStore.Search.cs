@@ -72,7 +72,8 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
         }
 
         var after = state.HasValue ? state.Value!.GetString(AfterColumn) ?? string.Empty : string.Empty;
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {LicenseEntities.SummaryRowKey} and PartitionKey gt {after}");
+        var filter = TableClient.CreateQueryFilter(
+            $"RowKey ge {LicenseEntities.SummaryRowKeyLower} and RowKey lt {LicenseEntities.SummaryRowKeyUpper} and PartitionKey gt {after}");
         await foreach (var page in licenses.QueryAsync<TableEntity>(filter, maxPerPage: rebuildPageSize, select: RebuildColumns, cancellationToken: cancellationToken).AsPages(pageSizeHint: rebuildPageSize))
         {
             foreach (var row in page.Values)
@@ -115,7 +116,7 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
             return;
         }
 
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {LicenseEntities.SummaryRowKey}");
+        var filter = TableClient.CreateQueryFilter($"RowKey ge {LicenseEntities.SummaryRowKeyLower} and RowKey lt {LicenseEntities.SummaryRowKeyUpper}");
         await foreach (var page in licenses.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["PartitionKey"], cancellationToken: cancellationToken).AsPages(pageSizeHint: 1))
         {
             if (page.Values.Count > 0)

@@ -109,6 +109,12 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
 
     private volatile OwnerRead? owner;
 
+    /// <summary>
+    /// Whether the licenses table may still hold licenses of its first layout (read at first use): then a license not
+    /// found under its keys is looked for under the old ones and moved (see <see cref="LicenseLayoutMigration"/>).
+    /// </summary>
+    private volatile bool oldLayoutRows;
+
     /// <summary>The offsets that owned the reminder index when it was last read (null: this store's own), and when (<see cref="Environment.TickCount64"/>).</summary>
     private sealed record OwnerRead(ReminderSchedule? Schedule, long ReadAt);
 
@@ -134,6 +140,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             await SeeConfigurationAsync(ct); // Before the index record names these offsets: their configuration is dated first.
             await MarkNewStoreAsync(ct);
             await MarkNewSearchIndexAsync(ct);
+            oldLayoutRows = await LicenseLayoutMigration.MayHoldOldRowsAsync(licenses, ct);
         });
     }
 
@@ -147,7 +154,12 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     {
         await tablesCreated.EnsureAsync(cancellationToken);
         var response = await licenses.GetEntityIfExistsAsync<TableEntity>(
-            LicenseEntities.PartitionKey(serial), LicenseEntities.SummaryRowKey, [LicenseEntities.VersionColumn], cancellationToken);
+            LicenseEntities.PartitionKey(serial), LicenseEntities.SummaryRowKey(serial), [LicenseEntities.VersionColumn], cancellationToken);
+        if (!response.HasValue && oldLayoutRows)
+        {
+            return (await ReadAsync(serial, cancellationToken))?.Version;
+        }
+
         return response.HasValue ? response.Value!.GetInt64(LicenseEntities.VersionColumn) : null;
     }
 
@@ -155,34 +167,68 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     {
         await tablesCreated.EnsureAsync(cancellationToken);
         var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {LicenseEntities.PartitionKey(serial)} and RowKey ge {LicenseEntities.EventRowKeyPrefix} and RowKey lt {LicenseEntities.EventRowKeyEnd}");
-        var events = new List<LicenseEvent>();
+            $"PartitionKey eq {LicenseEntities.PartitionKey(serial)} and RowKey ge {LicenseEntities.EventRowKeyLower} and RowKey lt {LicenseEntities.EventRowKeyUpper}");
+
+        // Both layouts' event rows: while a license moves, one version can be under both keys (the same event).
+        var events = new SortedDictionary<long, LicenseEvent>();
         await foreach (var row in licenses.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {
-            events.Add(LicenseEntities.ToEvent(row));
+            var version = row.GetInt64(LicenseEntities.VersionColumn) ?? throw new InvalidDataException($"Stored row ({row.PartitionKey}, {row.RowKey}) has no {LicenseEntities.VersionColumn}.");
+            events[version] = LicenseEntities.ToEvent(row);
         }
 
-        return events;
+        return [.. events.Values];
     }
 
-    public async Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken)
+    public async Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) =>
+        await AddAsync(license, firstEvent, cancellationToken) is not null;
+
+    /// <summary>
+    /// <see cref="ILicenseStore.AddAsync"/> in one read-free pass: the rows written ahead of a new license (its index
+    /// rows and its row among the latest events) are inserted without reading them first, each read only when its
+    /// insert conflicts (see <see cref="WriteAheadRows.InsertAsync"/>), and the license is answered from the summary
+    /// just written with the ETag of the transaction's answer, not read back.
+    /// </summary>
+    public async Task<StoredLicense?> AddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(license);
         ArgumentNullException.ThrowIfNull(firstEvent);
         await tablesCreated.EnsureAsync(cancellationToken);
+        if (oldLayoutRows
+            && await LicenseLayoutMigration.MigrateAsync(licenses, LicenseEntities.PartitionKey(license.Serial), cleanUp: false, cancellationToken))
+        {
+            return null; // The serial is stored under the first layout's keys (moved now): it exists.
+        }
 
         const long version = 1;
 
         // Build the rows first: a license too large to store must leave no index row behind.
+        var summary = LicenseEntities.Summary(license, version);
         TableTransactionAction[] actions =
         [
-            new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Summary(license, version)),
+            new TableTransactionAction(TableTransactionActionType.Add, summary),
             new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(license.Serial, version, firstEvent)),
         ];
         var ownerSchedule = await OwnerScheduleAsync(cancellationToken);
-        await WriteIndexRowsAsync(license.Serial, KeysFor(license, ownerSchedule), version, cancellationToken);
-        await WriteRecentRowAsync(license.Serial, version, firstEvent, cancellationToken);
-        return await TrySubmitAsync(actions, cancellationToken);
+        foreach (var key in KeysFor(license, ownerSchedule))
+        {
+            await indexRows.InsertAsync(LicenseEntities.IndexRow(key, license.Serial, version), cancellationToken);
+        }
+
+        await indexRows.InsertAsync(RecentRow(license.Serial, version, firstEvent), cancellationToken);
+        if (await TryCommitAsync(actions, cancellationToken) is not { } answers)
+        {
+            return null;
+        }
+
+        if (answers.Count == 0 || answers[0].Headers.ETag is not { } etag)
+        {
+            // An answer without the summary's ETag (not what Table Storage sends): read the license instead.
+            return await ReadAsync(license.Serial, cancellationToken);
+        }
+
+        summary.ETag = etag;
+        return LicenseEntities.ToStoredLicense(summary);
     }
 
     public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
@@ -338,7 +384,8 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         pageSize = Math.Clamp(pageSize, 1, 1000);
         await tablesCreated.EnsureAsync(cancellationToken);
         var from = after is { } serial ? LicenseEntities.PartitionKey(serial) : string.Empty;
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {LicenseEntities.SummaryRowKey} and PartitionKey gt {from}");
+        var filter = TableClient.CreateQueryFilter(
+            $"RowKey ge {LicenseEntities.SummaryRowKeyLower} and RowKey lt {LicenseEntities.SummaryRowKeyUpper} and PartitionKey gt {from}");
         await foreach (var page in licenses.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, cancellationToken: cancellationToken).AsPages(pageSizeHint: pageSize))
         {
             foreach (var row in page.Values)
@@ -456,7 +503,8 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         var wanted = OffsetsText(reminders);
         var after = state.GetString(AfterColumn) ?? string.Empty;
         var skipped = SkippedOf(state);
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {LicenseEntities.SummaryRowKey} and PartitionKey gt {after}");
+        var filter = TableClient.CreateQueryFilter(
+            $"RowKey ge {LicenseEntities.SummaryRowKeyLower} and RowKey lt {LicenseEntities.SummaryRowKeyUpper} and PartitionKey gt {after}");
         var done = after;
         string? resumeAfter = null; // Set at the first license whose storage failed: where the next rebuild resumes.
         await foreach (var page in licenses.QueryAsync<TableEntity>(filter, maxPerPage: rebuildPageSize, select: RebuildColumns, cancellationToken: cancellationToken).AsPages(pageSizeHint: rebuildPageSize))
@@ -774,7 +822,12 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         {
             try
             {
-                var row = await licenses.GetEntityIfExistsAsync<TableEntity>(partition, LicenseEntities.SummaryRowKey, RebuildColumns, cancellationToken);
+                var row = await licenses.GetEntityIfExistsAsync<TableEntity>(partition, LicenseEntities.SummaryRowKeyOf(partition), RebuildColumns, cancellationToken);
+                if (!row.HasValue && oldLayoutRows)
+                {
+                    row = await licenses.GetEntityIfExistsAsync<TableEntity>(partition, LicenseEntities.LegacySummaryRowKey, RebuildColumns, cancellationToken);
+                }
+
                 if (row.HasValue)
                 {
                     await WriteReminderRowsAsync(row.Value!, cancellationToken);
@@ -837,7 +890,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             return;
         }
 
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {LicenseEntities.SummaryRowKey}");
+        var filter = TableClient.CreateQueryFilter($"RowKey ge {LicenseEntities.SummaryRowKeyLower} and RowKey lt {LicenseEntities.SummaryRowKeyUpper}");
         var pages = licenses.QueryAsync<TableEntity>(filter, maxPerPage: 1, select: ["PartitionKey"], cancellationToken: cancellationToken).AsPages(pageSizeHint: 1);
         await foreach (var page in pages)
         {
@@ -867,22 +920,39 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     private async Task<StoredLicense?> ReadAsync(Serial serial, CancellationToken cancellationToken)
     {
         var response = await licenses.GetEntityIfExistsAsync<TableEntity>(
-            LicenseEntities.PartitionKey(serial), LicenseEntities.SummaryRowKey, cancellationToken: cancellationToken);
+            LicenseEntities.PartitionKey(serial), LicenseEntities.SummaryRowKey(serial), cancellationToken: cancellationToken);
+        if (!response.HasValue && oldLayoutRows
+            && await LicenseLayoutMigration.MigrateAsync(licenses, LicenseEntities.PartitionKey(serial), cleanUp: false, cancellationToken))
+        {
+            // Found under the first layout's keys and moved now: every write starts from the current layout.
+            response = await licenses.GetEntityIfExistsAsync<TableEntity>(
+                LicenseEntities.PartitionKey(serial), LicenseEntities.SummaryRowKey(serial), cancellationToken: cancellationToken);
+        }
+
         return response.HasValue ? LicenseEntities.ToStoredLicense(response.Value!) : null;
     }
 
-    private async Task<bool> TrySubmitAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken)
+    private async Task<bool> TrySubmitAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken) =>
+        await TryCommitAsync(actions, cancellationToken) is not null;
+
+    /// <summary>The answers to the transaction's operations, in their order; null when it was refused (nothing written).</summary>
+    private async Task<IReadOnlyList<Response>?> TryCommitAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken)
     {
         try
         {
-            await licenses.SubmitTransactionAsync(actions, cancellationToken);
-            return true;
+            return (await licenses.SubmitTransactionAsync(actions, cancellationToken)).Value;
         }
         catch (RequestFailedException e) when (IsConflict(e))
         {
             // 409: the summary or this version's event row exists (another writer got there first);
             // 412: the summary changed since it was read. Either way nothing of this batch was written.
-            return false;
+            return null;
+        }
+        catch (RequestFailedException e) when (e.Status == 404 && oldLayoutRows)
+        {
+            // The summary was read under the first layout's keys (a listing): move it; the caller reads it again.
+            await LicenseLayoutMigration.MigrateAsync(licenses, actions[0].Entity.PartitionKey, cleanUp: false, cancellationToken);
+            return null;
         }
     }
 

@@ -17,15 +17,16 @@ namespace Smp.Azure.Tables;
 /// </summary>
 /// <remarks>
 /// Rows: <c>msg|ID</c> (the message and its delivery state, with a <c>Version</c> that grows on each update),
-/// <c>pending|ID</c> (with the time the message is due and its <see cref="MailLane"/>), <c>failed|ID</c> and <c>superseded|ID</c> (markers, so the dispatcher and staff read the few
-/// messages that need them, not every message ever sent), and <c>claim|KEY</c> (which message holds a claim, forever). A state
-/// change writes the markers the new state needs first, then the message under its ETag (a single operation,
-/// which Azurite checks too), then removes markers the new state no longer needs. Each marker records the
-/// message version it was written for; readers treat a marker as stale only when the message's version has
-/// reached it and its state disagrees, so a crash between steps loses no message and a late clean-up never
-/// removes a marker a newer state needs. Markers follow the protocol of the license index (<see cref="WriteAheadRows"/>): a
-/// marker's version is never lowered, so a writer that read an older message (and will lose) cannot overwrite a newer
-/// state's marker; of two markers of one version the one due earlier stays. A message that becomes sent gets <c>purge|TICKS|ID</c> (TICKS: when it was
+/// <c>due|LANE|TICKS|ID</c> (a pending or sending message's marker, keyed by its <see cref="MailLane"/> and the time it is due,
+/// so a dispatch run queries only what is due now, earliest first, and only as many as it may send), <c>failed|ID</c> and
+/// <c>superseded|ID</c> (so staff read the few messages that need them, not every message ever sent), and <c>claim|KEY</c>
+/// (which message holds a claim, forever). A state change is one entity group transaction: the message under its ETag,
+/// the markers the new state needs, and the removal of those only the state read needed (its due marker when the due
+/// time moves, its failed marker when it leaves the failed state). So a crash leaves no marker behind and a writer that
+/// loses the race writes nothing. Each marker records the message version it was written for; a reader removes a
+/// marker as stale once the message has reached that version and no longer needs it (older code wrote markers ahead of
+/// the message, see <see cref="WriteAheadRows"/>, and a pending marker under <c>pending|ID</c>, which the listing moves
+/// to a due marker). A message that becomes sent gets <c>purge|TICKS|ID</c> (TICKS: when it was
 /// queued) in the same transaction as its new state, so the row exists exactly while a sent message keeps its body;
 /// the purge reads only the rows older than the retention and clears each body and removes its row in one
 /// transaction again, so an interrupted purge is finished by the next run.
@@ -34,7 +35,10 @@ public sealed class TableMailOutbox : IMailOutbox
 {
     public const string Partition = "mail";
     private const string MessagePrefix = "msg|";
-    private const string PendingPrefix = "pending|";
+    private const string DuePrefix = "due|";
+
+    /// <summary>The pending markers' layout before due markers: one row per message, not sorted by time (read once, and moved).</summary>
+    private const string LegacyPendingPrefix = "pending|";
     private const string FailedPrefix = "failed|";
     private const string SupersededPrefix = "superseded|";
     private const string ClaimPrefix = "claim|";
@@ -86,7 +90,7 @@ public sealed class TableMailOutbox : IMailOutbox
             var actions = new List<TableTransactionAction>
             {
                 new(TableTransactionActionType.Add, MessageEntity(message, version: 1)),
-                new(TableTransactionActionType.Add, Marker(PendingPrefix, message.Id, version: 1, message.NextAttemptAt, MailLanes.Of(kind))),
+                new(TableTransactionActionType.Add, DueMarker(MailLanes.Of(kind), message.Id, version: 1, message.NextAttemptAt)),
             };
             actions.AddRange(claims.Distinct().Select(c => new TableTransactionAction(TableTransactionActionType.Add, ClaimEntity(c, message.Id))));
             try
@@ -152,29 +156,117 @@ public sealed class TableMailOutbox : IMailOutbox
     private async Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane? lane, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        await created.EnsureAsync(cancellationToken);
+        await MoveLegacyMarkersAsync(cancellationToken);
         var due = new List<StoredOutboxMessage>();
-        // Markers carry the time their message is due and its lane, so only messages of the lane due now are read,
-        // earliest first, until `max` are found: a run's cost follows what it may send, not the backlog. A marker
-        // written before markers carried the lane is read for either lane; its message's kind decides.
-        var dueMarkers = ResolveMarkersAsync(
-            PendingPrefix,
-            IsPendingState,
-            m => (m.GetDateTimeOffset("At") ?? DateTimeOffset.MinValue) <= now.ToDateTimeOffset()
-                && (lane is null || m.GetString("Lane") is not { } markerLane || markerLane == lane.Value.ToString()),
-            cancellationToken);
-        await foreach (var message in dueMarkers)
+        MailLane[] lanes = lane is { } one ? [one] : Enum.GetValues<MailLane>();
+        foreach (var l in lanes)
         {
-            if (message.Message.NextAttemptAt <= now && (lane is null || MailLanes.Of(message.Message.Kind) == lane))
+            due.AddRange(await ListDueInLaneAsync(now, max, l, cancellationToken));
+        }
+
+        return [.. due.OrderBy(m => m.Message.NextAttemptAt).ThenBy(m => m.Message.CreatedAt).Take(max)];
+    }
+
+    /// <summary>
+    /// Due markers sort by lane, then by the time their message is due, so a run queries the range of its lane up to now,
+    /// a page of at most <paramref name="max"/>, and reads the messages those markers name until <paramref name="max"/>
+    /// are found: a run's reads follow what it may send, not the backlog. Stale markers met on the way are removed.
+    /// </summary>
+    private async Task<IReadOnlyList<StoredOutboxMessage>> ListDueInLaneAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken)
+    {
+        var first = DueLanePrefix(lane);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {first} and RowKey lt {DueKeyBound(lane, now)}");
+        var due = new List<StoredOutboxMessage>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var page in table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), cancellationToken: cancellationToken).AsPages())
+        {
+            foreach (var marker in page.Values)
             {
-                due.Add(message);
-                if (due.Count >= max)
+                var id = marker.RowKey[(marker.RowKey.LastIndexOf('|') + 1)..];
+                if (!seen.Add(id) || !(await TryReadAsync(id, cancellationToken)).Readable(out var message) || message is null)
                 {
-                    break;
+                    continue; // An unreadable message is left in place, with its marker, for staff.
+                }
+
+                if (IsPendingState(message.Message.Status) && message.Message.NextAttemptAt <= now)
+                {
+                    due.Add(message);
+                    if (due.Count >= max)
+                    {
+                        return due;
+                    }
+
+                    continue;
+                }
+
+                // Stale once the message has reached the marker's version and is no longer due at the marker's place
+                // (a newer state, or a writer of the same version that lost); a newer writer may still be committing.
+                var messageVersion = Token.Parse(message.ConcurrencyToken).Version;
+                if (messageVersion >= WriteAheadRows.VersionOf(marker)
+                    && (!IsPendingState(message.Message.Status) || !string.Equals(DueKey(message.Message), marker.RowKey, StringComparison.Ordinal)))
+                {
+                    await markerRows.RemoveStaleAsync(marker, cancellationToken);
                 }
             }
         }
 
-        return [.. due.OrderBy(m => m.Message.NextAttemptAt).ThenBy(m => m.Message.CreatedAt).Take(max)];
+        return due;
+    }
+
+    /// <summary>
+    /// Markers of the layout before due markers (<c>pending|ID</c>, unsorted) become due markers: for each, the message
+    /// is read; a pending or sending message gets the due marker of its state, a marker of a version the message has not
+    /// reached yet (a writer still committing) is kept as a due marker of that version and time, and the old marker is
+    /// removed. Once none are left (after the first run over an outbox written by older code), this is one query
+    /// returning nothing.
+    /// </summary>
+    private async Task MoveLegacyMarkersAsync(CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey ge {LegacyPendingPrefix} and RowKey lt {LegacyPendingPrefix[..^1] + "}"}");
+        var legacy = new List<TableEntity>();
+        await foreach (var marker in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            legacy.Add(marker);
+        }
+
+        foreach (var marker in legacy)
+        {
+            var id = marker.RowKey[LegacyPendingPrefix.Length..];
+            if (!(await TryReadAsync(id, cancellationToken)).Readable(out var message) || message is null)
+            {
+                continue; // Left as it is: nothing tells its lane.
+            }
+
+            var lane = MailLanes.Of(message.Message.Kind);
+            var messageVersion = Token.Parse(message.ConcurrencyToken).Version;
+            var markerVersion = WriteAheadRows.VersionOf(marker);
+            if (IsPendingState(message.Message.Status))
+            {
+                await WriteDueMarkerAsync(DueMarker(lane, id, messageVersion, message.Message.NextAttemptAt), cancellationToken);
+            }
+
+            if (markerVersion > messageVersion)
+            {
+                var at = marker.GetDateTimeOffset(AtColumn) is { } a ? Instant.FromDateTimeOffset(a) : message.Message.NextAttemptAt;
+                await WriteDueMarkerAsync(DueMarker(lane, id, markerVersion, at), cancellationToken);
+            }
+
+            await markerRows.RemoveStaleAsync(marker, cancellationToken);
+        }
+    }
+
+    /// <summary>Step 1 for a due marker: its key is new in almost every change (the due time moved), so it is added blindly, and read only on a conflict.</summary>
+    private async Task WriteDueMarkerAsync(TableEntity marker, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.AddEntityAsync(marker, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            await markerRows.WriteAsync(marker, cancellationToken);
+        }
     }
 
     public async Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken)
@@ -212,65 +304,63 @@ public sealed class TableMailOutbox : IMailOutbox
         var token = Token.Parse(current.ConcurrencyToken);
         var version = token.Version + 1;
 
-        // 1. Markers the new state needs, before the state itself; never over a marker a newer state wrote.
-        if (IsPendingState(updated.Status))
+        // One entity group transaction (the outbox is one partition): the state, only if nobody changed it since it
+        // was read, with the markers the new state needs and without those only the state read needed. All or nothing,
+        // so no crash leaves a marker behind and a writer that loses the race writes nothing.
+        var actions = new List<TableTransactionAction>
         {
-            await markerRows.WriteAsync(Marker(PendingPrefix, updated.Id, version, updated.NextAttemptAt, MailLanes.Of(updated.Kind)), cancellationToken);
+            new(TableTransactionActionType.UpdateReplace, MessageEntity(updated, version), token.ETag),
+        };
+        var dueKey = IsPendingState(updated.Status) ? DueKey(updated) : null;
+        if (dueKey is not null)
+        {
+            actions.Add(new(TableTransactionActionType.UpsertReplace, DueMarker(MailLanes.Of(updated.Kind), updated.Id, version, updated.NextAttemptAt)));
         }
         else if (updated.Status == MailStatus.Failed)
         {
-            await markerRows.WriteAsync(Marker(FailedPrefix, updated.Id, version, updated.NextAttemptAt), cancellationToken);
+            actions.Add(new(TableTransactionActionType.UpsertReplace, Marker(FailedPrefix, updated.Id, version, updated.NextAttemptAt)));
         }
         else if (updated.Status == MailStatus.Superseded)
         {
-            await markerRows.WriteAsync(Marker(SupersededPrefix, updated.Id, version, updated.NextAttemptAt), cancellationToken);
+            // A superseded message is final: its marker is never removed.
+            actions.Add(new(TableTransactionActionType.UpsertReplace, Marker(SupersededPrefix, updated.Id, version, updated.NextAttemptAt)));
         }
 
-        // 2. The state, only if nobody changed it since it was read. A sent message's purge row goes with it, atomically.
-        Response response;
-        try
+        if (updated.Status == MailStatus.Sent && !updated.BodyPurged)
         {
-            if (updated.Status == MailStatus.Sent && !updated.BodyPurged)
-            {
-                var results = await table.SubmitTransactionAsync(
-                    [
-                        new TableTransactionAction(TableTransactionActionType.UpdateReplace, MessageEntity(updated, version), token.ETag),
-                        new TableTransactionAction(TableTransactionActionType.UpsertReplace, PurgeMarker(updated, version)),
-                    ],
-                    cancellationToken);
-                response = results.Value[0];
-            }
-            else
-            {
-                response = await table.UpdateEntityAsync(MessageEntity(updated, version), token.ETag, TableUpdateMode.Replace, cancellationToken);
-            }
+            actions.Add(new(TableTransactionActionType.UpsertReplace, PurgeMarker(updated, version)));
         }
-        catch (RequestFailedException e) when (e.Status is 412 or 404)
+
+        // The ETag matched, so the state read is the stored one and these are its markers (the due marker, unless the
+        // new state is due at the same place; the failed marker when leaving the failed state).
+        if (IsPendingState(current.Message.Status) && DueKey(current.Message) is var readKey && !string.Equals(readKey, dueKey, StringComparison.Ordinal))
         {
-            return null;
+            actions.Add(new(TableTransactionActionType.Delete, new TableEntity(Partition, readKey), ETag.All));
         }
 
-        // 3. Markers only the old state needed. Best effort: a marker left behind is recognised as stale.
-        try
+        if (current.Message.Status == MailStatus.Failed && updated.Status != MailStatus.Failed)
         {
-            if (!IsPendingState(updated.Status))
-            {
-                await RetireMarkerAsync(PendingPrefix, updated.Id, version, cancellationToken);
-            }
-
-            if (updated.Status != MailStatus.Failed)
-            {
-                await RetireMarkerAsync(FailedPrefix, updated.Id, version, cancellationToken);
-            }
-
-            // A superseded message is final: its marker is never retired.
+            actions.Add(new(TableTransactionActionType.Delete, new TableEntity(Partition, FailedPrefix + updated.Id), ETag.All));
         }
-        catch (Exception e) when (StorageFailures.IsStorageFailure(e))
+
+        while (true)
         {
-            // The new state is committed: report it. A marker left behind is recognised as stale and removed by readers.
+            try
+            {
+                var results = await table.SubmitTransactionAsync(actions, cancellationToken);
+                return new StoredOutboxMessage(updated, new Token(version, results.Value[0].Headers.ETag ?? default).ToString());
+            }
+            catch (TableTransactionFailedException e) when (e.Status == 404 && e.FailedTransactionActionIndex is { } index && index > 0 && actions[index].ActionType == TableTransactionActionType.Delete)
+            {
+                // A marker of the state read is not there (an outbox written by older code keeps it under its old key,
+                // which the listing moves): nothing to remove.
+                actions.RemoveAt(index);
+            }
+            catch (RequestFailedException e) when (e.Status is 412 or 404)
+            {
+                return null;
+            }
         }
-
-        return new StoredOutboxMessage(updated, new Token(version, response.Headers.ETag ?? default).ToString());
     }
 
     public async Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken)
@@ -404,15 +494,28 @@ public sealed class TableMailOutbox : IMailOutbox
         }
     }
 
-    private Task RetireMarkerAsync(string prefix, string id, long version, CancellationToken cancellationToken) =>
-        markerRows.RetireAsync(Partition, prefix + id, version, cancellationToken);
-
     /// <summary>
     /// Of two markers of one version (two writers that read the same message, at most one of which commits), the one due
     /// earlier stays: the message is then never listed later than it is due; listed early, it is read and left for later.
     /// </summary>
     private static bool EarlierDue(TableEntity stored, TableEntity written) =>
         (written.GetDateTimeOffset(AtColumn) ?? DateTimeOffset.MaxValue) < (stored.GetDateTimeOffset(AtColumn) ?? DateTimeOffset.MaxValue);
+
+    /// <summary><c>due|LANE|</c>: the start of a lane's due markers.</summary>
+    private static string DueLanePrefix(MailLane lane) => $"{DuePrefix}{lane}|";
+
+    /// <summary><c>due|LANE|TICKS|ID</c>: Unix ticks of when the message is due, zero-padded so that keys sort by time.</summary>
+    private static string DueKey(MailLane lane, Instant at, string id) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{DueLanePrefix(lane)}{Math.Max(0, at.ToUnixTimeTicks()):D19}|{id}");
+
+    private static string DueKey(OutboxMessage message) => DueKey(MailLanes.Of(message.Kind), message.NextAttemptAt, message.Id);
+
+    /// <summary>The first key after every due marker of <paramref name="lane"/> due at or before <paramref name="now"/>.</summary>
+    private static string DueKeyBound(MailLane lane, Instant now) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{DueLanePrefix(lane)}{Math.Max(0, now.ToUnixTimeTicks()) + 1:D19}|");
+
+    private static TableEntity DueMarker(MailLane lane, string id, long version, Instant at) =>
+        Marker(DueKey(lane, at, id), version, at, lane);
 
     /// <summary><c>purge|TICKS|</c>: Unix ticks of when the message was queued, zero-padded so that keys sort by time.</summary>
     private static string PurgeKeyPrefix(Instant queuedAt) =>
@@ -426,9 +529,11 @@ public sealed class TableMailOutbox : IMailOutbox
     private static TableEntity ClaimEntity(MailClaim claim, string mailId) =>
         new(Partition, ClaimKey(claim)) { ["MailId"] = mailId, ["Claim"] = claim.Key };
 
-    private static TableEntity Marker(string prefix, string id, long version, Instant at, MailLane? lane = null)
+    private static TableEntity Marker(string prefix, string id, long version, Instant at) => Marker(prefix + id, version, at, lane: null);
+
+    private static TableEntity Marker(string rowKey, long version, Instant at, MailLane? lane)
     {
-        var marker = new TableEntity(Partition, prefix + id) { [WriteAheadRows.VersionColumn] = version, [AtColumn] = at.ToDateTimeOffset() };
+        var marker = new TableEntity(Partition, rowKey) { [WriteAheadRows.VersionColumn] = version, [AtColumn] = at.ToDateTimeOffset() };
         if (lane is { } l)
         {
             marker["Lane"] = l.ToString();

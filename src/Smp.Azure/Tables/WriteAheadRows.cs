@@ -80,6 +80,26 @@ internal sealed class WriteAheadRows
     }
 
     /// <summary>
+    /// Step 1 for a row that is almost always absent (those of a new main row): inserts it without reading it first. Only
+    /// when the insert conflicts (a row left by an earlier attempt that crashed or lost a race, or one a newer state
+    /// wrote) is the stored row read and judged as <see cref="WriteAsync"/> judges it, so a newer row is never lowered.
+    /// </summary>
+    public async Task InsertAsync(TableEntity row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.AddEntityAsync(row, cancellationToken);
+            return;
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            // The row exists (also when the answer to this very insert was lost and the resend met it).
+        }
+
+        await WriteAsync(row, cancellationToken);
+    }
+
+    /// <summary>
     /// Step 3, after the main row changed: removes a row that only states up to <paramref name="upToVersion"/> needed,
     /// unless a newer writer has raised it since.
     /// </summary>

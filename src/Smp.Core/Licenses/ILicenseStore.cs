@@ -29,6 +29,14 @@ public interface ILicenseStore
     Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken);
 
     /// <summary>
+    /// As <see cref="TryAddAsync"/>, answering the license as stored (version 1 and its concurrency token) where that
+    /// answers true, null where it answers false. A store that learns the token from its write answers without reading
+    /// the license back.
+    /// </summary>
+    async Task<StoredLicense?> AddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) =>
+        await TryAddAsync(license, firstEvent, cancellationToken) ? await GetAsync(license.Serial, cancellationToken) : null;
+
+    /// <summary>
     /// Replaces <paramref name="current"/> by <paramref name="updated"/> and appends <paramref name="newEvent"/>;
     /// false, with nothing written, when another writer changed the license since <paramref name="current"/> was read.
     /// Throws <see cref="LicenseTooLargeException"/>, with nothing written, when the license or event exceeds what the store holds.

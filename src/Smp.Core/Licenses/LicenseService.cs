@@ -58,8 +58,8 @@ public sealed class LicenseService(
                 var existing = await store.GetAsync(request.Serial, ct);
                 return new Attempt(existing, PlanDecisions.Activate(existing?.License, request, options.DefaultProduct, emailSentOn, calendar.Now, context));
             },
-            // False when another request stored this serial first: the next attempt decides against what it stored.
-            (_, change, ct) => store.TryAddAsync(change.License, change.Event, ct),
+            // Null when another request stored this serial first: the next attempt decides against what it stored.
+            (_, change, ct) => store.AddAsync(change.License, change.Event, ct),
             cancellationToken);
     }
 
@@ -379,7 +379,7 @@ public sealed class LicenseService(
 
                 return new Attempt(old, PlanDecisions.BeginReplacement(old.License, newSerial, reason, calendar.Now, context));
             },
-            (old, change, ct) => store.TryUpdateAsync(old!, change.License, change.Event, ct),
+            (old, change, ct) => ReadBackAsync(store.TryUpdateAsync(old!, change.License, change.Event, ct), serial, ct),
             cancellationToken);
 
         // Updated: this call began it; Unchanged: it was begun (or finished) onto the same serial before.
@@ -434,7 +434,7 @@ public sealed class LicenseService(
                 var queued = existing is null ? await QueuedRemindersAsync(old.License, ct) : [];
                 return new Attempt(existing, PlanDecisions.CreateReplacement(old.License, existing?.License, queued));
             },
-            (_, change, ct) => store.TryAddAsync(change.License, change.Event, ct),
+            (_, change, ct) => store.AddAsync(change.License, change.Event, ct),
             cancellationToken);
 
         switch (made.Outcome)
@@ -512,7 +512,7 @@ public sealed class LicenseService(
                 return new Attempt(current, decide(current.License, history));
             },
             // False when another writer changed the license since it was read: the next attempt reads the winner's change.
-            (current, change, ct) => store.TryUpdateAsync(current!, change.License, change.Event, ct),
+            (current, change, ct) => ReadBackAsync(store.TryUpdateAsync(current!, change.License, change.Event, ct), serial, ct),
             cancellationToken);
 
     /// <summary>
@@ -520,12 +520,12 @@ public sealed class LicenseService(
     /// still as read, and on a lost race back off and decide again on fresh data, at most <see cref="MaxAttempts"/> times.
     /// </summary>
     /// <param name="readAndDecide">Reads the license and decides; null when there is no license to decide on (not found).</param>
-    /// <param name="tryWrite">Writes the change against the license as read; false when another writer got there first.</param>
-    private async Task<CommandResult> WriteAsync(
+    /// <param name="tryWrite">Writes the change against the license as read and answers the license as stored; null when another writer got there first.</param>
+    private static async Task<CommandResult> WriteAsync(
         Serial serial,
         CommandOutcome written,
         Func<CancellationToken, Task<Attempt?>> readAndDecide,
-        Func<StoredLicense?, Decision.Change, CancellationToken, Task<bool>> tryWrite,
+        Func<StoredLicense?, Decision.Change, CancellationToken, Task<StoredLicense?>> tryWrite,
         CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= MaxAttempts; attempt++)
@@ -542,7 +542,7 @@ public sealed class LicenseService(
                 case Decision.Refuse refuse:
                     return new CommandResult(CommandOutcome.Conflict, read.License, refuse.Detail);
                 case Decision.Change change:
-                    bool stored;
+                    StoredLicense? stored;
                     try
                     {
                         stored = await tryWrite(read.License, change, cancellationToken);
@@ -552,9 +552,9 @@ public sealed class LicenseService(
                         return new CommandResult(CommandOutcome.TooLarge, read.License, tooLarge.Message);
                     }
 
-                    if (stored)
+                    if (stored is not null)
                     {
-                        return new CommandResult(written, await store.GetAsync(serial, cancellationToken));
+                        return new CommandResult(written, stored);
                     }
 
                     break; // Lost the race: decide again on what the winner stored.
@@ -565,6 +565,10 @@ public sealed class LicenseService(
 
         throw new ConcurrencyExhaustedException(serial);
     }
+
+    /// <summary>The license as stored after a write that succeeded (read back), null after one that lost.</summary>
+    private async Task<StoredLicense?> ReadBackAsync(Task<bool> write, Serial serial, CancellationToken cancellationToken) =>
+        await write ? await store.GetAsync(serial, cancellationToken) : null;
 
     private static Task BackOffAsync(int attempt, CancellationToken cancellationToken) =>
         Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 10 * Math.Min(attempt, 10))), cancellationToken);

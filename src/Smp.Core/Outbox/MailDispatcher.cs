@@ -34,9 +34,6 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
         // the run, so a flood of requests never delays them (SPEC section 5). Each lane is listed on its own: however
         // much request mail was due earlier, the reminders due now are among those listed.
         var now = clock.GetCurrentInstant();
-        var reminders = await outbox.ListDueAsync(now, options.MaxPerMinute * 2, MailLane.Reminders, cancellationToken);
-        var requests = await outbox.ListDueAsync(now, options.CustomerRequestSharePerMinute * 2, MailLane.CustomerRequests, cancellationToken);
-        var due = reminders.Concat(requests).ToList();
         async Task HoldAsync(StoredOutboxMessage message, string error)
         {
             var held = await outbox.TryUpdateAsync(message, DeliveryPolicy.CheckFailed(message.Message, error, clock.GetCurrentInstant(), options), cancellationToken);
@@ -47,17 +44,53 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
             }
         }
 
-        foreach (var candidate in due)
+        // Each lane is listed in rounds that ask only for what the run may still hand over, so a run reads about what
+        // it sends, not the backlog; a round whose messages were not all handed over (superseded, taken by another
+        // dispatcher, in doubt) is followed by another, up to twice the lane's allowance examined, as before.
+        foreach (var (lane, allowance) in new[] { (MailLane.Reminders, options.MaxPerMinute), (MailLane.CustomerRequests, options.CustomerRequestSharePerMinute) })
         {
-            if (handedOver >= options.MaxPerMinute)
+            var examined = 0;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            while (handedOver < options.MaxPerMinute && examined < allowance * 2)
             {
-                break;
-            }
+                var wanted = Math.Min(options.MaxPerMinute - handedOver, allowance * 2 - examined);
+                if (lane == MailLane.CustomerRequests)
+                {
+                    wanted = Math.Min(wanted, Math.Max(1, options.CustomerRequestSharePerMinute - customerHandedOver));
+                }
 
+                var round = await outbox.ListDueAsync(now, wanted, lane, cancellationToken);
+                var fresh = round.Where(m => seen.Add(m.Message.Id)).ToList();
+                foreach (var candidate in fresh)
+                {
+                    examined++;
+                    if (handedOver >= options.MaxPerMinute)
+                    {
+                        break;
+                    }
+
+                    if (await HandleAsync(candidate) is { } throttledReport)
+                    {
+                        return throttledReport;
+                    }
+                }
+
+                if (round.Count < wanted || fresh.Count == 0)
+                {
+                    break;
+                }
+            }
+        }
+
+        return new DispatchReport(sent, retried, failed, reconciled, Throttled: false) { Superseded = superseded, Purged = await PurgeAsync(cancellationToken) };
+
+        // One message: reconcile it if in doubt, else lease, check and hand it over. A report when a 429 ends the run.
+        async Task<DispatchReport?> HandleAsync(StoredOutboxMessage candidate)
+        {
             var customerMail = IsCustomerRequestMail(candidate.Message.Kind);
             if (customerMail && customerHandedOver >= options.CustomerRequestSharePerMinute && !candidate.Message.InDoubt)
             {
-                continue;
+                return null;
             }
 
             var current = candidate;
@@ -75,7 +108,7 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                         Record(settled.Message);
                     }
 
-                    continue;
+                    return null;
                 }
 
                 if (outcome is not MailSendResult.Unknown)
@@ -90,14 +123,14 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                         Record(unresolved.Message);
                     }
 
-                    continue;
+                    return null;
                 }
             }
 
             var leased = await outbox.TryUpdateAsync(current, DeliveryPolicy.Lease(current.Message, clock.GetCurrentInstant(), options), cancellationToken);
             if (leased is null)
             {
-                continue; // Another dispatcher has it.
+                return null; // Another dispatcher has it.
             }
 
             // The check, then right before the send a fence: a license the check read has not changed since (a
@@ -166,7 +199,7 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
 
             if (!ready)
             {
-                continue;
+                return null;
             }
 
             handedOver++;
@@ -187,9 +220,9 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                 metrics?.MailThrottled();
                 return new DispatchReport(sent, retried, failed, reconciled, Throttled: true) { Superseded = superseded, Purged = await PurgeAsync(cancellationToken) };
             }
-        }
 
-        return new DispatchReport(sent, retried, failed, reconciled, Throttled: false) { Superseded = superseded, Purged = await PurgeAsync(cancellationToken) };
+            return null;
+        }
     }
 
     /// <summary>

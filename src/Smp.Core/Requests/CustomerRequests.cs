@@ -205,7 +205,7 @@ public sealed class CustomerRequests(
 
             try
             {
-                await ActAsync(pending.Request, cancellationToken);
+                await ActAsync(pending.Request, lastAttempt: pending.FailedAttempts + 1 >= retry.MaxAttempts, cancellationToken);
                 await queue.MarkDoneAsync(pending, cancellationToken);
                 processed++;
             }
@@ -252,10 +252,10 @@ public sealed class CustomerRequests(
         return new CustomerRequestReport(processed, failed, purged, givenUp, expired, unreadable, purgeFailure, backlog, oldestAge);
     }
 
-    private Task ActAsync(CustomerRequest request, CancellationToken cancellationToken) => request.Kind switch
+    private Task ActAsync(CustomerRequest request, bool lastAttempt, CancellationToken cancellationToken) => request.Kind switch
     {
         CustomerRequestKinds.Term => SendTermAsync(request, cancellationToken),
-        CustomerRequestKinds.Quote => SendQuoteAsync(request, cancellationToken),
+        CustomerRequestKinds.Quote => SendQuoteAsync(request, lastAttempt, cancellationToken),
         CustomerRequestKinds.PasswordLink => passwords.SendLinkAsync(request, ct => WithinLimitsAsync(request, ct), cancellationToken),
         _ => throw new InvalidOperationException($"Unknown kind of customer request '{request.Kind}'."),
     };
@@ -318,12 +318,32 @@ public sealed class CustomerRequests(
     }
 
     /// <summary>
+    /// The licenses a customer-wide quote lists (R11): the customer's, each plan under its current serial (SPEC section
+    /// 10). A license whose read failed in storage (an error past the SDK's retries) is never left out silently: the
+    /// request fails here, before anything is mailed or recorded, and is tried again, so the desk hears of every
+    /// license and every one records the ask. A record that cannot be understood (it will not read better later), or a
+    /// license still unreadable at the request's last allowed attempt, is left out: one bad record never stops the quote.
+    /// </summary>
+    private async Task<ImmutableArray<License>> CustomerLicensesAsync(string customerId, bool lastAttempt, CancellationToken cancellationToken)
+    {
+        var listed = await licenses.ListCustomerAsync(customerId, cancellationToken);
+
+        // Without a way to tell storage failures apart (no IStorageFailures), every failure may be one: try again.
+        if (!lastAttempt && listed.Unreadable.FirstOrDefault(f => storageFailures?.IsStorageFailure(f.Error) != false) is { } failed)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed.Error);
+        }
+
+        return [.. listed.Licenses.Select(l => l.License).Where(l => !l.IsReplaced)]; // SPEC section 10: a replaced dongle's plan is quoted under its new serial.
+    }
+
+    /// <summary>
     /// R11: notifies the renewals desk with each serial, its expiry and the proposed next term (R6, as if renewed
     /// today for the default twelve months), and acknowledges to the requesting license's registered contacts. Each
     /// mail names the products of the licenses it lists (a customer may hold several products), as reminders do (R10).
     /// </summary>
     /// <remarks>For a dongle that was replaced, the quotation is for the plan under the serial holding it now (SPEC section 10).</remarks>
-    private async Task SendQuoteAsync(CustomerRequest request, CancellationToken cancellationToken)
+    private async Task SendQuoteAsync(CustomerRequest request, bool lastAttempt, CancellationToken cancellationToken)
     {
         var stored = await licenses.GetPlanHolderAsync(request.Serial, cancellationToken);
         if (stored is null)
@@ -338,10 +358,7 @@ public sealed class CustomerRequests(
         // acknowledgement goes to the requester's contacts, so it names a license only when every one of them is
         // among that license's contacts: nobody learns of a license that is not theirs.
         var included = scope == QuoteScope.Customer
-            ? (await licenses.ListByCustomerAsync(requester.Customer.Id, cancellationToken))
-                .Select(l => l.License)
-                .Where(l => !l.IsReplaced) // SPEC section 10: a replaced dongle's plan is quoted under its new serial.
-                .ToImmutableArray()
+            ? await CustomerLicensesAsync(requester.Customer.Id, lastAttempt, cancellationToken)
             : [requester];
         if (!included.Any(l => l.Serial == requester.Serial))
         {

@@ -83,8 +83,8 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.Dispatcher.RunAsync(Ct),
 
-            // Per mail: the lease (marker, then message), the hand-over, the outcome, the pending marker retired.
-            Writes: 8,
+            // Per mail: the lease, the outcome (each one transaction: the message with its markers).
+            Writes: 4,
 
             // A message leased by the dead process is worked on again once its lease has run out.
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
@@ -236,9 +236,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 await s.Dispatcher.RunAsync(Ct);
             },
 
-            // The mail requeued (its pending marker, the message, its failed marker retired); then the lease (marker,
-            // message), the hand-over's outcome, the pending marker retired.
-            Writes: 7,
+            // The mail requeued, then the lease, then the hand-over's outcome: each one transaction (the message with
+            // its markers).
+            Writes: 3,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: []));
 
@@ -258,9 +258,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 await AssertWithdrawnOnceAsync(s, withdrawn: ["CR-NAR-1"], kept: ["CR-NAR-2"]);
             },
 
-            // The lease (marker, message), the dropped license's withdrawal (R15: license with its event), the
-            // narrowed mail stored (marker, message) before it goes out, the hand-over's outcome, the pending marker retired.
-            Writes: 8,
+            // The lease, the dropped license's withdrawal (R15: license with its event), the narrowed mail stored before
+            // it goes out, the hand-over's outcome: each outbox change one transaction (the message with its markers).
+            Writes: 5,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"]));
 
@@ -279,9 +279,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 await AssertWithdrawnOnceAsync(s, withdrawn: ["CR-SUP-1", "CR-SUP-2"], kept: []);
             },
 
-            // The lease (marker, message), each license's withdrawal (R15: license with its event), the mail marked
-            // superseded (its marker, the message), the pending marker retired.
-            Writes: 9,
+            // The lease, each license's withdrawal (R15: license with its event), the mail marked superseded: each
+            // outbox change one transaction (the message with its markers).
+            Writes: 6,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"]));
 
@@ -298,12 +298,12 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 await AssertWithdrawnOnceAsync(reconfigured, withdrawn: ["CR-RMV-1", "CR-RMV-2"], kept: []);
             },
 
-            // The new configuration of Smp:Reminders recorded (first seen), the lease (marker, message), each license's
-            // withdrawal (its latest-events row, the license with its event), the mail marked superseded (its marker, the
-            // message), the pending marker retired; and each license's 30-day reminder row for the offsets the index is
-            // still built for (90,30): a reminder withdrawn only because its stage is not configured is pending again for
-            // offsets that have the stage (R9), so it is indexed for them.
-            Writes: 12,
+            // The new configuration of Smp:Reminders recorded (first seen), the lease, each license's withdrawal (its
+            // latest-events row, the license with its event), the mail marked superseded: each outbox change one
+            // transaction (the message with its markers); and each license's 30-day reminder row for the offsets the
+            // index is still built for (90,30): a reminder withdrawn only because its stage is not configured is pending
+            // again for offsets that have the stage (R9), so it is indexed for them.
+            Writes: 9,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"],
             ReadReminders: OnlyNinetyDays));

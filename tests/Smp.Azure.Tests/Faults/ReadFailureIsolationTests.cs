@@ -1,6 +1,7 @@
 using NodaTime;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
+using Smp.Core.Requests;
 using Smp.Core.Updates;
 using Smp.TestSupport;
 
@@ -8,7 +9,8 @@ namespace Smp.Azure.Tests.Faults;
 
 /// <summary>
 /// R9 and R14 on the real stores: a license whose record cannot be read (every read of it times out, past the SDK's
-/// retries) is reported and retried later; the other customers still get their reminders and announcements.
+/// retries) is reported and retried later; the other customers still get their reminders and announcements. R11: a
+/// customer-wide quote whose listing could not read one of the customer's licenses is tried again, never sent without it.
 /// </summary>
 public sealed class ReadFailureIsolationTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
@@ -88,5 +90,40 @@ public sealed class ReadFailureIsolationTests(AzuriteFixture azurite) : IClassFi
         var again = Assert.IsType<AnnouncementResult.Announced>(await system.Announcer.AnnounceAsync(version, Staff, Ct));
         Assert.Equal(1, again.Licenses);
         Assert.Equal(0, again.Failed);
+    }
+
+    [Fact]
+    public async Task R11_a_customer_wide_quote_whose_listing_lost_a_license_to_storage_failures_is_tried_again_and_lists_it()
+    {
+        var faults = new FaultInjectionPolicy();
+        var system = SmpOnTables.Create(azurite, Start, maxRetries: 2, faults);
+        var customer = new Customer("ISO-QUOTE", "Quote Customer");
+        Serial requester = Serial.Parse("ISQ-1"), other = Serial.Parse("ISQ-2");
+        foreach (var serial in new[] { requester, other })
+        {
+            var request = new ActivationRequest(serial, null, customer, [EmailAddress.Parse("it@quote.example.org")], false, Start - Duration.FromHours(1));
+            Assert.NotNull((await system.Licenses.ActivateAsync(request, Staff, Ct)).License);
+        }
+
+        // The listing's read of the other license fails on every attempt the SDK makes (a storage failure past its
+        // retries, as the seeded history met it); later reads succeed.
+        var failing = system.MaxRetries + 1;
+        faults.Rule = call =>
+            call.StartsWith("GET ", StringComparison.Ordinal) && call.Contains($"licenses(PartitionKey='{other.Value}'", StringComparison.Ordinal)
+            && Interlocked.Decrement(ref failing) >= 0
+                ? StorageFault.ResponseLost
+                : null;
+        await system.AcceptAsync(CustomerRequestKinds.Quote, requester, QuoteScope.Customer, new CommandContext("quote-requests", "quote-iso"), Ct);
+
+        var first = await system.Requests.ProcessPendingAsync(Ct);
+        var again = await system.Requests.ProcessPendingAsync(Ct);
+
+        Assert.Equal(system.MaxRetries + 1, faults.Injected(StorageFault.ResponseLost)); // The listing met the failures.
+        Assert.Equal((0, 1), (first.Processed, first.Failed));
+        Assert.Equal((1, 0), (again.Processed, again.Failed));
+        var asked = (await system.Store.GetEventsAsync(other, Ct)).Where(e => e.Type == LicenseEventTypes.QuoteRequested).ToList();
+        var desk = (await system.Outbox.GetAsync(Assert.Single(asked).Data[LicenseEventData.NotificationMailId], Ct))!.Message.Mail;
+        Assert.Contains(requester.Value, desk.PlainText, StringComparison.Ordinal);
+        Assert.Contains(other.Value, desk.PlainText, StringComparison.Ordinal);
     }
 }

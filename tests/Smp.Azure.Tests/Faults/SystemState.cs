@@ -50,7 +50,7 @@ internal sealed class SystemState
 
     /// <summary>Event types per license, oldest first.</summary>
     public IReadOnlyDictionary<string, string> EventTypes =>
-        Facts.Where(f => f.Key.StartsWith("licenses/", StringComparison.Ordinal) && f.Key.Contains("|event-", StringComparison.Ordinal))
+        Facts.Where(f => f.Key.StartsWith("licenses/", StringComparison.Ordinal) && f.Key.Contains("|event|", StringComparison.Ordinal))
             .GroupBy(f => f.Key["licenses/".Length..f.Key.IndexOf('|', StringComparison.Ordinal)], StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => string.Join(",", g.Select(f => Column(f.Value, "Type"))), StringComparer.Ordinal);
 

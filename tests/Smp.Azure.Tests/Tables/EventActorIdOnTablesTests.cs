@@ -33,7 +33,7 @@ public sealed class EventActorIdOnTablesTests(AzuriteFixture azurite) : IClassFi
         Assert.Equal("Dana Staff", events[1].Actor);
 
         // The key's row has no ActorId column at all: rows from before the column read the same way.
-        var rows = (await t.PartitionAsync(serial.Value)).Where(r => r.RowKey.StartsWith("event-", StringComparison.Ordinal)).OrderBy(r => r.RowKey, StringComparer.Ordinal).ToArray();
+        var rows = (await t.PartitionAsync(serial.Value)).Where(r => r.RowKey.StartsWith("event|", StringComparison.Ordinal)).OrderBy(r => r.RowKey, StringComparer.Ordinal).ToArray();
         Assert.False(rows[0].ContainsKey("ActorId"));
         Assert.Equal("7d5f0c1e-2b1a-4c6e-9f3a-0a1b2c3d4e5f", rows[1].GetString("ActorId"));
     }

@@ -41,7 +41,7 @@ public sealed class LicenseEventDataOnTablesTests(AzuriteFixture azurite) : ICla
 
         // The stored rows carry exactly the names events have always been stored under.
         var stored = (await t.PartitionAsync(serial.Value))
-            .Where(r => r.RowKey.StartsWith("event-", StringComparison.Ordinal))
+            .Where(r => r.RowKey.StartsWith("event|", StringComparison.Ordinal))
             .OrderBy(r => r.RowKey, StringComparer.Ordinal)
             .Skip(1)
             .Select(r => r.GetString("Data"))

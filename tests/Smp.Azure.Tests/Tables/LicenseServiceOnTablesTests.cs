@@ -40,7 +40,7 @@ public sealed class LicenseServiceOnTablesTests(AzuriteFixture azurite) : IClass
 
         // One event row per version, 1..11, with no gap and no duplicate.
         var eventVersions = (await t.PartitionAsync(serial.Value))
-            .Where(r => r.RowKey.StartsWith("event-", StringComparison.Ordinal))
+            .Where(r => r.RowKey.StartsWith("event|", StringComparison.Ordinal))
             .Select(r => r.GetInt64("Version")!.Value)
             .ToArray();
         Assert.Equal(Enumerable.Range(1, 11).Select(v => (long)v), eventVersions);

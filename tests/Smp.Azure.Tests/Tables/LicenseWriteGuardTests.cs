@@ -28,7 +28,7 @@ public sealed class LicenseWriteGuardTests(AzuriteFixture azurite) : IClassFixtu
         var change = TestLicenses.Renew(read.License, "PO-1");
         Assert.True(await t.Store.TryUpdateAsync(read, change.License, change.Event, Ct));
 
-        var summary = Assert.Single(recorder.Operations(), o => o.RowKey == "license");
+        var summary = Assert.Single(recorder.Operations(), o => o.RowKey == "license|" + read.License.Serial.Value);
         Assert.True(summary.Method is "PUT" or "MERGE", $"the summary is written with {summary.Method}, not as a replace or merge");
         Assert.Equal(read.ConcurrencyToken, summary.IfMatch);
     }
@@ -43,13 +43,13 @@ public sealed class LicenseWriteGuardTests(AzuriteFixture azurite) : IClassFixtu
         var change = TestLicenses.Renew(read.License, "PO-1");
         Assert.True(await t.Store.TryUpdateAsync(read, change.License, change.Event, Ct));
 
-        var eventRow = Assert.Single(recorder.Operations(), o => o.RowKey != "license");
+        var eventRow = Assert.Single(recorder.Operations(), o => o.RowKey != "license|" + read.License.Serial.Value);
 
         // An insert is a POST to the table with the row in the body: it fails when the row exists. A PUT or MERGE to
         // the row's address without If-Match would be an upsert and overwrite another writer's event.
         Assert.Equal("POST", eventRow.Method);
         Assert.Null(eventRow.IfMatch);
-        Assert.Equal("event-0000000000000000002", eventRow.RowKey);
+        Assert.Equal("event|" + read.License.Serial.Value + "|0000000000000000002", eventRow.RowKey);
     }
 
     [Fact]

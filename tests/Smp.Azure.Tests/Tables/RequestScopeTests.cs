@@ -63,7 +63,7 @@ public sealed class RequestScopeTests(AzuriteFixture azurite) : IClassFixture<Az
                 Assert.Contains(new IndexKey(k.PartitionKey, k.RowKey), allowedIndexRows);
             }
         });
-        Assert.Contains(touched, k => k.RowKey == "event-0000000000000000002");
+        Assert.Contains(touched, k => k.RowKey == "event|" + target.License.Serial.Value + "|0000000000000000002");
     }
 
     [Fact]

@@ -48,14 +48,14 @@ public sealed class TableLicenseStoreTests(AzuriteFixture azurite) : IClassFixtu
         var activated = TestLicenses.Activate(TestLicenses.NewSerial(), customerId: "Kunde 'Müller' #7");
         Assert.True(await t.Store.TryAddAsync(activated.License, activated.Event, Ct));
 
-        var summary = (await t.Licenses.GetEntityAsync<TableEntity>(activated.License.Serial.Value, "license", cancellationToken: Ct)).Value;
+        var summary = (await t.Licenses.GetEntityAsync<TableEntity>(activated.License.Serial.Value, "license|" + activated.License.Serial.Value, cancellationToken: Ct)).Value;
         Assert.Equal("Kunde 'Müller' #7", summary.GetString("CustomerId"));
         Assert.Equal("2026-05-01", summary.GetString("ExpiresOn"));
         Assert.Equal(1L, summary.GetInt64("Version"));
         Assert.Equal(1, summary.GetInt32("Schema"));
         Assert.Contains("\"emailSentOn\":\"2026-03-14\"", summary.GetString("License"), StringComparison.Ordinal);
 
-        var firstEvent = (await t.Licenses.GetEntityAsync<TableEntity>(activated.License.Serial.Value, "event-0000000000000000001", cancellationToken: Ct)).Value;
+        var firstEvent = (await t.Licenses.GetEntityAsync<TableEntity>(activated.License.Serial.Value, "event|" + activated.License.Serial.Value + "|0000000000000000001", cancellationToken: Ct)).Value;
         Assert.Equal(LicenseEventTypes.Activated, firstEvent.GetString("Type"));
         Assert.Equal("2026-03-14T16:00:00Z", firstEvent.GetString("At"));
         Assert.Equal("corr-0001", firstEvent.GetString("CorrelationId"));
@@ -87,8 +87,8 @@ public sealed class TableLicenseStoreTests(AzuriteFixture azurite) : IClassFixtu
 
         Assert.Single(results, added => added);
         var rows = await t.PartitionAsync(serial.Value);
-        Assert.Single(rows, r => r.RowKey.StartsWith("event-", StringComparison.Ordinal));
-        Assert.Single(rows, r => r.RowKey == "license");
+        Assert.Single(rows, r => r.RowKey.StartsWith("event|", StringComparison.Ordinal));
+        Assert.Single(rows, r => r.RowKey == "license|" + serial.Value);
         Assert.Equal(2, rows.Count);
     }
 

@@ -280,7 +280,7 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         Assert.Null(await LeaseAsync(outbox, read, Now + Duration.FromDays(1)));
 
         // The marker still is version 3's: due when the message is, and safe from a late clean-up of version 2.
-        var marker = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, $"pending|{read.Message.Id}", cancellationToken: Ct)).Value;
+        var marker = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, DueKey(MailLane.CustomerRequests, retry.Message.NextAttemptAt, read.Message.Id), cancellationToken: Ct)).Value;
         Assert.Equal(3L, marker.GetInt64("Version"));
         Assert.Equal([read.Message.Id], await DueIdsAsync(outbox, retry.Message.NextAttemptAt));
     }
@@ -389,13 +389,41 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         var (outbox, table) = Create();
         var term = Mail();
         await outbox.EnqueueAsync(term, MailKinds.Term, [], Now, Ct);
-        var marker = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "pending|" + term.Id, cancellationToken: Ct)).Value;
-        marker.Remove("Lane");
-        await table.UpdateEntityAsync(marker, marker.ETag, TableUpdateMode.Replace, Ct);
+
+        // The marker as the oldest stored outboxes hold it: one row per message, keyed by its id, without the lane.
+        await table.DeleteEntityAsync(TableMailOutbox.Partition, DueKey(MailLane.CustomerRequests, Now, term.Id), cancellationToken: Ct);
+        await table.AddEntityAsync(new TableEntity(TableMailOutbox.Partition, "pending|" + term.Id) { ["Version"] = 1L, ["At"] = Now.ToDateTimeOffset() }, Ct);
 
         Assert.Equal(term.Id, Assert.Single(await outbox.ListDueAsync(Now, 10, MailLane.CustomerRequests, Ct)).Message.Id);
         Assert.Empty(await outbox.ListDueAsync(Now, 10, MailLane.Reminders, Ct));
     }
+
+    [Fact]
+    public async Task Section5_pending_markers_of_the_layout_before_due_markers_are_moved_to_due_markers_and_their_mail_is_still_sent()
+    {
+        var (outbox, table) = Create();
+        var reminder = Mail();
+        var term = Mail();
+        await outbox.EnqueueAsync(reminder, MailKinds.Reminder, [Claim("VT-1")], Now, Ct);
+        await outbox.EnqueueAsync(term, MailKinds.Term, [], Now + Duration.FromMinutes(5), Ct);
+
+        // Both as older code stored them: pending|ID, with the time and lane as columns.
+        foreach (var (mail, lane, at) in new[] { (reminder, MailLane.Reminders, Now), (term, MailLane.CustomerRequests, Now + Duration.FromMinutes(5)) })
+        {
+            await table.DeleteEntityAsync(TableMailOutbox.Partition, DueKey(lane, at, mail.Id), cancellationToken: Ct);
+            await table.AddEntityAsync(new TableEntity(TableMailOutbox.Partition, "pending|" + mail.Id) { ["Version"] = 1L, ["At"] = at.ToDateTimeOffset(), ["Lane"] = lane.ToString() }, Ct);
+        }
+
+        Assert.Equal([reminder.Id], (await outbox.ListDueAsync(Now, 10, Ct)).Select(m => m.Message.Id));
+
+        var markers = (await RowsAsync(table)).Select(r => r.RowKey).Where(k => !k.StartsWith("msg|", StringComparison.Ordinal) && !k.StartsWith("claim|", StringComparison.Ordinal));
+        Assert.Equal([DueKey(MailLane.CustomerRequests, Now + Duration.FromMinutes(5), term.Id), DueKey(MailLane.Reminders, Now, reminder.Id)], markers);
+        Assert.Equal([term.Id], (await outbox.ListDueAsync(Now + Duration.FromMinutes(5), 10, MailLane.CustomerRequests, Ct)).Select(m => m.Message.Id));
+    }
+
+    /// <summary>The due marker's row key: <c>due|LANE|TICKS|ID</c>, ticks since the Unix epoch, 19 digits.</summary>
+    private static string DueKey(MailLane lane, Instant at, string id) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"due|{lane}|{at.ToUnixTimeTicks():D19}|{id}");
 
     /// <summary>Counts point reads of outbox messages (GETs addressed to one entity).</summary>
     private sealed class PointReadCounter : global::Azure.Core.Pipeline.HttpPipelineSynchronousPolicy

@@ -15,7 +15,10 @@ using Smp.TestSupport;
 namespace Smp.Benchmarks.Dispatch;
 
 /// <summary>Settings of the mail dispatch benchmark.</summary>
-internal sealed record DispatchSettings(int Repetitions, int ThroughputMessages, int DrainMessages, int MaxPerMinute, IReadOnlyList<Throttling> Throttled);
+internal sealed record DispatchSettings(int Repetitions, int ThroughputMessages, int DrainMessages, int MaxPerMinute, IReadOnlyList<Throttling> Throttled, IReadOnlyList<int> Backlogs);
+
+/// <summary>What one dispatcher run costs in storage, for the monthly bill: a run that sends, per mail sent, and a run with nothing due.</summary>
+internal sealed record DispatchCosts(double RequestsPerMailSent, double RequestsPerEmptyRun);
 
 /// <summary>
 /// Mail delivery through the real <see cref="MailDispatcher"/>, <c>TableMailOutbox</c> (Azurite) and
@@ -55,8 +58,100 @@ internal sealed class DispatchBenchmark(DispatchSettings settings, TextWriter pr
             }
         }
 
-        return Report(throughput, drains);
+        var backlogs = new List<BacklogRun>();
+        foreach (var backlog in settings.Backlogs)
+        {
+            progress.WriteLine($"dispatch: runs over a backlog of {backlog}");
+            backlogs.Add(await BacklogAsync(azurite, server, backlog, cancellationToken));
+        }
+
+        progress.WriteLine("dispatch: a run with nothing due");
+        var empty = await EmptyRunAsync(azurite, server, cancellationToken);
+        var sentRuns = backlogs.SelectMany(b => b.Runs).ToList();
+        Costs = new DispatchCosts(sentRuns.Sum(r => r.Requests) / (double)Math.Max(1, sentRuns.Sum(r => r.Sent)), empty.Requests);
+        return Report(throughput, drains) + BacklogReport(backlogs, empty);
     }
+
+    /// <summary>Storage requests per mail sent and per run with nothing due, once <see cref="RunAsync"/> has run.</summary>
+    public DispatchCosts? Costs { get; private set; }
+
+    private const int BacklogRuns = 3;
+
+    /// <summary>A backlog of <paramref name="backlog"/> reminder mails all due, and <see cref="BacklogRuns"/> runs a simulated minute apart.</summary>
+    private async Task<BacklogRun> BacklogAsync(AzuriteProcess azurite, LocalAcsServer server, int backlog, CancellationToken cancellationToken)
+    {
+        using var app = CreateApp(azurite, server, settings.MaxPerMinute);
+        server.Reset(Throttling.None);
+        await EnqueueAsync(app, backlog, cancellationToken);
+        var dispatcher = app.Get<MailDispatcher>();
+        var runs = new List<RunCost>();
+        for (var run = 0; run < BacklogRuns; run++)
+        {
+            app.Traffic.Reset();
+            var started = Stopwatch.GetTimestamp();
+            var report = await dispatcher.RunAsync(cancellationToken);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            var traffic = app.Traffic.Snapshot().Total;
+            runs.Add(new RunCost(report.Sent, traffic.Requests, traffic.EntitiesRead, elapsed.TotalMilliseconds));
+            app.Clock.Advance(Duration.FromMinutes(1));
+        }
+
+        return new BacklogRun(backlog, runs);
+    }
+
+    /// <summary>The every-minute run when nothing is due (most minutes of a month).</summary>
+    private static async Task<RunCost> EmptyRunAsync(AzuriteProcess azurite, LocalAcsServer server, CancellationToken cancellationToken)
+    {
+        using var app = CreateApp(azurite, server, 30);
+        server.Reset(Throttling.None);
+        var dispatcher = app.Get<MailDispatcher>();
+        await dispatcher.RunAsync(cancellationToken); // creates the table, as the first run after deployment does
+        app.Clock.Advance(Duration.FromMinutes(1));
+        app.Traffic.Reset();
+        var report = await dispatcher.RunAsync(cancellationToken);
+        var traffic = app.Traffic.Snapshot().Total;
+        return new RunCost(report.Sent, traffic.Requests, traffic.EntitiesRead, 0);
+    }
+
+    private string BacklogReport(IReadOnlyList<BacklogRun> backlogs, RunCost empty)
+    {
+        var text = new StringBuilder();
+        text.AppendLine();
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"Runs over a backlog (every mail due, Smp:Email:MaxPerMinute = {settings.MaxPerMinute}, no throttling): {BacklogRuns} runs a simulated minute apart, each row one run:"));
+        text.AppendLine();
+        var table = new MarkdownTable("pending when the run starts", "sent", "entities read", "entities read / sent", "storage requests", "storage requests / sent", "wall time (ms)");
+        foreach (var i in Enumerable.Range(0, 7))
+        {
+            table.RightAligned.Add(i);
+        }
+
+        foreach (var backlog in backlogs)
+        {
+            var pending = backlog.Backlog;
+            foreach (var run in backlog.Runs)
+            {
+                table.Add(
+                    pending.ToString("N0", CultureInfo.InvariantCulture),
+                    run.Sent.ToString(CultureInfo.InvariantCulture),
+                    run.EntitiesRead.ToString(CultureInfo.InvariantCulture),
+                    (run.EntitiesRead / (double)Math.Max(1, run.Sent)).ToString("F2", CultureInfo.InvariantCulture),
+                    run.Requests.ToString(CultureInfo.InvariantCulture),
+                    (run.Requests / (double)Math.Max(1, run.Sent)).ToString("F2", CultureInfo.InvariantCulture),
+                    run.WallMs.ToString("F0", CultureInfo.InvariantCulture));
+                pending -= run.Sent;
+            }
+        }
+
+        text.AppendLine(table.ToString());
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"A run with nothing due: {empty.Requests} storage requests, {empty.EntitiesRead} entities read."));
+        return text.ToString();
+    }
+
+    private sealed record RunCost(int Sent, long Requests, long EntitiesRead, double WallMs);
+
+    private sealed record BacklogRun(int Backlog, IReadOnlyList<RunCost> Runs);
 
     private static BenchApp CreateApp(AzuriteProcess azurite, LocalAcsServer server, int maxPerMinute)
     {

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using Smp.Azure.Tables;
 using Smp.Benchmarks.Infrastructure;
 using Smp.Core.Licenses;
 using Smp.Functions.Functions;
@@ -20,7 +21,8 @@ internal sealed record IngestSettings(IReadOnlyList<int> Concurrency, int Repeti
 /// <summary>
 /// New activations per second through the function (the real app's <see cref="ActivationFunctions.RecordActivation"/>,
 /// its result executed as the host would) and through the bare Table Storage operations one activation needs
-/// (a point read of the summary, one upsert per index row, one entity group transaction of summary and event),
+/// (a point read of the summary, one upsert per row the app writes ahead of the license, one entity group transaction of
+/// summary and event),
 /// on the same Azurite, at several concurrency levels. Each repetition runs both paths back to back (the order
 /// alternates), so that they share the machine's noise; the ratio is taken per repetition.
 /// </summary>
@@ -39,11 +41,11 @@ internal sealed class IngestBenchmark(IngestSettings settings, TextWriter progre
 
         // Warm-up (JIT, connection pools), and a summary and event row of the app's to copy into the raw path.
         progress.WriteLine("ingest: warm-up");
-        (TableEntity Summary, TableEntity Event) rows;
+        RawPath.Templates rows;
         using (var app = await FreshAppAsync(azurite, cancellationToken))
         {
             await LoadDriver.RunAsync(8, settings.WarmUp, n => ActivateThroughFunctionAsync(app, n), () => Interlocked.Increment(ref functionSerials));
-            rows = await RawPath.RowsOfAsync(new TableServiceClient(azurite.ConnectionString), app.TablePrefix, SerialFor("F", 1), cancellationToken);
+            rows = await RawPath.RowsOfAsync(new TableServiceClient(azurite.ConnectionString), app.TablePrefix, SerialFor("F", 1), CustomerFor(1), cancellationToken);
         }
 
         var rawTraffic = new TableTrafficPolicy();
@@ -91,7 +93,7 @@ internal sealed class IngestBenchmark(IngestSettings settings, TextWriter progre
             }
         }
 
-        return Report(runs, RawPath.IndexRowsPerActivation);
+        return Report(runs, rows.Ahead.Count);
     }
 
     /// <summary>A new app on new tables, created before the clock starts (the store creates them on first use).</summary>
@@ -108,7 +110,7 @@ internal sealed class IngestBenchmark(IngestSettings settings, TextWriter progre
         return app;
     }
 
-    private string Report(List<(LoadResult Function, double FunctionRequests, LoadResult Raw, double RawRequests)> runs, int indexRows)
+    private string Report(List<(LoadResult Function, double FunctionRequests, LoadResult Raw, double RawRequests)> runs, int rowsAhead)
     {
         var table = new MarkdownTable(
             "concurrency",
@@ -139,7 +141,8 @@ internal sealed class IngestBenchmark(IngestSettings settings, TextWriter progre
         var text = new StringBuilder();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Activations per second and the ratio: median (min–max) over {settings.Repetitions} repetitions of {settings.RunDuration.TotalSeconds:F0} s per path and concurrency, each on new, empty tables; " +
-            $"latencies: the median over the repetitions of each run's p50 and p95. Every activation is a new serial (one-year plan, {indexRows} index rows). " +
+            $"latencies: the median over the repetitions of each run's p50 and p95. Every activation is a new serial (one-year plan; {rowsAhead} rows written ahead of the license: " +
+            $"{rowsAhead - 1} index rows and its row among the latest events, which the raw path writes too). " +
             $"The ratio is taken within each repetition (raw and function ran back to back, in alternating order)."));
         text.AppendLine();
         text.AppendLine(table.ToString());
@@ -191,21 +194,23 @@ internal sealed class IngestBenchmark(IngestSettings settings, TextWriter progre
     {
         private readonly TableClient licenses;
         private readonly TableClient index;
-        private readonly TableEntity summaryTemplate;
-        private readonly TableEntity eventTemplate;
+        private readonly Templates templates;
 
-        private RawPath(TableClient licenses, TableClient index, (TableEntity Summary, TableEntity Event) templates)
+        private RawPath(TableClient licenses, TableClient index, Templates templates)
         {
             this.licenses = licenses;
             this.index = index;
-            (summaryTemplate, eventTemplate) = templates;
+            this.templates = templates;
         }
 
-        /// <summary>customer, expiry, 90-day and 30-day reminder rows: what a one-year plan needs.</summary>
-        public const int IndexRowsPerActivation = 4;
+        /// <summary>
+        /// The rows the app stored for one activation: the summary and event, and every row it wrote ahead of them in the
+        /// index table (index rows and its row among the latest events), with the serial and customer id they were written for.
+        /// </summary>
+        public sealed record Templates(TableEntity Summary, TableEntity Event, IReadOnlyList<TableEntity> Ahead, string Serial, string Customer);
 
         /// <summary>A raw path on two new tables, writing rows with the columns of <paramref name="templates"/>.</summary>
-        public static async Task<RawPath> CreateAsync(TableServiceClient service, (TableEntity Summary, TableEntity Event) templates, CancellationToken cancellationToken)
+        public static async Task<RawPath> CreateAsync(TableServiceClient service, Templates templates, CancellationToken cancellationToken)
         {
             var prefix = "raw" + Guid.NewGuid().ToString("N")[..12];
             var licenses = service.GetTableClient(prefix + "licenses");
@@ -215,8 +220,8 @@ internal sealed class IngestBenchmark(IngestSettings settings, TextWriter progre
             return new RawPath(licenses, index, templates);
         }
 
-        /// <summary>The summary and event rows the app stored for <paramref name="serial"/>, so the raw rows carry the same bytes.</summary>
-        public static async Task<(TableEntity Summary, TableEntity Event)> RowsOfAsync(TableServiceClient service, string appPrefix, string serial, CancellationToken cancellationToken)
+        /// <summary>The rows the app stored for <paramref name="serial"/>, so the raw rows are as many and carry the same bytes.</summary>
+        public static async Task<Templates> RowsOfAsync(TableServiceClient service, string appPrefix, string serial, string customer, CancellationToken cancellationToken)
         {
             var stored = service.GetTableClient(appPrefix + "licenses");
             var rows = new List<TableEntity>();
@@ -225,38 +230,47 @@ internal sealed class IngestBenchmark(IngestSettings settings, TextWriter progre
                 rows.Add(row);
             }
 
-            return (rows.Single(r => r.RowKey == "license"), rows.Single(r => r.RowKey != "license"));
+            var ahead = new List<TableEntity>();
+            await foreach (var row in service.GetTableClient(appPrefix + "licenseindex").QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"Serial eq {serial}"), cancellationToken: cancellationToken))
+            {
+                ahead.Add(row);
+            }
+
+            return new Templates(rows.Single(r => r.RowKey == LicenseEntities.SummaryRowKeyOf(serial)), rows.Single(r => r.RowKey != LicenseEntities.SummaryRowKeyOf(serial)), ahead, serial, customer);
         }
 
         public async Task ActivateAsync(string serial, string customer, CancellationToken cancellationToken)
         {
             // 1. Is the serial stored already?
-            var existing = await licenses.GetEntityIfExistsAsync<TableEntity>(serial, "license", cancellationToken: cancellationToken);
+            var existing = await licenses.GetEntityIfExistsAsync<TableEntity>(serial, LicenseEntities.SummaryRowKeyOf(serial), cancellationToken: cancellationToken);
             if (existing.HasValue)
             {
                 throw new InvalidOperationException($"Serial {serial} is stored already.");
             }
 
-            // 2. The index rows, before the license (as the store orders them).
-            foreach (var (partition, row) in new[]
+            // 2. The rows the app writes ahead of the license (as the store orders them), keyed for this serial and customer.
+            foreach (var row in templates.Ahead)
             {
-                ("customer|" + customer, serial),
-                ("expires", "2028-03-01|" + serial),
-                ("reminders", $"2027-12-02|{serial}|2028-03-01|090"),
-                ("reminders", $"2028-01-31|{serial}|2028-03-01|030"),
-            })
-            {
-                await index.UpsertEntityAsync(new TableEntity(partition, row) { ["Serial"] = serial, ["Version"] = 1L }, TableUpdateMode.Replace, cancellationToken);
+                var copy = Copy(row, For(row.PartitionKey, serial, customer), For(row.RowKey, serial, customer));
+                copy["Serial"] = serial;
+                await index.UpsertEntityAsync(copy, TableUpdateMode.Replace, cancellationToken);
             }
 
             // 3. Summary and first event in one entity group transaction.
             await licenses.SubmitTransactionAsync(
                 [
-                    new TableTransactionAction(TableTransactionActionType.Add, Copy(summaryTemplate, serial, "license")),
-                    new TableTransactionAction(TableTransactionActionType.Add, Copy(eventTemplate, serial, eventTemplate.RowKey)),
+                    new TableTransactionAction(TableTransactionActionType.Add, Copy(templates.Summary, serial, LicenseEntities.SummaryRowKeyOf(serial))),
+                    new TableTransactionAction(TableTransactionActionType.Add, Copy(templates.Event, serial, LicenseEntities.EventRowKeyOf(serial, 1))),
                 ],
                 cancellationToken);
         }
+
+        /// <summary>A template row's key with the template's serial and customer id (as written, and folded to lower case for search) replaced by these.</summary>
+        private string For(string key, string serial, string customer) =>
+            key.Replace(templates.Serial, serial, StringComparison.Ordinal)
+                .Replace(templates.Serial.ToLowerInvariant(), serial.ToLowerInvariant(), StringComparison.Ordinal)
+                .Replace(templates.Customer, customer, StringComparison.Ordinal)
+                .Replace(templates.Customer.ToLowerInvariant(), customer.ToLowerInvariant(), StringComparison.Ordinal);
 
         private static TableEntity Copy(TableEntity template, string partitionKey, string rowKey)
         {

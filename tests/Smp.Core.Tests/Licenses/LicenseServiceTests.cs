@@ -164,15 +164,15 @@ public class LicenseServiceTests
         var sentAt = OffsetDateTimePattern.ExtendedIso.Parse("2026-03-31T23:30:00-06:00").GetValueOrThrow().ToInstant();
         clock.Reset(sentAt.Plus(Duration.FromSeconds(2)));
         var stored = new StoredLicense(ActivatedOn("2026-03-31"), 1, "etag-1");
-        store.GetAsync(Vt10042, Arg.Any<CancellationToken>()).Returns(Found(null), Found(stored));
-        store.TryAddAsync(Arg.Any<License>(), Arg.Any<LicenseEvent>(), Arg.Any<CancellationToken>()).Returns(true);
+        store.GetAsync(Vt10042, Arg.Any<CancellationToken>()).Returns(Found(null));
+        store.AddAsync(Arg.Any<License>(), Arg.Any<LicenseEvent>(), Arg.Any<CancellationToken>()).Returns(stored);
         var request = ActivationRequest(Date("2026-03-31")) with { ActivationEmailSentAt = sentAt };
 
         var result = await Service.ActivateAsync(request, Desk, CancellationToken.None);
 
         Assert.Equal(CommandOutcome.Created, result.Outcome);
         Assert.Same(stored, result.License);
-        var add = Assert.Single(CallsTo(nameof(ILicenseStore.TryAddAsync))).GetArguments();
+        var add = Assert.Single(CallsTo(nameof(ILicenseStore.AddAsync))).GetArguments();
         var added = Assert.IsType<License>(add[0]);
         var recorded = Assert.IsType<LicenseEvent>(add[1]);
         Assert.Equal(Date("2026-03-31"), added.Activation.EmailSentOn);
@@ -189,14 +189,14 @@ public class LicenseServiceTests
         var request = ActivationRequest(Date("2026-03-14"));
         var stored = new StoredLicense(ActivatedOn("2026-03-14"), 1, "etag-1");
         store.GetAsync(Vt10042, Arg.Any<CancellationToken>()).Returns(Found(null), Found(stored));
-        store.TryAddAsync(Arg.Any<License>(), Arg.Any<LicenseEvent>(), Arg.Any<CancellationToken>()).Returns(false);
+        store.AddAsync(Arg.Any<License>(), Arg.Any<LicenseEvent>(), Arg.Any<CancellationToken>()).Returns((StoredLicense?)null);
 
         var result = await Service.ActivateAsync(request, Desk, CancellationToken.None);
 
         Assert.Equal(CommandOutcome.Unchanged, result.Outcome);
         Assert.Same(stored, result.License);
         Assert.Null(result.Detail);
-        Assert.Single(CallsTo(nameof(ILicenseStore.TryAddAsync)));
+        Assert.Single(CallsTo(nameof(ILicenseStore.AddAsync)));
         Assert.Empty(CallsTo(nameof(ILicenseStore.TryUpdateAsync)));
     }
 
@@ -206,14 +206,14 @@ public class LicenseServiceTests
         var request = ActivationRequest(Date("2026-03-14"));
         var stored = new StoredLicense(ActivatedOn("2026-03-14", onSiteTraining: true), 1, "etag-1");
         store.GetAsync(Vt10042, Arg.Any<CancellationToken>()).Returns(Found(null), Found(stored));
-        store.TryAddAsync(Arg.Any<License>(), Arg.Any<LicenseEvent>(), Arg.Any<CancellationToken>()).Returns(false);
+        store.AddAsync(Arg.Any<License>(), Arg.Any<LicenseEvent>(), Arg.Any<CancellationToken>()).Returns((StoredLicense?)null);
 
         var result = await Service.ActivateAsync(request, Desk, CancellationToken.None);
 
         Assert.Equal(CommandOutcome.Conflict, result.Outcome);
         Assert.Same(stored, result.License);
         Assert.Contains(SerialNumber, result.Detail, StringComparison.Ordinal);
-        Assert.Single(CallsTo(nameof(ILicenseStore.TryAddAsync)));
+        Assert.Single(CallsTo(nameof(ILicenseStore.AddAsync)));
         Assert.Empty(CallsTo(nameof(ILicenseStore.TryUpdateAsync)));
     }
 

@@ -1,0 +1,59 @@
+using System.Collections;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Smp.Azure.Tables;
+
+// dotnet run --project src/Smp.Migrations -- license-layout [Smp:Tables=...] [Smp:TablePrefix=...]
+//
+// Settings are the app's: Smp:Tables (a connection string, or Smp:Tables:serviceUri with an identity) or else
+// AzureWebJobsStorage, and Smp:TablePrefix; from environment variables (Smp__Tables, ...) or KEY=VALUE arguments.
+const string Usage = "Usage: dotnet run --project src/Smp.Migrations -- license-layout [Smp:Tables=...] [Smp:TablePrefix=...]";
+
+if (args.Length == 0 || args[0] != "license-layout")
+{
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+
+var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+foreach (DictionaryEntry variable in Environment.GetEnvironmentVariables())
+{
+    settings[((string)variable.Key).Replace("__", ":", StringComparison.Ordinal)] = (string?)variable.Value;
+}
+
+foreach (var arg in args.Skip(1))
+{
+    var equals = arg.IndexOf('=', StringComparison.Ordinal);
+    if (equals <= 0)
+    {
+        Console.Error.WriteLine(Usage);
+        return 2;
+    }
+
+    settings[arg[..equals].TrimStart('-').Replace("__", ":", StringComparison.Ordinal)] = arg[(equals + 1)..];
+}
+
+var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+using var services = new ServiceCollection().AddSmpTableStorage(configuration).BuildServiceProvider();
+var table = TableStorageServiceCollectionExtensions.TablePrefix(configuration) + "licenses";
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    cancel.Cancel();
+};
+
+Console.Error.WriteLine($"Moving the licenses of table {table} to layout {LicenseLayoutMigration.CurrentLayout}; safe to stop and run again.");
+var migration = new LicenseLayoutMigration(services.GetRequiredService<TableServiceClient>(), table);
+var moved = await migration.RunAsync(
+    count =>
+    {
+        if (count % 1000 == 0)
+        {
+            Console.Error.WriteLine($"{count} licenses moved so far");
+        }
+    },
+    cancel.Token);
+Console.WriteLine($"Done: {moved} licenses moved; table {table} records layout {LicenseLayoutMigration.CurrentLayout}.");
+return 0;

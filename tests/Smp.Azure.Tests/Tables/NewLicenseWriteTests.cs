@@ -1,0 +1,204 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using Smp.Azure.Tables;
+using Smp.Azure.Tests.Faults;
+using Smp.Core.Licenses;
+using Smp.Core.Plans;
+using Smp.Core.Reminders;
+using Smp.TestSupport;
+
+namespace Smp.Azure.Tests.Tables;
+
+/// <summary>
+/// Storing a new license: the rows written ahead of it (index rows, its row among the latest events) are inserted
+/// without reading them first and read only when an insert conflicts, and the license is answered from the summary
+/// just written. The index rows keep their rules: a row is never lowered, and rows a crashed earlier attempt left are
+/// the new license's rows.
+/// </summary>
+public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static CancellationToken Ct => CancellationToken.None;
+
+    [Fact]
+    public async Task A_new_license_is_stored_without_a_read_and_answered_as_stored()
+    {
+        var counter = new RequestCounter();
+        var t = StoreUnderTest.Create(azurite, Counted(counter));
+        await AddAsync(t, TestLicenses.Activate(TestLicenses.NewSerial())); // creates the tables and reads the index's owner
+        var change = TestLicenses.Activate(TestLicenses.NewSerial(), onSiteTraining: true);
+
+        counter.Reset();
+        var added = await t.Store.AddAsync(change.License, change.Event, Ct);
+
+        Assert.NotNull(added);
+        Assert.Equal(0, counter.Reads);
+        Assert.Equal(WrittenAhead(change.License) + 1, counter.Requests);
+        var read = (await t.Store.GetAsync(change.License.Serial, Ct))!;
+        Assert.Equal(read.Version, added.Version);
+        Assert.Equal(read.ConcurrencyToken, added.ConcurrencyToken);
+        Assert.Equivalent(TestLicenses.Facts(read.License), TestLicenses.Facts(added.License), strict: true);
+
+        // The token answered is the stored one: a change made from the answer is accepted.
+        var renewal = TestLicenses.Renew(added.License, "PO-1");
+        Assert.True(await t.Store.TryUpdateAsync(added, renewal.License, renewal.Event, Ct));
+    }
+
+    [Fact]
+    public async Task A_new_license_leaves_an_index_row_of_a_newer_version_as_it_is_and_reads_only_that_row()
+    {
+        var counter = new RequestCounter();
+        var t = StoreUnderTest.Create(azurite, Counted(counter));
+        await AddAsync(t, TestLicenses.Activate(TestLicenses.NewSerial()));
+        var change = TestLicenses.Activate(TestLicenses.NewSerial(), customerId: "NEWER");
+        var customerRow = LicenseIndex.CustomerKey("NEWER", change.License.Serial);
+        await t.Index.AddEntityAsync(LicenseEntities.IndexRow(customerRow, change.License.Serial, version: 5), Ct);
+
+        counter.Reset();
+        var added = await t.Store.AddAsync(change.License, change.Event, Ct);
+
+        Assert.NotNull(added);
+        Assert.Equal(1, counter.Reads); // the conflicting row, to judge it; nothing else is read
+        Assert.Equal(WrittenAhead(change.License) + 1 + 1, counter.Requests);
+        var row = await t.Index.GetEntityAsync<TableEntity>(customerRow.PartitionKey, customerRow.RowKey, cancellationToken: Ct);
+        Assert.Equal<long?>(5, row.Value.GetInt64("Version")); // never lowered
+        Assert.Equal([change.License.Serial], await SerialsAsync(t.Store.ListByCustomerAsync("NEWER", Ct)));
+    }
+
+    [Fact]
+    public async Task A_new_license_raises_an_index_row_that_records_no_version()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var change = TestLicenses.Activate(TestLicenses.NewSerial(), customerId: "UNVERSIONED");
+        var customerRow = LicenseIndex.CustomerKey("UNVERSIONED", change.License.Serial);
+        await t.Store.GetAsync(change.License.Serial, Ct); // creates the tables
+        await t.Index.AddEntityAsync(new TableEntity(customerRow.PartitionKey, customerRow.RowKey) { ["Serial"] = change.License.Serial.Value }, Ct);
+
+        Assert.NotNull(await t.Store.AddAsync(change.License, change.Event, Ct));
+
+        var row = await t.Index.GetEntityAsync<TableEntity>(customerRow.PartitionKey, customerRow.RowKey, cancellationToken: Ct);
+        Assert.Equal<long?>(1, row.Value.GetInt64("Version"));
+    }
+
+    [Fact]
+    public async Task Rows_left_by_an_add_that_crashed_before_its_transaction_serve_the_next_attempt()
+    {
+        var crash = new ProcessCrashPolicy();
+        var crashing = StoreUnderTest.Create(azurite, WithPolicy(crash, HttpPipelinePosition.PerRetry));
+        var change = TestLicenses.Activate(TestLicenses.NewSerial(), customerId: "CRASHED");
+        await crashing.Store.GetAsync(change.License.Serial, Ct); // the store's one-off first-use writes
+        var rowsAhead = WrittenAhead(change.License);
+        crash.Arm(rowsAhead + 1, CrashTiming.BeforeWrite);
+
+        await Assert.ThrowsAsync<SimulatedCrashException>(() => crashing.Store.AddAsync(change.License, change.Event, Ct));
+        var leftBehind = await IndexRowsOfAsync(crashing, change.License.Serial);
+        Assert.Equal(rowsAhead, leftBehind.Count);
+        Assert.Empty(await crashing.PartitionAsync(LicenseEntities.PartitionKey(change.License.Serial)));
+
+        // A new process adds the license again: every insert meets its row, reads it, and leaves it (same version).
+        var counter = new RequestCounter();
+        var restarted = new TableLicenseStore(azurite.CreateServiceClient(Counted(counter)), crashing.Options);
+        await restarted.GetAsync(TestLicenses.NewSerial(), Ct); // the new process's first use of its store
+        counter.Reset();
+        var added = await restarted.AddAsync(change.License, change.Event, Ct);
+
+        Assert.NotNull(added);
+        Assert.Equal(rowsAhead, counter.Reads);
+        Assert.Equal(
+            leftBehind.Select(r => (r.PartitionKey, r.RowKey, r.GetInt64("Version"))).Order(),
+            (await IndexRowsOfAsync(crashing, change.License.Serial)).Select(r => (r.PartitionKey, r.RowKey, r.GetInt64("Version"))).Order());
+        Assert.Equal([change.License.Serial], await SerialsAsync(restarted.ListByCustomerAsync("CRASHED", Ct)));
+        Assert.Equal(1, (await restarted.GetAsync(change.License.Serial, Ct))!.Version);
+    }
+
+    [Fact]
+    public async Task Two_adds_of_one_serial_at_once_store_exactly_one_and_its_rows_once()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var serial = TestLicenses.NewSerial();
+        await t.Store.GetAsync(serial, Ct);
+        var first = TestLicenses.Activate(serial, customerId: "RACE");
+        var second = TestLicenses.Activate(serial, customerId: "RACE", onSiteTraining: true);
+
+        var results = await Task.WhenAll(
+            Task.Run(() => t.Store.AddAsync(first.License, first.Event, Ct)),
+            Task.Run(() => t.Store.AddAsync(second.License, second.Event, Ct)));
+
+        var winner = Assert.Single(results.OfType<StoredLicense>());
+        var stored = (await t.Store.GetAsync(serial, Ct))!;
+        Assert.Equal(winner.ConcurrencyToken, stored.ConcurrencyToken);
+        Assert.Equal(winner.License.Activation.OnSiteTraining, stored.License.Activation.OnSiteTraining);
+        Assert.Equal([serial], await SerialsAsync(t.Store.ListByCustomerAsync("RACE", Ct)));
+    }
+
+    /// <summary>The rows a new license writes ahead of its transaction: its index rows and its row among the latest events.</summary>
+    private static int WrittenAhead(License license) => LicenseIndex.KeysFor(license, ReminderSchedule.Default).Count + 1;
+
+    private static async Task AddAsync(StoreUnderTest t, Decision.Change change) =>
+        Assert.NotNull(await t.Store.AddAsync(change.License, change.Event, Ct));
+
+    private static async Task<List<TableEntity>> IndexRowsOfAsync(StoreUnderTest t, Serial serial)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in t.Index.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"Serial eq {serial.Value}")))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    private static async Task<List<Serial>> SerialsAsync(IAsyncEnumerable<StoredLicense> licenses)
+    {
+        var serials = new List<Serial>();
+        await foreach (var license in licenses)
+        {
+            serials.Add(license.License.Serial);
+        }
+
+        return serials;
+    }
+
+    private static TableClientOptions Counted(RequestCounter counter) => WithPolicy(counter, HttpPipelinePosition.PerCall);
+
+    private static TableClientOptions WithPolicy(HttpPipelinePolicy policy, HttpPipelinePosition position)
+    {
+        var options = new TableClientOptions();
+        options.AddPolicy(policy, position);
+        return options;
+    }
+
+    /// <summary>Counts requests and reads, and apart the reads of the record of the reminder index's owner (made at most every few seconds).</summary>
+    private sealed class RequestCounter : HttpPipelineSynchronousPolicy
+    {
+        private int requests;
+        private int reads;
+        private int ownerReads;
+
+        public int Requests => Volatile.Read(ref requests) - OwnerReads;
+
+        public int Reads => Volatile.Read(ref reads) - OwnerReads;
+
+        public int OwnerReads => Volatile.Read(ref ownerReads);
+
+        public void Reset()
+        {
+            Interlocked.Exchange(ref requests, 0);
+            Interlocked.Exchange(ref reads, 0);
+            Interlocked.Exchange(ref ownerReads, 0);
+        }
+
+        public override void OnReceivedResponse(HttpMessage message)
+        {
+            Interlocked.Increment(ref requests);
+            if (message.Request.Method == RequestMethod.Get)
+            {
+                Interlocked.Increment(ref reads);
+                if (Uri.UnescapeDataString(message.Request.Uri.Path).Contains("PartitionKey='~meta'", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref ownerReads);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using Azure.Core;
+using Azure.Core.Pipeline;
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using NodaTime;
+using Smp.TestSupport;
+using Xunit.Abstractions;
+
+namespace Smp.Functions.Tests;
+
+/// <summary>
+/// What one new activation (<c>POST /api/activations</c>, a serial not stored yet) asks of Table Storage through the real
+/// app: no more than the bare operations it needs. Those are one point read of the summary (is the serial stored?), one
+/// insert per row written ahead of the license (its index rows and its row among the latest events) and the one entity
+/// group transaction of summary and first event. An index row is read only when its insert conflicts, and the 201 is
+/// answered from the license just written, not read back.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class ActivationCostTests : IDisposable
+{
+    private static readonly Instant Now = Instant.FromUtc(2026, 3, 20, 16, 0);
+
+    private readonly RequestCounter _counter = new();
+    private readonly AzuriteFixture _azurite;
+    private readonly ApiHarness _api;
+    private readonly ITestOutputHelper _output;
+
+    public ActivationCostTests(AzuriteFixture azurite, ITestOutputHelper output)
+    {
+        _azurite = azurite;
+        _output = output;
+        var options = new TableClientOptions();
+        options.AddPolicy(_counter, HttpPipelinePosition.PerCall);
+        _api = new ApiHarness(azurite.ConnectionString, Now, services: services =>
+            services.AddSingleton(new TableServiceClient(azurite.ConnectionString, options)));
+    }
+
+    public void Dispose() => _api.Dispose();
+
+    [Fact]
+    public async Task A_new_activation_costs_one_read_one_insert_per_row_written_ahead_and_one_transaction()
+    {
+        // The first request creates the tables and reads which offsets own the reminder index (then remembered for a while).
+        Assert.Equal(201, (await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody("VT-0000", customerId: "C-0"))).Status);
+
+        for (var i = 1; i <= 4; i++)
+        {
+            var serial = $"VT-{i:D4}";
+            _counter.Reset();
+            var response = await ActivationApiTests.ActivateAsync(_api, ActivationApiTests.ActivationBody(serial, customerId: $"C-{i}"));
+            var requests = _counter.Requests;
+
+            Assert.Equal(201, response.Status);
+            var written = await RowsWrittenAheadAsync(serial);
+            var bare = 1 + written + 1;
+            _output.WriteLine($"{serial}: {requests} storage requests ({_counter.OwnerReads} of them the periodic read of the reminder index's owner); {written} rows written ahead; bare: {bare}.");
+            Assert.True(
+                requests - _counter.OwnerReads <= bare,
+                $"A new activation made {requests - _counter.OwnerReads} storage requests; the bare operations are {bare} (a read, {written} inserts, a transaction).");
+        }
+    }
+
+    /// <summary>The rows of the index table (index rows and the latest-events row) that point to <paramref name="serial"/>.</summary>
+    private async Task<int> RowsWrittenAheadAsync(string serial)
+    {
+        var index = _azurite.CreateServiceClient().GetTableClient(_api.TablePrefix + "licenseindex");
+        var count = 0;
+        await foreach (var _ in index.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"Serial eq {serial}"), select: ["RowKey"]))
+        {
+            count++;
+        }
+
+        Assert.True(count >= 4, $"Expected the customer, expiry, reminder and search rows of {serial}; found {count} rows.");
+        return count;
+    }
+
+    /// <summary>Counts the requests the app's table client sends; apart, the point reads of the record of the reminder index's owner.</summary>
+    private sealed class RequestCounter : HttpPipelineSynchronousPolicy
+    {
+        private int requests;
+        private int ownerReads;
+
+        public int Requests => Volatile.Read(ref requests);
+
+        public int OwnerReads => Volatile.Read(ref ownerReads);
+
+        public void Reset()
+        {
+            Interlocked.Exchange(ref requests, 0);
+            Interlocked.Exchange(ref ownerReads, 0);
+        }
+
+        public override void OnReceivedResponse(HttpMessage message)
+        {
+            Interlocked.Increment(ref requests);
+            if (message.Request.Method == RequestMethod.Get && Uri.UnescapeDataString(message.Request.Uri.Path).Contains("PartitionKey='~meta'", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref ownerReads);
+            }
+        }
+    }
+}
