@@ -71,7 +71,7 @@ public sealed partial class TableLicenseStore : ILicenseActivity
 
     /// <summary>Step 1 of a change: its row among the latest events, before the transaction that stores the event.</summary>
     private Task WriteRecentRowAsync(Serial serial, long version, LicenseEvent licenseEvent, CancellationToken cancellationToken) =>
-        indexRows.WriteAsync(
+        indexRows.WriteNewAsync(
             new TableEntity(RecentPartition, RecentRowKey(licenseEvent.At, serial, version))
             {
                 [LicenseEntities.SerialColumn] = serial.Value,

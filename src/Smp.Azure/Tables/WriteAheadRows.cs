@@ -80,6 +80,27 @@ internal sealed class WriteAheadRows
     }
 
     /// <summary>
+    /// As <see cref="WriteAsync"/>, for a row whose key is most likely new (a license's index rows for the state it is
+    /// about to reach): the insert is tried first, one request where a read and an insert were two. A row that exists
+    /// already (written ahead by an earlier try that crashed or lost a race) is then handled as <see cref="WriteAsync"/>
+    /// handles it: raised to this version, never lowered. Same outcome, same write boundary; only the read goes.
+    /// </summary>
+    public async Task WriteNewAsync(TableEntity row, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await table.AddEntityAsync(row, cancellationToken);
+            return;
+        }
+        catch (RequestFailedException e) when (e.Status == 409)
+        {
+            // The row exists: compare versions.
+        }
+
+        await WriteAsync(row, cancellationToken);
+    }
+
+    /// <summary>
     /// Step 3, after the main row changed: removes a row that only states up to <paramref name="upToVersion"/> needed,
     /// unless a newer writer has raised it since.
     /// </summary>
