@@ -960,7 +960,8 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     {
         foreach (var key in keys)
         {
-            await WriteIndexRowAsync(key, serial, version, cancellationToken);
+            // Keys of the state about to be written: new but for a row an interrupted or losing write left ahead.
+            await indexRows.InsertAsync(LicenseEntities.IndexRow(key, serial, version), cancellationToken);
         }
     }
 
