@@ -193,6 +193,82 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
         Assert.Equal(["VT-L0"], digest.Unreadable.Select(s => s.Value));
     }
 
+    [Fact]
+    public async Task Section11_a_quote_request_on_a_dongle_two_replacements_back_shows_on_the_expiring_line_of_the_current_license()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 10));
+        await ActivateAsync(api, "VT-R0", new LocalDate(2026, 1, 1)); // expires 1 January 2027: expiring on 7 December
+        await RequestQuoteAsync(api, "VT-R0"); // in the look-back, before the quote list's 14 days
+        await ReplaceChainAsync(api, "VT-R", 2);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        var line = Assert.Single(Assert.Single(digest.Expiring).Licenses);
+        Assert.Equal("VT-R2", line.Serial.Value);
+        Assert.Equal(new LocalDate(2026, 11, 10), line.QuoteRequestedOn);
+        Assert.Null(line.RenewedOn);
+        Assert.Empty(digest.Quotes);
+        Assert.Empty(digest.Unreadable);
+    }
+
+    [Fact]
+    public async Task Section11_a_quote_request_two_replacements_back_after_a_renewal_the_same_day_stays_in_the_quotes_list()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 12, 1));
+        await ActivateAsync(api, "VT-S0", new LocalDate(2026, 6, 1)); // expires 1 June 2027: listed only for its quote
+        Assert.Equal(201, (await LicenseApiTests.RenewAsync(api, "VT-S0", """{"orderReference":"SO-1","months":12}""")).Status);
+        api.Clock.Reset(InDenver(2026, 12, 1, hour: 10)); // the customer asks for the next year's quote later that day
+        await RequestQuoteAsync(api, "VT-S0");
+        await ReplaceChainAsync(api, "VT-S", 2);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        // The renewal was recorded before the request, so the request waits for an answer.
+        var line = Assert.Single(Assert.Single(digest.Quotes).Licenses);
+        Assert.Equal("VT-S2", line.Serial.Value);
+        Assert.Equal(new LocalDate(2026, 12, 1), line.QuoteRequestedOn);
+        Assert.Null(line.RenewedOn);
+        Assert.Empty(digest.Unreadable);
+    }
+
+    [Fact]
+    public async Task Section11_a_listed_license_reads_its_quote_back_through_as_many_replacements_as_followed_and_names_the_dongle_beyond()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 10));
+        await ActivateAsync(api, "VT-N0", new LocalDate(2026, 1, 1), customerId: "C-N");
+        await ActivateAsync(api, "VT-M0", new LocalDate(2026, 1, 1), customerId: "C-M");
+        await RequestQuoteAsync(api, "VT-N0");
+        await RequestQuoteAsync(api, "VT-M0");
+        await ReplaceChainAsync(api, "VT-N", LicenseService.MaxReplacementHops);
+        await ReplaceChainAsync(api, "VT-M", LicenseService.MaxReplacementHops + 1);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        var lines = digest.Expiring.SelectMany(c => c.Licenses).ToDictionary(l => l.Serial.Value);
+        Assert.Equal(["VT-M17", "VT-N16"], lines.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(new LocalDate(2026, 11, 10), lines["VT-N16"].QuoteRequestedOn);
+        // The quote request recorded on VT-M0 is beyond the chain followed: VT-M0 is named, never dropped silently.
+        Assert.Null(lines["VT-M17"].QuoteRequestedOn);
+        Assert.Equal(["VT-M0"], digest.Unreadable.Select(s => s.Value));
+    }
+
+    [Fact]
+    public async Task Section11_a_replaced_dongle_whose_history_cannot_be_read_is_named_and_the_current_license_still_listed()
+    {
+        var failing = false;
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 10), services: s =>
+            s.Decorate<ILicenseStore>((inner, _) => new EventsFailFor(inner, Serial.Parse("VT-P0"), () => Volatile.Read(ref failing))));
+        await ActivateAsync(api, "VT-P0", new LocalDate(2026, 1, 1));
+        await RequestQuoteAsync(api, "VT-P0");
+        await ReplaceChainAsync(api, "VT-P", 2);
+        Volatile.Write(ref failing, true);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        Assert.Equal("VT-P2", Assert.Single(Assert.Single(digest.Expiring).Licenses).Serial.Value);
+        Assert.Equal(["VT-P0"], digest.Unreadable.Select(s => s.Value));
+    }
+
     /// <summary>Replaces {prefix}0 by {prefix}1, that by {prefix}2, and so on, <paramref name="count"/> times.</summary>
     private static async Task ReplaceChainAsync(ApiHarness api, string prefix, int count)
     {
@@ -294,11 +370,11 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
         api.Clock.Reset(clock);
     }
 
-    /// <summary>The real store, except that the events of one serial cannot be read (storage failed for good).</summary>
-    private sealed class EventsFailFor(ILicenseStore inner, Serial failing) : ILicenseStore
+    /// <summary>The real store, except that the events of one serial cannot be read (storage failed for good), from when <paramref name="failNow"/> says so.</summary>
+    private sealed class EventsFailFor(ILicenseStore inner, Serial failing, Func<bool>? failNow = null) : ILicenseStore
     {
         public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) =>
-            serial == failing ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.GetEventsAsync(serial, cancellationToken);
+            serial == failing && (failNow?.Invoke() ?? true) ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.GetEventsAsync(serial, cancellationToken);
 
         public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
 

@@ -52,7 +52,7 @@ public sealed record RenewalsDigest(
     public bool IsEmpty => Expiring.IsEmpty && Lapsed.IsEmpty && Quotes.IsEmpty && FailedMail == 0;
 }
 
-/// <summary>A license the digest read, with its events (and those of the dongle it replaced, when it is a replacement).</summary>
+/// <summary>A license the digest read, with its events (and those of the dongles it replaced, back through the chain, when it is a replacement).</summary>
 public sealed record DigestSource(License License, IReadOnlyList<LicenseEvent> Events);
 
 /// <summary>
