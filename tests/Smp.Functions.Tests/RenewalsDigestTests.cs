@@ -8,6 +8,7 @@ using NodaTime;
 using Smp.Core.Digest;
 using Smp.Core.Licenses;
 using Smp.Core.Mail;
+using Smp.Core.Mail.Templates;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.Functions.Functions;
@@ -269,6 +270,37 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
         Assert.Equal(["VT-P0"], digest.Unreadable.Select(s => s.Value));
     }
 
+    [Fact]
+    public async Task Section11_a_replacement_that_cannot_be_finished_names_its_serial_in_the_digest_instead_of_dropping_the_plan()
+    {
+        var failing = true;
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 10), services: s =>
+            s.Decorate<ILicenseStore>((inner, _) => new AlteredStore(inner, addFails: l => l.Serial.Value == "VT-U1" && Volatile.Read(ref failing))));
+        await ActivateAsync(api, "VT-U0", new LocalDate(2026, 1, 1)); // expires 1 January 2027: expiring on 7 December
+        try
+        {
+            await ReplacementApiTests.ReplaceAsync(api, "VT-U0", """{"newSerial":"VT-U1"}""");
+        }
+        catch (global::Azure.RequestFailedException)
+        {
+            // The new license could not be written: the replacement was begun and is left unfinished.
+        }
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+        var mail = RenewalsDigestMail.Render(digest, new Uri("https://smp.example/"));
+
+        Assert.Empty(digest.Expiring);
+        Assert.Equal(["VT-U0"], digest.Unreadable.Select(s => s.Value));
+        Assert.DoesNotContain("Nothing to report", mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("VT-U0", mail.PlainText, StringComparison.Ordinal);
+
+        // Once storage answers again, the next digest finishes the replacement and lists the plan under the new serial.
+        Volatile.Write(ref failing, false);
+        var later = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+        Assert.Equal("VT-U1", Assert.Single(Assert.Single(later.Expiring).Licenses).Serial.Value);
+        Assert.Empty(later.Unreadable);
+    }
+
     /// <summary>Replaces {prefix}0 by {prefix}1, that by {prefix}2, and so on, <paramref name="count"/> times.</summary>
     private static async Task ReplaceChainAsync(ApiHarness api, string prefix, int count)
     {
@@ -379,6 +411,45 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
         public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
 
         public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => inner.TryAddAsync(license, firstEvent, cancellationToken);
+
+        public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) => inner.ListExpiringAfterAsync(from, to, after, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
+
+        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
+
+        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(onFailure, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListAllAsync(after, pageSize, onFailure, cancellationToken);
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The real store, except that creating a license for which <paramref name="addFails"/> says so fails (storage failed
+    /// for good), and the events read are passed through <paramref name="events"/> (a record stored wrong).
+    /// </summary>
+    private sealed class AlteredStore(
+        ILicenseStore inner,
+        Func<License, bool>? addFails = null,
+        Func<Serial, IReadOnlyList<LicenseEvent>, IReadOnlyList<LicenseEvent>>? events = null) : ILicenseStore
+    {
+        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) =>
+            addFails?.Invoke(license) == true ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.TryAddAsync(license, firstEvent, cancellationToken);
+
+        public async Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken)
+        {
+            var read = await inner.GetEventsAsync(serial, cancellationToken);
+            return events is null ? read : events(serial, read);
+        }
+
+        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
 
         public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
 

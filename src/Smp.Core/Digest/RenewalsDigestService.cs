@@ -65,6 +65,8 @@ public sealed class RenewalsDigestService(
             }
 
             unreadable.AddRange((page.Unreadable ?? []).Select(u => u.Serial).OfType<Serial>());
+            // A replacement that could not be finished leaves its plan without an expiry row: named, never dropped silently.
+            unreadable.AddRange(page.UnfinishedReplacements ?? []);
             after = page.Next;
         }
         while (after is not null);
