@@ -248,9 +248,13 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
         var lines = digest.Expiring.SelectMany(c => c.Licenses).ToDictionary(l => l.Serial.Value);
         Assert.Equal(["VT-M17", "VT-N16"], lines.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(new LocalDate(2026, 11, 10), lines["VT-N16"].QuoteRequestedOn);
-        // The quote request recorded on VT-M0 is beyond the chain followed: VT-M0 is named, never dropped silently.
+        // The quote request recorded on VT-M0 is beyond the chain followed: VT-M0 is named, never dropped silently, and
+        // VT-M17's line says its history before VT-M1 is unknown rather than that no quote was requested.
         Assert.Null(lines["VT-M17"].QuoteRequestedOn);
         Assert.Equal(["VT-M0"], digest.Unreadable.Select(s => s.Value));
+        var details = RenewalsDigestMail.Details(lines["VT-M17"]);
+        Assert.DoesNotContain("No quote requested", details, StringComparison.Ordinal);
+        Assert.Contains("VT-M0", details, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -266,8 +270,40 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
 
         var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
 
-        Assert.Equal("VT-P2", Assert.Single(Assert.Single(digest.Expiring).Licenses).Serial.Value);
+        var line = Assert.Single(Assert.Single(digest.Expiring).Licenses);
+        Assert.Equal("VT-P2", line.Serial.Value);
         Assert.Equal(["VT-P0"], digest.Unreadable.Select(s => s.Value));
+        // Its line says what is not known instead of guessing, and the mail does not claim the plan was left out.
+        var details = RenewalsDigestMail.Details(line);
+        Assert.DoesNotContain("No quote requested", details, StringComparison.Ordinal);
+        Assert.Contains("VT-P0", details, StringComparison.Ordinal);
+        var mail = RenewalsDigestMail.Render(digest, new Uri("https://smp.example/")).PlainText;
+        Assert.DoesNotContain("left out of the lists: VT-P0", mail, StringComparison.Ordinal);
+        Assert.Contains("VT-P0 (its plan is listed under VT-P2)", mail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Section11_a_quote_request_whose_dongle_cannot_be_read_is_not_answered_by_a_renewal_earlier_the_same_day()
+    {
+        var failing = false;
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 12, 1), services: s =>
+            s.Decorate<ILicenseStore>((inner, _) => new EventsFailFor(inner, Serial.Parse("VT-W0"), () => Volatile.Read(ref failing))));
+        await ActivateAsync(api, "VT-W0", new LocalDate(2026, 6, 1)); // expires 1 June 2027: listed only for its quote
+        Assert.Equal(201, (await LicenseApiTests.RenewAsync(api, "VT-W0", """{"orderReference":"SO-1","months":12}""")).Status);
+        api.Clock.Reset(InDenver(2026, 12, 1, hour: 10)); // the customer asks for the next year's quote later that day
+        await RequestQuoteAsync(api, "VT-W0");
+        await ReplaceChainAsync(api, "VT-W", 2);
+        Volatile.Write(ref failing, true);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        // Which came first cannot be told from the day alone: the request stays listed, its line says why.
+        var line = Assert.Single(Assert.Single(digest.Quotes).Licenses);
+        Assert.Equal("VT-W2", line.Serial.Value);
+        Assert.Equal(new LocalDate(2026, 12, 1), line.QuoteRequestedOn);
+        Assert.Null(line.RenewedOn);
+        Assert.Contains("VT-W0", RenewalsDigestMail.Details(line), StringComparison.Ordinal);
+        Assert.Equal(["VT-W0"], digest.Unreadable.Select(s => s.Value));
     }
 
     [Fact]

@@ -130,17 +130,19 @@ public sealed class RenewalsDigestService(
     /// <c>replacementOf</c> event of each replaced dongle, one events read per dongle, at most
     /// <see cref="LicenseService.MaxReplacementHops"/> (as everywhere else). A replaced dongle whose events cannot be
     /// read, or one beyond that bound, is named in <paramref name="unreadable"/>, never dropped silently; the license
-    /// is still listed with the events read.
+    /// is still listed with the events read, marked as having its history read only up to that dongle.
     /// </summary>
     private async Task<DigestSource> SourceAsync(License license, List<Serial> unreadable, CancellationToken cancellationToken)
     {
         var events = new List<LicenseEvent>(await licenses.GetEventsAsync(license.Serial, cancellationToken));
+        Serial? unreadFrom = null;
         var replaced = license.ReplacementOf;
         for (var hop = 0; replaced is { } old; hop++)
         {
             if (hop == LicenseService.MaxReplacementHops)
             {
                 unreadable.Add(old);
+                unreadFrom = old;
                 break;
             }
 
@@ -153,11 +155,12 @@ public sealed class RenewalsDigestService(
             catch (Exception e) when (IsIsolated(e, cancellationToken))
             {
                 unreadable.Add(old);
+                unreadFrom = old;
                 break;
             }
         }
 
-        return new DigestSource(license, events);
+        return new DigestSource(license, events, unreadFrom);
     }
 
     /// <summary>The dongle that <paramref name="serial"/> replaced, from its <c>replacementOf</c> event; null for a first dongle.</summary>
