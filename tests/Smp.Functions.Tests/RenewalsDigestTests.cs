@@ -337,10 +337,35 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
         Assert.Empty(later.Unreadable);
     }
 
-    /// <summary>Replaces {prefix}0 by {prefix}1, that by {prefix}2, and so on, <paramref name="count"/> times.</summary>
-    private static async Task ReplaceChainAsync(ApiHarness api, string prefix, int count)
+    [Fact]
+    public async Task Section11_a_replaced_dongle_whose_replacementOf_names_no_serial_still_gives_its_own_quote_request_to_the_line()
     {
-        for (var i = 0; i < count; i++)
+        // VT-B1's replacementOf event reads back with a serial that cannot be understood (once the chain is made).
+        var corrupt = false;
+        IReadOnlyList<LicenseEvent> Corrupt(Serial serial, IReadOnlyList<LicenseEvent> events) => serial.Value != "VT-B1" || !Volatile.Read(ref corrupt)
+            ? events
+            : [.. events.Select(e => e.Type == LicenseEventTypes.ReplacementOf ? e with { Data = e.Data.SetItem(LicenseEventData.OldSerial, "not a serial") } : e)];
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 2), services: s =>
+            s.Decorate<ILicenseStore>((inner, _) => new AlteredStore(inner, events: Corrupt)));
+        await ActivateAsync(api, "VT-B0", new LocalDate(2026, 1, 1)); // expires 1 January 2027: expiring on 7 December
+        await ReplaceChainAsync(api, "VT-B", 1);
+        api.Clock.Reset(InDenver(2026, 11, 10));
+        await RequestQuoteAsync(api, "VT-B1");
+        await ReplaceChainAsync(api, "VT-B", 2, from: 1);
+        Volatile.Write(ref corrupt, true);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        var line = Assert.Single(Assert.Single(digest.Expiring).Licenses);
+        Assert.Equal("VT-B2", line.Serial.Value);
+        Assert.Equal(new LocalDate(2026, 11, 10), line.QuoteRequestedOn);
+        Assert.Equal(["VT-B1"], digest.Unreadable.Select(s => s.Value));
+    }
+
+    /// <summary>Replaces {prefix}{from} (0 unless given) by the next, that by the next, and so on up to {prefix}{count}.</summary>
+    private static async Task ReplaceChainAsync(ApiHarness api, string prefix, int count, int from = 0)
+    {
+        for (var i = from; i < count; i++)
         {
             var replaced = await ReplacementApiTests.ReplaceAsync(api, $"{prefix}{i}", $$"""{"newSerial":"{{prefix}}{{i + 1}}"}""");
             Assert.Equal(201, replaced.Status);

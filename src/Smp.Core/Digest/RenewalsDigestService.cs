@@ -149,8 +149,9 @@ public sealed class RenewalsDigestService(
             try
             {
                 var older = await licenses.GetEventsAsync(old, cancellationToken);
-                replaced = ReplacedSerial(older, old);
+                // Its own events count even when the dongle it replaced cannot be told from them.
                 events.AddRange(older);
+                replaced = ReplacedSerial(older, old);
             }
             catch (Exception e) when (IsIsolated(e, cancellationToken))
             {
