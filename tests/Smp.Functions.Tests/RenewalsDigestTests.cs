@@ -8,6 +8,7 @@ using NodaTime;
 using Smp.Core.Digest;
 using Smp.Core.Licenses;
 using Smp.Core.Mail;
+using Smp.Core.Mail.Templates;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.Functions.Functions;
@@ -193,10 +194,178 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
         Assert.Equal(["VT-L0"], digest.Unreadable.Select(s => s.Value));
     }
 
-    /// <summary>Replaces {prefix}0 by {prefix}1, that by {prefix}2, and so on, <paramref name="count"/> times.</summary>
-    private static async Task ReplaceChainAsync(ApiHarness api, string prefix, int count)
+    [Fact]
+    public async Task Section11_a_quote_request_on_a_dongle_two_replacements_back_shows_on_the_expiring_line_of_the_current_license()
     {
-        for (var i = 0; i < count; i++)
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 10));
+        await ActivateAsync(api, "VT-R0", new LocalDate(2026, 1, 1)); // expires 1 January 2027: expiring on 7 December
+        await RequestQuoteAsync(api, "VT-R0"); // in the look-back, before the quote list's 14 days
+        await ReplaceChainAsync(api, "VT-R", 2);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        var line = Assert.Single(Assert.Single(digest.Expiring).Licenses);
+        Assert.Equal("VT-R2", line.Serial.Value);
+        Assert.Equal(new LocalDate(2026, 11, 10), line.QuoteRequestedOn);
+        Assert.Null(line.RenewedOn);
+        Assert.Empty(digest.Quotes);
+        Assert.Empty(digest.Unreadable);
+    }
+
+    [Fact]
+    public async Task Section11_a_quote_request_two_replacements_back_after_a_renewal_the_same_day_stays_in_the_quotes_list()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 12, 1));
+        await ActivateAsync(api, "VT-S0", new LocalDate(2026, 6, 1)); // expires 1 June 2027: listed only for its quote
+        Assert.Equal(201, (await LicenseApiTests.RenewAsync(api, "VT-S0", """{"orderReference":"SO-1","months":12}""")).Status);
+        api.Clock.Reset(InDenver(2026, 12, 1, hour: 10)); // the customer asks for the next year's quote later that day
+        await RequestQuoteAsync(api, "VT-S0");
+        await ReplaceChainAsync(api, "VT-S", 2);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        // The renewal was recorded before the request, so the request waits for an answer.
+        var line = Assert.Single(Assert.Single(digest.Quotes).Licenses);
+        Assert.Equal("VT-S2", line.Serial.Value);
+        Assert.Equal(new LocalDate(2026, 12, 1), line.QuoteRequestedOn);
+        Assert.Null(line.RenewedOn);
+        Assert.Empty(digest.Unreadable);
+    }
+
+    [Fact]
+    public async Task Section11_a_listed_license_reads_its_quote_back_through_as_many_replacements_as_followed_and_names_the_dongle_beyond()
+    {
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 10));
+        await ActivateAsync(api, "VT-N0", new LocalDate(2026, 1, 1), customerId: "C-N");
+        await ActivateAsync(api, "VT-M0", new LocalDate(2026, 1, 1), customerId: "C-M");
+        await RequestQuoteAsync(api, "VT-N0");
+        await RequestQuoteAsync(api, "VT-M0");
+        await ReplaceChainAsync(api, "VT-N", LicenseService.MaxReplacementHops);
+        await ReplaceChainAsync(api, "VT-M", LicenseService.MaxReplacementHops + 1);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        var lines = digest.Expiring.SelectMany(c => c.Licenses).ToDictionary(l => l.Serial.Value);
+        Assert.Equal(["VT-M17", "VT-N16"], lines.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(new LocalDate(2026, 11, 10), lines["VT-N16"].QuoteRequestedOn);
+        // The quote request recorded on VT-M0 is beyond the chain followed: VT-M0 is named, never dropped silently, and
+        // VT-M17's line says its history before VT-M1 is unknown rather than that no quote was requested.
+        Assert.Null(lines["VT-M17"].QuoteRequestedOn);
+        Assert.Equal(["VT-M0"], digest.Unreadable.Select(s => s.Value));
+        var details = RenewalsDigestMail.Details(lines["VT-M17"]);
+        Assert.DoesNotContain("No quote requested", details, StringComparison.Ordinal);
+        Assert.Contains("VT-M0", details, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Section11_a_replaced_dongle_whose_history_cannot_be_read_is_named_and_the_current_license_still_listed()
+    {
+        var failing = false;
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 10), services: s =>
+            s.Decorate<ILicenseStore>((inner, _) => new EventsFailFor(inner, Serial.Parse("VT-P0"), () => Volatile.Read(ref failing))));
+        await ActivateAsync(api, "VT-P0", new LocalDate(2026, 1, 1));
+        await RequestQuoteAsync(api, "VT-P0");
+        await ReplaceChainAsync(api, "VT-P", 2);
+        Volatile.Write(ref failing, true);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        var line = Assert.Single(Assert.Single(digest.Expiring).Licenses);
+        Assert.Equal("VT-P2", line.Serial.Value);
+        Assert.Equal(["VT-P0"], digest.Unreadable.Select(s => s.Value));
+        // Its line says what is not known instead of guessing, and the mail does not claim the plan was left out.
+        var details = RenewalsDigestMail.Details(line);
+        Assert.DoesNotContain("No quote requested", details, StringComparison.Ordinal);
+        Assert.Contains("VT-P0", details, StringComparison.Ordinal);
+        var mail = RenewalsDigestMail.Render(digest, new Uri("https://smp.example/")).PlainText;
+        Assert.DoesNotContain("left out of the lists: VT-P0", mail, StringComparison.Ordinal);
+        Assert.Contains("VT-P0 (its plan is listed under VT-P2)", mail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Section11_a_quote_request_whose_dongle_cannot_be_read_is_not_answered_by_a_renewal_earlier_the_same_day()
+    {
+        var failing = false;
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 12, 1), services: s =>
+            s.Decorate<ILicenseStore>((inner, _) => new EventsFailFor(inner, Serial.Parse("VT-W0"), () => Volatile.Read(ref failing))));
+        await ActivateAsync(api, "VT-W0", new LocalDate(2026, 6, 1)); // expires 1 June 2027: listed only for its quote
+        Assert.Equal(201, (await LicenseApiTests.RenewAsync(api, "VT-W0", """{"orderReference":"SO-1","months":12}""")).Status);
+        api.Clock.Reset(InDenver(2026, 12, 1, hour: 10)); // the customer asks for the next year's quote later that day
+        await RequestQuoteAsync(api, "VT-W0");
+        await ReplaceChainAsync(api, "VT-W", 2);
+        Volatile.Write(ref failing, true);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        // Which came first cannot be told from the day alone: the request stays listed, its line says why.
+        var line = Assert.Single(Assert.Single(digest.Quotes).Licenses);
+        Assert.Equal("VT-W2", line.Serial.Value);
+        Assert.Equal(new LocalDate(2026, 12, 1), line.QuoteRequestedOn);
+        Assert.Null(line.RenewedOn);
+        Assert.Contains("VT-W0", RenewalsDigestMail.Details(line), StringComparison.Ordinal);
+        Assert.Equal(["VT-W0"], digest.Unreadable.Select(s => s.Value));
+    }
+
+    [Fact]
+    public async Task Section11_a_replacement_that_cannot_be_finished_names_its_serial_in_the_digest_instead_of_dropping_the_plan()
+    {
+        var failing = true;
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 10), services: s =>
+            s.Decorate<ILicenseStore>((inner, _) => new AlteredStore(inner, addFails: l => l.Serial.Value == "VT-U1" && Volatile.Read(ref failing))));
+        await ActivateAsync(api, "VT-U0", new LocalDate(2026, 1, 1)); // expires 1 January 2027: expiring on 7 December
+        try
+        {
+            await ReplacementApiTests.ReplaceAsync(api, "VT-U0", """{"newSerial":"VT-U1"}""");
+        }
+        catch (global::Azure.RequestFailedException)
+        {
+            // The new license could not be written: the replacement was begun and is left unfinished.
+        }
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+        var mail = RenewalsDigestMail.Render(digest, new Uri("https://smp.example/"));
+
+        Assert.Empty(digest.Expiring);
+        Assert.Equal(["VT-U0"], digest.Unreadable.Select(s => s.Value));
+        Assert.DoesNotContain("Nothing to report", mail.PlainText, StringComparison.Ordinal);
+        Assert.Contains("VT-U0", mail.PlainText, StringComparison.Ordinal);
+
+        // Once storage answers again, the next digest finishes the replacement and lists the plan under the new serial.
+        Volatile.Write(ref failing, false);
+        var later = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+        Assert.Equal("VT-U1", Assert.Single(Assert.Single(later.Expiring).Licenses).Serial.Value);
+        Assert.Empty(later.Unreadable);
+    }
+
+    [Fact]
+    public async Task Section11_a_replaced_dongle_whose_replacementOf_names_no_serial_still_gives_its_own_quote_request_to_the_line()
+    {
+        // VT-B1's replacementOf event reads back with a serial that cannot be understood (once the chain is made).
+        var corrupt = false;
+        IReadOnlyList<LicenseEvent> Corrupt(Serial serial, IReadOnlyList<LicenseEvent> events) => serial.Value != "VT-B1" || !Volatile.Read(ref corrupt)
+            ? events
+            : [.. events.Select(e => e.Type == LicenseEventTypes.ReplacementOf ? e with { Data = e.Data.SetItem(LicenseEventData.OldSerial, "not a serial") } : e)];
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 11, 2), services: s =>
+            s.Decorate<ILicenseStore>((inner, _) => new AlteredStore(inner, events: Corrupt)));
+        await ActivateAsync(api, "VT-B0", new LocalDate(2026, 1, 1)); // expires 1 January 2027: expiring on 7 December
+        await ReplaceChainAsync(api, "VT-B", 1);
+        api.Clock.Reset(InDenver(2026, 11, 10));
+        await RequestQuoteAsync(api, "VT-B1");
+        await ReplaceChainAsync(api, "VT-B", 2, from: 1);
+        Volatile.Write(ref corrupt, true);
+
+        var digest = await api.Services.GetRequiredService<RenewalsDigestService>().ComputeAsync(new LocalDate(2026, 12, 7), CancellationToken.None);
+
+        var line = Assert.Single(Assert.Single(digest.Expiring).Licenses);
+        Assert.Equal("VT-B2", line.Serial.Value);
+        Assert.Equal(new LocalDate(2026, 11, 10), line.QuoteRequestedOn);
+        Assert.Equal(["VT-B1"], digest.Unreadable.Select(s => s.Value));
+    }
+
+    /// <summary>Replaces {prefix}{from} (0 unless given) by the next, that by the next, and so on up to {prefix}{count}.</summary>
+    private static async Task ReplaceChainAsync(ApiHarness api, string prefix, int count, int from = 0)
+    {
+        for (var i = from; i < count; i++)
         {
             var replaced = await ReplacementApiTests.ReplaceAsync(api, $"{prefix}{i}", $$"""{"newSerial":"{{prefix}}{{i + 1}}"}""");
             Assert.Equal(201, replaced.Status);
@@ -294,15 +463,54 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
         api.Clock.Reset(clock);
     }
 
-    /// <summary>The real store, except that the events of one serial cannot be read (storage failed for good).</summary>
-    private sealed class EventsFailFor(ILicenseStore inner, Serial failing) : ILicenseStore
+    /// <summary>The real store, except that the events of one serial cannot be read (storage failed for good), from when <paramref name="failNow"/> says so.</summary>
+    private sealed class EventsFailFor(ILicenseStore inner, Serial failing, Func<bool>? failNow = null) : ILicenseStore
     {
         public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) =>
-            serial == failing ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.GetEventsAsync(serial, cancellationToken);
+            serial == failing && (failNow?.Invoke() ?? true) ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.GetEventsAsync(serial, cancellationToken);
 
         public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
 
         public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => inner.TryAddAsync(license, firstEvent, cancellationToken);
+
+        public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) => inner.ListExpiringAfterAsync(from, to, after, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
+
+        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
+
+        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(onFailure, cancellationToken);
+
+        public IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListAllAsync(after, pageSize, onFailure, cancellationToken);
+
+        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The real store, except that creating a license for which <paramref name="addFails"/> says so fails (storage failed
+    /// for good), and the events read are passed through <paramref name="events"/> (a record stored wrong).
+    /// </summary>
+    private sealed class AlteredStore(
+        ILicenseStore inner,
+        Func<License, bool>? addFails = null,
+        Func<Serial, IReadOnlyList<LicenseEvent>, IReadOnlyList<LicenseEvent>>? events = null) : ILicenseStore
+    {
+        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) =>
+            addFails?.Invoke(license) == true ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.TryAddAsync(license, firstEvent, cancellationToken);
+
+        public async Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken)
+        {
+            var read = await inner.GetEventsAsync(serial, cancellationToken);
+            return events is null ? read : events(serial, read);
+        }
+
+        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
 
         public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
 

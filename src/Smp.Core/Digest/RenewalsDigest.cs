@@ -22,7 +22,8 @@ public sealed record DigestReminder(string Stage, LocalDate SentOn);
 /// <summary>
 /// One license in a list of the digest. <see cref="QuoteRequestedOn"/> is the day of its latest quote request (R11)
 /// in the look-back; <see cref="RenewedOn"/> the day of a renewal recorded since that request or, without one, since
-/// its latest reminder listed (null: not renewed since).
+/// its latest reminder listed (null: not renewed since). <see cref="HistoryUnreadableFrom"/>, when set, is the replaced
+/// dongle from which back its history could not be read: a quote request recorded there is not known.
 /// </summary>
 public sealed record DigestLicense(
     Serial Serial,
@@ -30,14 +31,16 @@ public sealed record DigestLicense(
     LocalDate ExpiresOn,
     ImmutableArray<DigestReminder> Reminders,
     LocalDate? QuoteRequestedOn,
-    LocalDate? RenewedOn);
+    LocalDate? RenewedOn,
+    Serial? HistoryUnreadableFrom = null);
 
 /// <summary>A customer's licenses in one list, by expiry then serial.</summary>
 public sealed record DigestCustomer(Customer Customer, ImmutableArray<DigestLicense> Licenses);
 
 /// <summary>
 /// The renewals desk's weekly digest (SPEC section 11) as of a business date: the four lists, each grouped by
-/// customer (by customer name, then id). <see cref="Unreadable"/> names the licenses that could not be read (left out).
+/// customer (by customer name, then id). <see cref="Unreadable"/> names the licenses that could not be read: left out,
+/// or, when a listed line's <see cref="DigestLicense.HistoryUnreadableFrom"/>, a replaced dongle whose plan is listed.
 /// </summary>
 public sealed record RenewalsDigest(
     IsoWeek Week,
@@ -52,8 +55,11 @@ public sealed record RenewalsDigest(
     public bool IsEmpty => Expiring.IsEmpty && Lapsed.IsEmpty && Quotes.IsEmpty && FailedMail == 0;
 }
 
-/// <summary>A license the digest read, with its events (and those of the dongle it replaced, when it is a replacement).</summary>
-public sealed record DigestSource(License License, IReadOnlyList<LicenseEvent> Events);
+/// <summary>
+/// A license the digest read, with its events (and those of the dongles it replaced, back through the chain, when it is a
+/// replacement). <see cref="HistoryUnreadableFrom"/>: the replaced dongle from which back the events could not be read.
+/// </summary>
+public sealed record DigestSource(License License, IReadOnlyList<LicenseEvent> Events, Serial? HistoryUnreadableFrom = null);
 
 /// <summary>
 /// A quote request found among the stored customer requests: the license it led to (the current serial of its plan),
@@ -174,16 +180,19 @@ public static class DigestRules
             .Max();
         LocalDate? quoteOn = quoteAt is { } at ? DateOf(at) : quoteAfter;
 
-        // Renewed since the quote request when there is one, else since the latest reminder listed.
+        // Renewed since the quote request when there is one, else since the latest reminder listed. A request known by
+        // its day alone (its event not read) is answered by a renewal of that day only when the whole history was read
+        // and holds no request after it; with the history cut short, only a renewal of a later day answers it.
+        var incomplete = source.HistoryUnreadableFrom is not null;
         var renewal = (quoteAt, quoteOn, reminders.IsEmpty ? (LocalDate?)null : reminders[^1].SentOn) switch
         {
             ({ } q, _, _) => license.Renewals.Where(r => r.RecordedAt >= q).MaxBy(r => r.RecordedAt),
-            (null, { } day, _) => license.Renewals.Where(r => r.RecordedOn >= day).MaxBy(r => r.RecordedAt),
+            (null, { } day, _) => license.Renewals.Where(r => incomplete ? r.RecordedOn > day : r.RecordedOn >= day).MaxBy(r => r.RecordedAt),
             (null, null, { } sent) => license.Renewals.Where(r => r.RecordedOn >= sent).MaxBy(r => r.RecordedAt),
             _ => null,
         };
 
-        return new DigestLicense(license.Serial, license.Product, license.ExpiresOn, reminders, quoteOn, renewal?.RecordedOn);
+        return new DigestLicense(license.Serial, license.Product, license.ExpiresOn, reminders, quoteOn, renewal?.RecordedOn, source.HistoryUnreadableFrom);
     }
 
     private static ImmutableArray<DigestCustomer> Group(List<(Customer Customer, DigestLicense License)> lines) =>

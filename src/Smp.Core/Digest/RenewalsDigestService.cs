@@ -16,7 +16,7 @@ public sealed record DigestSendReport(IsoWeek Week, string MailId, bool Enqueued
 /// The renewals desk's weekly digest (SPEC section 11). <see cref="ComputeAsync"/> gives the lists for any business date
 /// (the console shows the same lists); <see cref="SendAsync"/> mails them once per ISO week. Reads follow the licenses
 /// listed: one range of the expiry index (a page at a time), the quote requests of the last 14 days, the failed-mail
-/// markers, and per license listed its record and events; never every license.
+/// markers, and per license listed its record and events (and those of the dongles it replaced); never every license.
 /// </summary>
 public sealed class RenewalsDigestService(
     LicenseService licenses,
@@ -53,7 +53,7 @@ public sealed class RenewalsDigestService(
             {
                 try
                 {
-                    var source = new DigestSource(stored.License, await EventsAsync(stored.License, cancellationToken));
+                    var source = await SourceAsync(stored.License, unreadable, cancellationToken);
                     read[stored.License.Serial] = source;
                     byExpiry.Add(source);
                 }
@@ -65,6 +65,8 @@ public sealed class RenewalsDigestService(
             }
 
             unreadable.AddRange((page.Unreadable ?? []).Select(u => u.Serial).OfType<Serial>());
+            // A replacement that could not be finished leaves its plan without an expiry row: named, never dropped silently.
+            unreadable.AddRange(page.UnfinishedReplacements ?? []);
             after = page.Next;
         }
         while (after is not null);
@@ -74,7 +76,7 @@ public sealed class RenewalsDigestService(
         {
             try
             {
-                var (source, chainTooLong) = await CurrentAsync(request.Serial, read, cancellationToken);
+                var (source, chainTooLong) = await CurrentAsync(request.Serial, read, unreadable, cancellationToken);
                 if (source is not null)
                 {
                     quotes.Add(new DigestQuoteRequest(source, request.Day));
@@ -122,33 +124,87 @@ public sealed class RenewalsDigestService(
         !cancellationToken.IsCancellationRequested
         && (storageFailures?.IsStorageFailure(e) == true || e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or FormatException);
 
-    /// <summary>A listed license's events, and those of the dongle it replaced (its quote requests were recorded there).</summary>
-    private async Task<IReadOnlyList<LicenseEvent>> EventsAsync(License license, CancellationToken cancellationToken)
+    /// <summary>
+    /// A listed license with its events and those of the dongles it replaced (their quote requests were recorded there),
+    /// walking back replacements of replacements: the license's <see cref="License.ReplacementOf"/>, then the
+    /// <c>replacementOf</c> event of each replaced dongle, one events read per dongle, at most
+    /// <see cref="LicenseService.MaxReplacementHops"/> (as everywhere else). A replaced dongle whose events cannot be
+    /// read, or one beyond that bound, is named in <paramref name="unreadable"/>, never dropped silently; the license
+    /// is still listed with the events read, marked as having its history read only up to that dongle.
+    /// </summary>
+    private async Task<DigestSource> SourceAsync(License license, List<Serial> unreadable, CancellationToken cancellationToken)
     {
-        var events = await licenses.GetEventsAsync(license.Serial, cancellationToken);
-        return license.ReplacementOf is { } old
-            ? [.. events, .. await licenses.GetEventsAsync(old, cancellationToken)]
-            : events;
+        var events = new List<LicenseEvent>(await licenses.GetEventsAsync(license.Serial, cancellationToken));
+        Serial? unreadFrom = null;
+        var replaced = license.ReplacementOf;
+        for (var hop = 0; replaced is { } old; hop++)
+        {
+            if (hop == LicenseService.MaxReplacementHops)
+            {
+                unreadable.Add(old);
+                unreadFrom = old;
+                break;
+            }
+
+            try
+            {
+                var older = await licenses.GetEventsAsync(old, cancellationToken);
+                // Its own events count even when the dongle it replaced cannot be told from them.
+                events.AddRange(older);
+                replaced = ReplacedSerial(older, old);
+            }
+            catch (Exception e) when (IsIsolated(e, cancellationToken))
+            {
+                unreadable.Add(old);
+                unreadFrom = old;
+                break;
+            }
+        }
+
+        return new DigestSource(license, events, unreadFrom);
+    }
+
+    /// <summary>The dongle that <paramref name="serial"/> replaced, from its <c>replacementOf</c> event; null for a first dongle.</summary>
+    private static Serial? ReplacedSerial(IReadOnlyList<LicenseEvent> events, Serial serial)
+    {
+        if (events.FirstOrDefault(e => e.Type == LicenseEventTypes.ReplacementOf) is not { } replacementOf)
+        {
+            return null;
+        }
+
+        return Serial.TryParse(replacementOf.Data.GetValueOrDefault(LicenseEventData.OldSerial), out var old)
+            ? old
+            : throw new InvalidDataException($"The replacementOf event of license {serial} names no valid serial.");
     }
 
     /// <summary>
     /// The license a quote request leads to: the serial's, or its replacement's when the dongle was replaced since,
     /// following at most <see cref="LicenseService.MaxReplacementHops"/> replacements (as everywhere else). Null when no
-    /// license has the serial; <c>ChainTooLong</c> when the chain goes on beyond that bound.
+    /// license has the serial; <c>ChainTooLong</c> when the chain goes on beyond that bound. Only the license reached
+    /// has its events read (with those of the dongles it replaced); the replaced ones on the way, their record alone.
     /// </summary>
-    private async Task<(DigestSource? Source, bool ChainTooLong)> CurrentAsync(Serial serial, Dictionary<Serial, DigestSource?> read, CancellationToken cancellationToken)
+    private async Task<(DigestSource? Source, bool ChainTooLong)> CurrentAsync(Serial serial, Dictionary<Serial, DigestSource?> read, List<Serial> unreadable, CancellationToken cancellationToken)
     {
         for (var hop = 0; hop <= LicenseService.MaxReplacementHops; hop++)
         {
-            if (!read.TryGetValue(serial, out var source))
+            License? license;
+            if (read.TryGetValue(serial, out var source))
             {
-                var stored = await licenses.GetAsync(serial, cancellationToken);
-                source = stored is null ? null : new DigestSource(stored.License, await EventsAsync(stored.License, cancellationToken));
-                read[serial] = source;
+                license = source?.License;
+            }
+            else
+            {
+                license = (await licenses.GetAsync(serial, cancellationToken))?.License;
             }
 
-            if (source?.License.Replacement is not { Completed: true } replacement)
+            if (license?.Replacement is not { Completed: true } replacement)
             {
+                if (source is null && license is not null)
+                {
+                    source = await SourceAsync(license, unreadable, cancellationToken);
+                }
+
+                read[serial] = source;
                 return (source, false);
             }
 

@@ -229,7 +229,7 @@ public sealed class LicenseService(
     public async Task<ExpiringPage> ListExpiringPageAsync(LocalDate from, LocalDate to, ExpiryPosition? after, int pageSize, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
-        await FinishPendingReplacementsAsync(cancellationToken);
+        var unfinished = await FinishPendingReplacementsAsync(cancellationToken);
         // A page holds at most pageSize entries, readable or not, in the index's order. A license that cannot be read
         // is named in the page that reached it and the next page starts after it, so one bad record never stops the
         // report of a range, nor a reader stepping through it.
@@ -261,7 +261,7 @@ public sealed class LicenseService(
             last = ExpiryPosition.Of(license.License);
         }
 
-        return new ExpiringPage(licenses, more ? last : null, unreadable);
+        return new ExpiringPage(licenses, more ? last : null, unreadable, unfinished);
     }
 
     /// <summary>
@@ -396,11 +396,21 @@ public sealed class LicenseService(
     /// Each pending replacement stands alone: one that cannot be read or finished is reported to the host (logged by
     /// serial and counted) and the others, and the reader that asked, go on; the next reader tries it again. Until it is
     /// finished its plan is missing from expiry listings (the old license has no expiry row from the intent on), never
-    /// listed twice.
+    /// listed twice: the serials returned (the replaced ones) are those left unfinished, for a reader to name.
     /// </remarks>
-    public async Task FinishPendingReplacementsAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Serial>> FinishPendingReplacementsAsync(CancellationToken cancellationToken)
     {
-        void Unfinished(LicenseReadFailure failure) => unfinished?.Report(failure);
+        var left = new List<Serial>();
+        void Unfinished(LicenseReadFailure failure)
+        {
+            if (failure.Serial is { } serial)
+            {
+                left.Add(serial);
+            }
+
+            unfinished?.Report(failure);
+        }
+
         await foreach (var serial in store.ListPendingReplacementsAsync(Unfinished, cancellationToken))
         {
             try
@@ -416,6 +426,8 @@ public sealed class LicenseService(
                 Unfinished(new LicenseReadFailure(serial, e));
             }
         }
+
+        return left;
     }
 
     /// <summary>Steps 2 and 3 of <see cref="ReplaceAsync"/> from a begun (or finished) replacement; the result carries the new license.</summary>
@@ -582,8 +594,10 @@ public sealed class ConcurrencyExhaustedException(Serial serial)
     : Exception($"License {serial} kept changing under the request; retry it.");
 
 /// <summary>A page of the expiring report: its licenses and, when more follow, the position the next page starts after.</summary>
-/// <see cref="Unreadable"/> are the licenses of the page's stretch of the index that could not be read (left out).
-public sealed record ExpiringPage(IReadOnlyList<StoredLicense> Licenses, ExpiryPosition? Next, IReadOnlyList<LicenseReadFailure>? Unreadable = null);
+/// <see cref="Unreadable"/> are the licenses of the page's stretch of the index that could not be read (left out);
+/// <see cref="UnfinishedReplacements"/> the replaced serials whose replacement could not be finished before the read (their
+/// plans have no expiry row until it is, so they are left out too).
+public sealed record ExpiringPage(IReadOnlyList<StoredLicense> Licenses, ExpiryPosition? Next, IReadOnlyList<LicenseReadFailure>? Unreadable = null, IReadOnlyList<Serial>? UnfinishedReplacements = null);
 
 /// <summary>A page of every license, by serial: its licenses and, when more may follow, the serial the next page starts after.</summary>
 /// <see cref="Unreadable"/> are the licenses of the page's stretch that could not be read (left out).

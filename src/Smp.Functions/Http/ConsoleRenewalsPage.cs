@@ -116,9 +116,9 @@ public static class ConsoleRenewalsPage
         }
 
         html.Append("</p>");
-        if (!digest.Unreadable.IsEmpty)
+        foreach (var sentence in RenewalsDigestMail.UnreadableSentences(digest))
         {
-            html.Append("<p class=\"errors\" role=\"alert\">These licenses could not be read and are left out of the lists: ").Append(H(string.Join(", ", digest.Unreadable.Select(s => s.Value)))).Append(".</p>");
+            html.Append("<p class=\"errors\" role=\"alert\">").Append(H(sentence)).Append("</p>");
         }
 
         return html.Append("</section>").ToString();

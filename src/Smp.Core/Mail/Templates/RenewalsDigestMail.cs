@@ -49,9 +49,9 @@ public static class RenewalsDigestMail
                 MailLink.To(new Uri(publicBaseUrl, "console/mail"), $"See the failed mail in the console"));
         }
 
-        if (!digest.Unreadable.IsEmpty)
+        foreach (var sentence in UnreadableSentences(digest))
         {
-            doc.Paragraph($"These licenses could not be read and are left out of the lists: {string.Join(", ", digest.Unreadable.Select(s => s.Value))}.");
+            doc.Paragraph($"{sentence}");
         }
 
         doc.Paragraph($"Dates are business dates; an expiry date is the first day a plan no longer covers. A renewal counts as \"since\" when it was recorded after the quote request, or, without one, on or after the latest reminder listed.");
@@ -77,15 +77,45 @@ public static class RenewalsDigestMail
         }
     }
 
+    /// <summary>
+    /// What could not be read, in words (the console's renewals page says the same): the licenses left out of the lists,
+    /// and the replaced dongles whose history could not be read though their plan is listed under its current serial.
+    /// </summary>
+    public static IEnumerable<string> UnreadableSentences(RenewalsDigest digest)
+    {
+        ArgumentNullException.ThrowIfNull(digest);
+        var listedUnder = new[] { digest.Expiring, digest.Lapsed, digest.Quotes }
+            .SelectMany(list => list.SelectMany(c => c.Licenses))
+            .Where(l => l.HistoryUnreadableFrom is not null)
+            .GroupBy(l => l.HistoryUnreadableFrom!.Value)
+            .ToDictionary(g => g.Key, g => g.First().Serial);
+        var leftOut = digest.Unreadable.Where(s => !listedUnder.ContainsKey(s)).ToList();
+        if (leftOut.Count > 0)
+        {
+            yield return $"These licenses could not be read and are left out of the lists: {string.Join(", ", leftOut.Select(s => s.Value))}.";
+        }
+
+        var history = digest.Unreadable.Where(listedUnder.ContainsKey).ToList();
+        if (history.Count > 0)
+        {
+            yield return "The history of these replaced dongles could not be read in full, so a quote request recorded there may be missing: "
+                + string.Join(", ", history.Select(s => $"{s} (its plan is listed under {listedUnder[s]})")) + ".";
+        }
+    }
+
     /// <summary>Reminders sent, the quote request and a renewal since, in words (the console's renewals page says the same).</summary>
     public static string Details(DigestLicense license)
     {
         var reminders = license.Reminders.IsEmpty
             ? "No reminder sent."
             : "Reminders sent: " + string.Join(", ", license.Reminders.Select(r => $"{r.Stage} on {MailDates.Format(r.SentOn)}")) + ".";
-        var quote = license.QuoteRequestedOn is { } quotedOn
-            ? $"Quote requested on {MailDates.Format(quotedOn)}."
-            : "No quote requested.";
+        var quote = (license.QuoteRequestedOn, license.HistoryUnreadableFrom) switch
+        {
+            ({ } quotedOn, null) => $"Quote requested on {MailDates.Format(quotedOn)}.",
+            ({ } quotedOn, { } from) => $"Quote requested on {MailDates.Format(quotedOn)}. Its history from {from} back could not be read.",
+            (null, { } from) => $"No quote request found, but its history from {from} back could not be read.",
+            _ => "No quote requested.",
+        };
         var since = license.QuoteRequestedOn is not null ? "the quote request" : license.Reminders.IsEmpty ? null : "the last reminder";
         var renewed = (license.RenewedOn, since) switch
         {
