@@ -96,6 +96,38 @@ public sealed class LatestEventsRetentionTests(AzuriteFixture azurite) : IDispos
     }
 
     [Fact]
+    public async Task Section8_a_prune_that_failed_on_storage_counts_every_place_it_removed_before_the_failure()
+    {
+        // More old places than one storage transaction holds: the first delete request goes through, the rest fail.
+        const int old = 250;
+        var failing = new FailStorage { OnlyDeletes = true, PassFirst = 1 };
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 3, 20), services: s => s.AddSingleton(Tables(failing)));
+        var now = api.Clock.GetCurrentInstant();
+        var table = Index(api);
+        await table.CreateIfNotExistsAsync();
+        var rows = Enumerable.Range(0, old)
+            .Select(i => RecentRow(now - LatestEventsRetention.Retention - Duration.FromDays(1) - Duration.FromSeconds(i), "VT-" + (10_000 + i), 1))
+            .ToList();
+        foreach (var chunk in rows.Chunk(100))
+        {
+            await table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r)));
+        }
+
+        using var pruned = Collect(api, SmpMetrics.Instruments.LatestEventsPruned);
+        using var pruneFailed = Collect(api, SmpMetrics.Instruments.LatestEventsPruneFailed);
+
+        failing.Active = true;
+        await RunScanAsync(api);
+        failing.Active = false;
+
+        var left = (await RecentRowsAsync(api)).Count;
+        Assert.True(failing.Failed > 0);
+        Assert.InRange(left, 1, old - 1);
+        Assert.Equal(old - left, pruned.GetMeasurementSnapshot().EvaluateAsCounter());
+        Assert.Equal(1, pruneFailed.GetMeasurementSnapshot().EvaluateAsCounter());
+    }
+
+    [Fact]
     public async Task Section8_a_programming_error_in_the_pruning_is_not_swallowed_as_tidying()
     {
         using var api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 3, 20), services: s =>
@@ -177,7 +209,7 @@ public sealed class LatestEventsRetentionTests(AzuriteFixture azurite) : IDispos
         public Task<int> CountExpiringOnOrAfterAsync(LocalDate date, CancellationToken cancellationToken) =>
             store.CountExpiringOnOrAfterAsync(date, cancellationToken);
 
-        public Task<int> PruneLatestEventsAsync(Instant before, int max, CancellationToken cancellationToken) =>
+        public Task<int> PruneLatestEventsAsync(Instant before, int max, Action<int>? removed, CancellationToken cancellationToken) =>
             throw new InvalidOperationException(Message);
     }
 
@@ -185,10 +217,14 @@ public sealed class LatestEventsRetentionTests(AzuriteFixture azurite) : IDispos
     private sealed class FailStorage : global::Azure.Core.Pipeline.HttpPipelinePolicy
     {
         private int failed;
+        private int passed;
 
         public volatile bool Active;
 
         public bool OnlyDeletes { get; init; }
+
+        /// <summary>How many delete requests (single deletes or transactions) go through before they fail.</summary>
+        public int PassFirst { get; init; }
 
         public Action? OnFailure { get; init; }
 
@@ -202,7 +238,7 @@ public sealed class LatestEventsRetentionTests(AzuriteFixture azurite) : IDispos
 
         public override async ValueTask ProcessAsync(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
         {
-            if (Active && (!OnlyDeletes || message.Request.Method == global::Azure.Core.RequestMethod.Delete))
+            if (Active && (!OnlyDeletes || IsDelete(message.Request)) && (PassFirst == 0 || Interlocked.Increment(ref passed) > PassFirst))
             {
                 Interlocked.Increment(ref failed);
                 OnFailure?.Invoke();
@@ -213,6 +249,11 @@ public sealed class LatestEventsRetentionTests(AzuriteFixture azurite) : IDispos
 
             await ProcessNextAsync(message, pipeline);
         }
+
+        /// <summary>A delete, alone or in a transaction (a POST to the batch endpoint).</summary>
+        private static bool IsDelete(global::Azure.Core.Request request) =>
+            request.Method == global::Azure.Core.RequestMethod.Delete ||
+            (request.Method == global::Azure.Core.RequestMethod.Post && request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal));
     }
 
     /// <summary>The rows of the latest events as stored (their serial, and the time their key sorts by), read directly.</summary>

@@ -26,6 +26,9 @@ public sealed partial class TableLicenseStore : ILicenseActivity
     internal static readonly Duration RecentRetention = LatestEventsRetention.Retention;
 
     private const int RecentPrunedPerRead = 50;
+
+    /// <summary>The most rows one storage transaction deletes (the service's limit per entity group transaction).</summary>
+    private const int RecentDeletedPerTransaction = 100;
     private static readonly string[] RecentColumns = ["PartitionKey", "RowKey", LicenseEntities.SerialColumn, LicenseEntities.VersionColumn];
     private static readonly string[] KeyOnly = ["RowKey"];
 
@@ -86,25 +89,65 @@ public sealed partial class TableLicenseStore : ILicenseActivity
 
     /// <summary>
     /// Rows of changes before <paramref name="before"/>, at most <paramref name="max"/> read and removed (the newest of
-    /// them first: the partition sorts newest first). A row removed meanwhile by another pruner counts as removed.
+    /// them first: the partition sorts newest first), in transactions of up to <see cref="RecentDeletedPerTransaction"/>
+    /// rows (all in the one <see cref="RecentPartition"/> partition), each committed one reported to
+    /// <paramref name="removed"/> before the next starts. A row removed meanwhile by another pruner counts as removed.
     /// </summary>
-    public async Task<int> PruneLatestEventsAsync(Instant before, int max, CancellationToken cancellationToken)
+    public async Task<int> PruneLatestEventsAsync(Instant before, int max, Action<int>? removed, CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
         await tablesCreated.EnsureAsync(cancellationToken);
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {RecentPartition} and RowKey ge {RecentTicks(before - Duration.Epsilon)}");
-        var removed = 0;
+        var total = 0;
+        var keys = new List<string>(RecentDeletedPerTransaction);
         await foreach (var row in index.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(max, 1000), select: KeyOnly, cancellationToken: cancellationToken))
         {
-            await index.DeleteEntityAsync(RecentPartition, row.RowKey, ETag.All, cancellationToken);
-            if (++removed >= max)
+            keys.Add(row.RowKey);
+            if (keys.Count == RecentDeletedPerTransaction || total + keys.Count >= max)
             {
-                break;
+                total += await DeleteRecentRowsAsync(keys, removed, cancellationToken);
+                keys.Clear();
+                if (total >= max)
+                {
+                    return total;
+                }
             }
         }
 
-        return removed;
+        if (keys.Count > 0)
+        {
+            total += await DeleteRecentRowsAsync(keys, removed, cancellationToken);
+        }
+
+        return total;
+    }
+
+    /// <summary>
+    /// Deletes the rows in one transaction and reports them once it committed. When one of them is gone already
+    /// (removed by another pruner meanwhile) the transaction is refused as a whole; the rows are then deleted one by
+    /// one (a row already gone counts as removed), each reported once deleted.
+    /// </summary>
+    private async Task<int> DeleteRecentRowsAsync(List<string> keys, Action<int>? removed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await index.SubmitTransactionAsync(
+                keys.Select(key => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(RecentPartition, key), ETag.All)),
+                cancellationToken);
+            removed?.Invoke(keys.Count);
+            return keys.Count;
+        }
+        catch (TableTransactionFailedException e) when (e.Status == 404)
+        {
+            foreach (var key in keys)
+            {
+                await index.DeleteEntityAsync(RecentPartition, key, ETag.All, cancellationToken);
+                removed?.Invoke(1);
+            }
+
+            return keys.Count;
+        }
     }
 
     /// <summary>Removes up to <see cref="RecentPrunedPerRead"/> rows of changes before <paramref name="before"/>. Best effort.</summary>
@@ -112,7 +155,7 @@ public sealed partial class TableLicenseStore : ILicenseActivity
     {
         try
         {
-            await PruneLatestEventsAsync(before, RecentPrunedPerRead, cancellationToken);
+            await PruneLatestEventsAsync(before, RecentPrunedPerRead, removed: null, cancellationToken);
         }
         catch (Exception e) when (StorageFailures.IsStorageFailure(e) && !cancellationToken.IsCancellationRequested)
         {

@@ -29,6 +29,8 @@ public interface ILicenseActivity
     /// Removes the places among the latest events of changes made before <paramref name="before"/>, at most
     /// <paramref name="max"/> of them, the newest of them first (the order the store reads them in); the number removed.
     /// Fewer than <paramref name="max"/> means none older is left. The events themselves stay on their licenses.
+    /// Rows are removed in steps (a storage transaction each); <paramref name="removed"/> is told the count of each
+    /// step once storage committed it, so a caller whose prune fails part way still knows what was removed.
     /// </summary>
-    Task<int> PruneLatestEventsAsync(Instant before, int max, CancellationToken cancellationToken);
+    Task<int> PruneLatestEventsAsync(Instant before, int max, Action<int>? removed, CancellationToken cancellationToken);
 }

@@ -32,10 +32,11 @@ public sealed class LatestEventsRetention(ILicenseActivity activity, IClock cloc
     public const int MaxPrunedPerRun = 100_000;
 
     /// <summary>
-    /// Removes the places of changes older than <see cref="Retention"/>, batch by batch, counting each batch in the
-    /// metrics. A storage failure stops it and is counted and reported, never thrown (tidying must not hide the scan's
-    /// outcome); any other error is thrown, and so is a cancellation of <paramref name="cancellationToken"/> while a
-    /// batch runs. Between batches a cancellation ends it quietly.
+    /// Removes the places of changes older than <see cref="Retention"/>, batch by batch, counting every removal storage
+    /// committed in the metrics and the result, also those of a batch that then failed. A storage failure stops it and
+    /// is counted and reported, never thrown (tidying must not hide the scan's outcome); any other error is thrown, and
+    /// so is a cancellation of <paramref name="cancellationToken"/> while a batch runs. Between batches a cancellation
+    /// ends it quietly.
     /// </summary>
     public async Task<LatestEventsPruning> PruneAsync(CancellationToken cancellationToken)
     {
@@ -46,9 +47,8 @@ public sealed class LatestEventsRetention(ILicenseActivity activity, IClock cloc
             while (!cancellationToken.IsCancellationRequested && pruned < MaxPrunedPerRun)
             {
                 var batch = Math.Min(PrunedPerBatch, MaxPrunedPerRun - pruned);
-                var removed = await activity.PruneLatestEventsAsync(before, batch, cancellationToken);
-                pruned += removed;
-                metrics.LatestEventsPruned(removed);
+                // Counted as storage commits them: a batch that fails part way still counts what it removed.
+                var removed = await activity.PruneLatestEventsAsync(before, batch, Count, cancellationToken);
                 if (removed < batch)
                 {
                     return new LatestEventsPruning(pruned, Complete: true, Failure: null);
@@ -61,6 +61,12 @@ public sealed class LatestEventsRetention(ILicenseActivity activity, IClock cloc
         {
             metrics.LatestEventsPruneFailed();
             return new LatestEventsPruning(pruned, Complete: false, Failure: e.GetType().Name);
+        }
+
+        void Count(int removed)
+        {
+            pruned += removed;
+            metrics.LatestEventsPruned(removed);
         }
     }
 }
