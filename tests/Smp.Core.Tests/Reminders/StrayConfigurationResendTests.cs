@@ -148,6 +148,32 @@ public class StrayConfigurationResendTests
         Assert.Equal((ReminderOutcome.Sent, third), (record.Outcome, record.MailId));
     }
 
+    [Fact]
+    public async Task R9_section_10_a_replaced_serials_reminder_withdrawn_as_not_configured_is_queued_again_for_the_license_holding_the_plan()
+    {
+        var activated = await licenses.ActivateAsync(Activation(Serial.Value, Date("2026-03-14"), training: true), Staff, CancellationToken.None);
+        Assert.Equal(CommandOutcome.Created, activated.Outcome);
+        clock.Reset(Date("2027-03-02").At(new LocalTime(6, 0)).InZoneStrictly(Denver).ToInstant());
+        await Scan().RunAsync(TimerContext, CancellationToken.None);
+        var first = Assert.Single(outbox.All()).Id;
+        var replacement = Serial.Parse("SN-2");
+        await licenses.ReplaceAsync(Serial, replacement, "broken", Staff, CancellationToken.None);
+
+        // A host whose offsets are 90,14 withdraws the mail: the 30-day stage is not configured there.
+        await new MailDispatcher(outbox, transport, clock, Options, sendCheck: StrayCheck()).RunAsync(CancellationToken.None);
+        Assert.Equal(MailStatus.Superseded, (await MessageAsync(first)).Status);
+
+        // The owner's offsets (90,30) queue the reminder again, for the license that holds the plan now.
+        clock.Reset(Date("2027-03-04").At(new LocalTime(6, 0)).InZoneStrictly(Denver).ToInstant());
+        await Scan().RunAsync(TimerContext, CancellationToken.None);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        var sent = Assert.Single(transport.SendOrder);
+        Assert.NotEqual(first, sent);
+        var record = Assert.Single((await store.GetAsync(replacement, CancellationToken.None))!.License.Reminders, r => r.Stage == ThirtyDay);
+        Assert.Equal((ReminderOutcome.Sent, sent), (record.Outcome, record.MailId));
+    }
+
     /// <summary>
     /// A plan expiring on 1 April 2027; the 30-day reminder is queued on 2 March (mail returned). A dispatcher of a host
     /// whose offsets are 90,14 leases it, withdraws it as "stage not configured" and dies before storing the decision:
