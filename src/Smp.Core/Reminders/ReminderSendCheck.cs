@@ -64,7 +64,9 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             {
                 // A replaced serial's reminder judged on the license holding the plan, which records it in this mail.
                 var planHolder = replaced is null && license is not null && license.Serial != serial ? license.Serial : (Serial?)null;
-                overtaken.Add((serial, stage, expiresOn, why, stored is not null, why == NotConfigured(stage), withdrawnFrom, planHolder));
+                // Withdrawn for its stage alone (queued again by offsets that have it) only when no earlier attempt is
+                // in doubt: one that may have reached the provider is settled, so it is never delivered twice (R9).
+                overtaken.Add((serial, stage, expiresOn, why, stored is not null, why == NotConfigured(stage) && !message.OutcomeUnknown, withdrawnFrom, planHolder));
                 continue;
             }
 

@@ -1,6 +1,7 @@
 using NodaTime;
 using NodaTime.Testing;
 using Smp.Core.Licenses;
+using Smp.Core.Mail;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
@@ -172,6 +173,52 @@ public class StrayConfigurationResendTests
         Assert.NotEqual(first, sent);
         var record = Assert.Single((await store.GetAsync(replacement, CancellationToken.None))!.License.Reminders, r => r.Stage == ThirtyDay);
         Assert.Equal((ReminderOutcome.Sent, sent), (record.Outcome, record.MailId));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task R9_a_reminder_whose_send_outcome_is_unknown_and_that_a_stray_configuration_withdraws_is_not_queued_again(bool dispatcherDiedAfterHandOver)
+    {
+        var activated = await licenses.ActivateAsync(Activation(Serial.Value, Date("2026-03-14"), training: true), Staff, CancellationToken.None);
+        Assert.Equal(CommandOutcome.Created, activated.Outcome);
+        clock.Reset(Date("2027-03-02").At(new LocalTime(6, 0)).InZoneStrictly(Denver).ToInstant());
+        await Scan().RunAsync(TimerContext, CancellationToken.None);
+        var first = Assert.Single(outbox.All()).Id;
+
+        // The mail is handed to the service, which may deliver it, but the outcome never reaches the outbox: the answer
+        // is lost (a timeout), or the dispatcher dies right after the hand-over. The service does not know the message
+        // yet when asked (404).
+        if (dispatcherDiedAfterHandOver)
+        {
+            var stored = (await outbox.GetAsync(first, CancellationToken.None))!;
+            var leased = await outbox.TryUpdateAsync(stored, DeliveryPolicy.Lease(stored.Message, clock.GetCurrentInstant(), Options), CancellationToken.None);
+            await transport.SendAsync(leased!.Message.Mail, CancellationToken.None);
+        }
+        else
+        {
+            transport.OnSend = (_, _) => new MailSendResult.Unknown();
+            await Dispatcher().RunAsync(CancellationToken.None);
+        }
+
+        transport.SetStatus(first, new MailSendResult.Unknown());
+        Assert.Equal([first], transport.SendOrder);
+
+        // A host whose offsets are 90,14 asks, learns nothing, and withdraws the mail: the 30-day stage is not configured there.
+        clock.Advance(Options.Lease);
+        await new MailDispatcher(outbox, transport, clock, Options, sendCheck: StrayCheck()).RunAsync(CancellationToken.None);
+        Assert.Equal(MailStatus.Superseded, (await MessageAsync(first)).Status);
+
+        // The reminder may have reached the customer: the owner's offsets (90,30) do not queue it again.
+        transport.OnSend = (_, _) => new MailSendResult.Accepted();
+        clock.Reset(Date("2027-03-03").At(new LocalTime(6, 0)).InZoneStrictly(Denver).ToInstant());
+        await Scan().RunAsync(TimerContext, CancellationToken.None);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal([first], transport.SendOrder);
+        Assert.Equal([first], outbox.All().Select(m => m.Id));
+        var record = Assert.Single(await RemindersAsync(), r => r.Stage == ThirtyDay);
+        Assert.Equal((ReminderOutcome.Withdrawn, false), (record.Outcome, record.StageNotConfigured));
     }
 
     /// <summary>
