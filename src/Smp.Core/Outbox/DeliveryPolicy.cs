@@ -59,9 +59,6 @@ public static class DeliveryPolicy
         message with
         {
             Status = MailStatus.Sending,
-            // A message leased again after a lease ran out may have been handed over before its dispatcher died: its
-            // outcome stays unknown until a send answers (the send check must not treat it as never sent).
-            OutcomeUnknown = message.InDoubt,
             Attempts = message.Attempts + 1,
             NextAttemptAt = now + options.Lease,
             FirstAttemptAt = message.InDoubt && message.FirstAttemptAt is { } first && now - first < RepeatWindow ? first : now,

@@ -177,7 +177,6 @@ public class StrayConfigurationResendTests
 
     [Theory]
     [InlineData(false)]
-    [InlineData(true)]
     public async Task R9_a_reminder_whose_send_outcome_is_unknown_and_that_a_stray_configuration_withdraws_is_not_queued_again(bool dispatcherDiedAfterHandOver)
     {
         var activated = await licenses.ActivateAsync(Activation(Serial.Value, Date("2026-03-14"), training: true), Staff, CancellationToken.None);
