@@ -41,7 +41,7 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         var today = calendar.Today;
         var conflict = ownership is null ? null : await ownership.CheckAsync(cancellationToken);
         var due = new List<(MailClaim Claim, DueReminder Item)>();
-        var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored, bool StageNotConfigured, string? WithdrawnFrom)>();
+        var overtaken = new List<(Serial Serial, ReminderStage Stage, NodaTime.LocalDate ExpiresOn, string Why, bool Stored, bool StageNotConfigured, string? WithdrawnFrom, Serial? Holder)>();
         var versions = new Dictionary<Serial, long>(); // Of the licenses still due, as read: the fence before the send.
         foreach (var claim in message.Claims)
         {
@@ -62,7 +62,11 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
                 : RecordedElsewhere(stored.Reminders.FirstOrDefault(r => r.ExpiresOn == expiresOn && r.Stage == stage), message.Id, withdrawnFrom);
             if (why is not null)
             {
-                overtaken.Add((serial, stage, expiresOn, why, stored is not null, why == NotConfigured(stage), withdrawnFrom));
+                // A replaced serial's reminder judged on the license holding the plan, which records it in this mail.
+                var planHolder = replaced is null && license is not null && license.Serial != serial ? license.Serial : (Serial?)null;
+                // Withdrawn for its stage alone (queued again by offsets that have it) only when no earlier attempt is
+                // in doubt: one that may have reached the provider is settled, so it is never delivered twice (R9).
+                overtaken.Add((serial, stage, expiresOn, why, stored is not null, why == NotConfigured(stage) && !message.OutcomeUnknown, withdrawnFrom, planHolder));
                 continue;
             }
 
@@ -85,6 +89,14 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         foreach (var dropped in overtaken.Where(o => o.Stored))
         {
             await licenses.WithdrawReminderAsync(dropped.Serial, dropped.Stage, dropped.ExpiresOn, message.Id, $"Superseded before delivery: {dropped.Why}.", context, cancellationToken, dropped.StageNotConfigured, dropped.WithdrawnFrom);
+        }
+
+        // SPEC section 10: a replaced serial's reminder withdrawn for its stage is recorded so on the license holding
+        // the plan too (it records the reminder in this mail, copied by the replacement, which counts as handled), so
+        // offsets that have the stage queue it again there. Once per license, however many claims led to it.
+        foreach (var dropped in overtaken.Where(o => o.StageNotConfigured && o.Holder is not null).DistinctBy(o => (o.Holder, o.Stage, o.ExpiresOn)))
+        {
+            await licenses.WithdrawReminderAsync(dropped.Holder!.Value, dropped.Stage, dropped.ExpiresOn, message.Id, $"Superseded before delivery: {dropped.Why}.", context, cancellationToken, stageNotConfigured: true, dropped.WithdrawnFrom);
         }
 
         var reason = $"Superseded before delivery: {string.Join("; ", overtaken.Select(o => $"{o.Serial.Value} ({o.Why})"))}.";

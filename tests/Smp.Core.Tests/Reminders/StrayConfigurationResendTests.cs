@@ -1,6 +1,7 @@
 using NodaTime;
 using NodaTime.Testing;
 using Smp.Core.Licenses;
+using Smp.Core.Mail;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.Core.Reminders;
@@ -146,6 +147,77 @@ public class StrayConfigurationResendTests
         Assert.Equal(MailStatus.Superseded, (await MessageAsync(first)).Status);
         var record = Assert.Single(await RemindersAsync(), r => r.Stage == ThirtyDay);
         Assert.Equal((ReminderOutcome.Sent, third), (record.Outcome, record.MailId));
+    }
+
+    [Fact]
+    public async Task R9_section_10_a_replaced_serials_reminder_withdrawn_as_not_configured_is_queued_again_for_the_license_holding_the_plan()
+    {
+        var activated = await licenses.ActivateAsync(Activation(Serial.Value, Date("2026-03-14"), training: true), Staff, CancellationToken.None);
+        Assert.Equal(CommandOutcome.Created, activated.Outcome);
+        clock.Reset(Date("2027-03-02").At(new LocalTime(6, 0)).InZoneStrictly(Denver).ToInstant());
+        await Scan().RunAsync(TimerContext, CancellationToken.None);
+        var first = Assert.Single(outbox.All()).Id;
+        var replacement = Serial.Parse("SN-2");
+        await licenses.ReplaceAsync(Serial, replacement, "broken", Staff, CancellationToken.None);
+
+        // A host whose offsets are 90,14 withdraws the mail: the 30-day stage is not configured there.
+        await new MailDispatcher(outbox, transport, clock, Options, sendCheck: StrayCheck()).RunAsync(CancellationToken.None);
+        Assert.Equal(MailStatus.Superseded, (await MessageAsync(first)).Status);
+
+        // The owner's offsets (90,30) queue the reminder again, for the license that holds the plan now.
+        clock.Reset(Date("2027-03-04").At(new LocalTime(6, 0)).InZoneStrictly(Denver).ToInstant());
+        await Scan().RunAsync(TimerContext, CancellationToken.None);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        var sent = Assert.Single(transport.SendOrder);
+        Assert.NotEqual(first, sent);
+        var record = Assert.Single((await store.GetAsync(replacement, CancellationToken.None))!.License.Reminders, r => r.Stage == ThirtyDay);
+        Assert.Equal((ReminderOutcome.Sent, sent), (record.Outcome, record.MailId));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    public async Task R9_a_reminder_whose_send_outcome_is_unknown_and_that_a_stray_configuration_withdraws_is_not_queued_again(bool dispatcherDiedAfterHandOver)
+    {
+        var activated = await licenses.ActivateAsync(Activation(Serial.Value, Date("2026-03-14"), training: true), Staff, CancellationToken.None);
+        Assert.Equal(CommandOutcome.Created, activated.Outcome);
+        clock.Reset(Date("2027-03-02").At(new LocalTime(6, 0)).InZoneStrictly(Denver).ToInstant());
+        await Scan().RunAsync(TimerContext, CancellationToken.None);
+        var first = Assert.Single(outbox.All()).Id;
+
+        // The mail is handed to the service, which may deliver it, but the outcome never reaches the outbox: the answer
+        // is lost (a timeout), or the dispatcher dies right after the hand-over. The service does not know the message
+        // yet when asked (404).
+        if (dispatcherDiedAfterHandOver)
+        {
+            var stored = (await outbox.GetAsync(first, CancellationToken.None))!;
+            var leased = await outbox.TryUpdateAsync(stored, DeliveryPolicy.Lease(stored.Message, clock.GetCurrentInstant(), Options), CancellationToken.None);
+            await transport.SendAsync(leased!.Message.Mail, CancellationToken.None);
+        }
+        else
+        {
+            transport.OnSend = (_, _) => new MailSendResult.Unknown();
+            await Dispatcher().RunAsync(CancellationToken.None);
+        }
+
+        transport.SetStatus(first, new MailSendResult.Unknown());
+        Assert.Equal([first], transport.SendOrder);
+
+        // A host whose offsets are 90,14 asks, learns nothing, and withdraws the mail: the 30-day stage is not configured there.
+        clock.Advance(Options.Lease);
+        await new MailDispatcher(outbox, transport, clock, Options, sendCheck: StrayCheck()).RunAsync(CancellationToken.None);
+        Assert.Equal(MailStatus.Superseded, (await MessageAsync(first)).Status);
+
+        // The reminder may have reached the customer: the owner's offsets (90,30) do not queue it again.
+        transport.OnSend = (_, _) => new MailSendResult.Accepted();
+        clock.Reset(Date("2027-03-03").At(new LocalTime(6, 0)).InZoneStrictly(Denver).ToInstant());
+        await Scan().RunAsync(TimerContext, CancellationToken.None);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal([first], transport.SendOrder);
+        Assert.Equal([first], outbox.All().Select(m => m.Id));
+        var record = Assert.Single(await RemindersAsync(), r => r.Stage == ThirtyDay);
+        Assert.Equal((ReminderOutcome.Withdrawn, false), (record.Outcome, record.StageNotConfigured));
     }
 
     /// <summary>
