@@ -80,6 +80,26 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
         Assert.Equal<long?>(1, row.Value.GetInt64("Version"));
     }
 
+    [Theory]
+    [InlineData(1L, 2L)] // a row an earlier attempt left at an older version: raised to the change's version
+    [InlineData(7L, 7L)] // a row of a newer version: never lowered, and the change still commits
+    public async Task A_change_inserts_its_new_index_rows_first_and_judges_a_row_that_is_there_as_before(long stored, long expected)
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var activation = TestLicenses.Activate(TestLicenses.NewSerial());
+        var added = (await t.Store.AddAsync(activation.License, activation.Event, Ct))!;
+        var renewal = TestLicenses.Renew(added.License, "PO-7");
+        Assert.NotEqual(added.License.ExpiresOn, renewal.License.ExpiresOn);
+        var expiryRow = LicenseIndex.ExpiresKey(renewal.License.ExpiresOn, added.License.Serial);
+        await t.Index.AddEntityAsync(LicenseEntities.IndexRow(expiryRow, added.License.Serial, version: stored), Ct);
+
+        Assert.True(await t.Store.TryUpdateAsync(added, renewal.License, renewal.Event, Ct));
+
+        Assert.Equal(2, (await t.Store.GetAsync(added.License.Serial, Ct))!.Version);
+        var row = await t.Index.GetEntityAsync<TableEntity>(expiryRow.PartitionKey, expiryRow.RowKey, cancellationToken: Ct);
+        Assert.Equal<long?>(expected, row.Value.GetInt64("Version"));
+    }
+
     [Fact]
     public async Task Rows_left_by_an_add_that_crashed_before_its_transaction_serve_the_next_attempt()
     {
