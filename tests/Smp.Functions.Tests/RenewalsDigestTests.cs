@@ -482,7 +482,7 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
         public override Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) =>
             addFails?.Invoke(license) == true ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : Inner.TryAddAsync(license, firstEvent, cancellationToken);
 
-        // Both ways of storing a new license fail alike: an activation stores its license through this one.
+        // Both ways of storing a new license fail alike: an activation or a replacement stores its new license through this one.
         public override Task<StoredLicense?> AddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) =>
             addFails?.Invoke(license) == true ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : Inner.AddAsync(license, firstEvent, cancellationToken);
 
