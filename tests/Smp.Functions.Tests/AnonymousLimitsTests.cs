@@ -484,27 +484,29 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
     }
 
     /// <summary>The process dies when it first marks a request done: nor can it record that attempt as failed.</summary>
-    private sealed class CrashOnceWhenDone(ICustomerRequestQueue inner, Func<bool> crashNow) : ICustomerRequestQueue
+    private sealed class CrashOnceWhenDone(ICustomerRequestQueue inner, Func<bool> crashNow) : ForwardingCustomerRequestQueue(inner)
     {
         private volatile bool dead;
 
-        public Task<bool> RecordAsync(CustomerRequest request, CancellationToken cancellationToken) => inner.RecordAsync(request, cancellationToken);
-
-        public Task<bool> RecordFromStaffAsync(CustomerRequest request, CancellationToken cancellationToken) => inner.RecordFromStaffAsync(request, cancellationToken);
-
-        public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, CancellationToken cancellationToken)
+        public override Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, CancellationToken cancellationToken)
         {
             dead = false; // A run of the timer: a new process.
-            return inner.ListPendingAsync(now, max, cancellationToken);
+            return Inner.ListPendingAsync(now, max, cancellationToken);
         }
 
-        public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, CancellationToken cancellationToken)
+        public override Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, CancellationToken cancellationToken)
         {
             dead = false; // A run of the timer: a new process.
-            return inner.ListPendingAsync(now, max, onUnreadable, cancellationToken);
+            return Inner.ListPendingAsync(now, max, onUnreadable, cancellationToken);
         }
 
-        public Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken)
+        public override Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, Action<PendingBacklog> onBacklog, CancellationToken cancellationToken)
+        {
+            dead = false; // A run of the timer: a new process.
+            return Inner.ListPendingAsync(now, max, onUnreadable, onBacklog, cancellationToken);
+        }
+
+        public override Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken)
         {
             if (crashNow())
             {
@@ -512,12 +514,10 @@ public sealed class AnonymousLimitsTests(AzuriteFixture azurite) : IDisposable
                 throw new IOException("The process died.");
             }
 
-            return inner.MarkDoneAsync(pending, cancellationToken);
+            return Inner.MarkDoneAsync(pending, cancellationToken);
         }
 
-        public Task RecordFailureAsync(PendingCustomerRequest pending, Instant? retryAt, CancellationToken cancellationToken) =>
-            dead ? throw new IOException("The process is dead.") : inner.RecordFailureAsync(pending, retryAt, cancellationToken);
-
-        public Task<int> PurgeBeforeAsync(LocalDate day, CancellationToken cancellationToken) => inner.PurgeBeforeAsync(day, cancellationToken);
+        public override Task RecordFailureAsync(PendingCustomerRequest pending, Instant? retryAt, CancellationToken cancellationToken) =>
+            dead ? throw new IOException("The process is dead.") : Inner.RecordFailureAsync(pending, retryAt, cancellationToken);
     }
 }

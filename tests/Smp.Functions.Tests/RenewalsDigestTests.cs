@@ -464,32 +464,10 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
     }
 
     /// <summary>The real store, except that the events of one serial cannot be read (storage failed for good), from when <paramref name="failNow"/> says so.</summary>
-    private sealed class EventsFailFor(ILicenseStore inner, Serial failing, Func<bool>? failNow = null) : ILicenseStore
+    private sealed class EventsFailFor(ILicenseStore inner, Serial failing, Func<bool>? failNow = null) : ForwardingLicenseStore(inner)
     {
-        public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) =>
-            serial == failing && (failNow?.Invoke() ?? true) ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.GetEventsAsync(serial, cancellationToken);
-
-        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
-
-        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => inner.TryAddAsync(license, firstEvent, cancellationToken);
-
-        public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) => inner.ListExpiringAfterAsync(from, to, after, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
-
-        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
-
-        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(onFailure, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListAllAsync(after, pageSize, onFailure, cancellationToken);
-
-        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+        public override Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) =>
+            serial == failing && (failNow?.Invoke() ?? true) ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : Inner.GetEventsAsync(serial, cancellationToken);
     }
 
     /// <summary>
@@ -499,89 +477,37 @@ public sealed class RenewalsDigestTests(AzuriteFixture azurite, ITestOutputHelpe
     private sealed class AlteredStore(
         ILicenseStore inner,
         Func<License, bool>? addFails = null,
-        Func<Serial, IReadOnlyList<LicenseEvent>, IReadOnlyList<LicenseEvent>>? events = null) : ILicenseStore
+        Func<Serial, IReadOnlyList<LicenseEvent>, IReadOnlyList<LicenseEvent>>? events = null) : ForwardingLicenseStore(inner)
     {
-        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) =>
-            addFails?.Invoke(license) == true ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.TryAddAsync(license, firstEvent, cancellationToken);
+        public override Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) =>
+            addFails?.Invoke(license) == true ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : Inner.TryAddAsync(license, firstEvent, cancellationToken);
 
-        public async Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken)
+        // Both ways of storing a new license fail alike: an activation or a replacement stores its new license through this one.
+        public override Task<StoredLicense?> AddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) =>
+            addFails?.Invoke(license) == true ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : Inner.AddAsync(license, firstEvent, cancellationToken);
+
+        public override async Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken)
         {
-            var read = await inner.GetEventsAsync(serial, cancellationToken);
+            var read = await Inner.GetEventsAsync(serial, cancellationToken);
             return events is null ? read : events(serial, read);
         }
-
-        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
-
-        public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) => inner.ListExpiringAfterAsync(from, to, after, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
-
-        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
-
-        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(onFailure, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListAllAsync(after, pageSize, onFailure, cancellationToken);
-
-        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
     }
 
     /// <summary>Stands for a process that dies right after the outbox stored a digest: the caller never hears back.</summary>
-    private sealed class DiesAfterEnqueue(IMailOutbox inner, Func<bool> dieNow) : IMailOutbox
+    private sealed class DiesAfterEnqueue(IMailOutbox inner, Func<bool> dieNow) : ForwardingMailOutbox(inner)
     {
-        public int MaxClaimsPerMessage => inner.MaxClaimsPerMessage;
-
-        public async Task<EnqueueResult> EnqueueAsync(OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken)
+        public override async Task<EnqueueResult> EnqueueAsync(OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken)
         {
-            var result = await inner.EnqueueAsync(mail, kind, claims, now, cancellationToken);
+            var result = await Inner.EnqueueAsync(mail, kind, claims, now, cancellationToken);
             return kind == MailKinds.Digest && dieNow() ? throw new IOException("The process died after the enqueue.") : result;
         }
-
-        public Task<IReadOnlyDictionary<MailClaim, string>> FindClaimsAsync(IReadOnlyCollection<MailClaim> claims, CancellationToken cancellationToken) => inner.FindClaimsAsync(claims, cancellationToken);
-
-        public Task<StoredOutboxMessage?> GetAsync(string id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, lane, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken) => inner.ListFailedAsync(cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken) => inner.ListSupersededAsync(cancellationToken);
-
-        public Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, cancellationToken);
-
-        public Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken) => inner.PurgeSentBodiesAsync(queuedBefore, max, cancellationToken);
     }
 
     /// <summary>Stands for storage failing past the client's retries once, on the failed-mail listing the digest counts.</summary>
-    private sealed class FailedListingFailsOnce(IMailOutbox inner, Func<bool> failNow) : IMailOutbox
+    private sealed class FailedListingFailsOnce(IMailOutbox inner, Func<bool> failNow) : ForwardingMailOutbox(inner)
     {
-        public int MaxClaimsPerMessage => inner.MaxClaimsPerMessage;
-
-        public Task<EnqueueResult> EnqueueAsync(OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken) => inner.EnqueueAsync(mail, kind, claims, now, cancellationToken);
-
-        public Task<IReadOnlyDictionary<MailClaim, string>> FindClaimsAsync(IReadOnlyCollection<MailClaim> claims, CancellationToken cancellationToken) => inner.FindClaimsAsync(claims, cancellationToken);
-
-        public Task<StoredOutboxMessage?> GetAsync(string id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, lane, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken) =>
-            failNow() ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : inner.ListFailedAsync(cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken) => inner.ListSupersededAsync(cancellationToken);
-
-        public Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, cancellationToken);
-
-        public Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken) => inner.PurgeSentBodiesAsync(queuedBefore, max, cancellationToken);
+        public override Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken) =>
+            failNow() ? throw new global::Azure.RequestFailedException(503, "The storage service is unavailable.") : Inner.ListFailedAsync(cancellationToken);
     }
 
     private sealed record StorageCounts(int Requests, int Reads, int EntitiesRead)

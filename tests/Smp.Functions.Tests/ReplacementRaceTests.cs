@@ -264,55 +264,31 @@ public sealed class ReplacementRaceTests(AzuriteFixture azurite)
     /// The real license store, except that just before the first password release is recorded, the license's
     /// replacement by VT-2002 begins (its intent is written): the release's write then meets a license being replaced.
     /// </summary>
-    private sealed class BeginReplacementBeforeRelease(ILicenseStore inner) : ILicenseStore
+    private sealed class BeginReplacementBeforeRelease(ILicenseStore inner) : ForwardingLicenseStore(inner)
     {
         private int releases;
 
-        public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
+        public override async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
         {
             if (newEvent.Type == LicenseEventTypes.PasswordReleased && Interlocked.Increment(ref releases) == 1)
             {
                 var begun = Assert.IsType<Decision.Change>(PlanDecisions.BeginReplacement(current.License, Serial.Parse("VT-2002"), null, newEvent.At, new CommandContext("support", "corr-race")));
-                Assert.True(await inner.TryUpdateAsync(current, begun.License, begun.Event, cancellationToken));
+                Assert.True(await Inner.TryUpdateAsync(current, begun.License, begun.Event, cancellationToken));
             }
 
-            return await inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
+            return await Inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
         }
-
-        public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
-
-        public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) => inner.GetEventsAsync(serial, cancellationToken);
-
-        public Task<bool> TryAddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => inner.TryAddAsync(license, firstEvent, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListExpiringAsync(LocalDate from, LocalDate to, CancellationToken cancellationToken) => inner.ListExpiringAsync(from, to, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListExpiringAfterAsync(LocalDate from, LocalDate to, ExpiryPosition? after, CancellationToken cancellationToken) => inner.ListExpiringAfterAsync(from, to, after, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListReminderCandidatesAsync(LocalDate dueOnOrBefore, CancellationToken cancellationToken) => inner.ListReminderCandidatesAsync(dueOnOrBefore, cancellationToken);
-
-        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(cancellationToken);
-
-        public IAsyncEnumerable<Serial> ListPendingReplacementsAsync(Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListPendingReplacementsAsync(onFailure, cancellationToken);
-
-        public IAsyncEnumerable<StoredLicense> ListAllAsync(Serial? after, int pageSize, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListAllAsync(after, pageSize, onFailure, cancellationToken);
-
-        public Task<bool> PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
     }
 
     /// <summary>
     /// The real outbox, except that just before the first reminder mail is written, VT-1001 is replaced by VT-2002
     /// through the app's own service: the scan read the license before the replacement and writes its mail after it.
     /// </summary>
-    private sealed class ReplaceBeforeFirstReminder(IMailOutbox inner, IServiceProvider services) : IMailOutbox
+    private sealed class ReplaceBeforeFirstReminder(IMailOutbox inner, IServiceProvider services) : ForwardingMailOutbox(inner)
     {
         private int reminders;
 
-        public int MaxClaimsPerMessage => inner.MaxClaimsPerMessage;
-
-        public async Task<EnqueueResult> EnqueueAsync(OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken)
+        public override async Task<EnqueueResult> EnqueueAsync(OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken)
         {
             if (kind == MailKinds.Reminder && Interlocked.Increment(ref reminders) == 1)
             {
@@ -321,23 +297,7 @@ public sealed class ReplacementRaceTests(AzuriteFixture azurite)
                 Assert.Equal(CommandOutcome.Created, replaced.Outcome);
             }
 
-            return await inner.EnqueueAsync(mail, kind, claims, now, cancellationToken);
+            return await Inner.EnqueueAsync(mail, kind, claims, now, cancellationToken);
         }
-
-        public Task<IReadOnlyDictionary<MailClaim, string>> FindClaimsAsync(IReadOnlyCollection<MailClaim> claims, CancellationToken cancellationToken) => inner.FindClaimsAsync(claims, cancellationToken);
-
-        public Task<StoredOutboxMessage?> GetAsync(string id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, lane, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken) => inner.ListFailedAsync(cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken) => inner.ListSupersededAsync(cancellationToken);
-
-        public Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, cancellationToken);
-
-        public Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken) => inner.PurgeSentBodiesAsync(queuedBefore, max, cancellationToken);
     }
 }

@@ -135,13 +135,10 @@ public sealed class LicenseService(
         UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordPasswordLinkRequested(license, history, version, mailId, calendar.Now, context), cancellationToken);
 
     /// <summary>
-    /// R15: records a customer request on the license (an audit event; the plan does not change), once per request:
-    /// the request's own earlier event, stored by an attempt whose answer was lost, makes a repeat unchanged.
+    /// R15: records a customer request on the license (an audit event; the plan does not change), once per value of
+    /// <paramref name="onceBy"/> (see <see cref="PlanDecisions.RecordRequestOnce"/>): the request's own earlier event,
+    /// stored by an attempt whose answer was lost or by a run before a crash, makes a repeat unchanged.
     /// </summary>
-    public Task<CommandResult> RecordRequestAsync(Serial serial, string type, IReadOnlyDictionary<string, string> data, CommandContext context, CancellationToken cancellationToken) =>
-        UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordRequest(license, history, type, data, calendar.Now, context), cancellationToken);
-
-    /// <summary>Records a request once per value of <paramref name="onceBy"/> (see <see cref="PlanDecisions.RecordRequestOnce"/>).</summary>
     public Task<CommandResult> RecordRequestOnceAsync(Serial serial, string type, IReadOnlyDictionary<string, string> data, string onceBy, CommandContext context, CancellationToken cancellationToken) =>
         UpdateWithHistoryAsync(serial, (license, history) => PlanDecisions.RecordRequestOnce(license, history, type, data, onceBy, calendar.Now, context), cancellationToken);
 

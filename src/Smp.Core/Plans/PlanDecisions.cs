@@ -335,30 +335,10 @@ public static class PlanDecisions
     }
 
     /// <summary>
-    /// R15: records a customer request (quote, term, password link) on the license. A request is an event, not a
-    /// change of plan, so every request is recorded, once: the same request again (same type, correlation id and
-    /// data, found in <paramref name="history"/>) is a retry of one already recorded, or a run again after a crash,
-    /// and changes nothing.
-    /// </summary>
-    public static Decision RecordRequest(License license, IEnumerable<LicenseEvent> history, string type, IReadOnlyDictionary<string, string> data, Instant now, CommandContext context)
-    {
-        ArgumentNullException.ThrowIfNull(history);
-        ArgumentNullException.ThrowIfNull(data);
-        ArgumentNullException.ThrowIfNull(context);
-        var recordedBefore = history.Any(e =>
-            string.Equals(e.Type, type, StringComparison.Ordinal)
-            && string.Equals(e.CorrelationId, context.CorrelationId, StringComparison.Ordinal)
-            && e.Data.Count == data.Count
-            && data.All(kv => e.Data.TryGetValue(kv.Key, out var value) && string.Equals(value, kv.Value, StringComparison.Ordinal)));
-        return recordedBefore
-            ? new Decision.NoChange()
-            : new Decision.Change(license, Event(type, now, context, new Dictionary<string, string>(data)));
-    }
-
-    /// <summary>
-    /// Records a request on the license once: nothing when an event of <paramref name="type"/> with the same value of
-    /// <paramref name="onceBy"/> is already in its history (one event shared by many requests, such as a quotation
-    /// for a whole customer on a day).
+    /// R15: records a customer request (quote, term) on the license once, as an event, not a change of plan: nothing
+    /// when an event of <paramref name="type"/> with the same value of <paramref name="onceBy"/> is already in its
+    /// history (a retry whose answer was lost, a run again after a crash, or one event shared by many requests, such as
+    /// a quotation for a whole customer on a day).
     /// </summary>
     public static Decision RecordRequestOnce(License license, IEnumerable<LicenseEvent> history, string type, IReadOnlyDictionary<string, string> data, string onceBy, Instant now, CommandContext context)
     {

@@ -55,6 +55,42 @@ public sealed class LatestEventsOnTablesTests(AzuriteFixture azurite) : IClassFi
     }
 
     [Fact]
+    public async Task Section8_a_prune_whose_transaction_meets_a_row_another_pruner_removed_deletes_the_rest_one_by_one()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var before = T0 - TableLicenseStore.RecentRetention;
+
+        // 105 rows older than the retention (one more than a transaction deletes) and one within it.
+        await t.Index.CreateIfNotExistsAsync(Ct);
+        var old = Enumerable.Range(0, 105).Select(i => RecentRow(before - Duration.FromMinutes(i + 1), TestLicenses.NewSerial())).ToList();
+        foreach (var chunk in old.Chunk(100))
+        {
+            await t.Index.SubmitTransactionAsync(chunk.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row)), Ct);
+        }
+
+        var kept = RecentRow(before + Duration.FromMinutes(1), TestLicenses.NewSerial());
+        await t.Index.AddEntityAsync(kept, Ct);
+
+        // The rows are read newest first; once the first transaction (100 rows) committed, another pruner removes one of
+        // the five left, so the second transaction names a row that is gone and storage refuses it as a whole.
+        var reported = new List<int>();
+        void Removed(int count)
+        {
+            reported.Add(count);
+            if (reported.Count == 1)
+            {
+                t.Index.DeleteEntity(TableLicenseStore.RecentPartition, old[102].RowKey, global::Azure.ETag.All, Ct);
+            }
+        }
+
+        var total = await t.Store.PruneLatestEventsAsync(before, 1000, Removed, Ct);
+
+        Assert.Equal(105, total);
+        Assert.Equal([100, 1, 1, 1, 1, 1], reported);
+        Assert.Equal([kept.RowKey], (await RecentRowsAsync(t)).Select(r => r.RowKey));
+    }
+
+    [Fact]
     public async Task Section8_a_change_that_crashed_after_recording_its_place_is_not_shown_and_shows_once_when_run_again()
     {
         var t = StoreUnderTest.Create(azurite);
@@ -135,6 +171,14 @@ public sealed class LatestEventsOnTablesTests(AzuriteFixture azurite) : IClassFi
         Assert.Equal(expiring.Count(d => d >= today), await t.Store.CountExpiringOnOrAfterAsync(today, Ct));
         Assert.Equal(3, await t.Store.CountExpiringOnOrAfterAsync(today, Ct));
     }
+
+    /// <summary>A row among the latest events as a change writes it: its key sorts newest first (inverted ticks, serial, version).</summary>
+    private static TableEntity RecentRow(Instant at, Serial serial) =>
+        new(TableLicenseStore.RecentPartition, $"{long.MaxValue - at.ToUnixTimeTicks():D19}|{TableKey.Encode(serial.Value)}|{1L:D19}")
+        {
+            ["Serial"] = serial.Value,
+            ["Version"] = 1L,
+        };
 
     private static TableClientOptions Through(ProcessCrashPolicy policy)
     {

@@ -131,7 +131,7 @@ public partial class LicenseEventDataTests
         Assert.True(findings.Count == 0, "Use the constants of LicenseEventData for event data names:\n" + string.Join('\n', findings));
     }
 
-    [GeneratedRegex(@"\bLicenseEvent(Types)?\b|\bPlanDecisions\.|\bRecordRequest(Once)?Async\b")]
+    [GeneratedRegex(@"\bLicenseEvent(Types)?\b|\bPlanDecisions\.|\bRecordRequestOnceAsync\b")]
     private static partial Regex EventWork();
 
     [GeneratedRegex("(?<![@$])\"(?<value>(?:[^\"\\\\]|\\\\.)*)\"")]

@@ -136,23 +136,26 @@ public class LicenseServiceTests
     }
 
     [Fact]
-    public async Task A_customer_request_already_recorded_under_its_correlation_id_is_unchanged_and_writes_nothing()
+    public async Task R15_a_customer_request_already_recorded_under_its_mail_id_is_unchanged_and_writes_nothing()
     {
         var stored = new StoredLicense(OneYearPlan, 2, "etag-2");
-        var data = new Dictionary<string, string> { ["mailId"] = "mail-1" };
+        var data = new Dictionary<string, string> { [LicenseEventData.MailId] = "mail-1" };
         var earlier = new LicenseEvent(LicenseEventTypes.TermRequested, NoonOn(Date("2027-02-09")), "term-requests", Desk.CorrelationId, data.ToImmutableSortedDictionary(StringComparer.Ordinal));
         store.GetAsync(Vt10042, Arg.Any<CancellationToken>()).Returns(Found(stored));
         store.GetEventsAsync(Vt10042, Arg.Any<CancellationToken>()).Returns(Task.FromResult<IReadOnlyList<LicenseEvent>>([earlier]));
 
-        // The same request again (a retry whose first answer was lost): nothing new.
-        var repeat = await Service.RecordRequestAsync(Vt10042, LicenseEventTypes.TermRequested, data, Desk, CancellationToken.None);
+        // The same request again (a retry whose first answer was lost, or a run again after a crash, under a correlation
+        // id of its own): nothing new.
+        var repeat = await Service.RecordRequestOnceAsync(Vt10042, LicenseEventTypes.TermRequested, data, LicenseEventData.MailId, Desk with { CorrelationId = "corr-5678" }, CancellationToken.None);
         Assert.Equal(CommandOutcome.Unchanged, repeat.Outcome);
         Assert.Empty(CallsTo(nameof(ILicenseStore.TryUpdateAsync)));
 
-        // Another request (another correlation id), or another kind of request: recorded.
+        // Another request (another mail), or another kind of request: recorded.
         store.TryUpdateAsync(Arg.Any<StoredLicense>(), Arg.Any<License>(), Arg.Any<LicenseEvent>(), Arg.Any<CancellationToken>()).Returns(true);
-        await Service.RecordRequestAsync(Vt10042, LicenseEventTypes.TermRequested, data, Desk with { CorrelationId = "corr-5678" }, CancellationToken.None);
-        await Service.RecordRequestAsync(Vt10042, LicenseEventTypes.QuoteRequested, data, Desk, CancellationToken.None);
+        var another = new Dictionary<string, string> { [LicenseEventData.MailId] = "mail-2" };
+        await Service.RecordRequestOnceAsync(Vt10042, LicenseEventTypes.TermRequested, another, LicenseEventData.MailId, Desk with { CorrelationId = "corr-5678" }, CancellationToken.None);
+        var quote = new Dictionary<string, string> { [LicenseEventData.NotificationMailId] = "mail-1" };
+        await Service.RecordRequestOnceAsync(Vt10042, LicenseEventTypes.QuoteRequested, quote, LicenseEventData.NotificationMailId, Desk, CancellationToken.None);
         Assert.Equal(
             [(LicenseEventTypes.TermRequested, "corr-5678"), (LicenseEventTypes.QuoteRequested, Desk.CorrelationId)],
             CallsTo(nameof(ILicenseStore.TryUpdateAsync)).Select(c => (WriteArguments(c).Event.Type, WriteArguments(c).Event.CorrelationId)));

@@ -574,21 +574,9 @@ public sealed class ConsoleLicenseActionTests : IDisposable
 
         public ICustomerRequestQueue Around(ICustomerRequestQueue inner) => new Queue(this, inner);
 
-        private sealed class Queue(TakeoverBeforeMarkDone race, ICustomerRequestQueue inner) : ICustomerRequestQueue
+        private sealed class Queue(TakeoverBeforeMarkDone race, ICustomerRequestQueue inner) : ForwardingCustomerRequestQueue(inner)
         {
-            public Task<bool> RecordAsync(CustomerRequest request, CancellationToken cancellationToken) => inner.RecordAsync(request, cancellationToken);
-
-            public Task<bool> RecordFromStaffAsync(CustomerRequest request, CancellationToken cancellationToken) => inner.RecordFromStaffAsync(request, cancellationToken);
-
-            public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, CancellationToken cancellationToken) => inner.ListPendingAsync(now, max, cancellationToken);
-
-            public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, CancellationToken cancellationToken) =>
-                inner.ListPendingAsync(now, max, onUnreadable, cancellationToken);
-
-            public Task<IReadOnlyList<PendingCustomerRequest>> ListPendingAsync(NodaTime.Instant now, int max, Action<UnreadableCustomerRequest> onUnreadable, Action<PendingBacklog> onBacklog, CancellationToken cancellationToken) =>
-                inner.ListPendingAsync(now, max, onUnreadable, onBacklog, cancellationToken);
-
-            public async Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken)
+            public override async Task MarkDoneAsync(PendingCustomerRequest pending, CancellationToken cancellationToken)
             {
                 if (race.Before is { } before && !race.Happened)
                 {
@@ -596,16 +584,8 @@ public sealed class ConsoleLicenseActionTests : IDisposable
                     await before();
                 }
 
-                await inner.MarkDoneAsync(pending, cancellationToken);
+                await Inner.MarkDoneAsync(pending, cancellationToken);
             }
-
-            public Task RecordFailureAsync(PendingCustomerRequest pending, NodaTime.Instant? retryAt, CancellationToken cancellationToken) => inner.RecordFailureAsync(pending, retryAt, cancellationToken);
-
-            public Task<int> PurgeBeforeAsync(NodaTime.LocalDate day, CancellationToken cancellationToken) => inner.PurgeBeforeAsync(day, cancellationToken);
-
-            public Task<int> PurgeBeforeAsync(NodaTime.LocalDate day, NodaTime.LocalDate quotesFrom, CancellationToken cancellationToken) => inner.PurgeBeforeAsync(day, quotesFrom, cancellationToken);
-
-            public Task<IReadOnlyList<CustomerRequest>> ListQuoteRequestsAsync(NodaTime.LocalDate from, NodaTime.LocalDate to, CancellationToken cancellationToken) => inner.ListQuoteRequestsAsync(from, to, cancellationToken);
         }
     }
 }
