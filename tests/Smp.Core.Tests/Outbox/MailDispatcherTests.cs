@@ -708,6 +708,36 @@ public class MailDispatcherTests
         Assert.Equal((MailStatus.Sent, 2), (message.Status, message.Attempts));
     }
 
+    [Fact]
+    public async Task Section4_a_message_in_doubt_whose_check_fails_is_asked_about_again_before_its_next_send()
+    {
+        var id = (await EnqueueAsync(1))[0];
+
+        // The first send reaches the provider, but its answer is lost.
+        transport.OnSend = (mail, _) =>
+        {
+            transport.SetStatus(mail.Id, new MailSendResult.Unknown()); // not visible yet when first asked
+            return new MailSendResult.TransientFailure("The mail service did not answer in time.");
+        };
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        // Asked, the provider does not know it yet; the message is leased again, but the check before sending fails.
+        var checks = 0;
+        var dispatcher = new MailDispatcher(outbox, transport, clock, Options, sendCheck: new Check(_ => ++checks == 1 ? throw new IOException("storage down") : new SendDecision.Unchanged()));
+        clock.AdvanceMinutes(1);
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal((1, 1), (transport.SendsOf(id), transport.StatusQueriesOf(id)));
+        Assert.True((await MessageAsync(id)).OutcomeUnknown);
+
+        // Meanwhile the provider shows the first send: the next attempt asks first and does not send it again.
+        transport.SetStatus(id, new MailSendResult.Accepted());
+        clock.AdvanceMinutes(5);
+        await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.Equal((1, 2), (transport.SendsOf(id), transport.StatusQueriesOf(id)));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
     /// <summary>A send check that stops the dispatcher right after its lease until the test releases it.</summary>
     private sealed class PausedCheck : IMailSendCheck
     {
