@@ -190,8 +190,36 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
         await Assert.ThrowsAsync<SimulatedCrashException>(() => DispatchAsync(api));
         Assert.Empty(PickedUpFiles(api));
 
+        // The hand-over was recorded: the first run after the lease finds no file and records that; the next run (the
+        // timer's, a minute later) finds none again and sends.
         api.Clock.Advance(Duration.FromMinutes(6));
         await DispatchAsync(api);
+        Assert.Empty(transport.Sent);
+        api.Clock.Advance(Duration.FromMinutes(1));
+        await DispatchAsync(api);
+
+        var message = await MessageAsync(api, id);
+        Assert.Equal((MailStatus.Sent, 2), (message.Status, message.Attempts));
+        Assert.Equal([id], transport.Sent);
+        Assert.Equal([id + ".eml"], PickedUpFiles(api).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task Section4_a_dispatcher_that_dies_after_leasing_before_recording_the_hand_over_has_the_message_sent_by_the_first_run_after_the_lease()
+    {
+        var transport = new ObservedTransport();
+        var outbox = new CrashingOutbox { CrashOnHandOver = true };
+        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2027, 1, 1), services: s =>
+        {
+            s.Decorate<IMailTransport>((t, _) => transport.Around(t));
+            s.Decorate<IMailOutbox>((o, _) => outbox.Around(o));
+        });
+        var id = Assert.Single(await EnqueueAsync(api, 1));
+
+        await Assert.ThrowsAsync<SimulatedCrashException>(() => DispatchAsync(api));
+        Assert.Equal(MailStatus.Sending, (await MessageAsync(api, id)).Status);
+
+        api.Clock.Advance(Duration.FromMinutes(6));
         await DispatchAsync(api);
 
         var message = await MessageAsync(api, id);
@@ -252,10 +280,15 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
         }
     }
 
-    /// <summary>The real outbox, except that it can die once just before recording a transport's answer.</summary>
+    /// <summary>
+    /// The real outbox, except that it can die once just before recording a transport's answer (the write after the
+    /// recorded hand-over), or once just before recording the hand-over.
+    /// </summary>
     private sealed class CrashingOutbox
     {
         public bool CrashOnOutcome { get; set; }
+
+        public bool CrashOnHandOver { get; set; }
 
         public IMailOutbox Around(IMailOutbox inner) => new Wrapper(this, inner);
 
@@ -265,9 +298,15 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
 
             public Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken)
             {
-                if (owner.CrashOnOutcome && current.Message.Status == MailStatus.Sending)
+                if (owner.CrashOnOutcome && current.Message is { Status: MailStatus.Sending, HandedOverAt: not null })
                 {
                     owner.CrashOnOutcome = false;
+                    throw new SimulatedCrashException();
+                }
+
+                if (owner.CrashOnHandOver && current.Message is { Status: MailStatus.Sending, HandedOverAt: null } && updated.HandedOverAt is not null)
+                {
+                    owner.CrashOnHandOver = false;
                     throw new SimulatedCrashException();
                 }
 

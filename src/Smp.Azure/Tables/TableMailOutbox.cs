@@ -556,6 +556,9 @@ public sealed class TableMailOutbox : IMailOutbox
             ["SentAt"] = message.SentAt?.ToDateTimeOffset(),
             ["OutcomeUnknown"] = message.OutcomeUnknown,
             ["FirstAttemptAt"] = message.FirstAttemptAt?.ToDateTimeOffset(),
+            ["HandOverRecorded"] = message.HandedOverAt is not null,
+            ["HandedOverAt"] = message.HandedOverAt?.ToDateTimeOffset(),
+            ["UnknownAnswerAt"] = message.UnknownAnswerAt?.ToDateTimeOffset(),
             ["Note"] = Truncate(message.Note, 2000),
             ["Subject"] = Truncate(message.Mail.Subject, 1000),
             ["To"] = Truncate(string.Join(", ", message.Mail.To.Select(a => a.Value)), 4000),
@@ -589,10 +592,11 @@ public sealed class TableMailOutbox : IMailOutbox
 
         var content = JsonSerializer.Deserialize<StoredMail>(bytes.ToArray(), Json)
             ?? throw new InvalidDataException($"Outbox row {entity.RowKey} has no content.");
+        var status = StatusOf(entity);
         var message = new OutboxMessage(
             content.ToMail(),
             entity.GetString("Kind") ?? string.Empty,
-            StatusOf(entity),
+            status,
             entity.GetInt32("Attempts") ?? 0,
             Instant.FromDateTimeOffset(entity.GetDateTimeOffset("CreatedAt") ?? default),
             Instant.FromDateTimeOffset(entity.GetDateTimeOffset("NextAttemptAt") ?? default),
@@ -600,8 +604,11 @@ public sealed class TableMailOutbox : IMailOutbox
             entity.GetDateTimeOffset("SentAt") is { } sent ? Instant.FromDateTimeOffset(sent) : null)
         {
             Claims = [.. (content.Claims ?? []).Select(c => new MailClaim(c))],
-            OutcomeUnknown = entity.GetBoolean("OutcomeUnknown") ?? false,
+            // A lease stored by code that did not record hand-overs (no HandOverRecorded) may have been handed over: in doubt.
+            OutcomeUnknown = (entity.GetBoolean("OutcomeUnknown") ?? false) || (status == MailStatus.Sending && entity.GetBoolean("HandOverRecorded") is null),
             FirstAttemptAt = entity.GetDateTimeOffset("FirstAttemptAt") is { } first ? Instant.FromDateTimeOffset(first) : null,
+            HandedOverAt = entity.GetDateTimeOffset("HandedOverAt") is { } handedOver ? Instant.FromDateTimeOffset(handedOver) : null,
+            UnknownAnswerAt = entity.GetDateTimeOffset("UnknownAnswerAt") is { } unknown ? Instant.FromDateTimeOffset(unknown) : null,
             Note = entity.GetString("Note"),
             BodyPurged = entity.GetBoolean("BodyPurged") ?? false,
         };

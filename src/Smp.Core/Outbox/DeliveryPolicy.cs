@@ -62,7 +62,24 @@ public static class DeliveryPolicy
             Attempts = message.Attempts + 1,
             NextAttemptAt = now + options.Lease,
             FirstAttemptAt = message.InDoubt && message.FirstAttemptAt is { } first && now - first < RepeatWindow ? first : now,
+            HandedOverAt = null,
+            UnknownAnswerAt = null,
         };
+
+    /// <summary>
+    /// A leased message about to go to the transport, with the hand-over recorded (stored on the lease's token right
+    /// before the send: a dispatcher that took the lease over in between makes it fail, and then nothing is sent).
+    /// </summary>
+    public static OutboxMessage HandOver(OutboxMessage leased, Instant now) =>
+        leased with { HandedOverAt = now };
+
+    /// <summary>
+    /// A message in doubt whose provider, asked, does not know it, for the first time since its lease: the answer is
+    /// recorded and the message is not sent in the same breath (a hand-over under way elsewhere may not have reached the
+    /// provider yet). It stays due; a later run that gets the same answer sends it again.
+    /// </summary>
+    public static OutboxMessage UnknownOnce(OutboxMessage message, Instant now) =>
+        message with { OutcomeUnknown = true, UnknownAnswerAt = now };
 
     /// <summary>A message no longer to be sent at all (R9): final, visible to staff, never retried.</summary>
     public static OutboxMessage Supersede(OutboxMessage message, string reason, Instant now) =>
@@ -94,11 +111,12 @@ public static class DeliveryPolicy
         };
 
     /// <summary>
-    /// A leased message that was never handed to the transport because the check before sending failed: the outcome
-    /// is known (not sent), the attempt counts, and after the last attempt it is failed for staff.
+    /// A leased message that was not handed to the transport because the check before sending failed: the attempt
+    /// counts, and after the last attempt it is failed for staff. This attempt sent nothing, but an earlier one whose
+    /// outcome is unknown may have reached the provider: that doubt stays, so the next attempt asks before it sends.
     /// </summary>
     public static OutboxMessage CheckFailed(OutboxMessage leased, string error, Instant now, DeliveryOptions options) =>
-        Retry(leased with { OutcomeUnknown = false }, error, now, options);
+        Retry(leased, error, now, options);
 
     /// <summary>The wait before attempt <paramref name="attempts"/> + 1: doubling from the first delay, capped.</summary>
     public static Duration Backoff(int attempts, DeliveryOptions options)

@@ -16,9 +16,12 @@ public sealed record DispatchReport(int Sent, int Retried, int Failed, int Recon
 
 /// <summary>
 /// Delivers pending mail from the outbox. Each message is leased (an optimistic write) before it is handed to
-/// the transport, so two dispatchers never send the same message; a message whose lease ran out was being
-/// sent when its dispatcher died, and a send that timed out may have reached the provider: in both cases the
-/// outcome is asked of the transport before the message is ever sent again. Just before a message goes out,
+/// the transport, and right before the send the hand-over is recorded on the lease's token, so two dispatchers never
+/// send the same message, whatever their clocks say about the lease. A lease that ran out without a recorded
+/// hand-over never reached the provider: the message is leased and sent again. One that ran out after the hand-over,
+/// and a send that timed out, may have reached it: the outcome is asked of the transport before the message is ever
+/// sent again, and an answer that the provider does not know the message is recorded first and acted on only when a
+/// later run gets it again (a hand-over still under way in another dispatcher has reached the provider by then). Just before a message goes out,
 /// <see cref="IMailSendCheck"/> may narrow it to what still holds or drop it as superseded (R9). At most <see cref="DeliveryOptions.MaxPerMinute"/> messages go out per run (the timer runs each minute),
 /// and a throttled answer ends the run.
 /// </summary>
@@ -111,7 +114,23 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                     return null;
                 }
 
-                if (outcome is not MailSendResult.Unknown)
+                if (outcome is MailSendResult.Unknown)
+                {
+                    // A lease that ran out after its hand-over: sent again only by a run that began after the provider
+                    // first said it does not know the message, since the dispatcher holding that lease may be handing it
+                    // over right now (a lease looks run out early to a clock ahead of its own). An unknown outcome
+                    // stored by its dispatcher (pending again) has no hand-over under way: it is sent again now.
+                    if (current.Message.Status == MailStatus.Sending && (current.Message.UnknownAnswerAt is not { } firstUnknown || firstUnknown >= now))
+                    {
+                        if (current.Message.UnknownAnswerAt is null)
+                        {
+                            await outbox.TryUpdateAsync(current, DeliveryPolicy.UnknownOnce(current.Message, clock.GetCurrentInstant()), cancellationToken);
+                        }
+
+                        return null;
+                    }
+                }
+                else
                 {
                     // The service could not say (throttled or erring). Never resend blindly: ask again later, and
                     // after the attempt budget hand it to staff as failed, so it cannot stay invisible for ever.
@@ -202,6 +221,15 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                 return null;
             }
 
+            // The hand-over, recorded on the lease's token right before the send: if another dispatcher took the lease
+            // over meanwhile (or storage fails), this one sends nothing; a lease that runs out after it is asked about.
+            var handingOver = await outbox.TryUpdateAsync(leased, DeliveryPolicy.HandOver(leased.Message, clock.GetCurrentInstant()), cancellationToken);
+            if (handingOver is null)
+            {
+                return null;
+            }
+
+            leased = handingOver;
             handedOver++;
             customerHandedOver += customerMail ? 1 : 0;
             metrics?.DeliveryAttempted();

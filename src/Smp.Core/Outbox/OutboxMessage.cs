@@ -68,6 +68,20 @@ public sealed record OutboxMessage(
     /// <summary>When the current send was first attempted; its repeats carry this instant to the provider.</summary>
     public Instant? FirstAttemptAt { get; init; }
 
+    /// <summary>
+    /// When the dispatcher holding the current lease recorded that it hands the message to the transport (written
+    /// right before the send, on the lease's token): a lease that ran out without it was never handed over, so the
+    /// message is sent again without asking the provider; one that ran out with it is asked about first.
+    /// </summary>
+    public Instant? HandedOverAt { get; init; }
+
+    /// <summary>
+    /// When the provider, asked about a message in doubt since its last lease, first answered that it does not know
+    /// it. Only a run that began after this instant and gets the same answer sends the message again: a hand-over
+    /// still under way in another dispatcher has reached the provider by then.
+    /// </summary>
+    public Instant? UnknownAnswerAt { get; init; }
+
     /// <summary>What staff should know beyond the delivery state (for example, serials dropped as superseded).</summary>
     public string? Note { get; init; }
 
@@ -81,8 +95,11 @@ public sealed record OutboxMessage(
     public OutboxMessage WithoutBody() =>
         this with { Mail = Mail with { PlainText = string.Empty, Html = string.Empty }, BodyPurged = true };
 
-    /// <summary>Whether an earlier attempt may have reached the provider (leased by a dispatcher that died, or an unknown outcome).</summary>
-    public bool InDoubt => Status == MailStatus.Sending || OutcomeUnknown;
+    /// <summary>
+    /// Whether an earlier attempt may have reached the provider: an unknown outcome, or a lease that recorded the
+    /// hand-over (its dispatcher died, or still works on it). A lease without a recorded hand-over never reached it.
+    /// </summary>
+    public bool InDoubt => OutcomeUnknown || (Status == MailStatus.Sending && HandedOverAt is not null);
 
     public static OutboxMessage New(OutgoingMail mail, string kind, Instant now, IReadOnlyCollection<MailClaim>? claims = null) =>
         new(mail, kind, MailStatus.Pending, 0, now, now, null, null) { Claims = claims is null ? [] : [.. claims.Distinct()] };
@@ -100,6 +117,8 @@ public sealed record OutboxMessage(
         && SentAt == other.SentAt
         && OutcomeUnknown == other.OutcomeUnknown
         && FirstAttemptAt == other.FirstAttemptAt
+        && HandedOverAt == other.HandedOverAt
+        && UnknownAnswerAt == other.UnknownAnswerAt
         && Note == other.Note
         && BodyPurged == other.BodyPurged
         && Claims.SequenceEqual(other.Claims);

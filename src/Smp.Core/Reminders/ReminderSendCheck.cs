@@ -54,19 +54,21 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
             var stored = read?.License;
             var (holder, replaced) = stored?.Replacement is null ? (read, null) : await PlanOfReplacedAsync(serial, expiresOn, stage, message.Id, cancellationToken);
             var license = holder?.License;
-            var why = stored is null ? "no longer stored"
-                : replaced is not null ? replaced
-                : license!.ExpiresOn != expiresOn ? $"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}"
-                : expiresOn <= today ? $"the plan expired on {expiresOn:yyyy-MM-dd} before delivery"
-                : !Configured(stage, conflict) ? NotConfigured(stage)
-                : RecordedElsewhere(stored.Reminders.FirstOrDefault(r => r.ExpiresOn == expiresOn && r.Stage == stage), message.Id, withdrawnFrom);
-            if (why is not null)
+            Drop? drop = stored is null ? new Drop("no longer stored")
+                : replaced is not null ? new Drop(replaced)
+                : license!.ExpiresOn != expiresOn ? new Drop($"now expires on {license.ExpiresOn:yyyy-MM-dd}, not {expiresOn:yyyy-MM-dd}")
+                : expiresOn <= today ? new Drop($"the plan expired on {expiresOn:yyyy-MM-dd} before delivery")
+                : !Configured(stage, conflict) ? Drop.NotConfigured(stage)
+                : RecordedElsewhere(stored.Reminders.FirstOrDefault(r => r.ExpiresOn == expiresOn && r.Stage == stage), message.Id, withdrawnFrom) is { } elsewhere ? new Drop(elsewhere)
+                : null;
+            if (drop is { } dropped)
             {
                 // A replaced serial's reminder judged on the license holding the plan, which records it in this mail.
                 var planHolder = replaced is null && license is not null && license.Serial != serial ? license.Serial : (Serial?)null;
-                // Withdrawn for its stage alone (queued again by offsets that have it) only when no earlier attempt is
-                // in doubt: one that may have reached the provider is settled, so it is never delivered twice (R9).
-                overtaken.Add((serial, stage, expiresOn, why, stored is not null, why == NotConfigured(stage) && !message.OutcomeUnknown, withdrawnFrom, planHolder));
+                // Withdrawn for its stage alone (queued again by offsets that have it) only when no earlier attempt may
+                // have reached the provider (an unknown outcome, a recorded hand-over): such a mail is settled, so the
+                // reminder is never delivered twice (R9).
+                overtaken.Add((serial, stage, expiresOn, dropped.Why, stored is not null, dropped.StageNotConfigured && !message.InDoubt, withdrawnFrom, planHolder));
                 continue;
             }
 
@@ -151,12 +153,16 @@ public sealed class ReminderSendCheck(ILicenseStore store, IReminderMailComposer
         _ => "recorded as missed",
     };
 
-    /// <summary>
-    /// Why a reminder is dropped when the offsets in force have no such stage. Recorded as such
-    /// (<see cref="ReminderRecord.StageNotConfigured"/>): offsets that have the stage (the owner's again, once a stray
-    /// configuration's lease runs out) send it when due, in another mail.
-    /// </summary>
-    private static string NotConfigured(ReminderStage stage) => $"the {stage.Name} reminder is no longer configured (Smp:Reminders)";
+    /// <summary>Why one license is dropped from the mail, and whether only because its stage is not configured.</summary>
+    private readonly record struct Drop(string Why, bool StageNotConfigured = false)
+    {
+        /// <summary>
+        /// A reminder dropped because the offsets in force have no such stage. Recorded as such
+        /// (<see cref="ReminderRecord.StageNotConfigured"/>): offsets that have the stage (the owner's again, once a stray
+        /// configuration's lease runs out) send it when due, in another mail.
+        /// </summary>
+        public static Drop NotConfigured(ReminderStage stage) => new($"the {stage.Name} reminder is no longer configured (Smp:Reminders)", StageNotConfigured: true);
+    }
 
     /// <summary>
     /// Whether <paramref name="stage"/> is configured by the offsets the reminder index belongs to: this host's, or, while

@@ -83,12 +83,20 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.Dispatcher.RunAsync(Ct),
 
-            // Per mail: the lease, the outcome (each one transaction: the message with its markers).
-            Writes: 4,
+            // Per mail: the lease, the recorded hand-over, the outcome (each one transaction: the message with its markers).
+            Writes: 6,
 
-            // A message leased by the dead process is worked on again once its lease has run out.
+            // A message leased by the dead process is worked on again once its lease has run out. One it had handed over,
+            // which the mail service does not know, is sent by the run after the one that first asks (the timer runs
+            // each minute).
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
-            Customers: []));
+            Customers: [],
+            Rerun: async s =>
+            {
+                await s.Dispatcher.RunAsync(Ct);
+                s.Clock.Advance(Duration.FromMinutes(1));
+                await s.Dispatcher.RunAsync(Ct);
+            }));
 
     [Fact]
     public Task A_term_request_interrupted_at_any_write_and_run_again_counts_mails_and_records_it_once() =>
@@ -236,11 +244,21 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 await s.Dispatcher.RunAsync(Ct);
             },
 
-            // The mail requeued, then the lease, then the hand-over's outcome: each one transaction (the message with
-            // its markers).
-            Writes: 3,
+            // The mail requeued, then the lease, the recorded hand-over, the outcome: each one transaction (the message
+            // with its markers).
+            Writes: 4,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
-            Customers: []));
+            Customers: [],
+
+            // A mail handed over by the dead process, which the mail service does not know, is sent by the timer's run
+            // after the one that first asks.
+            Rerun: async s =>
+            {
+                await s.Dispatcher.RetryAsync("33333333-3333-4333-8333-333333333333", Ct);
+                await s.Dispatcher.RunAsync(Ct);
+                s.Clock.Advance(Duration.FromMinutes(1));
+                await s.Dispatcher.RunAsync(Ct);
+            }));
 
     [Fact]
     public Task R9_a_reminder_narrowed_at_dispatch_interrupted_at_any_write_and_run_again_is_stored_narrowed_and_delivered_once() =>
@@ -259,10 +277,21 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
 
             // The lease, the dropped license's withdrawal (R15: license with its event), the narrowed mail stored before
-            // it goes out, the hand-over's outcome: each outbox change one transaction (the message with its markers).
-            Writes: 5,
+            // it goes out, the recorded hand-over, the outcome: each outbox change one transaction (the message with its
+            // markers).
+            Writes: 6,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
-            Customers: ["ACME"]));
+            Customers: ["ACME"],
+
+            // A mail handed over by the dead process, which the mail service does not know, is sent by the timer's run
+            // after the one that first asks.
+            Rerun: async s =>
+            {
+                await s.Dispatcher.RunAsync(Ct);
+                s.Clock.Advance(Duration.FromMinutes(1));
+                await s.Dispatcher.RunAsync(Ct);
+                await AssertWithdrawnOnceAsync(s, withdrawn: ["CR-NAR-1"], kept: ["CR-NAR-2"]);
+            }));
 
     [Fact]
     public Task R9_a_reminder_superseded_at_dispatch_interrupted_at_any_write_and_run_again_is_dropped_and_never_sent() =>
@@ -598,7 +627,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                     }
                 }
 
-                await useCase.Act(restarted);
+                await (useCase.Rerun ?? useCase.Act)(restarted);
 
                 var actual = await restarted.ReadStateAsync(useCase.Customers, useCase.ReadReminders);
                 var differences = expected.Differences(actual);
@@ -635,5 +664,5 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
     /// two uninterrupted runs do, and one stopped before it as one run does.
     /// </summary>
     /// <para><c>Interrupted</c>, when given, checks what the new process's readers see after the crash, before the run again.</para>
-    private sealed record UseCase(Func<SmpOnTables, Task> Arrange, Func<SmpOnTables, Task> Act, int Writes, IReadOnlyList<string> Customers, Duration RerunAfter = default, ReminderSchedule? ReadReminders = null, bool InterruptedRunCounts = false, Func<SmpOnTables, Task>? Interrupted = null);
+    private sealed record UseCase(Func<SmpOnTables, Task> Arrange, Func<SmpOnTables, Task> Act, int Writes, IReadOnlyList<string> Customers, Duration RerunAfter = default, ReminderSchedule? ReadReminders = null, bool InterruptedRunCounts = false, Func<SmpOnTables, Task>? Interrupted = null, Func<SmpOnTables, Task>? Rerun = null);
 }

@@ -14,7 +14,7 @@ internal sealed record WorkloadOperation(Instant At, string Description, Func<Sm
 /// A seeded, randomized history of the back end's use: three customers' plans activated over a few weeks, then
 /// fifteen months or so of training, renewals (new order references, repeated ones, and repeats with other
 /// data), contact changes, term and quote requests (bursts over the daily limit, repeats of one request, unknown
-/// serials), each day followed by the reminder scan and a mail dispatch run, and at the end a few more dispatch
+/// serials), each day followed by the reminder scan and a mail dispatch run (and two more after the lease), and at the end a few more dispatch
 /// runs, past the lease, so that every mail can be delivered. The same seed gives the same operations at the same
 /// instants, so that two systems can be given exactly the same history.
 /// </summary>
@@ -126,11 +126,16 @@ internal sealed class Workload
                 }
             }
 
-            // The daily timers: the reminder scan, then a dispatch run.
+            // The daily timers: the reminder scan, then a dispatch run; and the dispatch timer's runs once a lease left
+            // by a failed run has run out (it runs each minute): a lease without a recorded hand-over is sent by the
+            // first, one whose hand-over the mail service does not know by the next.
             minute = Math.Max(minute, 120);
             var scan = new CommandContext("reminder-scan", $"scan-{d}");
             Add("reminder scan", s => s.Scan.RunAsync(scan, CancellationToken.None));
             Add("mail dispatch", s => s.Dispatcher.RunAsync(CancellationToken.None));
+            minute += (int)SmpOnTables.Delivery.Lease.TotalMinutes;
+            Add("mail dispatch after the lease", s => s.Dispatcher.RunAsync(CancellationToken.None));
+            Add("mail dispatch a minute later", s => s.Dispatcher.RunAsync(CancellationToken.None));
         }
 
         // Dispatch runs further apart than the lease, after the last day's runs: whatever a lost answer left leased is

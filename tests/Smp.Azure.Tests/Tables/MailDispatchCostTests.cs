@@ -11,6 +11,7 @@ using Smp.Core.Mail;
 using Smp.Core.Outbox;
 using Smp.Core.Plans;
 using Smp.TestSupport;
+using Xunit.Abstractions;
 
 namespace Smp.Azure.Tests.Tables;
 
@@ -18,13 +19,16 @@ namespace Smp.Azure.Tests.Tables;
 /// SPEC section 5 (delivery at most the per-minute cap, every minute): one dispatch run reads in proportion to what it
 /// may send, not to the backlog of pending mail. The outbox's own table client counts what it reads.
 /// </summary>
-public sealed class MailDispatchCostTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+public sealed class MailDispatchCostTests(AzuriteFixture azurite, ITestOutputHelper output) : IClassFixture<AzuriteFixture>
 {
     private const int Backlog = 300;
     private const int Cap = 30;
 
     /// <summary>Per message sent: its pending marker, the message, and the markers its two state changes retire.</summary>
     private const int ReadsPerMessageSent = 4;
+
+    /// <summary>Per message sent: the lease, the recorded hand-over, the outcome (each one transaction).</summary>
+    private const int WritesPerMessageSent = 3;
 
     private static readonly Instant Queued = Instant.FromUtc(2027, 1, 1, 13, 0);
     private static CancellationToken Ct => CancellationToken.None;
@@ -57,6 +61,8 @@ public sealed class MailDispatchCostTests(AzuriteFixture azurite) : IClassFixtur
                 var report = await dispatcher.RunAsync(Ct);
                 Assert.Equal(Cap, report.Sent);
                 reads.Add(counter.EntitiesRead);
+                output.WriteLine($"Run {run + 1}: {counter.Requests} requests, {counter.EntitiesRead} entities read, {counter.Writes} writes, {Cap} mails sent.");
+                Assert.True(counter.Writes <= WritesPerMessageSent * Cap, $"A run that sent {Cap} mails made {counter.Writes} writes.");
                 clock.Advance(Duration.FromMinutes(1));
             }
 
@@ -86,10 +92,23 @@ public sealed class MailDispatchCostTests(AzuriteFixture azurite) : IClassFixtur
     private sealed class EntityReadCounter : HttpPipelinePolicy
     {
         private long entities;
+        private long requests;
+        private long writes;
 
         public long EntitiesRead => Interlocked.Read(ref entities);
 
-        public void Reset() => Interlocked.Exchange(ref entities, 0);
+        /// <summary>Every request sent (reads and writes).</summary>
+        public long Requests => Interlocked.Read(ref requests);
+
+        /// <summary>Requests that write (a transaction, an insert, an update, a delete).</summary>
+        public long Writes => Interlocked.Read(ref writes);
+
+        public void Reset()
+        {
+            Interlocked.Exchange(ref entities, 0);
+            Interlocked.Exchange(ref requests, 0);
+            Interlocked.Exchange(ref writes, 0);
+        }
 
         public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
         {
@@ -105,6 +124,12 @@ public sealed class MailDispatchCostTests(AzuriteFixture azurite) : IClassFixtur
 
         private void Count(HttpMessage message)
         {
+            Interlocked.Increment(ref requests);
+            if (message.Request.Method != RequestMethod.Get)
+            {
+                Interlocked.Increment(ref writes);
+            }
+
             if (message.Request.Method != RequestMethod.Get || !message.HasResponse)
             {
                 return;

@@ -496,4 +496,51 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         Assert.Empty(await outbox.ListDueAsync(Now + Duration.FromDays(30), 10, Ct));
         Assert.Empty(await outbox.ListFailedAsync(Ct));
     }
+
+    [Fact]
+    public async Task Section4_a_lease_keeps_its_recorded_hand_over_and_the_first_unknown_answer_and_a_new_lease_clears_them()
+    {
+        var (outbox, _) = Create();
+        var mail = Mail();
+        await outbox.EnqueueAsync(mail, MailKinds.Term, [], Now, Ct);
+        var stored = await outbox.GetAsync(mail.Id, Ct);
+        var leased = await outbox.TryUpdateAsync(stored!, DeliveryPolicy.Lease(stored!.Message, Now, Delivery), Ct);
+        Assert.False((await outbox.GetAsync(mail.Id, Ct))!.Message.InDoubt); // leased, never handed over
+
+        var handedOver = await outbox.TryUpdateAsync(leased!, DeliveryPolicy.HandOver(leased!.Message, Now + Duration.FromSeconds(1)), Ct);
+        var reread = (await outbox.GetAsync(mail.Id, Ct))!;
+        Assert.Equal((MailStatus.Sending, Now + Duration.FromSeconds(1)), (reread.Message.Status, reread.Message.HandedOverAt));
+        Assert.True(reread.Message.InDoubt);
+        Assert.Null(await outbox.TryUpdateAsync(leased, leased.Message, Ct)); // the lease's token is spent by the hand-over
+
+        var later = Now + Delivery.Lease + Duration.FromMinutes(1);
+        var unknown = await outbox.TryUpdateAsync(handedOver!, DeliveryPolicy.UnknownOnce(handedOver!.Message, later), Ct);
+        reread = (await outbox.GetAsync(mail.Id, Ct))!;
+        Assert.Equal((later, true), (reread.Message.UnknownAnswerAt, reread.Message.OutcomeUnknown));
+        Assert.Equal(mail.Id, Assert.Single(await outbox.ListDueAsync(later, 10, Ct)).Message.Id); // still due
+
+        await outbox.TryUpdateAsync(unknown!, DeliveryPolicy.Lease(unknown!.Message, later + Duration.FromMinutes(1), Delivery), Ct);
+        reread = (await outbox.GetAsync(mail.Id, Ct))!;
+        Assert.Equal(((Instant?)null, (Instant?)null, true), (reread.Message.HandedOverAt, reread.Message.UnknownAnswerAt, reread.Message.OutcomeUnknown));
+    }
+
+    [Fact]
+    public async Task Section4_a_lease_written_before_hand_overs_were_recorded_is_read_as_in_doubt()
+    {
+        var (outbox, table) = Create();
+        var mail = Mail();
+        await outbox.EnqueueAsync(mail, MailKinds.Term, [], Now, Ct);
+        var stored = await outbox.GetAsync(mail.Id, Ct);
+        await outbox.TryUpdateAsync(stored!, DeliveryPolicy.Lease(stored!.Message, Now, Delivery), Ct);
+
+        // The row as older code leaves a lease: nothing says whether its dispatcher handed the mail over.
+        var row = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "msg|" + mail.Id, cancellationToken: Ct)).Value;
+        row.Remove("HandOverRecorded");
+        row.Remove("HandedOverAt");
+        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, Ct);
+
+        var reread = (await outbox.GetAsync(mail.Id, Ct))!.Message;
+        Assert.Equal(MailStatus.Sending, reread.Status);
+        Assert.True(reread.InDoubt);
+    }
 }

@@ -34,6 +34,31 @@ public class DeliveryPolicyTests
         Assert.Equal(Created, leased.CreatedAt);
     }
 
+    [Fact]
+    public void Section4_a_check_that_fails_on_a_message_in_doubt_keeps_the_doubt_so_the_next_attempt_asks_first()
+    {
+        // An earlier send's answer was lost; the provider did not know the message when asked, so it was leased again.
+        var inDoubt = DeliveryPolicy.After(DeliveryPolicy.Lease(Pending(), Now, Options), new MailSendResult.Unknown(), Now, Options);
+        var leased = DeliveryPolicy.Lease(inDoubt, Now + Duration.FromMinutes(2), Options);
+
+        var held = DeliveryPolicy.CheckFailed(leased, "The check before sending failed (IOException).", Now + Duration.FromMinutes(2), Options);
+
+        Assert.Equal(MailStatus.Pending, held.Status);
+        Assert.True(held.OutcomeUnknown);
+        Assert.True(held.InDoubt);
+    }
+
+    [Fact]
+    public void Section4_a_check_that_fails_on_a_message_never_handed_over_leaves_it_not_in_doubt()
+    {
+        var leased = DeliveryPolicy.Lease(Pending(), Now, Options);
+
+        var held = DeliveryPolicy.CheckFailed(leased, "The check before sending failed (IOException).", Now, Options);
+
+        Assert.Equal(MailStatus.Pending, held.Status);
+        Assert.False(held.InDoubt);
+    }
+
     public static TheoryData<MailSendResult> Acceptances => [new MailSendResult.Accepted(), new MailSendResult.Delivered()];
 
     [Theory]

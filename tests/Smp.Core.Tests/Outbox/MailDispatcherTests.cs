@@ -222,13 +222,23 @@ public class MailDispatcherTests
         Assert.Equal(MailStatus.Sent, (await MessageAsync(ids[0])).Status);
     }
 
-    /// <summary>A dispatcher leased the message and died before it recorded the transport's answer.</summary>
-    private async Task<string> LeaveInSendingAsync(bool reachedTheProvider)
+    /// <summary>
+    /// A dispatcher leased the message and died before it recorded the transport's answer: after recording the hand-over
+    /// (<paramref name="handedOver"/>; then the transport got the message if <paramref name="reachedTheProvider"/>), or
+    /// before.
+    /// </summary>
+    private async Task<string> LeaveInSendingAsync(bool reachedTheProvider, bool handedOver = true)
     {
         var id = (await EnqueueAsync(1))[0];
         var stored = await outbox.GetAsync(id, CancellationToken.None);
         var leased = await outbox.TryUpdateAsync(stored!, DeliveryPolicy.Lease(stored!.Message, clock.GetCurrentInstant(), Options), CancellationToken.None);
         Assert.NotNull(leased);
+        if (handedOver)
+        {
+            leased = await outbox.TryUpdateAsync(leased, DeliveryPolicy.HandOver(leased.Message, clock.GetCurrentInstant()), CancellationToken.None);
+            Assert.NotNull(leased);
+        }
+
         if (reachedTheProvider)
         {
             await transport.SendAsync(leased.Message.Mail, CancellationToken.None);
@@ -287,11 +297,16 @@ public class MailDispatcherTests
         var id = await LeaveInSendingAsync(reachedTheProvider: false);
         clock.Advance(Options.Lease);
 
+        // The first run after the lease records the provider's answer; a later run that gets it again sends.
+        var first = await Dispatcher().RunAsync(CancellationToken.None);
+        clock.AdvanceMinutes(10);
         var report = await Dispatcher().RunAsync(CancellationToken.None);
         clock.AdvanceMinutes(10);
         await Dispatcher().RunAsync(CancellationToken.None);
 
+        Assert.Equal(0, first.Sent);
         Assert.Equal(1, report.Sent);
+        Assert.Equal(2, transport.StatusQueriesOf(id));
         Assert.Equal(1, transport.SendsOf(id));
         var message = await MessageAsync(id);
         Assert.Equal(MailStatus.Sent, message.Status);
@@ -318,8 +333,12 @@ public class MailDispatcherTests
 
         clock.Advance(DeliveryPolicy.Backoff(2, Options));
         await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal((2, 0), (transport.StatusQueriesOf(id), transport.SendsOf(id))); // the first "not known" is recorded
 
-        Assert.Equal(2, transport.StatusQueriesOf(id));
+        clock.AdvanceMinutes(1);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(3, transport.StatusQueriesOf(id));
         Assert.Equal(1, transport.SendsOf(id));
         Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
     }
@@ -577,6 +596,178 @@ public class MailDispatcherTests
 
         Assert.Equal(MailStatus.Failed, (await MessageAsync(reminder.Id)).Status);
         Assert.Equal([term.Id], transport.SendOrder);
+    }
+
+    [Fact]
+    public async Task Section4_a_second_dispatcher_that_takes_over_a_lease_before_the_hand_over_is_the_only_one_to_send()
+    {
+        var id = (await EnqueueAsync(1))[0];
+
+        // The first dispatcher leases the message, then stops right before the hand-over (inside its check).
+        var paused = new PausedCheck();
+        var first = new MailDispatcher(outbox, transport, clock, Options, sendCheck: paused);
+        var firstRun = Task.Run(() => first.RunAsync(CancellationToken.None));
+        await paused.Reached.Task;
+
+        // A second host whose clock is an hour ahead sees the lease as run out and takes the message over.
+        var aheadClock = new FakeClock(Start + Duration.FromHours(1));
+        var second = new MailDispatcher(outbox, transport, aheadClock, Options);
+        var secondReport = await second.RunAsync(CancellationToken.None);
+
+        paused.Release.SetResult();
+        var firstReport = await firstRun;
+
+        Assert.Equal(1, secondReport.Sent);
+        Assert.Equal(0, firstReport.Sent);
+        Assert.Equal(1, transport.SendsOf(id));
+        Assert.Equal(0, transport.StatusQueriesOf(id)); // never handed over by the first: nothing to ask
+        var message = await MessageAsync(id);
+        Assert.Equal((MailStatus.Sent, 2), (message.Status, message.Attempts));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Section4_a_second_dispatcher_that_finds_a_lease_run_out_after_the_hand_over_does_not_send_on_the_first_unknown_answer(bool firstDispatcherSends)
+    {
+        var id = (await EnqueueAsync(1))[0];
+
+        // The first dispatcher hands the message over and stops right before the transport takes it.
+        var paused = new PausedTransport(transport);
+        var first = new MailDispatcher(outbox, paused, clock, Options);
+        var firstRun = Task.Run(() => first.RunAsync(CancellationToken.None));
+        await paused.Reached.Task;
+
+        // A second host whose clock is an hour ahead sees the lease as run out; the provider does not know the message yet.
+        var aheadClock = new FakeClock(Start + Duration.FromHours(1));
+        var second = new MailDispatcher(outbox, transport, aheadClock, Options);
+        var secondReport = await second.RunAsync(CancellationToken.None);
+        Assert.Equal(0, secondReport.Sent);
+        Assert.Equal(0, transport.SendsOf(id));
+        Assert.Equal(1, transport.StatusQueriesOf(id));
+
+        // The first dispatcher goes on and sends, or dies before the transport takes the message.
+        if (firstDispatcherSends)
+        {
+            paused.Release.SetResult();
+            await firstRun;
+        }
+        else
+        {
+            paused.Release.SetException(new InvalidOperationException("The process died."));
+            await Assert.ThrowsAsync<InvalidOperationException>(() => firstRun);
+        }
+
+        // The second host's next runs: one asks again and sends only when the provider still does not know the message.
+        aheadClock.AdvanceMinutes(1);
+        await second.RunAsync(CancellationToken.None);
+        aheadClock.AdvanceMinutes(1);
+        await second.RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, transport.SendsOf(id));
+        Assert.Equal(2, transport.StatusQueriesOf(id));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task Section4_a_dispatcher_that_dies_after_recording_the_hand_over_and_before_the_send_has_the_message_sent_once_after_two_unknown_answers()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        var dying = new PausedTransport(transport);
+        dying.Release.SetException(new InvalidOperationException("The process died."));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => new MailDispatcher(outbox, dying, clock, Options).RunAsync(CancellationToken.None));
+        Assert.Equal(0, transport.SendsOf(id));
+
+        // The lease runs out: the first run asks and records the unknown answer, the next run asks again and sends.
+        clock.Advance(Options.Lease);
+        var firstAfter = await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal((0, 0, 1), (firstAfter.Sent, transport.SendsOf(id), transport.StatusQueriesOf(id)));
+        clock.AdvanceMinutes(1);
+        var secondAfter = await Dispatcher().RunAsync(CancellationToken.None);
+        clock.AdvanceMinutes(10);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, secondAfter.Sent);
+        Assert.Equal((1, 2), (transport.SendsOf(id), transport.StatusQueriesOf(id)));
+        var message = await MessageAsync(id);
+        Assert.Equal((MailStatus.Sent, 2), (message.Status, message.Attempts));
+    }
+
+    [Fact]
+    public async Task Section4_an_expired_lease_without_a_recorded_hand_over_is_sent_again_without_asking_the_provider()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false, handedOver: false);
+        clock.Advance(Options.Lease);
+
+        var report = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, report.Sent);
+        Assert.Equal(0, transport.StatusQueriesOf(id));
+        Assert.Equal(1, transport.SendsOf(id));
+        var message = await MessageAsync(id);
+        Assert.Equal((MailStatus.Sent, 2), (message.Status, message.Attempts));
+    }
+
+    [Fact]
+    public async Task Section4_a_message_in_doubt_whose_check_fails_is_asked_about_again_before_its_next_send()
+    {
+        var id = (await EnqueueAsync(1))[0];
+
+        // The first send reaches the provider, but its answer is lost.
+        transport.OnSend = (mail, _) =>
+        {
+            transport.SetStatus(mail.Id, new MailSendResult.Unknown()); // not visible yet when first asked
+            return new MailSendResult.TransientFailure("The mail service did not answer in time.");
+        };
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        // Asked, the provider does not know it yet; the message is leased again, but the check before sending fails.
+        var checks = 0;
+        var dispatcher = new MailDispatcher(outbox, transport, clock, Options, sendCheck: new Check(_ => ++checks == 1 ? throw new IOException("storage down") : new SendDecision.Unchanged()));
+        clock.AdvanceMinutes(1);
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal((1, 1), (transport.SendsOf(id), transport.StatusQueriesOf(id)));
+        Assert.True((await MessageAsync(id)).OutcomeUnknown);
+
+        // Meanwhile the provider shows the first send: the next attempt asks first and does not send it again.
+        transport.SetStatus(id, new MailSendResult.Accepted());
+        clock.AdvanceMinutes(5);
+        await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.Equal((1, 2), (transport.SendsOf(id), transport.StatusQueriesOf(id)));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    /// <summary>A send check that stops the dispatcher right after its lease until the test releases it.</summary>
+    private sealed class PausedCheck : IMailSendCheck
+    {
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<SendDecision> CheckAsync(OutboxMessage message, CancellationToken cancellationToken)
+        {
+            Reached.TrySetResult();
+            await Release.Task;
+            return new SendDecision.Unchanged();
+        }
+    }
+
+    /// <summary>A transport that stops the dispatcher right before a send until the test releases it (or fails it: the process died).</summary>
+    private sealed class PausedTransport(IMailTransport inner) : IMailTransport
+    {
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<MailSendResult> SendAsync(OutgoingMail mail, CancellationToken cancellationToken)
+        {
+            Reached.TrySetResult();
+            await Release.Task;
+            return await inner.SendAsync(mail, cancellationToken);
+        }
+
+        public Task<MailSendResult> GetStatusAsync(string mailId, CancellationToken cancellationToken) => inner.GetStatusAsync(mailId, cancellationToken);
     }
 
     private sealed class FailingLicenseStore(Serial failing) : ILicenseStore

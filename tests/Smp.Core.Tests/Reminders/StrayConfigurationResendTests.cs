@@ -175,8 +175,10 @@ public class StrayConfigurationResendTests
         Assert.Equal((ReminderOutcome.Sent, sent), (record.Outcome, record.MailId));
     }
 
-    [Fact]
-    public async Task R9_a_reminder_whose_send_outcome_is_unknown_and_that_a_stray_configuration_withdraws_is_not_queued_again()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task R9_a_reminder_whose_send_outcome_is_unknown_and_that_a_stray_configuration_withdraws_is_not_queued_again(bool dispatcherDiedAfterHandOver)
     {
         var activated = await licenses.ActivateAsync(Activation(Serial.Value, Date("2026-03-14"), training: true), Staff, CancellationToken.None);
         Assert.Equal(CommandOutcome.Created, activated.Outcome);
@@ -184,17 +186,31 @@ public class StrayConfigurationResendTests
         await Scan().RunAsync(TimerContext, CancellationToken.None);
         var first = Assert.Single(outbox.All()).Id;
 
-        // The mail is handed to the service, which may deliver it, but its answer is lost (a timeout): the outcome never
-        // reaches the outbox. The service does not know the message yet when asked (404).
-        transport.OnSend = (_, _) => new MailSendResult.Unknown();
-        await Dispatcher().RunAsync(CancellationToken.None);
+        // The mail is handed to the service, which may deliver it, but the outcome never reaches the outbox: the answer
+        // is lost (a timeout), or the dispatcher dies right after the hand-over. The service does not know the message
+        // yet when asked (404).
+        if (dispatcherDiedAfterHandOver)
+        {
+            transport.OnSend = (_, _) => throw new InvalidOperationException("The process died.");
+            await Assert.ThrowsAsync<InvalidOperationException>(() => Dispatcher().RunAsync(CancellationToken.None));
+            Assert.Equal(MailStatus.Sending, (await MessageAsync(first)).Status);
+        }
+        else
+        {
+            transport.OnSend = (_, _) => new MailSendResult.Unknown();
+            await Dispatcher().RunAsync(CancellationToken.None);
+        }
 
         transport.SetStatus(first, new MailSendResult.Unknown());
         Assert.Equal([first], transport.SendOrder);
 
-        // A host whose offsets are 90,14 asks, learns nothing, and withdraws the mail: the 30-day stage is not configured there.
+        // A host whose offsets are 90,14 asks, learns nothing (twice, in two runs), and withdraws the mail: the 30-day
+        // stage is not configured there.
         clock.Advance(Options.Lease);
-        await new MailDispatcher(outbox, transport, clock, Options, sendCheck: StrayCheck()).RunAsync(CancellationToken.None);
+        var stray = new MailDispatcher(outbox, transport, clock, Options, sendCheck: StrayCheck());
+        await stray.RunAsync(CancellationToken.None);
+        clock.Advance(Duration.FromMinutes(1));
+        await stray.RunAsync(CancellationToken.None);
         Assert.Equal(MailStatus.Superseded, (await MessageAsync(first)).Status);
 
         // The reminder may have reached the customer: the owner's offsets (90,30) do not queue it again.
