@@ -122,6 +122,19 @@ public interface ILicenseStore
     Task<bool> PingAsync(CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// A license store that learns a change's new state from the write's own answer: <see cref="LicenseService"/> then
+/// takes the state from the write instead of reading the license back. Other stores are read back.
+/// </summary>
+public interface IStateReturningLicenseStore
+{
+    /// <summary>
+    /// As <see cref="ILicenseStore.TryUpdateAsync"/>, answering with the license as this write stored it (its new
+    /// version and concurrency token), or null, with nothing written, when another writer changed the license first.
+    /// </summary>
+    Task<StoredLicense?> TryUpdateStoredAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken);
+}
+
 /// <summary>A license a listing could not read; <paramref name="Serial"/> is null when not even that was known.</summary>
 /// <paramref name="Position"/> is its place in the expiry order when it was met there (the expiring listings).
 public sealed record LicenseReadFailure(Serial? Serial, Exception Error, ExpiryPosition? Position = null);
