@@ -397,7 +397,7 @@ public sealed class LicenseService(
 
                 return new Attempt(old, PlanDecisions.BeginReplacement(old.License, newSerial, reason, calendar.Now, context));
             },
-            (old, change, ct) => UpdateStoredAsync(old!, change, ct),
+            (old, change, ct) => ReadBackAsync(store.TryUpdateAsync(old!, change.License, change.Event, ct), serial, ct),
             cancellationToken);
 
         // Updated: this call began it; Unchanged: it was begun (or finished) onto the same serial before.
@@ -530,8 +530,11 @@ public sealed class LicenseService(
     /// The license as the caller last read it, if any: the first attempt decides on it without a read when that gives a
     /// change (written under its concurrency token, so a stale state only loses the write and the next attempt reads).
     /// </param>
-    private Task<CommandResult> UpdateAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, bool readHistory, CancellationToken cancellationToken, StoredLicense? known = null) =>
-        WriteAsync(
+    private Task<CommandResult> UpdateAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, bool readHistory, CancellationToken cancellationToken, StoredLicense? known = null)
+    {
+        // Only a write that starts from a known state (the reminder scan's) takes its new state from the write's answer.
+        var answered = known is not null;
+        return WriteAsync(
             serial,
             CommandOutcome.Updated,
             async ct =>
@@ -551,8 +554,11 @@ public sealed class LicenseService(
                 return new Attempt(current, decide(current.License, history));
             },
             // Null when another writer changed the license since it was read: the next attempt reads the winner's change.
-            (current, change, ct) => UpdateStoredAsync(current!, change, ct),
+            (current, change, ct) => answered
+                ? UpdateStoredAsync(current!, change, ct)
+                : ReadBackAsync(store.TryUpdateAsync(current!, change.License, change.Event, ct), serial, ct),
             cancellationToken);
+    }
 
     /// <summary>Writes a change; a store that answers with the state it wrote (<see cref="IStateReturningLicenseStore"/>) is not read back.</summary>
     private Task<StoredLicense?> UpdateStoredAsync(StoredLicense current, Decision.Change change, CancellationToken cancellationToken) =>

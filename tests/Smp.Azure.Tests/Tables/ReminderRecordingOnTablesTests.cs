@@ -85,8 +85,8 @@ public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : ICl
     {
         var t = StoreUnderTest.Create(azurite);
         var (listed, reminder) = await ListedDueAsync(t);
-        var training = TestLicenses.RecordTraining(listed.License);
-        Assert.True(await t.Store.TryUpdateAsync(listed, training.License, training.Event, Ct));
+        var contacts = TestLicenses.ReplaceContacts(listed.License, "cad@acme.example");
+        Assert.True(await t.Store.TryUpdateAsync(listed, contacts.License, contacts.Event, Ct));
 
         var change = RecordSent(listed.License, reminder);
         Assert.Null(await t.Store.TryUpdateStoredAsync(listed, change.License, change.Event, Ct));
