@@ -28,6 +28,21 @@ internal sealed class CrashingLicenseStore(ILicenseStore inner, int crashOnUpdat
         throw new SimulatedCrashException();
     }
 
+    public async Task<StoredLicense?> UpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref updates) != crashOnUpdate)
+        {
+            return await inner.UpdateAsync(current, updated, newEvent, cancellationToken);
+        }
+
+        if (afterTheWrite)
+        {
+            await inner.UpdateAsync(current, updated, newEvent, cancellationToken);
+        }
+
+        throw new SimulatedCrashException();
+    }
+
     public Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken) => inner.GetAsync(serial, cancellationToken);
 
     public Task<IReadOnlyList<LicenseEvent>> GetEventsAsync(Serial serial, CancellationToken cancellationToken) => inner.GetEventsAsync(serial, cancellationToken);

@@ -158,6 +158,8 @@ public sealed class ExportApiTests(AzuriteFixture azurite) : IClassFixture<Azuri
 
         public Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
 
+        public Task<StoredLicense?> UpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => inner.UpdateAsync(current, updated, newEvent, cancellationToken);
+
         public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, cancellationToken);
 
         public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) => inner.ListByCustomerAsync(customerId, onFailure, cancellationToken);

@@ -4,6 +4,7 @@ using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using Smp.Core.Licenses;
 using Smp.TestSupport;
 using Xunit.Abstractions;
 using static Smp.Functions.Tests.MailTestKit;
@@ -115,19 +116,41 @@ public sealed class ReminderScanCostTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// R9, the same through a store that wraps the table store (the crash tests' <see cref="CrashingLicenseStore"/>, set
+    /// never to crash): the wrapper forwards the write that answers with the state it stored, so the scan reads no
+    /// license back there either, and the crash tests run the scan's own write path.
+    /// </summary>
+    [Fact]
+    public async Task R9_the_whole_scan_through_a_store_wrapper_reads_what_it_reads_without_one()
+    {
+        var direct = await MeasureWholeScanAsync(stored: 2 * WholeScanDue);
+        var wrapped = await MeasureWholeScanAsync(stored: 2 * WholeScanDue, wrap: true);
+        _output.WriteLine($"Whole scan, {WholeScanDue} reminders due: {direct} on the store, {wrapped} through a wrapper.");
+
+        Assert.Equal(direct with { MetaRequests = 0, MetaEntities = 0 }, wrapped with { MetaRequests = 0, MetaEntities = 0 });
+    }
+
     private const int WholeScanDue = 8;
 
     /// <summary>
     /// <paramref name="stored"/> licenses in a harness of their own, <see cref="WholeScanDue"/> of them due (four per
     /// customer, so mails carry several), and what one scan asked of storage.
     /// </summary>
-    private async Task<StorageCounts> MeasureWholeScanAsync(int stored)
+    /// <param name="wrap">Whether the license store is wrapped (see <see cref="CrashingLicenseStore"/>, never crashing).</param>
+    private async Task<StorageCounts> MeasureWholeScanAsync(int stored, bool wrap = false)
     {
         var counter = new StorageCounter();
         var options = new TableClientOptions();
         options.AddPolicy(counter, HttpPipelinePosition.PerCall);
         using var api = new ApiHarness(_azuriteConnection, InDenver(2026, 12, 1), services: services =>
-            services.AddSingleton(new TableServiceClient(_azuriteConnection, options)));
+        {
+            services.AddSingleton(new TableServiceClient(_azuriteConnection, options));
+            if (wrap)
+            {
+                services.Decorate<ILicenseStore>((store, _) => new CrashingLicenseStore(store, crashOnUpdate: int.MaxValue));
+            }
+        });
         var licenses = Enumerable.Range(0, stored).Select(i => (
             Serial: $"WS-{i:D4}",
             Start: i < WholeScanDue ? new LocalDate(2026, 4, 1) : new LocalDate(2026, 5 + (i % 8), 1),

@@ -40,7 +40,7 @@ namespace Smp.Azure.Tables;
 /// their own event instead.
 /// </para>
 /// </remarks>
-public sealed partial class TableLicenseStore : ILicenseStore, IStateReturningLicenseStore, IReminderIndexOwnership
+public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwnership
 {
     private const int ParallelReads = 16;
     private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
@@ -241,13 +241,13 @@ public sealed partial class TableLicenseStore : ILicenseStore, IStateReturningLi
     }
 
     public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) =>
-        await TryUpdateStoredAsync(current, updated, newEvent, cancellationToken) is not null;
+        await UpdateAsync(current, updated, newEvent, cancellationToken) is not null;
 
     /// <summary>
-    /// <see cref="IStateReturningLicenseStore.TryUpdateStoredAsync"/>: the new state is the summary row this write sent, with the ETag of
-    /// the transaction's answer, so nothing is read back (only when storage answers without an ETag).
+    /// <see cref="ILicenseStore.UpdateAsync"/>: the new state is the summary row this write sent, with the ETag of the
+    /// transaction's answer, so nothing is read back (only when storage answers without an ETag).
     /// </summary>
-    public async Task<StoredLicense?> TryUpdateStoredAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
+    public async Task<StoredLicense?> UpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(updated);

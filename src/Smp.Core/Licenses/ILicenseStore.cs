@@ -43,6 +43,14 @@ public interface ILicenseStore
     /// </summary>
     Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="TryUpdateAsync"/>, answering the license as this write stored it (its new version and concurrency
+    /// token) where that answers true, null where it answers false. A store that learns the token from its write answers
+    /// without reading the license back; a store that wraps another forwards this too, or its callers read back again.
+    /// </summary>
+    async Task<StoredLicense?> UpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) =>
+        await TryUpdateAsync(current, updated, newEvent, cancellationToken) ? await GetAsync(current.License.Serial, cancellationToken) : null;
+
     /// <summary>Every license of a customer, without reading other customers' licenses.</summary>
     IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken);
 
@@ -120,19 +128,6 @@ public interface ILicenseStore
 
     /// <summary>True when the store answers (health check).</summary>
     Task<bool> PingAsync(CancellationToken cancellationToken);
-}
-
-/// <summary>
-/// A license store that learns a change's new state from the write's own answer: <see cref="LicenseService"/> then
-/// takes the state from the write instead of reading the license back. Other stores are read back.
-/// </summary>
-public interface IStateReturningLicenseStore
-{
-    /// <summary>
-    /// As <see cref="ILicenseStore.TryUpdateAsync"/>, answering with the license as this write stored it (its new
-    /// version and concurrency token), or null, with nothing written, when another writer changed the license first.
-    /// </summary>
-    Task<StoredLicense?> TryUpdateStoredAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken);
 }
 
 /// <summary>A license a listing could not read; <paramref name="Serial"/> is null when not even that was known.</summary>

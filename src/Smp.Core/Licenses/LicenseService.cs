@@ -555,16 +555,10 @@ public sealed class LicenseService(
             },
             // Null when another writer changed the license since it was read: the next attempt reads the winner's change.
             (current, change, ct) => answered
-                ? UpdateStoredAsync(current!, change, ct)
+                ? store.UpdateAsync(current!, change.License, change.Event, ct)
                 : ReadBackAsync(store.TryUpdateAsync(current!, change.License, change.Event, ct), serial, ct),
             cancellationToken);
     }
-
-    /// <summary>Writes a change; a store that answers with the state it wrote (<see cref="IStateReturningLicenseStore"/>) is not read back.</summary>
-    private Task<StoredLicense?> UpdateStoredAsync(StoredLicense current, Decision.Change change, CancellationToken cancellationToken) =>
-        store is IStateReturningLicenseStore answering
-            ? answering.TryUpdateStoredAsync(current, change.License, change.Event, cancellationToken)
-            : ReadBackAsync(store.TryUpdateAsync(current, change.License, change.Event, cancellationToken), current.License.Serial, cancellationToken);
 
     /// <summary>
     /// The one optimistic-concurrency loop of every write: read and decide, write the change only if the license is

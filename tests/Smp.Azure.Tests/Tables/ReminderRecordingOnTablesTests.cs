@@ -26,7 +26,7 @@ public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : ICl
         var (listed, reminder) = await ListedDueAsync(t);
 
         var change = RecordSent(listed.License, reminder);
-        var stored = await t.Store.TryUpdateStoredAsync(listed, change.License, change.Event, Ct);
+        var stored = await t.Store.UpdateAsync(listed, change.License, change.Event, Ct);
 
         Assert.NotNull(stored);
         var read = await t.Store.GetAsync(listed.License.Serial, Ct);
@@ -54,7 +54,7 @@ public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : ICl
             Ct);
 
         var change = RecordSent(listed.License, reminder);
-        Assert.NotNull(await t.Store.TryUpdateStoredAsync(listed, change.License, change.Event, Ct));
+        Assert.NotNull(await t.Store.UpdateAsync(listed, change.License, change.Event, Ct));
 
         var row = await ReminderRowAsync(t, reminder, listed.License.Serial);
         Assert.NotNull(row);
@@ -75,7 +75,7 @@ public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : ICl
             Ct);
 
         var change = RecordSent(listed.License, reminder);
-        Assert.NotNull(await t.Store.TryUpdateStoredAsync(listed, change.License, change.Event, Ct));
+        Assert.NotNull(await t.Store.UpdateAsync(listed, change.License, change.Event, Ct));
 
         Assert.Null(await ReminderRowAsync(t, reminder, listed.License.Serial));
     }
@@ -89,7 +89,7 @@ public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : ICl
         Assert.True(await t.Store.TryUpdateAsync(listed, contacts.License, contacts.Event, Ct));
 
         var change = RecordSent(listed.License, reminder);
-        Assert.Null(await t.Store.TryUpdateStoredAsync(listed, change.License, change.Event, Ct));
+        Assert.Null(await t.Store.UpdateAsync(listed, change.License, change.Event, Ct));
 
         // The row stays for the recording that starts again from the license as it is now.
         Assert.NotNull(await ReminderRowAsync(t, reminder, listed.License.Serial));
