@@ -27,6 +27,22 @@ internal sealed class CrashingLicenseStore(ILicenseStore inner, int crashOnUpdat
 
         throw new SimulatedCrashException();
     }
+
+    // The write that answers with its new state (the reminder scan's recordings) counts and crashes alike.
+    public override async Task<StoredLicense?> UpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref updates) != crashOnUpdate)
+        {
+            return await Inner.UpdateAsync(current, updated, newEvent, cancellationToken);
+        }
+
+        if (afterTheWrite)
+        {
+            await Inner.UpdateAsync(current, updated, newEvent, cancellationToken);
+        }
+
+        throw new SimulatedCrashException();
+    }
 }
 
 /// <summary>The injected crash of <see cref="CrashingLicenseStore"/>.</summary>

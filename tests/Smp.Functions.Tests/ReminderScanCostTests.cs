@@ -4,6 +4,7 @@ using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
 using NodaTime;
+using Smp.Core.Licenses;
 using Smp.TestSupport;
 using Xunit.Abstractions;
 using static Smp.Functions.Tests.MailTestKit;
@@ -28,9 +29,12 @@ public sealed class ReminderScanCostTests : IDisposable
 
     private readonly ITestOutputHelper _output;
 
+    private readonly string _azuriteConnection;
+
     public ReminderScanCostTests(AzuriteFixture azurite, ITestOutputHelper output)
     {
         _output = output;
+        _azuriteConnection = azurite.ConnectionString;
         var options = new TableClientOptions();
         options.AddPolicy(_counter, HttpPipelinePosition.PerCall);
         _api = new ApiHarness(azurite.ConnectionString, InDenver(2026, 12, 1), services: services =>
@@ -75,9 +79,100 @@ public sealed class ReminderScanCostTests : IDisposable
         Assert.Equal(Due, (await UndeliveredAsync(_api)).Count);
     }
 
-    public sealed record StorageCounts(int Requests, int Reads, int EntitiesRead)
+    /// <summary>
+    /// R9, the whole scan at most twice the reminders due (the listing's index row and license, nothing read again):
+    /// the recording starts from the license the listing read, the write's own answer gives the new state, and the
+    /// reminder row is retired under the ETag and version the listing read. The same counts at two stored sizes.
+    /// </summary>
+    [Fact]
+    public async Task R9_the_whole_scan_reads_two_entities_per_reminder_due_whatever_the_licenses_stored()
     {
-        public override string ToString() => $"{Requests} requests, {Reads} of them reads returning {EntitiesRead} entities";
+        var small = await MeasureWholeScanAsync(stored: 2 * WholeScanDue);
+        var large = await MeasureWholeScanAsync(stored: 6 * WholeScanDue);
+        _output.WriteLine($"Whole scan, {WholeScanDue} reminders due: {small} at {2 * WholeScanDue} stored, {large} at {6 * WholeScanDue} stored.");
+
+        // Flat: what the scan asks of storage for the licenses follows the reminders due, not the licenses stored.
+        // (The reminder index's record and configuration rows are counted apart: the store rereads them on a timer.)
+        Assert.Equal(small with { MetaRequests = 0, MetaEntities = 0 }, large with { MetaRequests = 0, MetaEntities = 0 });
+
+        foreach (var scan in new[] { small, large })
+        {
+            // Per reminder due: its index row and its license, read once by the listing, nothing read again.
+            var entities = scan.EntitiesRead - scan.MetaEntities;
+            Assert.True(
+                entities <= 2 * WholeScanDue,
+                $"The whole scan read {entities} entities besides the index record for {WholeScanDue} reminders due ({(double)entities / WholeScanDue:0.00} per reminder).");
+
+            // Per reminder due: the license read, its transaction, the reminder row retired, and the activity row (a
+            // read and an insert); per mail the enqueue (one transaction); the index query, and the outbox table's
+            // creation on its first use by the process.
+            var requests = scan.Requests - scan.MetaRequests;
+            Assert.True(
+                requests <= (5 * WholeScanDue) + (WholeScanDue / 4) + 2,
+                $"The whole scan made {requests} storage requests besides the index record for {WholeScanDue} reminders due.");
+
+            // The index record, read by the scan and, on a timer, by the writes; the configuration's lease.
+            Assert.InRange(scan.MetaRequests, 0, 4);
+        }
+    }
+
+    /// <summary>
+    /// R9, the same through a store that wraps the table store (the crash tests' <see cref="CrashingLicenseStore"/>, set
+    /// never to crash): the wrapper forwards the write that answers with the state it stored, so the scan reads no
+    /// license back there either, and the crash tests run the scan's own write path.
+    /// </summary>
+    [Fact]
+    public async Task R9_the_whole_scan_through_a_store_wrapper_reads_what_it_reads_without_one()
+    {
+        var direct = await MeasureWholeScanAsync(stored: 2 * WholeScanDue);
+        var wrapped = await MeasureWholeScanAsync(stored: 2 * WholeScanDue, wrap: true);
+        _output.WriteLine($"Whole scan, {WholeScanDue} reminders due: {direct} on the store, {wrapped} through a wrapper.");
+
+        Assert.Equal(direct with { MetaRequests = 0, MetaEntities = 0 }, wrapped with { MetaRequests = 0, MetaEntities = 0 });
+    }
+
+    private const int WholeScanDue = 8;
+
+    /// <summary>
+    /// <paramref name="stored"/> licenses in a harness of their own, <see cref="WholeScanDue"/> of them due (four per
+    /// customer, so mails carry several), and what one scan asked of storage.
+    /// </summary>
+    /// <param name="wrap">Whether the license store is wrapped (see <see cref="CrashingLicenseStore"/>, never crashing).</param>
+    private async Task<StorageCounts> MeasureWholeScanAsync(int stored, bool wrap = false)
+    {
+        var counter = new StorageCounter();
+        var options = new TableClientOptions();
+        options.AddPolicy(counter, HttpPipelinePosition.PerCall);
+        using var api = new ApiHarness(_azuriteConnection, InDenver(2026, 12, 1), services: services =>
+        {
+            services.AddSingleton(new TableServiceClient(_azuriteConnection, options));
+            if (wrap)
+            {
+                services.Decorate<ILicenseStore>((store, _) => new CrashingLicenseStore(store, crashOnUpdate: int.MaxValue));
+            }
+        });
+        var licenses = Enumerable.Range(0, stored).Select(i => (
+            Serial: $"WS-{i:D4}",
+            Start: i < WholeScanDue ? new LocalDate(2026, 4, 1) : new LocalDate(2026, 5 + (i % 8), 1),
+            Customer: i < WholeScanDue ? $"D-{i / 4:D2}" : $"C-{i:D4}")).ToList();
+        foreach (var chunk in licenses.Chunk(8))
+        {
+            await Task.WhenAll(chunk.Select(l => ActivateAsync(api, l.Serial, l.Start, l.Customer, [$"{l.Customer.ToLowerInvariant()}@example.com"])));
+        }
+
+        api.Clock.Reset(InDenver(2027, 1, 1));
+        counter.Reset();
+        await RunScanAsync(api);
+        var counts = counter.Snapshot();
+        Assert.Equal(WholeScanDue / 4, (await UndeliveredAsync(api)).Count);
+        return counts;
+    }
+
+    /// <param name="MetaRequests">Of <paramref name="Requests"/>, those on the reminder index's record and configuration rows.</param>
+    /// <param name="MetaEntities">Of <paramref name="EntitiesRead"/>, those rows.</param>
+    public sealed record StorageCounts(int Requests, int Reads, int EntitiesRead, int MetaRequests = 0, int MetaEntities = 0)
+    {
+        public override string ToString() => $"{Requests} requests, {Reads} of them reads returning {EntitiesRead} entities ({MetaRequests} requests and {MetaEntities} entities on the index record)";
     }
 
     /// <summary>Counts requests, reads (GET) and the entities they returned: one for a point read, the rows of a query page.</summary>
@@ -86,19 +181,29 @@ public sealed class ReminderScanCostTests : IDisposable
         private int requests;
         private int reads;
         private int entities;
+        private int metaRequests;
+        private int metaEntities;
 
         public void Reset()
         {
             Interlocked.Exchange(ref requests, 0);
             Interlocked.Exchange(ref reads, 0);
             Interlocked.Exchange(ref entities, 0);
+            Interlocked.Exchange(ref metaRequests, 0);
+            Interlocked.Exchange(ref metaEntities, 0);
         }
 
-        public StorageCounts Snapshot() => new(Volatile.Read(ref requests), Volatile.Read(ref reads), Volatile.Read(ref entities));
+        public StorageCounts Snapshot() => new(Volatile.Read(ref requests), Volatile.Read(ref reads), Volatile.Read(ref entities), Volatile.Read(ref metaRequests), Volatile.Read(ref metaEntities));
 
         public override void OnReceivedResponse(HttpMessage message)
         {
             Interlocked.Increment(ref requests);
+            var meta = IsMeta(message.Request.Uri.ToString());
+            if (meta)
+            {
+                Interlocked.Increment(ref metaRequests);
+            }
+
             if (message.Request.Method != RequestMethod.Get)
             {
                 return;
@@ -107,9 +212,18 @@ public sealed class ReminderScanCostTests : IDisposable
             Interlocked.Increment(ref reads);
             if (message.Response.Status == 200)
             {
-                Interlocked.Add(ref entities, EntitiesIn(message.Response.Content));
+                var read = EntitiesIn(message.Response.Content);
+                Interlocked.Add(ref entities, read);
+                if (meta)
+                {
+                    Interlocked.Add(ref metaEntities, read);
+                }
             }
         }
+
+        /// <summary>A point read or write of the licenses table's "~meta" partition (the reminder index's record and configuration rows).</summary>
+        private static bool IsMeta(string uri) =>
+            Uri.UnescapeDataString(uri).Contains("PartitionKey='~meta'", StringComparison.Ordinal);
 
         private static int EntitiesIn(BinaryData content)
         {

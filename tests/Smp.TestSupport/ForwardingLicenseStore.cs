@@ -26,6 +26,8 @@ public class ForwardingLicenseStore(ILicenseStore inner) : ILicenseStore
 
     public virtual Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => Inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
 
+    public virtual Task<StoredLicense?> UpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => Inner.UpdateAsync(current, updated, newEvent, cancellationToken);
+
     public virtual IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) => Inner.ListByCustomerAsync(customerId, cancellationToken);
 
     public virtual IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, Action<LicenseReadFailure> onFailure, CancellationToken cancellationToken) =>

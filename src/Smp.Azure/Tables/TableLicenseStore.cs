@@ -115,6 +115,15 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     /// </summary>
     private volatile bool oldLayoutRows;
 
+    /// <summary>
+    /// The reminder rows the latest reminder listings found live, as read (ETag and version): recording the reminder
+    /// retires its row under them instead of reading the row again. Only a hint: a row changed since is read again.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IndexKey, WriteAheadRows.RowRead> reminderRowsRead = new();
+
+    /// <summary>At most this many reminder rows are remembered; past that a listing remembers none until recordings take them.</summary>
+    private const int MaxReminderRowsRead = 100_000;
+
     /// <summary>The offsets that owned the reminder index when it was last read (null: this store's own), and when (<see cref="Environment.TickCount64"/>).</summary>
     private sealed record OwnerRead(ReminderSchedule? Schedule, long ReadAt);
 
@@ -231,7 +240,14 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         return LicenseEntities.ToStoredLicense(summary);
     }
 
-    public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
+    public async Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) =>
+        await UpdateAsync(current, updated, newEvent, cancellationToken) is not null;
+
+    /// <summary>
+    /// <see cref="ILicenseStore.UpdateAsync"/>: the new state is the summary row this write sent, with the ETag of the
+    /// transaction's answer, so nothing is read back (only when storage answers without an ETag).
+    /// </summary>
+    public async Task<StoredLicense?> UpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(updated);
@@ -246,9 +262,10 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         var version = checked(current.Version + 1);
 
         // Build the rows first: a license too large to store must leave no index row behind.
+        var summary = LicenseEntities.Summary(updated, version);
         TableTransactionAction[] actions =
         [
-            new TableTransactionAction(TableTransactionActionType.UpdateReplace, LicenseEntities.Summary(updated, version), new ETag(current.ConcurrencyToken)),
+            new TableTransactionAction(TableTransactionActionType.UpdateReplace, summary, new ETag(current.ConcurrencyToken)),
             new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(updated.Serial, version, newEvent)),
         ];
         var ownerSchedule = await OwnerScheduleAsync(cancellationToken);
@@ -257,19 +274,28 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         await WriteIndexRowsAsync(updated.Serial, newKeys.Except(oldKeys), version, cancellationToken);
         await WriteRecentRowAsync(updated.Serial, version, newEvent, cancellationToken);
 
-        var committed = await TrySubmitAsync(actions, cancellationToken);
-        if (!committed)
+        if (await TryCommitAsync(actions, cancellationToken) is not { } answers)
         {
-            return false;
+            return null;
         }
+
+        var written = answers.Count > 0 ? answers[0].Headers.ETag : null;
 
         try
         {
             foreach (var key in oldKeys.Except(newKeys))
             {
                 // Only rows no newer writer has raised: one at the new version was written ahead by a writer that lost
-                // to this one, and readers remove it.
-                await indexRows.RetireAsync(key.PartitionKey, key.RowKey, current.Version, cancellationToken);
+                // to this one, and readers remove it. A reminder row the scan's listing just read is retired under the
+                // ETag and version it read; one changed since is read again.
+                if (reminderRowsRead.TryRemove(key, out var seen))
+                {
+                    await indexRows.RetireAsync(key.PartitionKey, key.RowKey, current.Version, seen, cancellationToken);
+                }
+                else
+                {
+                    await indexRows.RetireAsync(key.PartitionKey, key.RowKey, current.Version, cancellationToken);
+                }
             }
         }
         catch (Exception e) when (StorageFailures.IsStorageFailure(e))
@@ -277,7 +303,13 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             // The change is committed. A row left behind is stale, which readers skip and remove.
         }
 
-        return true;
+        if (written is { } etag)
+        {
+            summary.ETag = etag;
+            return LicenseEntities.ToStoredLicense(summary);
+        }
+
+        return await ReadAsync(updated.Serial, cancellationToken) ?? throw new InvalidOperationException($"License {updated.Serial} vanished after its update.");
     }
 
     public IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken) =>
@@ -346,7 +378,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {LicenseIndex.RemindersPartition} and RowKey lt {LicenseIndex.RemindersUpperBound(dueOnOrBefore)}");
         var seen = new HashSet<Serial>();
-        await foreach (var license in ResolveIndexAsync(filter, onFailure, StillOwnerAsync, cancellationToken))
+        await foreach (var license in ResolveIndexAsync(filter, onFailure, StillOwnerAsync, RememberReminderRow, cancellationToken))
         {
             // A license with two stages due (a catch-up) has two rows: it is one candidate.
             if (seen.Add(license.License.Serial))
@@ -975,13 +1007,23 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     /// without, its error ends the listing.
     /// </summary>
     private IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, Action<LicenseReadFailure>? onFailure, CancellationToken cancellationToken) =>
-        ResolveIndexAsync(filter, onFailure, null, cancellationToken);
+        ResolveIndexAsync(filter, onFailure, null, null, cancellationToken);
+
+    /// <summary>Remembers a reminder row found live, as read (see <see cref="reminderRowsRead"/>).</summary>
+    private void RememberReminderRow(TableEntity row)
+    {
+        if (reminderRowsRead.Count < MaxReminderRowsRead)
+        {
+            reminderRowsRead[new IndexKey(row.PartitionKey, row.RowKey)] = new WriteAheadRows.RowRead(row.ETag, WriteAheadRows.VersionOf(row));
+        }
+    }
 
     /// <summary>
     /// As <see cref="ResolveIndexAsync(string, Action{LicenseReadFailure}?, CancellationToken)"/>; with
-    /// <paramref name="mayRemove"/>, the stale rows of each batch are removed only when it answers true just before.
+    /// <paramref name="mayRemove"/>, the stale rows of each batch are removed only when it answers true just before;
+    /// <paramref name="live"/> is told each row found to apply to its license, before the license is listed.
     /// </summary>
-    private async IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, Action<LicenseReadFailure>? onFailure, Func<CancellationToken, Task<bool>>? mayRemove, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, Action<LicenseReadFailure>? onFailure, Func<CancellationToken, Task<bool>>? mayRemove, Action<TableEntity>? live, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var rows = index.QueryAsync<TableEntity>(filter, select: IndexColumns, cancellationToken: cancellationToken);
         await foreach (var page in rows.AsPages())
@@ -995,14 +1037,16 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
                     await Task.WhenAll(stale.Select(row => indexRows.RemoveStaleAsync(row, cancellationToken)));
                 }
 
-                foreach (var (license, failure, _) in resolved)
+                for (var i = 0; i < resolved.Length; i++)
                 {
+                    var (license, failure, _) = resolved[i];
                     if (failure is not null)
                     {
                         onFailure!(failure);
                     }
                     else if (license is not null)
                     {
+                        live?.Invoke(chunk[i]);
                         yield return license;
                     }
                 }

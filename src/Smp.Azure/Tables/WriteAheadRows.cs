@@ -112,6 +112,35 @@ internal sealed class WriteAheadRows
         }
     }
 
+    /// <summary>A row as a reader saw it: its ETag and the version it was written for.</summary>
+    public readonly record struct RowRead(ETag ETag, long Version);
+
+    /// <summary>
+    /// As <see cref="RetireAsync(string, string, long, CancellationToken)"/>, for a row already read as <paramref name="read"/>:
+    /// removed under that ETag without reading it again. A row changed since (rewritten, raised, removed and written
+    /// again) is read again and judged as it is now.
+    /// </summary>
+    public async Task RetireAsync(string partitionKey, string rowKey, long upToVersion, RowRead read, CancellationToken cancellationToken)
+    {
+        if (read.Version > upToVersion)
+        {
+            return; // Raised by a newer writer when it was read: rows are never lowered, so it stays.
+        }
+
+        try
+        {
+            await table.DeleteEntityAsync(partitionKey, rowKey, read.ETag, cancellationToken);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // Gone already.
+        }
+        catch (RequestFailedException e) when (e.Status == 412)
+        {
+            await RetireAsync(partitionKey, rowKey, upToVersion, cancellationToken);
+        }
+    }
+
     /// <summary>
     /// For readers: removes a row found stale (the main row has reached its version and does not need it), if it is
     /// still as read. Best effort: a row that stays is skipped again next time.

@@ -43,6 +43,14 @@ public interface ILicenseStore
     /// </summary>
     Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="TryUpdateAsync"/>, answering the license as this write stored it (its new version and concurrency
+    /// token) where that answers true, null where it answers false. A store that learns the token from its write answers
+    /// without reading the license back; a store that wraps another forwards this too, or its callers read back again.
+    /// </summary>
+    async Task<StoredLicense?> UpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) =>
+        await TryUpdateAsync(current, updated, newEvent, cancellationToken) ? await GetAsync(current.License.Serial, cancellationToken) : null;
+
     /// <summary>Every license of a customer, without reading other customers' licenses.</summary>
     IAsyncEnumerable<StoredLicense> ListByCustomerAsync(string customerId, CancellationToken cancellationToken);
 

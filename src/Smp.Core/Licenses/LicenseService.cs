@@ -114,6 +114,24 @@ public sealed class LicenseService(
     public Task<CommandResult> RecordReminderAsync(Serial serial, PlannedReminder reminder, ReminderOutcome outcome, string? mailId, CommandContext context, CancellationToken cancellationToken) =>
         UpdateAsync(serial, license => PlanDecisions.RecordReminder(license, reminder, outcome, mailId, calendar.Now, context), cancellationToken);
 
+    /// <summary>
+    /// As <see cref="RecordReminderAsync(Serial, PlannedReminder, ReminderOutcome, string?, CommandContext, CancellationToken)"/>,
+    /// starting from <paramref name="known"/>, the license as the caller last read it (the reminder scan's listing): the
+    /// change is written under that state's concurrency token without reading the license again. The license is read
+    /// only when that write loses (the license changed since) or when the known state calls for no change (the current
+    /// one decides then).
+    /// </summary>
+    public Task<CommandResult> RecordReminderAsync(StoredLicense known, PlannedReminder reminder, ReminderOutcome outcome, string? mailId, CommandContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(known);
+        return UpdateAsync(
+            known.License.Serial,
+            (license, _) => PlanDecisions.RefuseIfReplaced(license) ?? PlanDecisions.RecordReminder(license, reminder, outcome, mailId, calendar.Now, context),
+            readHistory: false,
+            cancellationToken,
+            known);
+    }
+
     /// <summary>R9, R15: records that the reminder queued in mail <paramref name="mailId"/> was left out of it before delivery; idempotent.</summary>
     /// <remarks>
     /// Also on a replaced license (SPEC section 10): a reminder queued for the old serial and withdrawn at send time is an
@@ -505,12 +523,24 @@ public sealed class LicenseService(
     private Task<CommandResult> UpdateWithHistoryAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, CancellationToken cancellationToken) =>
         UpdateAsync(serial, (license, history) => PlanDecisions.RefuseIfReplaced(license) ?? decide(license, history), readHistory: true, cancellationToken);
 
-    private Task<CommandResult> UpdateAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, bool readHistory, CancellationToken cancellationToken) =>
-        WriteAsync(
+    /// <param name="known">
+    /// The license as the caller last read it, if any: the first attempt decides on it without a read when that gives a
+    /// change (written under its concurrency token, so a stale state only loses the write and the next attempt reads).
+    /// </param>
+    private Task<CommandResult> UpdateAsync(Serial serial, Func<License, IReadOnlyList<LicenseEvent>, Decision> decide, bool readHistory, CancellationToken cancellationToken, StoredLicense? known = null)
+    {
+        // Only a write that starts from a known state (the reminder scan's) takes its new state from the write's answer.
+        var answered = known is not null;
+        return WriteAsync(
             serial,
             CommandOutcome.Updated,
             async ct =>
             {
+                if (!readHistory && Interlocked.Exchange(ref known, null) is { } first && decide(first.License, []) is Decision.Change change)
+                {
+                    return new Attempt(first, change);
+                }
+
                 var current = await store.GetAsync(serial, ct);
                 if (current is null)
                 {
@@ -520,9 +550,12 @@ public sealed class LicenseService(
                 var history = readHistory ? await store.GetEventsAsync(serial, ct) : [];
                 return new Attempt(current, decide(current.License, history));
             },
-            // False when another writer changed the license since it was read: the next attempt reads the winner's change.
-            (current, change, ct) => ReadBackAsync(store.TryUpdateAsync(current!, change.License, change.Event, ct), serial, ct),
+            // Null when another writer changed the license since it was read: the next attempt reads the winner's change.
+            (current, change, ct) => answered
+                ? store.UpdateAsync(current!, change.License, change.Event, ct)
+                : ReadBackAsync(store.TryUpdateAsync(current!, change.License, change.Event, ct), serial, ct),
             cancellationToken);
+    }
 
     /// <summary>
     /// The one optimistic-concurrency loop of every write: read and decide, write the change only if the license is

@@ -43,6 +43,9 @@ public sealed class ReminderScan(
         var today = calendar.Today;
         int examined = 0, missed = 0, repaired = 0, failed = 0;
         var due = new List<DueReminder>();
+
+        // Each candidate's license as last read or written: recording a reminder starts from it instead of reading it again.
+        var known = new Dictionary<Serial, StoredLicense>();
         var failures = ImmutableArray.CreateBuilder<ScanFailure>();
         void Unreadable(LicenseReadFailure failure)
         {
@@ -64,7 +67,7 @@ public sealed class ReminderScan(
                     continue;
                 }
 
-                var (_, repairs, misses) = await ExamineAsync(stored.License, today, due, context, cancellationToken);
+                var (_, repairs, misses) = await ExamineAsync(stored, today, due, known, context, cancellationToken);
                 repaired += repairs;
                 missed += misses;
             }
@@ -81,7 +84,7 @@ public sealed class ReminderScan(
         {
             try
             {
-                var (mails, repairs) = await SendAsync(batch, context, cancellationToken);
+                var (mails, repairs) = await SendAsync(batch, known, context, cancellationToken);
                 enqueued += mails;
                 repaired += repairs;
             }
@@ -103,9 +106,11 @@ public sealed class ReminderScan(
         && (e is UnmailableDataException || storageFailures?.IsStorageFailure(e) == true);
 
     /// <summary>Decides one candidate: adds its due reminder to <paramref name="due"/>, repairs and records missed ones.</summary>
-    private async Task<(PlannedReminder? Due, int Repaired, int Missed)> ExamineAsync(License license, NodaTime.LocalDate today, List<DueReminder> due, CommandContext context, CancellationToken cancellationToken)
+    private async Task<(PlannedReminder? Due, int Repaired, int Missed)> ExamineAsync(StoredLicense stored, NodaTime.LocalDate today, List<DueReminder> due, Dictionary<Serial, StoredLicense> known, CommandContext context, CancellationToken cancellationToken)
     {
         int repaired = 0, missed = 0;
+        var license = stored.License;
+        known[license.Serial] = stored;
         var reminder = schedule.DueOn(license, today);
 
         // Reminders this scan will not send (superseded by the later stage due now, or past the plan's expiry) may
@@ -121,7 +126,7 @@ public sealed class ReminderScan(
             {
                 if (claimed.TryGetValue(Claim(license, sent), out var mailId))
                 {
-                    var result = await licenses.RecordReminderAsync(license.Serial, sent, ReminderOutcome.Sent, mailId, context, cancellationToken);
+                    var result = await RecordAsync(license.Serial, sent, ReminderOutcome.Sent, mailId, known, context, cancellationToken);
                     license = result.License?.License ?? license;
                     repaired++;
                 }
@@ -137,14 +142,14 @@ public sealed class ReminderScan(
         // Asked again after the repairs: a later stage recorded as sent supersedes the earlier ones.
         foreach (var gone in schedule.Missed(license, today))
         {
-            await licenses.RecordReminderAsync(license.Serial, gone, ReminderOutcome.Missed, null, context, cancellationToken);
+            await RecordAsync(license.Serial, gone, ReminderOutcome.Missed, null, known, context, cancellationToken);
             missed++;
         }
 
         return (null, repaired, missed);
     }
 
-    private async Task<(int Mails, int Repairs)> SendAsync(ReminderBatch batch, CommandContext context, CancellationToken cancellationToken)
+    private async Task<(int Mails, int Repairs)> SendAsync(ReminderBatch batch, Dictionary<Serial, StoredLicense> known, CommandContext context, CancellationToken cancellationToken)
     {
         var repairs = 0;
         for (var attempt = 0; attempt < MaxRecompositions && batch.Items.Length > 0; attempt++)
@@ -155,16 +160,16 @@ public sealed class ReminderScan(
             switch (result)
             {
                 case EnqueueResult.Enqueued:
-                    await RecordAsync(batch.Items, batch.MailId, context, cancellationToken);
+                    await RecordAsync(batch.Items, batch.MailId, known, context, cancellationToken);
                     return (1, repairs);
                 case EnqueueResult.AlreadyEnqueued:
                     // The same mail (same content, same id) was enqueued by an earlier or concurrent run.
-                    await RecordAsync(batch.Items, batch.MailId, context, cancellationToken);
+                    await RecordAsync(batch.Items, batch.MailId, known, context, cancellationToken);
                     return (0, repairs + batch.Items.Length);
                 case EnqueueResult.ClaimsTaken taken:
                     foreach (var (claim, mailId) in taken.TakenBy)
                     {
-                        await RecordAsync([claims[claim]], mailId, context, cancellationToken);
+                        await RecordAsync([claims[claim]], mailId, known, context, cancellationToken);
                         repairs++;
                     }
 
@@ -176,12 +181,33 @@ public sealed class ReminderScan(
         return (0, repairs);
     }
 
-    private async Task RecordAsync(IEnumerable<DueReminder> items, string mailId, CommandContext context, CancellationToken cancellationToken)
+    private async Task RecordAsync(IEnumerable<DueReminder> items, string mailId, Dictionary<Serial, StoredLicense> known, CommandContext context, CancellationToken cancellationToken)
     {
         foreach (var item in items)
         {
-            await licenses.RecordReminderAsync(item.License.Serial, item.Reminder, ReminderOutcome.Sent, mailId, context, cancellationToken);
+            await RecordAsync(item.License.Serial, item.Reminder, ReminderOutcome.Sent, mailId, known, context, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Records a reminder on the license, starting from its state as this scan last read or wrote it (the license is
+    /// read again only when it changed since), and keeps the state the record leaves for the next record on it.
+    /// </summary>
+    private async Task<CommandResult> RecordAsync(Serial serial, PlannedReminder reminder, ReminderOutcome outcome, string? mailId, Dictionary<Serial, StoredLicense> known, CommandContext context, CancellationToken cancellationToken)
+    {
+        var result = known.TryGetValue(serial, out var current)
+            ? await licenses.RecordReminderAsync(current, reminder, outcome, mailId, context, cancellationToken)
+            : await licenses.RecordReminderAsync(serial, reminder, outcome, mailId, context, cancellationToken);
+        if (result.License is { } stored && stored.License.Serial == serial)
+        {
+            known[serial] = stored;
+        }
+        else
+        {
+            known.Remove(serial);
+        }
+
+        return result;
     }
 
     private static MailClaim Claim(DueReminder item) => Claim(item.License, item.Reminder);
