@@ -103,7 +103,7 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                 var outcome = await SafeAsync(() => transport.GetStatusAsync(current.Message.Id, cancellationToken), cancellationToken);
                 if (outcome is MailSendResult.Accepted or MailSendResult.Delivered or MailSendResult.PermanentFailure)
                 {
-                    var settled = await outbox.TryUpdateAsync(current, DeliveryPolicy.After(current.Message, outcome, clock.GetCurrentInstant(), options), cancellationToken);
+                    var settled = await outbox.TryUpdateAsync(current, DeliveryPolicy.Reconciled(current.Message, outcome, clock.GetCurrentInstant(), options), cancellationToken);
                     if (settled is not null)
                     {
                         reconciled++;

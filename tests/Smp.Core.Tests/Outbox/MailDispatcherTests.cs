@@ -738,6 +738,56 @@ public class MailDispatcherTests
         Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
     }
 
+    [Fact]
+    public async Task Section4_a_429_on_the_resend_of_a_message_in_doubt_leaves_the_next_attempt_asking_first_with_the_first_attempt_instant()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        transport.OnSend = (_, call) => call switch
+        {
+            1 => new MailSendResult.TransientFailure("The mail service did not answer in time."),
+            2 => new MailSendResult.Throttled(TimeSpan.FromSeconds(30)),
+            _ => new MailSendResult.Accepted(),
+        };
+
+        await Dispatcher().RunAsync(CancellationToken.None); // the send times out
+        clock.AdvanceMinutes(1);
+        await Dispatcher().RunAsync(CancellationToken.None); // asked: not known; sent again: 429
+        Assert.Equal((2, 1), (transport.SendsOf(id), transport.StatusQueriesOf(id)));
+
+        clock.AdvanceMinutes(1);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal((3, 2), (transport.SendsOf(id), transport.StatusQueriesOf(id)));
+        var message = await MessageAsync(id);
+        Assert.Equal(MailStatus.Sent, message.Status);
+        Assert.Equal(Start, message.FirstAttemptAt);
+    }
+
+    [Fact]
+    public async Task Section4_a_message_whose_status_could_not_be_learned_until_it_failed_is_asked_about_before_a_staff_retry_sends_it()
+    {
+        // The host died after the hand-over; the provider took the message but answers status queries with 503 until it fails.
+        var id = await LeaveInSendingAsync(reachedTheProvider: true);
+        transport.SetStatus(id, new MailSendResult.TransientFailure("ACS 503 ServiceUnavailable"));
+        for (var run = 0; run < Options.MaxAttempts + 2; run++)
+        {
+            clock.Advance(Options.MaxRetryDelay + Options.Lease);
+            await Dispatcher().RunAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(MailStatus.Failed, (await MessageAsync(id)).Status);
+
+        // The service recovers and shows the message; staff retry it.
+        transport.SetStatus(id, new MailSendResult.Accepted());
+        Assert.Equal(RetryOutcome.Requeued, await Dispatcher().RetryAsync(id, CancellationToken.None));
+        await Dispatcher().RunAsync(CancellationToken.None);
+        clock.AdvanceMinutes(10);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, transport.SendsOf(id));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
     /// <summary>A send check that stops the dispatcher right after its lease until the test releases it.</summary>
     private sealed class PausedCheck : IMailSendCheck
     {
