@@ -145,6 +145,13 @@ public static class DeliveryPolicy
             ? leased with { Status = MailStatus.Failed, Attempts = leased.Attempts + 1, LastError = $"Outcome unknown: {error}", NextAttemptAt = now, OutcomeUnknown = true }
             : leased with { Attempts = leased.Attempts + 1, LastError = error, NextAttemptAt = now + Backoff(leased.Attempts + 1, options), OutcomeUnknown = true };
 
+    /// <summary>
+    /// A message in doubt whose status query was throttled: the provider's pace, so the attempt is not counted; it is
+    /// asked about again after <paramref name="retryAfter"/>, still in doubt.
+    /// </summary>
+    public static OutboxMessage StatusThrottled(OutboxMessage message, TimeSpan retryAfter, Instant now) =>
+        message with { NextAttemptAt = now + Duration.FromTimeSpan(retryAfter), LastError = "Throttled by the mail service (status query).", OutcomeUnknown = true };
+
     /// <summary>Staff retry of a failed message: pending now, with a fresh attempt budget; a message in doubt stays in doubt (asked about before it is sent).</summary>
     public static OutboxMessage Requeue(OutboxMessage failed, Instant now) =>
         failed with { Status = MailStatus.Pending, Attempts = 0, NextAttemptAt = now };

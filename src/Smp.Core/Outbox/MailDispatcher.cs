@@ -101,6 +101,15 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
             {
                 // An earlier attempt may have reached the provider (its dispatcher died, or the answer was lost): ask, don't resend blindly.
                 var outcome = await SafeAsync(() => transport.GetStatusAsync(current.Message.Id, cancellationToken), cancellationToken);
+                if (outcome is MailSendResult.Throttled statusThrottled)
+                {
+                    // The provider's pace, like a throttled send: the attempt is not counted, the message is asked about
+                    // again after Retry-After, and the run ends.
+                    await outbox.TryUpdateAsync(current, DeliveryPolicy.StatusThrottled(current.Message, statusThrottled.RetryAfter, clock.GetCurrentInstant()), cancellationToken);
+                    metrics?.MailThrottled();
+                    return new DispatchReport(sent, retried, failed, reconciled, Throttled: true) { Superseded = superseded, Purged = await PurgeAsync(cancellationToken) };
+                }
+
                 if (outcome is MailSendResult.Accepted or MailSendResult.Delivered or MailSendResult.PermanentFailure)
                 {
                     var settled = await outbox.TryUpdateAsync(current, DeliveryPolicy.Reconciled(current.Message, outcome, clock.GetCurrentInstant(), options), cancellationToken);

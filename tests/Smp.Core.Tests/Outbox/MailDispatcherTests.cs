@@ -788,6 +788,79 @@ public class MailDispatcherTests
         Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
     }
 
+    [Fact]
+    public async Task Section5_a_429_on_a_status_query_gives_the_attempt_back_waits_for_Retry_After_counts_as_throttled_and_ends_the_run()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        transport.SetStatus(id, new MailSendResult.Throttled(TimeSpan.FromSeconds(90)));
+        clock.Advance(Options.Lease);
+        var behind = TestMails.Numbered(2);
+        await outbox.EnqueueAsync(behind, MailKinds.Term, [], clock.GetCurrentInstant(), CancellationToken.None);
+        clock.AdvanceSeconds(1);
+        using var meters = new CountingMeterFactory();
+        var dispatcher = new MailDispatcher(outbox, transport, clock, Options, new Smp.Core.Observability.SmpMetrics(meters));
+
+        var report = await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.True(report.Throttled);
+        Assert.Equal(0, transport.SendsOf(behind.Id));
+        Assert.Equal(1, meters.Count(Smp.Core.Observability.SmpMetrics.Instruments.MailThrottled));
+        var message = await MessageAsync(id);
+        Assert.Equal(1, message.Attempts);
+        Assert.Equal(clock.GetCurrentInstant() + Duration.FromSeconds(90), message.NextAttemptAt);
+        Assert.Contains("Throttled", message.LastError, StringComparison.Ordinal);
+        Assert.True(message.InDoubt);
+
+        // Not asked again before Retry-After; then asked, and the mail in doubt is never sent blindly.
+        transport.SetStatus(id, new MailSendResult.Accepted());
+        clock.AdvanceSeconds(60);
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal(1, transport.StatusQueriesOf(id));
+        clock.AdvanceSeconds(30);
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal((2, 0), (transport.StatusQueriesOf(id), transport.SendsOf(id)));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    /// <summary>Counts what the SMP instruments record.</summary>
+    private sealed class CountingMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    {
+        private readonly List<System.Diagnostics.Metrics.Meter> meters = [];
+        private readonly System.Diagnostics.Metrics.MeterListener listener = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> counts = new(StringComparer.Ordinal);
+
+        public CountingMeterFactory()
+        {
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (meters.Contains(instrument.Meter))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => counts.AddOrUpdate(instrument.Name, value, (_, n) => n + value));
+            listener.Start();
+        }
+
+        public long Count(string instrument) => counts.GetValueOrDefault(instrument);
+
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+        {
+            var meter = new System.Diagnostics.Metrics.Meter(options.Name, options.Version, options.Tags, scope: this);
+            meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            listener.Dispose();
+            foreach (var meter in meters)
+            {
+                meter.Dispose();
+            }
+        }
+    }
+
     /// <summary>A send check that stops the dispatcher right after its lease until the test releases it.</summary>
     private sealed class PausedCheck : IMailSendCheck
     {
