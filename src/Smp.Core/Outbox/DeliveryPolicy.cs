@@ -76,7 +76,7 @@ public static class DeliveryPolicy
     /// <summary>
     /// A message in doubt whose provider, asked, does not know it, for the first time since its lease: the answer is
     /// recorded and the message is not sent in the same breath (a hand-over under way elsewhere may not have reached the
-    /// provider yet). It stays due; a later run that gets the same answer sends it again.
+    /// provider yet). It stays due; the same answer a minute or more later sends it again.
     /// </summary>
     public static OutboxMessage UnknownOnce(OutboxMessage message, Instant now) =>
         message with { OutcomeUnknown = true, UnknownAnswerAt = now };

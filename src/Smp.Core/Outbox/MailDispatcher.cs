@@ -20,8 +20,9 @@ public sealed record DispatchReport(int Sent, int Retried, int Failed, int Recon
 /// send the same message, whatever their clocks say about the lease. A lease that ran out without a recorded
 /// hand-over never reached the provider: the message is leased and sent again. One that ran out after the hand-over,
 /// and a send that timed out, may have reached it: the outcome is asked of the transport before the message is ever
-/// sent again, and an answer that the provider does not know the message is recorded first and acted on only when a
-/// later run gets it again (a hand-over still under way in another dispatcher has reached the provider by then). Just before a message goes out,
+/// sent again, and an answer that the provider does not know the message is recorded first and acted on only when it
+/// comes again a minute or more later (a hand-over still under way in another dispatcher has reached the provider by
+/// then). A throttled status query, like a throttled send, ends the run. Just before a message goes out,
 /// <see cref="IMailSendCheck"/> may narrow it to what still holds or drop it as superseded (R9). At most <see cref="DeliveryOptions.MaxPerMinute"/> messages go out per run (the timer runs each minute),
 /// and a throttled answer ends the run.
 /// </summary>
@@ -29,6 +30,13 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
 {
     /// <summary>How often a message whose licenses keep changing under the check is checked again before the run leaves it to its backoff.</summary>
     private const int MaxChecksBeforeSend = 3;
+
+    /// <summary>
+    /// How long after the provider first said it does not know a message whose lease ran out after its hand-over a
+    /// second such answer may lead to a send. The pace of the every-minute timer: a hand-over under way in another
+    /// dispatcher (two overlapping runs, as in a slot swap, act milliseconds apart) reaches the provider well within it.
+    /// </summary>
+    public static readonly Duration SecondUnknownAnswerGap = Duration.FromMinutes(1);
 
     public async Task<DispatchReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -125,11 +133,13 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
 
                 if (outcome is MailSendResult.Unknown)
                 {
-                    // A lease that ran out after its hand-over: sent again only by a run that began after the provider
-                    // first said it does not know the message, since the dispatcher holding that lease may be handing it
-                    // over right now (a lease looks run out early to a clock ahead of its own). An unknown outcome
-                    // stored by its dispatcher (pending again) has no hand-over under way: it is sent again now.
-                    if (current.Message.Status == MailStatus.Sending && (current.Message.UnknownAnswerAt is not { } firstUnknown || firstUnknown >= now))
+                    // A lease that ran out after its hand-over: sent again only when the provider says it does not know
+                    // the message at least SecondUnknownAnswerGap after it first said so, since the dispatcher holding
+                    // that lease may be handing it over right now (a lease looks run out early to a clock ahead of its
+                    // own). An unknown outcome stored by its dispatcher (pending again) has no hand-over under way: it is
+                    // sent again now.
+                    if (current.Message.Status == MailStatus.Sending
+                        && (current.Message.UnknownAnswerAt is not { } firstUnknown || clock.GetCurrentInstant() < firstUnknown + SecondUnknownAnswerGap))
                     {
                         if (current.Message.UnknownAnswerAt is null)
                         {

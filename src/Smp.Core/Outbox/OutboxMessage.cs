@@ -77,8 +77,8 @@ public sealed record OutboxMessage(
 
     /// <summary>
     /// When the provider, asked about a message in doubt since its last lease, first answered that it does not know
-    /// it. Only a run that began after this instant and gets the same answer sends the message again: a hand-over
-    /// still under way in another dispatcher has reached the provider by then.
+    /// it. Only the same answer at least a minute later (<see cref="MailDispatcher.SecondUnknownAnswerGap"/>) sends the
+    /// message again: a hand-over still under way in another dispatcher has reached the provider by then.
     /// </summary>
     public Instant? UnknownAnswerAt { get; init; }
 

@@ -822,6 +822,25 @@ public class MailDispatcherTests
         Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
     }
 
+    [Fact]
+    public async Task Section4_a_second_not_known_answer_a_moment_after_the_first_does_not_send_only_one_a_minute_later_does()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        clock.Advance(Options.Lease);
+        await Dispatcher().RunAsync(CancellationToken.None); // the first "not known" is recorded
+
+        // A timer run overlapping the first (a slot swap) asks a few milliseconds later.
+        clock.Advance(Duration.FromMilliseconds(5));
+        var overlapping = await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal((0, 0), (overlapping.Sent, transport.SendsOf(id)));
+
+        clock.Advance(Duration.FromMinutes(1));
+        var later = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, later.Sent);
+        Assert.Equal(1, transport.SendsOf(id));
+    }
+
     /// <summary>Counts what the SMP instruments record.</summary>
     private sealed class CountingMeterFactory : System.Diagnostics.Metrics.IMeterFactory
     {
