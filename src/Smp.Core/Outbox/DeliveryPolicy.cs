@@ -68,7 +68,8 @@ public static class DeliveryPolicy
 
     /// <summary>
     /// A leased message about to go to the transport, with the hand-over recorded (stored on the lease's token right
-    /// before the send: a dispatcher that took the lease over in between makes it fail, and then nothing is sent).
+    /// before the send, ahead of the last check that the mail still holds: a dispatcher that took the lease over in
+    /// between makes it fail, and then nothing is sent).
     /// </summary>
     public static OutboxMessage HandOver(OutboxMessage leased, Instant now) =>
         leased with { HandedOverAt = now };

@@ -16,7 +16,8 @@ public sealed record DispatchReport(int Sent, int Retried, int Failed, int Recon
 
 /// <summary>
 /// Delivers pending mail from the outbox. Each message is leased (an optimistic write) before it is handed to
-/// the transport, and right before the send the hand-over is recorded on the lease's token, so two dispatchers never
+/// the transport, and right before the send (before the last check that what it says still holds) the hand-over is
+/// recorded on the lease's token, so two dispatchers never
 /// send the same message, whatever their clocks say about the lease. A lease that ran out without a recorded
 /// hand-over never reached the provider: the message is leased and sent again. One that ran out after the hand-over,
 /// and a send that timed out, may have reached it: the outcome is asked of the transport before the message is ever
@@ -171,8 +172,9 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                 return null; // Another dispatcher has it.
             }
 
-            // The check, then right before the send a fence: a license the check read has not changed since (a
-            // renewal committed in between). When one has, the message is checked again rather than sent (R9).
+            // The check, then the hand-over recorded, then right before the send a fence: a license the check read has
+            // not changed since (a renewal committed in between). When one has, the message is checked again rather
+            // than sent (R9). The fence is the last read before the send: nothing is written between them.
             var ready = false;
             for (var check = 1; check <= MaxChecksBeforeSend; check++)
             {
@@ -212,6 +214,21 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                     leased = narrowedMessage;
                 }
 
+                if (leased.Message.HandedOverAt is null)
+                {
+                    // The hand-over, recorded on the lease's token: if another dispatcher took the lease over meanwhile
+                    // (or storage fails), this one sends nothing; a lease that runs out after it is asked about. Should
+                    // the fence find a change, the message stays leased with the hand-over recorded while it is checked
+                    // again (a crash then costs a status query, never a second send).
+                    var handingOver = await outbox.TryUpdateAsync(leased, DeliveryPolicy.HandOver(leased.Message, clock.GetCurrentInstant()), cancellationToken);
+                    if (handingOver is null)
+                    {
+                        break;
+                    }
+
+                    leased = handingOver;
+                }
+
                 bool stillCurrent;
                 try
                 {
@@ -240,15 +257,6 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                 return null;
             }
 
-            // The hand-over, recorded on the lease's token right before the send: if another dispatcher took the lease
-            // over meanwhile (or storage fails), this one sends nothing; a lease that runs out after it is asked about.
-            var handingOver = await outbox.TryUpdateAsync(leased, DeliveryPolicy.HandOver(leased.Message, clock.GetCurrentInstant()), cancellationToken);
-            if (handingOver is null)
-            {
-                return null;
-            }
-
-            leased = handingOver;
             handedOver++;
             customerHandedOver += customerMail ? 1 : 0;
             metrics?.DeliveryAttempted();

@@ -70,7 +70,8 @@ public sealed record OutboxMessage(
 
     /// <summary>
     /// When the dispatcher holding the current lease recorded that it hands the message to the transport (written
-    /// right before the send, on the lease's token): a lease that ran out without it was never handed over, so the
+    /// right before the send, before the last check that the mail still holds, on the lease's token): a lease that
+    /// ran out without it was never handed over, so the
     /// message is sent again without asking the provider; one that ran out with it is asked about first.
     /// </summary>
     public Instant? HandedOverAt { get; init; }

@@ -841,6 +841,53 @@ public class MailDispatcherTests
         Assert.Equal(1, transport.SendsOf(id));
     }
 
+    [Fact]
+    public async Task R9_the_hand_over_is_recorded_before_the_fence_so_the_fence_is_the_last_read_before_the_send()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        StoredOutboxMessage? atFence = null;
+        StoredOutboxMessage? atSend = null;
+        var dispatcher = new MailDispatcher(outbox, transport, clock, Options, sendCheck: new Check(_ => new SendDecision.Unchanged
+        {
+            StillCurrent = async ct =>
+            {
+                atFence = await outbox.GetAsync(id, ct);
+                return true;
+            },
+        }));
+        transport.OnSend = (mail, _) =>
+        {
+            atSend = outbox.GetAsync(mail.Id, CancellationToken.None).GetAwaiter().GetResult();
+            return new MailSendResult.Accepted();
+        };
+
+        await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.NotNull(atFence);
+        Assert.NotNull(atSend);
+        Assert.NotNull(atFence.Message.HandedOverAt);
+        Assert.Equal(atFence.ConcurrencyToken, atSend.ConcurrencyToken); // nothing written between the fence and the send
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task R9_a_fence_that_finds_a_change_after_the_hand_over_was_recorded_checks_again_and_sends_once()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        var fences = 0;
+        var dispatcher = new MailDispatcher(outbox, transport, clock, Options, sendCheck: new Check(_ => new SendDecision.Unchanged
+        {
+            StillCurrent = _ => Task.FromResult(++fences > 1),
+        }));
+
+        var report = await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.Equal((1, 2), (report.Sent, fences));
+        Assert.Equal((1, 0), (transport.SendsOf(id), transport.StatusQueriesOf(id)));
+        var message = await MessageAsync(id);
+        Assert.Equal((MailStatus.Sent, 1), (message.Status, message.Attempts));
+    }
+
     /// <summary>Counts what the SMP instruments record.</summary>
     private sealed class CountingMeterFactory : System.Diagnostics.Metrics.IMeterFactory
     {
