@@ -120,9 +120,16 @@ public sealed class AcsEmailTransport : IMailTransport
                 return new MailSendResult.Unknown();
             }
 
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                return new MailSendResult.Throttled(RetryAfter(response));
+            }
+
             if (!response.IsSuccessStatusCode)
             {
-                return await MapFailureAsync(response, ct);
+                // A status query that fails (a key rotated away, a refused token, a malformed request, a 5xx) says
+                // nothing about the send: "could not say", so the message stays in doubt and is never resent blindly.
+                return new MailSendResult.TransientFailure(await DescribeErrorAsync(response, ct));
             }
 
             var operation = await ReadJsonAsync<OperationStatus>(response, ct);

@@ -68,7 +68,8 @@ public static class DeliveryPolicy
 
     /// <summary>
     /// A leased message about to go to the transport, with the hand-over recorded (stored on the lease's token right
-    /// before the send: a dispatcher that took the lease over in between makes it fail, and then nothing is sent).
+    /// before the send, ahead of the last check that the mail still holds: a dispatcher that took the lease over in
+    /// between makes it fail, and then nothing is sent).
     /// </summary>
     public static OutboxMessage HandOver(OutboxMessage leased, Instant now) =>
         leased with { HandedOverAt = now };
@@ -76,7 +77,7 @@ public static class DeliveryPolicy
     /// <summary>
     /// A message in doubt whose provider, asked, does not know it, for the first time since its lease: the answer is
     /// recorded and the message is not sent in the same breath (a hand-over under way elsewhere may not have reached the
-    /// provider yet). It stays due; a later run that gets the same answer sends it again.
+    /// provider yet). It stays due; the same answer a minute or more later sends it again.
     /// </summary>
     public static OutboxMessage UnknownOnce(OutboxMessage message, Instant now) =>
         message with { OutcomeUnknown = true, UnknownAnswerAt = now };
@@ -92,23 +93,32 @@ public static class DeliveryPolicy
             MailSendResult.Accepted or MailSendResult.Delivered =>
                 leased with { Status = MailStatus.Sent, SentAt = now, LastError = null, NextAttemptAt = now, OutcomeUnknown = false },
             MailSendResult.Throttled throttled =>
-                // Throttling is the provider's pace, not a fault of the message: the attempt is given back.
+                // Throttling is the provider's pace, not a fault of the message: the attempt is given back. A refused
+                // resend says nothing of an earlier attempt in doubt: the doubt (and its first attempt's instant) stays.
                 leased with
                 {
                     Status = MailStatus.Pending,
-                    OutcomeUnknown = false,
+                    OutcomeUnknown = leased.OutcomeUnknown,
                     Attempts = Math.Max(0, leased.Attempts - 1),
                     NextAttemptAt = now + Duration.FromTimeSpan(throttled.RetryAfter),
                     LastError = "Throttled by the mail service.",
                 },
+            // Refused, this attempt sent nothing; an earlier one in doubt may have: the doubt stays, so a staff retry asks first.
             MailSendResult.PermanentFailure failure =>
-                leased with { Status = MailStatus.Failed, LastError = failure.Error, NextAttemptAt = now, OutcomeUnknown = false },
+                leased with { Status = MailStatus.Failed, LastError = failure.Error, NextAttemptAt = now },
 
             // A timeout, a dropped connection or a 5xx may come after the provider took the message: ask before resending.
             MailSendResult.TransientFailure failure => Retry(leased with { OutcomeUnknown = true }, failure.Error, now, options),
             MailSendResult.Unknown => Retry(leased with { OutcomeUnknown = true }, "The mail service did not report an outcome.", now, options),
             _ => throw new ArgumentOutOfRangeException(nameof(result), result, "Unknown send result."),
         };
+
+    /// <summary>
+    /// The state after the provider, asked about a message in doubt, answered with its outcome (accepted, delivered,
+    /// or failed for good): the doubt is settled.
+    /// </summary>
+    public static OutboxMessage Reconciled(OutboxMessage message, MailSendResult answer, Instant now, DeliveryOptions options) =>
+        After(message, answer, now, options) with { OutcomeUnknown = false };
 
     /// <summary>
     /// A leased message that was not handed to the transport because the check before sending failed: the attempt
@@ -128,14 +138,22 @@ public static class DeliveryPolicy
 
     /// <summary>
     /// A leased message whose outcome could not be learned (the status query failed): it stays leased for a backoff
-    /// and counts an attempt; after the last attempt it is failed with the outcome unknown, for staff to decide.
+    /// and counts an attempt; after the last attempt it is failed with the outcome unknown, for staff to decide. In
+    /// both cases it is marked in doubt, so whoever sends it next (a staff retry too) asks the provider first.
     /// </summary>
     public static OutboxMessage Unresolved(OutboxMessage leased, string error, Instant now, DeliveryOptions options) =>
         leased.Attempts + 1 >= options.MaxAttempts
-            ? leased with { Status = MailStatus.Failed, Attempts = leased.Attempts + 1, LastError = $"Outcome unknown: {error}", NextAttemptAt = now }
-            : leased with { Attempts = leased.Attempts + 1, LastError = error, NextAttemptAt = now + Backoff(leased.Attempts + 1, options) };
+            ? leased with { Status = MailStatus.Failed, Attempts = leased.Attempts + 1, LastError = $"Outcome unknown: {error}", NextAttemptAt = now, OutcomeUnknown = true }
+            : leased with { Attempts = leased.Attempts + 1, LastError = error, NextAttemptAt = now + Backoff(leased.Attempts + 1, options), OutcomeUnknown = true };
 
-    /// <summary>Staff retry of a failed message: pending now, with a fresh attempt budget.</summary>
+    /// <summary>
+    /// A message in doubt whose status query was throttled: the provider's pace, so the attempt is not counted; it is
+    /// asked about again after <paramref name="retryAfter"/>, still in doubt.
+    /// </summary>
+    public static OutboxMessage StatusThrottled(OutboxMessage message, TimeSpan retryAfter, Instant now) =>
+        message with { NextAttemptAt = now + Duration.FromTimeSpan(retryAfter), LastError = "Throttled by the mail service (status query).", OutcomeUnknown = true };
+
+    /// <summary>Staff retry of a failed message: pending now, with a fresh attempt budget; a message in doubt stays in doubt (asked about before it is sent).</summary>
     public static OutboxMessage Requeue(OutboxMessage failed, Instant now) =>
         failed with { Status = MailStatus.Pending, Attempts = 0, NextAttemptAt = now };
 

@@ -16,12 +16,14 @@ public sealed record DispatchReport(int Sent, int Retried, int Failed, int Recon
 
 /// <summary>
 /// Delivers pending mail from the outbox. Each message is leased (an optimistic write) before it is handed to
-/// the transport, and right before the send the hand-over is recorded on the lease's token, so two dispatchers never
+/// the transport, and right before the send (before the last check that what it says still holds) the hand-over is
+/// recorded on the lease's token, so two dispatchers never
 /// send the same message, whatever their clocks say about the lease. A lease that ran out without a recorded
 /// hand-over never reached the provider: the message is leased and sent again. One that ran out after the hand-over,
 /// and a send that timed out, may have reached it: the outcome is asked of the transport before the message is ever
-/// sent again, and an answer that the provider does not know the message is recorded first and acted on only when a
-/// later run gets it again (a hand-over still under way in another dispatcher has reached the provider by then). Just before a message goes out,
+/// sent again, and an answer that the provider does not know the message is recorded first and acted on only when it
+/// comes again a minute or more later (a hand-over still under way in another dispatcher has reached the provider by
+/// then). A throttled status query, like a throttled send, ends the run. Just before a message goes out,
 /// <see cref="IMailSendCheck"/> may narrow it to what still holds or drop it as superseded (R9). At most <see cref="DeliveryOptions.MaxPerMinute"/> messages go out per run (the timer runs each minute),
 /// and a throttled answer ends the run.
 /// </summary>
@@ -29,6 +31,13 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
 {
     /// <summary>How often a message whose licenses keep changing under the check is checked again before the run leaves it to its backoff.</summary>
     private const int MaxChecksBeforeSend = 3;
+
+    /// <summary>
+    /// How long after the provider first said it does not know a message whose lease ran out after its hand-over a
+    /// second such answer may lead to a send. The pace of the every-minute timer: a hand-over under way in another
+    /// dispatcher (two overlapping runs, as in a slot swap, act milliseconds apart) reaches the provider well within it.
+    /// </summary>
+    public static readonly Duration SecondUnknownAnswerGap = Duration.FromMinutes(1);
 
     public async Task<DispatchReport> RunAsync(CancellationToken cancellationToken)
     {
@@ -101,9 +110,18 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
             {
                 // An earlier attempt may have reached the provider (its dispatcher died, or the answer was lost): ask, don't resend blindly.
                 var outcome = await SafeAsync(() => transport.GetStatusAsync(current.Message.Id, cancellationToken), cancellationToken);
+                if (outcome is MailSendResult.Throttled statusThrottled)
+                {
+                    // The provider's pace, like a throttled send: the attempt is not counted, the message is asked about
+                    // again after Retry-After, and the run ends.
+                    await outbox.TryUpdateAsync(current, DeliveryPolicy.StatusThrottled(current.Message, statusThrottled.RetryAfter, clock.GetCurrentInstant()), cancellationToken);
+                    metrics?.MailThrottled();
+                    return new DispatchReport(sent, retried, failed, reconciled, Throttled: true) { Superseded = superseded, Purged = await PurgeAsync(cancellationToken) };
+                }
+
                 if (outcome is MailSendResult.Accepted or MailSendResult.Delivered or MailSendResult.PermanentFailure)
                 {
-                    var settled = await outbox.TryUpdateAsync(current, DeliveryPolicy.After(current.Message, outcome, clock.GetCurrentInstant(), options), cancellationToken);
+                    var settled = await outbox.TryUpdateAsync(current, DeliveryPolicy.Reconciled(current.Message, outcome, clock.GetCurrentInstant(), options), cancellationToken);
                     if (settled is not null)
                     {
                         reconciled++;
@@ -116,11 +134,13 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
 
                 if (outcome is MailSendResult.Unknown)
                 {
-                    // A lease that ran out after its hand-over: sent again only by a run that began after the provider
-                    // first said it does not know the message, since the dispatcher holding that lease may be handing it
-                    // over right now (a lease looks run out early to a clock ahead of its own). An unknown outcome
-                    // stored by its dispatcher (pending again) has no hand-over under way: it is sent again now.
-                    if (current.Message.Status == MailStatus.Sending && (current.Message.UnknownAnswerAt is not { } firstUnknown || firstUnknown >= now))
+                    // A lease that ran out after its hand-over: sent again only when the provider says it does not know
+                    // the message at least SecondUnknownAnswerGap after it first said so, since the dispatcher holding
+                    // that lease may be handing it over right now (a lease looks run out early to a clock ahead of its
+                    // own). An unknown outcome stored by its dispatcher (pending again) has no hand-over under way: it is
+                    // sent again now.
+                    if (current.Message.Status == MailStatus.Sending
+                        && (current.Message.UnknownAnswerAt is not { } firstUnknown || clock.GetCurrentInstant() < firstUnknown + SecondUnknownAnswerGap))
                     {
                         if (current.Message.UnknownAnswerAt is null)
                         {
@@ -152,8 +172,9 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                 return null; // Another dispatcher has it.
             }
 
-            // The check, then right before the send a fence: a license the check read has not changed since (a
-            // renewal committed in between). When one has, the message is checked again rather than sent (R9).
+            // The check, then the hand-over recorded, then right before the send a fence: a license the check read has
+            // not changed since (a renewal committed in between). When one has, the message is checked again rather
+            // than sent (R9). The fence is the last read before the send: nothing is written between them.
             var ready = false;
             for (var check = 1; check <= MaxChecksBeforeSend; check++)
             {
@@ -193,6 +214,21 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                     leased = narrowedMessage;
                 }
 
+                if (leased.Message.HandedOverAt is null)
+                {
+                    // The hand-over, recorded on the lease's token: if another dispatcher took the lease over meanwhile
+                    // (or storage fails), this one sends nothing; a lease that runs out after it is asked about. Should
+                    // the fence find a change, the message stays leased with the hand-over recorded while it is checked
+                    // again (a crash then costs a status query, never a second send).
+                    var handingOver = await outbox.TryUpdateAsync(leased, DeliveryPolicy.HandOver(leased.Message, clock.GetCurrentInstant()), cancellationToken);
+                    if (handingOver is null)
+                    {
+                        break;
+                    }
+
+                    leased = handingOver;
+                }
+
                 bool stillCurrent;
                 try
                 {
@@ -221,15 +257,6 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                 return null;
             }
 
-            // The hand-over, recorded on the lease's token right before the send: if another dispatcher took the lease
-            // over meanwhile (or storage fails), this one sends nothing; a lease that runs out after it is asked about.
-            var handingOver = await outbox.TryUpdateAsync(leased, DeliveryPolicy.HandOver(leased.Message, clock.GetCurrentInstant()), cancellationToken);
-            if (handingOver is null)
-            {
-                return null;
-            }
-
-            leased = handingOver;
             handedOver++;
             customerHandedOver += customerMail ? 1 : 0;
             metrics?.DeliveryAttempted();

@@ -70,15 +70,16 @@ public sealed record OutboxMessage(
 
     /// <summary>
     /// When the dispatcher holding the current lease recorded that it hands the message to the transport (written
-    /// right before the send, on the lease's token): a lease that ran out without it was never handed over, so the
+    /// right before the send, before the last check that the mail still holds, on the lease's token): a lease that
+    /// ran out without it was never handed over, so the
     /// message is sent again without asking the provider; one that ran out with it is asked about first.
     /// </summary>
     public Instant? HandedOverAt { get; init; }
 
     /// <summary>
     /// When the provider, asked about a message in doubt since its last lease, first answered that it does not know
-    /// it. Only a run that began after this instant and gets the same answer sends the message again: a hand-over
-    /// still under way in another dispatcher has reached the provider by then.
+    /// it. Only the same answer at least a minute later (<see cref="MailDispatcher.SecondUnknownAnswerGap"/>) sends the
+    /// message again: a hand-over still under way in another dispatcher has reached the provider by then.
     /// </summary>
     public Instant? UnknownAnswerAt { get; init; }
 

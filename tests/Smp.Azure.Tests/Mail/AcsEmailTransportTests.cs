@@ -180,6 +180,52 @@ public sealed class AcsEmailTransportTests : IAsyncLifetime
         Assert.Empty(server.Violations);
     }
 
+    [Theory]
+    [InlineData(400, "BadRequest")]
+    [InlineData(401, "Unauthorized")]
+    [InlineData(403, "Forbidden")]
+    [InlineData(409, "Conflict")]
+    [InlineData(500, "InternalServerError")]
+    [InlineData(503, "ServiceUnavailable")]
+    public async Task Section4_a_status_query_that_fails_says_nothing_about_the_send_and_is_transient(int status, string code)
+    {
+        var mail = TestMail.Create();
+        server.Operations[mail.Id] = ("Succeeded", null, null);
+        server.Script = request => request.Method == "GET" ? ScriptedResponse.Error(status, code, "Could not answer.") : null;
+
+        var result = await Transport.GetStatusAsync(mail.Id, CancellationToken.None);
+
+        Assert.Contains(code, Assert.IsType<MailSendResult.TransientFailure>(result).Error, StringComparison.Ordinal);
+        Assert.Empty(server.Violations);
+    }
+
+    [Fact]
+    public async Task Section4_a_status_query_refused_for_a_rotated_access_key_is_transient()
+    {
+        var mail = TestMail.Create();
+        server.Operations[mail.Id] = ("Succeeded", null, null);
+        await using var other = TestMail.AcsServices(server, TestMail.Configuration(
+            ("Smp:Email:Transport", "Acs"),
+            ("Smp:Email:AcsConnectionString", TestMail.AccessKeyConnectionString(server, RandomNumberGenerator.GetBytes(32)))));
+
+        var result = await other.GetRequiredService<IMailTransport>().GetStatusAsync(mail.Id, CancellationToken.None);
+
+        Assert.Contains("401", Assert.IsType<MailSendResult.TransientFailure>(result).Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Section5_a_429_on_a_status_query_is_throttled_for_its_retry_after()
+    {
+        var mail = TestMail.Create();
+        server.Operations[mail.Id] = ("Succeeded", null, null);
+        server.Script = request => request.Method == "GET" ? ScriptedResponse.Throttled("17") : null;
+
+        var result = await Transport.GetStatusAsync(mail.Id, CancellationToken.None);
+
+        Assert.Equal(TimeSpan.FromSeconds(17), Assert.IsType<MailSendResult.Throttled>(result).RetryAfter);
+        Assert.Empty(server.Violations);
+    }
+
     [Fact]
     public async Task An_operation_acs_does_not_know_is_unknown()
     {

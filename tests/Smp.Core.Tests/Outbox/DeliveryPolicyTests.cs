@@ -49,6 +49,61 @@ public class DeliveryPolicyTests
     }
 
     [Fact]
+    public void Section4_a_429_on_a_resend_of_a_message_in_doubt_keeps_the_doubt_and_the_first_attempt_instant()
+    {
+        // The first send timed out; the provider did not know the message when asked, so it was sent again and got a 429.
+        var inDoubt = DeliveryPolicy.After(DeliveryPolicy.Lease(Pending(), Now, Options), new MailSendResult.TransientFailure("The mail service did not answer in time."), Now, Options);
+        var resend = DeliveryPolicy.Lease(inDoubt, Now + Duration.FromMinutes(1), Options);
+
+        var throttled = DeliveryPolicy.After(resend, new MailSendResult.Throttled(TimeSpan.FromSeconds(30)), Now + Duration.FromMinutes(1), Options);
+        var next = DeliveryPolicy.Lease(throttled, Now + Duration.FromMinutes(2), Options);
+
+        Assert.Equal(MailStatus.Pending, throttled.Status);
+        Assert.True(throttled.OutcomeUnknown);
+        Assert.True(throttled.InDoubt);
+        Assert.Equal(Now, next.FirstAttemptAt);
+    }
+
+    [Fact]
+    public void Section4_a_permanent_failure_of_a_resend_of_a_message_in_doubt_keeps_the_doubt_so_a_staff_retry_asks_first()
+    {
+        var inDoubt = DeliveryPolicy.After(DeliveryPolicy.Lease(Pending(), Now, Options), new MailSendResult.TransientFailure("The mail service did not answer in time."), Now, Options);
+        var resend = DeliveryPolicy.Lease(inDoubt, Now + Duration.FromMinutes(1), Options);
+
+        var failed = DeliveryPolicy.After(resend, new MailSendResult.PermanentFailure("ACS 400 BadRequest: x: y"), Now + Duration.FromMinutes(1), Options);
+        var retried = DeliveryPolicy.Requeue(failed, Now + Duration.FromMinutes(5));
+
+        Assert.Equal(MailStatus.Failed, failed.Status);
+        Assert.True(failed.OutcomeUnknown);
+        Assert.True(retried.InDoubt);
+    }
+
+    [Fact]
+    public void Section4_a_permanent_failure_of_a_first_send_is_not_in_doubt()
+    {
+        var failed = DeliveryPolicy.After(DeliveryPolicy.Lease(Pending(), Now, Options), new MailSendResult.PermanentFailure("ACS 400 BadRequest: x: y"), Now, Options);
+
+        Assert.False(DeliveryPolicy.Requeue(failed, Now + Duration.FromMinutes(5)).InDoubt);
+    }
+
+    [Fact]
+    public void Section4_a_status_query_that_fails_marks_the_doubt_and_a_staff_retry_of_the_failed_message_keeps_it()
+    {
+        var handedOver = DeliveryPolicy.HandOver(DeliveryPolicy.Lease(Pending(), Now, Options), Now);
+
+        var unresolved = DeliveryPolicy.Unresolved(handedOver, "ACS 503 ServiceUnavailable", Now + Duration.FromMinutes(5), Options);
+        var lastTry = DeliveryPolicy.Unresolved(unresolved with { Attempts = Options.MaxAttempts - 1 }, "ACS 503 ServiceUnavailable", Now + Duration.FromMinutes(30), Options);
+        var retried = DeliveryPolicy.Requeue(lastTry, Now + Duration.FromHours(1));
+
+        Assert.True(unresolved.OutcomeUnknown);
+        Assert.Equal(MailStatus.Failed, lastTry.Status);
+        Assert.True(lastTry.OutcomeUnknown);
+        Assert.Equal(MailStatus.Pending, retried.Status);
+        Assert.True(retried.OutcomeUnknown);
+        Assert.True(retried.InDoubt);
+    }
+
+    [Fact]
     public void Section4_a_check_that_fails_on_a_message_never_handed_over_leaves_it_not_in_doubt()
     {
         var leased = DeliveryPolicy.Lease(Pending(), Now, Options);

@@ -738,6 +738,195 @@ public class MailDispatcherTests
         Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
     }
 
+    [Fact]
+    public async Task Section4_a_429_on_the_resend_of_a_message_in_doubt_leaves_the_next_attempt_asking_first_with_the_first_attempt_instant()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        transport.OnSend = (_, call) => call switch
+        {
+            1 => new MailSendResult.TransientFailure("The mail service did not answer in time."),
+            2 => new MailSendResult.Throttled(TimeSpan.FromSeconds(30)),
+            _ => new MailSendResult.Accepted(),
+        };
+
+        await Dispatcher().RunAsync(CancellationToken.None); // the send times out
+        clock.AdvanceMinutes(1);
+        await Dispatcher().RunAsync(CancellationToken.None); // asked: not known; sent again: 429
+        Assert.Equal((2, 1), (transport.SendsOf(id), transport.StatusQueriesOf(id)));
+
+        clock.AdvanceMinutes(1);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal((3, 2), (transport.SendsOf(id), transport.StatusQueriesOf(id)));
+        var message = await MessageAsync(id);
+        Assert.Equal(MailStatus.Sent, message.Status);
+        Assert.Equal(Start, message.FirstAttemptAt);
+    }
+
+    [Fact]
+    public async Task Section4_a_message_whose_status_could_not_be_learned_until_it_failed_is_asked_about_before_a_staff_retry_sends_it()
+    {
+        // The host died after the hand-over; the provider took the message but answers status queries with 503 until it fails.
+        var id = await LeaveInSendingAsync(reachedTheProvider: true);
+        transport.SetStatus(id, new MailSendResult.TransientFailure("ACS 503 ServiceUnavailable"));
+        for (var run = 0; run < Options.MaxAttempts + 2; run++)
+        {
+            clock.Advance(Options.MaxRetryDelay + Options.Lease);
+            await Dispatcher().RunAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(MailStatus.Failed, (await MessageAsync(id)).Status);
+
+        // The service recovers and shows the message; staff retry it.
+        transport.SetStatus(id, new MailSendResult.Accepted());
+        Assert.Equal(RetryOutcome.Requeued, await Dispatcher().RetryAsync(id, CancellationToken.None));
+        await Dispatcher().RunAsync(CancellationToken.None);
+        clock.AdvanceMinutes(10);
+        await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, transport.SendsOf(id));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task Section5_a_429_on_a_status_query_gives_the_attempt_back_waits_for_Retry_After_counts_as_throttled_and_ends_the_run()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        transport.SetStatus(id, new MailSendResult.Throttled(TimeSpan.FromSeconds(90)));
+        clock.Advance(Options.Lease);
+        var behind = TestMails.Numbered(2);
+        await outbox.EnqueueAsync(behind, MailKinds.Term, [], clock.GetCurrentInstant(), CancellationToken.None);
+        clock.AdvanceSeconds(1);
+        using var meters = new CountingMeterFactory();
+        var dispatcher = new MailDispatcher(outbox, transport, clock, Options, new Smp.Core.Observability.SmpMetrics(meters));
+
+        var report = await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.True(report.Throttled);
+        Assert.Equal(0, transport.SendsOf(behind.Id));
+        Assert.Equal(1, meters.Count(Smp.Core.Observability.SmpMetrics.Instruments.MailThrottled));
+        var message = await MessageAsync(id);
+        Assert.Equal(1, message.Attempts);
+        Assert.Equal(clock.GetCurrentInstant() + Duration.FromSeconds(90), message.NextAttemptAt);
+        Assert.Contains("Throttled", message.LastError, StringComparison.Ordinal);
+        Assert.True(message.InDoubt);
+
+        // Not asked again before Retry-After; then asked, and the mail in doubt is never sent blindly.
+        transport.SetStatus(id, new MailSendResult.Accepted());
+        clock.AdvanceSeconds(60);
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal(1, transport.StatusQueriesOf(id));
+        clock.AdvanceSeconds(30);
+        await dispatcher.RunAsync(CancellationToken.None);
+        Assert.Equal((2, 0), (transport.StatusQueriesOf(id), transport.SendsOf(id)));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task Section4_a_second_not_known_answer_a_moment_after_the_first_does_not_send_only_one_a_minute_later_does()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false);
+        clock.Advance(Options.Lease);
+        await Dispatcher().RunAsync(CancellationToken.None); // the first "not known" is recorded
+
+        // A timer run overlapping the first (a slot swap) asks a few milliseconds later.
+        clock.Advance(Duration.FromMilliseconds(5));
+        var overlapping = await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal((0, 0), (overlapping.Sent, transport.SendsOf(id)));
+
+        clock.Advance(Duration.FromMinutes(1));
+        var later = await Dispatcher().RunAsync(CancellationToken.None);
+
+        Assert.Equal(1, later.Sent);
+        Assert.Equal(1, transport.SendsOf(id));
+    }
+
+    [Fact]
+    public async Task R9_the_hand_over_is_recorded_before_the_fence_so_the_fence_is_the_last_read_before_the_send()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        StoredOutboxMessage? atFence = null;
+        StoredOutboxMessage? atSend = null;
+        var dispatcher = new MailDispatcher(outbox, transport, clock, Options, sendCheck: new Check(_ => new SendDecision.Unchanged
+        {
+            StillCurrent = async ct =>
+            {
+                atFence = await outbox.GetAsync(id, ct);
+                return true;
+            },
+        }));
+        transport.OnSend = (mail, _) =>
+        {
+            atSend = outbox.GetAsync(mail.Id, CancellationToken.None).GetAwaiter().GetResult();
+            return new MailSendResult.Accepted();
+        };
+
+        await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.NotNull(atFence);
+        Assert.NotNull(atSend);
+        Assert.NotNull(atFence.Message.HandedOverAt);
+        Assert.Equal(atFence.ConcurrencyToken, atSend.ConcurrencyToken); // nothing written between the fence and the send
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task R9_a_fence_that_finds_a_change_after_the_hand_over_was_recorded_checks_again_and_sends_once()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        var fences = 0;
+        var dispatcher = new MailDispatcher(outbox, transport, clock, Options, sendCheck: new Check(_ => new SendDecision.Unchanged
+        {
+            StillCurrent = _ => Task.FromResult(++fences > 1),
+        }));
+
+        var report = await dispatcher.RunAsync(CancellationToken.None);
+
+        Assert.Equal((1, 2), (report.Sent, fences));
+        Assert.Equal((1, 0), (transport.SendsOf(id), transport.StatusQueriesOf(id)));
+        var message = await MessageAsync(id);
+        Assert.Equal((MailStatus.Sent, 1), (message.Status, message.Attempts));
+    }
+
+    /// <summary>Counts what the SMP instruments record.</summary>
+    private sealed class CountingMeterFactory : System.Diagnostics.Metrics.IMeterFactory
+    {
+        private readonly List<System.Diagnostics.Metrics.Meter> meters = [];
+        private readonly System.Diagnostics.Metrics.MeterListener listener = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> counts = new(StringComparer.Ordinal);
+
+        public CountingMeterFactory()
+        {
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (meters.Contains(instrument.Meter))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => counts.AddOrUpdate(instrument.Name, value, (_, n) => n + value));
+            listener.Start();
+        }
+
+        public long Count(string instrument) => counts.GetValueOrDefault(instrument);
+
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+        {
+            var meter = new System.Diagnostics.Metrics.Meter(options.Name, options.Version, options.Tags, scope: this);
+            meters.Add(meter);
+            return meter;
+        }
+
+        public void Dispose()
+        {
+            listener.Dispose();
+            foreach (var meter in meters)
+            {
+                meter.Dispose();
+            }
+        }
+    }
+
     /// <summary>A send check that stops the dispatcher right after its lease until the test releases it.</summary>
     private sealed class PausedCheck : IMailSendCheck
     {
