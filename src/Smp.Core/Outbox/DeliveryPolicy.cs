@@ -55,11 +55,16 @@ public static class DeliveryPolicy
     /// </summary>
     public static readonly Duration RepeatWindow = Duration.FromMinutes(6);
 
+    /// <summary>
+    /// A lease for one attempt. A lease that ran out before its hand-over was recorded reached nobody (its host shut
+    /// down or died, or a host whose clock runs ahead took it over from a live one): the attempt it counted is the one
+    /// this lease makes, so it is not counted twice and the attempt budget stays a budget of real tries.
+    /// </summary>
     public static OutboxMessage Lease(OutboxMessage message, Instant now, DeliveryOptions options) =>
         message with
         {
             Status = MailStatus.Sending,
-            Attempts = message.Attempts + 1,
+            Attempts = message.Status == MailStatus.Sending && !message.InDoubt ? Math.Max(1, message.Attempts) : message.Attempts + 1,
             NextAttemptAt = now + options.Lease,
             FirstAttemptAt = message.InDoubt && message.FirstAttemptAt is { } first && now - first < RepeatWindow ? first : now,
             HandedOverAt = null,
