@@ -559,6 +559,7 @@ public sealed class TableMailOutbox : IMailOutbox
             ["HandOverRecorded"] = message.HandedOverAt is not null,
             ["HandedOverAt"] = message.HandedOverAt?.ToDateTimeOffset(),
             ["UnknownAnswerAt"] = message.UnknownAnswerAt?.ToDateTimeOffset(),
+            ["Takeovers"] = message.Takeovers,
             ["Note"] = Truncate(message.Note, 2000),
             ["Subject"] = Truncate(message.Mail.Subject, 1000),
             ["To"] = Truncate(string.Join(", ", message.Mail.To.Select(a => a.Value)), 4000),
@@ -604,11 +605,15 @@ public sealed class TableMailOutbox : IMailOutbox
             entity.GetDateTimeOffset("SentAt") is { } sent ? Instant.FromDateTimeOffset(sent) : null)
         {
             Claims = [.. (content.Claims ?? []).Select(c => new MailClaim(c))],
-            // A lease stored by code that did not record hand-overs (no HandOverRecorded) may have been handed over: in doubt.
-            OutcomeUnknown = (entity.GetBoolean("OutcomeUnknown") ?? false) || (status == MailStatus.Sending && entity.GetBoolean("HandOverRecorded") is null),
+            // Rows stored by code that did not record hand-overs (no HandOverRecorded): a lease may have been handed over,
+            // and a message failed with its outcome unknown was not marked so; both are in doubt (asked about first).
+            OutcomeUnknown = (entity.GetBoolean("OutcomeUnknown") ?? false)
+                || (entity.GetBoolean("HandOverRecorded") is null
+                    && (status == MailStatus.Sending || (status == MailStatus.Failed && (entity.GetString("LastError") ?? string.Empty).StartsWith(DeliveryPolicy.OutcomeUnknownPrefix, StringComparison.Ordinal)))),
             FirstAttemptAt = entity.GetDateTimeOffset("FirstAttemptAt") is { } first ? Instant.FromDateTimeOffset(first) : null,
             HandedOverAt = entity.GetDateTimeOffset("HandedOverAt") is { } handedOver ? Instant.FromDateTimeOffset(handedOver) : null,
             UnknownAnswerAt = entity.GetDateTimeOffset("UnknownAnswerAt") is { } unknown ? Instant.FromDateTimeOffset(unknown) : null,
+            Takeovers = entity.GetInt32("Takeovers") ?? 0,
             Note = entity.GetString("Note"),
             BodyPurged = entity.GetBoolean("BodyPurged") ?? false,
         };

@@ -55,6 +55,9 @@ public static class DeliveryPolicy
     /// </summary>
     public static readonly Duration RepeatWindow = Duration.FromMinutes(6);
 
+    /// <summary>How the last error of a message failed with its outcome unknown begins (staff decide whether to retry).</summary>
+    public const string OutcomeUnknownPrefix = "Outcome unknown:";
+
     /// <summary>
     /// A lease for one attempt. A lease that ran out before its hand-over was recorded reached nobody (its host shut
     /// down or died, or a host whose clock runs ahead took it over from a live one): the attempt it counted is the one
@@ -64,12 +67,52 @@ public static class DeliveryPolicy
         message with
         {
             Status = MailStatus.Sending,
-            Attempts = message.Status == MailStatus.Sending && !message.InDoubt ? Math.Max(1, message.Attempts) : message.Attempts + 1,
+            Attempts = TakesOverBeforeHandOver(message) ? Math.Max(1, message.Attempts) : message.Attempts + 1,
+            Takeovers = TakesOverBeforeHandOver(message) ? message.Takeovers + 1 : message.Takeovers,
             NextAttemptAt = now + options.Lease,
             FirstAttemptAt = message.InDoubt && message.FirstAttemptAt is { } first && now - first < RepeatWindow ? first : now,
             HandedOverAt = null,
             UnknownAnswerAt = null,
         };
+
+    /// <summary>
+    /// A message whose lease ran out and that must not be leased again: its attempts are spent (every lease after a
+    /// hand-over is one), or its dispatchers stopped <see cref="DeliveryOptions.MaxAttempts"/> times before handing it
+    /// over. It is failed for staff; one that may have reached the provider stays in doubt, so a staff retry asks first.
+    /// Null while the message may still be leased.
+    /// </summary>
+    public static OutboxMessage? GiveUpBeforeLease(OutboxMessage message, Instant now, DeliveryOptions options)
+    {
+        if (message.Status != MailStatus.Sending)
+        {
+            return null;
+        }
+
+        if (message.InDoubt && message.Attempts >= options.MaxAttempts)
+        {
+            return message with
+            {
+                Status = MailStatus.Failed,
+                OutcomeUnknown = true,
+                NextAttemptAt = now,
+                LastError = $"{OutcomeUnknownPrefix} its dispatchers stopped after handing it over, {message.Attempts} attempts in all.",
+            };
+        }
+
+        if (!message.InDoubt && message.Takeovers >= options.MaxAttempts)
+        {
+            return message with
+            {
+                Status = MailStatus.Failed,
+                NextAttemptAt = now,
+                LastError = $"Its dispatchers stopped {message.Takeovers} times before handing it over (a host shutting down or dying on this message); it was not sent.",
+            };
+        }
+
+        return null;
+    }
+
+    private static bool TakesOverBeforeHandOver(OutboxMessage message) => message.Status == MailStatus.Sending && !message.InDoubt;
 
     /// <summary>
     /// A leased message about to go to the transport, with the hand-over recorded (stored on the lease's token right
@@ -148,7 +191,7 @@ public static class DeliveryPolicy
     /// </summary>
     public static OutboxMessage Unresolved(OutboxMessage leased, string error, Instant now, DeliveryOptions options) =>
         leased.Attempts + 1 >= options.MaxAttempts
-            ? leased with { Status = MailStatus.Failed, Attempts = leased.Attempts + 1, LastError = $"Outcome unknown: {error}", NextAttemptAt = now, OutcomeUnknown = true }
+            ? leased with { Status = MailStatus.Failed, Attempts = leased.Attempts + 1, LastError = $"{OutcomeUnknownPrefix} {error}", NextAttemptAt = now, OutcomeUnknown = true }
             : leased with { Attempts = leased.Attempts + 1, LastError = error, NextAttemptAt = now + Backoff(leased.Attempts + 1, options), OutcomeUnknown = true };
 
     /// <summary>
@@ -160,7 +203,7 @@ public static class DeliveryPolicy
 
     /// <summary>Staff retry of a failed message: pending now, with a fresh attempt budget; a message in doubt stays in doubt (asked about before it is sent).</summary>
     public static OutboxMessage Requeue(OutboxMessage failed, Instant now) =>
-        failed with { Status = MailStatus.Pending, Attempts = 0, NextAttemptAt = now };
+        failed with { Status = MailStatus.Pending, Attempts = 0, Takeovers = 0, NextAttemptAt = now };
 
     private static OutboxMessage Retry(OutboxMessage leased, string error, Instant now, DeliveryOptions options) =>
         leased.Attempts >= options.MaxAttempts

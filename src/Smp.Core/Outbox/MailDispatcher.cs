@@ -39,6 +39,13 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
     /// </summary>
     public static readonly Duration SecondUnknownAnswerGap = Duration.FromMinutes(1);
 
+    /// <summary>
+    /// How long after its recorded hand-over a dispatcher may still send: well inside <see cref="SecondUnknownAnswerGap"/>,
+    /// so a dispatcher that found the lease run out (its clock ahead) and asked twice finds the mail at the provider.
+    /// A fence slower than this records the hand-over again before the send.
+    /// </summary>
+    public static readonly Duration HandOverFreshness = Duration.FromSeconds(30);
+
     public async Task<DispatchReport> RunAsync(CancellationToken cancellationToken)
     {
         int sent = 0, retried = 0, failed = 0, reconciled = 0, handedOver = 0, customerHandedOver = 0, superseded = 0;
@@ -166,6 +173,19 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                 }
             }
 
+            if (DeliveryPolicy.GiveUpBeforeLease(current.Message, clock.GetCurrentInstant(), options) is { } givenUp)
+            {
+                // Its leases keep running out (the attempt budget is spent, or its dispatchers keep stopping before the
+                // hand-over): failed for staff rather than leased for ever.
+                if (await outbox.TryUpdateAsync(current, givenUp, cancellationToken) is { } failedForStaff)
+                {
+                    failed++;
+                    Record(failedForStaff.Message);
+                }
+
+                return null;
+            }
+
             var leased = await outbox.TryUpdateAsync(current, DeliveryPolicy.Lease(current.Message, clock.GetCurrentInstant(), options), cancellationToken);
             if (leased is null)
             {
@@ -214,7 +234,7 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                     leased = narrowedMessage;
                 }
 
-                if (leased.Message.HandedOverAt is null)
+                if (leased.Message.HandedOverAt is not { } recordedAt || clock.GetCurrentInstant() - recordedAt >= HandOverFreshness)
                 {
                     // The hand-over, recorded on the lease's token: if another dispatcher took the lease over meanwhile
                     // (or storage fails), this one sends nothing; a lease that runs out after it is asked about. Should
@@ -240,15 +260,19 @@ public sealed class MailDispatcher(IMailOutbox outbox, IMailTransport transport,
                     break;
                 }
 
-                if (stillCurrent)
+                if (stillCurrent && clock.GetCurrentInstant() - leased.Message.HandedOverAt!.Value < HandOverFreshness)
                 {
                     ready = true;
                     break;
                 }
 
+                // A fence that took so long that the hand-over is no longer fresh: another dispatcher may since have
+                // asked about the message twice and sent it. The hand-over is recorded again (on the token, so that
+                // fails if another took the lease) and the message checked again before it goes.
+
                 if (check == MaxChecksBeforeSend)
                 {
-                    await HoldAsync(leased, "What the mail says kept changing while it was checked before sending.");
+                    await HoldAsync(leased, "What the mail says kept changing, or its check was too slow, while it was checked before sending.");
                 }
             }
 

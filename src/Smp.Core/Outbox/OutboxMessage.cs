@@ -83,6 +83,13 @@ public sealed record OutboxMessage(
     /// </summary>
     public Instant? UnknownAnswerAt { get; init; }
 
+    /// <summary>
+    /// Leases that ran out before their hand-over was recorded (the host shut down or died, or a host whose clock runs
+    /// ahead took the lease over): they reached nobody, so they are not attempts, but they are bounded like attempts so
+    /// a message that stops its dispatcher every time ends failed for staff instead of looping unseen.
+    /// </summary>
+    public int Takeovers { get; init; }
+
     /// <summary>What staff should know beyond the delivery state (for example, serials dropped as superseded).</summary>
     public string? Note { get; init; }
 
@@ -120,6 +127,7 @@ public sealed record OutboxMessage(
         && FirstAttemptAt == other.FirstAttemptAt
         && HandedOverAt == other.HandedOverAt
         && UnknownAnswerAt == other.UnknownAnswerAt
+        && Takeovers == other.Takeovers
         && Note == other.Note
         && BodyPurged == other.BodyPurged
         && Claims.SequenceEqual(other.Claims);

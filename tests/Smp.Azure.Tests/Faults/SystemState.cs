@@ -22,7 +22,7 @@ internal sealed class SystemState
     /// <summary>Outbox columns that record how delivery went, not what was to be delivered (see <see cref="ReadAsync"/>).</summary>
     public static readonly IReadOnlySet<string> DeliveryHistoryColumns = new HashSet<string>(StringComparer.Ordinal)
     {
-        "Version", "Attempts", "NextAttemptAt", "LastError", "SentAt", "FirstAttemptAt", "HandedOverAt", "UnknownAnswerAt",
+        "Version", "Attempts", "NextAttemptAt", "LastError", "SentAt", "FirstAttemptAt", "HandedOverAt", "UnknownAnswerAt", "Takeovers",
     };
 
     private const string MessagePrefix = "outbox/" + TableMailOutbox.Partition + "|msg|";

@@ -543,4 +543,40 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         Assert.Equal(MailStatus.Sending, reread.Status);
         Assert.True(reread.InDoubt);
     }
+
+    [Fact]
+    public async Task Section4_a_message_failed_with_its_outcome_unknown_by_older_code_is_read_as_in_doubt_so_a_staff_retry_asks_first()
+    {
+        var (outbox, table) = Create();
+        var mail = Mail();
+        await outbox.EnqueueAsync(mail, MailKinds.Term, [], Now, Ct);
+        var stored = await outbox.GetAsync(mail.Id, Ct);
+        var leased = await outbox.TryUpdateAsync(stored!, DeliveryPolicy.Lease(stored!.Message, Now, Delivery), Ct);
+        await outbox.TryUpdateAsync(leased!, leased!.Message with { Status = MailStatus.Failed, LastError = "Outcome unknown: ACS 503 Service Unavailable." }, Ct);
+
+        // The row as older code left it: failed with its outcome unknown, without marking the doubt or hand-overs.
+        var row = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "msg|" + mail.Id, cancellationToken: Ct)).Value;
+        row.Remove("HandOverRecorded");
+        row.Remove("HandedOverAt");
+        row["OutcomeUnknown"] = false;
+        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, Ct);
+
+        var reread = (await outbox.GetAsync(mail.Id, Ct))!;
+        Assert.Equal(MailStatus.Failed, reread.Message.Status);
+        Assert.True(reread.Message.InDoubt);
+
+        // A staff retry keeps the doubt: the next attempt asks the provider before it sends.
+        var requeued = await outbox.TryUpdateAsync(reread, DeliveryPolicy.Requeue(reread.Message, Now), Ct);
+        Assert.True(requeued!.Message.InDoubt);
+
+        // A message failed for another reason by older code is not in doubt.
+        var other = Mail();
+        await outbox.EnqueueAsync(other, MailKinds.Term, [], Now, Ct);
+        var otherStored = await outbox.GetAsync(other.Id, Ct);
+        await outbox.TryUpdateAsync(otherStored!, otherStored!.Message with { Status = MailStatus.Failed, LastError = "ACS 400 Bad Request: the recipient is invalid." }, Ct);
+        var otherRow = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "msg|" + other.Id, cancellationToken: Ct)).Value;
+        otherRow.Remove("HandOverRecorded");
+        await table.UpdateEntityAsync(otherRow, otherRow.ETag, TableUpdateMode.Replace, Ct);
+        Assert.False((await outbox.GetAsync(other.Id, Ct))!.Message.InDoubt);
+    }
 }

@@ -248,6 +248,115 @@ public class MailDispatcherTests
     }
 
     [Fact]
+    public async Task Section4_a_fence_slower_than_the_hand_over_s_freshness_records_it_again_and_a_dispatcher_that_lost_the_lease_meanwhile_sends_nothing()
+    {
+        var id = (await EnqueueAsync(1))[0];
+
+        // The first dispatcher leases the message, records the hand-over, and stalls in the fence (storage retrying).
+        var fence = new PausedFence();
+        var first = new MailDispatcher(outbox, transport, clock, Options, sendCheck: fence);
+        var firstRun = Task.Run(() => first.RunAsync(CancellationToken.None));
+        await fence.Reached.Task;
+        Assert.NotNull((await MessageAsync(id)).HandedOverAt);
+
+        // Its lease runs out: a second run asks and hears "not known", a run a minute later hears it again and sends.
+        clock.Advance(Options.Lease);
+        Assert.Equal(0, (await Dispatcher().RunAsync(CancellationToken.None)).Sent);
+        clock.Advance(MailDispatcher.SecondUnknownAnswerGap);
+        Assert.Equal(1, (await Dispatcher().RunAsync(CancellationToken.None)).Sent);
+
+        // The fence returns at last: the hand-over is stale, and recording it again fails on the lease the other took.
+        fence.Release.SetResult();
+        var firstReport = await firstRun;
+
+        Assert.Equal(0, firstReport.Sent);
+        Assert.Equal(1, transport.SendsOf(id));
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task Section4_a_fence_slower_than_the_hand_over_s_freshness_with_nobody_else_about_records_the_hand_over_again_and_sends_once()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        var fence = new PausedFence();
+        var first = new MailDispatcher(outbox, transport, clock, Options, sendCheck: fence);
+        var firstRun = Task.Run(() => first.RunAsync(CancellationToken.None));
+        await fence.Reached.Task;
+        var handedOverAt = (await MessageAsync(id)).HandedOverAt;
+
+        clock.Advance(MailDispatcher.HandOverFreshness);
+        fence.Release.SetResult();
+        var report = await firstRun;
+
+        Assert.Equal(1, report.Sent);
+        Assert.Equal(1, transport.SendsOf(id));
+        var message = await MessageAsync(id);
+        Assert.Equal((MailStatus.Sent, 1), (message.Status, message.Attempts));
+        Assert.True(message.HandedOverAt > handedOverAt, "The hand-over was recorded again before the send.");
+    }
+
+    [Fact]
+    public async Task Section4_a_message_whose_dispatchers_keep_stopping_before_the_hand_over_ends_failed_for_staff_not_sending_for_ever()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false, handedOver: false);
+        for (var run = 0; run < Options.MaxAttempts + 2; run++)
+        {
+            clock.Advance(Options.Lease);
+            using var host = new CancellationTokenSource();
+            try
+            {
+                await new MailDispatcher(outbox, transport, clock, Options, sendCheck: new StoppingCheck(host)).RunAsync(host.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // The host stopped while checking this message.
+            }
+        }
+
+        var message = await MessageAsync(id);
+        Assert.Equal(MailStatus.Failed, message.Status);
+        Assert.False(message.InDoubt); // never handed over: a staff retry sends without asking
+        Assert.Equal(Options.MaxAttempts, message.Takeovers);
+        Assert.Equal(0, transport.SendsOf(id));
+
+        // A staff retry gives it a fresh budget and it goes out once.
+        Assert.Equal(RetryOutcome.Requeued, await Dispatcher().RetryAsync(id, CancellationToken.None));
+        await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal((MailStatus.Sent, 1, 0), ((await MessageAsync(id)).Status, transport.SendsOf(id), (await MessageAsync(id)).Takeovers));
+    }
+
+    [Fact]
+    public async Task Section4_a_message_whose_dispatchers_keep_dying_after_the_hand_over_ends_failed_in_doubt_after_its_attempts()
+    {
+        var id = (await EnqueueAsync(1))[0];
+        var dying = new DyingTransport(transport);
+        for (var run = 0; run < 4 * Options.MaxAttempts; run++)
+        {
+            clock.Advance(Options.Lease);
+            try
+            {
+                await new MailDispatcher(outbox, dying, clock, Options).RunAsync(CancellationToken.None);
+            }
+            catch (InvalidOperationException)
+            {
+                // The process died right after the hand-over.
+            }
+
+            if ((await MessageAsync(id)).Status == MailStatus.Failed)
+            {
+                break;
+            }
+        }
+
+        var message = await MessageAsync(id);
+        Assert.Equal(MailStatus.Failed, message.Status);
+        Assert.True(message.OutcomeUnknown);
+        Assert.StartsWith(DeliveryPolicy.OutcomeUnknownPrefix, message.LastError);
+        Assert.Equal(Options.MaxAttempts, message.Attempts);
+        Assert.Equal(0, transport.SendsOf(id));
+    }
+
+    [Fact]
     public async Task A_message_whose_lease_has_not_run_out_is_left_alone()
     {
         var id = await LeaveInSendingAsync(reachedTheProvider: false);
@@ -928,6 +1037,47 @@ public class MailDispatcherTests
     }
 
     /// <summary>A send check that stops the dispatcher right after its lease until the test releases it.</summary>
+    /// <summary>A check whose fence stalls until the test releases it (a storage read the client keeps retrying).</summary>
+    private sealed class PausedFence : IMailSendCheck
+    {
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<SendDecision> CheckAsync(OutboxMessage message, CancellationToken cancellationToken) =>
+            Task.FromResult<SendDecision>(new SendDecision.Unchanged
+            {
+                StillCurrent = async _ =>
+                {
+                    if (Reached.TrySetResult())
+                    {
+                        await Release.Task;
+                    }
+
+                    return true;
+                },
+            });
+    }
+
+    /// <summary>A check during which the host stops every time (a shutdown, or a worker dying on this message).</summary>
+    private sealed class StoppingCheck(CancellationTokenSource host) : IMailSendCheck
+    {
+        public Task<SendDecision> CheckAsync(OutboxMessage message, CancellationToken cancellationToken)
+        {
+            host.Cancel();
+            throw new OperationCanceledException(host.Token);
+        }
+    }
+
+    /// <summary>A transport whose process dies on every send, before the provider gets the mail.</summary>
+    private sealed class DyingTransport(IMailTransport inner) : IMailTransport
+    {
+        public Task<MailSendResult> SendAsync(OutgoingMail mail, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("The process died.");
+
+        public Task<MailSendResult> GetStatusAsync(string mailId, CancellationToken cancellationToken) => inner.GetStatusAsync(mailId, cancellationToken);
+    }
+
     private sealed class PausedCheck : IMailSendCheck
     {
         public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
