@@ -606,10 +606,11 @@ public sealed class TableMailOutbox : IMailOutbox
         {
             Claims = [.. (content.Claims ?? []).Select(c => new MailClaim(c))],
             // Rows stored by code that did not record hand-overs (no HandOverRecorded): a lease may have been handed over,
-            // and a message failed with its outcome unknown was not marked so; both are in doubt (asked about first).
+            // and a message pending or failed after an attempt may have had its outcome lost without being marked so
+            // (older code cleared the mark on a later answer); all are in doubt: asked about once before they are sent.
             OutcomeUnknown = (entity.GetBoolean("OutcomeUnknown") ?? false)
                 || (entity.GetBoolean("HandOverRecorded") is null
-                    && (status == MailStatus.Sending || (status == MailStatus.Failed && (entity.GetString("LastError") ?? string.Empty).StartsWith(DeliveryPolicy.OutcomeUnknownPrefix, StringComparison.Ordinal)))),
+                    && (status == MailStatus.Sending || (status is MailStatus.Failed or MailStatus.Pending && (entity.GetInt32("Attempts") ?? 0) > 0))),
             FirstAttemptAt = entity.GetDateTimeOffset("FirstAttemptAt") is { } first ? Instant.FromDateTimeOffset(first) : null,
             HandedOverAt = entity.GetDateTimeOffset("HandedOverAt") is { } handedOver ? Instant.FromDateTimeOffset(handedOver) : null,
             UnknownAnswerAt = entity.GetDateTimeOffset("UnknownAnswerAt") is { } unknown ? Instant.FromDateTimeOffset(unknown) : null,

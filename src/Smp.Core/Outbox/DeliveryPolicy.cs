@@ -68,7 +68,7 @@ public static class DeliveryPolicy
         {
             Status = MailStatus.Sending,
             Attempts = TakesOverBeforeHandOver(message) ? Math.Max(1, message.Attempts) : message.Attempts + 1,
-            Takeovers = TakesOverBeforeHandOver(message) ? message.Takeovers + 1 : message.Takeovers,
+            Takeovers = TakesOverBeforeHandOver(message) ? message.Takeovers + 1 : 0,
             NextAttemptAt = now + options.Lease,
             FirstAttemptAt = message.InDoubt && message.FirstAttemptAt is { } first && now - first < RepeatWindow ? first : now,
             HandedOverAt = null,
@@ -99,13 +99,14 @@ public static class DeliveryPolicy
             };
         }
 
-        if (!message.InDoubt && message.Takeovers >= options.MaxAttempts)
+        // The lease that just ran out counts too: after MaxAttempts leases in a row ran out before the hand-over.
+        if (!message.InDoubt && message.Takeovers + 1 >= options.MaxAttempts)
         {
             return message with
             {
                 Status = MailStatus.Failed,
                 NextAttemptAt = now,
-                LastError = $"Its dispatchers stopped {message.Takeovers} times before handing it over (a host shutting down or dying on this message); it was not sent.",
+                LastError = $"Its dispatchers stopped {message.Takeovers + 1} times in a row before handing it over (a host shutting down or dying on this message); it was not sent.",
             };
         }
 

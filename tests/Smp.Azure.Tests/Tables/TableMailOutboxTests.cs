@@ -578,5 +578,21 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         otherRow.Remove("HandOverRecorded");
         await table.UpdateEntityAsync(otherRow, otherRow.ETag, TableUpdateMode.Replace, Ct);
         Assert.False((await outbox.GetAsync(other.Id, Ct))!.Message.InDoubt);
+
+        // A message older code left pending or failed after an attempt whose answer it lost, in its own words (a timeout
+        // on the last attempt, the mark cleared by a later answer): in doubt too, asked about once before it is sent.
+        foreach (var status in new[] { MailStatus.Pending, MailStatus.Failed })
+        {
+            var timedOut = Mail();
+            await outbox.EnqueueAsync(timedOut, MailKinds.Term, [], Now, Ct);
+            var timedOutStored = await outbox.GetAsync(timedOut.Id, Ct);
+            var timedOutLeased = await outbox.TryUpdateAsync(timedOutStored!, DeliveryPolicy.Lease(timedOutStored!.Message, Now, Delivery), Ct);
+            await outbox.TryUpdateAsync(timedOutLeased!, timedOutLeased!.Message with { Status = status, LastError = "ACS did not answer within 30 s." }, Ct);
+            var timedOutRow = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "msg|" + timedOut.Id, cancellationToken: Ct)).Value;
+            timedOutRow.Remove("HandOverRecorded");
+            timedOutRow["OutcomeUnknown"] = false;
+            await table.UpdateEntityAsync(timedOutRow, timedOutRow.ETag, TableUpdateMode.Replace, Ct);
+            Assert.True((await outbox.GetAsync(timedOut.Id, Ct))!.Message.InDoubt, $"An older {status} row after an attempt is in doubt.");
+        }
     }
 }

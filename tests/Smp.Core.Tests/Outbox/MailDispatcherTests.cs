@@ -316,13 +316,45 @@ public class MailDispatcherTests
         var message = await MessageAsync(id);
         Assert.Equal(MailStatus.Failed, message.Status);
         Assert.False(message.InDoubt); // never handed over: a staff retry sends without asking
-        Assert.Equal(Options.MaxAttempts, message.Takeovers);
+        Assert.Equal(Options.MaxAttempts - 1, message.Takeovers); // leases that replaced one run out: the first ran out too
+        Assert.Contains($"stopped {Options.MaxAttempts} times in a row", message.LastError);
         Assert.Equal(0, transport.SendsOf(id));
 
         // A staff retry gives it a fresh budget and it goes out once.
         Assert.Equal(RetryOutcome.Requeued, await Dispatcher().RetryAsync(id, CancellationToken.None));
         await Dispatcher().RunAsync(CancellationToken.None);
         Assert.Equal((MailStatus.Sent, 1, 0), ((await MessageAsync(id)).Status, transport.SendsOf(id), (await MessageAsync(id)).Takeovers));
+    }
+
+    [Fact]
+    public async Task Section4_leases_that_ran_out_before_the_hand_over_are_counted_in_a_row_and_an_attempt_that_completes_starts_the_count_again()
+    {
+        var id = await LeaveInSendingAsync(reachedTheProvider: false, handedOver: false);
+        async Task StopAsync()
+        {
+            clock.Advance(Options.Lease);
+            using var host = new CancellationTokenSource();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new MailDispatcher(outbox, transport, clock, Options, sendCheck: new StoppingCheck(host)).RunAsync(host.Token));
+        }
+
+        // One host stop before the hand-over, then an attempt that completes (throttled: nothing was sent).
+        await StopAsync();
+        transport.OnSend = (_, _) => new MailSendResult.Throttled(TimeSpan.FromSeconds(30));
+        clock.Advance(Options.Lease);
+        await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal(MailStatus.Pending, (await MessageAsync(id)).Status);
+
+        // Two more stops in a row (a slot swap, a restart): fewer than the budget since that attempt, so not given up.
+        clock.Advance(Duration.FromSeconds(30));
+        await StopAsync();
+        await StopAsync();
+        Assert.Equal(MailStatus.Sending, (await MessageAsync(id)).Status);
+
+        transport.OnSend = (_, _) => new MailSendResult.Accepted();
+        clock.Advance(Options.Lease);
+        await Dispatcher().RunAsync(CancellationToken.None);
+        Assert.Equal(MailStatus.Sent, (await MessageAsync(id)).Status);
+        Assert.Equal(2, transport.SendsOf(id)); // the throttled send, and the one that went out
     }
 
     [Fact]
