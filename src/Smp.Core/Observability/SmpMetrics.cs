@@ -96,7 +96,7 @@ public sealed class SmpMetrics
         mailFailed = meter.CreateCounter<long>(
             Instruments.MailFailed, "{mail}", "Mails given up on after the last delivery attempt, by kind.");
         mailThrottled = meter.CreateCounter<long>(
-            Instruments.MailThrottled, "{response}", "Delivery attempts the mail service refused as throttled (429).");
+            Instruments.MailThrottled, "{response}", "Sends and status queries the mail service refused as throttled (429).");
         deliveryAttempts = meter.CreateCounter<long>(
             Instruments.DeliveryAttempts, "{attempt}", "Attempts to hand a mail to the mail transport.");
         requestsGivenUp = meter.CreateCounter<long>(
@@ -172,7 +172,7 @@ public sealed class SmpMetrics
     /// <param name="kind">The mail kind (one of the fixed mail kinds), never free text.</param>
     public void MailFailed(string kind) => mailFailed.Add(1, Kind(kind));
 
-    /// <summary>The mail service answered a delivery attempt with "too many requests".</summary>
+    /// <summary>The mail service answered a send or a status query with "too many requests".</summary>
     public void MailThrottled() => mailThrottled.Add(1);
 
     /// <summary>One attempt to hand a mail to the transport was made, whatever its outcome.</summary>
