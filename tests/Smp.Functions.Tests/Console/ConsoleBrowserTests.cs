@@ -174,11 +174,16 @@ public sealed partial class ConsoleBrowserTests(AzuriteFixture azurite)
         await expected.First.WaitForAsync();
     }
 
-    /// <summary>Opens <paramref name="path"/> and waits, as <see cref="ArriveAsync"/> does, for <paramref name="expected"/>.</summary>
+    /// <summary>
+    /// Opens <paramref name="path"/> and waits, as <see cref="ArriveAsync"/> does, for <paramref name="expected"/>, then
+    /// for the document's load (at once when it has loaded already), so the test's first click never lands on a page
+    /// still loading, where a form's submission can be dropped.
+    /// </summary>
     private static async Task OpenAsync(IPage page, string path, ILocator expected)
     {
         await page.GotoAsync(path, new() { WaitUntil = WaitUntilState.Commit });
         await expected.First.WaitForAsync();
+        await page.WaitForLoadStateAsync(LoadState.Load);
     }
 
     /// <summary>axe-core finds no serious or critical violation; the page is kept as a screenshot when named.</summary>
