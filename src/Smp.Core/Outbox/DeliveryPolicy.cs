@@ -63,17 +63,20 @@ public static class DeliveryPolicy
     /// down or died, or a host whose clock runs ahead took it over from a live one): the attempt it counted is the one
     /// this lease makes, so it is not counted twice and the attempt budget stays a budget of real tries.
     /// </summary>
-    public static OutboxMessage Lease(OutboxMessage message, Instant now, DeliveryOptions options) =>
-        message with
+    public static OutboxMessage Lease(OutboxMessage message, Instant now, DeliveryOptions options)
+    {
+        var takeover = TakesOverBeforeHandOver(message);
+        return message with
         {
             Status = MailStatus.Sending,
-            Attempts = TakesOverBeforeHandOver(message) ? Math.Max(1, message.Attempts) : message.Attempts + 1,
-            Takeovers = TakesOverBeforeHandOver(message) ? message.Takeovers + 1 : 0,
+            Attempts = takeover ? Math.Max(1, message.Attempts) : message.Attempts + 1,
+            Takeovers = takeover ? message.Takeovers + 1 : 0,
             NextAttemptAt = now + options.Lease,
             FirstAttemptAt = message.InDoubt && message.FirstAttemptAt is { } first && now - first < RepeatWindow ? first : now,
             HandedOverAt = null,
             UnknownAnswerAt = null,
         };
+    }
 
     /// <summary>
     /// A message whose lease ran out and that must not be leased again: its attempts are spent (every lease after a

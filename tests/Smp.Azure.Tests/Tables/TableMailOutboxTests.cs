@@ -534,10 +534,7 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         await outbox.TryUpdateAsync(stored!, DeliveryPolicy.Lease(stored!.Message, Now, Delivery), Ct);
 
         // The row as older code leaves a lease: nothing says whether its dispatcher handed the mail over.
-        var row = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "msg|" + mail.Id, cancellationToken: Ct)).Value;
-        row.Remove("HandOverRecorded");
-        row.Remove("HandedOverAt");
-        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, Ct);
+        await RewriteAsOlderCodeLeftItAsync(table, mail.Id, clearOutcomeUnknown: false);
 
         var reread = (await outbox.GetAsync(mail.Id, Ct))!.Message;
         Assert.Equal(MailStatus.Sending, reread.Status);
@@ -555,11 +552,7 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         await outbox.TryUpdateAsync(leased!, leased!.Message with { Status = MailStatus.Failed, LastError = "Outcome unknown: ACS 503 Service Unavailable." }, Ct);
 
         // The row as older code left it: failed with its outcome unknown, without marking the doubt or hand-overs.
-        var row = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "msg|" + mail.Id, cancellationToken: Ct)).Value;
-        row.Remove("HandOverRecorded");
-        row.Remove("HandedOverAt");
-        row["OutcomeUnknown"] = false;
-        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, Ct);
+        await RewriteAsOlderCodeLeftItAsync(table, mail.Id, clearOutcomeUnknown: true);
 
         var reread = (await outbox.GetAsync(mail.Id, Ct))!;
         Assert.Equal(MailStatus.Failed, reread.Message.Status);
@@ -574,9 +567,7 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
         await outbox.EnqueueAsync(other, MailKinds.Term, [], Now, Ct);
         var otherStored = await outbox.GetAsync(other.Id, Ct);
         await outbox.TryUpdateAsync(otherStored!, otherStored!.Message with { Status = MailStatus.Failed, LastError = "ACS 400 Bad Request: the recipient is invalid." }, Ct);
-        var otherRow = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "msg|" + other.Id, cancellationToken: Ct)).Value;
-        otherRow.Remove("HandOverRecorded");
-        await table.UpdateEntityAsync(otherRow, otherRow.ETag, TableUpdateMode.Replace, Ct);
+        await RewriteAsOlderCodeLeftItAsync(table, other.Id, clearOutcomeUnknown: false);
         Assert.False((await outbox.GetAsync(other.Id, Ct))!.Message.InDoubt);
 
         // A message older code left pending or failed after an attempt whose answer it lost, in its own words (a timeout
@@ -588,11 +579,26 @@ public sealed class TableMailOutboxTests(AzuriteFixture azurite) : IClassFixture
             var timedOutStored = await outbox.GetAsync(timedOut.Id, Ct);
             var timedOutLeased = await outbox.TryUpdateAsync(timedOutStored!, DeliveryPolicy.Lease(timedOutStored!.Message, Now, Delivery), Ct);
             await outbox.TryUpdateAsync(timedOutLeased!, timedOutLeased!.Message with { Status = status, LastError = "ACS did not answer within 30 s." }, Ct);
-            var timedOutRow = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "msg|" + timedOut.Id, cancellationToken: Ct)).Value;
-            timedOutRow.Remove("HandOverRecorded");
-            timedOutRow["OutcomeUnknown"] = false;
-            await table.UpdateEntityAsync(timedOutRow, timedOutRow.ETag, TableUpdateMode.Replace, Ct);
+            await RewriteAsOlderCodeLeftItAsync(table, timedOut.Id, clearOutcomeUnknown: true);
             Assert.True((await outbox.GetAsync(timedOut.Id, Ct))!.Message.InDoubt, $"An older {status} row after an attempt is in doubt.");
         }
+    }
+
+    /// <summary>
+    /// Rewrites a message's row as code from before hand-overs were recorded left it: without <c>HandOverRecorded</c> and
+    /// <c>HandedOverAt</c>, and with <paramref name="clearOutcomeUnknown"/>, <c>OutcomeUnknown</c> false (older code
+    /// said the doubt in the last error only).
+    /// </summary>
+    private static async Task RewriteAsOlderCodeLeftItAsync(TableClient table, string messageId, bool clearOutcomeUnknown)
+    {
+        var row = (await table.GetEntityAsync<TableEntity>(TableMailOutbox.Partition, "msg|" + messageId, cancellationToken: Ct)).Value;
+        row.Remove("HandOverRecorded");
+        row.Remove("HandedOverAt");
+        if (clearOutcomeUnknown)
+        {
+            row["OutcomeUnknown"] = false;
+        }
+
+        await table.UpdateEntityAsync(row, row.ETag, TableUpdateMode.Replace, Ct);
     }
 }
