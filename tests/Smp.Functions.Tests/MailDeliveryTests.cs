@@ -157,11 +157,7 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
     {
         var transport = new ObservedTransport();
         var outbox = new CrashingOutbox();
-        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2027, 1, 1), services: s =>
-        {
-            s.Decorate<IMailTransport>((t, _) => transport.Around(t));
-            s.Decorate<IMailOutbox>((o, _) => outbox.Around(o));
-        });
+        using var api = OneMessageApi(transport, outbox);
         var id = Assert.Single(await EnqueueAsync(api, 1));
 
         outbox.CrashOnOutcome = true;
@@ -184,7 +180,7 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
     public async Task A_dispatcher_that_dies_after_leasing_before_sending_has_the_message_sent_once_after_the_lease()
     {
         var transport = new ObservedTransport { CrashOnNextSend = true };
-        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2027, 1, 1), services: s => s.Decorate<IMailTransport>((t, _) => transport.Around(t)));
+        using var api = OneMessageApi(transport, outbox: null);
         var id = Assert.Single(await EnqueueAsync(api, 1));
 
         await Assert.ThrowsAsync<SimulatedCrashException>(() => DispatchAsync(api));
@@ -209,11 +205,7 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
     {
         var transport = new ObservedTransport();
         var outbox = new CrashingOutbox { CrashOnHandOver = true };
-        using var api = new ApiHarness(azurite.ConnectionString, InDenver(2027, 1, 1), services: s =>
-        {
-            s.Decorate<IMailTransport>((t, _) => transport.Around(t));
-            s.Decorate<IMailOutbox>((o, _) => outbox.Around(o));
-        });
+        using var api = OneMessageApi(transport, outbox);
         var id = Assert.Single(await EnqueueAsync(api, 1));
 
         await Assert.ThrowsAsync<SimulatedCrashException>(() => DispatchAsync(api));
@@ -228,6 +220,17 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
         Assert.Equal([id], transport.Sent);
         Assert.Equal([id + ".eml"], PickedUpFiles(api).Select(Path.GetFileName));
     }
+
+    /// <summary>The app on 2027-01-01 in Denver, its mail transport observed and, when given, its outbox able to die.</summary>
+    private ApiHarness OneMessageApi(ObservedTransport transport, CrashingOutbox? outbox) =>
+        new(azurite.ConnectionString, InDenver(2027, 1, 1), services: s =>
+        {
+            s.Decorate<IMailTransport>((t, _) => transport.Around(t));
+            if (outbox is not null)
+            {
+                s.Decorate<IMailOutbox>((o, _) => outbox.Around(o));
+            }
+        });
 
     /// <summary>Puts <paramref name="count"/> messages in the outbox, one a second, and returns their ids oldest first.</summary>
     internal static async Task<IReadOnlyList<string>> EnqueueAsync(ApiHarness api, int count)
@@ -293,11 +296,9 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
 
         public IMailOutbox Around(IMailOutbox inner) => new Wrapper(this, inner);
 
-        private sealed class Wrapper(CrashingOutbox owner, IMailOutbox inner) : IMailOutbox
+        private sealed class Wrapper(CrashingOutbox owner, IMailOutbox inner) : ForwardingMailOutbox(inner)
         {
-            public int MaxClaimsPerMessage => inner.MaxClaimsPerMessage;
-
-            public Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken)
+            public override Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken)
             {
                 if (owner.CrashOnOutcome && current.Message is { Status: MailStatus.Sending, HandedOverAt: not null })
                 {
@@ -311,27 +312,8 @@ public sealed class MailDeliveryTests(AzuriteFixture azurite)
                     throw new SimulatedCrashException();
                 }
 
-                return inner.TryUpdateAsync(current, updated, cancellationToken);
+                return base.TryUpdateAsync(current, updated, cancellationToken);
             }
-
-            public Task<EnqueueResult> EnqueueAsync(OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken) =>
-                inner.EnqueueAsync(mail, kind, claims, now, cancellationToken);
-
-            public Task<IReadOnlyDictionary<MailClaim, string>> FindClaimsAsync(IReadOnlyCollection<MailClaim> claims, CancellationToken cancellationToken) =>
-                inner.FindClaimsAsync(claims, cancellationToken);
-
-            public Task<StoredOutboxMessage?> GetAsync(string id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
-
-            public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, cancellationToken);
-
-            public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, lane, cancellationToken);
-
-            public Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken) => inner.ListFailedAsync(cancellationToken);
-
-            public Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken) => inner.ListSupersededAsync(cancellationToken);
-
-            public Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken) =>
-                inner.PurgeSentBodiesAsync(queuedBefore, max, cancellationToken);
         }
     }
 
