@@ -557,31 +557,10 @@ public sealed class ReminderOffsetChangeTests(AzuriteFixture azurite)
             sp.GetRequiredService<TableServiceClient>(),
             TableStorageServiceCollectionExtensions.TablePrefix(sp.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()) + "mailoutbox")));
 
-    private sealed class CrashOnSupersede(IMailOutbox inner) : IMailOutbox
+    private sealed class CrashOnSupersede(IMailOutbox inner) : ForwardingMailOutbox(inner)
     {
-        public int MaxClaimsPerMessage => inner.MaxClaimsPerMessage;
-
-        public Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken) =>
-            updated.Status == MailStatus.Superseded ? throw new SimulatedCrashException() : inner.TryUpdateAsync(current, updated, cancellationToken);
-
-        public Task<EnqueueResult> EnqueueAsync(Smp.Core.Mail.OutgoingMail mail, string kind, IReadOnlyCollection<MailClaim> claims, Instant now, CancellationToken cancellationToken) =>
-            inner.EnqueueAsync(mail, kind, claims, now, cancellationToken);
-
-        public Task<IReadOnlyDictionary<MailClaim, string>> FindClaimsAsync(IReadOnlyCollection<MailClaim> claims, CancellationToken cancellationToken) =>
-            inner.FindClaimsAsync(claims, cancellationToken);
-
-        public Task<StoredOutboxMessage?> GetAsync(string id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListDueAsync(Instant now, int max, MailLane lane, CancellationToken cancellationToken) => inner.ListDueAsync(now, max, lane, cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListFailedAsync(CancellationToken cancellationToken) => inner.ListFailedAsync(cancellationToken);
-
-        public Task<IReadOnlyList<StoredOutboxMessage>> ListSupersededAsync(CancellationToken cancellationToken) => inner.ListSupersededAsync(cancellationToken);
-
-        public Task<int> PurgeSentBodiesAsync(Instant queuedBefore, int max, CancellationToken cancellationToken) =>
-            inner.PurgeSentBodiesAsync(queuedBefore, max, cancellationToken);
+        public override Task<StoredOutboxMessage?> TryUpdateAsync(StoredOutboxMessage current, OutboxMessage updated, CancellationToken cancellationToken) =>
+            updated.Status == MailStatus.Superseded ? throw new SimulatedCrashException() : base.TryUpdateAsync(current, updated, cancellationToken);
     }
 
     private static void AssertConflictCounted(MetricCollector<long> conflicts, string own, string index)
