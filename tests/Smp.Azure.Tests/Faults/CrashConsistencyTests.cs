@@ -445,6 +445,46 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Customers: ["ACME", "GLOBEX"]));
 
     [Fact]
+    public Task Section8_a_move_of_the_search_rows_from_the_first_layout_interrupted_at_any_write_and_run_again_ends_built_with_every_license_findable() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                await s.Licenses.ActivateAsync(Activation("CR-SLM-1", "ACME"), Staff, Ct);
+                await s.Licenses.ActivateAsync(Activation("CR-SLM-2", "ACME"), Staff, Ct);
+                await s.Licenses.ActivateAsync(Activation("CR-SLM-3", "GLOBEX"), Staff, Ct);
+
+                // As the first search layout stored them: a partition per kind and first character (row key TERM|SERIAL),
+                // and the search index recorded as built, with no record of the layout.
+                var client = azurite.CreateServiceClient();
+                var index = client.GetTableClient(s.Tables.Index);
+                await foreach (var row in index.QueryAsync<global::Azure.Data.Tables.TableEntity>(global::Azure.Data.Tables.TableClient.CreateQueryFilter($"PartitionKey eq {"search-terms"}")))
+                {
+                    var kindEnd = row.RowKey.IndexOf('|', StringComparison.Ordinal);
+                    var rest = row.RowKey[(kindEnd + 1)..];
+                    var old = new global::Azure.Data.Tables.TableEntity($"search-{row.RowKey[..kindEnd]}|{rest[..(rest[0] == '~' ? 5 : 1)]}", rest)
+                    {
+                        ["Serial"] = row.GetString("Serial"),
+                        ["Version"] = row.GetInt64("Version"),
+                    };
+                    await index.AddEntityAsync(old);
+                    await index.DeleteEntityAsync(row.PartitionKey, row.RowKey);
+                }
+
+                var licenses = client.GetTableClient(s.Tables.Licenses);
+                await licenses.DeleteEntityAsync("~meta", "search-layout");
+                await licenses.UpsertEntityAsync(new global::Azure.Data.Tables.TableEntity("~meta", "search-index") { ["Built"] = true }, global::Azure.Data.Tables.TableUpdateMode.Replace);
+            },
+
+            // The first search after the upgrade, two licenses a page.
+            Act: s => s.Reconfigured(s.Reminders, rebuildPageSize: 2).Store.EnsureBuiltAsync(Ct),
+
+            // The process's configuration of Smp:Reminders seen again (its lease, at start-up); the move begun (one
+            // transaction: the search index recorded as not built, the layout as current); per page, each license's six
+            // search rows and the progress; then the index recorded as built.
+            Writes: 23,
+            Customers: ["ACME", "GLOBEX"]));
+
+    [Fact]
     public Task Section10_a_dongle_replacement_interrupted_at_any_write_converges_and_never_shows_a_plan_with_two_current_licenses_or_none() =>
         SweepAsync(new UseCase(
             Arrange: async s =>
