@@ -142,18 +142,21 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
             }
         }
 
-        try
+        // The index first, then its layout: a crash between leaves a store whose first search rebuilds the few rows it has.
+        foreach (var record in new[]
         {
-            await licenses.SubmitTransactionAsync(
-                [
-                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(MetaPartition, SearchIndexRow) { [SearchBuiltColumn] = true }),
-                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(MetaPartition, SearchLayoutRow) { [SearchLayoutColumn] = SearchLayout }),
-                ],
-                cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
+            new TableEntity(MetaPartition, SearchIndexRow) { [SearchBuiltColumn] = true },
+            new TableEntity(MetaPartition, SearchLayoutRow) { [SearchLayoutColumn] = SearchLayout },
+        })
         {
-            // Another instance recorded it first (or, for the layout alone, a first search did).
+            try
+            {
+                await licenses.AddEntityAsync(record, cancellationToken);
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                // Another instance recorded it first.
+            }
         }
     }
 

@@ -58,6 +58,7 @@ public sealed class LicenseService(
     {
         ArgumentNullException.ThrowIfNull(request);
         var emailSentOn = calendar.DateOf(request.ActivationEmailSentAt);
+        Decision.Change? refused = null;
         if (PlanDecisions.Activate(null, request, options.DefaultProduct, emailSentOn, calendar.Now, context) is Decision.Change asNew)
         {
             try
@@ -66,6 +67,8 @@ public sealed class LicenseService(
                 {
                     return new CommandResult(CommandOutcome.Created, added);
                 }
+
+                refused = asNew;
             }
             catch (LicenseTooLargeException)
             {
@@ -80,6 +83,12 @@ public sealed class LicenseService(
             async ct =>
             {
                 var existing = await store.GetAsync(request.Serial, ct);
+                if (existing is not null && Interlocked.Exchange(ref refused, null) is { } discarded)
+                {
+                    // What the refused add wrote ahead for a license that is not to be: gone before the answer.
+                    await store.DiscardRefusedAddAsync(discarded.License, discarded.Event, existing, ct);
+                }
+
                 return new Attempt(existing, PlanDecisions.Activate(existing?.License, request, options.DefaultProduct, emailSentOn, calendar.Now, context));
             },
             // Null when another request stored this serial first: the next attempt decides against what it stored.

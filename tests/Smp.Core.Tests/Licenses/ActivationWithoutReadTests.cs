@@ -31,7 +31,7 @@ public class ActivationWithoutReadTests
         Assert.Equal(CommandOutcome.Created, result.Outcome);
         Assert.Equal(1, result.License!.Version);
         Assert.Equal((Serial.Parse(SerialNumber), ActivatedOn(SentOn).ExpiresOn), (result.License.License.Serial, result.License.License.ExpiresOn));
-        Assert.Equal((Reads: 0, Adds: 1), (store.Reads, store.Adds));
+        Assert.Equal((Reads: 0, Adds: 1, Discards: 0), (store.Reads, store.Adds, store.Discards));
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public class ActivationWithoutReadTests
         Assert.Equal(first.License, replay.License);
         Assert.Null(replay.Detail);
         Assert.Equal(ReadFirst(replay.License!, ActivationRequest(SentOn)), (replay.Outcome, replay.Detail));
-        Assert.Equal((Reads: 1, Adds: 1), (store.Reads, store.Adds));
+        Assert.Equal((Reads: 1, Adds: 1, Discards: 1), (store.Reads, store.Adds, store.Discards));
         Assert.Equal(1, (await store.GetAsync(Serial.Parse(SerialNumber), CancellationToken.None))!.Version);
     }
 
@@ -65,7 +65,7 @@ public class ActivationWithoutReadTests
         Assert.Equal(first.License, result.License);
         Assert.Contains(SerialNumber, result.Detail, StringComparison.Ordinal);
         Assert.Equal(ReadFirst(first.License!, other), (result.Outcome, result.Detail));
-        Assert.Equal((Reads: 1, Adds: 1), (store.Reads, store.Adds));
+        Assert.Equal((Reads: 1, Adds: 1, Discards: 1), (store.Reads, store.Adds, store.Discards));
         Assert.Equal(first.License, await store.GetAsync(first.License!.License.Serial, CancellationToken.None));
     }
 
@@ -87,7 +87,7 @@ public class ActivationWithoutReadTests
         Assert.Equal(replaced, again.License);
         Assert.Equal(ReadFirst(replacement, request with { Serial = NewSerial }), (ofNew.Outcome, ofNew.Detail));
         Assert.Equal(replacement, ofNew.License);
-        Assert.Equal((Reads: 2, Adds: 2), (store.Reads, store.Adds));
+        Assert.Equal((Reads: 2, Adds: 2, Discards: 2), (store.Reads, store.Adds, store.Discards));
         Assert.Equal(replaced, await store.GetAsync(old, CancellationToken.None));
         Assert.Equal(replacement, await store.GetAsync(NewSerial, CancellationToken.None));
     }
@@ -108,7 +108,7 @@ public class ActivationWithoutReadTests
 
         Assert.Equal(CommandOutcome.Unchanged, result.Outcome);
         Assert.Equal(1, result.License!.Version);
-        Assert.Equal((Reads: 1, Adds: 1), (store.Reads, store.Adds));
+        Assert.Equal((Reads: 1, Adds: 1, Discards: 1), (store.Reads, store.Adds, store.Discards));
     }
 
     /// <summary>The outcome of deciding on the license read first (how every activation was decided before).</summary>
@@ -125,10 +125,14 @@ public class ActivationWithoutReadTests
     {
         private int reads;
         private int adds;
+        private int discards;
 
         public int Reads => Volatile.Read(ref reads);
 
         public int Adds => Volatile.Read(ref adds);
+
+        /// <summary>Calls to remove what a refused add wrote ahead.</summary>
+        public int Discards => Volatile.Read(ref discards);
 
         /// <summary>Run once before the next add reaches the inner store.</summary>
         public Func<Task>? BeforeAdd { get; set; }
@@ -137,6 +141,13 @@ public class ActivationWithoutReadTests
         {
             Interlocked.Exchange(ref reads, 0);
             Interlocked.Exchange(ref adds, 0);
+            Interlocked.Exchange(ref discards, 0);
+        }
+
+        public override Task DiscardRefusedAddAsync(License attempted, LicenseEvent firstEvent, StoredLicense stored, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref discards);
+            return base.DiscardRefusedAddAsync(attempted, firstEvent, stored, cancellationToken);
         }
 
         public override Task<StoredLicense?> GetAsync(Serial serial, CancellationToken cancellationToken)
