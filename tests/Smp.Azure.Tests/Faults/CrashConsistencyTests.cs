@@ -41,6 +41,39 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Customers: ["ACME"]));
 
     [Fact]
+    public Task A_conflicting_activation_interrupted_at_any_write_and_made_again_leaves_the_stored_license_and_its_rows_as_they_were() =>
+        SweepAsync(new UseCase(
+            Arrange: s => s.Licenses.ActivateAsync(Activation("CR-ACT-2", "ACME", onSiteTraining: true), Staff, Ct),
+
+            // The same serial with another customer, made again after a crash: added without a read first, so its rows
+            // are written ahead before the add is refused; then read, and what it wrote ahead is removed again.
+            Act: s => s.Licenses.ActivateAsync(Activation("CR-ACT-2", "GLOBEX"), Staff, Ct),
+
+            // Rows ahead (customer, expiry, the 30-day reminder, search rows for the serial, the customer id, the name's
+            // two words and the two contacts, and its latest-events row), the refused transaction, then the seven index
+            // rows the stored license does not need retired (the serial's and "inc"'s search rows are the stored
+            // license's; so is the latest-events row, of the same time, version and serial).
+            Writes: 18,
+            Customers: ["ACME", "GLOBEX"]));
+
+    [Fact]
+    public Task The_same_activation_made_again_later_interrupted_at_any_write_and_made_again_leaves_every_row_as_it_was() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                await s.Licenses.ActivateAsync(Activation("CR-ACT-3", "ACME", onSiteTraining: true), Staff, Ct);
+                s.Clock.Advance(Duration.FromHours(1));
+            },
+
+            // The activation mail flow reports the same activation again an hour later (and once more after a crash).
+            Act: s => s.Licenses.ActivateAsync(Activation("CR-ACT-3", "ACME", onSiteTraining: true), Staff, Ct),
+
+            // Its rows ahead (the ten index rows, which all exist, and its latest-events row of the new time), the refused
+            // transaction, then that latest-events row deleted.
+            Writes: 13,
+            Customers: ["ACME"]));
+
+    [Fact]
     public Task A_renewal_interrupted_at_any_write_and_run_again_adds_one_term_and_moves_every_index_row() =>
         SweepAsync(new UseCase(
             Arrange: async s =>
