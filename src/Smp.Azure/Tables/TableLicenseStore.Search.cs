@@ -142,7 +142,7 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
             }
         }
 
-        // The index first, then its layout: a crash between leaves a store whose first search rebuilds the few rows it has.
+        // The index first, then its layout: a crash between leaves a store whose first search rebuilds its search rows once.
         foreach (var record in new[]
         {
             new TableEntity(MetaPartition, SearchIndexRow) { [SearchBuiltColumn] = true },
