@@ -5,12 +5,13 @@ using Microsoft.Extensions.DependencyInjection;
 using Smp.Azure.Tables;
 
 // dotnet run --project src/Smp.Migrations -- license-layout [Smp:Tables=...] [Smp:TablePrefix=...]
+// dotnet run --project src/Smp.Migrations -- search-layout [Smp:Tables=...] [Smp:TablePrefix=...]
 //
 // Settings are the app's: Smp:Tables (a connection string, or Smp:Tables:serviceUri with an identity) or else
 // AzureWebJobsStorage, and Smp:TablePrefix; from environment variables (Smp__Tables, ...) or KEY=VALUE arguments.
-const string Usage = "Usage: dotnet run --project src/Smp.Migrations -- license-layout [Smp:Tables=...] [Smp:TablePrefix=...]";
+const string Usage = "Usage: dotnet run --project src/Smp.Migrations -- license-layout|search-layout [Smp:Tables=...] [Smp:TablePrefix=...]";
 
-if (args.Length == 0 || args[0] != "license-layout")
+if (args.Length == 0 || args[0] is not ("license-layout" or "search-layout"))
 {
     Console.Error.WriteLine(Usage);
     return 2;
@@ -36,7 +37,7 @@ foreach (var arg in args.Skip(1))
 
 var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
 using var services = new ServiceCollection().AddSmpTableStorage(configuration).BuildServiceProvider();
-var table = TableStorageServiceCollectionExtensions.TablePrefix(configuration) + "licenses";
+var prefix = TableStorageServiceCollectionExtensions.TablePrefix(configuration);
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -44,6 +45,26 @@ Console.CancelKeyPress += (_, e) =>
     cancel.Cancel();
 };
 
+if (args[0] == "search-layout")
+{
+    var indexTable = prefix + "licenseindex";
+    Console.Error.WriteLine($"Deleting the first layout's search rows from table {indexTable}; safe to stop and run again.");
+    var thousands = 0;
+    var deleted = await new SearchLayoutMigration(services.GetRequiredService<TableServiceClient>(), indexTable).RunAsync(
+        count =>
+        {
+            if (count / 1000 > thousands)
+            {
+                thousands = count / 1000;
+                Console.Error.WriteLine($"{count} rows deleted so far");
+            }
+        },
+        cancel.Token);
+    Console.WriteLine($"Done: {deleted} search rows of the first layout deleted from table {indexTable}.");
+    return 0;
+}
+
+var table = prefix + "licenses";
 Console.Error.WriteLine($"Moving the licenses of table {table} to layout {LicenseLayoutMigration.CurrentLayout}; safe to stop and run again.");
 var migration = new LicenseLayoutMigration(services.GetRequiredService<TableServiceClient>(), table);
 var moved = await migration.RunAsync(

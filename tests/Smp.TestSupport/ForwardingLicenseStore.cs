@@ -24,6 +24,9 @@ public class ForwardingLicenseStore(ILicenseStore inner) : ILicenseStore
 
     public virtual Task<StoredLicense?> AddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken) => Inner.AddAsync(license, firstEvent, cancellationToken);
 
+    public virtual Task DiscardRefusedAddAsync(License attempted, LicenseEvent firstEvent, StoredLicense stored, CancellationToken cancellationToken) =>
+        Inner.DiscardRefusedAddAsync(attempted, firstEvent, stored, cancellationToken);
+
     public virtual Task<bool> TryUpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => Inner.TryUpdateAsync(current, updated, newEvent, cancellationToken);
 
     public virtual Task<StoredLicense?> UpdateAsync(StoredLicense current, License updated, LicenseEvent newEvent, CancellationToken cancellationToken) => Inner.UpdateAsync(current, updated, newEvent, cancellationToken);

@@ -4,15 +4,24 @@ using Smp.Core.Search;
 namespace Smp.Azure.Tables;
 
 /// <summary>
-/// The search index rows in the index table: one per license and <see cref="SearchKey"/> of its current state, in
-/// partition <c>search-KIND|BUCKET</c> (BUCKET: the term's first character, escaped) with row key
-/// <c>TERM|SERIAL</c> (both escaped by <see cref="TableKey"/>). Escaping keeps a prefix a prefix, and its characters
-/// all sort at or below '~' with '~' followed only by hex digits, so the rows of the terms starting with P are the
-/// row-key range [P, P + "~~") of one partition, and those of the term T exactly are [T + "|", T + "}").
+/// The search index rows in the index table: one per license and <see cref="SearchKey"/> of its current state, all in
+/// partition <see cref="Partition"/>, with row key <c>KIND|TERM|SERIAL</c> (KIND a plain word, TERM and SERIAL escaped by
+/// <see cref="TableKey"/>). One partition, so that the search rows of a license can be written in one entity group
+/// transaction. Escaping keeps a prefix a prefix, and its characters all sort below '|' except '~', which sorts above
+/// '}' and is followed only by hex digits (or a second '~' before a hash), so the rows of the terms of one kind starting
+/// with P are the row-key range [KIND|P, KIND|P + "~~"), and those of the term T exactly are [KIND|T|, KIND|T}).
 /// </summary>
 internal static class LicenseSearchKeys
 {
-    private const string PartitionPrefix = "search-";
+    /// <summary>The one partition of every search row.</summary>
+    public const string Partition = "search-terms";
+
+    /// <summary>
+    /// The partitions of the first search layout began with this (<c>search-KIND|BUCKET</c>, BUCKET the term's first
+    /// character): one per kind and first character. <see cref="SearchLayoutMigration"/> deletes their rows.
+    /// </summary>
+    private const string OldPartitionPrefix = "search-";
+
     private const char Separator = '|';
 
     private static readonly Dictionary<SearchKind, string> KindNames = new()
@@ -27,7 +36,7 @@ internal static class LicenseSearchKeys
         SearchKey.For(license).Select(key => KeyOf(key, license.Serial));
 
     public static IndexKey KeyOf(SearchKey key, Serial serial) =>
-        new(Partition(key.Kind, key.Term), TableKey.Encode(key.Term) + Separator + TableKey.Encode(serial.Value));
+        new(Partition, KindNames[key.Kind] + Separator + TableKey.Encode(key.Term) + Separator + TableKey.Encode(serial.Value));
 
     /// <summary>The partition and row-key range [lower, upper) holding the rows that answer <paramref name="lookup"/>; null for an empty term.</summary>
     public static (string Partition, string Lower, string Upper)? RangeOf(SearchLookup lookup)
@@ -37,26 +46,37 @@ internal static class LicenseSearchKeys
             return null;
         }
 
-        var term = TableKey.Encode(lookup.Term);
+        var term = KindNames[lookup.Kind] + Separator + TableKey.Encode(lookup.Term);
         return lookup.IsPrefix
-            ? (Partition(lookup.Kind, lookup.Term), term, term + "~~")
-            : (Partition(lookup.Kind, lookup.Term), term + Separator, term + '}');
+            ? (Partition, term, term + "~~")
+            : (Partition, term + Separator, term + '}');
     }
 
     /// <summary>The look-up that finds exactly the term of a search row (its kind, its term whole), or null for another row.</summary>
     public static SearchLookup? LookupOf(IndexKey key)
     {
-        if (!key.PartitionKey.StartsWith(PartitionPrefix, StringComparison.Ordinal))
+        if (key.PartitionKey != Partition)
         {
             return null;
         }
 
-        var kindName = key.PartitionKey[PartitionPrefix.Length..key.PartitionKey.IndexOf(Separator, StringComparison.Ordinal)];
-        var kind = KindNames.Single(k => k.Value == kindName).Key;
-        var term = TableKey.TryDecode(key.RowKey[..key.RowKey.LastIndexOf(Separator)]);
-        return term is null ? null : new SearchLookup(kind, term);
+        var kindEnd = key.RowKey.IndexOf(Separator, StringComparison.Ordinal);
+        var termEnd = key.RowKey.LastIndexOf(Separator);
+        if (kindEnd <= 0 || termEnd <= kindEnd)
+        {
+            return null;
+        }
+
+        var kindName = key.RowKey[..kindEnd];
+        var kind = KindNames.Where(k => k.Value == kindName).Select(k => (SearchKind?)k.Key).SingleOrDefault();
+        var term = TableKey.TryDecode(key.RowKey[(kindEnd + 1)..termEnd]);
+        return kind is null || term is null ? null : new SearchLookup(kind.Value, term);
     }
 
-    private static string Partition(SearchKind kind, string term) =>
-        PartitionPrefix + KindNames[kind] + Separator + TableKey.Encode(term[..1]);
+    /// <summary>
+    /// The partition-key ranges [lower, upper) of the first search layout's partitions (<c>search-KIND|BUCKET</c>), one per
+    /// kind; none of them holds <see cref="Partition"/>.
+    /// </summary>
+    public static IEnumerable<(string Lower, string Upper)> OldPartitionRanges() =>
+        KindNames.Values.Order(StringComparer.Ordinal).Select(kind => (OldPartitionPrefix + kind + Separator, OldPartitionPrefix + kind + '}'));
 }

@@ -17,6 +17,17 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
     private const string SearchIndexRow = "search-index";
     private const string SearchBuiltColumn = "Built";
 
+    /// <summary>
+    /// The row (in <see cref="MetaPartition"/>) recording that the search rows are in their current layout (one partition,
+    /// see <see cref="LicenseSearchKeys"/>): while it is missing, the rows a store holds are of the first layout, and the
+    /// record of <see cref="SearchIndexRow"/> speaks of those.
+    /// </summary>
+    private const string SearchLayoutRow = "search-layout";
+    private const string SearchLayoutColumn = "Layout";
+
+    /// <summary>The layout of search rows this version writes and reads.</summary>
+    private const int SearchLayout = 2;
+
     private volatile bool searchIndexBuilt;
 
     public async IAsyncEnumerable<StoredLicense> FindAsync(SearchLookup lookup, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -64,6 +75,7 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
         }
 
         await tablesCreated.EnsureAsync(cancellationToken);
+        await StartSearchLayoutAsync(cancellationToken);
         var state = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, SearchIndexRow, cancellationToken: cancellationToken);
         if (state.HasValue && state.Value!.GetBoolean(SearchBuiltColumn) == true)
         {
@@ -130,13 +142,52 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
             }
         }
 
+        // The index first, then its layout: a crash between leaves a store whose first search rebuilds its search rows once.
+        foreach (var record in new[]
+        {
+            new TableEntity(MetaPartition, SearchIndexRow) { [SearchBuiltColumn] = true },
+            new TableEntity(MetaPartition, SearchLayoutRow) { [SearchLayoutColumn] = SearchLayout },
+        })
+        {
+            try
+            {
+                await licenses.AddEntityAsync(record, cancellationToken);
+            }
+            catch (RequestFailedException e) when (e.Status == 409)
+            {
+                // Another instance recorded it first.
+            }
+        }
+    }
+
+    /// <summary>
+    /// A store whose search rows are of the first layout (one partition per kind and first character, written before
+    /// <see cref="SearchLayoutRow"/> existed) rebuilds them in the current one: in one transaction, the search index is
+    /// recorded as not built, to be backfilled from the first license, and the layout as current. Until that backfill
+    /// ends, searches wait for it as they do for a store that predates search. The first layout's rows are never read
+    /// again; <see cref="SearchLayoutMigration"/> deletes them. Of two hosts starting it, one transaction wins and the
+    /// other leaves it be (it would otherwise undo the winner's progress).
+    /// </summary>
+    private async Task StartSearchLayoutAsync(CancellationToken cancellationToken)
+    {
+        var layout = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, SearchLayoutRow, [SearchLayoutColumn], cancellationToken);
+        if (layout.HasValue)
+        {
+            return;
+        }
+
         try
         {
-            await licenses.AddEntityAsync(new TableEntity(MetaPartition, SearchIndexRow) { [SearchBuiltColumn] = true }, cancellationToken);
+            await licenses.SubmitTransactionAsync(
+                [
+                    new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(MetaPartition, SearchIndexRow) { [SearchBuiltColumn] = false, [AfterColumn] = string.Empty }),
+                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(MetaPartition, SearchLayoutRow) { [SearchLayoutColumn] = SearchLayout }),
+                ],
+                cancellationToken);
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
-            // Another instance recorded it first.
+            // Another host started the rebuild first: its record stands.
         }
     }
 }

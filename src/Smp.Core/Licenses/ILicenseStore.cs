@@ -37,6 +37,16 @@ public interface ILicenseStore
         await TryAddAsync(license, firstEvent, cancellationToken) ? await GetAsync(license.Serial, cancellationToken) : null;
 
     /// <summary>
+    /// After <see cref="AddAsync"/> of <paramref name="attempted"/> answered null and the serial was read as
+    /// <paramref name="stored"/>: removes what that add wrote ahead of the license that the stored license does not need
+    /// (and only while no newer writer needs it), so that an activation refused or repeated leaves storage as it found
+    /// it. Best effort: what stays is stale, and readers skip and remove it. A store that writes nothing ahead of a new
+    /// license has nothing to do.
+    /// </summary>
+    Task DiscardRefusedAddAsync(License attempted, LicenseEvent firstEvent, StoredLicense stored, CancellationToken cancellationToken) =>
+        Task.CompletedTask;
+
+    /// <summary>
     /// Replaces <paramref name="current"/> by <paramref name="updated"/> and appends <paramref name="newEvent"/>;
     /// false, with nothing written, when another writer changed the license since <paramref name="current"/> was read.
     /// Throws <see cref="LicenseTooLargeException"/>, with nothing written, when the license or event exceeds what the store holds.

@@ -47,15 +47,48 @@ public sealed class LicenseService(
     /// <summary>The longest chain of replacements followed from a serial to the license holding its plan now.</summary>
     public const int MaxReplacementHops = 16;
 
-    public Task<CommandResult> ActivateAsync(ActivationRequest request, CommandContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records an activation. The first attempt decides as if the serial were new and, when that is a change, adds the
+    /// license without reading it first: the add inserts the summary in its transaction, so it fails as a whole (null)
+    /// when the serial is stored already. Only then, or when the decision for a new serial is not a change (or the license
+    /// is too large to store), is the license read and the activation decided on it, as every later attempt does; so the
+    /// outcome is the one a read first would give, and a new serial costs no read.
+    /// </summary>
+    public async Task<CommandResult> ActivateAsync(ActivationRequest request, CommandContext context, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(request);
         var emailSentOn = calendar.DateOf(request.ActivationEmailSentAt);
-        return WriteAsync(
+        Decision.Change? refused = null;
+        if (PlanDecisions.Activate(null, request, options.DefaultProduct, emailSentOn, calendar.Now, context) is Decision.Change asNew)
+        {
+            try
+            {
+                if (await store.AddAsync(asNew.License, asNew.Event, cancellationToken) is { } added)
+                {
+                    return new CommandResult(CommandOutcome.Created, added);
+                }
+
+                refused = asNew;
+            }
+            catch (LicenseTooLargeException)
+            {
+                // Nothing was written (the rows are built before any write): decided below on what is stored, as ever.
+            }
+        }
+
+        // The serial is stored (or the add could not be made): read it and decide as every attempt did before.
+        return await WriteAsync(
             request.Serial,
             CommandOutcome.Created,
             async ct =>
             {
                 var existing = await store.GetAsync(request.Serial, ct);
+                if (existing is not null && Interlocked.Exchange(ref refused, null) is { } discarded)
+                {
+                    // What the refused add wrote ahead for a license that is not to be: gone before the answer.
+                    await store.DiscardRefusedAddAsync(discarded.License, discarded.Event, existing, ct);
+                }
+
                 return new Attempt(existing, PlanDecisions.Activate(existing?.License, request, options.DefaultProduct, emailSentOn, calendar.Now, context));
             },
             // Null when another request stored this serial first: the next attempt decides against what it stored.

@@ -41,6 +41,39 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Customers: ["ACME"]));
 
     [Fact]
+    public Task A_conflicting_activation_interrupted_at_any_write_and_made_again_leaves_the_stored_license_and_its_rows_as_they_were() =>
+        SweepAsync(new UseCase(
+            Arrange: s => s.Licenses.ActivateAsync(Activation("CR-ACT-2", "ACME", onSiteTraining: true), Staff, Ct),
+
+            // The same serial with another customer, made again after a crash: added without a read first, so its rows
+            // are written ahead before the add is refused; then read, and what it wrote ahead is removed again.
+            Act: s => s.Licenses.ActivateAsync(Activation("CR-ACT-2", "GLOBEX"), Staff, Ct),
+
+            // Rows ahead (customer, expiry, the 30-day reminder, search rows for the serial, the customer id, the name's
+            // two words and the two contacts, and its latest-events row), the refused transaction, then the seven index
+            // rows the stored license does not need retired (the serial's and "inc"'s search rows are the stored
+            // license's; so is the latest-events row, of the same time, version and serial).
+            Writes: 18,
+            Customers: ["ACME", "GLOBEX"]));
+
+    [Fact]
+    public Task The_same_activation_made_again_later_interrupted_at_any_write_and_made_again_leaves_every_row_as_it_was() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                await s.Licenses.ActivateAsync(Activation("CR-ACT-3", "ACME", onSiteTraining: true), Staff, Ct);
+                s.Clock.Advance(Duration.FromHours(1));
+            },
+
+            // The activation mail flow reports the same activation again an hour later (and once more after a crash).
+            Act: s => s.Licenses.ActivateAsync(Activation("CR-ACT-3", "ACME", onSiteTraining: true), Staff, Ct),
+
+            // Its rows ahead (the ten index rows, which all exist, and its latest-events row of the new time), the refused
+            // transaction, then that latest-events row deleted.
+            Writes: 13,
+            Customers: ["ACME"]));
+
+    [Fact]
     public Task A_renewal_interrupted_at_any_write_and_run_again_adds_one_term_and_moves_every_index_row() =>
         SweepAsync(new UseCase(
             Arrange: async s =>
@@ -442,6 +475,46 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // The process's configuration of Smp:Reminders seen again (its lease, at start-up); per page, each license's
             // six search rows and the progress; then the index recorded as built.
             Writes: 22,
+            Customers: ["ACME", "GLOBEX"]));
+
+    [Fact]
+    public Task Section8_a_move_of_the_search_rows_from_the_first_layout_interrupted_at_any_write_and_run_again_ends_built_with_every_license_findable() =>
+        SweepAsync(new UseCase(
+            Arrange: async s =>
+            {
+                await s.Licenses.ActivateAsync(Activation("CR-SLM-1", "ACME"), Staff, Ct);
+                await s.Licenses.ActivateAsync(Activation("CR-SLM-2", "ACME"), Staff, Ct);
+                await s.Licenses.ActivateAsync(Activation("CR-SLM-3", "GLOBEX"), Staff, Ct);
+
+                // As the first search layout stored them: a partition per kind and first character (row key TERM|SERIAL),
+                // and the search index recorded as built, with no record of the layout.
+                var client = azurite.CreateServiceClient();
+                var index = client.GetTableClient(s.Tables.Index);
+                await foreach (var row in index.QueryAsync<global::Azure.Data.Tables.TableEntity>(global::Azure.Data.Tables.TableClient.CreateQueryFilter($"PartitionKey eq {"search-terms"}")))
+                {
+                    var kindEnd = row.RowKey.IndexOf('|', StringComparison.Ordinal);
+                    var rest = row.RowKey[(kindEnd + 1)..];
+                    var old = new global::Azure.Data.Tables.TableEntity($"search-{row.RowKey[..kindEnd]}|{rest[..(rest[0] == '~' ? 5 : 1)]}", rest)
+                    {
+                        ["Serial"] = row.GetString("Serial"),
+                        ["Version"] = row.GetInt64("Version"),
+                    };
+                    await index.AddEntityAsync(old);
+                    await index.DeleteEntityAsync(row.PartitionKey, row.RowKey);
+                }
+
+                var licenses = client.GetTableClient(s.Tables.Licenses);
+                await licenses.DeleteEntityAsync("~meta", "search-layout");
+                await licenses.UpsertEntityAsync(new global::Azure.Data.Tables.TableEntity("~meta", "search-index") { ["Built"] = true }, global::Azure.Data.Tables.TableUpdateMode.Replace);
+            },
+
+            // The first search after the upgrade, two licenses a page.
+            Act: s => s.Reconfigured(s.Reminders, rebuildPageSize: 2).Store.EnsureBuiltAsync(Ct),
+
+            // The process's configuration of Smp:Reminders seen again (its lease, at start-up); the move begun (one
+            // transaction: the search index recorded as not built, the layout as current); per page, each license's six
+            // search rows and the progress; then the index recorded as built.
+            Writes: 23,
             Customers: ["ACME", "GLOBEX"]));
 
     [Fact]

@@ -26,12 +26,12 @@ public sealed class LicenseIndexTests(AzuriteFixture azurite) : IClassFixture<Az
                 new("expires", "2026-05-01|AB-12"),
                 new("reminders", "2026-04-01|AB-12|2026-05-01|030"), // the 30-day term's only reminder, due on its start
                 // Search (section 8): the serial, the customer id, each word of the customer's name, each contact; folded.
-                new("search-serial|a", "ab-12|AB-12"),
-                new("search-customer|a", "acme~002Feu~0020~00231|AB-12"),
-                new("search-name|a", "acme|AB-12"),
-                new("search-name|t", "tubes|AB-12"),
-                new("search-email|b", "buyer~0040acme.example|AB-12"),
-                new("search-email|i", "it~0040acme.example|AB-12"),
+                new("search-terms", "serial|ab-12|AB-12"),
+                new("search-terms", "customer|acme~002Feu~0020~00231|AB-12"),
+                new("search-terms", "name|acme|AB-12"),
+                new("search-terms", "name|tubes|AB-12"),
+                new("search-terms", "email|buyer~0040acme.example|AB-12"),
+                new("search-terms", "email|it~0040acme.example|AB-12"),
             },
             keys);
     }
@@ -139,12 +139,12 @@ public sealed class LicenseIndexTests(AzuriteFixture azurite) : IClassFixture<Az
                 ("reminders", $"2027-01-31|{serial.Value}|2027-05-01|090", (long?)2),
                 ("reminders", $"2027-04-01|{serial.Value}|2027-05-01|030", (long?)2),
                 // A renewal changes no search term: the search rows stay as the activation wrote them.
-                ("search-customer|a", $"acme|{serial.Value}", (long?)1),
-                ("search-email|b", $"buyer~0040acme.example|{serial.Value}", (long?)1),
-                ("search-email|i", $"it~0040acme.example|{serial.Value}", (long?)1),
-                ("search-name|a", $"acme|{serial.Value}", (long?)1),
-                ("search-name|t", $"tubes|{serial.Value}", (long?)1),
-                ("search-serial|t", $"{serial.Value.ToLowerInvariant()}|{serial.Value}", (long?)1),
+                ("search-terms", $"customer|acme|{serial.Value}", (long?)1),
+                ("search-terms", $"email|buyer~0040acme.example|{serial.Value}", (long?)1),
+                ("search-terms", $"email|it~0040acme.example|{serial.Value}", (long?)1),
+                ("search-terms", $"name|acme|{serial.Value}", (long?)1),
+                ("search-terms", $"name|tubes|{serial.Value}", (long?)1),
+                ("search-terms", $"serial|{serial.Value.ToLowerInvariant()}|{serial.Value}", (long?)1),
             },
             rows.Order());
     }

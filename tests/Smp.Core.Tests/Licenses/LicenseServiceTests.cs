@@ -191,7 +191,8 @@ public class LicenseServiceTests
     {
         var request = ActivationRequest(Date("2026-03-14"));
         var stored = new StoredLicense(ActivatedOn("2026-03-14"), 1, "etag-1");
-        store.GetAsync(Vt10042, Arg.Any<CancellationToken>()).Returns(Found(null), Found(stored));
+        // The add comes first (no read before it) and is refused; the read then finds the other activation.
+        store.GetAsync(Vt10042, Arg.Any<CancellationToken>()).Returns(Found(stored));
         store.AddAsync(Arg.Any<License>(), Arg.Any<LicenseEvent>(), Arg.Any<CancellationToken>()).Returns((StoredLicense?)null);
 
         var result = await Service.ActivateAsync(request, Desk, CancellationToken.None);
@@ -200,6 +201,7 @@ public class LicenseServiceTests
         Assert.Same(stored, result.License);
         Assert.Null(result.Detail);
         Assert.Single(CallsTo(nameof(ILicenseStore.AddAsync)));
+        Assert.Single(CallsTo(nameof(ILicenseStore.GetAsync)));
         Assert.Empty(CallsTo(nameof(ILicenseStore.TryUpdateAsync)));
     }
 
@@ -208,7 +210,8 @@ public class LicenseServiceTests
     {
         var request = ActivationRequest(Date("2026-03-14"));
         var stored = new StoredLicense(ActivatedOn("2026-03-14", onSiteTraining: true), 1, "etag-1");
-        store.GetAsync(Vt10042, Arg.Any<CancellationToken>()).Returns(Found(null), Found(stored));
+        // The add comes first (no read before it) and is refused; the read then finds the other activation.
+        store.GetAsync(Vt10042, Arg.Any<CancellationToken>()).Returns(Found(stored));
         store.AddAsync(Arg.Any<License>(), Arg.Any<LicenseEvent>(), Arg.Any<CancellationToken>()).Returns((StoredLicense?)null);
 
         var result = await Service.ActivateAsync(request, Desk, CancellationToken.None);
@@ -217,6 +220,7 @@ public class LicenseServiceTests
         Assert.Same(stored, result.License);
         Assert.Contains(SerialNumber, result.Detail, StringComparison.Ordinal);
         Assert.Single(CallsTo(nameof(ILicenseStore.AddAsync)));
+        Assert.Single(CallsTo(nameof(ILicenseStore.GetAsync)));
         Assert.Empty(CallsTo(nameof(ILicenseStore.TryUpdateAsync)));
     }
 
