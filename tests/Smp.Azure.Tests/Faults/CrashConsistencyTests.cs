@@ -51,7 +51,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Act: s => s.Licenses.RenewAsync(Serial.Parse("CR-REN-1"), new RenewalRequest("PO-4711", 12, null), new CommandContext("renewals-desk", "corr-po-4711"), Ct),
 
             // The new term's index rows (expiry, two reminders), the license with its event, the old term's rows retired.
-            Writes: 8,
+            Writes: 6,
             Customers: ["ACME"]));
 
     [Fact]
@@ -70,7 +70,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Act: s => s.Scan.RunAsync(new CommandContext("reminder-scan", "corr-scan"), Ct),
 
             // Per mail, the outbox transaction (message, marker, claims); per license, its record and its reminder row retired.
-            Writes: 11,
+            Writes: 14,
             Customers: ["ACME", "GLOBEX"]));
 
     [Fact]
@@ -108,7 +108,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
             // The client's and the serial's counts, the recorded request; then the route's daily count, the mail,
             // the event, and the request marked done.
-            Writes: 8,
+            Writes: 10,
             Customers: ["ACME"]));
 
     [Fact]
@@ -124,7 +124,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // The client's count and the recorded request; then the serial's and the route's daily counts, the
             // desk's mail, the customer's acknowledgement, the requester's event, the other license's daily allowance
             // and its event, and the request marked done.
-            Writes: 12,
+            Writes: 16,
             Customers: ["ACME"]));
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
             // The client's count and the recorded request; then the serial's and the route's daily counts, the link
             // mail, the license's record of it, and the request marked done.
-            Writes: 8,
+            Writes: 10,
             Customers: ["ACME"]));
 
     [Fact]
@@ -151,7 +151,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Act: s => s.ProcessRequestsAsync(Ct),
 
             // The serial's and the route's daily counts, the mail, the event, the request marked done.
-            Writes: 6,
+            Writes: 8,
             Customers: ["ACME"]));
 
     [Fact]
@@ -167,7 +167,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
             // The serial's and the route's daily counts, the desk's mail, the acknowledgement, the requester's event,
             // the other license's daily allowance and its event, the request marked done.
-            Writes: 10,
+            Writes: 14,
             Customers: ["ACME"]));
 
     [Fact]
@@ -182,7 +182,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
             // The serial's and the route's daily counts, the link mail, the license's record of it, the request marked
             // done.
-            Writes: 6,
+            Writes: 8,
             Customers: ["ACME"]));
 
     [Fact]
@@ -198,7 +198,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Act: async s => Assert.IsType<AnnouncementResult.Announced>(await s.Announcer.AnnounceAsync(UpdateVersion.Parse(Version), new CommandContext("announcements", "corr-announce"), Ct)),
 
             // Per mail, the outbox transaction (message, marker, claims); per license, its record; then the update marked announced.
-            Writes: 9,
+            Writes: 15,
             Customers: ["ACME", "GLOBEX"]));
 
     [Fact]
@@ -220,7 +220,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // The link's count of openings, its count of release events, then the license's record of the release.
             // The reveal limit counts openings, not passwords shown: the opening that died was one (it bounds what a
             // caller can try); the release itself is recorded once either way.
-            Writes: 4,
+            Writes: 6,
             Customers: ["ACME"],
             InterruptedRunCounts: true));
 
@@ -279,7 +279,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // The lease, the dropped license's withdrawal (R15: license with its event), the narrowed mail stored before
             // it goes out, the recorded hand-over, the outcome: each outbox change one transaction (the message with its
             // markers).
-            Writes: 6,
+            Writes: 8,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"],
 
@@ -310,7 +310,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
             // The lease, each license's withdrawal (R15: license with its event), the mail marked superseded: each
             // outbox change one transaction (the message with its markers).
-            Writes: 6,
+            Writes: 10,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"]));
 
@@ -332,7 +332,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // transaction (the message with its markers); and each license's 30-day reminder row for the offsets the
             // index is still built for (90,30): a reminder withdrawn only because its stage is not configured is pending
             // again for offsets that have the stage (R9), so it is indexed for them.
-            Writes: 9,
+            Writes: 11,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"],
             ReadReminders: OnlyNinetyDays));
@@ -394,7 +394,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
             // The longer term's index rows (expiry, two reminders), the license with its event, the 30-day term's rows
             // retired (its expiry and its one reminder).
-            Writes: 7,
+            Writes: 6,
             Customers: ["ACME"]));
 
     [Fact]
@@ -410,7 +410,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 Ct),
 
             // The new contacts' search rows, the license with its event, the old contacts' search rows retired.
-            Writes: 6,
+            Writes: 8,
             Customers: ["ACME"]));
 
     [Fact]

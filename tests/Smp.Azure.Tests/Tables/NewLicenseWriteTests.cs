@@ -33,7 +33,7 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
 
         Assert.NotNull(added);
         Assert.Equal(0, counter.Reads);
-        Assert.Equal(WrittenAhead(change.License) + 1, counter.Requests);
+        Assert.Equal(RequestsToAdd(change.License), counter.Requests);
         var read = (await t.Store.GetAsync(change.License.Serial, Ct))!;
         Assert.Equal(read.Version, added.Version);
         Assert.Equal(read.ConcurrencyToken, added.ConcurrencyToken);
@@ -59,7 +59,7 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
 
         Assert.NotNull(added);
         Assert.Equal(1, counter.Reads); // the conflicting row, to judge it; nothing else is read
-        Assert.Equal(WrittenAhead(change.License) + 1 + 1, counter.Requests);
+        Assert.Equal(RequestsToAdd(change.License) + 1, counter.Requests);
         var row = await t.Index.GetEntityAsync<TableEntity>(customerRow.PartitionKey, customerRow.RowKey, cancellationToken: Ct);
         Assert.Equal<long?>(5, row.Value.GetInt64("Version")); // never lowered
         Assert.Equal([change.License.Serial], await SerialsAsync(t.Store.ListByCustomerAsync("NEWER", Ct)));
@@ -108,7 +108,7 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
         var change = TestLicenses.Activate(TestLicenses.NewSerial(), customerId: "CRASHED");
         await crashing.Store.GetAsync(change.License.Serial, Ct); // the store's one-off first-use writes
         var rowsAhead = WrittenAhead(change.License);
-        crash.Arm(rowsAhead + 1, CrashTiming.BeforeWrite);
+        crash.Arm(PartitionsWrittenAhead(change.License) + 1, CrashTiming.BeforeWrite); // the transaction
 
         await Assert.ThrowsAsync<SimulatedCrashException>(() => crashing.Store.AddAsync(change.License, change.Event, Ct));
         var leftBehind = await IndexRowsOfAsync(crashing, change.License.Serial);
@@ -153,6 +153,18 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
 
     /// <summary>The rows a new license writes ahead of its transaction: its index rows and its row among the latest events.</summary>
     private static int WrittenAhead(License license) => LicenseIndex.KeysFor(license, ReminderSchedule.Default).Count + 1;
+
+    /// <summary>The partitions of the rows a new license writes ahead of its transaction: one request each.</summary>
+    private static int PartitionsWrittenAhead(License license) =>
+        LicenseIndex.KeysFor(license, ReminderSchedule.Default).Select(k => k.PartitionKey).Append(TableLicenseStore.RecentPartition).Distinct().Count();
+
+    /// <summary>
+    /// The requests that store a new license: one per partition written ahead, the transaction, and the confirm of its
+    /// reminder rows (when it has any).
+    /// </summary>
+    private static int RequestsToAdd(License license) =>
+        PartitionsWrittenAhead(license) + 1
+        + (LicenseIndex.KeysFor(license, ReminderSchedule.Default).Any(k => k.PartitionKey == LicenseIndex.RemindersPartition) ? 1 : 0);
 
     private static async Task AddAsync(StoreUnderTest t, Decision.Change change) =>
         Assert.NotNull(await t.Store.AddAsync(change.License, change.Event, Ct));
