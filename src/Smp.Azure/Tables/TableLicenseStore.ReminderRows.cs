@@ -251,7 +251,7 @@ public sealed partial class TableLicenseStore
     private async Task UnconfirmReminderRowsAsync(string offsets, CancellationToken cancellationToken)
     {
         var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {LicenseIndex.RemindersPartition} and {LicenseEntities.OffsetsColumn} eq {offsets} and {LicenseEntities.LicenseETagColumn} gt {string.Empty}");
+            $"PartitionKey eq {LicenseIndex.RemindersPartition} and Offsets eq {offsets} and LicenseETag gt {string.Empty}");
         await foreach (var row in index.QueryAsync<TableEntity>(filter, select: KeyColumns, cancellationToken: cancellationToken))
         {
             try
