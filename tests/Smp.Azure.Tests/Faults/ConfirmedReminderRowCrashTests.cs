@@ -171,3 +171,132 @@ public sealed class ConfirmedReminderRowCrashTests(AzuriteFixture azurite) : ICl
         }
     }
 }
+
+/// <summary>
+/// R9 with confirmed reminder rows under a race: the scan lists a license from its confirmed reminder row (no license
+/// read), then a contact change or a renewal commits before the scan enqueues and records the reminder. The recording,
+/// written under the row's ETag, meets the change (412), reads the license again and records on it once; the change
+/// stands; a second scan adds nothing; a reminder for the old expiry is never delivered.
+/// </summary>
+public sealed class ConfirmedReminderRowRaceTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
+{
+    private static readonly Instant Start = Instant.FromUtc(2026, 3, 14, 16, 0);
+    private static readonly Instant DueAt = Instant.FromUtc(2026, 4, 1, 15, 0);
+    private static readonly CommandContext Staff = new("race-tests", "corr-staff");
+
+    private static CancellationToken Ct => CancellationToken.None;
+
+    [Fact]
+    public async Task R9_a_contact_change_between_the_listing_of_a_confirmed_row_and_the_recording_is_kept_and_the_reminder_recorded_once()
+    {
+        var racer = new BeforeFirstOutboxWrite();
+        var system = SmpOnTables.Create(azurite, Start, policies: racer);
+        var serial = Serial.Parse("RC-1");
+        await system.Licenses.ActivateAsync(Activation(serial), Staff, Ct);
+        var other = system.Restart(); // another process on the same tables
+        racer.Outbox = system.Tables.Outbox;
+        racer.Action = () => other.Licenses.ReplaceContactsAsync(serial, [EmailAddress.Parse("it@acme.example")], new CommandContext("contacts-desk", "corr-contacts"), Ct);
+
+        system.Clock.Reset(DueAt);
+        other.Clock.Reset(DueAt);
+        var report = await system.Scan.RunAsync(new CommandContext("reminder-scan", "corr-scan-1"), Ct);
+
+        Assert.True(racer.Ran, report.ToString() + string.Join(";", report.Failures.IsDefault ? [] : report.Failures.Select(f => f.Error.ToString())));
+        Assert.Equal(0, racer.LicenseReadsBefore); // listed from the confirmed row
+        var license = (await other.Store.GetAsync(serial, Ct))!.License;
+        Assert.Equal(["it@acme.example"], license.Contacts.Select(c => c.ToString()));
+        Assert.Single(license.Reminders);
+
+        await system.Scan.RunAsync(new CommandContext("reminder-scan", "corr-scan-2"), Ct);
+        Assert.Single((await other.Store.GetAsync(serial, Ct))!.License.Reminders);
+        Assert.Single(await system.Outbox.ListDueAsync(Instant.MaxValue, 10, Ct));
+    }
+
+    [Fact]
+    public async Task R9_a_renewal_between_the_listing_of_a_confirmed_row_and_the_recording_stands_and_no_reminder_for_the_old_expiry_is_delivered()
+    {
+        var racer = new BeforeFirstOutboxWrite();
+        var system = SmpOnTables.Create(azurite, Start, policies: racer);
+        var serial = Serial.Parse("RR-1");
+        await system.Licenses.ActivateAsync(Activation(serial), Staff, Ct);
+        var expiredOn = (await system.Store.GetAsync(serial, Ct))!.License.ExpiresOn;
+        var other = system.Restart();
+        racer.Outbox = system.Tables.Outbox;
+        racer.Action = () => other.Licenses.RenewAsync(serial, new RenewalRequest("PO-RACE", 12, null), new CommandContext("renewals-desk", "corr-po"), Ct);
+
+        system.Clock.Reset(DueAt);
+        other.Clock.Reset(DueAt);
+        await system.Scan.RunAsync(new CommandContext("reminder-scan", "corr-scan-1"), Ct);
+        await system.Scan.RunAsync(new CommandContext("reminder-scan", "corr-scan-2"), Ct);
+        await system.Dispatcher.RunAsync(Ct);
+
+        Assert.True(racer.Ran);
+        Assert.Equal(0, racer.LicenseReadsBefore);
+        var license = (await other.Store.GetAsync(serial, Ct))!.License;
+        Assert.True(license.ExpiresOn > expiredOn);
+        Assert.True(license.Reminders.Count(r => r.ExpiresOn == expiredOn) <= 1);
+        Assert.Empty(system.MailService.Deliveries);
+    }
+
+    private static ActivationRequest Activation(Serial serial) => new(
+        serial,
+        null,
+        new Customer("ACME", "ACME Inc."),
+        [EmailAddress.Parse("buyer@acme.example"), EmailAddress.Parse("cad@acme.example")],
+        false,
+        Start - Duration.FromHours(2));
+
+    /// <summary>Runs <see cref="Action"/> once, just before the first write to the outbox table; counts license reads before it.</summary>
+    private sealed class BeforeFirstOutboxWrite : HttpPipelinePolicy
+    {
+        private int licenseReads;
+
+        public string? Outbox { get; set; }
+
+        public Func<Task>? Action { get; set; }
+
+        public bool Ran { get; private set; }
+
+        public int LicenseReadsBefore => Volatile.Read(ref licenseReads);
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The stores call storage asynchronously.");
+
+        public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            if (Action is { } action && Outbox is { } outbox)
+            {
+                var path = Uri.UnescapeDataString(message.Request.Uri.Path);
+                if (message.Request.Method == RequestMethod.Get && path.Contains("RowKey='license|", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref licenseReads);
+                }
+                else if (message.Request.Method != RequestMethod.Get && IsOutboxWrite(message, path, outbox))
+                {
+                    Action = null;
+                    await action();
+                    Ran = true;
+                }
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
+
+        private static bool IsOutboxWrite(HttpMessage message, string path, string outbox)
+        {
+            if (path.Contains("/" + outbox, StringComparison.Ordinal))
+            {
+                return !path.EndsWith("/Tables", StringComparison.Ordinal);
+            }
+
+            if (!path.EndsWith("$batch", StringComparison.Ordinal) || message.Request.Content is not { } content)
+            {
+                return false;
+            }
+
+            using var buffer = new MemoryStream();
+            content.WriteTo(buffer, CancellationToken.None);
+            return System.Text.RegularExpressions.Regex.IsMatch(Encoding.UTF8.GetString(buffer.ToArray()), "/" + outbox + "[^A-Za-z0-9]");
+        }
+    }
+}
