@@ -50,7 +50,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.Licenses.RenewAsync(Serial.Parse("CR-REN-1"), new RenewalRequest("PO-4711", 12, null), new CommandContext("renewals-desk", "corr-po-4711"), Ct),
 
-            // The new term's index rows (expiry, two reminders), the license with its event, the old term's rows retired.
+            // The reminder rows (the new term's two added and the old term's unconfirmed: one batch), the new expiry row,
+            // the latest-events row, the license with its event, the reminder rows confirmed and removed (one batch), the
+            // old expiry row retired.
             Writes: 6,
             Customers: ["ACME"]));
 
@@ -69,7 +71,8 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.Scan.RunAsync(new CommandContext("reminder-scan", "corr-scan"), Ct),
 
-            // Per mail, the outbox transaction (message, marker, claims); per license, its record and its reminder row retired.
+            // Per mail, the outbox transaction (message, marker, claims); per license, its reminder rows unconfirmed (one
+            // batch), its latest-events row, its record, and its rows confirmed with the sent one removed (one batch).
             Writes: 14,
             Customers: ["ACME", "GLOBEX"]));
 
@@ -392,8 +395,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // POST /api/licenses/{serial}/training, made again unchanged after a crash: the 30-day term becomes a full one.
             Act: s => s.Licenses.RecordTrainingAsync(Serial.Parse("CR-TRN-1"), new CommandContext("training-desk", "corr-train-1"), Ct),
 
-            // The longer term's index rows (expiry, two reminders), the license with its event, the 30-day term's rows
-            // retired (its expiry and its one reminder).
+            // The reminder rows (the longer term's two added, the 30-day term's one unconfirmed: one batch), the expiry
+            // row, the latest-events row, the license with its event, the reminder rows confirmed and the old one removed
+            // (one batch), the 30-day term's expiry row retired.
             Writes: 6,
             Customers: ["ACME"]));
 
@@ -409,7 +413,8 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 new CommandContext("contacts-desk", "corr-contacts-1"),
                 Ct),
 
-            // The new contacts' search rows, the license with its event, the old contacts' search rows retired.
+            // The reminder row unconfirmed, the new contacts' search rows, the latest-events row, the license with its
+            // event, the reminder row confirmed, the old contacts' search rows retired.
             Writes: 8,
             Customers: ["ACME"]));
 
