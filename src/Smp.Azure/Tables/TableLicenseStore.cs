@@ -28,7 +28,8 @@ namespace Smp.Azure.Tables;
 /// lowered, and a row is removed only while its version is not newer than the version that stopped
 /// needing it (and under its ETag), so a late clean-up can never remove a row that a newer state needs.
 /// Readers load each license an index row points to and keep it only when the row is among the keys of
-/// the license's current state; stale rows are skipped and removed under the same rule.
+/// the license's current state; stale rows are skipped and removed under the same rule. The reminder listing
+/// uses a confirmed reminder row's copy of its license instead (see the remarks of the ReminderRows part).
 /// </para>
 /// <para>
 /// Lost answers. When the answer to a transaction is lost (a timeout or a broken connection after storage did the
