@@ -45,6 +45,54 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
     }
 
     [Fact]
+    public async Task A_new_license_writes_one_request_per_partition_ahead_then_its_transaction_then_the_confirm_of_its_reminder_rows()
+    {
+        var recorder = new WriteRecorder();
+        var t = StoreUnderTest.Create(azurite, WithPolicy(recorder, HttpPipelinePosition.PerCall));
+        await AddAsync(t, TestLicenses.Activate(TestLicenses.NewSerial())); // creates the tables and reads the index's owner
+        var change = TestLicenses.Activate(TestLicenses.NewSerial());
+
+        recorder.Writes.Clear();
+        Assert.NotNull(await t.Store.AddAsync(change.License, change.Event, Ct));
+
+        // Customer ACME-001 "Acme Tubes", contacts buyer@ and it@acme.example, a serial starting with T: the customer,
+        // expiry, reminder and latest-events partitions, and today's search partitions (one per kind and first letter).
+        string[] ahead =
+        [
+            LicenseIndex.CustomerPartition("ACME-001"), LicenseIndex.ExpiresPartition, LicenseIndex.RemindersPartition,
+            "search-serial|t", "search-customer|a", "search-name|a", "search-name|t", "search-email|b", "search-email|i",
+            TableLicenseStore.RecentPartition,
+        ];
+        var writes = recorder.Writes.ToList();
+        Assert.Equal(ahead.Length + 2, writes.Count);
+        Assert.Equal(ahead.Order(StringComparer.Ordinal), writes.Take(ahead.Length).Select(w => Assert.Single(w)).Order(StringComparer.Ordinal));
+        Assert.Equal(LicenseEntities.PartitionKey(change.License.Serial), Assert.Single(writes[^2])); // the transaction
+        Assert.Equal(LicenseIndex.RemindersPartition, Assert.Single(writes[^1])); // the confirm
+        Assert.Equal(
+            ReminderSchedule.Default.Pending(change.License).Length,
+            (await IndexRowsOfAsync(t, change.License.Serial)).Count(r => r.PartitionKey == LicenseIndex.RemindersPartition));
+    }
+
+    [Fact]
+    public async Task A_new_license_with_two_reminder_rows_writes_them_in_one_request_and_confirms_them_in_one()
+    {
+        var recorder = new WriteRecorder();
+        var t = StoreUnderTest.Create(azurite, WithPolicy(recorder, HttpPipelinePosition.PerCall));
+        await AddAsync(t, TestLicenses.Activate(TestLicenses.NewSerial()));
+        var activated = TestLicenses.Activate(TestLicenses.NewSerial());
+        var license = TestLicenses.Renew(activated.License, "PO-1").License; // a year ahead: both stages pending
+        Assert.Equal(2, ReminderSchedule.Default.Pending(license).Length);
+
+        recorder.Writes.Clear();
+        Assert.NotNull(await t.Store.AddAsync(license, activated.Event, Ct));
+
+        var writes = recorder.Writes.ToList();
+        Assert.Equal(2, writes.Count(w => w.SetEquals([LicenseIndex.RemindersPartition]))); // the inserts ahead, the confirm
+        Assert.Equal(LicenseIndex.RemindersPartition, Assert.Single(writes[^1]));
+        Assert.Equal(2, (await IndexRowsOfAsync(t, license.Serial)).Count(r => r.PartitionKey == LicenseIndex.RemindersPartition && r.GetString(LicenseEntities.LicenseETagColumn) is { Length: > 0 }));
+    }
+
+    [Fact]
     public async Task A_new_license_leaves_an_index_row_of_a_newer_version_as_it_is_and_reads_only_that_row()
     {
         var counter = new RequestCounter();
@@ -198,6 +246,37 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
         var options = new TableClientOptions();
         options.AddPolicy(policy, position);
         return options;
+    }
+
+    /// <summary>The partitions each write request names (in its address or body), in the order sent.</summary>
+    private sealed class WriteRecorder : HttpPipelinePolicy
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<HashSet<string>> Writes { get; } = new();
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The store calls storage asynchronously.");
+
+        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            var path = Uri.UnescapeDataString(message.Request.Uri.Path);
+            if (message.Request.Method != RequestMethod.Get && !path.EndsWith("/Tables", StringComparison.Ordinal))
+            {
+                var text = path;
+                if (message.Request.Content is { } content)
+                {
+                    using var buffer = new MemoryStream();
+                    content.WriteTo(buffer, CancellationToken.None);
+                    text += Uri.UnescapeDataString(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+                }
+
+                Writes.Enqueue([
+                    .. System.Text.RegularExpressions.Regex.Matches(text, "PartitionKey='([^']*)'|\"PartitionKey\":\"([^\"]*)\"")
+                        .Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value),
+                ]);
+            }
+
+            return ProcessNextAsync(message, pipeline);
+        }
     }
 
     /// <summary>Counts requests and reads, and apart the reads of the record of the reminder index's owner (made at most every few seconds).</summary>
