@@ -148,6 +148,58 @@ internal static class LicenseEntities
             [VersionColumn] = version,
         };
 
+    /// <summary>On a confirmed reminder row: the ETag of the license summary its copy is (empty or absent: unconfirmed).</summary>
+    public const string LicenseETagColumn = "LicenseETag";
+
+    /// <summary>On a confirmed reminder row: the reminder offsets that owned the index when it was confirmed ("90,30").</summary>
+    public const string OffsetsColumn = "Offsets";
+
+    /// <summary>
+    /// The write that unconfirms a reminder row (a merge of these columns): the row says nothing about the license any
+    /// more, and its version stays as it is.
+    /// </summary>
+    public static TableEntity Unconfirmed(IndexKey key) =>
+        new(key.PartitionKey, key.RowKey) { [LicenseETagColumn] = string.Empty };
+
+    /// <summary>
+    /// The write that confirms a reminder row (a merge): a copy of the license summary <paramref name="summary"/> as
+    /// committed under <paramref name="licenseETag"/>, and the offsets that owned the reminder index.
+    /// </summary>
+    public static TableEntity Confirmed(IndexKey key, TableEntity summary, string licenseETag, string offsets) =>
+        new(key.PartitionKey, key.RowKey)
+        {
+            [SchemaColumn] = summary[SchemaColumn],
+            [LicenseColumn] = summary[LicenseColumn],
+            [VersionColumn] = summary[VersionColumn],
+            [LicenseETagColumn] = licenseETag,
+            [OffsetsColumn] = offsets,
+        };
+
+    /// <summary>
+    /// The license a confirmed reminder row carries, as committed (its ETag the summary's), when the row is confirmed
+    /// under <paramref name="offsets"/> and its copy is of the row's own version; else null (read the license).
+    /// </summary>
+    public static StoredLicense? TryReadConfirmed(TableEntity row, string offsets)
+    {
+        if (row.GetString(LicenseETagColumn) is not { Length: > 0 } etag
+            || row.GetString(OffsetsColumn) != offsets
+            || row.GetInt32(SchemaColumn) is not { } schema
+            || row.GetString(LicenseColumn) is not { } json
+            || row.GetInt64(VersionColumn) is not { } version)
+        {
+            return null;
+        }
+
+        try
+        {
+            return new StoredLicense(LicenseJsonMapper.Deserialize(schema, json), version, etag);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or FormatException)
+        {
+            return null; // A copy this version cannot read: the license itself is read (and reported if it fails too).
+        }
+    }
+
     private static string Checked(string json, Serial serial, string what) =>
         json.Length <= MaxStringPropertyLength
             ? json

@@ -73,8 +73,8 @@ public sealed partial class TableLicenseStore : ILicenseActivity
     }
 
     /// <summary>Step 1 of a change: its row among the latest events, before the transaction that stores the event.</summary>
-    private Task WriteRecentRowAsync(Serial serial, long version, LicenseEvent licenseEvent, CancellationToken cancellationToken) =>
-        indexRows.InsertAsync(RecentRow(serial, version, licenseEvent), cancellationToken);
+    private async Task WriteRecentRowAsync(Serial serial, long version, LicenseEvent licenseEvent, CancellationToken cancellationToken) =>
+        await indexRows.InsertAsync(RecentRow(serial, version, licenseEvent), cancellationToken);
 
     private static TableEntity RecentRow(Serial serial, long version, LicenseEvent licenseEvent) =>
         new(RecentPartition, RecentRowKey(licenseEvent.At, serial, version))

@@ -28,7 +28,8 @@ namespace Smp.Azure.Tables;
 /// lowered, and a row is removed only while its version is not newer than the version that stopped
 /// needing it (and under its ETag), so a late clean-up can never remove a row that a newer state needs.
 /// Readers load each license an index row points to and keep it only when the row is among the keys of
-/// the license's current state; stale rows are skipped and removed under the same rule.
+/// the license's current state; stale rows are skipped and removed under the same rule. The reminder listing
+/// uses a confirmed reminder row's copy of its license instead (see the remarks of the ReminderRows part).
 /// </para>
 /// <para>
 /// Lost answers. When the answer to a transaction is lost (a timeout or a broken connection after storage did the
@@ -115,15 +116,6 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     /// </summary>
     private volatile bool oldLayoutRows;
 
-    /// <summary>
-    /// The reminder rows the latest reminder listings found live, as read (ETag and version): recording the reminder
-    /// retires its row under them instead of reading the row again. Only a hint: a row changed since is read again.
-    /// </summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<IndexKey, WriteAheadRows.RowRead> reminderRowsRead = new();
-
-    /// <summary>At most this many reminder rows are remembered; past that a listing remembers none until recordings take them.</summary>
-    private const int MaxReminderRowsRead = 100_000;
-
     /// <summary>The offsets that owned the reminder index when it was last read (null: this store's own), and when (<see cref="Environment.TickCount64"/>).</summary>
     private sealed record OwnerRead(ReminderSchedule? Schedule, long ReadAt);
 
@@ -194,9 +186,11 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
 
     /// <summary>
     /// <see cref="ILicenseStore.AddAsync"/> in one read-free pass: the rows written ahead of a new license (its index
-    /// rows and its row among the latest events) are inserted without reading them first, each read only when its
-    /// insert conflicts (see <see cref="WriteAheadRows.InsertAsync"/>), and the license is answered from the summary
-    /// just written with the ETag of the transaction's answer, not read back.
+    /// rows and its row among the latest events) are inserted without reading them first, one request per partition
+    /// (see <see cref="InsertAheadAsync"/>), a row read only when its insert conflicts (see
+    /// <see cref="WriteAheadRows.InsertAsync"/>); then the transaction; then its reminder rows are confirmed (see
+    /// <see cref="ConfirmReminderRowsAsync"/>), and the license is answered from the summary just written with the ETag
+    /// of the transaction's answer, not read back.
     /// </summary>
     public async Task<StoredLicense?> AddAsync(License license, LicenseEvent firstEvent, CancellationToken cancellationToken)
     {
@@ -219,12 +213,10 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             new TableTransactionAction(TableTransactionActionType.Add, LicenseEntities.Event(license.Serial, version, firstEvent)),
         ];
         var ownerSchedule = await OwnerScheduleAsync(cancellationToken);
-        foreach (var key in KeysFor(license, ownerSchedule))
-        {
-            await indexRows.InsertAsync(LicenseEntities.IndexRow(key, license.Serial, version), cancellationToken);
-        }
-
-        await indexRows.InsertAsync(RecentRow(license.Serial, version, firstEvent), cancellationToken);
+        var keys = KeysFor(license, ownerSchedule);
+        var ours = await InsertAheadAsync(
+            [.. keys.Select(key => LicenseEntities.IndexRow(key, license.Serial, version)), RecentRow(license.Serial, version, firstEvent)],
+            cancellationToken);
         if (await TryCommitAsync(actions, cancellationToken) is not { } answers)
         {
             return null;
@@ -236,6 +228,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             return await ReadAsync(license.Serial, cancellationToken);
         }
 
+        await ConfirmReminderRowsAsync(license, summary, etag, ownerSchedule, ours, [], version, cancellationToken);
         summary.ETag = etag;
         return LicenseEntities.ToStoredLicense(summary);
     }
@@ -271,7 +264,11 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         var ownerSchedule = await OwnerScheduleAsync(cancellationToken);
         var oldKeys = KeysFor(current.License, ownerSchedule);
         var newKeys = KeysFor(updated, ownerSchedule);
-        await WriteIndexRowsAsync(updated.Serial, newKeys.Except(oldKeys), version, cancellationToken);
+        var removed = oldKeys.Except(newKeys).ToList();
+
+        // The reminder rows first (one request): those of the old and the new state unconfirmed, the new ones added.
+        var ours = await WriteReminderRowsAheadAsync(updated.Serial, oldKeys, newKeys, version, cancellationToken);
+        await WriteIndexRowsAsync(updated.Serial, newKeys.Except(oldKeys).Where(key => !IsReminderRow(key)), version, cancellationToken);
         await WriteRecentRowAsync(updated.Serial, version, newEvent, cancellationToken);
 
         if (await TryCommitAsync(actions, cancellationToken) is not { } answers)
@@ -281,21 +278,15 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
 
         var written = answers.Count > 0 ? answers[0].Headers.ETag : null;
 
+        // The reminder rows of the new state confirmed and those of the old one removed, under this write's ETags.
+        await ConfirmReminderRowsAsync(updated, summary, written, ownerSchedule, ours, removed, current.Version, cancellationToken);
         try
         {
-            foreach (var key in oldKeys.Except(newKeys))
+            foreach (var key in removed.Where(key => !IsReminderRow(key)))
             {
                 // Only rows no newer writer has raised: one at the new version was written ahead by a writer that lost
-                // to this one, and readers remove it. A reminder row the scan's listing just read is retired under the
-                // ETag and version it read; one changed since is read again.
-                if (reminderRowsRead.TryRemove(key, out var seen))
-                {
-                    await indexRows.RetireAsync(key.PartitionKey, key.RowKey, current.Version, seen, cancellationToken);
-                }
-                else
-                {
-                    await indexRows.RetireAsync(key.PartitionKey, key.RowKey, current.Version, cancellationToken);
-                }
+                // to this one, and readers remove it.
+                await indexRows.RetireAsync(key.PartitionKey, key.RowKey, current.Version, cancellationToken);
             }
         }
         catch (Exception e) when (StorageFailures.IsStorageFailure(e))
@@ -378,7 +369,7 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {LicenseIndex.RemindersPartition} and RowKey lt {LicenseIndex.RemindersUpperBound(dueOnOrBefore)}");
         var seen = new HashSet<Serial>();
-        await foreach (var license in ResolveIndexAsync(filter, onFailure, StillOwnerAsync, RememberReminderRow, cancellationToken))
+        await foreach (var license in ResolveIndexAsync(filter, onFailure, StillOwnerAsync, trustConfirmed: true, cancellationToken))
         {
             // A license with two stages due (a catch-up) has two rows: it is one candidate.
             if (seen.Add(license.License.Serial))
@@ -584,6 +575,9 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             return true;
         }
 
+        // Rows confirmed under these offsets when they owned the index before were not kept up by the writers of the
+        // offsets in between: none is trusted by the index built now.
+        await UnconfirmReminderRowsAsync(wanted, cancellationToken);
         state[BuiltForColumn] = wanted;
         state[TargetColumn] = null;
         state[AfterColumn] = null;
@@ -998,8 +992,8 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     }
 
     /// <summary>Makes the row exist with a version of at least <paramref name="version"/>; never lowers it.</summary>
-    private Task WriteIndexRowAsync(IndexKey key, Serial serial, long version, CancellationToken cancellationToken) =>
-        indexRows.WriteAsync(LicenseEntities.IndexRow(key, serial, version), cancellationToken);
+    private async Task WriteIndexRowAsync(IndexKey key, Serial serial, long version, CancellationToken cancellationToken) =>
+        await indexRows.WriteAsync(LicenseEntities.IndexRow(key, serial, version), cancellationToken);
 
     /// <summary>
     /// The licenses that the index rows matching <paramref name="filter"/> point to and still apply to, in row order.
@@ -1007,30 +1001,22 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     /// without, its error ends the listing.
     /// </summary>
     private IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, Action<LicenseReadFailure>? onFailure, CancellationToken cancellationToken) =>
-        ResolveIndexAsync(filter, onFailure, null, null, cancellationToken);
-
-    /// <summary>Remembers a reminder row found live, as read (see <see cref="reminderRowsRead"/>).</summary>
-    private void RememberReminderRow(TableEntity row)
-    {
-        if (reminderRowsRead.Count < MaxReminderRowsRead)
-        {
-            reminderRowsRead[new IndexKey(row.PartitionKey, row.RowKey)] = new WriteAheadRows.RowRead(row.ETag, WriteAheadRows.VersionOf(row));
-        }
-    }
+        ResolveIndexAsync(filter, onFailure, null, trustConfirmed: false, cancellationToken);
 
     /// <summary>
     /// As <see cref="ResolveIndexAsync(string, Action{LicenseReadFailure}?, CancellationToken)"/>; with
     /// <paramref name="mayRemove"/>, the stale rows of each batch are removed only when it answers true just before;
-    /// <paramref name="live"/> is told each row found to apply to its license, before the license is listed.
+    /// with <paramref name="trustConfirmed"/>, a confirmed reminder row gives its license without reading it (see
+    /// <see cref="TryTrustConfirmed"/>).
     /// </summary>
-    private async IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, Action<LicenseReadFailure>? onFailure, Func<CancellationToken, Task<bool>>? mayRemove, Action<TableEntity>? live, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<StoredLicense> ResolveIndexAsync(string filter, Action<LicenseReadFailure>? onFailure, Func<CancellationToken, Task<bool>>? mayRemove, bool trustConfirmed, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var rows = index.QueryAsync<TableEntity>(filter, select: IndexColumns, cancellationToken: cancellationToken);
+        var rows = index.QueryAsync<TableEntity>(filter, select: trustConfirmed ? ConfirmedReminderColumns : IndexColumns, cancellationToken: cancellationToken);
         await foreach (var page in rows.AsPages())
         {
             foreach (var chunk in page.Values.Chunk(ParallelReads))
             {
-                var resolved = await Task.WhenAll(chunk.Select(row => ResolveIndexRowAsync(row, onFailure is not null, cancellationToken)));
+                var resolved = await Task.WhenAll(chunk.Select(row => ResolveIndexRowAsync(row, onFailure is not null, cancellationToken, trustConfirmed)));
                 var stale = resolved.Where(r => r.Stale is not null).Select(r => r.Stale!).ToList();
                 if (stale.Count > 0 && (mayRemove is null || await mayRemove(cancellationToken)))
                 {
@@ -1046,7 +1032,6 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
                     }
                     else if (license is not null)
                     {
-                        live?.Invoke(chunk[i]);
                         yield return license;
                     }
                 }
@@ -1054,11 +1039,16 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         }
     }
 
-    private async Task<(StoredLicense? License, LicenseReadFailure? Failure, TableEntity? Stale)> ResolveIndexRowAsync(TableEntity row, bool isolate, CancellationToken cancellationToken)
+    private async Task<(StoredLicense? License, LicenseReadFailure? Failure, TableEntity? Stale)> ResolveIndexRowAsync(TableEntity row, bool isolate, CancellationToken cancellationToken, bool trustConfirmed = false)
     {
         if (!Serial.TryParse(row.GetString(LicenseEntities.SerialColumn), out var serial))
         {
             return (null, null, null);
+        }
+
+        if (trustConfirmed && TryTrustConfirmed(row, serial) is { } confirmed)
+        {
+            return (confirmed, null, null);
         }
 
         try

@@ -45,9 +45,10 @@ internal sealed class WriteAheadRows
 
     /// <summary>
     /// Step 1, before the main row changes to the version <paramref name="row"/> records: makes the row exist with a
-    /// version of at least that. A stored row of a newer version is left as it is (never lowered).
+    /// version of at least that. A stored row of a newer version is left as it is (never lowered). The ETag of this
+    /// write when it wrote the row; null when the stored row was left as another writer wrote it.
     /// </summary>
-    public async Task WriteAsync(TableEntity row, CancellationToken cancellationToken)
+    public async Task<ETag?> WriteAsync(TableEntity row, CancellationToken cancellationToken)
     {
         var version = VersionOf(row);
         for (var attempt = 1; attempt <= MaxWriteAttempts; attempt++)
@@ -57,18 +58,16 @@ internal sealed class WriteAheadRows
             {
                 if (!existing.HasValue)
                 {
-                    await table.AddEntityAsync(row, cancellationToken);
-                    return;
+                    return (await table.AddEntityAsync(row, cancellationToken)).Headers.ETag;
                 }
 
                 var stored = VersionOf(existing.Value!);
                 if (stored > version || (stored == version && !(replacesSameVersion?.Invoke(existing.Value!, row) ?? false)))
                 {
-                    return;
+                    return null;
                 }
 
-                await table.UpdateEntityAsync(row, existing.Value!.ETag, TableUpdateMode.Replace, cancellationToken);
-                return;
+                return (await table.UpdateEntityAsync(row, existing.Value!.ETag, TableUpdateMode.Replace, cancellationToken)).Headers.ETag;
             }
             catch (RequestFailedException e) when (e.Status is 409 or 412 or 404)
             {
@@ -83,20 +82,20 @@ internal sealed class WriteAheadRows
     /// Step 1 for a row that is almost always absent (those of a new main row): inserts it without reading it first. Only
     /// when the insert conflicts (a row left by an earlier attempt that crashed or lost a race, or one a newer state
     /// wrote) is the stored row read and judged as <see cref="WriteAsync"/> judges it, so a newer row is never lowered.
+    /// The ETag of this write when it wrote the row; null when the stored row was left as another writer wrote it.
     /// </summary>
-    public async Task InsertAsync(TableEntity row, CancellationToken cancellationToken)
+    public async Task<ETag?> InsertAsync(TableEntity row, CancellationToken cancellationToken)
     {
         try
         {
-            await table.AddEntityAsync(row, cancellationToken);
-            return;
+            return (await table.AddEntityAsync(row, cancellationToken)).Headers.ETag;
         }
         catch (RequestFailedException e) when (e.Status == 409)
         {
             // The row exists (also when the answer to this very insert was lost and the resend met it).
         }
 
-        await WriteAsync(row, cancellationToken);
+        return await WriteAsync(row, cancellationToken);
     }
 
     /// <summary>
@@ -109,35 +108,6 @@ internal sealed class WriteAheadRows
         if (existing.HasValue && VersionOf(existing.Value!) <= upToVersion)
         {
             await DeleteIfUnchangedAsync(partitionKey, rowKey, existing.Value!.ETag, cancellationToken);
-        }
-    }
-
-    /// <summary>A row as a reader saw it: its ETag and the version it was written for.</summary>
-    public readonly record struct RowRead(ETag ETag, long Version);
-
-    /// <summary>
-    /// As <see cref="RetireAsync(string, string, long, CancellationToken)"/>, for a row already read as <paramref name="read"/>:
-    /// removed under that ETag without reading it again. A row changed since (rewritten, raised, removed and written
-    /// again) is read again and judged as it is now.
-    /// </summary>
-    public async Task RetireAsync(string partitionKey, string rowKey, long upToVersion, RowRead read, CancellationToken cancellationToken)
-    {
-        if (read.Version > upToVersion)
-        {
-            return; // Raised by a newer writer when it was read: rows are never lowered, so it stays.
-        }
-
-        try
-        {
-            await table.DeleteEntityAsync(partitionKey, rowKey, read.ETag, cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status == 404)
-        {
-            // Gone already.
-        }
-        catch (RequestFailedException e) when (e.Status == 412)
-        {
-            await RetireAsync(partitionKey, rowKey, upToVersion, cancellationToken);
         }
     }
 

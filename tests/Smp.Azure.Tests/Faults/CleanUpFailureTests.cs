@@ -49,8 +49,8 @@ public sealed class CleanUpFailureTests(AzuriteFixture azurite) : IClassFixture<
         var read = (await t.Store.GetAsync(added.License.Serial, Ct))!;
         var renewal = TestLicenses.Renew(read.License, "PO-1");
 
-        // Storage stops answering once the transaction went through: the old index rows cannot be retired.
-        outage.StartAfter(IsTransaction);
+        // Storage stops answering once the license's transaction went through: the old index rows cannot be retired.
+        outage.StartAfter(m => IsTransactionOn(m, t.Options.LicensesTable));
         var stored = await t.Store.TryUpdateAsync(read, renewal.License, renewal.Event, Ct);
 
         Assert.True(stored);
@@ -127,8 +127,18 @@ public sealed class CleanUpFailureTests(AzuriteFixture azurite) : IClassFixture<
         Assert.True(outage.Failed > 0);
     }
 
-    private static bool IsTransaction(HttpMessage message) =>
-        message.Request.Method == RequestMethod.Post && message.Request.Uri.Path.EndsWith("/$batch", StringComparison.Ordinal);
+    /// <summary>A transaction on <paramref name="table"/> (the index table has transactions of its own).</summary>
+    private static bool IsTransactionOn(HttpMessage message, string table)
+    {
+        if (message.Request.Method != RequestMethod.Post || !message.Request.Uri.Path.EndsWith("/$batch", StringComparison.Ordinal) || message.Request.Content is not { } content)
+        {
+            return false;
+        }
+
+        using var buffer = new MemoryStream();
+        content.WriteTo(buffer, CancellationToken.None);
+        return System.Text.RegularExpressions.Regex.IsMatch(System.Text.Encoding.UTF8.GetString(buffer.ToArray()), "/" + table + "[^A-Za-z0-9]");
+    }
 
     /// <summary>From a chosen moment on, the calls it hits time out, every attempt, until the test ends.</summary>
     private sealed class Outage : HttpPipelinePolicy

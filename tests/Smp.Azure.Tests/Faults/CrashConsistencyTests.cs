@@ -83,8 +83,10 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.Licenses.RenewAsync(Serial.Parse("CR-REN-1"), new RenewalRequest("PO-4711", 12, null), new CommandContext("renewals-desk", "corr-po-4711"), Ct),
 
-            // The new term's index rows (expiry, two reminders), the license with its event, the old term's rows retired.
-            Writes: 8,
+            // The reminder rows (the new term's two added and the old term's unconfirmed: one batch), the new expiry row,
+            // the latest-events row, the license with its event, the reminder rows confirmed and removed (one batch), the
+            // old expiry row retired.
+            Writes: 6,
             Customers: ["ACME"]));
 
     [Fact]
@@ -102,8 +104,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.Scan.RunAsync(new CommandContext("reminder-scan", "corr-scan"), Ct),
 
-            // Per mail, the outbox transaction (message, marker, claims); per license, its record and its reminder row retired.
-            Writes: 11,
+            // Per mail, the outbox transaction (message, marker, claims); per license, its reminder rows unconfirmed (one
+            // batch), its latest-events row, its record, and its rows confirmed with the sent one removed (one batch).
+            Writes: 14,
             Customers: ["ACME", "GLOBEX"]));
 
     [Fact]
@@ -141,7 +144,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
             // The client's and the serial's counts, the recorded request; then the route's daily count, the mail,
             // the event, and the request marked done.
-            Writes: 8,
+            Writes: 10,
             Customers: ["ACME"]));
 
     [Fact]
@@ -157,7 +160,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // The client's count and the recorded request; then the serial's and the route's daily counts, the
             // desk's mail, the customer's acknowledgement, the requester's event, the other license's daily allowance
             // and its event, and the request marked done.
-            Writes: 12,
+            Writes: 16,
             Customers: ["ACME"]));
 
     [Fact]
@@ -168,7 +171,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
             // The client's count and the recorded request; then the serial's and the route's daily counts, the link
             // mail, the license's record of it, and the request marked done.
-            Writes: 8,
+            Writes: 10,
             Customers: ["ACME"]));
 
     [Fact]
@@ -184,7 +187,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Act: s => s.ProcessRequestsAsync(Ct),
 
             // The serial's and the route's daily counts, the mail, the event, the request marked done.
-            Writes: 6,
+            Writes: 8,
             Customers: ["ACME"]));
 
     [Fact]
@@ -200,7 +203,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
             // The serial's and the route's daily counts, the desk's mail, the acknowledgement, the requester's event,
             // the other license's daily allowance and its event, the request marked done.
-            Writes: 10,
+            Writes: 14,
             Customers: ["ACME"]));
 
     [Fact]
@@ -215,7 +218,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
             // The serial's and the route's daily counts, the link mail, the license's record of it, the request marked
             // done.
-            Writes: 6,
+            Writes: 8,
             Customers: ["ACME"]));
 
     [Fact]
@@ -231,7 +234,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             Act: async s => Assert.IsType<AnnouncementResult.Announced>(await s.Announcer.AnnounceAsync(UpdateVersion.Parse(Version), new CommandContext("announcements", "corr-announce"), Ct)),
 
             // Per mail, the outbox transaction (message, marker, claims); per license, its record; then the update marked announced.
-            Writes: 9,
+            Writes: 15,
             Customers: ["ACME", "GLOBEX"]));
 
     [Fact]
@@ -253,7 +256,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // The link's count of openings, its count of release events, then the license's record of the release.
             // The reveal limit counts openings, not passwords shown: the opening that died was one (it bounds what a
             // caller can try); the release itself is recorded once either way.
-            Writes: 4,
+            Writes: 6,
             Customers: ["ACME"],
             InterruptedRunCounts: true));
 
@@ -312,7 +315,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // The lease, the dropped license's withdrawal (R15: license with its event), the narrowed mail stored before
             // it goes out, the recorded hand-over, the outcome: each outbox change one transaction (the message with its
             // markers).
-            Writes: 6,
+            Writes: 8,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"],
 
@@ -343,7 +346,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
 
             // The lease, each license's withdrawal (R15: license with its event), the mail marked superseded: each
             // outbox change one transaction (the message with its markers).
-            Writes: 6,
+            Writes: 10,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"]));
 
@@ -365,7 +368,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // transaction (the message with its markers); and each license's 30-day reminder row for the offsets the
             // index is still built for (90,30): a reminder withdrawn only because its stage is not configured is pending
             // again for offsets that have the stage (R9), so it is indexed for them.
-            Writes: 9,
+            Writes: 11,
             RerunAfter: SmpOnTables.Delivery.Lease + Duration.FromMinutes(1),
             Customers: ["ACME"],
             ReadReminders: OnlyNinetyDays));
@@ -425,9 +428,10 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             // POST /api/licenses/{serial}/training, made again unchanged after a crash: the 30-day term becomes a full one.
             Act: s => s.Licenses.RecordTrainingAsync(Serial.Parse("CR-TRN-1"), new CommandContext("training-desk", "corr-train-1"), Ct),
 
-            // The longer term's index rows (expiry, two reminders), the license with its event, the 30-day term's rows
-            // retired (its expiry and its one reminder).
-            Writes: 7,
+            // The reminder rows (the longer term's two added, the 30-day term's one unconfirmed: one batch), the expiry
+            // row, the latest-events row, the license with its event, the reminder rows confirmed and the old one removed
+            // (one batch), the 30-day term's expiry row retired.
+            Writes: 6,
             Customers: ["ACME"]));
 
     [Fact]
@@ -442,8 +446,9 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 new CommandContext("contacts-desk", "corr-contacts-1"),
                 Ct),
 
-            // The new contacts' search rows, the license with its event, the old contacts' search rows retired.
-            Writes: 6,
+            // The reminder row unconfirmed, the new contacts' search rows, the latest-events row, the license with its
+            // event, the reminder row confirmed, the old contacts' search rows retired.
+            Writes: 8,
             Customers: ["ACME"]));
 
     [Fact]

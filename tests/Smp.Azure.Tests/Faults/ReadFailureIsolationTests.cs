@@ -27,6 +27,20 @@ public sealed class ReadFailureIsolationTests(AzuriteFixture azurite) : IClassFi
             ? StorageFault.TimeoutBeforeSending
             : null;
 
+    private async Task UnconfirmReminderRowsAsync(SmpOnTables system, Serial serial)
+    {
+        var index = azurite.CreateServiceClient().GetTableClient(system.Tables.Index);
+        var filter = global::Azure.Data.Tables.TableClient.CreateQueryFilter($"PartitionKey eq {Smp.Azure.Tables.LicenseIndex.RemindersPartition} and Serial eq {serial.Value}");
+        var unconfirmed = 0;
+        await foreach (var row in index.QueryAsync<global::Azure.Data.Tables.TableEntity>(filter, cancellationToken: Ct))
+        {
+            await index.UpdateEntityAsync(Smp.Azure.Tables.LicenseEntities.Unconfirmed(new(row.PartitionKey, row.RowKey)), row.ETag, global::Azure.Data.Tables.TableUpdateMode.Merge, Ct);
+            unconfirmed++;
+        }
+
+        Assert.True(unconfirmed > 0);
+    }
+
     private async Task<(SmpOnTables System, FaultInjectionPolicy Faults)> ActivateAsync()
     {
         var faults = new FaultInjectionPolicy();
@@ -47,6 +61,9 @@ public sealed class ReadFailureIsolationTests(AzuriteFixture azurite) : IClassFi
         var (system, faults) = await ActivateAsync();
         var expiresOn = (await system.Store.GetAsync(Serials[0], Ct))!.License.ExpiresOn;
         system.Clock.Reset(expiresOn.PlusDays(-30).AtMidnight().InUtc().ToInstant() + Duration.FromHours(15));
+
+        // Its reminder rows as older code or an index rebuild wrote them, unconfirmed: the listing reads the license.
+        await UnconfirmReminderRowsAsync(system, Unreadable);
         faults.Rule = TimeOutReadsOfUnreadable;
 
         var report = await system.Scan.RunAsync(Staff, Ct);

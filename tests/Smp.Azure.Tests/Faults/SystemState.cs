@@ -110,7 +110,8 @@ internal sealed class SystemState
 
         var facts = new SortedDictionary<string, string>(StringComparer.Ordinal);
         await AddRowsAsync(facts, client.GetTableClient(tables.Licenses), "licenses", (row, column) => !IsWithdrawalTime(row, column), WithoutWithdrawalTimes);
-        await AddRowsAsync(facts, client.GetTableClient(tables.Index), "index", (_, _) => true);
+        await AddRowsAsync(facts, client.GetTableClient(tables.Index), "index", (row, column) => !IsReminderRowBookkeeping(row, column));
+        await CheckConfirmationsAsync(facts, client.GetTableClient(tables.Index), client.GetTableClient(tables.Licenses));
         WithoutRecentTimes(facts);
         await AddRowsAsync(facts, client.GetTableClient(tables.RateLimits), "ratelimits", (_, _) => true);
         await AddRowsAsync(facts, client.GetTableClient(tables.CustomerRequests), "customerrequests", (_, column) => !RequestAttemptColumns.Contains(column)); // How often it failed first is bookkeeping.
@@ -173,6 +174,51 @@ internal sealed class SystemState
             var rest = key[Prefix.Length..];
             facts[Prefix + "(time)" + rest[rest.IndexOf('|', StringComparison.Ordinal)..]] = facts[key];
             facts.Remove(key);
+        }
+    }
+
+    /// <summary>
+    /// A reminder row's version and confirmation are its write protocol's bookkeeping: a change interrupted after its
+    /// transaction leaves its reminder rows unconfirmed at the version they had, which readers handle by reading the
+    /// license, while the same change uninterrupted confirms them at the new version. Whether a row exists, and for which
+    /// serial, is compared; a confirmation is checked against the license instead (<see cref="CheckConfirmationsAsync"/>).
+    /// </summary>
+    private static bool IsReminderRowBookkeeping(TableEntity row, string column) =>
+        row.PartitionKey == LicenseIndex.RemindersPartition
+        && column is LicenseEntities.VersionColumn or LicenseEntities.LicenseETagColumn or LicenseEntities.OffsetsColumn
+            or LicenseEntities.SchemaColumn or LicenseEntities.LicenseColumn;
+
+    /// <summary>
+    /// The invariant of confirmed reminder rows: a row that is confirmed carries its license as stored now, under the
+    /// summary's current ETag. A row that breaks it gets a fact no uninterrupted run has, so the states differ.
+    /// </summary>
+    private static async Task CheckConfirmationsAsync(SortedDictionary<string, string> facts, TableClient index, TableClient licenses)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LicenseIndex.RemindersPartition}");
+        try
+        {
+            await foreach (var row in index.QueryAsync<TableEntity>(filter))
+            {
+                if (row.GetString(LicenseEntities.LicenseETagColumn) is not { Length: > 0 } etag)
+                {
+                    continue;
+                }
+
+                var partition = TableKey.Encode(row.GetString(LicenseEntities.SerialColumn) ?? string.Empty);
+                var summary = await licenses.GetEntityIfExistsAsync<TableEntity>(partition, LicenseEntities.SummaryRowKeyOf(partition));
+                var current = summary.HasValue
+                    && summary.Value!.ETag.ToString() == etag
+                    && summary.Value!.GetString(LicenseEntities.LicenseColumn) == row.GetString(LicenseEntities.LicenseColumn)
+                    && summary.Value!.GetInt64(LicenseEntities.VersionColumn) == row.GetInt64(LicenseEntities.VersionColumn);
+                if (!current)
+                {
+                    facts[$"index/{row.PartitionKey}|{row.RowKey}"] += "; STALE CONFIRMATION (not the license as stored)";
+                }
+            }
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // The use case never used the index.
         }
     }
 

@@ -28,7 +28,7 @@ public sealed class LicenseWriteGuardTests(AzuriteFixture azurite) : IClassFixtu
         var change = TestLicenses.Renew(read.License, "PO-1");
         Assert.True(await t.Store.TryUpdateAsync(read, change.License, change.Event, Ct));
 
-        var summary = Assert.Single(recorder.Operations(), o => o.RowKey == "license|" + read.License.Serial.Value);
+        var summary = Assert.Single(recorder.Operations(t.Options.LicensesTable), o => o.RowKey == "license|" + read.License.Serial.Value);
         Assert.True(summary.Method is "PUT" or "MERGE", $"the summary is written with {summary.Method}, not as a replace or merge");
         Assert.Equal(read.ConcurrencyToken, summary.IfMatch);
     }
@@ -43,7 +43,7 @@ public sealed class LicenseWriteGuardTests(AzuriteFixture azurite) : IClassFixtu
         var change = TestLicenses.Renew(read.License, "PO-1");
         Assert.True(await t.Store.TryUpdateAsync(read, change.License, change.Event, Ct));
 
-        var eventRow = Assert.Single(recorder.Operations(), o => o.RowKey != "license|" + read.License.Serial.Value);
+        var eventRow = Assert.Single(recorder.Operations(t.Options.LicensesTable), o => o.RowKey != "license|" + read.License.Serial.Value);
 
         // An insert is a POST to the table with the row in the body: it fails when the row exists. A PUT or MERGE to
         // the row's address without If-Match would be an upsert and overwrite another writer's event.
@@ -114,10 +114,10 @@ public sealed class LicenseWriteGuardTests(AzuriteFixture azurite) : IClassFixtu
             return options;
         }
 
-        /// <summary>The operations of the last transaction sent.</summary>
-        public List<BatchOperation> Operations()
+        /// <summary>The operations of the last transaction sent to <paramref name="table"/> (the index table has transactions of its own).</summary>
+        public List<BatchOperation> Operations(string table)
         {
-            var body = Assert.Single(batches.TakeLast(1));
+            var body = Assert.Single(batches.Where(b => System.Text.RegularExpressions.Regex.IsMatch(b, "/" + table + "[^A-Za-z0-9]")).TakeLast(1));
             var operations = new List<BatchOperation>();
             foreach (var part in body.Split("Content-Type: application/http", StringSplitOptions.None).Skip(1))
             {

@@ -33,7 +33,7 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
 
         Assert.NotNull(added);
         Assert.Equal(0, counter.Reads);
-        Assert.Equal(WrittenAhead(change.License) + 1, counter.Requests);
+        Assert.Equal(RequestsToAdd(change.License), counter.Requests);
         var read = (await t.Store.GetAsync(change.License.Serial, Ct))!;
         Assert.Equal(read.Version, added.Version);
         Assert.Equal(read.ConcurrencyToken, added.ConcurrencyToken);
@@ -42,6 +42,54 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
         // The token answered is the stored one: a change made from the answer is accepted.
         var renewal = TestLicenses.Renew(added.License, "PO-1");
         Assert.True(await t.Store.TryUpdateAsync(added, renewal.License, renewal.Event, Ct));
+    }
+
+    [Fact]
+    public async Task A_new_license_writes_one_request_per_partition_ahead_then_its_transaction_then_the_confirm_of_its_reminder_rows()
+    {
+        var recorder = new WriteRecorder();
+        var t = StoreUnderTest.Create(azurite, WithPolicy(recorder, HttpPipelinePosition.PerCall));
+        await AddAsync(t, TestLicenses.Activate(TestLicenses.NewSerial())); // creates the tables and reads the index's owner
+        var change = TestLicenses.Activate(TestLicenses.NewSerial());
+
+        recorder.Writes.Clear();
+        Assert.NotNull(await t.Store.AddAsync(change.License, change.Event, Ct));
+
+        // Customer ACME-001 "Acme Tubes", contacts buyer@ and it@acme.example, a serial starting with T: the customer,
+        // expiry, reminder and latest-events partitions, and today's search partitions (one per kind and first letter).
+        string[] ahead =
+        [
+            LicenseIndex.CustomerPartition("ACME-001"), LicenseIndex.ExpiresPartition, LicenseIndex.RemindersPartition,
+            "search-serial|t", "search-customer|a", "search-name|a", "search-name|t", "search-email|b", "search-email|i",
+            TableLicenseStore.RecentPartition,
+        ];
+        var writes = recorder.Writes.ToList();
+        Assert.Equal(ahead.Length + 2, writes.Count);
+        Assert.Equal(ahead.Order(StringComparer.Ordinal), writes.Take(ahead.Length).Select(w => Assert.Single(w)).Order(StringComparer.Ordinal));
+        Assert.Equal(LicenseEntities.PartitionKey(change.License.Serial), Assert.Single(writes[^2])); // the transaction
+        Assert.Equal(LicenseIndex.RemindersPartition, Assert.Single(writes[^1])); // the confirm
+        Assert.Equal(
+            ReminderSchedule.Default.Pending(change.License).Length,
+            (await IndexRowsOfAsync(t, change.License.Serial)).Count(r => r.PartitionKey == LicenseIndex.RemindersPartition));
+    }
+
+    [Fact]
+    public async Task A_new_license_with_two_reminder_rows_writes_them_in_one_request_and_confirms_them_in_one()
+    {
+        var recorder = new WriteRecorder();
+        var t = StoreUnderTest.Create(azurite, WithPolicy(recorder, HttpPipelinePosition.PerCall));
+        await AddAsync(t, TestLicenses.Activate(TestLicenses.NewSerial()));
+        var activated = TestLicenses.Activate(TestLicenses.NewSerial());
+        var license = TestLicenses.Renew(activated.License, "PO-1").License; // a year ahead: both stages pending
+        Assert.Equal(2, ReminderSchedule.Default.Pending(license).Length);
+
+        recorder.Writes.Clear();
+        Assert.NotNull(await t.Store.AddAsync(license, activated.Event, Ct));
+
+        var writes = recorder.Writes.ToList();
+        Assert.Equal(2, writes.Count(w => w.SetEquals([LicenseIndex.RemindersPartition]))); // the inserts ahead, the confirm
+        Assert.Equal(LicenseIndex.RemindersPartition, Assert.Single(writes[^1]));
+        Assert.Equal(2, (await IndexRowsOfAsync(t, license.Serial)).Count(r => r.PartitionKey == LicenseIndex.RemindersPartition && r.GetString(LicenseEntities.LicenseETagColumn) is { Length: > 0 }));
     }
 
     [Fact]
@@ -59,7 +107,7 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
 
         Assert.NotNull(added);
         Assert.Equal(1, counter.Reads); // the conflicting row, to judge it; nothing else is read
-        Assert.Equal(WrittenAhead(change.License) + 1 + 1, counter.Requests);
+        Assert.Equal(RequestsToAdd(change.License) + 1, counter.Requests);
         var row = await t.Index.GetEntityAsync<TableEntity>(customerRow.PartitionKey, customerRow.RowKey, cancellationToken: Ct);
         Assert.Equal<long?>(5, row.Value.GetInt64("Version")); // never lowered
         Assert.Equal([change.License.Serial], await SerialsAsync(t.Store.ListByCustomerAsync("NEWER", Ct)));
@@ -108,7 +156,7 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
         var change = TestLicenses.Activate(TestLicenses.NewSerial(), customerId: "CRASHED");
         await crashing.Store.GetAsync(change.License.Serial, Ct); // the store's one-off first-use writes
         var rowsAhead = WrittenAhead(change.License);
-        crash.Arm(rowsAhead + 1, CrashTiming.BeforeWrite);
+        crash.Arm(PartitionsWrittenAhead(change.License) + 1, CrashTiming.BeforeWrite); // the transaction
 
         await Assert.ThrowsAsync<SimulatedCrashException>(() => crashing.Store.AddAsync(change.License, change.Event, Ct));
         var leftBehind = await IndexRowsOfAsync(crashing, change.License.Serial);
@@ -154,6 +202,18 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
     /// <summary>The rows a new license writes ahead of its transaction: its index rows and its row among the latest events.</summary>
     private static int WrittenAhead(License license) => LicenseIndex.KeysFor(license, ReminderSchedule.Default).Count + 1;
 
+    /// <summary>The partitions of the rows a new license writes ahead of its transaction: one request each.</summary>
+    private static int PartitionsWrittenAhead(License license) =>
+        LicenseIndex.KeysFor(license, ReminderSchedule.Default).Select(k => k.PartitionKey).Append(TableLicenseStore.RecentPartition).Distinct().Count();
+
+    /// <summary>
+    /// The requests that store a new license: one per partition written ahead, the transaction, and the confirm of its
+    /// reminder rows (when it has any).
+    /// </summary>
+    private static int RequestsToAdd(License license) =>
+        PartitionsWrittenAhead(license) + 1
+        + (LicenseIndex.KeysFor(license, ReminderSchedule.Default).Any(k => k.PartitionKey == LicenseIndex.RemindersPartition) ? 1 : 0);
+
     private static async Task AddAsync(StoreUnderTest t, Decision.Change change) =>
         Assert.NotNull(await t.Store.AddAsync(change.License, change.Event, Ct));
 
@@ -186,6 +246,37 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
         var options = new TableClientOptions();
         options.AddPolicy(policy, position);
         return options;
+    }
+
+    /// <summary>The partitions each write request names (in its address or body), in the order sent.</summary>
+    private sealed class WriteRecorder : HttpPipelinePolicy
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<HashSet<string>> Writes { get; } = new();
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The store calls storage asynchronously.");
+
+        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            var path = Uri.UnescapeDataString(message.Request.Uri.Path);
+            if (message.Request.Method != RequestMethod.Get && !path.EndsWith("/Tables", StringComparison.Ordinal))
+            {
+                var text = path;
+                if (message.Request.Content is { } content)
+                {
+                    using var buffer = new MemoryStream();
+                    content.WriteTo(buffer, CancellationToken.None);
+                    text += Uri.UnescapeDataString(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+                }
+
+                Writes.Enqueue([
+                    .. System.Text.RegularExpressions.Regex.Matches(text, "PartitionKey='([^']*)'|\"PartitionKey\":\"([^\"]*)\"")
+                        .Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value),
+                ]);
+            }
+
+            return ProcessNextAsync(message, pipeline);
+        }
     }
 
     /// <summary>Counts requests and reads, and apart the reads of the record of the reminder index's owner (made at most every few seconds).</summary>

@@ -328,6 +328,34 @@ public sealed class ReminderIndexOwnershipTests(AzuriteFixture azurite) : IClass
         Assert.Equal("90,30", (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "reminder-index")).Value.GetString("BuiltFor"));
     }
 
+    [Fact]
+    public async Task R9_rows_confirmed_under_offsets_set_back_again_are_not_trusted_for_what_changed_in_between()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var first = Store(t, ReminderSchedule.Default, Started);
+        var activated = TestLicenses.Activate(TestLicenses.NewSerial("FF"), customerId: "FF");
+        Assert.NotNull(await first.AddAsync(activated.License, activated.Event, Ct)); // its reminder rows confirmed under 90,30
+        await first.EnsureReminderIndexAsync(Ct);
+
+        // 90,14 takes the index over and renews the license: its writes know 90,14 alone, so the 90,30 rows of the old
+        // term stay as they were, confirmed with the license as it was.
+        var changedClock = new FakeClock(Started + Duration.FromHours(1));
+        var changed = Store(t, new ReminderSchedule([90, 14]), changedClock);
+        await changed.EnsureReminderIndexAsync(Ct);
+        var current = (await changed.GetAsync(activated.License.Serial, Ct))!;
+        var renewal = TestLicenses.Renew(current.License, "PO-FF");
+        var renewed = await changed.UpdateAsync(current, renewal.License, renewal.Event, Ct);
+        Assert.NotNull(renewed);
+
+        // Set back to 90,30 once 90,14 is gone: the scan lists the license as it is now, never the old term's copy.
+        var back = Store(t, ReminderSchedule.Default, changedClock.GetCurrentInstant() + TableLicenseStore.ReminderConfigurationGoneAfter + Duration.FromMinutes(1));
+        var candidates = await CandidatesAsync(back, new LocalDate(2099, 1, 1));
+
+        var only = Assert.Single(candidates);
+        Assert.Equal(renewed.ConcurrencyToken, only.ConcurrencyToken);
+        Assert.Equal(renewed.License.ExpiresOn, only.License.ExpiresOn);
+    }
+
     private static async Task<List<StoredLicense>> CandidatesAsync(TableLicenseStore store, LocalDate dueOnOrBefore)
     {
         var candidates = new List<StoredLicense>();

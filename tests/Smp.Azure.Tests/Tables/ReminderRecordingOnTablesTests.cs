@@ -9,9 +9,10 @@ using Smp.TestSupport;
 namespace Smp.Azure.Tests.Tables;
 
 /// <summary>
-/// R9: recording a reminder starts from the license the scan's listing read and retires the reminder row under the
-/// ETag and version the listing read; the write answers with the state it stored. A row changed since the listing is
-/// judged as it is then, so the never-lower rule of index rows still holds.
+/// R9: recording a reminder starts from the license the scan's listing gave (read, or carried by a confirmed reminder
+/// row) and removes the reminder row under the ETag its own unconfirm answered; the write answers with the state it
+/// stored. A row another writer changed since is judged as it is then, so the never-lower rule of index rows still
+/// holds. A confirmed row carries the license as committed, and only while the license is exactly that.
 /// </summary>
 public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
@@ -41,12 +42,38 @@ public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : ICl
     }
 
     [Fact]
-    public async Task R9_a_reminder_row_raised_by_a_newer_writer_after_the_listing_stays_when_the_reminder_is_recorded()
+    public async Task R9_a_reminder_row_raised_by_another_writer_while_the_reminder_is_recorded_stays()
     {
+        // Another writer raises the row for its own version after the recording unconfirmed it, just before the
+        // recording's transaction: the row no longer has the recording's ETag, so it is judged as it is, and stays.
+        TableEntity? raised = null;
+        var interloper = new BeforeLicenseTransaction();
+        var t = StoreUnderTest.Create(azurite, interloper.Options());
+        var (listed, reminder) = await ListedDueAsync(t);
+        var key = LicenseIndex.ReminderKey(reminder, listed.License.Serial);
+        interloper.Action = async () =>
+        {
+            raised = new TableEntity(key.PartitionKey, key.RowKey) { ["Serial"] = listed.License.Serial.Value, ["Version"] = listed.Version + 2 };
+            await t.Index.UpsertEntityAsync(raised, TableUpdateMode.Replace, Ct);
+        };
+
+        var change = RecordSent(listed.License, reminder);
+        Assert.NotNull(await t.Store.UpdateAsync(listed, change.License, change.Event, Ct));
+
+        Assert.NotNull(raised);
+        var row = await ReminderRowAsync(t, reminder, listed.License.Serial);
+        Assert.NotNull(row);
+        Assert.Equal(listed.Version + 2, row.GetInt64("Version"));
+    }
+
+    [Fact]
+    public async Task R9_a_reminder_row_raised_before_the_recording_by_a_writer_of_the_same_version_goes_with_it()
+    {
+        // A row raised before the recording unconfirms it was raised by a writer starting from the same version as the
+        // recording (a writer from a newer one would make the recording's transaction fail): that writer cannot commit
+        // once the recording did, so its row is removed under the ETag the recording's unconfirm answered.
         var t = StoreUnderTest.Create(azurite);
         var (listed, reminder) = await ListedDueAsync(t);
-
-        // A writer that read a newer state wrote the row ahead for its own version after the listing read it.
         var key = LicenseIndex.ReminderKey(reminder, listed.License.Serial);
         await t.Index.UpsertEntityAsync(
             new TableEntity(key.PartitionKey, key.RowKey) { ["Serial"] = listed.License.Serial.Value, ["Version"] = listed.Version + 1 },
@@ -56,9 +83,158 @@ public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : ICl
         var change = RecordSent(listed.License, reminder);
         Assert.NotNull(await t.Store.UpdateAsync(listed, change.License, change.Event, Ct));
 
-        var row = await ReminderRowAsync(t, reminder, listed.License.Serial);
-        Assert.NotNull(row);
-        Assert.Equal(listed.Version + 1, row.GetInt64("Version"));
+        Assert.Null(await ReminderRowAsync(t, reminder, listed.License.Serial));
+    }
+
+    [Fact]
+    public async Task R9_a_new_license_confirms_its_reminder_rows_with_the_license_as_stored()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var added = TestLicenses.Activate(TestLicenses.NewSerial());
+        var stored = await t.Store.AddAsync(added.License, added.Event, Ct);
+
+        Assert.NotNull(stored);
+        var rows = await ReminderRowsOfAsync(t, added.License.Serial);
+        Assert.NotEmpty(rows);
+        Assert.All(rows, row => AssertConfirmedAs(stored, row));
+    }
+
+    [Fact]
+    public async Task R9_a_change_confirms_the_reminder_rows_it_keeps_with_the_new_state()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var added = TestLicenses.Activate(TestLicenses.NewSerial());
+        var first = (await t.Store.AddAsync(added.License, added.Event, Ct))!;
+        var contacts = TestLicenses.ReplaceContacts(first.License, "cad@acme.example");
+
+        var stored = await t.Store.UpdateAsync(first, contacts.License, contacts.Event, Ct);
+
+        Assert.NotNull(stored);
+        var rows = await ReminderRowsOfAsync(t, added.License.Serial);
+        Assert.NotEmpty(rows);
+        Assert.All(rows, row => AssertConfirmedAs(stored, row));
+    }
+
+    [Fact]
+    public async Task R9_a_change_whose_confirm_lost_to_another_write_leaves_the_row_unconfirmed()
+    {
+        // Between the change's transaction and its confirm, another write touches the reminder row (here the same
+        // unconfirm any change makes first): the confirm fails on the ETag and the row is left unconfirmed, never
+        // read and confirmed.
+        var toucher = new AfterLicenseTransaction();
+        var t = StoreUnderTest.Create(azurite, toucher.Options());
+        var added = TestLicenses.Activate(TestLicenses.NewSerial());
+        var first = (await t.Store.AddAsync(added.License, added.Event, Ct))!;
+        var key = LicenseIndex.ReminderKey(ReminderSchedule.Default.Pending(first.License)[0], first.License.Serial);
+        toucher.Action = async () => await t.Index.UpdateEntityAsync(LicenseEntities.Unconfirmed(key), global::Azure.ETag.All, TableUpdateMode.Merge, Ct);
+        var contacts = TestLicenses.ReplaceContacts(first.License, "cad@acme.example");
+
+        var stored = await t.Store.UpdateAsync(first, contacts.License, contacts.Event, Ct);
+
+        Assert.NotNull(stored);
+        Assert.True(toucher.Ran);
+        var rows = await ReminderRowsOfAsync(t, added.License.Serial);
+        var touched = Assert.Single(rows, r => r.RowKey == key.RowKey);
+        Assert.Equal(string.Empty, touched.GetString(LicenseEntities.LicenseETagColumn));
+        Assert.All(rows.Where(r => r.RowKey != key.RowKey), row => AssertConfirmedAs(stored, row));
+
+        // The listing reads that license and lists it as stored.
+        var listed = new List<StoredLicense>();
+        await foreach (var license in t.Store.ListReminderCandidatesAsync(new LocalDate(2099, 1, 1), Ct))
+        {
+            listed.Add(license);
+        }
+
+        var only = Assert.Single(listed, l => l.License.Serial == first.License.Serial);
+        Assert.Equal(stored.ConcurrencyToken, only.ConcurrencyToken);
+        Assert.Equal(LicenseJsonMapper.Serialize(stored.License), LicenseJsonMapper.Serialize(only.License));
+    }
+
+    [Fact]
+    public async Task R9_the_reminder_listing_reads_no_license_for_a_confirmed_row_and_reads_one_that_is_not()
+    {
+        var counter = new LicenseReads();
+        var t = StoreUnderTest.Create(azurite, counter.Options());
+        var confirmed = TestLicenses.Activate(TestLicenses.NewSerial(), customerId: "CONF");
+        var unconfirmed = TestLicenses.Activate(TestLicenses.NewSerial(), customerId: "UNCONF");
+        var storedConfirmed = (await t.Store.AddAsync(confirmed.License, confirmed.Event, Ct))!;
+        var storedUnconfirmed = (await t.Store.AddAsync(unconfirmed.License, unconfirmed.Event, Ct))!;
+        foreach (var row in await ReminderRowsOfAsync(t, unconfirmed.License.Serial))
+        {
+            // As older code, the index rebuild or an interrupted change leaves it.
+            await t.Index.UpdateEntityAsync(LicenseEntities.Unconfirmed(new IndexKey(row.PartitionKey, row.RowKey)), row.ETag, TableUpdateMode.Merge, Ct);
+        }
+
+        counter.Reads.Clear();
+        var listed = new List<StoredLicense>();
+        await foreach (var license in t.Store.ListReminderCandidatesAsync(DueOn, Ct))
+        {
+            listed.Add(license);
+        }
+
+        Assert.Equal(2, listed.Count);
+        Assert.Equal(storedConfirmed.ConcurrencyToken, Assert.Single(listed, l => l.License.Serial == confirmed.License.Serial).ConcurrencyToken);
+        Assert.Equal(storedUnconfirmed.ConcurrencyToken, Assert.Single(listed, l => l.License.Serial == unconfirmed.License.Serial).ConcurrencyToken);
+        Assert.DoesNotContain(counter.Reads, r => r.Contains(confirmed.License.Serial.Value, StringComparison.Ordinal));
+        Assert.Single(counter.Reads, r => r.Contains(unconfirmed.License.Serial.Value, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task R9_a_reminder_row_confirmed_under_other_offsets_is_not_trusted()
+    {
+        // Confirmed while other offsets owned the index: a store of these offsets reads the license.
+        var counter = new LicenseReads();
+        var t = StoreUnderTest.Create(azurite, counter.Options());
+        var added = TestLicenses.Activate(TestLicenses.NewSerial());
+        var stored = (await t.Store.AddAsync(added.License, added.Event, Ct))!;
+        foreach (var row in await ReminderRowsOfAsync(t, added.License.Serial))
+        {
+            await t.Index.UpdateEntityAsync(new TableEntity(row.PartitionKey, row.RowKey) { [LicenseEntities.OffsetsColumn] = "60" }, row.ETag, TableUpdateMode.Merge, Ct);
+        }
+
+        counter.Reads.Clear();
+        var listed = new List<StoredLicense>();
+        await foreach (var license in t.Store.ListReminderCandidatesAsync(DueOn, Ct))
+        {
+            listed.Add(license);
+        }
+
+        Assert.Equal(stored.ConcurrencyToken, Assert.Single(listed).ConcurrencyToken);
+        Assert.Single(counter.Reads, r => r.Contains(added.License.Serial.Value, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task R9_a_confirmed_row_whose_copy_no_longer_needs_it_is_not_trusted()
+    {
+        // A row of a reminder the copy has recorded (no key of the copy's any more): the license is read, the row is stale.
+        var counter = new LicenseReads();
+        var t = StoreUnderTest.Create(azurite, counter.Options());
+        var (listed, reminder) = await ListedDueAsync(t);
+        var change = RecordSent(listed.License, reminder);
+        var recorded = (await t.Store.UpdateAsync(listed, change.License, change.Event, Ct))!;
+        var key = LicenseIndex.ReminderKey(reminder, listed.License.Serial);
+        await t.Index.UpsertEntityAsync(
+            new TableEntity(key.PartitionKey, key.RowKey)
+            {
+                ["Serial"] = listed.License.Serial.Value,
+                ["Version"] = recorded.Version,
+                [LicenseEntities.SchemaColumn] = LicenseJsonMapper.CurrentSchema,
+                [LicenseEntities.LicenseColumn] = LicenseJsonMapper.Serialize(recorded.License),
+                [LicenseEntities.LicenseETagColumn] = recorded.ConcurrencyToken,
+                [LicenseEntities.OffsetsColumn] = "90,30",
+            },
+            TableUpdateMode.Replace,
+            Ct);
+
+        counter.Reads.Clear();
+        var again = new List<StoredLicense>();
+        await foreach (var license in t.Store.ListReminderCandidatesAsync(DueOn, Ct))
+        {
+            again.Add(license);
+        }
+
+        Assert.Empty(again);
+        Assert.Single(counter.Reads, r => r.Contains(listed.License.Serial.Value, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -115,6 +291,118 @@ public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : ICl
 
     private static Decision.Change RecordSent(License license, PlannedReminder reminder) =>
         Assert.IsType<Decision.Change>(PlanDecisions.RecordReminder(license, reminder, ReminderOutcome.Sent, "mail-1", Instant.FromUtc(2026, 4, 1, 15, 0), TestLicenses.Context));
+
+    private static void AssertConfirmedAs(StoredLicense stored, TableEntity row)
+    {
+        Assert.Equal(stored.ConcurrencyToken, row.GetString(LicenseEntities.LicenseETagColumn));
+        Assert.Equal(stored.Version, row.GetInt64(LicenseEntities.VersionColumn));
+        Assert.Equal(LicenseJsonMapper.Serialize(stored.License), row.GetString(LicenseEntities.LicenseColumn));
+        Assert.Equal("90,30", row.GetString(LicenseEntities.OffsetsColumn));
+    }
+
+    private static async Task<List<TableEntity>> ReminderRowsOfAsync(StoreUnderTest t, Serial serial)
+    {
+        var rows = new List<TableEntity>();
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {LicenseIndex.RemindersPartition} and Serial eq {serial.Value}");
+        await foreach (var row in t.Index.QueryAsync<TableEntity>(filter, cancellationToken: Ct))
+        {
+            rows.Add(row);
+        }
+
+        return rows;
+    }
+
+    /// <summary>The point reads of license records (summary rows), as request paths.</summary>
+    private sealed class LicenseReads : global::Azure.Core.Pipeline.HttpPipelineSynchronousPolicy
+    {
+        public System.Collections.Concurrent.ConcurrentBag<string> Reads { get; } = [];
+
+        public TableClientOptions Options()
+        {
+            var options = new TableClientOptions();
+            options.AddPolicy(this, global::Azure.Core.HttpPipelinePosition.PerCall);
+            return options;
+        }
+
+        public override void OnSendingRequest(global::Azure.Core.HttpMessage message)
+        {
+            var path = Uri.UnescapeDataString(message.Request.Uri.Path);
+            if (message.Request.Method == global::Azure.Core.RequestMethod.Get && path.Contains("RowKey='license|", StringComparison.Ordinal))
+            {
+                Reads.Add(path);
+            }
+        }
+    }
+
+    /// <summary>Runs <see cref="Action"/> once, just before the first transaction on a licenses table is sent.</summary>
+    private sealed class BeforeLicenseTransaction : global::Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        public Func<Task>? Action { get; set; }
+
+        public TableClientOptions Options()
+        {
+            var options = new TableClientOptions();
+            options.AddPolicy(this, global::Azure.Core.HttpPipelinePosition.PerCall);
+            return options;
+        }
+
+        public override void Process(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The store calls storage asynchronously.");
+
+        public override async ValueTask ProcessAsync(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            if (Action is { } action && IsLicenseTransaction(message))
+            {
+                Action = null;
+                await action();
+            }
+
+            await ProcessNextAsync(message, pipeline);
+        }
+    }
+
+    /// <summary>Runs <see cref="Action"/> once, just after the first transaction on a licenses table answered.</summary>
+    private sealed class AfterLicenseTransaction : global::Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        public Func<Task>? Action { get; set; }
+
+        public bool Ran { get; private set; }
+
+        public TableClientOptions Options()
+        {
+            var options = new TableClientOptions();
+            options.AddPolicy(this, global::Azure.Core.HttpPipelinePosition.PerCall);
+            return options;
+        }
+
+        public override void Process(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The store calls storage asynchronously.");
+
+        public override async ValueTask ProcessAsync(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            var isTransaction = IsLicenseTransaction(message);
+            await ProcessNextAsync(message, pipeline);
+            if (isTransaction && Action is { } action)
+            {
+                Action = null;
+                await action();
+                Ran = true;
+            }
+        }
+    }
+
+    /// <summary>A transaction whose body addresses a licenses table's summary row.</summary>
+    private static bool IsLicenseTransaction(global::Azure.Core.HttpMessage message)
+    {
+        if (message.Request.Method != global::Azure.Core.RequestMethod.Post || !message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal) || message.Request.Content is not { } content)
+        {
+            return false;
+        }
+
+        using var buffer = new MemoryStream();
+        content.WriteTo(buffer, CancellationToken.None);
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray()).Contains("license|", StringComparison.Ordinal);
+    }
 
     private static async Task<TableEntity?> ReminderRowAsync(StoreUnderTest t, PlannedReminder reminder, Serial serial)
     {

@@ -31,7 +31,11 @@ public sealed class RequestScopeTests(AzuriteFixture azurite) : IClassFixture<Az
         Assert.True(await t.Store.TryUpdateAsync(read, renewal.License, renewal.Event, Ct));
 
         var requests = recorder.Requests;
-        Assert.Single(requests, r => r.IsBatch);
+
+        // The license's transaction, and two of its reminder rows (before it: unconfirmed and added; after it: confirmed
+        // and removed), each within one partition.
+        Assert.Equal(3, requests.Count(r => r.IsBatch));
+        Assert.All(requests.Where(r => r.IsBatch), r => Assert.Single(PartitionsNamedIn(r.Body)));
         Assert.All(requests, r =>
         {
             Assert.True(r.IsBatch || r.IsPointRequest || r.IsInsert, $"Neither one entity nor one partition's transaction: {r}");
@@ -131,6 +135,12 @@ public sealed class RequestScopeTests(AzuriteFixture azurite) : IClassFixture<Az
             requests.Enqueue(new RecordedRequest(message.Request.Method.Method, Uri.UnescapeDataString(uri.AbsolutePath), Uri.UnescapeDataString(uri.Query), body));
         }
     }
+
+    private static HashSet<string> PartitionsNamedIn(string batchBody) =>
+    [
+        .. System.Text.RegularExpressions.Regex.Matches(Uri.UnescapeDataString(batchBody), "PartitionKey='([^']*)'|\"PartitionKey\":\"([^\"]*)\"")
+            .Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value),
+    ];
 
     private sealed record RecordedRequest(string Method, string Path, string Query, string Body)
     {
