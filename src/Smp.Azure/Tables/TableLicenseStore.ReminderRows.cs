@@ -242,6 +242,33 @@ public sealed partial class TableLicenseStore
     }
 
     /// <summary>
+    /// Proves a trusted copy current without reading the license: a merge of no column into the summary under the copied
+    /// ETag, which storage refuses unless the summary is exactly as copied. The copy under the merge's ETag (the license
+    /// is unchanged; its ETag is not); null when refused or the summary is not there, and then the license is read. So the
+    /// listing never answers a state the license has left, whatever wrote it: the invariant above is kept by this
+    /// version's writers, but a host of an earlier release still running during a slot swap changes a license without
+    /// unconfirming its rows, and a writer's view of the offsets that own the index may be seconds old. A write, not a
+    /// read: one request, no entity read.
+    /// </summary>
+    private async Task<StoredLicense?> ProveCurrentAsync(StoredLicense copy, CancellationToken cancellationToken)
+    {
+        var serial = copy.License.Serial;
+        try
+        {
+            var merged = await licenses.UpdateEntityAsync(
+                new TableEntity(LicenseEntities.PartitionKey(serial), LicenseEntities.SummaryRowKey(serial)),
+                new ETag(copy.ConcurrencyToken),
+                TableUpdateMode.Merge,
+                cancellationToken);
+            return merged.Headers.ETag is { } etag ? copy with { ConcurrencyToken = etag.ToString() } : null;
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            return null; // Changed since the copy was confirmed (or moved, or gone): the license is read.
+        }
+    }
+
+    /// <summary>
     /// Unconfirms every reminder row confirmed under <paramref name="offsets"/> (under its ETag: a row written since was
     /// written by a change that knows the offsets now being built). Run by a rebuild toward <paramref name="offsets"/>
     /// before it records the index as built for them: a row confirmed when those offsets owned the index before may be of

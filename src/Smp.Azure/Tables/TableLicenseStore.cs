@@ -1046,13 +1046,13 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             return (null, null, null);
         }
 
-        if (trustConfirmed && TryTrustConfirmed(row, serial) is { } confirmed)
-        {
-            return (confirmed, null, null);
-        }
-
         try
         {
+            if (trustConfirmed && TryTrustConfirmed(row, serial) is { } confirmed && await ProveCurrentAsync(confirmed, cancellationToken) is { } current)
+            {
+                return (current, null, null);
+            }
+
             var (license, stale) = await ResolveIndexRowAsync(row, serial, cancellationToken);
             return (license, null, stale);
         }

@@ -108,9 +108,10 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
             },
             Act: s => s.Scan.RunAsync(new CommandContext("reminder-scan", "corr-scan"), Ct),
 
-            // Per mail, the outbox transaction (message, marker, claims); per license, its reminder rows unconfirmed (one
+            // Per license listed, the proof of its reminder row's copy (a merge of nothing under the copied ETag); per
+            // mail, the outbox transaction (message, marker, claims); per license, its reminder rows unconfirmed (one
             // batch), its latest-events row, its record, and its rows confirmed with the sent one removed (one batch).
-            Writes: 14,
+            Writes: 17,
             Customers: ["ACME", "GLOBEX"]));
 
     [Fact]

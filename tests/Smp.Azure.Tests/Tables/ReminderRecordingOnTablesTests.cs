@@ -173,10 +173,45 @@ public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : ICl
         }
 
         Assert.Equal(2, listed.Count);
-        Assert.Equal(storedConfirmed.ConcurrencyToken, Assert.Single(listed, l => l.License.Serial == confirmed.License.Serial).ConcurrencyToken);
+
+        // The copy was proven current by a merge of nothing under its ETag: it is listed under the summary's ETag now.
+        var summary = await t.Licenses.GetEntityAsync<TableEntity>(LicenseEntities.PartitionKey(confirmed.License.Serial), LicenseEntities.SummaryRowKey(confirmed.License.Serial), cancellationToken: Ct);
+        Assert.Equal(summary.Value.ETag.ToString(), Assert.Single(listed, l => l.License.Serial == confirmed.License.Serial).ConcurrencyToken);
+        Assert.Equal(storedConfirmed.Version, Assert.Single(listed, l => l.License.Serial == confirmed.License.Serial).Version);
         Assert.Equal(storedUnconfirmed.ConcurrencyToken, Assert.Single(listed, l => l.License.Serial == unconfirmed.License.Serial).ConcurrencyToken);
         Assert.DoesNotContain(counter.Reads, r => r.Contains(confirmed.License.Serial.Value, StringComparison.Ordinal));
         Assert.Single(counter.Reads, r => r.Contains(unconfirmed.License.Serial.Value, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task R9_a_confirmed_row_left_confirmed_by_a_writer_that_does_not_keep_the_rows_is_not_trusted()
+    {
+        // A host of an earlier release, still running during a slot swap, changes the contacts without unconfirming the
+        // license's reminder rows: they stay confirmed with the old copy. The listing must answer the license as it is.
+        var counter = new LicenseReads();
+        var t = StoreUnderTest.Create(azurite, counter.Options());
+        var added = TestLicenses.Activate(TestLicenses.NewSerial());
+        var stored = (await t.Store.AddAsync(added.License, added.Event, Ct))!;
+        var asConfirmed = await ReminderRowsOfAsync(t, added.License.Serial);
+        Assert.NotEmpty(asConfirmed);
+        var change = TestLicenses.ReplaceContacts(stored.License, "new-buyer@acme.example");
+        var changed = (await t.Store.UpdateAsync(stored, change.License, change.Event, Ct))!;
+        foreach (var row in asConfirmed)
+        {
+            await t.Index.UpsertEntityAsync(row, TableUpdateMode.Replace, Ct); // the rows as the earlier release leaves them
+        }
+
+        counter.Reads.Clear();
+        var listed = new List<StoredLicense>();
+        await foreach (var license in t.Store.ListReminderCandidatesAsync(DueOn, Ct))
+        {
+            listed.Add(license);
+        }
+
+        var only = Assert.Single(listed);
+        Assert.Equal((changed.Version, changed.ConcurrencyToken), (only.Version, only.ConcurrencyToken));
+        Assert.Equal(changed.License.Contacts.Select(c => c.ToString()), only.License.Contacts.Select(c => c.ToString()));
+        Assert.Single(counter.Reads, r => r.Contains(added.License.Serial.Value, StringComparison.Ordinal));
     }
 
     [Fact]
