@@ -758,10 +758,43 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
             return known.Schedule;
         }
 
-        var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, [BuiltForColumn, TargetColumn], cancellationToken);
-        var schedule = read.HasValue ? OtherSchedule(read.Value!.GetString(TargetColumn) ?? read.Value!.GetString(BuiltForColumn)) : null;
-        owner = new OwnerRead(schedule, Environment.TickCount64);
-        return schedule;
+        // One read for all the writes that find the remembered owner out of date at once (at any concurrency, one
+        // request per interval), not one each; each write waits for it as long as its own cancellation allows.
+        var reading = ownerReading;
+        if (reading is null || reading.IsCompleted)
+        {
+            var next = new TaskCompletionSource<OwnerRead>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (Interlocked.CompareExchange(ref ownerReading, next.Task, reading) == reading)
+            {
+                _ = ReadOwnerAsync(next);
+                reading = next.Task;
+            }
+            else
+            {
+                reading = ownerReading!;
+            }
+        }
+
+        return (await reading.WaitAsync(cancellationToken)).Schedule;
+    }
+
+    /// <summary>The read under way (or the last one) of which offsets own the reminder index, shared by the writes that wait for it.</summary>
+    private Task<OwnerRead>? ownerReading;
+
+    private async Task ReadOwnerAsync(TaskCompletionSource<OwnerRead> result)
+    {
+        try
+        {
+            var read = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, ReminderIndexRow, [BuiltForColumn, TargetColumn], CancellationToken.None);
+            var schedule = read.HasValue ? OtherSchedule(read.Value!.GetString(TargetColumn) ?? read.Value!.GetString(BuiltForColumn)) : null;
+            var fresh = new OwnerRead(schedule, Environment.TickCount64);
+            owner = fresh;
+            result.SetResult(fresh);
+        }
+        catch (Exception e)
+        {
+            result.SetException(e); // Each waiting write fails as its own read would have; the next write reads again.
+        }
     }
 
     /// <summary>The schedule of recorded offsets ("90,14") when they are not this store's; null for this store's or unreadable ones.</summary>

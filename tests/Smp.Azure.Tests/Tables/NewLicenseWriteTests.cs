@@ -249,6 +249,48 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
     }
 
     /// <summary>The partitions each write request names (in its address or body), in the order sent.</summary>
+    [Fact]
+    public async Task New_licenses_added_at_once_read_which_offsets_own_the_reminder_index_once_not_once_each()
+    {
+        var reads = new OwnerReadCounter();
+        var t = StoreUnderTest.Create(azurite, WithPolicy(reads, HttpPipelinePosition.PerCall));
+        await t.Store.GetAsync(TestLicenses.NewSerial(), Ct); // creates the tables (which reads the index's record once)
+        reads.Reset();
+
+        var added = await Task.WhenAll(Enumerable.Range(0, 32).Select(async _ =>
+        {
+            var change = TestLicenses.Activate(TestLicenses.NewSerial());
+            return await t.Store.AddAsync(change.License, change.Event, Ct);
+        }));
+
+        Assert.All(added, Assert.NotNull);
+        Assert.Equal(1, reads.Count);
+    }
+
+    /// <summary>Counts the point reads of the reminder index's record (row <c>reminder-index</c> of partition <c>~meta</c>).</summary>
+    private sealed class OwnerReadCounter : HttpPipelinePolicy
+    {
+        private int count;
+
+        public int Count => Volatile.Read(ref count);
+
+        public void Reset() => Interlocked.Exchange(ref count, 0);
+
+        public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The store calls storage asynchronously.");
+
+        public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+        {
+            var path = Uri.UnescapeDataString(message.Request.Uri.Path);
+            if (message.Request.Method == RequestMethod.Get && path.Contains("RowKey='reminder-index'", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref count);
+            }
+
+            return ProcessNextAsync(message, pipeline);
+        }
+    }
+
     private sealed class WriteRecorder : HttpPipelinePolicy
     {
         public System.Collections.Concurrent.ConcurrentQueue<HashSet<string>> Writes { get; } = new();
