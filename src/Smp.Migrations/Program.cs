@@ -48,9 +48,22 @@ Console.CancelKeyPress += (_, e) =>
 if (args[0] == "search-layout")
 {
     var indexTable = prefix + "licenseindex";
-    Console.Error.WriteLine($"Deleting the first layout's search rows from table {indexTable}; safe to stop and run again.");
+    var searchMove = new SearchLayoutMigration(services.GetRequiredService<TableServiceClient>(), prefix + "licenses", indexTable);
+    Console.Error.WriteLine($"Writing every license's search rows in one partition of table {indexTable}; safe to stop and run again.");
+    var hundreds = 0;
+    var rebuilt = await searchMove.RebuildAsync(
+        count =>
+        {
+            if (count / 100 > hundreds)
+            {
+                hundreds = count / 100;
+                Console.Error.WriteLine($"{count} licenses done so far");
+            }
+        },
+        cancel.Token);
+    Console.Error.WriteLine($"Search rows written for {rebuilt} licenses; deleting the first layout's search rows; safe to stop and run again.");
     var thousands = 0;
-    var deleted = await new SearchLayoutMigration(services.GetRequiredService<TableServiceClient>(), indexTable).RunAsync(
+    var deleted = await searchMove.RunAsync(
         count =>
         {
             if (count / 1000 > thousands)

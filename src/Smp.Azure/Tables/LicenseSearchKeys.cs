@@ -74,6 +74,38 @@ internal static class LicenseSearchKeys
     }
 
     /// <summary>
+    /// As <see cref="RangeOf"/>, in the first search layout (partition <c>search-KIND|BUCKET</c>, BUCKET the term's first
+    /// character escaped, row key <c>TERM|SERIAL</c>): read while a store moved from it has not rebuilt its rows.
+    /// </summary>
+    public static (string Partition, string Lower, string Upper)? FirstLayoutRangeOf(SearchLookup lookup)
+    {
+        if (lookup.Term.Length == 0)
+        {
+            return null;
+        }
+
+        var partition = OldPartitionPrefix + KindNames[lookup.Kind] + Separator + TableKey.Encode(lookup.Term[..1]);
+        var term = TableKey.Encode(lookup.Term);
+        return lookup.IsPrefix ? (partition, term, term + "~~") : (partition, term + Separator, term + '}');
+    }
+
+    /// <summary>
+    /// The current layout's key of a first-layout search row (the same term and serial, the kind moved from the partition
+    /// into the row key); null for any other row.
+    /// </summary>
+    public static IndexKey? CurrentKeyOfFirstLayout(IndexKey key)
+    {
+        if (!key.PartitionKey.StartsWith(OldPartitionPrefix, StringComparison.Ordinal) || key.PartitionKey == Partition)
+        {
+            return null;
+        }
+
+        var kindEnd = key.PartitionKey.IndexOf(Separator, StringComparison.Ordinal);
+        var kindName = kindEnd > OldPartitionPrefix.Length ? key.PartitionKey[OldPartitionPrefix.Length..kindEnd] : null;
+        return kindName is not null && KindNames.ContainsValue(kindName) ? new IndexKey(Partition, kindName + Separator + key.RowKey) : null;
+    }
+
+    /// <summary>
     /// The partition-key ranges [lower, upper) of the first search layout's partitions (<c>search-KIND|BUCKET</c>), one per
     /// kind; none of them holds <see cref="Partition"/>.
     /// </summary>

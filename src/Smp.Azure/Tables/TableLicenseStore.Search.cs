@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Azure;
 using Azure.Data.Tables;
 using Smp.Core.Licenses;
+using Smp.Core.Plans;
 using Smp.Core.Search;
 
 namespace Smp.Azure.Tables;
@@ -9,25 +10,18 @@ namespace Smp.Azure.Tables;
 /// <summary>
 /// The search index (<see cref="ILicenseSearchIndex"/>): its rows (<see cref="LicenseSearchKeys"/>) are among the keys
 /// of <see cref="LicenseIndex.KeysFor"/>, so every change writes and retires them by the same write-ahead protocol as
-/// the other indexes, and a look-up resolves them like any index row (stale rows skipped and removed).
+/// the other indexes, and a look-up resolves them like any index row (stale rows skipped and removed). While a store
+/// moved from the first search layout has not had its rows rebuilt, a look-up reads that layout's rows too.
 /// </summary>
 public sealed partial class TableLicenseStore : ILicenseSearchIndex
 {
-    /// <summary>The row (in <see cref="MetaPartition"/>) recording whether every stored license has its search rows, and a backfill's progress.</summary>
-    private const string SearchIndexRow = "search-index";
-    private const string SearchBuiltColumn = "Built";
-
     /// <summary>
-    /// The row (in <see cref="MetaPartition"/>) recording that the search rows are in their current layout (one partition,
-    /// see <see cref="LicenseSearchKeys"/>): while it is missing, the rows a store holds are of the first layout, and the
-    /// record of <see cref="SearchIndexRow"/> speaks of those.
+    /// The row (in <see cref="MetaPartition"/>) in which the first search layout recorded that every license had its
+    /// search rows. This version only reads it: once true, the store holds a complete index of the first layout.
     /// </summary>
-    private const string SearchLayoutRow = "search-layout";
-    private const string SearchLayoutColumn = "Layout";
+    private const string FirstLayoutIndexRow = "search-index";
 
-    /// <summary>The layout of search rows this version writes and reads.</summary>
-    private const int SearchLayout = 2;
-
+    /// <summary>Whether this layout's index is known to be complete (remembered by this process once read).</summary>
     private volatile bool searchIndexBuilt;
 
     public async IAsyncEnumerable<StoredLicense> FindAsync(SearchLookup lookup, int pageSize, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -40,6 +34,7 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
         }
 
         await tablesCreated.EnsureAsync(cancellationToken);
+        var found = new HashSet<IndexKey>();
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {lower} and RowKey lt {upper}");
         var rows = index.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, select: IndexColumns, cancellationToken: cancellationToken);
         await foreach (var page in rows.AsPages(pageSizeHint: pageSize))
@@ -48,7 +43,33 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
             {
                 var resolved = await Task.WhenAll(chunk.Select(row => ResolveIndexRowAsync(row, isolate: false, cancellationToken)));
                 await Task.WhenAll(resolved.Where(r => r.Stale is not null).Select(r => indexRows.RemoveStaleAsync(r.Stale!, cancellationToken)));
-                foreach (var (license, _, _) in resolved)
+                for (var i = 0; i < resolved.Length; i++)
+                {
+                    if (resolved[i].License is { } license)
+                    {
+                        found.Add(new IndexKey(chunk[i].PartitionKey, chunk[i].RowKey));
+                        yield return license;
+                    }
+                }
+            }
+        }
+
+        if (!await ReadsFirstLayoutAsync(cancellationToken) || LicenseSearchKeys.FirstLayoutRangeOf(lookup) is not var (oldPartition, oldLower, oldUpper))
+        {
+            yield break;
+        }
+
+        // A store moved from the first layout whose rows are not all rebuilt yet: its first-layout rows answer too, each
+        // used when its license has that term now and the current layout has not answered it already. Never removed
+        // here: they go all at once when the move is done (SearchLayoutMigration).
+        var oldFilter = TableClient.CreateQueryFilter($"PartitionKey eq {oldPartition} and RowKey ge {oldLower} and RowKey lt {oldUpper}");
+        var oldRows = index.QueryAsync<TableEntity>(oldFilter, maxPerPage: pageSize, select: IndexColumns, cancellationToken: cancellationToken);
+        await foreach (var page in oldRows.AsPages(pageSizeHint: pageSize))
+        {
+            foreach (var chunk in page.Values.Chunk(ParallelReads))
+            {
+                var resolved = await Task.WhenAll(chunk.Select(row => ResolveFirstLayoutRowAsync(row, found, cancellationToken)));
+                foreach (var license in resolved)
                 {
                     if (license is not null)
                     {
@@ -59,13 +80,48 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
         }
     }
 
+    /// <summary>The license a first-layout search row points to, when its current state has that term and the current layout did not answer it.</summary>
+    private async Task<StoredLicense?> ResolveFirstLayoutRowAsync(TableEntity row, HashSet<IndexKey> found, CancellationToken cancellationToken)
+    {
+        if (LicenseSearchKeys.CurrentKeyOfFirstLayout(new IndexKey(row.PartitionKey, row.RowKey)) is not { } key
+            || found.Contains(key)
+            || !Serial.TryParse(row.GetString(LicenseEntities.SerialColumn), out var serial))
+        {
+            return null;
+        }
+
+        var stored = await ReadAsync(serial, cancellationToken);
+        return stored is not null && LicenseSearchKeys.KeysFor(stored.License).Contains(key) ? stored : null;
+    }
+
     /// <summary>
-    /// Licenses stored before the search index existed have no search rows: this writes them, a page of licenses at a
-    /// time (<see cref="TableLicenseStoreOptions.ReminderRebuildPageSize"/>), recording after each page the last
-    /// license done, so that a run that dies resumes there; when every license is done it records the index as built,
-    /// and from then on (remembered by this process) it costs nothing. Writing a row again is idempotent and never lowers
-    /// its version, so overlapping runs and concurrent changes are harmless. A record that cannot be read is passed
-    /// over: no search could show it either; its next change writes its rows.
+    /// Whether searches also read the first layout's rows: this layout's index is not complete, and the first layout's
+    /// was (a store moved from it whose rows the <c>search-layout</c> step has not rebuilt yet). Two point reads per
+    /// search until then; none once this layout is built.
+    /// </summary>
+    private async Task<bool> ReadsFirstLayoutAsync(CancellationToken cancellationToken)
+    {
+        if (searchIndexBuilt)
+        {
+            return false;
+        }
+
+        if (await SearchRowsBackfill.IsBuiltAsync(licenses, cancellationToken))
+        {
+            searchIndexBuilt = true;
+            return false;
+        }
+
+        var first = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, FirstLayoutIndexRow, [SearchRowsBackfill.BuiltColumn], cancellationToken);
+        return first.HasValue && first.Value!.GetBoolean(SearchRowsBackfill.BuiltColumn) == true;
+    }
+
+    /// <summary>
+    /// Makes every stored license findable. A store whose licenses predate search has no search rows: they are written
+    /// here (<see cref="SearchRowsBackfill"/>, a page of <see cref="TableLicenseStoreOptions.ReminderRebuildPageSize"/>
+    /// licenses at a time, resumable), and from then on (remembered by this process) this costs nothing. A store moved
+    /// from the first search layout is findable already, through both layouts (see <see cref="FindAsync"/>): its rows
+    /// are rebuilt by the <c>search-layout</c> step, outside any request.
     /// </summary>
     public async Task EnsureBuiltAsync(CancellationToken cancellationToken)
     {
@@ -75,55 +131,19 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
         }
 
         await tablesCreated.EnsureAsync(cancellationToken);
-        await StartSearchLayoutAsync(cancellationToken);
-        var state = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, SearchIndexRow, cancellationToken: cancellationToken);
-        if (state.HasValue && state.Value!.GetBoolean(SearchBuiltColumn) == true)
+        if (await ReadsFirstLayoutAsync(cancellationToken) || searchIndexBuilt)
         {
-            searchIndexBuilt = true;
             return;
         }
 
-        var after = state.HasValue ? state.Value!.GetString(AfterColumn) ?? string.Empty : string.Empty;
-        var filter = TableClient.CreateQueryFilter(
-            $"RowKey ge {LicenseEntities.SummaryRowKeyLower} and RowKey lt {LicenseEntities.SummaryRowKeyUpper} and PartitionKey gt {after}");
-        await foreach (var page in licenses.QueryAsync<TableEntity>(filter, maxPerPage: rebuildPageSize, select: RebuildColumns, cancellationToken: cancellationToken).AsPages(pageSizeHint: rebuildPageSize))
-        {
-            foreach (var row in page.Values)
-            {
-                StoredLicense stored;
-                try
-                {
-                    stored = LicenseEntities.ToStoredLicense(row);
-                }
-                catch (Exception e) when (IsUnreadableRecord(e))
-                {
-                    continue;
-                }
-
-                foreach (var key in LicenseSearchKeys.KeysFor(stored.License))
-                {
-                    await WriteIndexRowAsync(key, stored.License.Serial, stored.Version, cancellationToken);
-                }
-            }
-
-            if (page.Values.Count > 0)
-            {
-                await licenses.UpsertEntityAsync(
-                    new TableEntity(MetaPartition, SearchIndexRow) { [SearchBuiltColumn] = false, [AfterColumn] = page.Values[^1].PartitionKey },
-                    TableUpdateMode.Replace,
-                    cancellationToken);
-            }
-        }
-
-        await licenses.UpsertEntityAsync(new TableEntity(MetaPartition, SearchIndexRow) { [SearchBuiltColumn] = true }, TableUpdateMode.Replace, cancellationToken);
+        await SearchRowsBackfill.RunAsync(licenses, index, rebuildPageSize, null, cancellationToken);
         searchIndexBuilt = true;
     }
 
     /// <summary>A store that holds no license yet needs no backfill: its search index is built from the start.</summary>
     private async Task MarkNewSearchIndexAsync(CancellationToken cancellationToken)
     {
-        var state = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, SearchIndexRow, [SearchBuiltColumn], cancellationToken);
-        if (state.HasValue)
+        if (await SearchRowsBackfill.IsBuiltAsync(licenses, cancellationToken))
         {
             return;
         }
@@ -142,52 +162,6 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
             }
         }
 
-        // The index first, then its layout: a crash between leaves a store whose first search rebuilds its search rows once.
-        foreach (var record in new[]
-        {
-            new TableEntity(MetaPartition, SearchIndexRow) { [SearchBuiltColumn] = true },
-            new TableEntity(MetaPartition, SearchLayoutRow) { [SearchLayoutColumn] = SearchLayout },
-        })
-        {
-            try
-            {
-                await licenses.AddEntityAsync(record, cancellationToken);
-            }
-            catch (RequestFailedException e) when (e.Status == 409)
-            {
-                // Another instance recorded it first.
-            }
-        }
-    }
-
-    /// <summary>
-    /// A store whose search rows are of the first layout (one partition per kind and first character, written before
-    /// <see cref="SearchLayoutRow"/> existed) rebuilds them in the current one: in one transaction, the search index is
-    /// recorded as not built, to be backfilled from the first license, and the layout as current. Until that backfill
-    /// ends, searches wait for it as they do for a store that predates search. The first layout's rows are never read
-    /// again; <see cref="SearchLayoutMigration"/> deletes them. Of two hosts starting it, one transaction wins and the
-    /// other leaves it be (it would otherwise undo the winner's progress).
-    /// </summary>
-    private async Task StartSearchLayoutAsync(CancellationToken cancellationToken)
-    {
-        var layout = await licenses.GetEntityIfExistsAsync<TableEntity>(MetaPartition, SearchLayoutRow, [SearchLayoutColumn], cancellationToken);
-        if (layout.HasValue)
-        {
-            return;
-        }
-
-        try
-        {
-            await licenses.SubmitTransactionAsync(
-                [
-                    new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(MetaPartition, SearchIndexRow) { [SearchBuiltColumn] = false, [AfterColumn] = string.Empty }),
-                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(MetaPartition, SearchLayoutRow) { [SearchLayoutColumn] = SearchLayout }),
-                ],
-                cancellationToken);
-        }
-        catch (RequestFailedException e) when (e.Status == 409)
-        {
-            // Another host started the rebuild first: its record stands.
-        }
+        await SearchRowsBackfill.MarkBuiltAsync(licenses, cancellationToken);
     }
 }

@@ -476,7 +476,7 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                     }
                 }
 
-                await client.GetTableClient(s.Tables.Licenses).DeleteEntityAsync("~meta", "search-index");
+                await client.GetTableClient(s.Tables.Licenses).DeleteEntityAsync("~meta", "search-terms-index");
             },
 
             // The first search after the upgrade, two licenses a page.
@@ -514,17 +514,22 @@ public sealed class CrashConsistencyTests(AzuriteFixture azurite, ITestOutputHel
                 }
 
                 var licenses = client.GetTableClient(s.Tables.Licenses);
-                await licenses.DeleteEntityAsync("~meta", "search-layout");
+                await licenses.DeleteEntityAsync("~meta", "search-terms-index");
                 await licenses.UpsertEntityAsync(new global::Azure.Data.Tables.TableEntity("~meta", "search-index") { ["Built"] = true }, global::Azure.Data.Tables.TableUpdateMode.Replace);
             },
 
-            // The first search after the upgrade, two licenses a page.
-            Act: s => s.Reconfigured(s.Reminders, rebuildPageSize: 2).Store.EnsureBuiltAsync(Ct),
+            // The one-off search-layout step after the upgrade: the rows rebuilt in the current layout, then the first
+            // layout's deleted. Run again, it resumes.
+            Act: async s =>
+            {
+                var move = new global::Smp.Azure.Tables.SearchLayoutMigration(s.Service, s.Tables.Licenses, s.Tables.Index);
+                await move.RebuildAsync(null, Ct);
+                await move.RunAsync(null, Ct);
+            },
 
-            // The process's configuration of Smp:Reminders seen again (its lease, at start-up); the move begun (one
-            // transaction: the search index recorded as not built, the layout as current); per page, each license's six
-            // search rows and the progress; then the index recorded as built.
-            Writes: 23,
+            // Each license's six search rows, the progress after the one page and the index recorded as built; then the
+            // first layout's rows deleted, a transaction per old partition.
+            Writes: 28,
             Customers: ["ACME", "GLOBEX"]));
 
     [Fact]

@@ -84,6 +84,7 @@ internal sealed class SmpOnTables
         }
 
         var service = azurite.CreateServiceClient(options);
+        Service = service;
         var calendar = new BusinessCalendar(clock, DateTimeZoneProviders.Tzdb[TimeZoneId]);
         var schedule = Reminders;
         Store = new TableLicenseStore(service, tables.StoreOptionsFor(schedule, rebuildPageSize));
@@ -117,6 +118,9 @@ internal sealed class SmpOnTables
     public static CustomerRequestRetry ImmediateRetry { get; } = new(int.MaxValue, Duration.Zero, Duration.Zero);
 
     public SmpTables Tables { get; }
+
+    /// <summary>The system's table service client (its requests pass the system's policies: a crash, a fault).</summary>
+    public TableServiceClient Service { get; }
 
     public FakeClock Clock { get; }
 

@@ -84,18 +84,18 @@ public sealed class LicenseSearchOnTablesTests(AzuriteFixture azurite) : IClassF
             await t.Index.DeleteEntityAsync(key.PartitionKey, key.RowKey, cancellationToken: Ct);
         }
 
-        await t.Licenses.DeleteEntityAsync("~meta", "search-index", cancellationToken: Ct);
+        await t.Licenses.DeleteEntityAsync("~meta", "search-terms-index", cancellationToken: Ct);
 
         // A backfill that died after its first two licenses (in key order): it recorded how far it got.
         var ordered = serials.Select(s => TableKey.Encode(s.Value)).Order(StringComparer.Ordinal).ToList();
-        await t.Licenses.UpsertEntityAsync(new TableEntity("~meta", "search-index") { ["Built"] = false, ["RebuiltThrough"] = ordered[1] }, TableUpdateMode.Replace, Ct);
+        await t.Licenses.UpsertEntityAsync(new TableEntity("~meta", "search-terms-index") { ["Built"] = false, ["RebuiltThrough"] = ordered[1] }, TableUpdateMode.Replace, Ct);
 
         var fresh = new TableLicenseStore(azurite.CreateServiceClient(), new TableLicenseStoreOptions { LicensesTable = t.Options.LicensesTable, IndexTable = t.Options.IndexTable, ReminderRebuildPageSize = 2 });
         var found = await SearchAsync(fresh, "oldtimer", limit: 10);
 
         // Resumed after the recorded license: the three after it are found; the two it had done are not rewritten.
         Assert.Equal(ordered[2..], found.Select(s => TableKey.Encode(s)).Order(StringComparer.Ordinal));
-        Assert.Equal(true, (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "search-index", cancellationToken: Ct)).Value.GetBoolean("Built"));
+        Assert.Equal(true, (await t.Licenses.GetEntityAsync<TableEntity>("~meta", "search-terms-index", cancellationToken: Ct)).Value.GetBoolean("Built"));
         var indexed = (await SearchRowsAsync(t)).Select(k => k.RowKey[(k.RowKey.LastIndexOf('|') + 1)..]).ToHashSet();
         Assert.Equal(ordered[2..].ToHashSet(), indexed);
     }
@@ -110,7 +110,7 @@ public sealed class LicenseSearchOnTablesTests(AzuriteFixture azurite) : IClassF
             await t.Index.DeleteEntityAsync(key.PartitionKey, key.RowKey, cancellationToken: Ct);
         }
 
-        await t.Licenses.DeleteEntityAsync("~meta", "search-index", cancellationToken: Ct);
+        await t.Licenses.DeleteEntityAsync("~meta", "search-terms-index", cancellationToken: Ct);
 
         // A process started after the upgrade: the store holds licenses, so it is not new, and the first search backfills.
         var upgraded = new TableLicenseStore(azurite.CreateServiceClient(), t.Options);

@@ -12,8 +12,8 @@ namespace Smp.Azure.Tests.Tables;
 /// <summary>
 /// Section 8, search rows: all of a license's search rows share one partition (so that they can be written in one
 /// transaction), and a store whose rows are of the first search layout (a partition per kind and first character)
-/// answers the same after the move: its rows rebuilt in the one partition at the first search, the old ones deleted by
-/// <see cref="SearchLayoutMigration"/>.
+/// answers the same throughout the move: from both layouts until <see cref="SearchLayoutMigration"/> has rebuilt its
+/// rows in the one partition, then from that one, and the old rows deleted.
 /// </summary>
 public sealed class SearchLayoutOnTablesTests(AzuriteFixture azurite) : IClassFixture<AzuriteFixture>
 {
@@ -53,25 +53,37 @@ public sealed class SearchLayoutOnTablesTests(AzuriteFixture azurite) : IClassFi
         Assert.Equal(SearchKey.For(acme).Count + SearchKey.For(mueller).Count + SearchKey.For(atlas).Count, oldRows);
         Assert.Empty(await SearchRowsAsync(t, current: true));
 
-        // The process started after the upgrade rebuilds the rows at its first search, and answers as before.
+        // The process started after the upgrade answers as before at once, from both layouts, and writes no row for it.
         var upgraded = new TableLicenseStore(azurite.CreateServiceClient(), new TableLicenseStoreOptions { LicensesTable = t.Options.LicensesTable, IndexTable = t.Options.IndexTable, ReminderRebuildPageSize = 2 });
         await AssertAnswersAsync(upgraded, acme, mueller, atlas);
-        Assert.Equal(oldRows, (await SearchRowsAsync(t, current: true)).Count);
+        Assert.Empty(await SearchRowsAsync(t, current: true));
 
-        // The one-off step deletes the first layout's rows, all of them; searches answer the same.
-        var migration = new SearchLayoutMigration(azurite.CreateServiceClient(), t.Options.IndexTable);
+        // A license changed meanwhile has its rows in the current layout; it answers from those (and no more by the
+        // contact it no longer has, whose first-layout row is still there).
+        var changed = await ChangeContactsAsync(upgraded, atlas, "works@atlas.example");
+        Assert.Equal([atlas.Serial.Value], await SearchAsync(upgraded, "works@atlas.example"));
+        Assert.Empty(await SearchAsync(upgraded, "buyer@atlas.example"));
+
+        // The one-off step: deleting before the rebuild is refused (searches still read the old rows)...
+        var migration = new SearchLayoutMigration(azurite.CreateServiceClient(), t.Options.LicensesTable, t.Options.IndexTable);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => migration.RunAsync(null, Ct));
+
+        // ... it rebuilds every license's rows in the current layout, then deletes the first layout's, all of them.
+        Assert.Equal(3, await migration.RebuildAsync(null, Ct));
+        Assert.Equal(oldRows, (await SearchRowsAsync(t, current: true)).Count); // the new contact in place of the old
         Assert.Equal(oldRows, await migration.RunAsync(null, Ct));
         Assert.Empty(await SearchRowsAsync(t, current: false));
-        await AssertAnswersAsync(upgraded, acme, mueller, atlas);
-        await AssertAnswersAsync(new TableLicenseStore(azurite.CreateServiceClient(), t.Options), acme, mueller, atlas);
+        await AssertAnswersAsync(upgraded, acme, mueller, changed);
+        await AssertAnswersAsync(new TableLicenseStore(azurite.CreateServiceClient(), t.Options), acme, mueller, changed);
 
         // Run again: nothing left to do.
+        Assert.Equal(0, await migration.RebuildAsync(null, Ct));
         Assert.Equal(0, await migration.RunAsync(null, Ct));
         Assert.Equal(oldRows, (await SearchRowsAsync(t, current: true)).Count);
     }
 
     [Fact]
-    public async Task Section8_the_first_layouts_rows_deleted_before_the_first_search_change_no_answer()
+    public async Task Section8_the_search_layout_step_run_before_the_first_search_changes_no_answer()
     {
         var t = StoreUnderTest.Create(azurite);
         var acme = await AddAsync(t, "CUST-ACME", "Acme Tubes", "buyer@acme.example");
@@ -79,9 +91,11 @@ public sealed class SearchLayoutOnTablesTests(AzuriteFixture azurite) : IClassFi
         var atlas = await AddAsync(t, "CUST-ATL", "Atlas Tube Bending", "buyer@atlas.example");
         var oldRows = await ToFirstLayoutAsync(t, acme, mueller, atlas);
 
-        // The step may run as soon as the new version is deployed, before any search: the rebuild reads licenses, not rows.
+        // The step may run as soon as the new version is deployed (and the old one stopped), before any search.
+        var migration = new SearchLayoutMigration(azurite.CreateServiceClient(), t.Options.LicensesTable, t.Options.IndexTable);
+        Assert.Equal(3, await migration.RebuildAsync(null, Ct));
         var deleted = 0;
-        Assert.Equal(oldRows, await new SearchLayoutMigration(azurite.CreateServiceClient(), t.Options.IndexTable).RunAsync(n => deleted = n, Ct));
+        Assert.Equal(oldRows, await migration.RunAsync(n => deleted = n, Ct));
         Assert.Equal(oldRows, deleted);
         Assert.Empty(await SearchRowsAsync(t, current: false));
 
@@ -89,9 +103,29 @@ public sealed class SearchLayoutOnTablesTests(AzuriteFixture azurite) : IClassFi
     }
 
     [Fact]
+    public async Task Section8_a_host_of_the_first_layout_that_records_its_index_built_again_changes_nothing_of_the_move()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var acme = await AddAsync(t, "CUST-ACME", "Acme Tubes", "buyer@acme.example");
+        var mueller = await AddAsync(t, "CUST-MUE", "Müller & Söhne GmbH", "einkauf@mueller.example", "it@mueller.example");
+        var atlas = await AddAsync(t, "CUST-ATL", "Atlas Tube Bending", "buyer@atlas.example");
+        await ToFirstLayoutAsync(t, acme, mueller, atlas);
+        var migration = new SearchLayoutMigration(azurite.CreateServiceClient(), t.Options.LicensesTable, t.Options.IndexTable);
+
+        // An old host writes its own record (built, or a backfill's progress) during the swap: the move keeps its own.
+        await t.Licenses.UpsertEntityAsync(new TableEntity("~meta", "search-index") { ["Built"] = false, ["RebuiltThrough"] = "ZZZ" }, TableUpdateMode.Replace, Ct);
+        Assert.Equal(3, await migration.RebuildAsync(null, Ct));
+        await t.Licenses.UpsertEntityAsync(new TableEntity("~meta", "search-index") { ["Built"] = true }, TableUpdateMode.Replace, Ct);
+        await migration.RunAsync(null, Ct);
+
+        await AssertAnswersAsync(new TableLicenseStore(azurite.CreateServiceClient(), t.Options), acme, mueller, atlas);
+    }
+
+    [Fact]
     public async Task Section8_the_search_layout_step_on_a_store_never_used_finds_nothing_to_delete()
     {
-        var migration = new SearchLayoutMigration(azurite.CreateServiceClient(), AzuriteFixture.UniqueTableName("licenseindex"));
+        var migration = new SearchLayoutMigration(azurite.CreateServiceClient(), AzuriteFixture.UniqueTableName("licenses"), AzuriteFixture.UniqueTableName("licenseindex"));
+        Assert.Equal(0, await migration.RebuildAsync(null, Ct));
         Assert.Equal(0, await migration.RunAsync(null, Ct));
     }
 
@@ -142,9 +176,18 @@ public sealed class SearchLayoutOnTablesTests(AzuriteFixture azurite) : IClassFi
             }
         }
 
-        await t.Licenses.DeleteEntityAsync("~meta", "search-layout", cancellationToken: Ct);
+        await t.Licenses.DeleteEntityAsync("~meta", "search-terms-index", cancellationToken: Ct);
         await t.Licenses.UpsertEntityAsync(new TableEntity("~meta", "search-index") { ["Built"] = true }, TableUpdateMode.Replace, Ct);
         return written;
+    }
+
+    /// <summary>Replaces the license's contacts through the store (a change of this version: its rows in the current layout).</summary>
+    private static async Task<License> ChangeContactsAsync(TableLicenseStore store, License license, params string[] contacts)
+    {
+        var stored = (await store.GetAsync(license.Serial, Ct))!;
+        var change = TestLicenses.ReplaceContacts(stored.License, contacts);
+        Assert.NotNull(await store.UpdateAsync(stored, change.License, change.Event, Ct));
+        return change.License;
     }
 
     private static async Task<License> AddAsync(StoreUnderTest t, string customerId, string customerName, params string[] contacts)
