@@ -154,12 +154,23 @@ internal static class LicenseEntities
     /// <summary>On a confirmed reminder row: the reminder offsets that owned the index when it was confirmed ("90,30").</summary>
     public const string OffsetsColumn = "Offsets";
 
+    /// <summary>The schema a blanked copy states: none (no schema of the license JSON is 0).</summary>
+    private const int NoSchema = 0;
+
     /// <summary>
     /// The write that unconfirms a reminder row (a merge of these columns): the row says nothing about the license any
-    /// more, and its version stays as it is.
+    /// more, and its copy is blanked (<c>License</c>, <c>Schema</c>, <c>Offsets</c>), so that no customer data the license
+    /// has left stays in the index, whatever happens after (a failed confirm, a crash, a lost race). Its version stays
+    /// as it is.
     /// </summary>
     public static TableEntity Unconfirmed(IndexKey key) =>
-        new(key.PartitionKey, key.RowKey) { [LicenseETagColumn] = string.Empty };
+        new(key.PartitionKey, key.RowKey)
+        {
+            [LicenseETagColumn] = string.Empty,
+            [LicenseColumn] = string.Empty,
+            [SchemaColumn] = NoSchema,
+            [OffsetsColumn] = string.Empty,
+        };
 
     /// <summary>
     /// The write that confirms a reminder row (a merge): a copy of the license summary <paramref name="summary"/> as
@@ -184,7 +195,8 @@ internal static class LicenseEntities
         if (row.GetString(LicenseETagColumn) is not { Length: > 0 } etag
             || row.GetString(OffsetsColumn) != offsets
             || row.GetInt32(SchemaColumn) is not { } schema
-            || row.GetString(LicenseColumn) is not { } json
+            || schema == NoSchema
+            || row.GetString(LicenseColumn) is not { Length: > 0 } json
             || row.GetInt64(VersionColumn) is not { } version)
         {
             return null;

@@ -8,6 +8,11 @@ namespace Smp.Azure.Tables;
 /// <summary>An activation that adds its license without reading first (see <see cref="LicenseService.ActivateAsync"/>).</summary>
 public sealed partial class TableLicenseStore
 {
+    private static readonly object NothingWritten = new();
+
+    /// <summary>The licenses (by reference) whose add was refused before it wrote anything; weak, so never a leak.</summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<License, object> refusedBeforeWriting = new();
+
     /// <summary>
     /// <see cref="ILicenseStore.DiscardRefusedAddAsync"/>: the index rows the refused add wrote ahead that the stored
     /// license does not need are retired as a change retires its old state's rows (only while their version is not
@@ -16,11 +21,22 @@ public sealed partial class TableLicenseStore
     /// Rows the stored license needs were left as they were by the add's inserts. A storage failure leaves the rest:
     /// stale rows, which readers skip and remove.
     /// </summary>
+    /// <remarks>
+    /// An add refused before it wrote anything (the search batch refused, the serial found stored: the usual repeated or
+    /// conflicting activation) is remembered here, by the very license object that was to be added, so that its discard
+    /// costs no request. What remains is the rarer case of a conflict found only at the transaction (a concurrent add of
+    /// the same serial, or a search row left without a license), whose rows are retired as below.
+    /// </remarks>
     public async Task DiscardRefusedAddAsync(License attempted, LicenseEvent firstEvent, StoredLicense stored, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attempted);
         ArgumentNullException.ThrowIfNull(firstEvent);
         ArgumentNullException.ThrowIfNull(stored);
+        if (refusedBeforeWriting.Remove(attempted))
+        {
+            return; // Nothing was written ahead.
+        }
+
         var serial = attempted.Serial;
         try
         {

@@ -2,6 +2,7 @@ using Azure;
 using Azure.Data.Tables;
 using Smp.Core.Licenses;
 using Smp.Core.Plans;
+using Smp.Core.Search;
 
 namespace Smp.Azure.Tables;
 
@@ -53,24 +54,38 @@ public sealed partial class TableLicenseStore
     /// Step 1 of a new license: inserts the rows written ahead of it without reading them, one request per partition
     /// (a batch of inserts, up to <see cref="MaxPerTransaction"/> each, for a partition of several rows; a refused batch,
     /// that is a row that exists already, is done again row by row through <see cref="WriteAheadRows.InsertAsync"/>, as
-    /// is a partition of one row). The reminder rows' ETags as written (null: a row left as another writer wrote it).
+    /// is a partition of one row). The search partition goes first, the serial's own search row first in it: when that
+    /// first batch is refused and <paramref name="isStored"/> says the serial is stored, nothing has been written and
+    /// nothing more is (null). A search row left by a crashed or concurrent add, with no license yet, goes on row by row.
+    /// The reminder rows' ETags as written (null: a row left as another writer wrote it).
     /// </summary>
-    private async Task<Dictionary<IndexKey, ETag?>> InsertAheadAsync(IReadOnlyList<TableEntity> rows, CancellationToken cancellationToken)
+    private async Task<Dictionary<IndexKey, ETag?>?> InsertAheadAsync(IReadOnlyList<TableEntity> rows, Func<CancellationToken, Task<bool>> isStored, CancellationToken cancellationToken)
     {
         var ours = new Dictionary<IndexKey, ETag?>();
-        foreach (var partition in rows.GroupBy(row => row.PartitionKey, StringComparer.Ordinal))
+        var partitions = rows
+            .GroupBy(row => row.PartitionKey, StringComparer.Ordinal)
+            .OrderBy(partition => partition.Key == LicenseSearchKeys.Partition ? 0 : 1)
+            .Select(partition => partition.OrderBy(row => LicenseSearchKeys.LookupOf(KeyOf(row)) is { Kind: SearchKind.Serial } ? 0 : 1).ToList());
+        foreach (var partition in partitions)
         {
             foreach (var chunk in partition.Chunk(MaxPerTransaction))
             {
-                if (chunk.Length > 1
-                    && await TryBatchAsync([.. chunk.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row))], cancellationToken) is { } answers)
+                if (chunk.Length > 1)
                 {
-                    for (var i = 0; i < chunk.Length; i++)
+                    if (await TryBatchAsync([.. chunk.Select(row => new TableTransactionAction(TableTransactionActionType.Add, row))], cancellationToken) is { } answers)
                     {
-                        ours[KeyOf(chunk[i])] = answers.Count > i ? answers[i].Headers.ETag : null;
+                        for (var i = 0; i < chunk.Length; i++)
+                        {
+                            ours[KeyOf(chunk[i])] = answers.Count > i ? answers[i].Headers.ETag : null;
+                        }
+
+                        continue;
                     }
 
-                    continue;
+                    if (ours.Count == 0 && chunk[0].PartitionKey == LicenseSearchKeys.Partition && await isStored(cancellationToken))
+                    {
+                        return null; // The serial is stored: a refused batch wrote nothing, and nothing else was written.
+                    }
                 }
 
                 foreach (var row in chunk)

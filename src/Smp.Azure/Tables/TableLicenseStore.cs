@@ -187,7 +187,9 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
     /// <summary>
     /// <see cref="ILicenseStore.AddAsync"/> in one read-free pass: the rows written ahead of a new license (its index
     /// rows and its row among the latest events) are inserted without reading them first, one request per partition
-    /// (see <see cref="InsertAheadAsync"/>), a row read only when its insert conflicts (see
+    /// (see <see cref="InsertAheadAsync"/>), the search partition first: every license of a serial has the search row of
+    /// its serial, so that batch is refused whenever the serial is stored, and then one point read of the summary tells,
+    /// and a stored serial ends the add there (null) with nothing written. Otherwise a row is read only when its insert conflicts (see
     /// <see cref="WriteAheadRows.InsertAsync"/>); then the transaction; then its reminder rows are confirmed (see
     /// <see cref="ConfirmReminderRowsAsync"/>), and the license is answered from the summary just written with the ETag
     /// of the transaction's answer, not read back.
@@ -216,7 +218,15 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
         var keys = KeysFor(license, ownerSchedule);
         var ours = await InsertAheadAsync(
             [.. keys.Select(key => LicenseEntities.IndexRow(key, license.Serial, version)), RecentRow(license.Serial, version, firstEvent)],
+            ct => IsStoredAsync(license.Serial, ct),
             cancellationToken);
+        if (ours is null)
+        {
+            // The search batch was refused and the serial is stored: nothing was written ahead, so nothing is discarded.
+            refusedBeforeWriting.AddOrUpdate(license, NothingWritten);
+            return null;
+        }
+
         if (await TryCommitAsync(actions, cancellationToken) is not { } answers)
         {
             return null;
@@ -990,6 +1000,11 @@ public sealed partial class TableLicenseStore : ILicenseStore, IReminderIndexOwn
 
         return response.HasValue ? LicenseEntities.ToStoredLicense(response.Value!) : null;
     }
+
+    /// <summary>Whether the summary of <paramref name="serial"/> is stored (one point read of its version).</summary>
+    private async Task<bool> IsStoredAsync(Serial serial, CancellationToken cancellationToken) =>
+        (await licenses.GetEntityIfExistsAsync<TableEntity>(
+            LicenseEntities.PartitionKey(serial), LicenseEntities.SummaryRowKey(serial), [LicenseEntities.VersionColumn], cancellationToken)).HasValue;
 
     private async Task<bool> TrySubmitAsync(IReadOnlyList<TableTransactionAction> actions, CancellationToken cancellationToken) =>
         await TryCommitAsync(actions, cancellationToken) is not null;

@@ -89,6 +89,52 @@ public sealed class ReadFailureIsolationTests(AzuriteFixture azurite) : IClassFi
     }
 
     [Fact]
+    public async Task R9_one_license_whose_confirmed_copy_cannot_be_proven_never_stops_the_reminders_of_the_others()
+    {
+        // The default path: every license's reminder rows confirmed by its activation, so the listing reads no license
+        // and proves each copy by a merge of no column into its summary. That proof times out for one license.
+        var (system, faults) = await ActivateAsync();
+        var expiresOn = (await system.Store.GetAsync(Serials[0], Ct))!.License.ExpiresOn;
+        system.Clock.Reset(expiresOn.PlusDays(-30).AtMidnight().InUtc().ToInstant() + Duration.FromHours(15));
+        var index = azurite.CreateServiceClient().GetTableClient(system.Tables.Index);
+        var filter = global::Azure.Data.Tables.TableClient.CreateQueryFilter($"PartitionKey eq {Smp.Azure.Tables.LicenseIndex.RemindersPartition} and Serial eq {Unreadable.Value}");
+        var confirmed = 0;
+        await foreach (var row in index.QueryAsync<global::Azure.Data.Tables.TableEntity>(filter, cancellationToken: Ct))
+        {
+            Assert.False(string.IsNullOrEmpty(row.GetString(Smp.Azure.Tables.LicenseEntities.LicenseETagColumn)));
+            confirmed++;
+        }
+
+        Assert.True(confirmed > 0);
+        faults.Rule = call =>
+            !call.StartsWith("GET ", StringComparison.Ordinal) && call.Contains($"licenses(PartitionKey='{Unreadable.Value}'", StringComparison.Ordinal)
+                ? StorageFault.TimeoutBeforeSending
+                : null;
+
+        var report = await system.Scan.RunAsync(Staff, Ct);
+
+        Assert.True(faults.Injected(StorageFault.TimeoutBeforeSending) > 0); // The proof met the fault.
+        Assert.Equal(2, report.MailsEnqueued);
+        Assert.Equal(1, report.RemindersFailed);
+        Assert.Equal(new[] { Unreadable }, Assert.Single(report.Failures).Serials.ToArray());
+        Assert.Equal(2, (await system.Dispatcher.RunAsync(Ct)).Sent);
+        var recipients = new List<string>();
+        foreach (var id in system.MailService.Deliveries.Keys)
+        {
+            recipients.AddRange((await system.Outbox.GetAsync(id, Ct))!.Message.Mail.To.Select(a => a.ToString()));
+        }
+
+        Assert.Equal(["it0@customer0.example.org", "it2@customer2.example.org"], recipients.Order(StringComparer.Ordinal));
+
+        // Provable again: the next scan sends the reminder it could not send.
+        faults.Rule = null;
+        var retry = await system.Scan.RunAsync(Staff, Ct);
+
+        Assert.Equal(1, retry.MailsEnqueued);
+        Assert.Equal(0, retry.RemindersFailed);
+    }
+
+    [Fact]
     public async Task R14_one_license_whose_record_cannot_be_read_never_stops_the_announcement_to_the_others()
     {
         var (system, faults) = await ActivateAsync();

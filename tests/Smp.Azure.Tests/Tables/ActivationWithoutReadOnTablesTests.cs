@@ -24,7 +24,7 @@ public sealed class ActivationWithoutReadOnTablesTests(AzuriteFixture azurite, I
     private static CancellationToken Ct => CancellationToken.None;
 
     [Fact]
-    public async Task A_new_activation_reads_no_summary_and_a_replay_or_a_conflicting_one_reads_it_once_and_leaves_storage_as_it_was()
+    public async Task A_new_activation_reads_no_summary_and_a_replay_or_a_conflicting_one_reads_it_twice_and_leaves_storage_as_it_was()
     {
         var counter = new RequestCounter();
         var options = new TableClientOptions();
@@ -48,7 +48,8 @@ public sealed class ActivationWithoutReadOnTablesTests(AzuriteFixture azurite, I
         var before = await t.SnapshotAsync();
         var ahead = before.Keys.Count(k => k.Table == t.Options.IndexTable && before[k].GetString("Serial") == serial.Value);
 
-        // The same activation again, a few minutes later: the add is refused and the summary read once.
+        // The same activation again, a few minutes later: the add's first batch (the search rows) is refused, the summary
+        // found, and nothing written; then the summary is read and decided on.
         clock.Advance(Duration.FromMinutes(3));
         counter.Reset();
         var replay = await service.ActivateAsync(request, TestLicenses.Context, Ct);
@@ -57,7 +58,8 @@ public sealed class ActivationWithoutReadOnTablesTests(AzuriteFixture azurite, I
         Assert.Equal(CommandOutcome.Unchanged, replay.Outcome);
         Assert.Equal((created.License!.Version, created.License.ConcurrencyToken), (replay.License!.Version, replay.License.ConcurrencyToken));
         Assert.Equal(LicenseJsonMapper.Serialize(created.License.License), LicenseJsonMapper.Serialize(replay.License.License));
-        Assert.Equal(1, counter.SummaryReads(t.Options.LicensesTable, serial));
+        // Once by the add, whose search batch was refused (is the serial stored?), once by the activation to decide.
+        Assert.Equal(2, counter.SummaryReads(t.Options.LicensesTable, serial));
         await AssertUnchangedAsync(t, before);
 
         // Another customer, name and contacts for the same serial: a conflict, and again nothing of it stays.
@@ -69,10 +71,53 @@ public sealed class ActivationWithoutReadOnTablesTests(AzuriteFixture azurite, I
 
         Assert.Equal(CommandOutcome.Conflict, conflict.Outcome);
         Assert.Equal(created.License.ConcurrencyToken, conflict.License!.ConcurrencyToken);
-        Assert.Equal(1, counter.SummaryReads(t.Options.LicensesTable, serial));
+        Assert.Equal(2, counter.SummaryReads(t.Options.LicensesTable, serial));
         await AssertUnchangedAsync(t, before);
 
         output.WriteLine($"{ahead} rows written ahead of a new license. A new activation: {newRequests}. Its replay: {replayRequests}. A conflicting one: {conflictRequests}.");
+    }
+
+    [Fact]
+    public async Task A_repeated_or_conflicting_large_activation_costs_a_small_constant_and_a_new_one_seven_requests()
+    {
+        var counter = new RequestCounter();
+        var options = new TableClientOptions();
+        options.AddPolicy(counter, HttpPipelinePosition.PerRetry);
+        var t = StoreUnderTest.Create(azurite, options);
+        var clock = new FakeClock(Start);
+        var service = Service(t.Store, clock);
+        Assert.Equal(CommandOutcome.Created, (await service.ActivateAsync(TestLicenses.Activation(TestLicenses.NewSerial("WARM")), TestLicenses.Context, Ct)).Outcome);
+
+        // A large license: 66 name words and 20 contacts, each a row of the search partition.
+        var serial = TestLicenses.NewSerial("BIG");
+        var name = string.Join(' ', Enumerable.Range(1, 66).Select(i => $"Word{i:D2}"));
+        var request = TestLicenses.Activation(serial, customerId: "ACME-BIG", customerName: name)
+            with { Contacts = [.. Enumerable.Range(1, 20).Select(i => EmailAddress.Parse($"c{i:D2}@acme.example"))] };
+        counter.Reset();
+        Assert.Equal(CommandOutcome.Created, (await service.ActivateAsync(request, TestLicenses.Context, Ct)).Outcome);
+        var newCost = counter.Describe();
+        Assert.True(counter.Requests == 7, newCost);
+        var before = await t.SnapshotAsync();
+
+        // The identical repeat: the search batch refused, the summary found, the license read and decided on.
+        clock.Advance(Duration.FromMinutes(3));
+        counter.Reset();
+        Assert.Equal(CommandOutcome.Unchanged, (await service.ActivateAsync(request, TestLicenses.Context, Ct)).Outcome);
+        var repeatCost = counter.Describe();
+        Assert.True(counter.Requests == 3, repeatCost);
+        await AssertUnchangedAsync(t, before);
+
+        // A conflicting one (other customer, name and contacts): the same.
+        clock.Advance(Duration.FromMinutes(3));
+        counter.Reset();
+        var other = TestLicenses.Activation(serial, customerId: "GLOBEX-BIG", customerName: "Globex " + name)
+            with { Contacts = [.. Enumerable.Range(1, 20).Select(i => EmailAddress.Parse($"g{i:D2}@globex.example"))] };
+        Assert.Equal(CommandOutcome.Conflict, (await service.ActivateAsync(other, TestLicenses.Context, Ct)).Outcome);
+        var conflictCost = counter.Describe();
+        Assert.True(counter.Requests == 3, conflictCost);
+        await AssertUnchangedAsync(t, before);
+
+        output.WriteLine($"A new large activation: {newCost}. Its repeat: {repeatCost}. A conflicting one: {conflictCost}.");
     }
 
     /// <summary>Every row as it was: the same keys with the same ETags.</summary>

@@ -163,7 +163,8 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
         Assert.Equal(rowsAhead, leftBehind.Count);
         Assert.Empty(await crashing.PartitionAsync(LicenseEntities.PartitionKey(change.License.Serial)));
 
-        // A new process adds the license again: every insert meets its row, reads it, and leaves it (same version).
+        // A new process adds the license again: every insert meets its row, reads it, and leaves it (same version); the
+        // refused search batch first reads whether the serial is stored (it is not: the rows were left by a crash).
         var counter = new RequestCounter();
         var restarted = new TableLicenseStore(azurite.CreateServiceClient(Counted(counter)), crashing.Options);
         await restarted.GetAsync(TestLicenses.NewSerial(), Ct); // the new process's first use of its store
@@ -171,7 +172,7 @@ public sealed class NewLicenseWriteTests(AzuriteFixture azurite) : IClassFixture
         var added = await restarted.AddAsync(change.License, change.Event, Ct);
 
         Assert.NotNull(added);
-        Assert.Equal(rowsAhead, counter.Reads);
+        Assert.Equal(rowsAhead + 1, counter.Reads);
         Assert.Equal(
             leftBehind.Select(r => (r.PartitionKey, r.RowKey, r.GetInt64("Version"))).Order(),
             (await IndexRowsOfAsync(crashing, change.License.Serial)).Select(r => (r.PartitionKey, r.RowKey, r.GetInt64("Version"))).Order());

@@ -151,6 +151,42 @@ public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : ICl
     }
 
     [Fact]
+    public async Task R9_a_change_whose_confirm_fails_leaves_no_copy_of_the_old_state_in_any_index_row()
+    {
+        // The change's unconfirm blanks the copy its reminder rows carried; the confirm after its transaction fails
+        // (a 503), so the rows stay unconfirmed, and none may keep the customer data the change replaced.
+        var failer = new FailConfirmOnce();
+        var t = StoreUnderTest.Create(azurite, failer.Options());
+        var added = TestLicenses.Activate(TestLicenses.NewSerial());
+        var first = (await t.Store.AddAsync(added.License, added.Event, Ct))!;
+        Assert.All(await ReminderRowsOfAsync(t, added.License.Serial), row => AssertConfirmedAs(first, row));
+        var contacts = TestLicenses.ReplaceContacts(first.License, "cad@acme.example");
+
+        failer.Armed = true;
+        var stored = await t.Store.UpdateAsync(first, contacts.License, contacts.Event, Ct);
+
+        Assert.NotNull(stored);
+        Assert.True(failer.Failed);
+        var rows = new List<TableEntity>();
+        await foreach (var row in t.Index.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"Serial eq {added.License.Serial.Value}"), cancellationToken: Ct))
+        {
+            rows.Add(row);
+        }
+
+        Assert.Contains(rows, row => row.PartitionKey == LicenseIndex.RemindersPartition);
+        foreach (var row in rows)
+        {
+            var text = row.RowKey + " " + string.Join(' ', row.Select(property => property.Value?.ToString()));
+            Assert.DoesNotContain("buyer@acme.example", text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("it@acme.example", text, StringComparison.OrdinalIgnoreCase);
+            if (row.PartitionKey == LicenseIndex.RemindersPartition)
+            {
+                Assert.Null(LicenseEntities.TryReadConfirmed(row, "90,30"));
+            }
+        }
+    }
+
+    [Fact]
     public async Task R9_the_reminder_listing_reads_no_license_for_a_confirmed_row_and_reads_one_that_is_not()
     {
         var counter = new LicenseReads();
@@ -426,7 +462,41 @@ public sealed class ReminderRecordingOnTablesTests(AzuriteFixture azurite) : ICl
         }
     }
 
-    /// <summary>A transaction whose body addresses a licenses table's summary row.</summary>
+    /// <summary>Once armed, fails with a 503 the first write after a license transaction (a change's confirm: a batch, or a merge for one row).</summary>
+    private sealed class FailConfirmOnce : global::Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        private bool afterTransaction;
+
+        public bool Armed { get; set; }
+
+        public bool Failed { get; private set; }
+
+        public TableClientOptions Options()
+        {
+            var options = new TableClientOptions();
+            options.AddPolicy(this, global::Azure.Core.HttpPipelinePosition.PerCall);
+            return options;
+        }
+
+        public override void Process(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The store calls storage asynchronously.");
+
+        public override async ValueTask ProcessAsync(global::Azure.Core.HttpMessage message, ReadOnlyMemory<global::Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            if (Armed && afterTransaction && message.Request.Method != global::Azure.Core.RequestMethod.Get)
+            {
+                Armed = false;
+                Failed = true;
+                throw new global::Azure.RequestFailedException(503, "The server is busy (injected).");
+            }
+
+            var isTransaction = IsLicenseTransaction(message);
+            await ProcessNextAsync(message, pipeline);
+            afterTransaction |= Armed && isTransaction;
+        }
+    }
+
+
     private static bool IsLicenseTransaction(global::Azure.Core.HttpMessage message)
     {
         if (message.Request.Method != global::Azure.Core.RequestMethod.Post || !message.Request.Uri.Path.EndsWith("$batch", StringComparison.Ordinal) || message.Request.Content is not { } content)
