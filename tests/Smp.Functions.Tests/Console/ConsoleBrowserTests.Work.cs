@@ -38,24 +38,20 @@ public sealed partial class ConsoleBrowserTests
         // The navigation's search box finds the customer by a word of its name; the result opens the license.
         await OpenAsync(page, "/console", page.GetByRole(AriaRole.Searchbox, new() { Name = "Find" }));
         await page.GetByRole(AriaRole.Searchbox, new() { Name = "Find" }).FillAsync("tube");
-        await page.GetByRole(AriaRole.Button, new() { Name = "Find" }).ClickAsync();
-        await ArriveAsync(page, "**/console/search?q=tube", page.Locator("table.results tbody td:nth-child(2)"));
+        await FollowAsync(page, page.GetByRole(AriaRole.Button, new() { Name = "Find" }), "**/console/search?q=tube", page.Locator("table.results tbody td:nth-child(2)"));
         Assert.Equal("Acme Tube Works", await page.Locator("table.results tbody td:nth-child(2)").InnerTextAsync());
         await CheckPageAsync(page, "search");
-        await page.GetByRole(AriaRole.Link, new() { Name = Serial }).ClickAsync();
-        await ArriveAsync(page, "**/console/licenses/" + Serial, page.Locator("#expires-on"));
+        await FollowAsync(page, page.GetByRole(AriaRole.Link, new() { Name = Serial }), "**/console/licenses/" + Serial, page.Locator("#expires-on"));
         Assert.Equal("License " + Serial, await page.Locator("h1").InnerTextAsync());
 
         // The renewals page lists it in today's 90 days and offers the same range as CSV.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Renewals", Exact = true }).ClickAsync();
-        await ArriveAsync(page, "**/console/renewals", page.Locator("table.renewals"));
+        await FollowAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "Renewals", Exact = true }), "**/console/renewals", page.Locator("table.renewals"));
         Assert.Equal(1, await page.Locator("table.renewals").GetByRole(AriaRole.Link, new() { Name = Serial }).CountAsync());
         Assert.Equal(1, await page.GetByRole(AriaRole.Link, new() { Name = "Download this range as CSV" }).CountAsync());
         await CheckPageAsync(page, "renewals");
 
         // Publish an update: the password field comes back empty.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Updates", Exact = true }).ClickAsync();
-        await ArriveAsync(page, "**/console/updates", page.GetByRole(AriaRole.Button, new() { Name = "Publish update" }));
+        await FollowAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "Updates", Exact = true }), "**/console/updates", page.GetByRole(AriaRole.Button, new() { Name = "Publish update" }));
         await CheckPageAsync(page, null);
         await page.GetByLabel("Version").FillAsync("1.96");
         await page.GetByLabel("Released on").FillAsync("2026-03-16");
@@ -68,8 +64,7 @@ public sealed partial class ConsoleBrowserTests
         await CheckPageAsync(page, "updates");
 
         // Announce it, after the confirmation page.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Announce update 1.96" }).ClickAsync();
-        await ArriveAsync(page, "**/console/updates/1.96/announcements", page.GetByRole(AriaRole.Button, new() { Name = "Announce update 1.96" }));
+        await FollowAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "Announce update 1.96" }), "**/console/updates/1.96/announcements", page.GetByRole(AriaRole.Button, new() { Name = "Announce update 1.96" }));
         await CheckPageAsync(page, "announce");
         await page.GetByRole(AriaRole.Button, new() { Name = "Announce update 1.96" }).ClickAsync();
         await ArriveAsync(page, "**/console/updates?*done=announced", page.GetByRole(AriaRole.Status));

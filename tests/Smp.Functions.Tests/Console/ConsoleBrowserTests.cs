@@ -63,8 +63,7 @@ public sealed partial class ConsoleBrowserTests(AzuriteFixture azurite)
         Assert.Equal("1", await page.Locator("#failed-mail").InnerTextAsync());
         await CheckPageAsync(page, "dashboard");
         await page.GetByLabel("Serial").FillAsync(Serial);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Open" }).ClickAsync();
-        await ArriveAsync(page, "**/console/licenses/" + Serial, page.Locator("#expires-on"));
+        await FollowAsync(page, page.GetByRole(AriaRole.Button, new() { Name = "Open" }), "**/console/licenses/" + Serial, page.Locator("#expires-on"));
         var before = await page.Locator("#expires-on").InnerTextAsync();
         await CheckPageAsync(page, "license");
 
@@ -92,14 +91,12 @@ public sealed partial class ConsoleBrowserTests(AzuriteFixture azurite)
         await CheckPageAsync(page, null);
 
         // The customer's page lists the license.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Acme Tube Works" }).ClickAsync();
-        await ArriveAsync(page, "**/console/customers/**", page.GetByRole(AriaRole.Link, new() { Name = Serial }));
+        await FollowAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "Acme Tube Works" }), "**/console/customers/**", page.GetByRole(AriaRole.Link, new() { Name = Serial }));
         Assert.Equal(1, await page.GetByRole(AriaRole.Link, new() { Name = Serial }).CountAsync());
         await CheckPageAsync(page, "customer");
 
         // Failed mail, retried from the mail page.
-        await page.GetByRole(AriaRole.Link, new() { Name = "Mail", Exact = true }).ClickAsync();
-        await ArriveAsync(page, "**/console/mail", page.GetByRole(AriaRole.Button, new() { Name = "Retry" }));
+        await FollowAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "Mail", Exact = true }), "**/console/mail", page.GetByRole(AriaRole.Button, new() { Name = "Retry" }));
         await CheckPageAsync(page, "mail");
         await page.GetByRole(AriaRole.Button, new() { Name = "Retry" }).ClickAsync();
         await ArriveAsync(page, "**/console/mail?done=retried", page.GetByRole(AriaRole.Status));
@@ -128,8 +125,7 @@ public sealed partial class ConsoleBrowserTests(AzuriteFixture azurite)
 
         // An activation from the dashboard's link.
         await OpenAsync(page, "/console", page.GetByRole(AriaRole.Link, new() { Name = "Record an activation" }));
-        await page.GetByRole(AriaRole.Link, new() { Name = "Record an activation" }).ClickAsync();
-        await ArriveAsync(page, "**/console/activations/new", page.GetByRole(AriaRole.Button, new() { Name = "Record the activation" }));
+        await FollowAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "Record an activation" }), "**/console/activations/new", page.GetByRole(AriaRole.Button, new() { Name = "Record the activation" }));
         await CheckPageAsync(page, "activation");
         await page.GetByLabel("Serial", new() { Exact = true }).Last.FillAsync("VT-3003");
         await page.GetByLabel("Customer id").FillAsync("C-77");
@@ -153,8 +149,7 @@ public sealed partial class ConsoleBrowserTests(AzuriteFixture azurite)
         Assert.Equal("Replaced", await page.Locator("dd.status").InnerTextAsync());
         Assert.Equal("VT-2002", await page.Locator("#replaced-by").InnerTextAsync());
         await CheckPageAsync(page, "license-replaced");
-        await page.GetByRole(AriaRole.Status).GetByRole(AriaRole.Link).ClickAsync();
-        await ArriveAsync(page, "**/console/licenses/VT-2002", page.Locator("#replacement-of"));
+        await FollowAsync(page, page.GetByRole(AriaRole.Status).GetByRole(AriaRole.Link), "**/console/licenses/VT-2002", page.Locator("#replacement-of"));
         Assert.Equal("Current", await page.Locator("dd.status").InnerTextAsync());
         Assert.Equal(Serial, await page.Locator("#replacement-of").InnerTextAsync());
         Assert.Contains("Avery Admin", await page.Locator("table.events tr", new() { HasText = "replacementOf" }).InnerTextAsync(), StringComparison.Ordinal);
@@ -172,6 +167,58 @@ public sealed partial class ConsoleBrowserTests(AzuriteFixture azurite)
     {
         await page.WaitForURLAsync(url, new() { WaitUntil = WaitUntilState.Commit });
         await expected.First.WaitForAsync();
+    }
+
+    /// <summary>How long a click on a link or a GET form's button may go without the browser asking for the next page before it is taken as lost.</summary>
+    private static readonly TimeSpan LostClickAfter = TimeSpan.FromSeconds(15);
+
+    /// <summary>How many times <see cref="FollowAsync"/> clicks before it gives up.</summary>
+    private const int MostClicks = 3;
+
+    /// <summary>
+    /// Clicks <paramref name="target"/>, a link or the button of a GET form (an idempotent navigation: never a POST
+    /// form, whose submission must not be repeated), then arrives as <see cref="ArriveAsync"/> does. On a busy host
+    /// Chromium can drop the click's input events before they reach the document: Playwright's hit-target check
+    /// catches a click that lands on another element (a moved layout) and clicks again by itself, but it reports an
+    /// event that never arrived as a success, and the browser stays on the page. So when the main frame has not asked
+    /// for a new document within <see cref="LostClickAfter"/>, the click is repeated, at most <see cref="MostClicks"/>
+    /// times; a navigation that was asked for is never clicked again, however slow its answer.
+    /// </summary>
+    private static async Task FollowAsync(IPage page, ILocator target, string url, ILocator expected)
+    {
+        var from = page.Url;
+        var navigation = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void OnRequest(object? sender, IRequest request)
+        {
+            if (request.IsNavigationRequest && request.Frame == page.MainFrame)
+            {
+                navigation.TrySetResult();
+            }
+        }
+
+        page.Request += OnRequest;
+        try
+        {
+            for (var click = 1; ; click++)
+            {
+                await target.ClickAsync();
+                if (await Task.WhenAny(navigation.Task, Task.Delay(LostClickAfter)) == navigation.Task)
+                {
+                    break;
+                }
+
+                if (click == MostClicks)
+                {
+                    throw new InvalidOperationException($"The browser stayed on {from} after {MostClicks} clicks on {target}: no page was asked for.");
+                }
+            }
+        }
+        finally
+        {
+            page.Request -= OnRequest;
+        }
+
+        await ArriveAsync(page, url, expected);
     }
 
     /// <summary>
