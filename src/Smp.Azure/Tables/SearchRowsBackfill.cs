@@ -83,16 +83,46 @@ internal static class SearchRowsBackfill
                 onLicense?.Invoke(done);
             }
 
-            if (page.Values.Count > 0)
+            if (page.Values.Count > 0
+                && !await TryRecordAsync(licenses, new TableEntity(LicenseLayoutMigration.MetaPartition, RecordRow) { [BuiltColumn] = false, [AfterColumn] = page.Values[^1].PartitionKey }, cancellationToken))
             {
-                await licenses.UpsertEntityAsync(
-                    new TableEntity(LicenseLayoutMigration.MetaPartition, RecordRow) { [BuiltColumn] = false, [AfterColumn] = page.Values[^1].PartitionKey },
-                    TableUpdateMode.Replace,
-                    cancellationToken);
+                return done; // Another run recorded the index as built meanwhile: nothing is left to do.
             }
         }
 
-        await licenses.UpsertEntityAsync(new TableEntity(LicenseLayoutMigration.MetaPartition, RecordRow) { [BuiltColumn] = true }, TableUpdateMode.Replace, cancellationToken);
+        await TryRecordAsync(licenses, new TableEntity(LicenseLayoutMigration.MetaPartition, RecordRow) { [BuiltColumn] = true }, cancellationToken);
         return done;
+    }
+
+    /// <summary>
+    /// Records progress (or the end) unless the record already says built: an overlapping run that finished first is
+    /// never set back to not built. False when it says built.
+    /// </summary>
+    private static async Task<bool> TryRecordAsync(TableClient licenses, TableEntity record, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var stored = await licenses.GetEntityIfExistsAsync<TableEntity>(LicenseLayoutMigration.MetaPartition, RecordRow, [BuiltColumn], cancellationToken);
+            try
+            {
+                if (!stored.HasValue)
+                {
+                    await licenses.AddEntityAsync(record, cancellationToken);
+                    return true;
+                }
+
+                if (stored.Value!.GetBoolean(BuiltColumn) == true)
+                {
+                    return false;
+                }
+
+                await licenses.UpdateEntityAsync(record, stored.Value!.ETag, TableUpdateMode.Replace, cancellationToken);
+                return true;
+            }
+            catch (global::Azure.RequestFailedException e) when (e.Status is 409 or 412)
+            {
+                // Another run wrote it in between: look again.
+            }
+        }
     }
 }

@@ -34,27 +34,18 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
         }
 
         await tablesCreated.EnsureAsync(cancellationToken);
+
+        // Decided before the current layout is read: a move recorded as done while this search reads would otherwise
+        // skip old rows whose licenses it had not found in the current layout yet.
+        var readsFirstLayout = await ReadsFirstLayoutAsync(cancellationToken);
         var found = new HashSet<IndexKey>();
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {lower} and RowKey lt {upper}");
-        var rows = index.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, select: IndexColumns, cancellationToken: cancellationToken);
-        await foreach (var page in rows.AsPages(pageSizeHint: pageSize))
+        await foreach (var (key, license) in FindCurrentAsync(partition, lower, upper, pageSize, found, cancellationToken))
         {
-            foreach (var chunk in page.Values.Chunk(ParallelReads))
-            {
-                var resolved = await Task.WhenAll(chunk.Select(row => ResolveIndexRowAsync(row, isolate: false, cancellationToken)));
-                await Task.WhenAll(resolved.Where(r => r.Stale is not null).Select(r => indexRows.RemoveStaleAsync(r.Stale!, cancellationToken)));
-                for (var i = 0; i < resolved.Length; i++)
-                {
-                    if (resolved[i].License is { } license)
-                    {
-                        found.Add(new IndexKey(chunk[i].PartitionKey, chunk[i].RowKey));
-                        yield return license;
-                    }
-                }
-            }
+            found.Add(key);
+            yield return license;
         }
 
-        if (!await ReadsFirstLayoutAsync(cancellationToken) || LicenseSearchKeys.FirstLayoutRangeOf(lookup) is not var (oldPartition, oldLower, oldUpper))
+        if (!readsFirstLayout || LicenseSearchKeys.FirstLayoutRangeOf(lookup) is not var (oldPartition, oldLower, oldUpper))
         {
             yield break;
         }
@@ -69,11 +60,45 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
             foreach (var chunk in page.Values.Chunk(ParallelReads))
             {
                 var resolved = await Task.WhenAll(chunk.Select(row => ResolveFirstLayoutRowAsync(row, found, cancellationToken)));
-                foreach (var license in resolved)
+                foreach (var (key, license) in resolved)
                 {
-                    if (license is not null)
+                    if (license is not null && found.Add(key))
                     {
                         yield return license;
+                    }
+                }
+            }
+        }
+
+        // The step deletes old rows only once the move is recorded as done, after every license's current rows are
+        // written: if it is recorded now, old rows this search missed have current rows, read again here.
+        if (await SearchRowsBackfill.IsBuiltAsync(licenses, cancellationToken))
+        {
+            searchIndexBuilt = true;
+            await foreach (var (key, license) in FindCurrentAsync(partition, lower, upper, pageSize, found, cancellationToken))
+            {
+                found.Add(key);
+                yield return license;
+            }
+        }
+    }
+
+    /// <summary>The licenses of the current layout's rows in [lower, upper) that apply to them, except the keys in <paramref name="skipped"/>; stale rows removed.</summary>
+    private async IAsyncEnumerable<(IndexKey Key, StoredLicense License)> FindCurrentAsync(string partition, string lower, string upper, int pageSize, HashSet<IndexKey> skipped, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey ge {lower} and RowKey lt {upper}");
+        var rows = index.QueryAsync<TableEntity>(filter, maxPerPage: pageSize, select: IndexColumns, cancellationToken: cancellationToken);
+        await foreach (var page in rows.AsPages(pageSizeHint: pageSize))
+        {
+            foreach (var chunk in page.Values.Where(row => !skipped.Contains(new IndexKey(row.PartitionKey, row.RowKey))).Chunk(ParallelReads))
+            {
+                var resolved = await Task.WhenAll(chunk.Select(row => ResolveIndexRowAsync(row, isolate: false, cancellationToken)));
+                await Task.WhenAll(resolved.Where(r => r.Stale is not null).Select(r => indexRows.RemoveStaleAsync(r.Stale!, cancellationToken)));
+                for (var i = 0; i < resolved.Length; i++)
+                {
+                    if (resolved[i].License is { } license)
+                    {
+                        yield return (new IndexKey(chunk[i].PartitionKey, chunk[i].RowKey), license);
                     }
                 }
             }
@@ -81,17 +106,17 @@ public sealed partial class TableLicenseStore : ILicenseSearchIndex
     }
 
     /// <summary>The license a first-layout search row points to, when its current state has that term and the current layout did not answer it.</summary>
-    private async Task<StoredLicense?> ResolveFirstLayoutRowAsync(TableEntity row, HashSet<IndexKey> found, CancellationToken cancellationToken)
+    private async Task<(IndexKey Key, StoredLicense? License)> ResolveFirstLayoutRowAsync(TableEntity row, HashSet<IndexKey> found, CancellationToken cancellationToken)
     {
         if (LicenseSearchKeys.CurrentKeyOfFirstLayout(new IndexKey(row.PartitionKey, row.RowKey)) is not { } key
             || found.Contains(key)
             || !Serial.TryParse(row.GetString(LicenseEntities.SerialColumn), out var serial))
         {
-            return null;
+            return (default, null);
         }
 
         var stored = await ReadAsync(serial, cancellationToken);
-        return stored is not null && LicenseSearchKeys.KeysFor(stored.License).Contains(key) ? stored : null;
+        return (key, stored is not null && LicenseSearchKeys.KeysFor(stored.License).Contains(key) ? stored : null);
     }
 
     /// <summary>

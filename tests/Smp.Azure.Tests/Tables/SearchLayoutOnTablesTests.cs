@@ -103,6 +103,36 @@ public sealed class SearchLayoutOnTablesTests(AzuriteFixture azurite) : IClassFi
     }
 
     [Fact]
+    public async Task Section8_a_search_under_way_when_the_move_is_done_still_finds_every_license()
+    {
+        var t = StoreUnderTest.Create(azurite);
+        var acme = await AddAsync(t, "CUST-ACME", "Acme Tubes", "buyer@acme.example");
+        var atlas = await AddAsync(t, "CUST-ATL", "Atlas Tube Bending", "buyer@atlas.example");
+        await ToFirstLayoutAsync(t, acme, atlas);
+        var added = await AddAsync(t, "CUST-NEW", "Tubeworks New", "buyer@new.example"); // its rows in the current layout only
+        var upgraded = new TableLicenseStore(azurite.CreateServiceClient(), t.Options);
+
+        // The search has read the current layout's first answer when the step rebuilds every license and deletes the old rows.
+        var serials = new List<string>();
+        await using (var search = upgraded.FindAsync(new SearchLookup(SearchKind.NameWord, "tube"), 21, Ct).GetAsyncEnumerator(Ct))
+        {
+            Assert.True(await search.MoveNextAsync());
+            serials.Add(search.Current.License.Serial.Value);
+            var migration = new SearchLayoutMigration(azurite.CreateServiceClient(), t.Options.LicensesTable, t.Options.IndexTable);
+            await migration.RebuildAsync(null, Ct);
+            await migration.RunAsync(null, Ct);
+            while (await search.MoveNextAsync())
+            {
+                serials.Add(search.Current.License.Serial.Value);
+            }
+        }
+
+        Assert.Equal(
+            new[] { acme.Serial.Value, atlas.Serial.Value, added.Serial.Value }.Order(StringComparer.Ordinal),
+            serials.Distinct().Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Section8_a_host_of_the_first_layout_that_records_its_index_built_again_changes_nothing_of_the_move()
     {
         var t = StoreUnderTest.Create(azurite);
