@@ -50,29 +50,9 @@ if (args[0] == "search-layout")
     var indexTable = prefix + "licenseindex";
     var searchMove = new SearchLayoutMigration(services.GetRequiredService<TableServiceClient>(), prefix + "licenses", indexTable);
     Console.Error.WriteLine($"Writing every license's search rows in one partition of table {indexTable}; safe to stop and run again.");
-    var hundreds = 0;
-    var rebuilt = await searchMove.RebuildAsync(
-        count =>
-        {
-            if (count / 100 > hundreds)
-            {
-                hundreds = count / 100;
-                Console.Error.WriteLine($"{count} licenses done so far");
-            }
-        },
-        cancel.Token);
+    var rebuilt = await searchMove.RebuildAsync(Progress(100, "licenses done"), cancel.Token);
     Console.Error.WriteLine($"Search rows written for {rebuilt} licenses; deleting the first layout's search rows; safe to stop and run again.");
-    var thousands = 0;
-    var deleted = await searchMove.RunAsync(
-        count =>
-        {
-            if (count / 1000 > thousands)
-            {
-                thousands = count / 1000;
-                Console.Error.WriteLine($"{count} rows deleted so far");
-            }
-        },
-        cancel.Token);
+    var deleted = await searchMove.RunAsync(Progress(1000, "rows deleted"), cancel.Token);
     Console.WriteLine($"Done: {deleted} search rows of the first layout deleted from table {indexTable}.");
     return 0;
 }
@@ -80,14 +60,20 @@ if (args[0] == "search-layout")
 var table = prefix + "licenses";
 Console.Error.WriteLine($"Moving the licenses of table {table} to layout {LicenseLayoutMigration.CurrentLayout}; safe to stop and run again.");
 var migration = new LicenseLayoutMigration(services.GetRequiredService<TableServiceClient>(), table);
-var moved = await migration.RunAsync(
-    count =>
-    {
-        if (count % 1000 == 0)
-        {
-            Console.Error.WriteLine($"{count} licenses moved so far");
-        }
-    },
-    cancel.Token);
+var moved = await migration.RunAsync(Progress(1000, "licenses moved"), cancel.Token);
 Console.WriteLine($"Done: {moved} licenses moved; table {table} records layout {LicenseLayoutMigration.CurrentLayout}.");
 return 0;
+
+// Tells the running count on standard error each time it passes another multiple of every.
+static Action<int> Progress(int every, string what)
+{
+    var told = 0;
+    return count =>
+    {
+        if (count / every > told)
+        {
+            told = count / every;
+            Console.Error.WriteLine($"{count} {what} so far");
+        }
+    };
+}
